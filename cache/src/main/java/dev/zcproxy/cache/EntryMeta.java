@@ -1,0 +1,53 @@
+package dev.zcproxy.cache;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The immutable description of one stored response: what the index holds and the file header says.
+ *
+ * <p>Times are epoch milliseconds from the injected clock: {@code requestTime} is when the request
+ * that produced this response was sent to the origin, {@code responseTime} when its head arrived
+ * (RFC 9111 §4.2.3 {@code request_time} and {@code response_time}).
+ *
+ * @param primaryKey the primary cache key: the absolute target URI ({@link CacheKey#primary})
+ * @param variant the secondary key built from the request fields this response {@code Vary}s on
+ *     ({@code ""} when it has no {@code Vary})
+ * @param status the stored status code
+ * @param headers the stored response header fields (hop-by-hop removed; updated by 304 merges)
+ * @param requestTime epoch millis when the origin request was sent
+ * @param responseTime epoch millis when the origin response head was received
+ * @param bodyLength the body's length in bytes
+ * @param bodyOffset where the body starts in the entry's file (set by the store; 0 before)
+ */
+public record EntryMeta(
+    String primaryKey,
+    String variant,
+    int status,
+    Headers headers,
+    long requestTime,
+    long responseTime,
+    long bodyLength,
+    long bodyOffset) {
+
+  public EntryMeta {
+    requireNonNull(primaryKey, "primaryKey");
+    requireNonNull(variant, "variant");
+    requireNonNull(headers, "headers");
+    if (bodyLength < 0) {
+      throw new IllegalArgumentException("bodyLength: " + bodyLength + " (expected: >= 0)");
+    }
+  }
+
+  /** The key of this one stored variant: primary key and variant together. */
+  public CacheKey key() {
+    return CacheKey.of(primaryKey, variant);
+  }
+
+  public EntryMeta withHeaders(Headers newHeaders, long newRequestTime, long newResponseTime) {
+    return new EntryMeta(primaryKey, variant, status, newHeaders, newRequestTime, newResponseTime, bodyLength, bodyOffset);
+  }
+
+  public EntryMeta withBody(long length, long offset) {
+    return new EntryMeta(primaryKey, variant, status, headers, requestTime, responseTime, length, offset);
+  }
+}

@@ -1,0 +1,21 @@
+package dev.zcproxy.cache.policy;
+
+/** Whether a response may be stored (RFC 9111 §3), and if not, why. */
+public sealed interface Storability {
+
+  /**
+   * The response may be stored.
+   *
+   * @param variant the secondary key to store it under ({@code ""} without {@code Vary})
+   */
+  record Store(String variant) implements Storability {}
+
+  /**
+   * The response must not be stored.
+   *
+   * @param reason a short token for {@code Cache-Status} detail, metrics and logs, e.g.
+   *     {@code method}, {@code status}, {@code no-store}, {@code private}, {@code authorization},
+   *     {@code vary-star}, {@code no-freshness}, {@code too-large}, {@code partial}
+   */
+  record DontStore(String reason) implements Storability {}
+}

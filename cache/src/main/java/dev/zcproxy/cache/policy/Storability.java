@@ -7,8 +7,10 @@ public sealed interface Storability {
    * The response may be stored.
    *
    * @param variant the secondary key to store it under ({@code ""} without {@code Vary})
+   * @param headers the header fields to store (hop-by-hop fields and fields named by a qualified
+   *     {@code private} or {@code no-cache} removed)
    */
-  record Store(String variant) implements Storability {}
+  record Store(String variant, dev.zcproxy.cache.Headers headers) implements Storability {}
 
   /**
    * The response must not be stored.

@@ -229,6 +229,11 @@ public final class ConfigLoader {
     return "zcproxy " + (v == null ? "(development build)" : v) + ", Java " + Runtime.version();
   }
 
+  /** The dotted key paths set in {@code yaml}, in file order (for tests of the reference file). */
+  static List<String> keyPaths(String yaml, String sourceName) {
+    return new ArrayList<>(flatten(yaml, sourceName).keySet());
+  }
+
   private static ConfigException unknownOption(String name) {
     List<String> flags =
         List.of(
@@ -291,6 +296,9 @@ public final class ConfigLoader {
     } catch (MarkedYAMLException e) {
       Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
       String problem = e.getProblem() != null ? e.getProblem() : e.getContext();
+      if (e.getContext() != null && problem.startsWith("but ")) {
+        problem = e.getContext() + " " + problem; // "expected a single document ... but found ..."
+      }
       throw new ConfigException(
           source
               + (mark == null ? "" : ":" + (mark.getLine() + 1))
@@ -298,7 +306,7 @@ public final class ConfigLoader {
               + (mark == null ? "" : " at column " + (mark.getColumn() + 1))
               + ": "
               + oneLine(problem)
-              + (e.getContext() != null && problem != e.getContext()
+              + (e.getContext() != null && !problem.contains(e.getContext())
                   ? " (" + oneLine(e.getContext()) + ")"
                   : ""),
           e);
@@ -391,7 +399,7 @@ public final class ConfigLoader {
     Integer first = seen.putIfAbsent(path, key.getStartMark().getLine() + 1);
     if (first != null) {
       throw new ConfigException(
-          at(source, key) + path + ": duplicate key (expected: once; first set at line " + first
+          at(source, key) + path + ": duplicate key (expected: each key once; first at line " + first
               + ")");
     }
   }

@@ -22,6 +22,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -55,10 +56,11 @@ import org.yaml.snakeyaml.nodes.Tag;
 public final class ConfigLoader {
 
   /** Every section and its keys, in the order of {@code conf/proxy.yaml}. */
-  static final Map<String, List<String>> KEYS = new LinkedHashMap<>();
+  static final Map<String, List<String>> KEYS = keys();
 
-  static {
-    KEYS.put(
+  private static Map<String, List<String>> keys() {
+    Map<String, List<String>> keys = new LinkedHashMap<>();
+    keys.put(
         "listen",
         List.of(
             "address",
@@ -67,7 +69,7 @@ public final class ConfigLoader {
             "idle-timeout",
             "event-loops",
             "shutdown-grace"));
-    KEYS.put(
+    keys.put(
         "origin",
         List.of(
             "url",
@@ -77,7 +79,7 @@ public final class ConfigLoader {
             "max-connections",
             "keep-alive-timeout",
             "preserve-host"));
-    KEYS.put(
+    keys.put(
         "cache",
         List.of(
             "enabled",
@@ -93,9 +95,10 @@ public final class ConfigLoader {
             "max-variants",
             "coalesce",
             "hit-for-pass"));
-    KEYS.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport"));
-    KEYS.put("admin", List.of("enabled", "address"));
-    KEYS.put("logging", List.of("access-log", "level", "x-cache-header"));
+    keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport"));
+    keys.put("admin", List.of("enabled", "address"));
+    keys.put("logging", List.of("access-log", "level", "x-cache-header"));
+    return Collections.unmodifiableMap(keys);
   }
 
   private static final String HOST_PORT_EXPECTED =

@@ -1,0 +1,757 @@
+package dev.zcproxy.proxy.config;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.zcproxy.proxy.config.ProxyConfig.Admin;
+import dev.zcproxy.proxy.config.ProxyConfig.Cache;
+import dev.zcproxy.proxy.config.ProxyConfig.HostPort;
+import dev.zcproxy.proxy.config.ProxyConfig.Listen;
+import dev.zcproxy.proxy.config.ProxyConfig.Logging;
+import dev.zcproxy.proxy.config.ProxyConfig.Origin;
+import dev.zcproxy.proxy.config.ProxyConfig.OriginUrl;
+import dev.zcproxy.proxy.config.ProxyConfig.Transfer;
+import java.io.IOException;
+import java.io.StringReader;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.MalformedInputException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
+
+/**
+ * Binds a YAML config file and command-line flags to a validated {@link ProxyConfig}.
+ *
+ * <p>Every problem is a {@link ConfigException} whose message names where the value came from
+ * ({@code file:line} or the flag), the dotted YAML key path, the bad value and what was expected.
+ * Unknown keys fail (with a "did you mean" when a known key is within edit distance 2), so a typo
+ * fails at startup instead of being ignored. An empty file, or a missing section or key, takes the
+ * values of {@link ProxyConfig#defaults()}. Size and duration syntax: see {@link Units}.
+ *
+ * <p>{@link #fromArgs} reports {@code --help} and {@code --version} by throwing {@link
+ * ConfigException.InfoRequested} (exit code 0, message to stdout), so {@code Main} needs one catch:
+ * print {@code getMessage()} (stdout if the exit code is 0, else stderr) and exit with {@code
+ * exitCode()}.
+ */
+public final class ConfigLoader {
+
+  /** Every section and its keys, in the order of {@code conf/proxy.yaml}. */
+  static final Map<String, List<String>> KEYS = keys();
+
+  private static Map<String, List<String>> keys() {
+    Map<String, List<String>> keys = new LinkedHashMap<>();
+    keys.put(
+        "listen",
+        List.of(
+            "address",
+            "max-header-size",
+            "max-initial-line",
+            "idle-timeout",
+            "event-loops",
+            "shutdown-grace"));
+    keys.put(
+        "origin",
+        List.of(
+            "url",
+            "connect-timeout",
+            "first-byte-timeout",
+            "idle-timeout",
+            "max-connections",
+            "keep-alive-timeout",
+            "preserve-host"));
+    keys.put(
+        "cache",
+        List.of(
+            "enabled",
+            "dir",
+            "max-size",
+            "max-object-size",
+            "fsync",
+            "heuristic-fraction",
+            "heuristic-max",
+            "keep",
+            "cdn-cache-control",
+            "surrogate-control",
+            "max-variants",
+            "coalesce",
+            "hit-for-pass"));
+    keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport"));
+    keys.put("admin", List.of("enabled", "address"));
+    keys.put("logging", List.of("access-log", "level", "x-cache-header"));
+    return Collections.unmodifiableMap(keys);
+  }
+
+  private static final String HOST_PORT_EXPECTED =
+      "HOST:PORT, e.g. 127.0.0.1:8080, [::1]:8080 or :8080 for all interfaces";
+  private static final String URL_EXPECTED =
+      "http://HOST[:PORT] or https://HOST[:PORT], e.g. http://127.0.0.1:8081";
+
+  private static final String USAGE =
+      """
+      Usage: java -jar zcproxy.jar [--config FILE] [OPTION]...
+
+      zcproxy, a caching reverse proxy. Options override the values of the config file; without
+      --config the built-in defaults (the values listed in conf/proxy.yaml) are used.
+
+        --config FILE       YAML config file (every key is documented in conf/proxy.yaml)
+        --listen HOST:PORT  client listener, e.g. 127.0.0.1:8080, [::1]:8080, :8080 (all interfaces)
+        --origin URL        origin, http://HOST[:PORT] or https://HOST[:PORT], no path
+        --cache-dir DIR     cache directory
+        --cache-size SIZE   cache size limit, e.g. 10GiB (units B, KiB, MiB, GiB, TiB)
+        --admin HOST:PORT   admin listener address, or "off" to disable it
+        --help              print this help and exit
+        --version           print the version and exit
+
+      Options may also be written --option=VALUE. Exit status: 0 for --help and --version,
+      2 for a bad config file or command line.
+      """;
+
+  private ConfigLoader() {}
+
+  /** Reads, binds and validates {@code yamlFile}; messages name the file as given. */
+  public static ProxyConfig load(Path yamlFile) {
+    requireNonNull(yamlFile, "yamlFile");
+    return bind(readFile(yamlFile), yamlFile.toString());
+  }
+
+  /** Binds and validates {@code yaml}; {@code sourceName} stands for the file in messages. */
+  public static ProxyConfig parse(String yaml, String sourceName) {
+    requireNonNull(yaml, "yaml");
+    requireNonNull(sourceName, "sourceName");
+    return bind(flatten(yaml, sourceName), sourceName);
+  }
+
+  /**
+   * The configuration from the command line: {@code --config FILE} (optional) overridden by {@code
+   * --listen}, {@code --origin}, {@code --cache-dir}, {@code --cache-size} and {@code --admin}.
+   *
+   * @throws ConfigException.InfoRequested for {@code --help} or {@code --version} (exit code 0)
+   * @throws ConfigException for an unknown option, a missing or bad value, or a bad config file
+   */
+  public static ProxyConfig fromArgs(String[] args) {
+    requireNonNull(args, "args");
+    for (String arg : args) {
+      if (arg.equals("--help") || arg.equals("-h")) {
+        throw new ConfigException.InfoRequested(usage());
+      }
+    }
+    for (String arg : args) {
+      if (arg.equals("--version")) {
+        throw new ConfigException.InfoRequested(version());
+      }
+    }
+    Path config = null;
+    Map<String, Value> flags = new LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (!arg.startsWith("-")) {
+        throw new ConfigException(
+            "unexpected argument \"" + arg + "\" (expected: options only; see --help)");
+      }
+      String name = arg;
+      String value;
+      int eq = arg.indexOf('=');
+      if (arg.startsWith("--") && eq > 0) {
+        name = arg.substring(0, eq);
+        value = arg.substring(eq + 1);
+      } else {
+        value = i + 1 < args.length && !args[i + 1].startsWith("--") ? args[i + 1] : null;
+      }
+      String expected =
+          switch (name) {
+            case "--config" -> "FILE";
+            case "--listen", "--admin" -> HOST_PORT_EXPECTED;
+            case "--origin" -> URL_EXPECTED;
+            case "--cache-dir" -> "DIR";
+            case "--cache-size" -> Units.SIZE_EXPECTED;
+            default -> throw unknownOption(name);
+          };
+      if (value == null) {
+        throw new ConfigException(name + ": missing value (expected: " + expected + ")");
+      }
+      if (eq < 0 || !arg.startsWith("--")) {
+        i++;
+      }
+      switch (name) {
+        case "--config" -> {
+          try {
+            config = Path.of(value);
+          } catch (InvalidPathException e) {
+            throw new ConfigException(name + ": \"" + value + "\" is not a path (expected: FILE)");
+          }
+        }
+        case "--listen" -> flags.put("listen.address", Value.flag(name, "listen.address", value));
+        case "--origin" -> flags.put("origin.url", Value.flag(name, "origin.url", value));
+        case "--cache-dir" -> flags.put("cache.dir", Value.flag(name, "cache.dir", value));
+        case "--cache-size" ->
+            flags.put("cache.max-size", Value.flag(name, "cache.max-size", value));
+        case "--admin" -> {
+          boolean off = value.equals("off");
+          flags.put("admin.enabled", Value.flag(name, "admin.enabled", off ? "false" : "true"));
+          if (!off) {
+            flags.put("admin.address", Value.flag(name, "admin.address", value));
+          }
+        }
+        default -> throw new AssertionError(name);
+      }
+    }
+    Map<String, Value> values =
+        config == null ? new LinkedHashMap<>() : readFile(config);
+    values.putAll(flags);
+    return bind(values, config == null ? "command line" : config.toString());
+  }
+
+  /** The {@code --help} text. */
+  public static String usage() {
+    return USAGE;
+  }
+
+  /** The {@code --version} text: the jar's implementation version, if the manifest has one. */
+  public static String version() {
+    String v = ConfigLoader.class.getPackage().getImplementationVersion();
+    return "zcproxy " + (v == null ? "(development build)" : v) + ", Java " + Runtime.version();
+  }
+
+  /** The dotted key paths set in {@code yaml}, in file order (for tests of the reference file). */
+  static List<String> keyPaths(String yaml, String sourceName) {
+    return new ArrayList<>(flatten(yaml, sourceName).keySet());
+  }
+
+  private static ConfigException unknownOption(String name) {
+    List<String> flags =
+        List.of(
+            "--config", "--listen", "--origin", "--cache-dir", "--cache-size", "--admin", "--help",
+            "--version");
+    String near = closest(name, flags);
+    return new ConfigException(
+        "unknown option "
+            + name
+            + " ("
+            + (near == null ? "" : "did you mean " + near + "? ")
+            + "expected one of: "
+            + String.join(", ", flags)
+            + ")");
+  }
+
+  // ---- YAML to a flat map of key path -> value ------------------------------------------------
+
+  /** One configured leaf value, from a YAML node or a flag. */
+  private record Value(String where, String path, Node node, String flagText) {
+    static Value flag(String flag, String path, String text) {
+      return new Value(flag, path, null, text);
+    }
+
+    /** The value as the operator wrote it, quoted, or the kind of node it is. */
+    String describe() {
+      if (node == null) {
+        return quote(flagText);
+      }
+      if (node instanceof MappingNode) {
+        return "a mapping";
+      }
+      if (node instanceof SequenceNode) {
+        return "a list";
+      }
+      return quote(((ScalarNode) node).getValue());
+    }
+  }
+
+  private static Map<String, Value> readFile(Path file) {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException(file + ": no such file (expected: a YAML config file)", e);
+    } catch (MalformedInputException e) {
+      throw new ConfigException(file + ": not UTF-8 text (expected: a YAML config file)", e);
+    } catch (IOException e) {
+      throw new ConfigException(file + ": cannot read: " + e, e);
+    }
+    return flatten(text, file.toString());
+  }
+
+  private static Map<String, Value> flatten(String yaml, String source) {
+    LoaderOptions options = new LoaderOptions();
+    options.setMaxAliasesForCollections(20);
+    Node root;
+    try {
+      root = new Yaml(options).compose(new StringReader(yaml));
+    } catch (MarkedYAMLException e) {
+      Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
+      String problem = e.getProblem() != null ? e.getProblem() : e.getContext();
+      if (e.getContext() != null && problem.startsWith("but ")) {
+        problem = e.getContext() + " " + problem; // "expected a single document ... but found ..."
+      }
+      throw new ConfigException(
+          source
+              + (mark == null ? "" : ":" + (mark.getLine() + 1))
+              + ": YAML syntax error"
+              + (mark == null ? "" : " at column " + (mark.getColumn() + 1))
+              + ": "
+              + oneLine(problem)
+              + (e.getContext() != null && !problem.contains(e.getContext())
+                  ? " (" + oneLine(e.getContext()) + ")"
+                  : ""),
+          e);
+    } catch (YAMLException e) {
+      throw new ConfigException(source + ": YAML syntax error: " + oneLine(e.getMessage()), e);
+    }
+    Map<String, Value> values = new LinkedHashMap<>();
+    if (root == null || isNull(root)) {
+      return values;
+    }
+    if (!(root instanceof MappingNode top)) {
+      throw new ConfigException(
+          at(source, root)
+              + "the top level is "
+              + new Value("", "", root, null).describe()
+              + " (expected: a mapping with sections "
+              + String.join(", ", KEYS.keySet())
+              + ")");
+    }
+    Map<String, Integer> seenSections = new LinkedHashMap<>();
+    for (NodeTuple section : top.getValue()) {
+      String name = keyName(source, "", section.getKeyNode());
+      checkDuplicate(source, seenSections, name, section.getKeyNode());
+      List<String> keys = KEYS.get(name);
+      if (keys == null) {
+        String near = closest(name, new ArrayList<>(KEYS.keySet()));
+        String elsewhere = near == null ? sectionOf(name) : null;
+        throw new ConfigException(
+            at(source, section.getKeyNode())
+                + name
+                + ": unknown section ("
+                + (near != null ? "did you mean " + near + "? " : "")
+                + (elsewhere != null ? "did you mean " + elsewhere + "." + name + "? " : "")
+                + "expected one of: "
+                + String.join(", ", KEYS.keySet())
+                + ")");
+      }
+      Node body = section.getValueNode();
+      if (isNull(body)) {
+        continue; // "cache:" with nothing under it: all defaults
+      }
+      if (!(body instanceof MappingNode mapping)) {
+        throw new ConfigException(
+            at(source, body)
+                + name
+                + ": "
+                + new Value("", "", body, null).describe()
+                + " is not a section (expected: a mapping with keys "
+                + String.join(", ", keys)
+                + ")");
+      }
+      Map<String, Integer> seenKeys = new LinkedHashMap<>();
+      for (NodeTuple entry : mapping.getValue()) {
+        String key = keyName(source, name + ".", entry.getKeyNode());
+        String path = name + "." + key;
+        checkDuplicate(source, seenKeys, path, entry.getKeyNode());
+        if (!keys.contains(key)) {
+          String near = closest(key, keys);
+          String elsewhere = near == null ? sectionOf(key) : null;
+          throw new ConfigException(
+              at(source, entry.getKeyNode())
+                  + path
+                  + ": unknown key ("
+                  + (near != null ? "did you mean " + name + "." + near + "? " : "")
+                  + (elsewhere != null ? "did you mean " + elsewhere + "." + key + "? " : "")
+                  + "expected one of: "
+                  + String.join(", ", keys)
+                  + ")");
+        }
+        values.put(path, new Value(at(source, entry.getValueNode()).replaceAll(": $", ""), path,
+            entry.getValueNode(), null));
+      }
+    }
+    return values;
+  }
+
+  private static String keyName(String source, String prefix, Node key) {
+    if (key instanceof ScalarNode scalar) {
+      return scalar.getValue();
+    }
+    throw new ConfigException(
+        at(source, key)
+            + prefix
+            + new Value("", "", key, null).describe()
+            + " is not a key (expected: a plain key name)");
+  }
+
+  private static void checkDuplicate(
+      String source, Map<String, Integer> seen, String path, Node key) {
+    Integer first = seen.putIfAbsent(path, key.getStartMark().getLine() + 1);
+    if (first != null) {
+      throw new ConfigException(
+          at(source, key) + path + ": duplicate key (expected: each key once; first at line " + first
+              + ")");
+    }
+  }
+
+  /** The section that has {@code key}, for a key put in the wrong place, or null. */
+  private static String sectionOf(String key) {
+    for (Map.Entry<String, List<String>> e : KEYS.entrySet()) {
+      if (e.getValue().contains(key)) {
+        return e.getKey();
+      }
+    }
+    return null;
+  }
+
+  private static boolean isNull(Node node) {
+    return node instanceof ScalarNode && node.getTag().equals(Tag.NULL);
+  }
+
+  private static String at(String source, Node node) {
+    return source + ":" + (node.getStartMark().getLine() + 1) + ": ";
+  }
+
+  private static String oneLine(String s) {
+    return s == null ? "" : s.strip().replaceAll("\\s*\\n\\s*", " ");
+  }
+
+  private static String quote(String s) {
+    return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
+  }
+
+  /** The candidate within edit distance 2 of {@code word}, closest first, or null. */
+  static String closest(String word, List<String> candidates) {
+    String best = null;
+    int bestDistance = 3;
+    for (String c : candidates) {
+      int d = distance(word.toLowerCase(Locale.ROOT), c);
+      if (d < bestDistance) {
+        best = c;
+        bestDistance = d;
+      }
+    }
+    return best;
+  }
+
+  private static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+
+  // ---- flat map to records -------------------------------------------------------------------
+
+  private static ProxyConfig bind(Map<String, Value> values, String source) {
+    Binder b = new Binder(values);
+    try {
+      Listen l = Listen.DEFAULT;
+      Listen listen =
+          new Listen(
+              b.hostPort("listen.address", l.address()),
+              b.intSize("listen.max-header-size", l.maxHeaderBytes()),
+              b.intSize("listen.max-initial-line", l.maxInitialLineBytes()),
+              b.duration("listen.idle-timeout", l.idleTimeout()),
+              b.integer("listen.event-loops", l.eventLoops(), ">= 0, 0 = one per core"),
+              b.duration("listen.shutdown-grace", l.shutdownGrace()));
+      Origin o = Origin.DEFAULT;
+      Origin origin =
+          new Origin(
+              b.originUrl("origin.url", o.url()),
+              b.duration("origin.connect-timeout", o.connectTimeout()),
+              b.duration("origin.first-byte-timeout", o.firstByteTimeout()),
+              b.duration("origin.idle-timeout", o.idleTimeout()),
+              b.integer("origin.max-connections", o.maxConnections(), "> 0"),
+              b.duration("origin.keep-alive-timeout", o.keepAliveTimeout()),
+              b.bool("origin.preserve-host", o.preserveHost()));
+      Cache c = Cache.DEFAULT;
+      Cache cache =
+          new Cache(
+              b.bool("cache.enabled", c.enabled()),
+              b.path("cache.dir", c.dir()),
+              b.size("cache.max-size", c.maxSizeBytes()),
+              b.size("cache.max-object-size", c.maxObjectBytes()),
+              b.bool("cache.fsync", c.fsync()),
+              b.fraction("cache.heuristic-fraction", c.heuristicFraction()),
+              b.duration("cache.heuristic-max", c.heuristicMax()),
+              b.duration("cache.keep", c.keep()),
+              b.bool("cache.cdn-cache-control", c.cdnCacheControl()),
+              b.bool("cache.surrogate-control", c.surrogateControl()),
+              b.integer("cache.max-variants", c.maxVariants(), ">= 1"),
+              b.bool("cache.coalesce", c.coalesce()),
+              b.duration("cache.hit-for-pass", c.hitForPass()));
+      Transfer t = Transfer.DEFAULT;
+      Transfer transfer =
+          new Transfer(
+              b.bool("transfer.sendfile", t.sendfile()),
+              b.bool("transfer.splice", t.splice()),
+              b.size("transfer.splice-min-size", t.spliceMinBytes()),
+              b.bool("transfer.native-transport", t.nativeTransport()));
+      Admin a = Admin.DEFAULT;
+      Admin admin =
+          new Admin(b.bool("admin.enabled", a.enabled()), b.hostPort("admin.address", a.address()));
+      Logging g = Logging.DEFAULT;
+      Logging logging =
+          new Logging(
+              b.string("logging.access-log", g.accessLog(), "stdout, off or a file path"),
+              b.level("logging.level", g.level()),
+              b.bool("logging.x-cache-header", g.xCacheHeader()));
+      return new ProxyConfig(listen, origin, cache, transfer, admin, logging);
+    } catch (IllegalArgumentException e) {
+      // A compact constructor rejected a value; its message starts with the key path.
+      String message = String.valueOf(e.getMessage());
+      int colon = message.indexOf(": ");
+      Value v = colon < 0 ? null : values.get(message.substring(0, colon));
+      throw new ConfigException((v == null ? source : v.where()) + ": " + message, e);
+    }
+  }
+
+  /** Typed reads of the flat map, each falling back to a default and failing with the key path. */
+  private static final class Binder {
+    private final Map<String, Value> values;
+
+    Binder(Map<String, Value> values) {
+      this.values = values;
+    }
+
+    /** The scalar text at {@code path}, or null if unset; fails on a mapping, list or null. */
+    private String text(Value v, String expected) {
+      if (v.node() == null) {
+        return v.flagText();
+      }
+      if (!(v.node() instanceof ScalarNode)) {
+        throw fail(v, v.describe() + " (expected: " + expected + ")");
+      }
+      if (isNull(v.node())) {
+        throw fail(v, "no value (expected: " + expected + ")");
+      }
+      return ((ScalarNode) v.node()).getValue();
+    }
+
+    private ConfigException fail(Value v, String problem) {
+      return new ConfigException(v.where() + ": " + v.path() + ": " + problem);
+    }
+
+    private ConfigException bad(Value v, String reason) {
+      return fail(v, v.describe() + " " + reason);
+    }
+
+    String string(String path, String dflt, String expected) {
+      Value v = values.get(path);
+      return v == null ? dflt : text(v, expected);
+    }
+
+    boolean bool(String path, boolean dflt) {
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, "true or false");
+      if (t.equalsIgnoreCase("true")) {
+        return true;
+      }
+      if (t.equalsIgnoreCase("false")) {
+        return false;
+      }
+      throw bad(v, "is not a boolean (expected: true or false)");
+    }
+
+    int integer(String path, int dflt, String range) {
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, "an integer " + range);
+      try {
+        return Integer.parseInt(t.strip());
+      } catch (NumberFormatException e) {
+        throw bad(v, "is not an integer (expected: an integer " + range + ")");
+      }
+    }
+
+    double fraction(String path, double dflt) {
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, "a number 0..1, e.g. 0.1");
+      try {
+        return Double.parseDouble(t.strip());
+      } catch (NumberFormatException e) {
+        throw bad(v, "is not a number (expected: a number 0..1, e.g. 0.1)");
+      }
+    }
+
+    long size(String path, long dflt) {
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, Units.SIZE_EXPECTED);
+      try {
+        return Units.parseSize(t);
+      } catch (IllegalArgumentException e) {
+        throw bad(v, e.getMessage());
+      }
+    }
+
+    int intSize(String path, int dflt) {
+      long n = size(path, dflt);
+      if (n > Integer.MAX_VALUE) {
+        throw bad(values.get(path), "is too large (expected: less than 2GiB)");
+      }
+      return (int) n;
+    }
+
+    Duration duration(String path, Duration dflt) {
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, Units.DURATION_EXPECTED);
+      try {
+        return Units.parseDuration(t);
+      } catch (IllegalArgumentException e) {
+        throw bad(v, e.getMessage());
+      }
+    }
+
+    Path path(String path, Path dflt) {
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, "a directory path");
+      try {
+        return Path.of(t);
+      } catch (InvalidPathException e) {
+        throw bad(v, "is not a path (expected: a directory path)");
+      }
+    }
+
+    String level(String path, String dflt) {
+      String expected = "one of " + String.join(", ", Logging.LEVELS);
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, expected).strip().toLowerCase(Locale.ROOT);
+      if (!Logging.LEVELS.contains(t)) {
+        throw bad(v, "is not a log level (expected: " + expected + ")");
+      }
+      return t;
+    }
+
+    HostPort hostPort(String path, HostPort dflt) {
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, HOST_PORT_EXPECTED).strip();
+      String host;
+      String port;
+      if (t.startsWith("[")) {
+        int close = t.indexOf("]:");
+        if (close < 0) {
+          throw bad(v, "is not HOST:PORT (expected: " + HOST_PORT_EXPECTED + ")");
+        }
+        host = t.substring(1, close);
+        port = t.substring(close + 2);
+      } else {
+        int colon = t.lastIndexOf(':');
+        if (colon < 0) {
+          throw bad(v, "has no port (expected: " + HOST_PORT_EXPECTED + ")");
+        }
+        host = t.substring(0, colon);
+        port = t.substring(colon + 1);
+        if (host.contains(":")) {
+          throw bad(v, "needs brackets around the IPv6 address (expected: [::1]:8080)");
+        }
+        if (host.isEmpty()) {
+          host = "0.0.0.0";
+        }
+      }
+      if (host.isBlank() || host.chars().anyMatch(Character::isWhitespace)) {
+        throw bad(v, "has no valid host (expected: " + HOST_PORT_EXPECTED + ")");
+      }
+      if (!port.matches("\\d{1,5}") || Integer.parseInt(port) > 65535) {
+        throw bad(v, "has port " + port + " out of range (expected: a port 0..65535)");
+      }
+      return new HostPort(host, Integer.parseInt(port));
+    }
+
+    OriginUrl originUrl(String path, OriginUrl dflt) {
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, URL_EXPECTED).strip();
+      URI uri;
+      try {
+        uri = new URI(t);
+      } catch (URISyntaxException e) {
+        throw bad(v, "is not a URL (expected: " + URL_EXPECTED + ")");
+      }
+      if (uri.getScheme() == null || uri.isOpaque()) {
+        throw bad(v, "is not a URL with a scheme (expected: " + URL_EXPECTED + ")");
+      }
+      String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
+      if (!scheme.equals("http") && !scheme.equals("https")) {
+        throw bad(v, "has scheme " + scheme + " (expected: http or https)");
+      }
+      if (uri.getRawUserInfo() != null) {
+        throw bad(v, "has user info (expected: " + URL_EXPECTED + ", no user@)");
+      }
+      if (uri.getHost() == null) {
+        throw bad(v, "has no valid host (expected: " + URL_EXPECTED + ")");
+      }
+      String rawPath = uri.getRawPath();
+      if (rawPath != null && !rawPath.isEmpty() && !rawPath.equals("/")) {
+        throw bad(
+            v,
+            "has a path "
+                + rawPath
+                + " (expected: no path; requests are forwarded with their own path, so give only "
+                + "scheme://host[:port])");
+      }
+      if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
+        throw bad(v, "has a query or fragment (expected: " + URL_EXPECTED + ")");
+      }
+      int port = uri.getPort() >= 0 ? uri.getPort() : scheme.equals("https") ? 443 : 80;
+      if (port < 1 || port > 65535) {
+        throw bad(v, "has port " + port + " out of range (expected: a port 1..65535)");
+      }
+      String host = uri.getHost();
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      return new OriginUrl(scheme, host, port);
+    }
+  }
+}

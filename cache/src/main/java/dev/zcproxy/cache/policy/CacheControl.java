@@ -91,7 +91,7 @@ final class CacheControl {
     }
     String joined = String.join(", ", lines);
     Map<String, String> out = new SfDictionary(joined).parse();
-    if (out == null || out.isEmpty()) {
+    if (out == null) {
       return null;
     }
     return new CacheControl(Collections.unmodifiableMap(out));

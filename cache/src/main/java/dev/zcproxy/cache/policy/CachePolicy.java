@@ -1,5 +1,7 @@
 package dev.zcproxy.cache.policy;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.zcproxy.cache.EntryMeta;
 import dev.zcproxy.cache.Headers;
 import dev.zcproxy.cache.Lookup;
@@ -12,12 +14,34 @@ import java.util.List;
  * time, deciding what may be stored, what may be served, and how stored headers change.
  *
  * <p>Every method is pure: no I/O, no clock of its own (times are epoch milliseconds passed in).
+ *
+ * <p>Design notes on {@link #select} (RFC 9111 §4, §5.2.1; RFC 5861; RFC 8246):
+ * <ol>
+ *   <li>Variants are matched by secondary key ({@link VarySelector}); {@code Vary: *} never matches;
+ *       of several matches the most recent ({@code Date}, then response time) wins (§4.1).
+ *   <li>Request {@code no-cache} (or {@code Pragma: no-cache} without {@code Cache-Control}, §5.4)
+ *       and response {@code no-cache} without field names (§5.2.2.4) require validation. Request
+ *       {@code no-cache} is honoured even for {@code immutable} responses: RFC 8246 only asks clients
+ *       not to send it, and a client that does wants a validated response.
+ *   <li>Fresh when {@code current_age < lifetime}; a request {@code max-age=N} also needs
+ *       {@code age <= N} (whole seconds; {@code max-age=0} always validates, as reloads mean it) and
+ *       {@code min-fresh=N} needs {@code lifetime - age >= N} (§5.2.1.1, §5.2.1.3). A request whose
+ *       {@code max-age}/{@code min-fresh} is not met is validated, whatever the stale windows.
+ *   <li>Stale: the client's {@code max-stale} (§5.2.1.2) serves it unless {@code must-revalidate},
+ *       {@code proxy-revalidate} or {@code s-maxage} (which implies proxy-revalidate, §5.2.2.10)
+ *       forbid it; otherwise the response's {@code stale-while-revalidate} window serves it while
+ *       revalidating, unless {@code must-revalidate}/{@code proxy-revalidate}. An origin that sends
+ *       {@code s-maxage} together with {@code stale-while-revalidate} or {@code stale-if-error}
+ *       grants those windows explicitly, so {@code s-maxage} alone does not cancel them.
+ *   <li>{@code only-if-cached} (§5.2.1.7): whatever would need the origin becomes
+ *       {@code Miss(detail, true)}.
+ * </ol>
  */
 public final class CachePolicy {
   private final PolicyConfig config;
 
   public CachePolicy(PolicyConfig config) {
-    this.config = java.util.Objects.requireNonNull(config, "config");
+    this.config = requireNonNull(config, "config");
   }
 
   public PolicyConfig config() {
@@ -26,7 +50,7 @@ public final class CachePolicy {
 
   /** Whether requests with this method are looked up in the cache at all (GET and HEAD). */
   public boolean isLookupMethod(String method) {
-    throw new UnsupportedOperationException("TODO");
+    return "GET".equals(method) || "HEAD".equals(method);
   }
 
   /**
@@ -34,51 +58,189 @@ public final class CachePolicy {
    * (RFC 9111 §4: Vary selection §4.1, freshness §4.2, request directives §5.2.1, RFC 5861).
    */
   public Lookup select(RequestHead req, List<EntryMeta> variants, long nowMillis) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(req, "req");
+    requireNonNull(variants, "variants");
+    Headers rh = req.headers();
+    CacheControl reqCc = CacheControl.of(rh, "Cache-Control");
+    boolean onlyIfCached = reqCc.has("only-if-cached");
+    if (variants.isEmpty()) {
+      return new Lookup.Miss("uri-miss", onlyIfCached);
+    }
+    EntryMeta chosen = null;
+    long chosenDate = Long.MIN_VALUE;
+    for (EntryMeta e : variants) {
+      if (VarySelector.isStar(e.headers()) || !VarySelector.key(e.headers(), rh).equals(e.variant())) {
+        continue;
+      }
+      long date = Freshness.dateValue(e.headers(), e.responseTime());
+      if (chosen == null || date > chosenDate || (date == chosenDate && e.responseTime() > chosen.responseTime())) {
+        chosen = e;
+        chosenDate = date;
+      }
+    }
+    if (chosen == null) {
+      return new Lookup.Miss("vary-miss", onlyIfCached);
+    }
+    Freshness f = Freshness.of(chosen, config);
+    long ageMs = f.currentAgeMs(nowMillis);
+    long age = Freshness.seconds(ageMs);
+    boolean noCacheRequest = reqCc.has("no-cache") || (!rh.contains("Cache-Control") && pragmaNoCache(rh));
+    if (noCacheRequest || f.control.noCacheUnqualified()) {
+      return revalidate(chosen, age, onlyIfCached, noCacheRequest ? "request" : "stale");
+    }
+    if (!f.isFresh(nowMillis)) {
+      return staleOutcome(chosen, f, reqCc, ageMs, age, onlyIfCached);
+    }
+    long maxAge = reqCc.seconds("max-age");
+    if (maxAge != CacheControl.ABSENT && (maxAge <= 0 || age > maxAge)) {
+      return revalidate(chosen, age, onlyIfCached, "request");
+    }
+    long minFresh = reqCc.seconds("min-fresh");
+    if (minFresh > 0 && f.lifetimeMs - ageMs < minFresh * 1000) {
+      return revalidate(chosen, age, onlyIfCached, "request");
+    }
+    return new Lookup.Fresh(chosen, age);
+  }
+
+  private Lookup staleOutcome(EntryMeta e, Freshness f, CacheControl reqCc, long ageMs, long age, boolean onlyIfCached) {
+    long stalenessMs = ageMs - f.lifetimeMs;
+    ResponseControl rc = f.control;
+    long maxAge = reqCc.seconds("max-age");
+    if (maxAge != CacheControl.ABSENT && (maxAge <= 0 || age > maxAge)) {
+      return revalidate(e, age, onlyIfCached, "request");
+    }
+    if (reqCc.has("max-stale") && !rc.sharedRevalidate()) {
+      String arg = reqCc.arg("max-stale");
+      long maxStale = arg == null ? CacheControl.MAX_DELTA : CacheControl.deltaSeconds(arg);
+      if (maxStale >= 0 && (arg == null || stalenessMs <= maxStale * 1000)) {
+        return new Lookup.Stale(e, age, Lookup.Action.SERVE_STALE);
+      }
+    }
+    long swr = rc.cc.seconds("stale-while-revalidate");
+    if (swr > 0 && !rc.explicitRevalidate() && stalenessMs <= swr * 1000) {
+      return new Lookup.Stale(e, age, Lookup.Action.SERVE_STALE_AND_REVALIDATE);
+    }
+    return revalidate(e, age, onlyIfCached, "stale");
+  }
+
+  private static Lookup revalidate(EntryMeta e, long age, boolean onlyIfCached, String detail) {
+    if (onlyIfCached) {
+      return new Lookup.Miss(detail, true);
+    }
+    return new Lookup.Stale(e, age, Lookup.Action.REVALIDATE);
+  }
+
+  private static boolean pragmaNoCache(Headers h) {
+    for (String m : h.members("Pragma")) {
+      if (m.equalsIgnoreCase("no-cache")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether the response to {@code req} may be stored (RFC 9111 §3), and under which variant. */
   public Storability storable(RequestHead req, ResponseHead resp) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(req, "req");
+    requireNonNull(resp, "resp");
+    return StorageRules.decide(req, resp, config);
   }
 
   /** The header fields to add to a request that revalidates {@code stored} (RFC 9111 §4.3.1). */
   public Headers validators(EntryMeta stored) {
-    throw new UnsupportedOperationException("TODO");
+    return Validation.validators(requireNonNull(stored, "stored"));
+  }
+
+  /**
+   * Whether a 304 identifies {@code stored} (RFC 9111 §4.3.4): no differing strong {@code ETag} or
+   * {@code Last-Modified}. When false, {@link #merge304} leaves the entry unchanged and the proxy
+   * should fetch the full response.
+   */
+  public boolean validates(EntryMeta stored, ResponseHead notModified) {
+    return Validation.validates(requireNonNull(stored, "stored"), requireNonNull(notModified, "notModified"));
   }
 
   /** The stored entry updated by a 304 received for it (RFC 9111 §3.2, §4.3.4). */
   public EntryMeta merge304(EntryMeta stored, ResponseHead notModified, long requestTime, long responseTime) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(stored, "stored");
+    requireNonNull(notModified, "notModified");
+    return Validation.merge304(stored, notModified, requestTime, responseTime, config);
   }
 
   /** The header fields to send with {@code entry} at {@code nowMillis}: the stored ones plus a current {@code Age} (§5.1). */
   public Headers responseHeaders(EntryMeta entry, long nowMillis) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(entry, "entry");
+    return entry.headers().with("Age", Long.toString(ageSeconds(entry, nowMillis)));
+  }
+
+  /** The current age of {@code entry} at {@code nowMillis} in whole seconds (RFC 9111 §4.2.3). */
+  public long ageSeconds(EntryMeta entry, long nowMillis) {
+    return Freshness.seconds(Freshness.of(entry, config).currentAgeMs(nowMillis));
+  }
+
+  /** The freshness lifetime of {@code entry} in whole seconds (RFC 9111 §4.2.1, §4.2.2); 0 when stale from the start. */
+  public long lifetimeSeconds(EntryMeta entry) {
+    return Freshness.seconds(Freshness.of(entry, config).lifetimeMs);
   }
 
   /** Whether a conditional {@code req} is answered 304 from {@code entry} (RFC 9110 §13.2.2, RFC 9111 §4.3.2). */
   public boolean notModified(RequestHead req, EntryMeta entry) {
-    throw new UnsupportedOperationException("TODO");
+    return Validation.notModified(requireNonNull(req, "req"), requireNonNull(entry, "entry"));
   }
 
   /** How to answer {@code req}'s {@code Range}/{@code If-Range} from the complete stored {@code entry}. */
   public RangeDecision range(RequestHead req, EntryMeta entry) {
-    throw new UnsupportedOperationException("TODO");
+    return Ranges.decide(requireNonNull(req, "req"), requireNonNull(entry, "entry"));
   }
 
   /** Whether {@code entry} may be served stale because the origin failed (RFC 5861 §4, RFC 9111 §4.2.4). */
   public boolean staleIfError(RequestHead req, EntryMeta entry, long nowMillis) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(req, "req");
+    requireNonNull(entry, "entry");
+    Freshness f = Freshness.of(entry, config);
+    ResponseControl rc = f.control;
+    if (rc.explicitRevalidate() || rc.noCacheUnqualified()) {
+      return false;
+    }
+    long staleness = f.stalenessMs(nowMillis);
+    long resp = rc.cc.seconds("stale-if-error");
+    if (resp >= 0 && staleness <= resp * 1000) {
+      return true;
+    }
+    long asked = CacheControl.of(req.headers(), "Cache-Control").seconds("stale-if-error");
+    return asked >= 0 && !rc.hasSMaxage() && staleness <= asked * 1000;
   }
 
   /** The primary keys that a response to an unsafe request invalidates (RFC 9111 §4.4). */
   public List<String> invalidations(RequestHead req, ResponseHead resp) {
-    throw new UnsupportedOperationException("TODO");
+    return Invalidation.keys(requireNonNull(req, "req"), requireNonNull(resp, "resp"));
   }
 
   /** Epoch millis after which {@code entry} is useless and may leave the index (freshness + stale windows + keep). */
   public long retainUntil(EntryMeta entry) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(entry, "entry");
+    Freshness f = Freshness.of(entry, config);
+    long fresh = Math.max(0, f.lifetimeMs - f.correctedInitialAgeMs);
+    ResponseControl rc = f.control;
+    long grace = 0;
+    if (!rc.explicitRevalidate()) {
+      grace = Math.max(rc.secondsOrZero("stale-while-revalidate"), rc.secondsOrZero("stale-if-error"));
+    }
+    if (entry.headers().contains("ETag") || entry.headers().contains("Last-Modified")) {
+      grace = Math.max(grace, config.keepSeconds());
+    }
+    return saturatedAdd(saturatedAdd(entry.responseTime(), fresh), saturatedMul1000(grace));
+  }
+
+  private static long saturatedMul1000(long seconds) {
+    return seconds > Long.MAX_VALUE / 1000 ? Long.MAX_VALUE : seconds * 1000;
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long r = a + b;
+    if (((a ^ r) & (b ^ r)) < 0) {
+      return a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+    }
+    return r;
   }
 }

@@ -1,0 +1,80 @@
+package dev.zcproxy.cache.policy;
+
+import dev.zcproxy.cache.CacheKey;
+import dev.zcproxy.cache.RequestHead;
+import dev.zcproxy.cache.ResponseHead;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Which stored responses an unsafe request invalidates.
+ *
+ * <p>Design notes (RFC 9111 §4.4): a non-error response (2xx, 3xx) to a method not known to be safe
+ * (RFC 9110 §9.2.1: only GET, HEAD, OPTIONS and TRACE are) invalidates the target URI, and the URIs
+ * in {@code Location} and {@code Content-Location} (resolved against the target URI) when they have
+ * the same origin (scheme and authority, default ports ignored, RFC 9110 §4.3.1); other origins are
+ * never invalidated, against denial-of-service by a hostile origin.
+ */
+final class Invalidation {
+  private static final Set<String> SAFE = Set.of("GET", "HEAD", "OPTIONS", "TRACE");
+
+  private Invalidation() {}
+
+  static List<String> keys(RequestHead req, ResponseHead resp) {
+    if (SAFE.contains(req.method()) || resp.status() < 200 || resp.status() >= 400) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>(3);
+    String target = CacheKey.primaryOf(req);
+    out.add(target);
+    URI base;
+    try {
+      base = new URI(req.scheme() + "://" + req.authority() + req.pathAndQuery());
+    } catch (URISyntaxException e) {
+      return out;
+    }
+    for (String field : new String[] {"Location", "Content-Location"}) {
+      String v = resp.headers().get(field);
+      if (v == null || v.isBlank()) {
+        continue;
+      }
+      String key = sameOriginKey(base, v.trim());
+      if (key != null && !out.contains(key)) {
+        out.add(key);
+      }
+    }
+    return out;
+  }
+
+  private static String sameOriginKey(URI base, String ref) {
+    URI u;
+    try {
+      u = base.resolve(new URI(ref));
+    } catch (URISyntaxException | IllegalArgumentException e) {
+      return null;
+    }
+    if (u.getScheme() == null || u.getRawAuthority() == null) {
+      return null;
+    }
+    if (!origin(u).equals(origin(base))) {
+      return null;
+    }
+    String path = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
+    String pq = u.getRawQuery() == null ? path : path + "?" + u.getRawQuery();
+    return CacheKey.primaryOf(base.getScheme(), base.getRawAuthority(), pq);
+  }
+
+  private static String origin(URI u) {
+    String scheme = u.getScheme().toLowerCase(Locale.ROOT);
+    String host = u.getHost() == null ? u.getRawAuthority() : u.getHost();
+    int port = u.getPort();
+    if (port < 0) {
+      port = scheme.equals("https") ? 443 : scheme.equals("http") ? 80 : -1;
+    }
+    return scheme + "://" + host.toLowerCase(Locale.ROOT) + ":" + port;
+  }
+}

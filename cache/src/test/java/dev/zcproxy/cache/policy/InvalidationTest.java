@@ -1,0 +1,49 @@
+package dev.zcproxy.cache.policy;
+
+import static dev.zcproxy.cache.policy.Fixtures.POLICY;
+import static dev.zcproxy.cache.policy.Fixtures.fields;
+import static dev.zcproxy.cache.policy.Fixtures.request;
+import static dev.zcproxy.cache.policy.Fixtures.response;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.zcproxy.cache.RequestHead;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class InvalidationTest {
+
+  @DisplayName("unsafe methods invalidate the target, Location and Content-Location of the same origin, RFC 9111 §4.4")
+  @ParameterizedTest(name = "[{index}] {0} -> {1} [{2}] -> {3}")
+  @CsvSource(delimiter = ';', nullValues = "-", value = {
+      "POST; 200; -; http://example.com/a",
+      "PUT; 201; -; http://example.com/a",
+      "DELETE; 204; -; http://example.com/a",
+      "PATCH; 302; -; http://example.com/a",
+      "FOO; 200; -; http://example.com/a",
+      "GET; 200; -; -",
+      "HEAD; 200; -; -",
+      "OPTIONS; 200; -; -",
+      "TRACE; 200; -; -",
+      "POST; 404; -; -",
+      "POST; 500; -; -",
+      "POST; 100; -; -",
+      "POST; 201; Location: /b; http://example.com/a http://example.com/b",
+      "POST; 201; Location: b?x=1; http://example.com/a http://example.com/b?x=1",
+      "POST; 200; Content-Location: http://EXAMPLE.com:80/c; http://example.com/a http://example.com/c",
+      "POST; 200; Content-Location: /a; http://example.com/a",
+      "POST; 200; Location: /b|Content-Location: /c; http://example.com/a http://example.com/b http://example.com/c",
+      "POST; 200; Location: http://other.example/b; http://example.com/a",
+      "POST; 200; Location: https://example.com/b; http://example.com/a",
+      "POST; 200; Location: http://example.com:8080/b; http://example.com/a",
+      "POST; 200; Location: //other.example/b; http://example.com/a",
+      "POST; 200; Location: http://exa mple.com/; http://example.com/a",
+  })
+  void invalidations_9111_4_4(String method, int status, String respHeaders, String expected) {
+    RequestHead req = request(method);
+    List<String> keys = POLICY.invalidations(req, response(status, fields(respHeaders)));
+    assertThat(keys).containsExactlyElementsOf(expected == null ? List.of() : Arrays.asList(expected.split(" ")));
+  }
+}

@@ -470,6 +470,12 @@ public final class DiskStore implements AutoCloseable {
     return openFiles.estimatedSize();
   }
 
+  /** The channels in the open-file cache (tests). */
+  List<SharedChannel> cachedChannels() {
+    openFiles.cleanUp();
+    return List.copyOf(openFiles.asMap().values());
+  }
+
   static void writeFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
     while (buf.hasRemaining()) {
       position += ch.write(buf, position);

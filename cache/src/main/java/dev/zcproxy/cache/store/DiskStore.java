@@ -243,19 +243,40 @@ public final class DiskStore implements AutoCloseable {
   /**
    * Replaces the stored headers and times of an entry (after a 304) in the index and in its file.
    * The metadata is rewritten in place when it fits before the body; otherwise the file is copied to a
-   * new one (temp + rename) and the old one deleted (open readers keep reading it). The body offset and
-   * length of {@code updated} are ignored: the stored body's are kept. Fails with
-   * {@link NoSuchFileException} when the entry is no longer indexed, or {@link IllegalStateException}
-   * when it was replaced meanwhile.
+   * new one (temp + rename) and the old one deleted (open readers keep reading it).
+   *
+   * <p>{@code updated} must keep the body offset and length of the stored entry it was derived from
+   * ({@link EntryMeta#withHeaders} does): if the entry has meanwhile been replaced or rewritten (another
+   * offset or length), the update fails with {@link IllegalStateException} rather than put one
+   * response's headers on another's body. {@link #update(EntryMeta, EntryMeta)} checks exactly. Fails
+   * with {@link NoSuchFileException} when the entry is no longer indexed. Completes with the new meta.
    */
   public CompletableFuture<EntryMeta> update(EntryMeta updated) {
     requireNonNull(updated, "updated");
+    return updateAsync(null, updated);
+  }
+
+  /**
+   * Like {@link #update(EntryMeta)}, but applies {@code updated} only while the indexed entry is still
+   * exactly {@code stored} (the meta that was revalidated, as returned by {@link #variants} or
+   * {@link OpenEntry#meta}); otherwise fails with {@link IllegalStateException}. Prefer this one.
+   */
+  public CompletableFuture<EntryMeta> update(EntryMeta stored, EntryMeta updated) {
+    requireNonNull(stored, "stored");
+    requireNonNull(updated, "updated");
+    if (!stored.key().equals(updated.key())) {
+      throw new IllegalArgumentException("updated: key " + updated.key() + " (expected: " + stored.key() + ")");
+    }
+    return updateAsync(stored, updated);
+  }
+
+  private CompletableFuture<EntryMeta> updateAsync(EntryMeta stored, EntryMeta updated) {
     if (closed) {
       return CompletableFuture.failedFuture(new IllegalStateException("store closed"));
     }
     return CompletableFuture.supplyAsync(() -> {
       try {
-        return doUpdate(updated);
+        return doUpdate(stored, updated);
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
@@ -271,12 +292,18 @@ public final class DiskStore implements AutoCloseable {
     });
   }
 
-  private EntryMeta doUpdate(EntryMeta updated) throws IOException {
+  private EntryMeta doUpdate(EntryMeta stored, EntryMeta updated) throws IOException {
     String hash = updated.key().hash();
     synchronized (lockFor(hash)) {
       StoreEntry cur = index.peek(hash);
       if (cur == null) {
         throw notIndexed(updated);
+      }
+      boolean same = stored != null
+          ? cur.meta().equals(stored)
+          : cur.meta().bodyOffset() == updated.bodyOffset() && cur.meta().bodyLength() == updated.bodyLength();
+      if (!same) {
+        throw new IllegalStateException("entry " + updated.primaryKey() + " was replaced or updated since it was read");
       }
       long bodyLength = cur.meta().bodyLength();
       EntryMeta meta = updated.withBody(bodyLength, cur.meta().bodyOffset());

@@ -414,6 +414,30 @@ class DiskStoreTest {
   }
 
   @Test
+  void updateDerivedFromAReplacedResponseFails() {
+    try (DiskStore s = fx.open(BIG)) {
+      EntryMeta old = store(s, meta("http://a/raced"), body(100, 1));
+      EntryMeta replacement = store(s, meta("http://a/raced", "", T0 + 1), body(200, 2));
+      EntryMeta merged = old.withHeaders(old.headers().with("ETag", "\"v9\""), T0 + 2, T0 + 3);
+
+      assertThatThrownBy(() -> s.update(merged).join()).hasCauseInstanceOf(IllegalStateException.class);
+      assertThatThrownBy(() -> s.update(old, merged).join()).hasCauseInstanceOf(IllegalStateException.class);
+      assertThat(s.variants("http://a/raced")).containsExactly(replacement);
+    }
+  }
+
+  @Test
+  void exactUpdateAppliesWhileTheEntryIsUnchanged() {
+    try (DiskStore s = fx.open(BIG)) {
+      EntryMeta m = store(s, meta("http://a/exact"), body(100, 1));
+      EntryMeta merged = m.withHeaders(m.headers().with("ETag", "\"v2\""), T0 + 2, T0 + 3);
+
+      assertThat(s.update(m, merged).join()).isEqualTo(merged);
+      assertThatThrownBy(() -> s.update(m, merged).join()).hasCauseInstanceOf(IllegalStateException.class);
+    }
+  }
+
+  @Test
   void updateOfAnEntryNoLongerIndexedFails() {
     try (DiskStore s = fx.open(BIG)) {
       EntryMeta m = store(s, meta("http://a/gone"), body(10, 1));

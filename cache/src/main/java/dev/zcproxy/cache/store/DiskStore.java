@@ -74,6 +74,7 @@ public final class DiskStore implements AutoCloseable {
   static final int DEFAULT_MAX_OPEN_FILES = 1024;
   private static final int LOCK_STRIPES = 64;
   private static final long GEN_COUNTER_MASK = (1L << 40) - 1;
+  private static final long WRITE_ERROR_LOG_INTERVAL_NANOS = 10_000_000_000L;
 
   /** Test seam: called on the I/O executor before each body write; may throw to simulate a disk error. */
   interface WriteHook {
@@ -94,6 +95,8 @@ public final class DiskStore implements AutoCloseable {
   private final AtomicLong generations = new AtomicLong();
   private final CompletableFuture<Void> scanned = new CompletableFuture<>();
   private volatile boolean closed;
+  private final AtomicLong lastWriteErrorLog = new AtomicLong(System.nanoTime() - WRITE_ERROR_LOG_INTERVAL_NANOS);
+  private final AtomicLong suppressedWriteErrors = new AtomicLong();
   volatile WriteHook writeHook = (temp, position, length) -> { };
 
   private DiskStore(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
@@ -475,6 +478,23 @@ public final class DiskStore implements AutoCloseable {
   void writerDone(EntryWriter w) {
     writers.remove(w);
     liveTemps.remove(w.tempPath());
+  }
+
+  /**
+   * Logs a failed entry write: at WARN at most once per 10 s for the whole store (a full disk fails
+   * every writer), with the count of those suppressed meanwhile, otherwise at DEBUG.
+   */
+  void logWriteError(String primaryKey, Exception e) {
+    long now = System.nanoTime();
+    long last = lastWriteErrorLog.get();
+    if (now - last >= WRITE_ERROR_LOG_INTERVAL_NANOS && lastWriteErrorLog.compareAndSet(last, now)) {
+      long suppressed = suppressedWriteErrors.getAndSet(0);
+      LOG.warn("cache write of {} failed, entry not stored: {}{}", primaryKey, e.toString(),
+          suppressed > 0 ? " (" + suppressed + " more write errors not logged)" : "");
+    } else {
+      suppressedWriteErrors.incrementAndGet();
+      LOG.debug("cache write of {} failed, entry not stored: {}", primaryKey, e.toString());
+    }
   }
 
   /** Indexes a just-published file (replacing, and so deleting, an older file of the same key). */

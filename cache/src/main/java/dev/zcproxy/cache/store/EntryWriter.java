@@ -274,12 +274,12 @@ public final class EntryWriter {
     }
   }
 
-  /** Fails the writer (on the chain): logs once, deletes the temp file, fails the commit future. */
+  /** Fails the writer (on the chain): logs once (rate-limited store-wide), deletes the temp file, fails the commit future. */
   private void fail(Exception e, boolean log) {
     boolean first = !failed;
     failed = true;
     if (first && log) {
-      LOG.warn("cache write of {} failed, entry not stored: {}", meta.primaryKey(), e.toString());
+      store.logWriteError(meta.primaryKey(), e);
     } else if (first) {
       LOG.debug("cache write of {} dropped: {}", meta.primaryKey(), e.getMessage());
     }

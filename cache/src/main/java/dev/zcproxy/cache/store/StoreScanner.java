@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * version (bad magic, other version, checksum mismatch, a name that does not match the key) or whose
  * size is not {@code bodyOffset + bodyLength} (truncated), and entries whose {@code retainUntil} has
  * passed. Of two files of one key (a crash between publishing and deleting the old one) the newer
- * response wins. Files of this store instance (published while the scan runs) are left to their
+ * response wins; an entry this instance has published since it started always wins. Files of this store instance (published while the scan runs) are left to their
  * writers, and files with names that are not entry names are left alone.
  */
 final class StoreScanner {
@@ -124,7 +124,8 @@ final class StoreScanner {
       StoreEntry existing = index.putIfAbsent(e);
       if (existing == null) {
         indexed++;
-      } else if (isNewer(e, existing) && index.replaceIfGeneration(existing.generation(), e)) {
+      } else if (!store.isOwnGeneration(existing.generation()) && isNewer(e, existing)
+          && index.replaceIfGeneration(existing.generation(), e)) {
         dropped++; // the older file is deleted by the index
       } else {
         DiskStore.deleteQuietly(file);

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Several threads store, replace, update, remove, abort and read the same few keys on a small store
- * (so that size eviction and the open-file cache churn), in the spirit of Caffeine's Stresser. Every
+ * (so that size eviction, expiry and the open-file cache churn), in the spirit of Caffeine's Stresser. Every
  * body read must be the one its meta describes; at the end the files on disk are exactly the indexed
  * entries, and a restart sees the same index.
  */
@@ -34,6 +34,7 @@ class DiskStoreStressTest {
   private static final int THREADS = 4;
   private static final int OPS = 400;
   private static final int KEYS = 24;
+  private static final long RETAIN = 600_000L;
 
   @TempDir Path dir;
 
@@ -45,7 +46,7 @@ class DiskStoreStressTest {
     AtomicInteger opened = new AtomicInteger();
     AtomicInteger stored = new AtomicInteger();
     DiskStore s = DiskStore.open(new StoreConfig(dir, 160 * 1024, false), io, fx.clock::get,
-        m -> m.responseTime() + StoreFixture.HOUR, 8);
+        m -> m.responseTime() + RETAIN, 8);
     s.scanned().join();
     try {
       CountDownLatch start = new CountDownLatch(1);
@@ -56,7 +57,7 @@ class DiskStoreStressTest {
           try {
             start.await();
             for (int i = 0; i < OPS; i++) {
-              step(s, rnd, opened, stored);
+              step(s, rnd, fx, opened, stored);
             }
           } catch (Throwable e) {
             errors.add(e);
@@ -93,7 +94,7 @@ class DiskStoreStressTest {
       s.close();
       io.awaitQuiet();
       try (DiskStore again = DiskStore.open(new StoreConfig(dir, 160 * 1024, false), io, fx.clock::get,
-          m -> m.responseTime() + StoreFixture.HOUR)) {
+          m -> m.responseTime() + RETAIN)) {
         again.scanned().join();
         io.awaitQuiet();
         Map<String, EntryMeta> after = again.index().entries().stream()
@@ -106,7 +107,7 @@ class DiskStoreStressTest {
     }
   }
 
-  private static void step(DiskStore s, Random rnd, AtomicInteger opened, AtomicInteger stored) {
+  private static void step(DiskStore s, Random rnd, StoreFixture fx, AtomicInteger opened, AtomicInteger stored) {
     int k = rnd.nextInt(KEYS);
     String url = "http://stress/" + (k / 2);
     String variant = k % 2 == 0 ? "" : "gzip";
@@ -115,7 +116,7 @@ class DiskStoreStressTest {
       int seed = rnd.nextInt(1_000_000);
       int size = rnd.nextInt(6000);
       EntryMeta meta = new EntryMeta(url, variant, 200, Headers.of("X-Seed", Integer.toString(seed)),
-          StoreFixture.T0, StoreFixture.T0 + rnd.nextInt(1000), 0, 0);
+          fx.clock.get(), fx.clock.get() + rnd.nextInt(1000), 0, 0);
       EntryWriter w = s.newWriter(meta, size);
       byte[] body = StoreFixture.body(size, seed);
       for (int off = 0; off < size; off += 1500) {
@@ -153,8 +154,10 @@ class DiskStoreStressTest {
           assertThat(x.getCause()).isInstanceOfAny(NoSuchFileException.class, IllegalStateException.class);
         }
       }
-    } else if (op < 95) {
+    } else if (op < 93) {
       s.invalidate(url);
+    } else if (op < 96) {
+      fx.clock.addAndGet(rnd.nextInt(60_000)); // entries retain for 10 minutes: some expire
     } else {
       s.remove(dev.zcproxy.cache.CacheKey.of(url, variant));
     }

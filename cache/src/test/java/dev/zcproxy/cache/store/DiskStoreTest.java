@@ -170,6 +170,41 @@ class DiskStoreTest {
   }
 
   @Test
+  void writesDuringTheScanAreServedAndWinOverOlderFiles() {
+    try (DiskStore s = fx.open(BIG)) {
+      store(s, meta("http://a/scan", "", T0 + 100), body(100, 1));
+      store(s, meta("http://a/before"), body(100, 2));
+    }
+    ManualExecutor io = new ManualExecutor();
+    try (DiskStore s = fx.open(BIG, io)) {
+      Runnable scan = io.takeFirst();
+      assertThat(s.variants("http://a/before")).isEmpty(); // not scanned yet: a miss
+
+      EntryWriter fresh = s.newWriter(meta("http://a/scan", "", T0), 10);
+      fresh.write(buf(body(10, 3)));
+      CompletableFuture<EntryMeta> committed = fresh.commit();
+      EntryWriter inFlight = s.newWriter(meta("http://a/inflight"), 20);
+      inFlight.write(buf(body(10, 4)));
+      io.runAll();
+      EntryMeta published = committed.join();
+      assertThat(s.variants("http://a/scan")).containsExactly(published);
+
+      scan.run();
+      io.runAll();
+
+      assertThat(s.scanned()).isCompleted();
+      assertThat(s.variants("http://a/before")).hasSize(1);
+      assertThat(s.variants("http://a/scan")).containsExactly(published); // the older file lost
+      assertThat(fx.entryFiles()).hasSize(2);
+      assertThat(inFlight.tempPath()).exists(); // a live writer's temp file is not debris
+      inFlight.write(buf(body(10, 5)));
+      CompletableFuture<EntryMeta> second = inFlight.commit();
+      io.runAll();
+      assertThat(second.join().bodyLength()).isEqualTo(20);
+    }
+  }
+
+  @Test
   void foreignFilesInTheCacheDirAreLeftAlone() throws Exception {
     Path readme = Files.writeString(dir.resolve("README"), "not an entry");
     try (DiskStore s = fx.open(BIG)) {
@@ -577,6 +612,11 @@ class DiskStoreTest {
     @Override
     public synchronized void execute(Runnable r) {
       tasks.add(r);
+    }
+
+    /** Removes and returns the oldest queued task (to run it later, out of order). */
+    synchronized Runnable takeFirst() {
+      return tasks.remove();
     }
 
     void runAll() {

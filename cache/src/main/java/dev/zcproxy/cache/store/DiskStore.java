@@ -1,11 +1,34 @@
 package dev.zcproxy.cache.store;
 
+import static java.util.Objects.requireNonNull;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.zcproxy.cache.CacheKey;
 import dev.zcproxy.cache.EntryMeta;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.function.ToLongFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The on-disk object store: one file per stored response, indexed in memory by Caffeine and bounded
@@ -13,8 +36,93 @@ import java.util.function.ToLongFunction;
  *
  * <p>Methods that return a {@link CompletableFuture} do their disk work on the I/O executor and may be
  * called from an event loop; the others never block.
+ *
+ * <h2>Files (DESIGN.md §2)</h2>
+ * Each stored variant is one file {@code dir/a/bc/<hash>-<generation>}: {@code hash} is
+ * {@link CacheKey#hash()}, {@code a}/{@code bc} its first three hex digits (nginx {@code levels=1:2}),
+ * and the generation is unique to the file. The file is a versioned header ({@link EntryFormat}), zero
+ * padding and the body at a 4 KiB aligned {@code bodyOffset}; a hit is head + {@code sendfile(fd,
+ * bodyOffset, bodyLength)}. Bodies are written to {@code dir/tmp/} and renamed into place atomically
+ * once complete and of the announced length: a crash, a truncated origin body or a full disk never
+ * leaves a file that could be served as complete.
+ *
+ * <h2>Why unique file names</h2>
+ * A new response for a key gets a new file, so publishing it never overwrites the indexed file of
+ * the old response, and removal notices (which Caffeine delivers asynchronously) delete exactly the
+ * file of the entry that left, never its successor. The index entry carries the generation; an in-place
+ * 304 update keeps it, a rewrite gets a new one. After a crash two files of one key can exist; the
+ * startup scan keeps the newer response.
+ *
+ * <h2>Index</h2>
+ * {@link StoreIndex}: weight = file size in KiB, {@code maximumWeight} = {@code maxBytes}, W-TinyLFU
+ * admission (a new entry may be evicted at once: its file is then deleted), expiry at
+ * {@code retainUntil(meta)} on a ticker derived from the injected clock. Index lifetime is not
+ * freshness: the policy decides fresh or stale at lookup time.
+ *
+ * <h2>Open files</h2>
+ * {@link #open} returns a reference-counted {@link OpenEntry}. Channels are kept in a bounded cache by
+ * generation, so a hit usually completes synchronously without {@code open(2)}; a channel is closed
+ * when it has left that cache (or its entry left the index) and the last reader closed it. Unlinking
+ * an open file is safe: an in-flight sendfile finishes.
+ *
+ * <h2>Restart</h2>
+ * {@link #open(StoreConfig, Executor, LongSupplier, ToLongFunction)} scans the directory on the I/O
+ * executor ({@link StoreScanner}); lookups meanwhile see what was indexed so far.
  */
 public final class DiskStore implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(DiskStore.class);
+  static final int DEFAULT_MAX_OPEN_FILES = 1024;
+  private static final int LOCK_STRIPES = 64;
+  private static final long GEN_COUNTER_MASK = (1L << 40) - 1;
+  private static final long WRITE_ERROR_LOG_INTERVAL_NANOS = 10_000_000_000L;
+
+  /** Test seam: called on the I/O executor before each body write; may throw to simulate a disk error. */
+  interface WriteHook {
+    void beforeWrite(Path temp, long position, int length) throws IOException;
+  }
+
+  private final StoreConfig config;
+  private final StoreLayout layout;
+  private final Executor ioExecutor;
+  private final LongSupplier clockMillis;
+  private final ToLongFunction<EntryMeta> retainUntil;
+  private final StoreIndex index;
+  private final Cache<Long, SharedChannel> openFiles;
+  private final Set<EntryWriter> writers = ConcurrentHashMap.newKeySet();
+  private final Set<Path> liveTemps = ConcurrentHashMap.newKeySet();
+  private final Object[] locks = new Object[LOCK_STRIPES];
+  private final long session;
+  private final AtomicLong generations = new AtomicLong();
+  private final CompletableFuture<Void> scanned = new CompletableFuture<>();
+  private volatile boolean closed;
+  private final AtomicLong lastWriteErrorLog = new AtomicLong(System.nanoTime() - WRITE_ERROR_LOG_INTERVAL_NANOS);
+  private final AtomicLong suppressedWriteErrors = new AtomicLong();
+  volatile WriteHook writeHook = (temp, position, length) -> { };
+
+  private DiskStore(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
+      ToLongFunction<EntryMeta> retainUntil, int maxOpenFiles) {
+    this.config = config;
+    this.layout = new StoreLayout(config.dir());
+    this.ioExecutor = ioExecutor;
+    this.clockMillis = clockMillis;
+    this.retainUntil = retainUntil;
+    for (int i = 0; i < locks.length; i++) {
+      locks[i] = new Object();
+    }
+    // The top 24 bits of every generation name this store instance, so that the scan can tell the
+    // files this instance is publishing (left alone) from those of earlier runs.
+    this.session = (new SecureRandom().nextInt() & 0xFFFFFFL) | 1L;
+    this.index = new StoreIndex(config.maxBytes(), ioExecutor, clockMillis, retainUntil, this::fileGone);
+    this.openFiles = Caffeine.newBuilder()
+        .maximumSize(maxOpenFiles)
+        .executor(ioExecutor)
+        .removalListener((Long gen, SharedChannel ch, RemovalCause cause) -> {
+          if (ch != null) {
+            ch.releaseOwner();
+          }
+        })
+        .build();
+  }
 
   /**
    * Opens the store: creates the directory if needed and starts the scan that rebuilds the index on
@@ -27,60 +135,405 @@ public final class DiskStore implements AutoCloseable {
    */
   public static DiskStore open(StoreConfig config, Executor ioExecutor, java.util.function.LongSupplier clockMillis,
       ToLongFunction<EntryMeta> retainUntil) {
-    throw new UnsupportedOperationException("TODO");
+    return open(config, ioExecutor, clockMillis, retainUntil, DEFAULT_MAX_OPEN_FILES);
+  }
+
+  static DiskStore open(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
+      ToLongFunction<EntryMeta> retainUntil, int maxOpenFiles) {
+    requireNonNull(config, "config");
+    requireNonNull(ioExecutor, "ioExecutor");
+    requireNonNull(clockMillis, "clockMillis");
+    requireNonNull(retainUntil, "retainUntil");
+    DiskStore store = new DiskStore(config, ioExecutor, clockMillis, retainUntil, maxOpenFiles);
+    ioExecutor.execute(() -> {
+      try {
+        new StoreScanner(store).run();
+        store.scanned.complete(null);
+      } catch (Throwable t) {
+        LOG.error("cache scan of {} failed", config.dir(), t);
+        store.scanned.completeExceptionally(t);
+      }
+    });
+    return store;
   }
 
   /** Every indexed variant stored for {@code primaryKey}; never blocks. */
   public List<EntryMeta> variants(String primaryKey) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(primaryKey, "primaryKey");
+    return index.variants(primaryKey);
   }
 
   /** Completes when the startup scan has finished. */
   public CompletableFuture<Void> scanned() {
-    throw new UnsupportedOperationException("TODO");
+    return scanned.copy();
   }
 
   /**
    * Starts writing a new entry for {@code meta} (its body offset and length are filled in at commit).
+   * Never blocks: the temp file is created on the I/O executor. After {@link #close} the writer is
+   * already failed.
    *
    * @param expectedLength the body length the origin announced, or -1 when unknown
    */
   public EntryWriter newWriter(EntryMeta meta, long expectedLength) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(meta, "meta");
+    String hash = meta.key().hash();
+    long gen = nextGeneration();
+    EntryWriter w = new EntryWriter(this, meta, expectedLength, hash, gen, layout.tempPath(hash, gen));
+    if (closed) {
+      w.failClosed();
+      return w;
+    }
+    writers.add(w);
+    liveTemps.add(w.tempPath());
+    w.start();
+    if (closed) { // close() may have missed it
+      w.abort();
+    }
+    return w;
   }
 
-  /** Opens the file of an indexed entry for reading; the caller must close the result. */
+  /**
+   * Opens the file of an indexed entry for reading; the caller must close the result. When the file's
+   * channel is cached the returned future is already complete (no executor hop). Fails with
+   * {@link NoSuchFileException} when the entry is no longer indexed (treat as a miss).
+   */
   public CompletableFuture<OpenEntry> open(EntryMeta meta) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(meta, "meta");
+    if (closed) {
+      return CompletableFuture.failedFuture(new IllegalStateException("store closed"));
+    }
+    StoreEntry e = index.peek(meta.key().hash());
+    if (e == null) {
+      return CompletableFuture.failedFuture(notIndexed(meta));
+    }
+    SharedChannel cached = openFiles.getIfPresent(e.generation());
+    if (cached != null && cached.retain()) {
+      return CompletableFuture.completedFuture(new OpenEntry(e.meta(), cached));
+    }
+    return CompletableFuture.supplyAsync(() -> openSlow(e), ioExecutor);
   }
 
-  /** Replaces the stored headers and times of an entry (after a 304) in the index and in its file. */
+  private OpenEntry openSlow(StoreEntry e) {
+    FileChannel ch;
+    try {
+      ch = FileChannel.open(e.path(), StandardOpenOption.READ);
+    } catch (NoSuchFileException x) {
+      throw new CompletionException(notIndexed(e.meta()));
+    } catch (IOException x) {
+      throw new CompletionException(x);
+    }
+    SharedChannel sc = new SharedChannel(ch, e.generation());
+    sc.retain(); // the reader's reference
+    SharedChannel prev = openFiles.asMap().putIfAbsent(e.generation(), sc);
+    if (prev != null) {
+      sc.releaseOwner(); // raced with another opener: ours stays uncached
+    } else {
+      StoreEntry now = index.peek(e.hash());
+      if (now == null || now.generation() != e.generation()) {
+        // The entry left the index meanwhile and its removal may have missed our channel.
+        openFiles.asMap().remove(e.generation(), sc);
+        sc.releaseOwner();
+      }
+    }
+    return new OpenEntry(e.meta(), sc);
+  }
+
+  private static NoSuchFileException notIndexed(EntryMeta meta) {
+    return new NoSuchFileException(meta.primaryKey(), null, "not in the cache index (variant '" + meta.variant() + "')");
+  }
+
+  /**
+   * Replaces the stored headers and times of an entry (after a 304) in the index and in its file.
+   * The metadata is rewritten in place when it fits before the body; otherwise the file is copied to a
+   * new one (temp + rename) and the old one deleted (open readers keep reading it).
+   *
+   * <p>{@code updated} must keep the body offset and length of the stored entry it was derived from
+   * ({@link EntryMeta#withHeaders} does): if the entry has meanwhile been replaced or rewritten (another
+   * offset or length), the update fails with {@link IllegalStateException} rather than put one
+   * response's headers on another's body. {@link #update(EntryMeta, EntryMeta)} checks exactly. Fails
+   * with {@link NoSuchFileException} when the entry is no longer indexed. Completes with the new meta.
+   */
   public CompletableFuture<EntryMeta> update(EntryMeta updated) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(updated, "updated");
+    return updateAsync(null, updated);
+  }
+
+  /**
+   * Like {@link #update(EntryMeta)}, but applies {@code updated} only while the indexed entry is still
+   * exactly {@code stored} (the meta that was revalidated, as returned by {@link #variants} or
+   * {@link OpenEntry#meta}); otherwise fails with {@link IllegalStateException}. Prefer this one.
+   */
+  public CompletableFuture<EntryMeta> update(EntryMeta stored, EntryMeta updated) {
+    requireNonNull(stored, "stored");
+    requireNonNull(updated, "updated");
+    if (!stored.key().equals(updated.key())) {
+      throw new IllegalArgumentException("updated: key " + updated.key() + " (expected: " + stored.key() + ")");
+    }
+    return updateAsync(stored, updated);
+  }
+
+  private CompletableFuture<EntryMeta> updateAsync(EntryMeta stored, EntryMeta updated) {
+    if (closed) {
+      return CompletableFuture.failedFuture(new IllegalStateException("store closed"));
+    }
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return doUpdate(stored, updated);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, ioExecutor).handle((m, t) -> {
+      if (t == null) {
+        return m;
+      }
+      Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+      if (cause instanceof UncheckedIOException u) {
+        cause = u.getCause();
+      }
+      throw new CompletionException(cause);
+    });
+  }
+
+  private EntryMeta doUpdate(EntryMeta stored, EntryMeta updated) throws IOException {
+    String hash = updated.key().hash();
+    synchronized (lockFor(hash)) {
+      StoreEntry cur = index.peek(hash);
+      if (cur == null) {
+        throw notIndexed(updated);
+      }
+      boolean same = stored != null
+          ? cur.meta().equals(stored)
+          : cur.meta().bodyOffset() == updated.bodyOffset() && cur.meta().bodyLength() == updated.bodyLength();
+      if (!same) {
+        throw new IllegalStateException("entry " + updated.primaryKey() + " was replaced or updated since it was read");
+      }
+      long bodyLength = cur.meta().bodyLength();
+      EntryMeta meta = updated.withBody(bodyLength, cur.meta().bodyOffset());
+      byte[] metaBytes = EntryFormat.encodeMeta(meta);
+      StoreEntry next;
+      if (EntryFormat.fits(metaBytes.length, cur.meta().bodyOffset())) {
+        try (FileChannel ch = FileChannel.open(cur.path(), StandardOpenOption.WRITE)) {
+          writeFully(ch, EntryFormat.encodeHeader(metaBytes, meta.bodyOffset(), bodyLength), 0);
+          if (config.fsync()) {
+            ch.force(true);
+          }
+        }
+        next = new StoreEntry(hash, meta, cur.path(), cur.generation());
+      } else {
+        long gen = nextGeneration();
+        meta = meta.withBody(bodyLength, EntryFormat.bodyOffsetFor(metaBytes.length));
+        Path temp = layout.tempPath(hash, gen);
+        Path target = layout.entryPath(hash, gen);
+        liveTemps.add(temp);
+        try {
+          rewrite(cur, temp, metaBytes, meta);
+          Files.createDirectories(target.getParent());
+          Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+          deleteQuietly(temp);
+          throw e;
+        } finally {
+          liveTemps.remove(temp);
+        }
+        next = new StoreEntry(hash, meta, target, gen);
+      }
+      if (!index.replaceIfGeneration(cur.generation(), next)) {
+        if (next.generation() != cur.generation()) {
+          deleteQuietly(next.path());
+        }
+        throw new IllegalStateException("entry " + updated.primaryKey() + " changed during update");
+      }
+      return meta;
+    }
+  }
+
+  private void rewrite(StoreEntry cur, Path temp, byte[] metaBytes, EntryMeta meta) throws IOException {
+    Files.createDirectories(temp.getParent());
+    try (FileChannel src = FileChannel.open(cur.path(), StandardOpenOption.READ);
+        FileChannel dst = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      writeFully(dst, EntryFormat.encodeHeader(metaBytes, meta.bodyOffset(), meta.bodyLength()), 0);
+      if (meta.bodyLength() == 0) {
+        writeFully(dst, ByteBuffer.allocate(1), meta.bodyOffset() - 1);
+      }
+      dst.position(meta.bodyOffset());
+      long from = cur.meta().bodyOffset();
+      long left = meta.bodyLength();
+      while (left > 0) {
+        long n = src.transferTo(from, left, dst);
+        if (n <= 0) {
+          throw new IOException("short copy of " + cur.path() + ": " + left + " bytes missing");
+        }
+        from += n;
+        left -= n;
+      }
+      if (config.fsync()) {
+        dst.force(true);
+      }
+    }
   }
 
   /** Removes one variant from the index and deletes its file. */
   public void remove(CacheKey key) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(key, "key");
+    index.remove(key.hash());
   }
 
   /** Removes every variant of {@code primaryKey}; returns how many were removed. */
   public int invalidate(String primaryKey) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(primaryKey, "primaryKey");
+    int n = 0;
+    for (String hash : index.hashesOf(primaryKey)) {
+      if (index.remove(hash) != null) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** The number of indexed entries. */
   public long entryCount() {
-    throw new UnsupportedOperationException("TODO");
+    return index.entryCount();
   }
 
-  /** The bytes on disk of all indexed entries. */
+  /** The bytes on disk of all indexed entries (each file's size rounded up to KiB). */
   public long weightedBytes() {
-    throw new UnsupportedOperationException("TODO");
+    return index.weightedBytes();
   }
 
+  /**
+   * Runs pending index maintenance now: expiry and size eviction (the files of removed entries are
+   * deleted on the I/O executor). Caffeine otherwise does it as a side effect of reads and writes; call
+   * it periodically so that expired entries leave the disk without traffic. Never blocks on disk.
+   */
+  public void cleanUp() {
+    index.cleanUp();
+    openFiles.cleanUp();
+  }
+
+  /**
+   * Stops accepting writes, aborts in-flight writers (their temp files are deleted on the I/O
+   * executor) and closes cached channels (open readers keep theirs until they close). Published
+   * entries stay on disk for the next start.
+   */
   @Override
   public void close() {
-    throw new UnsupportedOperationException("TODO");
+    closed = true;
+    for (EntryWriter w : new ArrayList<>(writers)) {
+      w.abort();
+    }
+    for (SharedChannel ch : openFiles.asMap().values()) {
+      ch.releaseOwner();
+    }
+    openFiles.invalidateAll();
+  }
+
+  // ---- package-private: used by EntryWriter, StoreScanner and tests ----
+
+  StoreConfig config() {
+    return config;
+  }
+
+  Executor ioExecutor() {
+    return ioExecutor;
+  }
+
+  StoreLayout layout() {
+    return layout;
+  }
+
+  StoreIndex index() {
+    return index;
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
+  long now() {
+    return clockMillis.getAsLong();
+  }
+
+  long retainUntil(EntryMeta meta) {
+    return retainUntil.applyAsLong(meta);
+  }
+
+  Object lockFor(String hash) {
+    return locks[hash.hashCode() & (LOCK_STRIPES - 1)];
+  }
+
+  long nextGeneration() {
+    return (session << 40) | (generations.getAndIncrement() & GEN_COUNTER_MASK);
+  }
+
+  /** Whether {@code generation} was handed out by this store instance. */
+  boolean isOwnGeneration(long generation) {
+    return (generation >>> 40) == session;
+  }
+
+  boolean isLiveTemp(Path temp) {
+    return liveTemps.contains(temp);
+  }
+
+  void writerDone(EntryWriter w) {
+    writers.remove(w);
+    liveTemps.remove(w.tempPath());
+  }
+
+  /**
+   * Logs a failed entry write: at WARN at most once per 10 s for the whole store (a full disk fails
+   * every writer), with the count of those suppressed meanwhile, otherwise at DEBUG.
+   */
+  void logWriteError(String primaryKey, Exception e) {
+    long now = System.nanoTime();
+    long last = lastWriteErrorLog.get();
+    if (now - last >= WRITE_ERROR_LOG_INTERVAL_NANOS && lastWriteErrorLog.compareAndSet(last, now)) {
+      long suppressed = suppressedWriteErrors.getAndSet(0);
+      LOG.warn("cache write of {} failed, entry not stored: {}{}", primaryKey, e.toString(),
+          suppressed > 0 ? " (" + suppressed + " more write errors not logged)" : "");
+    } else {
+      suppressedWriteErrors.incrementAndGet();
+      LOG.debug("cache write of {} failed, entry not stored: {}", primaryKey, e.toString());
+    }
+  }
+
+  /** Indexes a just-published file (replacing, and so deleting, an older file of the same key). */
+  void publish(StoreEntry e) {
+    index.put(e);
+  }
+
+  /** Called on the I/O executor when an entry left the index for good: drop its channel, delete its file. */
+  private void fileGone(StoreEntry e) {
+    SharedChannel ch = openFiles.asMap().remove(e.generation());
+    if (ch != null) {
+      ch.releaseOwner();
+    }
+    deleteQuietly(e.path());
+  }
+
+  /** The number of channels in the open-file cache (tests). */
+  long cachedChannelCount() {
+    openFiles.cleanUp();
+    return openFiles.estimatedSize();
+  }
+
+  /** The channels in the open-file cache (tests). */
+  List<SharedChannel> cachedChannels() {
+    openFiles.cleanUp();
+    return List.copyOf(openFiles.asMap().values());
+  }
+
+  static void writeFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+    while (buf.hasRemaining()) {
+      position += ch.write(buf, position);
+    }
+  }
+
+  static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException e) {
+      LOG.warn("cannot delete cache file {}: {}", p, e.toString());
+    }
   }
 }

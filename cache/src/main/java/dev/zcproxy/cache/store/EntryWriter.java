@@ -1,8 +1,21 @@
 package dev.zcproxy.cache.store;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.zcproxy.cache.EntryMeta;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Streams one response body into a temp file and publishes it as a cache entry by atomic rename only
@@ -11,40 +24,282 @@ import java.util.concurrent.CompletableFuture;
  * <p>Calls never block: writes are queued in order to the store's I/O executor. A write error fails
  * the writer (later writes are dropped, {@link #commit} fails, the temp file is deleted) and is logged
  * once; the caller's response to its client is unaffected.
+ *
+ * <p>All file work happens in a serial task chain on the I/O executor: create the temp file, append
+ * each buffer at {@code bodyOffset + written}, then at commit write the header, force, rename and
+ * index. The fields below marked "chain" are touched only from that chain.
  */
 public final class EntryWriter {
+  private static final Logger LOG = LoggerFactory.getLogger(EntryWriter.class);
 
-  /** Queues {@code data} (copied or taken over; the caller must not change it afterwards) to be appended to the body. */
+  private final DiskStore store;
+  private final EntryMeta meta;
+  private final long expectedLength;
+  private final String hash;
+  private final long generation;
+  private final Path temp;
+  private final byte[] metaBytes;
+  private final long bodyOffset;
+  private final SerialExecutor chain;
+  private final AtomicLong pending = new AtomicLong();
+  private final CompletableFuture<EntryMeta> result = new CompletableFuture<>();
+  private volatile long written;
+  private volatile boolean failed;
+  private volatile boolean commitRequested;
+  private volatile LongConsumer progress;
+  private FileChannel channel; // chain
+  private boolean cleaned; // chain
+
+  EntryWriter(DiskStore store, EntryMeta meta, long expectedLength, String hash, long generation, Path temp) {
+    this.store = store;
+    this.meta = meta;
+    this.expectedLength = expectedLength;
+    this.hash = hash;
+    this.generation = generation;
+    this.temp = temp;
+    this.metaBytes = EntryFormat.encodeMeta(meta);
+    this.bodyOffset = EntryFormat.bodyOffsetFor(metaBytes.length);
+    this.chain = new SerialExecutor(store.ioExecutor());
+  }
+
+  void start() {
+    submit(this::openTemp);
+  }
+
+  void failClosed() {
+    failed = true;
+    cleaned = true;
+    result.completeExceptionally(new IllegalStateException("store closed"));
+  }
+
+  /**
+   * Queues {@code data} to be appended to the body. The writer takes ownership of the buffer (no copy):
+   * it is read later on the I/O executor, from its position to its limit, so the caller must not change
+   * or reuse it (or its backing memory) afterwards. Dropped silently once the writer has failed.
+   *
+   * @throws IllegalStateException after {@link #commit}
+   */
   public void write(ByteBuffer data) {
-    throw new UnsupportedOperationException("TODO");
+    requireNonNull(data, "data");
+    if (commitRequested) {
+      throw new IllegalStateException("write after commit");
+    }
+    int n = data.remaining();
+    if (failed || n == 0) {
+      return;
+    }
+    pending.addAndGet(n);
+    submit(() -> append(data, n));
   }
 
   /** Bytes accepted by {@link #write} but not yet on disk: the caller pauses its source when this grows large. */
   public long pendingBytes() {
-    throw new UnsupportedOperationException("TODO");
+    return pending.get();
   }
 
   /** Bytes of the body written to the file so far. */
   public long writtenBytes() {
-    throw new UnsupportedOperationException("TODO");
+    return written;
   }
 
   /** Whether a write failed (or {@link #abort} was called): nothing will be published. */
   public boolean failed() {
-    throw new UnsupportedOperationException("TODO");
+    return failed;
+  }
+
+  /**
+   * The temp file the body is being written to (for serving while filling): the body starts at
+   * {@link #bodyOffset()}; {@link #onProgress} says how much of it is on disk. The file is created on
+   * the I/O executor (it may not exist yet) and is renamed away at commit or deleted on failure:
+   * open it only after the first progress report, and keep the open channel.
+   */
+  public Path tempPath() {
+    return temp;
+  }
+
+  /** Where the body starts in {@link #tempPath()} (and in the published file). */
+  public long bodyOffset() {
+    return bodyOffset;
+  }
+
+  /**
+   * Registers a listener of body bytes on disk, called on the I/O executor after each chunk lands (and
+   * once right away with the current count). Replaces an earlier listener.
+   */
+  public void onProgress(LongConsumer bytesOnDisk) {
+    requireNonNull(bytesOnDisk, "bytesOnDisk");
+    progress = bytesOnDisk;
+    submit(() -> {
+      if (!failed) {
+        notifyProgress();
+      }
+    });
   }
 
   /**
    * Publishes the entry once every queued write is on disk: checks the length against the expected one,
    * optionally forces the file, renames it into place and indexes it. Completes with the indexed meta,
-   * or exceptionally (and nothing is stored).
+   * or exceptionally (and nothing is stored). The entry may still be evicted at once by the index's
+   * admission policy (its file is then deleted). Calling it again returns the same future.
    */
   public CompletableFuture<EntryMeta> commit() {
-    throw new UnsupportedOperationException("TODO");
+    if (!commitRequested) {
+      commitRequested = true;
+      submit(this::doCommit);
+    }
+    return result;
   }
 
   /** Drops the entry: queued writes are discarded and the temp file deleted. Safe to call more than once. */
   public void abort() {
-    throw new UnsupportedOperationException("TODO");
+    if (result.isDone() && !failed) {
+      return; // already published
+    }
+    failed = true;
+    submit(() -> {
+      cleanup();
+      result.completeExceptionally(new CancellationException("entry write aborted"));
+    });
+  }
+
+  // ---- the chain ----
+
+  private void submit(Runnable task) {
+    try {
+      chain.execute(task);
+    } catch (RuntimeException e) { // executor shut down: the temp file, if any, goes at the next scan
+      failed = true;
+      store.writerDone(this);
+      result.completeExceptionally(e);
+    }
+  }
+
+  private void openTemp() {
+    if (failed) {
+      cleanup();
+      return;
+    }
+    try {
+      Files.createDirectories(temp.getParent());
+      channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      // The file is never shorter than the body offset, even for an empty body.
+      DiskStore.writeFully(channel, ByteBuffer.allocate(1), bodyOffset - 1);
+    } catch (IOException | RuntimeException e) {
+      fail(e, true);
+    }
+  }
+
+  private void append(ByteBuffer data, int n) {
+    if (failed) {
+      pending.addAndGet(-n);
+      return;
+    }
+    try {
+      if (expectedLength >= 0 && written + n > expectedLength) {
+        pending.addAndGet(-n);
+        fail(new IOException("body longer than " + expectedLength + " bytes"), false);
+        return;
+      }
+      long pos = bodyOffset + written;
+      store.writeHook.beforeWrite(temp, pos, n);
+      DiskStore.writeFully(channel, data, pos);
+      written += n;
+      pending.addAndGet(-n);
+      notifyProgress();
+    } catch (IOException | RuntimeException e) {
+      pending.addAndGet(-n);
+      fail(e, true);
+    }
+  }
+
+  private void notifyProgress() {
+    LongConsumer p = progress;
+    if (p != null) {
+      try {
+        p.accept(written);
+      } catch (RuntimeException e) {
+        LOG.warn("progress listener failed", e);
+      }
+    }
+  }
+
+  private void doCommit() {
+    if (failed) {
+      cleanup();
+      result.completeExceptionally(new IOException("entry write failed or aborted"));
+      return;
+    }
+    if (expectedLength >= 0 && written != expectedLength) {
+      fail(new IOException("body length " + written + " (expected: " + expectedLength + ")"), false);
+      return;
+    }
+    if (store.isClosed()) {
+      fail(new IllegalStateException("store closed"), false);
+      return;
+    }
+    Path target = store.layout().entryPath(hash, generation);
+    try {
+      long length = written;
+      DiskStore.writeFully(channel, EntryFormat.encodeHeader(metaBytes, bodyOffset, length), 0);
+      if (channel.size() != bodyOffset + length) {
+        throw new IOException("file size " + channel.size() + " (expected: " + (bodyOffset + length) + ")");
+      }
+      if (store.config().fsync()) {
+        channel.force(true);
+      }
+      channel.close();
+      Files.createDirectories(target.getParent());
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+      cleaned = true;
+      store.writerDone(this);
+      if (store.config().fsync()) {
+        forceDirectory(target.getParent());
+      }
+      EntryMeta published = meta.withBody(length, bodyOffset);
+      store.publish(new StoreEntry(hash, published, target, generation));
+      result.complete(published);
+    } catch (IOException | RuntimeException e) {
+      if (cleaned) {
+        DiskStore.deleteQuietly(target);
+      }
+      fail(e, true);
+    }
+  }
+
+  private static void forceDirectory(Path dir) {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException | RuntimeException e) {
+      // best effort: not every file system lets a directory be forced
+    }
+  }
+
+  /** Fails the writer (on the chain): logs once (rate-limited store-wide), deletes the temp file, fails the commit future. */
+  private void fail(Exception e, boolean log) {
+    boolean first = !failed;
+    failed = true;
+    if (first && log) {
+      store.logWriteError(meta.primaryKey(), e);
+    } else if (first) {
+      LOG.debug("cache write of {} dropped: {}", meta.primaryKey(), e.getMessage());
+    }
+    cleanup();
+    result.completeExceptionally(e);
+  }
+
+  private void cleanup() {
+    if (cleaned) {
+      return;
+    }
+    cleaned = true;
+    if (channel != null) {
+      try {
+        channel.close();
+      } catch (IOException ignored) {
+        // the file is deleted next
+      }
+    }
+    DiskStore.deleteQuietly(temp);
+    store.writerDone(this);
   }
 }

@@ -1,0 +1,178 @@
+package dev.zcproxy.cache.store;
+
+import dev.zcproxy.cache.EntryMeta;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitOption;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.EnumSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Rebuilds the index from the files in the cache directory at startup (on the I/O executor).
+ *
+ * <p>Deletes temp files left by an earlier run, files whose header is not valid for this format
+ * version (bad magic, other version, checksum mismatch, a name that does not match the key) or whose
+ * size is not {@code bodyOffset + bodyLength} (truncated), and entries whose {@code retainUntil} has
+ * passed. Of two files of one key (a crash between publishing and deleting the old one) the newer
+ * response wins; an entry this instance has published since it started always wins. Files of this store instance (published while the scan runs) are left to their
+ * writers, and files with names that are not entry names are left alone.
+ */
+final class StoreScanner {
+  private static final Logger LOG = LoggerFactory.getLogger(StoreScanner.class);
+
+  private final DiskStore store;
+  private final StoreLayout layout;
+  private int indexed;
+  private int dropped;
+  private int expired;
+
+  StoreScanner(DiskStore store) {
+    this.store = store;
+    this.layout = store.layout();
+  }
+
+  void run() throws IOException {
+    long start = System.nanoTime();
+    Files.createDirectories(layout.dir());
+    Files.createDirectories(layout.tmpDir());
+    cleanTemp();
+    Files.walkFileTree(layout.dir(), EnumSet.noneOf(FileVisitOption.class), 3, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+        if (store.isClosed()) {
+          return FileVisitResult.TERMINATE;
+        }
+        return dir.equals(layout.tmpDir()) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+        if (store.isClosed()) {
+          return FileVisitResult.TERMINATE;
+        }
+        if (attrs.isRegularFile()) {
+          scanFile(file);
+        }
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult visitFileFailed(Path file, IOException e) {
+        return FileVisitResult.CONTINUE; // deleted meanwhile, or unreadable: not ours to judge
+      }
+    });
+    LOG.info("cache scan of {}: {} entries indexed, {} invalid and {} expired files deleted in {} ms",
+        layout.dir(), indexed, dropped, expired, (System.nanoTime() - start) / 1_000_000);
+  }
+
+  private void cleanTemp() throws IOException {
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(layout.tmpDir())) {
+      for (Path p : ds) {
+        if (!store.isLiveTemp(p) && p.getFileName().toString().endsWith(StoreLayout.TMP_SUFFIX)) {
+          DiskStore.deleteQuietly(p);
+          dropped++;
+        }
+      }
+    }
+  }
+
+  private void scanFile(Path file) {
+    StoreLayout.Name name = StoreLayout.parse(file.getFileName().toString());
+    if (name == null || !layout.isInPlace(file, name)) {
+      LOG.debug("cache scan: ignoring {}", file);
+      return;
+    }
+    if (store.isOwnGeneration(name.generation())) {
+      return; // published by this instance while we scan: its writer indexed it
+    }
+    StoreIndex index = store.index();
+    synchronized (store.lockFor(name.hash())) {
+      StoreEntry cur = index.peek(name.hash());
+      if (cur != null && cur.generation() == name.generation()) {
+        return;
+      }
+      EntryMeta meta;
+      try {
+        meta = readHeader(file, name);
+      } catch (NoSuchFileException e) {
+        return;
+      } catch (IOException e) {
+        LOG.warn("cache scan: cannot read {}: {}", file, e.toString());
+        return;
+      } catch (EntryFormat.FormatException e) {
+        LOG.debug("cache scan: deleting {}: {}", file, e.getMessage());
+        DiskStore.deleteQuietly(file);
+        dropped++;
+        return;
+      }
+      if (store.retainUntil(meta) <= store.now()) {
+        DiskStore.deleteQuietly(file);
+        expired++;
+        return;
+      }
+      StoreEntry e = new StoreEntry(name.hash(), meta, file, name.generation());
+      StoreEntry existing = index.putIfAbsent(e);
+      if (existing == null) {
+        indexed++;
+      } else if (!store.isOwnGeneration(existing.generation()) && isNewer(e, existing)
+          && index.replaceIfGeneration(existing.generation(), e)) {
+        dropped++; // the older file is deleted by the index
+      } else {
+        DiskStore.deleteQuietly(file);
+        dropped++;
+      }
+    }
+  }
+
+  private static boolean isNewer(StoreEntry a, StoreEntry b) {
+    long ra = a.meta().responseTime();
+    long rb = b.meta().responseTime();
+    return ra > rb || (ra == rb && Long.compareUnsigned(a.generation(), b.generation()) > 0);
+  }
+
+  /** Reads and validates the header of {@code file}. */
+  static EntryMeta readHeader(Path file, StoreLayout.Name name) throws IOException, EntryFormat.FormatException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      long size = ch.size();
+      ByteBuffer fixed = ByteBuffer.allocate(EntryFormat.FIXED_SIZE);
+      readFully(ch, fixed, 0);
+      fixed.flip();
+      int metaLength = EntryFormat.metaLength(fixed);
+      ByteBuffer header = ByteBuffer.allocate(EntryFormat.FIXED_SIZE + metaLength);
+      header.put(fixed);
+      readFully(ch, header, EntryFormat.FIXED_SIZE);
+      header.flip();
+      EntryMeta meta = EntryFormat.decode(header).meta();
+      if (!meta.key().hash().equals(name.hash())) {
+        throw new EntryFormat.FormatException("key does not match file name");
+      }
+      if (size != meta.bodyOffset() + meta.bodyLength()) {
+        throw new EntryFormat.FormatException(
+            "file size " + size + " (expected: " + (meta.bodyOffset() + meta.bodyLength()) + ")");
+      }
+      return meta;
+    } catch (java.io.EOFException e) {
+      throw new EntryFormat.FormatException("truncated header");
+    }
+  }
+
+  private static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+    while (buf.hasRemaining()) {
+      int n = ch.read(buf, position);
+      if (n < 0) {
+        throw new java.io.EOFException();
+      }
+      position += n;
+    }
+  }
+}

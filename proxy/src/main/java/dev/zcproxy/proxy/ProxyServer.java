@@ -1,0 +1,194 @@
+package dev.zcproxy.proxy;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.zcproxy.cache.policy.CachePolicy;
+import dev.zcproxy.cache.policy.PolicyConfig;
+import dev.zcproxy.cache.store.DiskStore;
+import dev.zcproxy.cache.store.StoreConfig;
+import dev.zcproxy.proxy.admin.AdminServer;
+import dev.zcproxy.proxy.admin.ProxyMetrics;
+import dev.zcproxy.proxy.config.ProxyConfig;
+import dev.zcproxy.proxy.origin.OriginClient;
+import dev.zcproxy.proxy.server.ProxyHandler;
+import dev.zcproxy.proxy.transfer.BodyTransfer;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root: builds Vert.x, the cache, the origin client and the listeners from a
+ * {@link ProxyConfig}; {@link #start()} and {@link #close()} return futures.
+ *
+ * <p>Two instances can run in one JVM (the tests do): nothing here is static.
+ */
+public final class ProxyServer {
+  private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
+
+  private final ProxyConfig config;
+  private final LongSupplier clock;
+  private final ProxyMetrics metrics = new ProxyMetrics();
+  private final List<HttpServer> servers = Collections.synchronizedList(new ArrayList<>());
+  private Vertx vertx;
+  private ExecutorService cacheIo;
+  private DiskStore store;
+  private OriginClient origin;
+  private AdminServer admin;
+  private int port = -1;
+  private int adminPort = -1;
+
+  public ProxyServer(ProxyConfig config) {
+    this(config, System::currentTimeMillis);
+  }
+
+  /** @param clock epoch milliseconds, used for every HTTP date and age decision */
+  public ProxyServer(ProxyConfig config, LongSupplier clock) {
+    this.config = requireNonNull(config, "config");
+    this.clock = requireNonNull(clock, "clock");
+  }
+
+  /** Starts every listener; completes when the proxy accepts connections. */
+  public Future<Void> start() {
+    int loops = config.listen().eventLoops() > 0 ? config.listen().eventLoops() : Runtime.getRuntime().availableProcessors();
+    vertx = Vertx.vertx(new VertxOptions()
+        .setEventLoopPoolSize(loops)
+        .setPreferNativeTransport(config.transfer().nativeTransport()));
+    if (config.transfer().nativeTransport() && !vertx.isNativeTransportEnabled()) {
+      LOG.warn("native epoll transport unavailable, using NIO: {}", String.valueOf(vertx.unavailableNativeTransportCause()));
+    }
+    ProxyConfig.Cache c = config.cache();
+    CachePolicy policy = new CachePolicy(new PolicyConfig(c.heuristicFraction(), c.heuristicMax().toSeconds(), c.keep().toSeconds(),
+        c.cdnCacheControl(), c.surrogateControl(), c.maxVariants(), Math.min(c.maxObjectBytes(), c.maxSizeBytes())));
+    if (c.enabled()) {
+      AtomicInteger n = new AtomicInteger();
+      cacheIo = Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "cache-io-" + n.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+      });
+      store = DiskStore.open(new StoreConfig(c.dir(), c.maxSizeBytes(), c.fsync()), cacheIo, clock, policy::retainUntil);
+      metrics.cacheGauges(store::entryCount, store::weightedBytes);
+      DiskStore s = store;
+      vertx.setPeriodic(30_000, id -> cacheIo.execute(s::cleanUp));
+    }
+    origin = new OriginClient(vertx, config.origin());
+    ProxyHandler handler = new ProxyHandler(vertx, config, policy, store, origin, new BodyTransfer(config.transfer().sendfile()),
+        metrics, clock);
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(config.listen().address().host())
+        .setPort(config.listen().address().port() == 0 && loops > 1 ? -1 : config.listen().address().port())
+        .setMaxHeaderSize(config.listen().maxHeaderBytes())
+        .setMaxInitialLineLength(config.listen().maxInitialLineBytes())
+        .setIdleTimeout((int) config.listen().idleTimeout().toSeconds())
+        .setIdleTimeoutUnit(TimeUnit.SECONDS)
+        .setCompressionSupported(false)
+        .setHandle100ContinueAutomatically(true)
+        .setTcpNoDelay(true);
+    Future<String> deployed = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
+      @Override
+      public Future<?> start() {
+        return vertx.createHttpServer(options)
+            .requestHandler(handler)
+            .invalidRequestHandler(handler.invalidRequestHandler())
+            .listen()
+            .onSuccess(servers::add);
+      }
+    }, new DeploymentOptions().setInstances(loops));
+    Future<Void> started = deployed.map(id -> {
+      port = servers.get(0).actualPort();
+      return null;
+    });
+    if (config.admin().enabled()) {
+      admin = new AdminServer(vertx, metrics, store);
+      started = started.compose(v -> admin.listen(config.admin().address().host(), config.admin().address().port()))
+          .map(p -> {
+            adminPort = p;
+            return null;
+          });
+    }
+    return started;
+  }
+
+  /** The one line printed at start: listen address, origin, cache, transport and transfer mode. */
+  public String startupLine() {
+    String transport = vertx.isNativeTransportEnabled() ? "epoll" : "nio";
+    ProxyConfig.Cache c = config.cache();
+    String cache = c.enabled() ? c.dir().toAbsolutePath().normalize() + " (" + Sizes.human(c.maxSizeBytes()) + ")" : "disabled";
+    String hits = config.transfer().sendfile() ? "sendfile" : "copy";
+    return "zcproxy listening on http://" + config.listen().address().host() + ":" + port
+        + " -> origin " + config.origin().url()
+        + ", cache " + cache
+        + ", transport " + transport
+        + ", hits by " + hits
+        + (adminPort > 0 ? ", admin http://" + config.admin().address().host() + ":" + adminPort : "");
+  }
+
+  /** The port the proxy listens on (the real one when configured as 0). */
+  public int port() {
+    return port;
+  }
+
+  /** The admin port, or -1 when the admin listener is off. */
+  public int adminPort() {
+    return adminPort;
+  }
+
+  public ProxyMetrics metrics() {
+    return metrics;
+  }
+
+  /** The store, or {@code null} when caching is disabled. */
+  public DiskStore store() {
+    return store;
+  }
+
+  public boolean nativeTransport() {
+    return vertx != null && vertx.isNativeTransportEnabled();
+  }
+
+  /**
+   * Stops gracefully: stops accepting, lets in-flight responses finish within the configured grace,
+   * then closes the store (in-flight fills that did not finish are dropped, never published partial).
+   */
+  public Future<Void> close() {
+    if (vertx == null) {
+      return Future.succeededFuture();
+    }
+    long grace = config.listen().shutdownGrace().toMillis();
+    List<Future<Void>> shutdowns = new ArrayList<>();
+    synchronized (servers) {
+      for (HttpServer s : servers) {
+        shutdowns.add(s.shutdown(grace, TimeUnit.MILLISECONDS));
+      }
+    }
+    Promise<Void> done = Promise.promise();
+    Future.join(shutdowns)
+        .eventually(() -> admin == null ? Future.succeededFuture() : admin.close())
+        .eventually(() -> origin == null ? Future.succeededFuture() : origin.close())
+        .eventually(() -> {
+          if (store != null) {
+            store.close();
+          }
+          if (cacheIo != null) {
+            cacheIo.shutdown();
+          }
+          return vertx.close();
+        })
+        .onComplete(ar -> done.complete());
+    return done.future();
+  }
+}

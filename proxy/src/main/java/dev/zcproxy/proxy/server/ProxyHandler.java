@@ -1,0 +1,736 @@
+package dev.zcproxy.proxy.server;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.zcproxy.cache.CacheKey;
+import dev.zcproxy.cache.CacheOutcome;
+import dev.zcproxy.cache.EntryMeta;
+import dev.zcproxy.cache.Headers;
+import dev.zcproxy.cache.Lookup;
+import dev.zcproxy.cache.RequestHead;
+import dev.zcproxy.cache.ResponseHead;
+import dev.zcproxy.cache.policy.CachePolicy;
+import dev.zcproxy.cache.policy.HopByHop;
+import dev.zcproxy.cache.policy.RangeDecision;
+import dev.zcproxy.cache.policy.Storability;
+import dev.zcproxy.cache.store.DiskStore;
+import dev.zcproxy.cache.store.EntryWriter;
+import dev.zcproxy.cache.store.OpenEntry;
+import dev.zcproxy.proxy.admin.ProxyMetrics;
+import dev.zcproxy.proxy.config.ProxyConfig;
+import dev.zcproxy.proxy.origin.OriginClient;
+import dev.zcproxy.proxy.transfer.BodyTransfer;
+import dev.zcproxy.proxy.transfer.TransferMode;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.TooLongFrameException;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one client request through recv → lookup → hit / stale / miss / pass → deliver, asking the
+ * {@link CachePolicy} for every decision and acting on it with the store, the origin client and the
+ * body transfer.
+ *
+ * <h2>Design notes</h2>
+ * <ul>
+ *   <li><b>recv.</b> GET and HEAD are looked up; every other method is forwarded with its body streamed
+ *       (PASS) and, on a non-error response, invalidates the URIs the policy names (RFC 9111 §4.4).
+ *   <li><b>lookup.</b> {@link CachePolicy#select} chooses among the stored variants of the URI
+ *       (RFC 9111 §4.1 Vary, §4.2 freshness, §5.2.1 request directives, RFC 5861).
+ *   <li><b>hit.</b> The stored head is written with a current {@code Age} (§5.1), then the body with
+ *       sendfile from the entry's file. Conditional requests are answered 304 from the entry (§4.3.2),
+ *       a single {@code Range} 206 from the file (RFC 9110 §14). HEAD is answered from a stored GET.
+ *   <li><b>stale.</b> The entry is revalidated with its validators (§4.3.1); a 304 updates the stored
+ *       headers (§4.3.4) and the entry is served (REVALIDATED); a 5xx or an unreachable origin serves
+ *       it stale when stale-if-error allows (RFC 5861 §4); stale-while-revalidate serves it at once and
+ *       revalidates once in the background.
+ *   <li><b>miss.</b> The request goes to the origin without its conditional and range fields, so the
+ *       response is complete and storable; the body streams to the client and into an
+ *       {@link EntryWriter}, which publishes it only when the length matches (§3.3: an incomplete
+ *       response is never stored as complete). An origin that dies mid-body closes the client
+ *       connection, so a short body never looks complete.
+ *   <li><b>deliver.</b> Every response carries this proxy's {@code Cache-Status} member (RFC 9211) and
+ *       {@code Via}; hop-by-hop fields are never forwarded either way (RFC 9110 §7.6.1).
+ * </ul>
+ */
+public final class ProxyHandler implements Handler<HttpServerRequest> {
+  private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
+  private static final String VIA = "1.1 zcproxy";
+  /** Pause the origin when this many bytes wait for the disk. */
+  private static final long WRITER_HIGH_WATER = 8L << 20;
+  private static final long WRITER_LOW_WATER = 2L << 20;
+  private static final Set<String> CACHE_CONDITIONALS = Set.of("if-none-match", "if-modified-since", "if-range", "range");
+
+  private final Vertx vertx;
+  private final CachePolicy policy;
+  private final DiskStore store;
+  private final OriginClient origin;
+  private final BodyTransfer transfer;
+  private final ProxyMetrics metrics;
+  private final AccessLog accessLog;
+  private final LongSupplier clock;
+  private final boolean xCache;
+  private final boolean preserveHost;
+  private final String originAuthority;
+  private final Set<String> backgroundRevalidations = ConcurrentHashMap.newKeySet();
+
+  /**
+   * @param store the cache, or {@code null} when caching is disabled (everything is PASS)
+   * @param clock epoch milliseconds, for HTTP dates and ages
+   */
+  public ProxyHandler(Vertx vertx, ProxyConfig config, CachePolicy policy, DiskStore store, OriginClient origin,
+      BodyTransfer transfer, ProxyMetrics metrics, LongSupplier clock) {
+    this.vertx = requireNonNull(vertx, "vertx");
+    this.policy = requireNonNull(policy, "policy");
+    this.store = store;
+    this.origin = requireNonNull(origin, "origin");
+    this.transfer = requireNonNull(transfer, "transfer");
+    this.metrics = requireNonNull(metrics, "metrics");
+    this.clock = requireNonNull(clock, "clock");
+    this.accessLog = new AccessLog(!config.logging().accessLog().equals("off"));
+    this.xCache = config.logging().xCacheHeader();
+    this.preserveHost = config.origin().preserveHost();
+    ProxyConfig.OriginUrl url = config.origin().url();
+    boolean defaultPort = url.port() == (url.tls() ? 443 : 80);
+    this.originAuthority = defaultPort ? url.host() : url.host() + ":" + url.port();
+  }
+
+  // ---------------------------------------------------------------- recv
+
+  @Override
+  public void handle(HttpServerRequest req) {
+    Exchange ex = new Exchange(req);
+    req.pause();
+    if (req.method() == HttpMethod.CONNECT) {
+      ex.synth(405, CacheStatus.fwd("bypass").detail("connect-not-enabled"), "CONNECT is not enabled on this proxy\n");
+      return;
+    }
+    if (store == null) {
+      pass(ex, "bypass", "cache-disabled");
+      return;
+    }
+    if (!policy.isLookupMethod(ex.head.method())) {
+      pass(ex, "method", null);
+      return;
+    }
+    Lookup lookup;
+    try {
+      lookup = policy.select(ex.head, store.variants(ex.primaryKey), clock.getAsLong());
+    } catch (RuntimeException e) {
+      LOG.warn("lookup failed for {}; passing the request", ex.primaryKey, e);
+      pass(ex, "bypass", "lookup-error");
+      return;
+    }
+    if (lookup instanceof Lookup.Fresh fresh) {
+      deliverStored(ex, fresh.entry(), CacheOutcome.HIT, CacheStatus.hit());
+    } else if (lookup instanceof Lookup.Stale stale) {
+      switch (stale.action()) {
+        case SERVE_STALE -> deliverStored(ex, stale.entry(), CacheOutcome.STALE, CacheStatus.hit().detail("stale"));
+        case SERVE_STALE_AND_REVALIDATE -> {
+          deliverStored(ex, stale.entry(), CacheOutcome.STALE, CacheStatus.hit().detail("stale-while-revalidate"));
+          revalidateInBackground(ex.head, stale.entry());
+        }
+        case REVALIDATE -> fetch(ex, requestNoCache(ex.head) ? "request" : "stale", stale.entry());
+      }
+    } else if (lookup instanceof Lookup.Miss miss) {
+      if (miss.onlyIfCached()) {
+        ex.synth(504, CacheStatus.fwd("miss").detail("only-if-cached"), "not in cache (only-if-cached)\n");
+      } else {
+        fetch(ex, miss.detail(), null);
+      }
+    }
+  }
+
+  private static boolean requestNoCache(RequestHead head) {
+    for (String d : head.headers().members("cache-control")) {
+      if (d.regionMatches(true, 0, "no-cache", 0, 8)) {
+        return true;
+      }
+    }
+    return !head.headers().contains("cache-control") && head.headers().members("pragma").stream().anyMatch(p -> p.equalsIgnoreCase("no-cache"));
+  }
+
+  // ---------------------------------------------------------------- pass
+
+  private void pass(Exchange ex, String fwd, String detail) {
+    MultiMap headers = originRequestHeaders(ex.req, ex.head, false);
+    boolean hasBody = hasBody(ex.req);
+    long length = contentLength(ex.req.headers());
+    metrics.originRequest();
+    origin.send(ex.req.method(), ex.req.uri(), headers, hasBody ? ex.req : null, length).onComplete(ar -> {
+      if (ar.failed()) {
+        ex.originFailed(ar.cause(), fwd);
+        return;
+      }
+      HttpClientResponse cres = ar.result();
+      ResponseHead rh = new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
+      invalidateAfter(ex.head, rh);
+      CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", rh.status());
+      if (detail != null) {
+        cs.detail(detail);
+      }
+      new Relay(ex, cres, rh, null, CacheOutcome.PASS, cs).start();
+    });
+    if (!hasBody) {
+      ex.req.resume();
+    }
+  }
+
+  private void invalidateAfter(RequestHead head, ResponseHead rh) {
+    if (store == null) {
+      return;
+    }
+    List<String> keys = policy.invalidations(head, rh);
+    for (String k : keys) {
+      store.invalidate(k);
+    }
+  }
+
+  // ---------------------------------------------------------------- miss and revalidation
+
+  /**
+   * Fetches from the origin for a miss ({@code stale == null}) or to revalidate {@code stale}.
+   *
+   * @param fwd the RFC 9211 {@code fwd} reason
+   */
+  private void fetch(Exchange ex, String fwd, EntryMeta stale) {
+    MultiMap headers = originRequestHeaders(ex.req, ex.head, true);
+    if (stale != null) {
+      HeaderMaps.copyInto(policy.validators(stale), headers);
+    }
+    boolean hasBody = hasBody(ex.req);
+    long requestTime = clock.getAsLong();
+    HttpMethod method = ex.req.method();
+    metrics.originRequest();
+    origin.send(method, ex.req.uri(), headers, hasBody ? ex.req : null, contentLength(ex.req.headers())).onComplete(ar -> {
+      if (ar.failed()) {
+        if (stale != null && policy.staleIfError(ex.head, stale, clock.getAsLong())) {
+          metrics.originError();
+          deliverStored(ex, stale, CacheOutcome.STALE, CacheStatus.fwd("stale").detail("stale-if-error"));
+        } else {
+          ex.originFailed(ar.cause(), fwd);
+        }
+        return;
+      }
+      onOriginResponse(ex, ar.result(), requestTime, fwd, stale);
+    });
+    if (!hasBody) {
+      ex.req.resume();
+    }
+  }
+
+  private void onOriginResponse(Exchange ex, HttpClientResponse cres, long requestTime, String fwd, EntryMeta stale) {
+    long responseTime = clock.getAsLong();
+    int status = cres.statusCode();
+    ResponseHead rh = new ResponseHead(status, HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
+    if (stale != null) {
+      if (status == 304) {
+        cres.end();
+        EntryMeta merged = policy.merge304(stale, rh, requestTime, responseTime);
+        store.update(stale, merged).whenComplete((m, t) -> {
+          if (t != null) {
+            LOG.warn("could not update stored headers of {}: {}", stale.primaryKey(), t.toString());
+          }
+        });
+        deliverStored(ex, merged, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", 304));
+        return;
+      }
+      if (status >= 500 && policy.staleIfError(ex.head, stale, responseTime)) {
+        cres.request().connection().close();
+        deliverStored(ex, stale, CacheOutcome.STALE,
+            CacheStatus.fwd(fwd).param("fwd-status", status).detail("stale-if-error"));
+        return;
+      }
+    }
+    RequestHead head = ex.head;
+    Storability storability = policy.storable(head, rh);
+    if (storability instanceof Storability.Store s) {
+      long expected = contentLength(cres.headers());
+      EntryMeta meta = new EntryMeta(CacheKey.primaryOf(head), s.variant(), status, s.headers(), requestTime, responseTime, 0, 0);
+      EntryWriter writer = store.newWriter(meta, expected);
+      CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", status).param("stored");
+      Relay relay = new Relay(ex, cres, rh, writer, CacheOutcome.MISS, cs);
+      if (status == 200 && policy.notModified(head, meta.withBody(expected < 0 ? 0 : expected, 0))) {
+        // The client's own validators match what the origin just sent: answer 304, keep filling.
+        relay.detachClientWith304(policy.responseHeaders(meta, responseTime));
+      }
+      relay.start();
+      return;
+    }
+    String reason = ((Storability.DontStore) storability).reason();
+    CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", status).detail(reason);
+    new Relay(ex, cres, rh, null, CacheOutcome.MISS, cs).start();
+  }
+
+  /** stale-while-revalidate: one background revalidation per stored variant at a time. */
+  private void revalidateInBackground(RequestHead head, EntryMeta stale) {
+    String token = stale.key().hash();
+    if (!backgroundRevalidations.add(token)) {
+      return;
+    }
+    MultiMap headers = HttpHeaders.headers();
+    HeaderMaps.copyInto(HopByHop.strip(head.headers()), headers);
+    CACHE_CONDITIONALS.forEach(headers::remove);
+    headers.add("via", VIA);
+    HeaderMaps.copyInto(policy.validators(stale), headers);
+    long requestTime = clock.getAsLong();
+    metrics.originRequest();
+    origin.send(HttpMethod.GET, head.pathAndQuery(), headers, null, -1).onComplete(ar -> {
+      if (ar.failed()) {
+        backgroundRevalidations.remove(token);
+        metrics.originError();
+        return;
+      }
+      HttpClientResponse cres = ar.result();
+      long responseTime = clock.getAsLong();
+      ResponseHead rh = new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
+      if (rh.status() == 304) {
+        cres.end();
+        store.update(stale, policy.merge304(stale, rh, requestTime, responseTime))
+            .whenComplete((m, t) -> backgroundRevalidations.remove(token));
+        return;
+      }
+      Storability s = policy.storable(head, rh);
+      if (s instanceof Storability.Store st) {
+        EntryMeta meta = new EntryMeta(stale.primaryKey(), st.variant(), rh.status(), st.headers(), requestTime, responseTime, 0, 0);
+        EntryWriter writer = store.newWriter(meta, contentLength(cres.headers()));
+        Relay relay = new Relay(null, cres, rh, writer, CacheOutcome.MISS, CacheStatus.fwd("stale"));
+        relay.onDone = () -> backgroundRevalidations.remove(token);
+        relay.start();
+      } else {
+        cres.request().connection().close();
+        backgroundRevalidations.remove(token);
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- deliver from the cache
+
+  private void deliverStored(Exchange ex, EntryMeta entry, CacheOutcome outcome, CacheStatus cs) {
+    CompletableFuture<OpenEntry> opening = store.open(entry);
+    OpenEntry ready = opening.getNow(null);
+    if (ready != null) {
+      writeStored(ex, entry, ready, outcome, cs);
+      return;
+    }
+    Future.fromCompletionStage(opening, ex.context).onComplete(ar -> {
+      if (ar.succeeded()) {
+        writeStored(ex, entry, ar.result(), outcome, cs);
+      } else {
+        // The file went away under the index (evicted, deleted by hand): drop it and fetch again.
+        LOG.debug("stored entry {} could not be opened: {}", entry.primaryKey(), ar.cause().toString());
+        store.remove(entry.key());
+        fetch(ex, "miss", null);
+      }
+    });
+  }
+
+  private void writeStored(Exchange ex, EntryMeta requested, OpenEntry open, CacheOutcome outcome, CacheStatus cs) {
+    HttpServerResponse resp = ex.resp;
+    // The open file's meta describes its body; headers merged from a 304 may not have reached it yet.
+    EntryMeta entry = open.meta();
+    if (requested.bodyLength() == entry.bodyLength() && requested.bodyOffset() == entry.bodyOffset()
+        && requested.responseTime() > entry.responseTime()) {
+      entry = requested;
+    }
+    if (ex.clientGone) {
+      open.close();
+      return;
+    }
+    long now = clock.getAsLong();
+    Headers headers = policy.responseHeaders(entry, now);
+    resp.setStatusCode(entry.status());
+    HeaderMaps.copyInto(headers, resp.headers());
+    ex.decorate(outcome, cs);
+    ex.req.resume();
+    if (policy.notModified(ex.head, entry)) {
+      resp.setStatusCode(304);
+      resp.headers().remove(HttpHeaders.CONTENT_LENGTH);
+      open.close();
+      ex.finish(outcome, TransferMode.NONE, resp.end());
+      return;
+    }
+    long offset = entry.bodyOffset();
+    long length = entry.bodyLength();
+    if (ex.req.method() == HttpMethod.GET) {
+      RangeDecision range = policy.range(ex.head, entry);
+      if (range instanceof RangeDecision.Partial p) {
+        resp.setStatusCode(206);
+        resp.putHeader(HttpHeaders.CONTENT_RANGE, p.contentRange());
+        offset += p.first();
+        length = p.length();
+      } else if (range instanceof RangeDecision.Unsatisfiable u) {
+        resp.setStatusCode(416);
+        resp.putHeader(HttpHeaders.CONTENT_RANGE, "bytes */" + u.completeLength());
+        resp.putHeader(HttpHeaders.CONTENT_LENGTH, "0");
+        open.close();
+        ex.finish(outcome, TransferMode.NONE, resp.end());
+        return;
+      }
+    }
+    resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(length));
+    if (ex.req.method() == HttpMethod.HEAD || entry.status() == 204 || entry.status() == 304) {
+      open.close();
+      ex.finish(outcome, TransferMode.NONE, resp.end());
+      return;
+    }
+    TransferMode mode = transfer.modeFor(resp, ex.req.isSSL(), ex.req.version() == HttpVersion.HTTP_2);
+    ex.bodyBytes = length;
+    Future<Void> sent = transfer.send(resp, mode, open.channel(), offset, length);
+    sent.onComplete(ar -> open.close());
+    ex.finish(outcome, mode, sent);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private MultiMap originRequestHeaders(HttpServerRequest req, RequestHead head, boolean forCache) {
+    MultiMap m = HttpHeaders.headers();
+    HeaderMaps.copyInto(HopByHop.strip(head.headers()), m);
+    m.remove(HttpHeaders.EXPECT);
+    if (forCache) {
+      CACHE_CONDITIONALS.forEach(m::remove);
+    }
+    if (!preserveHost || !m.contains(HttpHeaders.HOST)) {
+      m.set(HttpHeaders.HOST, originAuthority);
+    }
+    String via = m.get("via");
+    m.set("via", via == null ? VIA : via + ", " + VIA);
+    String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+    if (client != null) {
+      String xff = m.get("x-forwarded-for");
+      m.set("x-forwarded-for", xff == null ? client : xff + ", " + client);
+    }
+    if (!m.contains("x-forwarded-proto")) {
+      m.set("x-forwarded-proto", req.isSSL() ? "https" : "http");
+    }
+    if (!m.contains("x-forwarded-host") && head.authority() != null) {
+      m.set("x-forwarded-host", head.authority());
+    }
+    return m;
+  }
+
+  private static boolean hasBody(HttpServerRequest req) {
+    String te = req.getHeader(HttpHeaders.TRANSFER_ENCODING);
+    if (te != null) {
+      return true;
+    }
+    long cl = contentLength(req.headers());
+    return cl > 0;
+  }
+
+  private static long contentLength(MultiMap headers) {
+    String cl = headers.get(HttpHeaders.CONTENT_LENGTH);
+    if (cl == null) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(cl.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /** Answers requests Vert.x could not parse: 400, or 431 for a header section over the limit; closes the connection. */
+  public Handler<HttpServerRequest> invalidRequestHandler() {
+    return req -> {
+      metrics.badRequest();
+      DecoderResult result = req.decoderResult();
+      int status = 400;
+      String why = "malformed request";
+      Throwable cause = result == null ? null : result.cause();
+      if (cause instanceof TooLongFrameException) {
+        String msg = String.valueOf(cause.getMessage()).toLowerCase();
+        if (msg.contains("header")) {
+          status = 431;
+          why = "request header section too large";
+        } else {
+          status = 414;
+          why = "request line too long";
+        }
+      }
+      HttpServerResponse resp = req.response();
+      resp.setStatusCode(status)
+          .putHeader(HttpHeaders.CONNECTION, "close")
+          .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+          .putHeader("cache-status", CacheStatus.fwd("bypass").detail("bad-request").toString());
+      resp.end(status + " " + why + "\n").onComplete(v -> req.connection().close());
+      accessLog.log(remote(req), String.valueOf(req.method()), String.valueOf(req.uri()), String.valueOf(req.version()),
+          status, 0, 0, CacheOutcome.SYNTH, TransferMode.NONE);
+    };
+  }
+
+  private static String remote(HttpServerRequest req) {
+    return req.remoteAddress() == null ? "-" : req.remoteAddress().hostAddress();
+  }
+
+  // ---------------------------------------------------------------- per-request state
+
+  /** One client request/response pair and what happened to it. */
+  private final class Exchange {
+    final HttpServerRequest req;
+    final HttpServerResponse resp;
+    final RequestHead head;
+    final String primaryKey;
+    final Context context;
+    final long startNanos = System.nanoTime();
+    long bodyBytes;
+    boolean clientGone;
+    boolean finished;
+
+    Exchange(HttpServerRequest req) {
+      this.req = req;
+      this.resp = req.response();
+      this.context = vertx.getOrCreateContext();
+      String authority = req.getHeader(HttpHeaders.HOST);
+      if (authority == null || authority.isBlank()) {
+        authority = req.authority() != null
+            ? req.authority().host() + (req.authority().port() >= 0 ? ":" + req.authority().port() : "")
+            : originAuthority;
+      }
+      this.head = new RequestHead(req.method().name(), req.isSSL() ? "https" : "http", authority, req.uri(),
+          HeaderMaps.toHeaders(req.headers()));
+      this.primaryKey = CacheKey.primaryOf(head);
+      resp.closeHandler(v -> clientGone = true);
+    }
+
+    /** Adds Via, Cache-Status and X-Cache to the response head. */
+    void decorate(CacheOutcome outcome, CacheStatus cs) {
+      MultiMap h = resp.headers();
+      String via = h.get("via");
+      h.set("via", via == null ? VIA : via + ", " + VIA);
+      h.set("cache-status", cs.appendTo(String.join(", ", h.getAll("cache-status"))));
+      if (xCache) {
+        h.set("x-cache", outcome.name());
+      }
+    }
+
+    void synth(int status, CacheStatus cs, String body) {
+      req.resume();
+      resp.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8");
+      decorate(CacheOutcome.SYNTH, cs);
+      bodyBytes = body.length();
+      finish(CacheOutcome.SYNTH, TransferMode.COPY, resp.end(body));
+    }
+
+    void originFailed(Throwable cause, String fwd) {
+      metrics.originError();
+      boolean timeout = OriginClient.isTimeout(cause);
+      int status = timeout ? 504 : 502;
+      String detail = timeout ? "origin-timeout" : "origin-unreachable";
+      LOG.debug("origin request for {} failed: {}", head.uri(), cause.toString());
+      if (resp.headWritten() || clientGone) {
+        resp.reset();
+        return;
+      }
+      synth(status, CacheStatus.fwd(fwd).detail(detail),
+          status + (timeout ? " origin timed out\n" : " origin unreachable\n"));
+    }
+
+    void finish(CacheOutcome outcome, TransferMode mode, Future<Void> sent) {
+      sent.onComplete(ar -> {
+        if (finished) {
+          return;
+        }
+        finished = true;
+        long bytes = ar.succeeded() ? bodyBytes : 0;
+        metrics.response(outcome, mode, bytes);
+        accessLog.log(remote(req), req.method().name(), req.uri(), versionName(req.version()), resp.getStatusCode(),
+            bytes, (System.nanoTime() - startNanos) / 1000, outcome, mode);
+      });
+    }
+  }
+
+  private static String versionName(HttpVersion v) {
+    return v == HttpVersion.HTTP_1_0 ? "HTTP/1.0" : v == HttpVersion.HTTP_2 ? "HTTP/2" : "HTTP/1.1";
+  }
+
+  // ---------------------------------------------------------------- streaming an origin body
+
+  /**
+   * Streams an origin response body to the client (if any) and into a cache writer (if any), with
+   * back-pressure from both; publishes the entry only when the body is complete.
+   */
+  private final class Relay {
+    final Exchange ex;
+    final HttpClientResponse cres;
+    final ResponseHead head;
+    final EntryWriter writer;
+    final CacheOutcome outcome;
+    final CacheStatus cs;
+    final long expected;
+    final Context context;
+    Runnable onDone = () -> {};
+    boolean clientAttached;
+    boolean pausedForClient;
+    boolean pausedForDisk;
+    long received;
+    Headers notModifiedHeaders;
+
+    Relay(Exchange ex, HttpClientResponse cres, ResponseHead head, EntryWriter writer, CacheOutcome outcome, CacheStatus cs) {
+      this.ex = ex;
+      this.cres = cres;
+      this.head = head;
+      this.writer = writer;
+      this.outcome = outcome;
+      this.cs = cs;
+      this.expected = contentLength(cres.headers());
+      this.clientAttached = ex != null && !ex.clientGone;
+      this.context = vertx.getOrCreateContext();
+    }
+
+    /** Answers the client with a 304 built from {@code headers} now, and fills the cache without it. */
+    void detachClientWith304(Headers headers) {
+      notModifiedHeaders = headers;
+    }
+
+    void start() {
+      if (ex != null && notModifiedHeaders != null) {
+        HttpServerResponse resp = ex.resp;
+        resp.setStatusCode(304);
+        HeaderMaps.copyInto(notModifiedHeaders.without("content-length"), resp.headers());
+        ex.decorate(outcome, cs);
+        ex.finish(outcome, TransferMode.NONE, resp.end());
+        clientAttached = false;
+      } else if (clientAttached) {
+        writeClientHead();
+      }
+      if (writer != null) {
+        writer.onProgress(onDisk -> context.runOnContext(v -> maybeResume()));
+      }
+      cres.handler(this::onData);
+      cres.exceptionHandler(this::onOriginError);
+      cres.endHandler(v -> onEnd());
+      if (ex != null) {
+        ex.resp.closeHandler(v -> {
+          ex.clientGone = true;
+          onClientGone();
+        });
+      }
+    }
+
+    private void writeClientHead() {
+      HttpServerResponse resp = ex.resp;
+      resp.setStatusCode(head.status());
+      if (cres.statusMessage() != null) {
+        resp.setStatusMessage(cres.statusMessage());
+      }
+      HeaderMaps.copyInto(head.headers(), resp.headers());
+      ex.decorate(outcome, cs);
+      boolean bodyless = ex.req.method() == HttpMethod.HEAD || head.status() == 204 || head.status() == 304;
+      if (!bodyless && expected < 0) {
+        resp.setChunked(true);
+      }
+    }
+
+    private void onData(Buffer buf) {
+      received += buf.length();
+      if (writer != null && !writer.failed()) {
+        writer.write(ByteBuffer.wrap(buf.getBytes()));
+        if (writer.pendingBytes() > WRITER_HIGH_WATER && !pausedForDisk) {
+          pausedForDisk = true;
+          cres.pause();
+        }
+      }
+      if (clientAttached) {
+        HttpServerResponse resp = ex.resp;
+        resp.write(buf);
+        ex.bodyBytes += buf.length();
+        if (resp.writeQueueFull() && !pausedForClient) {
+          pausedForClient = true;
+          cres.pause();
+          resp.drainHandler(v -> {
+            pausedForClient = false;
+            maybeResume();
+          });
+        }
+      }
+    }
+
+    private void maybeResume() {
+      if (pausedForDisk && (writer == null || writer.failed() || writer.pendingBytes() < WRITER_LOW_WATER)) {
+        pausedForDisk = false;
+      }
+      if (!pausedForDisk && !pausedForClient) {
+        cres.resume();
+      }
+    }
+
+    private void onClientGone() {
+      if (!clientAttached) {
+        return;
+      }
+      clientAttached = false;
+      if (writer == null || writer.failed()) {
+        // Nothing to keep: stop the origin transfer.
+        cres.request().reset();
+        return;
+      }
+      // Keep filling the cache without the client.
+      pausedForClient = false;
+      maybeResume();
+    }
+
+    private void onEnd() {
+      boolean complete = expected < 0 || received == expected;
+      if (writer != null) {
+        if (complete && !writer.failed()) {
+          writer.commit().whenComplete((meta, t) -> {
+            if (t == null) {
+              metrics.stored();
+            } else {
+              metrics.storeFailure();
+              LOG.debug("not stored: {}: {}", head, t.toString());
+            }
+            context.runOnContext(v -> onDone.run());
+          });
+        } else {
+          writer.abort();
+          metrics.storeFailure();
+          onDone.run();
+        }
+      } else {
+        onDone.run();
+      }
+      if (clientAttached) {
+        if (complete) {
+          ex.finish(outcome, TransferMode.COPY, ex.resp.end());
+        } else {
+          ex.finish(outcome, TransferMode.COPY, ex.resp.reset().flatMap(v -> Future.failedFuture("truncated")));
+        }
+      }
+    }
+
+    private void onOriginError(Throwable t) {
+      metrics.originError();
+      LOG.debug("origin body for {} failed after {} bytes: {}", ex == null ? "background fetch" : ex.head.uri(), received, t.toString());
+      if (writer != null) {
+        writer.abort();
+        metrics.storeFailure();
+      }
+      onDone.run();
+      if (clientAttached) {
+        clientAttached = false;
+        // Close the connection: a short body must never look complete.
+        ex.finish(outcome, TransferMode.COPY, ex.resp.reset().flatMap(v -> Future.failedFuture(t)));
+      }
+    }
+  }
+}

@@ -1,0 +1,79 @@
+package dev.zcproxy.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The real command line in a child JVM: the start line, config errors with exit code 2, graceful SIGTERM. */
+class MainIT {
+  @TempDir
+  Path tmp;
+
+  private Process launch(String... args) throws Exception {
+    // The shaded jar that 'mvn package' built: the artifact operators run.
+    Path jar = Path.of("target", "zcproxy.jar").toAbsolutePath();
+    assertThat(jar).exists();
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", jar.toString()));
+    cmd.addAll(List.of(args));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+  }
+
+  @Test
+  void badConfigNamesTheKeyAndExitsWith2() throws Exception {
+    Path yaml = tmp.resolve("bad.yaml");
+    Files.writeString(yaml, "origin:\n  url: http://127.0.0.1:1\ncache:\n  max-size: lots\n");
+    Process p = launch("--config", yaml.toString());
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isEqualTo(2);
+    assertThat(out).contains("cache.max-size").contains("lots").contains(":4");
+  }
+
+  @Test
+  void startsPrintsOneLineServesAndStopsGracefullyOnSigterm() throws Exception {
+    try (FixtureOrigin origin = FixtureOrigin.start()) {
+      origin.serve("/x", "hello".getBytes(), "Cache-Control", "max-age=60");
+      Path cache = tmp.resolve("cache");
+      Process p = launch("--listen", "127.0.0.1:0", "--origin", origin.url(), "--cache-dir", cache.toString(), "--admin", "off");
+      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      String line;
+      String startLine = null;
+      while ((line = out.readLine()) != null) {
+        if (line.startsWith("zcproxy listening on")) {
+          startLine = line;
+          break;
+        }
+      }
+      assertThat(startLine).isNotNull().contains("origin " + origin.url()).contains("cache " + cache).containsPattern("transport (epoll|nio)")
+          .contains("hits by sendfile");
+      Matcher m = Pattern.compile("http://127\\.0\\.0\\.1:(\\d+)").matcher(startLine);
+      assertThat(m.find()).isTrue();
+      int port = Integer.parseInt(m.group(1));
+      var client = java.net.http.HttpClient.newHttpClient();
+      HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.body()).isEqualTo("hello");
+      p.destroy(); // SIGTERM
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      try (Stream<Path> files = Files.walk(cache)) {
+        assertThat(files.filter(Files::isRegularFile).map(Path::toString).filter(s -> s.endsWith(".tmp"))).isEmpty();
+      }
+    }
+  }
+}

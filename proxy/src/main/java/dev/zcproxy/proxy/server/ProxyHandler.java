@@ -245,12 +245,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       if (status == 304) {
         cres.end();
         EntryMeta merged = policy.merge304(stale, rh, requestTime, responseTime);
-        store.update(stale, merged).whenComplete((m, t) -> {
+        // Deliver once the index holds the refreshed entry, so the next request is a hit (a small
+        // in-place header write on the cache-io pool).
+        store.update(stale, merged).whenComplete((m, t) -> ex.context.runOnContext(v -> {
           if (t != null) {
-            LOG.warn("could not update stored headers of {}: {}", stale.primaryKey(), t.toString());
+            LOG.debug("could not update stored headers of {}: {}", stale.primaryKey(), t.toString());
           }
-        });
-        deliverStored(ex, merged, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", 304));
+          deliverStored(ex, t == null ? m : merged, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", 304));
+        }));
         return;
       }
       if (status >= 500 && policy.staleIfError(ex.head, stale, responseTime)) {

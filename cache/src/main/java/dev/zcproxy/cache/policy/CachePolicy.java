@@ -38,6 +38,13 @@ import java.util.List;
  * </ol>
  */
 public final class CachePolicy {
+  /**
+   * This cache's device token for {@code Surrogate-Control} targeting: the proxy announces it to the
+   * origin as {@code Surrogate-Capability: zcproxy="Surrogate/1.0"}, and directives suffixed
+   * {@code ;zcproxy} apply to it alone.
+   */
+  public static final String SURROGATE_DEVICE = "zcproxy";
+
   private final PolicyConfig config;
 
   public CachePolicy(PolicyConfig config) {

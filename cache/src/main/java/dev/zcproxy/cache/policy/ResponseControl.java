@@ -40,7 +40,7 @@ final class ResponseControl {
       }
     }
     if (config.surrogateControl() && h.contains("Surrogate-Control")) {
-      CacheControl sc = CacheControl.of(h, "Surrogate-Control");
+      CacheControl sc = CacheControl.parse(surrogateDirectives(h));
       long maxAge = sc.seconds("max-age");
       boolean noStore = sc.has("no-store");
       if (maxAge >= 0 || noStore) {
@@ -56,6 +56,25 @@ final class ResponseControl {
       }
     }
     return new ResponseControl(cc, true, "cache-control");
+  }
+
+  /**
+   * The {@code Surrogate-Control} directives meant for this cache: those targeted at
+   * {@link CachePolicy#SURROGATE_DEVICE} ({@code max-age=60;zcproxy}) when there are any, else the
+   * untargeted ones; directives targeted at other devices never apply (Edge Architecture 1.0 §3).
+   */
+  static java.util.List<String> surrogateDirectives(Headers h) {
+    java.util.List<String> general = new java.util.ArrayList<>();
+    java.util.List<String> mine = new java.util.ArrayList<>();
+    for (String member : h.members("Surrogate-Control")) {
+      int semi = member.lastIndexOf(';');
+      if (semi < 0 || member.indexOf('"', semi) >= 0) {
+        general.add(member);
+      } else if (member.substring(semi + 1).trim().equalsIgnoreCase(CachePolicy.SURROGATE_DEVICE)) {
+        mine.add(member.substring(0, semi).trim());
+      }
+    }
+    return java.util.List.of(String.join(", ", mine.isEmpty() ? general : mine));
   }
 
   boolean noStore() {

@@ -35,7 +35,14 @@ import java.util.Set;
  * </ul>
  */
 final class Validation {
-  private static final Set<String> NOT_UPDATED = Set.of("content-length", "content-encoding", "content-range");
+  /**
+   * Fields a 304 never changes in the stored response (RFC 9111 §3.2): {@code Content-Length}, and
+   * fields whose change would make the stored metadata inconsistent with the stored body, which §3.2
+   * lets a cache omit "to assure integrity of the stored response": the coding, the range and the
+   * body digests.
+   */
+  private static final Set<String> NOT_UPDATED = Set.of("content-length", "content-encoding", "content-range",
+      "content-md5", "digest", "content-digest", "repr-digest");
 
   private Validation() {}
 

@@ -89,6 +89,11 @@ public final class DiskStore implements AutoCloseable {
   private final StoreIndex index;
   private final Cache<Long, SharedChannel> openFiles;
   private final Set<EntryWriter> writers = ConcurrentHashMap.newKeySet();
+  /** Primary key -> the generation counter when it was last invalidated; older writers may not publish. */
+  private final com.github.benmanes.caffeine.cache.Cache<String, Long> invalidatedBelow =
+      com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000)
+          .expireAfterWrite(java.time.Duration.ofHours(1)).build();
+  private final Object publishLock = new Object();
   private final Set<Path> liveTemps = ConcurrentHashMap.newKeySet();
   private final Object[] locks = new Object[LOCK_STRIPES];
   private final long session;
@@ -383,9 +388,14 @@ public final class DiskStore implements AutoCloseable {
   public int invalidate(String primaryKey) {
     requireNonNull(primaryKey, "primaryKey");
     int n = 0;
-    for (String hash : index.hashesOf(primaryKey)) {
-      if (index.remove(hash) != null) {
-        n++;
+    synchronized (publishLock) {
+      // Writers of this key that started before now must not publish afterwards: their response
+      // predates the invalidating request (RFC 9111 §4.4).
+      invalidatedBelow.put(primaryKey, nextGeneration());
+      for (String hash : index.hashesOf(primaryKey)) {
+        if (index.remove(hash) != null) {
+          n++;
+        }
       }
     }
     return n;
@@ -497,9 +507,20 @@ public final class DiskStore implements AutoCloseable {
     }
   }
 
-  /** Indexes a just-published file (replacing, and so deleting, an older file of the same key). */
-  void publish(StoreEntry e) {
-    index.put(e);
+  /**
+   * Indexes a just-renamed file (replacing, and so deleting, an older file of the same key), unless
+   * its primary key was invalidated after the write began: then the file is deleted and false returned.
+   */
+  boolean publish(StoreEntry e) {
+    synchronized (publishLock) {
+      Long below = invalidatedBelow.getIfPresent(e.meta().primaryKey());
+      if (below == null || e.generation() > below) {
+        index.put(e);
+        return true;
+      }
+    }
+    deleteQuietly(e.path()); // called on the I/O executor
+    return false;
   }
 
   /** Called on the I/O executor when an entry left the index for good: drop its channel, delete its file. */

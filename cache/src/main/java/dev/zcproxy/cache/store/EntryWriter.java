@@ -256,8 +256,11 @@ public final class EntryWriter {
         forceDirectory(target.getParent());
       }
       EntryMeta published = meta.withBody(length, bodyOffset);
-      store.publish(new StoreEntry(hash, published, target, generation));
-      result.complete(published);
+      if (store.publish(new StoreEntry(hash, published, target, generation))) {
+        result.complete(published);
+      } else {
+        result.completeExceptionally(new IllegalStateException("entry " + meta.primaryKey() + " was invalidated while being written"));
+      }
     } catch (IOException | RuntimeException e) {
       if (cleaned) {
         DiskStore.deleteQuietly(target);

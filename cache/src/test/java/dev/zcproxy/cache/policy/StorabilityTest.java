@@ -129,4 +129,15 @@ class StorabilityTest {
     Storability none = POLICY.storable(Fixtures.get("Foo", "1"), response(200, "Cache-Control", "max-age=60"));
     assertThat(((Storability.Store) none).variant()).isEmpty();
   }
+
+  @org.junit.jupiter.api.Test
+  @org.junit.jupiter.api.DisplayName("Surrogate-Control targeted at this device applies, targeted at another device does not (Edge Architecture 1.0)")
+  void surrogateControlTargeting() {
+    assertThat(outcome(POLICY.storable(Fixtures.get(), response(200, "Cache-Control", "no-store",
+        "Surrogate-Control", "max-age=10000;zcproxy")))).isEqualTo("store");
+    assertThat(outcome(POLICY.storable(Fixtures.get(), response(302,
+        "Surrogate-Control", "max-age=10000;other-cache")))).isEqualTo("no-freshness");
+    assertThat(outcome(POLICY.storable(Fixtures.get(), response(200, "Surrogate-Control", "max-age=600, no-store;zcproxy"))))
+        .isEqualTo("no-store");
+  }
 }

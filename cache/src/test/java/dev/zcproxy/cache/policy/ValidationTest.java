@@ -93,6 +93,16 @@ class ValidationTest {
   }
 
   @Test
+  @DisplayName("a 304 never changes a stored body digest (Content-MD5, Digest), which must match the stored body, RFC 9111 §3.2")
+  void mergeKeepsBodyDigests_9111_3_2() {
+    EntryMeta stored = entry("ETag", "\"a\"", "Content-MD5", "rL0Y20zC+Fzt72VPzMSk2A==", "Digest", "sha-256=old");
+    EntryMeta merged = POLICY.merge304(stored, response(304, "ETag", "\"a\"", "Content-MD5", "N7UdGUp1E+RbVvZSTy1R8g==",
+        "Digest", "sha-256=new"), at(10), at(11));
+    assertThat(merged.headers().get("Content-MD5")).isEqualTo("rL0Y20zC+Fzt72VPzMSk2A==");
+    assertThat(merged.headers().get("Digest")).isEqualTo("sha-256=old");
+  }
+
+  @Test
   @DisplayName("freshness restarts from the 304: its Age replaces the stored one and a missing Date is the response time, RFC 9111 §4.3.4")
   void freshnessRestartsFrom304_9111_4_3_4() {
     EntryMeta stored = entry("Last-Modified", date(-86_400), "Cache-Control", "max-age=1", "Date", date(0), "Age", "500");

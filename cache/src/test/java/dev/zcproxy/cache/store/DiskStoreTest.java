@@ -69,6 +69,21 @@ class DiskStoreTest {
   }
 
   @Test
+  void aWriteStartedBeforeAnInvalidationIsNeverPublished_9111_4_4() throws Exception {
+    try (DiskStore s = fx.open(BIG)) {
+      EntryWriter w = s.newWriter(meta("http://a/inv"), 3);
+      w.write(buf(new byte[] {1, 2, 3}));
+      s.invalidate("http://a/inv"); // e.g. a PUT answered while the GET's body was still filling
+      assertThatThrownBy(() -> w.commit().join()).hasCauseInstanceOf(IllegalStateException.class);
+      assertThat(s.variants("http://a/inv")).isEmpty();
+      assertThat(fx.entryFiles()).isEmpty();
+      // A write that starts after the invalidation publishes as usual.
+      store(s, meta("http://a/inv"), new byte[] {4});
+      assertThat(s.variants("http://a/inv")).hasSize(1);
+    }
+  }
+
+  @Test
   void emptyBodyIsStoredAndServed() {
     try (DiskStore s = fx.open(BIG)) {
       EntryMeta published = store(s, meta("http://a/empty"), new byte[0]);

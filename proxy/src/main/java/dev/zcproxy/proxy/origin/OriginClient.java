@@ -52,6 +52,28 @@ public final class OriginClient {
    * @param bodyLength the body's Content-Length, or -1 to send it chunked (ignored without a body)
    */
   public Future<HttpClientResponse> send(HttpMethod method, String uri, MultiMap headers, ReadStream<Buffer> body, long bodyLength) {
+    Future<HttpClientResponse> first = sendOnce(method, uri, headers, body, bodyLength);
+    if (body != null || !(method == HttpMethod.GET || method == HttpMethod.HEAD)) {
+      return first;
+    }
+    // A pooled connection can be left unusable by an origin that sent more bytes than its
+    // Content-Length said; the next response on it then fails to parse. A GET or HEAD without body
+    // is retried once on another connection (RFC 9110 §9.2.2 allows retrying idempotent requests).
+    // Closed connections and timeouts are not retried: the origin may have seen the request.
+    return first.recover(t -> isParseFailure(t) ? sendOnce(method, uri, headers, null, -1) : Future.failedFuture(t));
+  }
+
+  static boolean isParseFailure(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof IllegalArgumentException || c instanceof io.netty.handler.codec.DecoderException
+          || c instanceof io.netty.handler.codec.TooLongFrameException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private Future<HttpClientResponse> sendOnce(HttpMethod method, String uri, MultiMap headers, ReadStream<Buffer> body, long bodyLength) {
     RequestOptions ro = new RequestOptions()
         .setMethod(method)
         .setHost(config.url().host())

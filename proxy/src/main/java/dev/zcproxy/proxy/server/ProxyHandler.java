@@ -89,6 +89,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final LongSupplier clock;
   private final boolean xCache;
   private final boolean preserveHost;
+  private final boolean surrogateCapability;
   private final String originAuthority;
   private final Set<String> backgroundRevalidations = ConcurrentHashMap.newKeySet();
 
@@ -108,6 +109,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.accessLog = new AccessLog(!config.logging().accessLog().equals("off"));
     this.xCache = config.logging().xCacheHeader();
     this.preserveHost = config.origin().preserveHost();
+    this.surrogateCapability = config.cache().enabled() && config.cache().surrogateControl();
     ProxyConfig.OriginUrl url = config.origin().url();
     boolean defaultPort = url.port() == (url.tls() ? 443 : 80);
     this.originAuthority = defaultPort ? url.host() : url.host() + ":" + url.port();
@@ -292,6 +294,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     HeaderMaps.copyInto(HopByHop.strip(head.headers()), headers);
     CACHE_CONDITIONALS.forEach(headers::remove);
     headers.add("via", VIA);
+    addSurrogateCapability(headers);
     HeaderMaps.copyInto(policy.validators(stale), headers);
     long requestTime = clock.getAsLong();
     metrics.originRequest();
@@ -426,7 +429,17 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (!m.contains("x-forwarded-host") && head.authority() != null) {
       m.set("x-forwarded-host", head.authority());
     }
+    addSurrogateCapability(m);
     return m;
+  }
+
+  /** Announces this cache as a surrogate, so the origin may target {@code Surrogate-Control} at it. */
+  private void addSurrogateCapability(MultiMap m) {
+    if (surrogateCapability) {
+      String mine = CachePolicy.SURROGATE_DEVICE + "=\"Surrogate/1.0\"";
+      String existing = m.get("surrogate-capability");
+      m.set("surrogate-capability", existing == null ? mine : existing + ", " + mine);
+    }
   }
 
   private static boolean hasBody(HttpServerRequest req) {

@@ -335,4 +335,93 @@ class CachingIT {
     assertThat(proxy.get("/p").headers().firstValue("x-cache")).hasValue("MISS");
     assertThat(origin.requests("/p")).isEqualTo(2);
   }
+
+  @Test
+  void staleWhileRevalidateServesStaleAtOnceAndRevalidatesOnceInTheBackground_5861_3() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger version = new java.util.concurrent.atomic.AtomicInteger(1);
+    java.util.concurrent.CountDownLatch revalidated = new java.util.concurrent.CountDownLatch(1);
+    origin.route("/swr", req -> {
+      int v = version.get();
+      req.response().putHeader("Cache-Control", "max-age=10, stale-while-revalidate=600").end("v" + v)
+          .onComplete(x -> {
+            if (v == 2) {
+              revalidated.countDown();
+            }
+          });
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/swr");
+    awaitStored(1);
+    version.set(2);
+    proxy.advance(Duration.ofSeconds(20));
+    HttpResponse<byte[]> stale = proxy.get("/swr");
+    assertThat(new String(stale.body())).isEqualTo("v1");
+    assertThat(stale.headers().firstValue("x-cache")).hasValue("STALE");
+    assertThat(stale.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("stale-while-revalidate"));
+    assertThat(revalidated.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    awaitStored(2);
+    HttpResponse<byte[]> fresh = proxy.get("/swr");
+    assertThat(new String(fresh.body())).isEqualTo("v2");
+    assertThat(fresh.headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(origin.requests("/swr")).isEqualTo(2);
+  }
+
+  @Test
+  void staleIfErrorServesTheStoredResponseWhenTheOriginIsDown_5861_4() throws Exception {
+    byte[] body = body(20_000, 9);
+    origin.serve("/sie", body, "Cache-Control", "max-age=10, stale-if-error=600");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/sie");
+    awaitStored(1);
+    origin.close(); // the origin is gone: connections are refused
+    proxy.advance(Duration.ofSeconds(20));
+    HttpResponse<byte[]> r = proxy.get("/sie");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo(body);
+    assertThat(r.headers().firstValue("x-cache")).hasValue("STALE");
+    assertThat(r.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("detail=stale-if-error"));
+    // Beyond the stale-if-error window the error shows.
+    proxy.advance(Duration.ofSeconds(1200));
+    assertThat(proxy.get("/sie").statusCode()).isEqualTo(502);
+    origin = FixtureOrigin.start(); // for @AfterEach
+  }
+
+  @Test
+  void staleIfErrorAlsoCoversAn5xxFromTheOrigin_5861_4() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean();
+    origin.route("/sie5", req -> {
+      if (broken.get()) {
+        req.response().setStatusCode(503).end("down");
+      } else {
+        req.response().putHeader("Cache-Control", "max-age=10, stale-if-error=600").end("good");
+      }
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/sie5");
+    awaitStored(1);
+    broken.set(true);
+    proxy.advance(Duration.ofSeconds(20));
+    HttpResponse<byte[]> r = proxy.get("/sie5");
+    assertThat(new String(r.body())).isEqualTo("good");
+    assertThat(r.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("fwd-status=503").contains("stale-if-error"));
+  }
+
+  @Test
+  void mustRevalidateForbidsServingStaleOnError_9111_5_2_2_2() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean();
+    origin.route("/mr", req -> {
+      if (broken.get()) {
+        req.response().setStatusCode(503).end("down");
+      } else {
+        req.response().putHeader("Cache-Control", "max-age=10, must-revalidate, stale-if-error=600").end("good");
+      }
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/mr");
+    awaitStored(1);
+    broken.set(true);
+    proxy.advance(Duration.ofSeconds(20));
+    HttpResponse<byte[]> r = proxy.get("/mr");
+    assertThat(r.statusCode()).isEqualTo(503);
+  }
 }

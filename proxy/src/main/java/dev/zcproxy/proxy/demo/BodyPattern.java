@@ -1,0 +1,108 @@
+package dev.zcproxy.proxy.demo;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Locale;
+
+/**
+ * The deterministic body pattern of the demo origin: byte {@code i} is {@code (i * 31 + 7) & 0xff}.
+ *
+ * <p>Because 31 is odd the pattern repeats every 256 bytes, so any chunk whose length is a multiple
+ * of 256 starts the pattern afresh; anyone can regenerate a body to check it.
+ */
+public final class BodyPattern {
+  /** The period of the pattern in bytes. */
+  public static final int PERIOD = 256;
+
+  /** The largest body the origin agrees to produce (16 GiB). */
+  public static final long MAX_SIZE = 16L << 30;
+
+  private BodyPattern() {}
+
+  /** Returns byte {@code i} of every body. */
+  public static byte byteAt(long i) {
+    return (byte) ((i * 31 + 7) & 0xff);
+  }
+
+  /** Returns the first {@code length} bytes of the pattern. */
+  public static byte[] bytes(int length) {
+    byte[] b = new byte[length];
+    for (int i = 0; i < length; i++) {
+      b[i] = byteAt(i);
+    }
+    return b;
+  }
+
+  /**
+   * Parses a size such as {@code 1000}, {@code 1k}, {@code 16K}, {@code 1m} or {@code 2g} (binary
+   * units: KiB, MiB, GiB), or returns -1 if it is not one or exceeds {@link #MAX_SIZE}.
+   */
+  public static long parseSize(String s) {
+    if (s == null || s.isEmpty() || s.length() > 20) {
+      return -1;
+    }
+    String t = s.toLowerCase(Locale.ROOT);
+    if (t.endsWith("ib")) {
+      t = t.substring(0, t.length() - 2);
+    } else if (t.endsWith("b") && t.length() > 1 && !Character.isDigit(t.charAt(t.length() - 2))) {
+      return -1;
+    }
+    long mult = 1;
+    char last = t.isEmpty() ? ' ' : t.charAt(t.length() - 1);
+    switch (last) {
+      case 'k' -> mult = 1L << 10;
+      case 'm' -> mult = 1L << 20;
+      case 'g' -> mult = 1L << 30;
+      default -> {}
+    }
+    if (mult != 1) {
+      t = t.substring(0, t.length() - 1);
+    }
+    if (t.isEmpty() || t.length() > 12) {
+      return -1;
+    }
+    for (int i = 0; i < t.length(); i++) {
+      if (!Character.isDigit(t.charAt(i))) {
+        return -1;
+      }
+    }
+    long n = Long.parseLong(t) * mult;
+    return n <= MAX_SIZE ? n : -1;
+  }
+
+  /**
+   * Writes {@code dir/name} holding {@code size} pattern bytes unless a file of that size is already
+   * there; writes to a temp file and renames it so that a reader never sees half a file.
+   */
+  public static Path writeFile(Path dir, String name, long size) throws IOException {
+    Path target = dir.resolve(name);
+    if (Files.isRegularFile(target) && Files.size(target) == size) {
+      return target;
+    }
+    Files.createDirectories(dir);
+    Path tmp = Files.createTempFile(dir, "." + name, ".tmp");
+    byte[] chunk = bytes(64 * 1024);
+    try (OutputStream out = Files.newOutputStream(tmp)) {
+      long left = size;
+      while (left > 0) {
+        int n = (int) Math.min(chunk.length, left);
+        out.write(chunk, 0, n);
+        left -= n;
+      }
+    } catch (IOException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+    try {
+      // readable by every user, like any file a web server serves (temp files start as 0600)
+      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+    } catch (UnsupportedOperationException e) {
+      // not a POSIX file system: keep the default permissions
+    }
+    return Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+}

@@ -73,13 +73,13 @@ public final class ProxyServer {
     ProxyConfig.Cache c = config.cache();
     CachePolicy policy = new CachePolicy(new PolicyConfig(c.heuristicFraction(), c.heuristicMax().toSeconds(), c.keep().toSeconds(),
         c.cdnCacheControl(), c.surrogateControl(), c.maxVariants(), Math.min(c.maxObjectBytes(), c.maxSizeBytes())));
+    AtomicInteger n = new AtomicInteger();
+    cacheIo = Executors.newFixedThreadPool(4, r -> {
+      Thread t = new Thread(r, "cache-io-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
     if (c.enabled()) {
-      AtomicInteger n = new AtomicInteger();
-      cacheIo = Executors.newFixedThreadPool(4, r -> {
-        Thread t = new Thread(r, "cache-io-" + n.incrementAndGet());
-        t.setDaemon(true);
-        return t;
-      });
       store = DiskStore.open(new StoreConfig(c.dir(), c.maxSizeBytes(), c.fsync()), cacheIo, clock, policy::retainUntil);
       metrics.cacheGauges(store::entryCount, store::weightedBytes);
       DiskStore s = store;
@@ -87,7 +87,7 @@ public final class ProxyServer {
     }
     origin = new OriginClient(vertx, config.origin());
     ProxyHandler handler = new ProxyHandler(vertx, config, policy, store, origin, new BodyTransfer(config.transfer().sendfile()),
-        metrics, clock);
+        metrics, clock, cacheIo);
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.listen().address().host())
         .setPort(config.listen().address().port() == 0 && loops > 1 ? -1 : config.listen().address().port())

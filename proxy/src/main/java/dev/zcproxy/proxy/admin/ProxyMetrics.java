@@ -22,6 +22,8 @@ public final class ProxyMetrics {
   private final LongAdder stored = new LongAdder();
   private final LongAdder storeFailures = new LongAdder();
   private final LongAdder badRequests = new LongAdder();
+  private final LongAdder collapsed = new LongAdder();
+  private final java.util.Queue<Waiter> collapsedWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final java.util.Queue<Waiter> storedWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private volatile LongSupplier cacheEntries = () -> 0;
   private volatile LongSupplier cacheBytes = () -> 0;
@@ -52,9 +54,35 @@ public final class ProxyMetrics {
 
   public void stored() {
     stored.increment();
-    if (!storedWaiters.isEmpty()) {
-      long n = stored.sum();
-      storedWaiters.removeIf(w -> {
+    release(storedWaiters, stored.sum());
+  }
+
+  /** A request joined a fetch already under way for its URI instead of fetching again. */
+  public void collapsed() {
+    collapsed.increment();
+    release(collapsedWaiters, collapsed.sum());
+  }
+
+  /** Completes once {@code n} responses in total have been stored (commits are asynchronous). */
+  public java.util.concurrent.CompletableFuture<Void> whenStored(long n) {
+    return when(storedWaiters, stored, n);
+  }
+
+  /** Completes once {@code n} requests in total have joined a fetch under way. */
+  public java.util.concurrent.CompletableFuture<Void> whenCollapsed(long n) {
+    return when(collapsedWaiters, collapsed, n);
+  }
+
+  private static java.util.concurrent.CompletableFuture<Void> when(java.util.Queue<Waiter> waiters, LongAdder counter, long n) {
+    java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
+    waiters.add(new Waiter(n, f));
+    release(waiters, counter.sum());
+    return f;
+  }
+
+  private static void release(java.util.Queue<Waiter> waiters, long n) {
+    if (!waiters.isEmpty()) {
+      waiters.removeIf(w -> {
         if (w.count() <= n) {
           w.future().complete(null);
           return true;
@@ -62,17 +90,6 @@ public final class ProxyMetrics {
         return false;
       });
     }
-  }
-
-  /** Completes once {@code n} responses in total have been stored (commits are asynchronous). */
-  public java.util.concurrent.CompletableFuture<Void> whenStored(long n) {
-    java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
-    storedWaiters.add(new Waiter(n, f));
-    if (stored.sum() >= n) {
-      storedWaiters.removeIf(w -> w.future() == f);
-      f.complete(null);
-    }
-    return f;
   }
 
   private record Waiter(long count, java.util.concurrent.CompletableFuture<Void> future) {}
@@ -122,7 +139,7 @@ public final class ProxyMetrics {
     }
     sb.append("},\"origin\":{\"requests\":").append(originRequests.sum()).append(",\"errors\":").append(originErrors.sum())
         .append("},\"cache\":{\"entries\":").append(cacheEntries.getAsLong()).append(",\"bytes\":").append(cacheBytes.getAsLong())
-        .append(",\"stored\":").append(stored.sum()).append(",\"store_failures\":").append(storeFailures.sum())
+        .append(",\"stored\":").append(stored.sum()).append(",\"collapsed\":").append(collapsed.sum()).append(",\"store_failures\":").append(storeFailures.sum())
         .append("},\"bad_requests\":").append(badRequests.sum()).append('}');
     return sb.toString();
   }
@@ -146,6 +163,7 @@ public final class ProxyMetrics {
     counter(sb, "zcproxy_origin_errors_total", "Origin requests that failed (unreachable, timeout, reset).", originErrors.sum());
     counter(sb, "zcproxy_cache_stored_total", "Responses stored in the cache.", stored.sum());
     counter(sb, "zcproxy_cache_store_failures_total", "Responses that could not be stored (disk errors, truncation).", storeFailures.sum());
+    counter(sb, "zcproxy_collapsed_total", "Requests that joined an origin fetch already under way.", collapsed.sum());
     counter(sb, "zcproxy_bad_requests_total", "Malformed client requests answered 400/431.", badRequests.sum());
     sb.append("# HELP zcproxy_cache_entries Entries in the cache index.\n# TYPE zcproxy_cache_entries gauge\nzcproxy_cache_entries ")
         .append(cacheEntries.getAsLong()).append('\n');

@@ -35,7 +35,9 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
+import dev.zcproxy.proxy.internal.ResponseFiles;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -92,13 +94,33 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final boolean surrogateCapability;
   private final String originAuthority;
   private final Set<String> backgroundRevalidations = ConcurrentHashMap.newKeySet();
+  /** Fetches under way, by primary key, that misses for the same URI join instead of fetching again. */
+  private final ConcurrentHashMap<String, Fill> fills = new ConcurrentHashMap<>();
+  /** URIs whose last response could not be stored: misses go straight to the origin for a while. */
+  private final com.github.benmanes.caffeine.cache.Cache<String, Boolean> hitForPass;
+  private final long hitForPassMillis;
+  private final boolean coalesce;
+  private final boolean sendfileEnabled;
+  private final java.util.concurrent.Executor ioExecutor;
+  /** Not-storable reasons that come from the response itself, so every request for the URI will get them. */
+  private static final Set<String> RESPONSE_REASONS = Set.of("no-store", "private", "status", "no-freshness", "vary-star",
+      "too-large", "partial");
 
   /**
    * @param store the cache, or {@code null} when caching is disabled (everything is PASS)
    * @param clock epoch milliseconds, for HTTP dates and ages
    */
   public ProxyHandler(Vertx vertx, ProxyConfig config, CachePolicy policy, DiskStore store, OriginClient origin,
-      BodyTransfer transfer, ProxyMetrics metrics, LongSupplier clock) {
+      BodyTransfer transfer, ProxyMetrics metrics, LongSupplier clock, java.util.concurrent.Executor io) {
+    this.ioExecutor = requireNonNull(io, "io");
+    this.coalesce = config.cache().coalesce();
+    this.sendfileEnabled = config.transfer().sendfile();
+    this.hitForPassMillis = config.cache().hitForPass().toMillis();
+    this.hitForPass = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+        .maximumSize(100_000)
+        .expireAfterWrite(java.time.Duration.ofMillis(Math.max(1, hitForPassMillis)))
+        .ticker(() -> java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(clock.getAsLong()))
+        .build();
     this.vertx = requireNonNull(vertx, "vertx");
     this.policy = requireNonNull(policy, "policy");
     this.store = store;
@@ -133,6 +155,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       pass(ex, "method", null);
       return;
     }
+    lookupAndServe(ex);
+  }
+
+  /** lookup → hit / stale / miss, for a GET or HEAD (also re-run when a joined fill had already ended). */
+  private void lookupAndServe(Exchange ex) {
     Lookup lookup;
     try {
       lookup = policy.select(ex.head, store.variants(ex.primaryKey), clock.getAsLong());
@@ -150,14 +177,34 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           deliverStored(ex, stale.entry(), CacheOutcome.STALE, CacheStatus.hit().detail("stale-while-revalidate"));
           revalidateInBackground(ex.head, stale.entry());
         }
-        case REVALIDATE -> fetch(ex, requestNoCache(ex.head) ? "request" : "stale", stale.entry());
+        case REVALIDATE -> fetch(ex, requestNoCache(ex.head) ? "request" : "stale", stale.entry(), null);
       }
     } else if (lookup instanceof Lookup.Miss miss) {
       if (miss.onlyIfCached()) {
         ex.synth(504, CacheStatus.fwd("miss").detail("only-if-cached"), "not in cache (only-if-cached)\n");
+      } else if (hitForPass.getIfPresent(ex.primaryKey) != null) {
+        pass(ex, miss.detail(), "hit-for-pass");
       } else {
-        fetch(ex, miss.detail(), null);
+        missFetch(ex, miss.detail());
       }
+    }
+  }
+
+  /**
+   * A miss: joins the fetch already under way for this URI (coalescing), or starts one that later
+   * requests can join. Only bodiless GETs coalesce; the rest fetch on their own.
+   */
+  private void missFetch(Exchange ex, String fwd) {
+    if (!coalesce || ex.req.method() != HttpMethod.GET || hasBody(ex.req)) {
+      fetch(ex, fwd, null, null);
+      return;
+    }
+    Fill[] created = new Fill[1];
+    Fill fill = fills.compute(ex.primaryKey, (k, f) -> f != null && f.joinable() ? f : (created[0] = new Fill(k, fwd)));
+    if (fill == created[0]) {
+      fetch(ex, fwd, null, fill);
+    } else {
+      fill.await(ex);
     }
   }
 
@@ -189,7 +236,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       if (detail != null) {
         cs.detail(detail);
       }
-      new Relay(ex, cres, rh, null, CacheOutcome.PASS, cs).start();
+      new Relay(ex, cres, rh, CacheOutcome.PASS, cs).start();
     });
     if (!hasBody) {
       ex.req.resume();
@@ -213,7 +260,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    *
    * @param fwd the RFC 9211 {@code fwd} reason
    */
-  private void fetch(Exchange ex, String fwd, EntryMeta stale) {
+  private void fetch(Exchange ex, String fwd, EntryMeta stale, Fill fill) {
     MultiMap headers = originRequestHeaders(ex.req, ex.head, true);
     if (stale != null) {
       HeaderMaps.copyInto(policy.validators(stale), headers);
@@ -224,6 +271,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     metrics.originRequest();
     origin.send(method, ex.req.uri(), headers, hasBody ? ex.req : null, contentLength(ex.req.headers())).onComplete(ar -> {
       if (ar.failed()) {
+        if (fill != null) {
+          fill.headFailed(ar.cause());
+        }
         if (stale != null && policy.staleIfError(ex.head, stale, clock.getAsLong())) {
           metrics.originError();
           deliverStored(ex, stale, CacheOutcome.STALE, CacheStatus.fwd("stale").detail("stale-if-error"));
@@ -232,14 +282,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         }
         return;
       }
-      onOriginResponse(ex, ar.result(), requestTime, fwd, stale);
+      onOriginResponse(ex, ar.result(), requestTime, fwd, stale, fill);
     });
     if (!hasBody) {
       ex.req.resume();
     }
   }
 
-  private void onOriginResponse(Exchange ex, HttpClientResponse cres, long requestTime, String fwd, EntryMeta stale) {
+  private void onOriginResponse(Exchange ex, HttpClientResponse cres, long requestTime, String fwd, EntryMeta stale, Fill fill) {
     long responseTime = clock.getAsLong();
     int status = cres.statusCode();
     ResponseHead rh = new ResponseHead(status, HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
@@ -267,21 +317,22 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     RequestHead head = ex.head;
     Storability storability = policy.storable(head, rh);
     if (storability instanceof Storability.Store s) {
-      long expected = contentLength(cres.headers());
-      EntryMeta meta = new EntryMeta(CacheKey.primaryOf(head), s.variant(), status, s.headers(), requestTime, responseTime, 0, 0);
-      EntryWriter writer = store.newWriter(meta, expected);
-      CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", status).param("stored");
-      Relay relay = new Relay(ex, cres, rh, writer, CacheOutcome.MISS, cs);
-      if (status == 200 && policy.notModified(head, meta.withBody(expected < 0 ? 0 : expected, 0))) {
-        // The client's own validators match what the origin just sent: answer 304, keep filling.
-        relay.detachClientWith304(policy.responseHeaders(meta, responseTime));
-      }
-      relay.start();
+      hitForPass.invalidate(ex.primaryKey);
+      EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), status, s.headers(), requestTime, responseTime, 0, 0);
+      Fill f = fill != null ? fill : new Fill(ex.primaryKey, fwd);
+      f.start(cres, rh, meta, CacheStatus.fwd(fwd).param("fwd-status", status).param("stored"));
+      startReader(ex, f, true);
       return;
     }
     String reason = ((Storability.DontStore) storability).reason();
+    if (fill != null) {
+      if (RESPONSE_REASONS.contains(reason) && hitForPassMillis > 0) {
+        hitForPass.put(ex.primaryKey, Boolean.TRUE);
+      }
+      fill.notShared();
+    }
     CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", status).detail(reason);
-    new Relay(ex, cres, rh, null, CacheOutcome.MISS, cs).start();
+    new Relay(ex, cres, rh, CacheOutcome.MISS, cs).start();
   }
 
   /** stale-while-revalidate: one background revalidation per stored variant at a time. */
@@ -316,10 +367,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       Storability s = policy.storable(head, rh);
       if (s instanceof Storability.Store st) {
         EntryMeta meta = new EntryMeta(stale.primaryKey(), st.variant(), rh.status(), st.headers(), requestTime, responseTime, 0, 0);
-        EntryWriter writer = store.newWriter(meta, contentLength(cres.headers()));
-        Relay relay = new Relay(null, cres, rh, writer, CacheOutcome.MISS, CacheStatus.fwd("stale"));
-        relay.onDone = () -> backgroundRevalidations.remove(token);
-        relay.start();
+        Fill f = new Fill(stale.primaryKey(), "stale");
+        f.onDone = () -> backgroundRevalidations.remove(token);
+        f.start(cres, rh, meta, CacheStatus.fwd("stale"));
       } else {
         cres.request().connection().close();
         backgroundRevalidations.remove(token);
@@ -343,7 +393,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         // The file went away under the index (evicted, deleted by hand): drop it and fetch again.
         LOG.debug("stored entry {} could not be opened: {}", entry.primaryKey(), ar.cause().toString());
         store.remove(entry.key());
-        fetch(ex, "miss", null);
+        fetch(ex, "miss", null, null);
       }
     });
   }
@@ -577,68 +627,46 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     return v == HttpVersion.HTTP_1_0 ? "HTTP/1.0" : v == HttpVersion.HTTP_2 ? "HTTP/2" : "HTTP/1.1";
   }
 
-  // ---------------------------------------------------------------- streaming an origin body
+  // ---------------------------------------------------------------- pass-through of an origin body
 
   /**
-   * Streams an origin response body to the client (if any) and into a cache writer (if any), with
-   * back-pressure from both; publishes the entry only when the body is complete.
+   * Streams an origin response that is not stored straight to the client, with back-pressure; an
+   * origin that dies mid-body closes the client connection.
    */
   private final class Relay {
     final Exchange ex;
     final HttpClientResponse cres;
     final ResponseHead head;
-    final EntryWriter writer;
     final CacheOutcome outcome;
     final CacheStatus cs;
     final long expected;
-    final Context context;
-    Runnable onDone = () -> {};
     boolean clientAttached;
-    boolean pausedForClient;
-    boolean pausedForDisk;
     long received;
-    Headers notModifiedHeaders;
 
-    Relay(Exchange ex, HttpClientResponse cres, ResponseHead head, EntryWriter writer, CacheOutcome outcome, CacheStatus cs) {
+    Relay(Exchange ex, HttpClientResponse cres, ResponseHead head, CacheOutcome outcome, CacheStatus cs) {
       this.ex = ex;
       this.cres = cres;
       this.head = head;
-      this.writer = writer;
       this.outcome = outcome;
       this.cs = cs;
       this.expected = contentLength(cres.headers());
-      this.clientAttached = ex != null && !ex.clientGone;
-      this.context = vertx.getOrCreateContext();
-    }
-
-    /** Answers the client with a 304 built from {@code headers} now, and fills the cache without it. */
-    void detachClientWith304(Headers headers) {
-      notModifiedHeaders = headers;
+      this.clientAttached = !ex.clientGone;
     }
 
     void start() {
-      if (ex != null && notModifiedHeaders != null) {
-        HttpServerResponse resp = ex.resp;
-        resp.setStatusCode(304);
-        HeaderMaps.copyInto(notModifiedHeaders.without("content-length"), resp.headers());
-        ex.decorate(outcome, cs);
-        ex.finish(outcome, TransferMode.NONE, resp.end());
-        clientAttached = false;
-      } else if (clientAttached) {
+      if (clientAttached) {
         writeClientHead();
-      }
-      if (writer != null) {
-        writer.onProgress(onDisk -> context.runOnContext(v -> maybeResume()));
       }
       cres.handler(this::onData);
       cres.exceptionHandler(this::onOriginError);
       cres.endHandler(v -> onEnd());
-      if (ex != null) {
-        ex.resp.closeHandler(v -> {
-          ex.clientGone = true;
-          onClientGone();
-        });
-      }
+      ex.resp.closeHandler(v -> {
+        ex.clientGone = true;
+        if (clientAttached) {
+          clientAttached = false;
+          cres.request().reset(); // nothing to keep: stop the origin transfer
+        }
+      });
     }
 
     private void writeClientHead() {
@@ -657,95 +685,445 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
     private void onData(Buffer buf) {
       received += buf.length();
-      if (writer != null && !writer.failed()) {
-        writer.write(ByteBuffer.wrap(buf.getBytes()));
-        if (writer.pendingBytes() > WRITER_HIGH_WATER && !pausedForDisk) {
-          pausedForDisk = true;
-          cres.pause();
-        }
-      }
-      if (clientAttached) {
-        HttpServerResponse resp = ex.resp;
-        resp.write(buf);
-        ex.bodyBytes += buf.length();
-        if (resp.writeQueueFull() && !pausedForClient) {
-          pausedForClient = true;
-          cres.pause();
-          resp.drainHandler(v -> {
-            pausedForClient = false;
-            maybeResume();
-          });
-        }
-      }
-    }
-
-    private void maybeResume() {
-      if (pausedForDisk && (writer == null || writer.failed() || writer.pendingBytes() < WRITER_LOW_WATER)) {
-        pausedForDisk = false;
-      }
-      if (!pausedForDisk && !pausedForClient) {
-        cres.resume();
-      }
-    }
-
-    private void onClientGone() {
       if (!clientAttached) {
         return;
       }
-      clientAttached = false;
-      if (writer == null || writer.failed()) {
-        // Nothing to keep: stop the origin transfer.
-        cres.request().reset();
-        return;
+      HttpServerResponse resp = ex.resp;
+      resp.write(buf);
+      ex.bodyBytes += buf.length();
+      if (resp.writeQueueFull()) {
+        cres.pause();
+        resp.drainHandler(v -> cres.resume());
       }
-      // Keep filling the cache without the client.
-      pausedForClient = false;
-      maybeResume();
     }
 
     private void onEnd() {
+      if (!clientAttached) {
+        return;
+      }
       boolean complete = expected < 0 || received == expected;
-      if (writer != null) {
-        if (complete && !writer.failed()) {
-          writer.commit().whenComplete((meta, t) -> {
-            if (t == null) {
-              metrics.stored();
-            } else {
-              metrics.storeFailure();
-              LOG.debug("not stored: {}: {}", head, t.toString());
-            }
-            context.runOnContext(v -> onDone.run());
-          });
-        } else {
-          writer.abort();
-          metrics.storeFailure();
-          onDone.run();
-        }
-      } else {
-        onDone.run();
-      }
-      if (clientAttached) {
-        if (complete) {
-          ex.finish(outcome, TransferMode.COPY, ex.resp.end());
-        } else {
-          ex.finish(outcome, TransferMode.COPY, ex.resp.reset().flatMap(v -> Future.failedFuture("truncated")));
-        }
-      }
+      ex.finish(outcome, TransferMode.COPY, complete ? ex.resp.end() : ex.resp.reset().flatMap(v -> Future.failedFuture("truncated")));
     }
 
     private void onOriginError(Throwable t) {
       metrics.originError();
-      LOG.debug("origin body for {} failed after {} bytes: {}", ex == null ? "background fetch" : ex.head.uri(), received, t.toString());
-      if (writer != null) {
-        writer.abort();
-        metrics.storeFailure();
-      }
-      onDone.run();
+      LOG.debug("origin body for {} failed after {} bytes: {}", ex.head.uri(), received, t.toString());
       if (clientAttached) {
         clientAttached = false;
         // Close the connection: a short body must never look complete.
         ex.finish(outcome, TransferMode.COPY, ex.resp.reset().flatMap(v -> Future.failedFuture(t)));
       }
+    }
+  }
+
+  // ---------------------------------------------------------------- fills: one fetch, many readers
+
+  /**
+   * One origin fetch of a storable response, written once into a cache file and read by every client
+   * that wants it, the first included, from that file as the bytes land (sendfile of each newly
+   * written range). A slow reader never slows the fetch; the fetch goes on when readers leave.
+   *
+   * <p>Thread-safety: readers live on their own event loops, progress arrives on the cache-io pool;
+   * the shared state is guarded by this object's lock and readers are woken on their own context.
+   */
+  private final class Fill {
+    final String key;
+    final String fwd;
+    Runnable onDone = () -> {};
+    // Before the head: requests waiting to join.
+    private final List<Exchange> waiters = new java.util.ArrayList<>();
+    private boolean headKnown;
+    private boolean shared = true;
+    private Throwable headFailure;
+    // After the head.
+    ResponseHead head;
+    EntryMeta meta;
+    CacheStatus cs;
+    long expected;
+    private EntryWriter writer;
+    private HttpClientResponse cres;
+    private Context originContext;
+    private final List<Reader> readers = new java.util.ArrayList<>();
+    private java.nio.channels.FileChannel channel;
+    private boolean channelClosed;
+    private long onDisk;
+    private long received;
+    private boolean complete;
+    private boolean failed;
+    private boolean pausedForDisk;
+
+    Fill(String key, String fwd) {
+      this.key = key;
+      this.fwd = fwd;
+    }
+
+    /** Whether a new request may still join (the fetch has not failed, ended or turned out unshareable). */
+    synchronized boolean joinable() {
+      return shared && !failed && !channelClosed && headFailure == null;
+    }
+
+    /** Queues {@code ex} until the head is known, or joins it now. */
+    void await(Exchange ex) {
+      metrics.collapsed();
+      synchronized (this) {
+        if (!headKnown) {
+          waiters.add(ex);
+          return;
+        }
+      }
+      ex.context.runOnContext(v -> joinOrFetch(ex, this));
+    }
+
+    /** The fetch failed before a head arrived: the waiters get the same answer. */
+    void headFailed(Throwable cause) {
+      List<Exchange> w;
+      synchronized (this) {
+        headKnown = true;
+        headFailure = cause;
+        w = List.copyOf(waiters);
+        waiters.clear();
+      }
+      fills.remove(key, this);
+      for (Exchange e : w) {
+        e.context.runOnContext(v -> e.originFailed(cause, fwd));
+      }
+    }
+
+    /** The response may not be stored: every waiter fetches on its own. */
+    void notShared() {
+      List<Exchange> w;
+      synchronized (this) {
+        headKnown = true;
+        shared = false;
+        w = List.copyOf(waiters);
+        waiters.clear();
+      }
+      fills.remove(key, this);
+      for (Exchange e : w) {
+        e.context.runOnContext(v -> pass(e, fwd, "hit-for-pass"));
+      }
+    }
+
+    /** Starts writing the body into the store; releases the waiters to join as readers. */
+    void start(HttpClientResponse cres, ResponseHead head, EntryMeta meta, CacheStatus cs) {
+      this.cres = cres;
+      this.originContext = vertx.getOrCreateContext();
+      long expectedLength = contentLength(cres.headers());
+      EntryWriter w = store.newWriter(meta, expectedLength);
+      List<Exchange> released;
+      synchronized (this) {
+        this.head = head;
+        this.meta = meta;
+        this.cs = cs;
+        this.expected = expectedLength;
+        this.writer = w;
+        headKnown = true;
+        released = List.copyOf(waiters);
+        waiters.clear();
+      }
+      w.onProgress(this::onProgress);
+      cres.handler(buf -> {
+        received += buf.length();
+        if (w.failed()) {
+          return;
+        }
+        w.write(ByteBuffer.wrap(buf.getBytes()));
+        if (w.pendingBytes() > WRITER_HIGH_WATER && !pausedForDisk) {
+          pausedForDisk = true;
+          cres.pause();
+        }
+      });
+      cres.exceptionHandler(t -> {
+        metrics.originError();
+        LOG.debug("origin body for {} failed after {} bytes: {}", key, received, t.toString());
+        w.abort();
+        finished(false);
+      });
+      cres.endHandler(v -> {
+        if ((expected >= 0 && received != expected) || w.failed()) {
+          w.abort();
+          finished(false);
+          return;
+        }
+        w.commit().whenComplete((m, t) -> {
+          if (t == null) {
+            synchronized (this) {
+              this.meta = m;
+              this.expected = m.bodyLength();
+            }
+            metrics.stored();
+          } else {
+            LOG.debug("not stored: {}: {}", key, t.toString());
+          }
+          finished(t == null);
+        });
+      });
+      for (Exchange e : released) {
+        e.context.runOnContext(v -> joinOrFetch(e, this));
+      }
+    }
+
+    /** Body bytes on disk: called on the cache-io pool after each chunk. */
+    private void onProgress(long bytesOnDisk) {
+      synchronized (this) {
+        if (channel == null && !channelClosed && !failed && Files.exists(writer.tempPath())) {
+          try {
+            channel = java.nio.channels.FileChannel.open(writer.tempPath(), java.nio.file.StandardOpenOption.READ);
+          } catch (java.io.IOException e) {
+            LOG.debug("could not open the filling file of {}: {}", key, e.toString());
+          }
+        }
+        onDisk = bytesOnDisk;
+      }
+      wakeReaders();
+      if (pausedForDisk) {
+        originContext.runOnContext(v -> {
+          if (pausedForDisk && writer.pendingBytes() < WRITER_LOW_WATER) {
+            pausedForDisk = false;
+            cres.resume();
+          }
+        });
+      }
+    }
+
+    private void finished(boolean ok) {
+      // Leave the registry first: a request arriving from now on finds the published entry in the
+      // index (ok) or starts a new fetch (failed).
+      fills.remove(key, this);
+      synchronized (this) {
+        if (ok) {
+          complete = true;
+        } else {
+          failed = true;
+        }
+      }
+      if (!ok) {
+        metrics.storeFailure();
+      }
+      wakeReaders();
+      maybeCloseChannel();
+      onDone.run();
+    }
+
+    private void wakeReaders() {
+      List<Reader> rs;
+      synchronized (this) {
+        rs = List.copyOf(readers);
+      }
+      for (Reader r : rs) {
+        r.wake();
+      }
+    }
+
+    /** Adds a reader; false when the fill already ended and let go of its file. */
+    synchronized boolean addReader(Reader r) {
+      if (channelClosed) {
+        return false;
+      }
+      readers.add(r);
+      return true;
+    }
+
+    void removeReader(Reader r) {
+      synchronized (this) {
+        readers.remove(r);
+      }
+      maybeCloseChannel();
+    }
+
+    private void maybeCloseChannel() {
+      java.nio.channels.FileChannel toClose = null;
+      synchronized (this) {
+        if ((complete || failed) && readers.isEmpty() && !channelClosed) {
+          channelClosed = true;
+          toClose = channel;
+        }
+      }
+      if (toClose != null) {
+        java.nio.channels.FileChannel c = toClose;
+        ioExecutor.execute(() -> {
+          try {
+            c.close();
+          } catch (java.io.IOException ignored) {
+            // nothing to do
+          }
+        });
+      }
+    }
+  }
+
+  /** In a waiter's context: read from the fill if its response is this request's variant, else fetch alone. */
+  private void joinOrFetch(Exchange ex, Fill fill) {
+    if (ex.clientGone) {
+      return;
+    }
+    Storability mine = policy.storable(ex.head, fill.head);
+    if (mine instanceof Storability.Store s && s.variant().equals(fill.meta.variant())) {
+      startReader(ex, fill, false);
+    } else {
+      fetch(ex, fill.fwd, null, null);
+    }
+  }
+
+  /**
+   * Answers {@code ex} from {@code fill}: the head now, the body from the cache file as it fills.
+   *
+   * @param leader whether this request caused the fetch: it gets the origin's header fields as sent;
+   *     collapsed requests get the stored ones (without fields a qualified no-cache/private keeps out)
+   */
+  private void startReader(Exchange ex, Fill fill, boolean leader) {
+    HttpServerResponse resp = ex.resp;
+    EntryMeta meta;
+    long expected;
+    synchronized (fill) {
+      meta = fill.meta;
+      expected = fill.expected;
+    }
+    boolean bodyless = ex.req.method() == HttpMethod.HEAD || meta.status() == 204 || meta.status() == 304;
+    // The client's own validators may match what the origin just sent: 304 now, the fill goes on.
+    boolean notModified = expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0));
+    boolean sendfile = sendfileEnabled && expected >= 0 && ResponseFiles.canSendRanges(ex.req);
+    Reader reader = bodyless || notModified ? null : new Reader(ex, fill, sendfile ? TransferMode.SENDFILE : TransferMode.COPY);
+    if (reader != null && !fill.addReader(reader)) {
+      // The fill ended and let go of its file between joining and now: its entry is in the index.
+      lookupAndServe(ex);
+      return;
+    }
+    resp.setStatusCode(meta.status());
+    HeaderMaps.copyInto(leader ? fill.head.headers() : meta.headers(), resp.headers());
+    CacheStatus cs = leader ? fill.cs : CacheStatus.fwd(fill.fwd).param("fwd-status", meta.status()).param("stored").param("collapsed");
+    ex.decorate(CacheOutcome.MISS, cs);
+    ex.req.resume();
+    if (reader == null) {
+      if (notModified) {
+        resp.setStatusCode(304);
+        resp.headers().remove(HttpHeaders.CONTENT_LENGTH);
+      } else if (expected >= 0) {
+        resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(expected));
+      }
+      ex.finish(CacheOutcome.MISS, TransferMode.NONE, resp.end());
+      return;
+    }
+    if (expected >= 0) {
+      resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(expected));
+    } else {
+      resp.setChunked(true);
+    }
+    resp.closeHandler(v -> {
+      ex.clientGone = true;
+      reader.abandon();
+    });
+    resp.writeHead();
+    reader.wake(); // runs after this handler returns, on this event loop: the head goes first
+  }
+
+  /** One client reading a fill's file: sends each newly written range, ends once the entry is complete. */
+  private final class Reader {
+    final Exchange ex;
+    final Fill fill;
+    final TransferMode mode;
+    long sent;
+    boolean sending;
+    boolean done;
+
+    Reader(Exchange ex, Fill fill, TransferMode mode) {
+      this.ex = ex;
+      this.fill = fill;
+      this.mode = mode;
+    }
+
+    void wake() {
+      ex.context.runOnContext(v -> pump());
+    }
+
+    void abandon() {
+      if (!done) {
+        done = true;
+        fill.removeReader(this);
+      }
+    }
+
+    private void pump() {
+      if (done || sending) {
+        return;
+      }
+      long avail;
+      long total;
+      boolean complete;
+      boolean failed;
+      java.nio.channels.FileChannel ch;
+      long bodyOffset;
+      synchronized (fill) {
+        avail = fill.onDisk;
+        total = fill.complete ? fill.meta.bodyLength() : -1;
+        complete = fill.complete;
+        failed = fill.failed;
+        ch = fill.channel;
+        bodyOffset = fill.writer.bodyOffset();
+      }
+      if (failed) {
+        // Never a short body that looks complete: close the connection.
+        done = true;
+        fill.removeReader(this);
+        ex.finish(CacheOutcome.MISS, mode, ex.resp.reset().flatMap(v -> Future.failedFuture("origin body incomplete")));
+        return;
+      }
+      if (sent < avail && ch != null) {
+        long n = avail - sent;
+        sending = true;
+        Future<Void> f = mode == TransferMode.SENDFILE
+            ? ResponseFiles.sendRange(ex.req, ch, bodyOffset + sent, n)
+            : copyRange(ch, bodyOffset + sent, n);
+        f.onComplete(ar -> ex.context.runOnContext(v -> {
+          sending = false;
+          if (ar.failed()) {
+            abandon();
+            ex.finish(CacheOutcome.MISS, mode, ex.resp.reset().flatMap(x -> Future.failedFuture(ar.cause())));
+            return;
+          }
+          sent += n;
+          ex.bodyBytes = sent;
+          pump();
+        }));
+        return;
+      }
+      if (complete && sent >= total) {
+        done = true;
+        fill.removeReader(this);
+        ex.finish(CacheOutcome.MISS, mode, ex.resp.end());
+      }
+    }
+
+    /** The portable path: reads the range on the cache-io pool, writes it with back-pressure. */
+    private Future<Void> copyRange(java.nio.channels.FileChannel ch, long offset, long length) {
+      io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+      long chunk = Math.min(length, 256 * 1024);
+      ioExecutor.execute(() -> {
+        try {
+          ByteBuffer bb = ByteBuffer.allocate((int) chunk);
+          while (bb.hasRemaining()) {
+            int r = ch.read(bb, offset + bb.position());
+            if (r < 0) {
+              throw new java.io.EOFException("cache file shorter than written");
+            }
+          }
+          ex.context.runOnContext(v -> {
+            ex.resp.write(Buffer.buffer(bb.array()));
+            if (chunk < length) {
+              // Send the rest in the next pump, after this chunk.
+              sent -= (length - chunk);
+            }
+            if (ex.resp.writeQueueFull()) {
+              ex.resp.drainHandler(x -> done.tryComplete());
+            } else {
+              done.tryComplete();
+            }
+          });
+        } catch (java.io.IOException e) {
+          done.tryFail(e);
+        }
+      });
+      return done.future();
     }
   }
 }

@@ -92,6 +92,43 @@ public final class EntryWriter {
     submit(() -> append(data, n));
   }
 
+  /**
+   * Hands the rest of the body to an external writer, such as {@code splice(2)} from a socket into the
+   * file: completes, once every queued {@link #write} is on disk, with the writer's open temp file
+   * channel (still owned by this writer: never close it or move its position). The caller writes the
+   * next bytes at {@code bodyOffset() + writtenBytes()} onward and reports each range with
+   * {@link #externalWritten}, in order. Completes exceptionally when the writer has failed.
+   */
+  public CompletableFuture<FileChannel> externalTarget() {
+    CompletableFuture<FileChannel> f = new CompletableFuture<>();
+    submit(() -> {
+      if (failed || channel == null) {
+        f.completeExceptionally(new IOException("entry write failed or aborted"));
+      } else {
+        f.complete(channel);
+      }
+    });
+    return f;
+  }
+
+  /** Records that an external writer put the next {@code n} body bytes into the file (see {@link #externalTarget}). */
+  public void externalWritten(long n) {
+    if (n <= 0) {
+      return;
+    }
+    submit(() -> {
+      if (failed) {
+        return;
+      }
+      if (expectedLength >= 0 && written + n > expectedLength) {
+        fail(new IOException("body longer than " + expectedLength + " bytes"), false);
+        return;
+      }
+      written += n;
+      notifyProgress();
+    });
+  }
+
   /** Bytes accepted by {@link #write} but not yet on disk: the caller pauses its source when this grows large. */
   public long pendingBytes() {
     return pending.get();

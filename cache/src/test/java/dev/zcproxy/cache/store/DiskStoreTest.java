@@ -84,6 +84,39 @@ class DiskStoreTest {
   }
 
   @Test
+  void anExternalWriterCanFillTheRestOfTheBody() throws Exception {
+    try (DiskStore s = fx.open(BIG)) {
+      byte[] body = body(50_000, 8);
+      EntryWriter w = s.newWriter(meta("http://a/ext"), body.length);
+      w.write(buf(java.util.Arrays.copyOfRange(body, 0, 1000)));
+      java.util.List<Long> progress = new java.util.concurrent.CopyOnWriteArrayList<>();
+      w.onProgress(progress::add);
+      java.nio.channels.FileChannel ch = w.externalTarget().join();
+      assertThat(w.writtenBytes()).isEqualTo(1000);
+      // What splice(2) would do: positional writes after the queued ones, reported in order.
+      DiskStore.writeFully(ch, java.nio.ByteBuffer.wrap(body, 1000, 49_000), w.bodyOffset() + 1000);
+      w.externalWritten(49_000);
+      EntryMeta published = w.commit().join();
+      assertThat(published.bodyLength()).isEqualTo(body.length);
+      assertThat(progress).contains(50_000L);
+      try (OpenEntry e = s.open(published).join()) {
+        assertThat(readBody(e)).isEqualTo(body);
+      }
+    }
+  }
+
+  @Test
+  void externalBytesBeyondTheExpectedLengthFailTheEntry() {
+    try (DiskStore s = fx.open(BIG)) {
+      EntryWriter w = s.newWriter(meta("http://a/ext2"), 10);
+      w.externalTarget().join();
+      w.externalWritten(11);
+      assertThatThrownBy(() -> w.commit().join()).hasCauseInstanceOf(java.io.IOException.class);
+      assertThat(s.variants("http://a/ext2")).isEmpty();
+    }
+  }
+
+  @Test
   void emptyBodyIsStoredAndServed() {
     try (DiskStore s = fx.open(BIG)) {
       EntryMeta published = store(s, meta("http://a/empty"), new byte[0]);

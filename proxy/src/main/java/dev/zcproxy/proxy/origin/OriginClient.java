@@ -21,11 +21,31 @@ import java.util.concurrent.TimeoutException;
  * with connect, first-byte and idle timeouts.
  */
 public final class OriginClient {
-  private final HttpClient client;
+  private final Vertx vertx;
   private final ProxyConfig.Origin config;
+  private final HttpClient shared;
+  /**
+   * One pool per event loop: a connection then always lives on the loop of the client requests that
+   * use it, which lets a body be spliced socket to socket (both channels on one loop) and saves a
+   * thread hop per response. {@code origin.max-connections} applies to each loop's pool.
+   */
+  private final java.util.Map<Thread, HttpClient> perLoop = new java.util.concurrent.ConcurrentHashMap<>();
 
   public OriginClient(Vertx vertx, ProxyConfig.Origin config) {
+    this.vertx = vertx;
     this.config = config;
+    this.shared = build();
+  }
+
+  private HttpClient client() {
+    io.vertx.core.Context ctx = Vertx.currentContext();
+    if (ctx == null || !ctx.isEventLoopContext() || !io.vertx.core.Context.isOnEventLoopThread()) {
+      return shared;
+    }
+    return perLoop.computeIfAbsent(Thread.currentThread(), t -> build());
+  }
+
+  private HttpClient build() {
     HttpClientOptions options = new HttpClientOptions()
         .setKeepAlive(true)
         .setKeepAliveTimeout((int) Math.max(1, config.keepAliveTimeout().toSeconds()))
@@ -38,7 +58,7 @@ public final class OriginClient {
     if (config.url().tls()) {
       options.setSsl(true);
     }
-    this.client = vertx.httpClientBuilder()
+    return vertx.httpClientBuilder()
         .with(options)
         .with(new PoolOptions().setHttp1MaxSize(config.maxConnections()))
         .build();
@@ -82,7 +102,7 @@ public final class OriginClient {
         .setHeaders(headers)
         .setConnectTimeout(config.connectTimeout().toMillis())
         .setIdleTimeout(config.firstByteTimeout().toMillis());
-    return client.request(ro).compose(req -> {
+    return client().request(ro).compose(req -> {
       Future<HttpClientResponse> resp;
       if (body == null) {
         resp = req.send();
@@ -130,6 +150,9 @@ public final class OriginClient {
   }
 
   public Future<Void> close() {
-    return client.close();
+    java.util.List<Future<Void>> closing = new java.util.ArrayList<>();
+    closing.add(shared.close());
+    perLoop.values().forEach(c -> closing.add(c.close()));
+    return Future.join(closing).mapEmpty();
   }
 }

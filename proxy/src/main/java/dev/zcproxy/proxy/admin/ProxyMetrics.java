@@ -17,6 +17,7 @@ public final class ProxyMetrics {
   private final Map<CacheOutcome, LongAdder> responses = new EnumMap<>(CacheOutcome.class);
   private final Map<TransferMode, LongAdder> modeResponses = new EnumMap<>(TransferMode.class);
   private final Map<TransferMode, LongAdder> modeBytes = new EnumMap<>(TransferMode.class);
+  private final Map<TransferMode, LongAdder> fillBytes = new EnumMap<>(TransferMode.class);
   private final LongAdder originRequests = new LongAdder();
   private final LongAdder originErrors = new LongAdder();
   private final LongAdder stored = new LongAdder();
@@ -35,6 +36,7 @@ public final class ProxyMetrics {
     for (TransferMode m : TransferMode.values()) {
       modeResponses.put(m, new LongAdder());
       modeBytes.put(m, new LongAdder());
+      fillBytes.put(m, new LongAdder());
     }
   }
 
@@ -42,6 +44,15 @@ public final class ProxyMetrics {
     responses.get(outcome).increment();
     modeResponses.get(mode).increment();
     modeBytes.get(mode).add(bodyBytes);
+  }
+
+  /** Body bytes written into the cache from the origin, by how they moved (splice or copy). */
+  public void filled(TransferMode mode, long bytes) {
+    fillBytes.get(mode).add(bytes);
+  }
+
+  public long filledBytes(TransferMode mode) {
+    return fillBytes.get(mode).sum();
   }
 
   public void originRequest() {
@@ -137,6 +148,8 @@ public final class ProxyMetrics {
       sb.append('"').append(m.name().toLowerCase()).append("\":{\"responses\":").append(modeResponses.get(m).sum())
           .append(",\"bytes\":").append(modeBytes.get(m).sum()).append('}');
     }
+    sb.append("},\"fill\":{\"splice_bytes\":").append(fillBytes.get(TransferMode.SPLICE).sum())
+        .append(",\"copy_bytes\":").append(fillBytes.get(TransferMode.COPY).sum());
     sb.append("},\"origin\":{\"requests\":").append(originRequests.sum()).append(",\"errors\":").append(originErrors.sum())
         .append("},\"cache\":{\"entries\":").append(cacheEntries.getAsLong()).append(",\"bytes\":").append(cacheBytes.getAsLong())
         .append(",\"stored\":").append(stored.sum()).append(",\"collapsed\":").append(collapsed.sum()).append(",\"store_failures\":").append(storeFailures.sum())
@@ -159,6 +172,9 @@ public final class ProxyMetrics {
     for (TransferMode m : TransferMode.values()) {
       sb.append("zcproxy_transfer_bytes_total{mode=\"").append(m.name().toLowerCase()).append("\"} ").append(modeBytes.get(m).sum()).append('\n');
     }
+    sb.append("# HELP zcproxy_fill_bytes_total Body bytes written into the cache, by how they moved.\n# TYPE zcproxy_fill_bytes_total counter\n");
+    sb.append("zcproxy_fill_bytes_total{mode=\"splice\"} ").append(fillBytes.get(TransferMode.SPLICE).sum()).append('\n');
+    sb.append("zcproxy_fill_bytes_total{mode=\"copy\"} ").append(fillBytes.get(TransferMode.COPY).sum()).append('\n');
     counter(sb, "zcproxy_origin_requests_total", "Requests sent to the origin.", originRequests.sum());
     counter(sb, "zcproxy_origin_errors_total", "Origin requests that failed (unreachable, timeout, reset).", originErrors.sum());
     counter(sb, "zcproxy_cache_stored_total", "Responses stored in the cache.", stored.sum());

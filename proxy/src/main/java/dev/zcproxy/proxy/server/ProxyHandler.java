@@ -35,6 +35,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
+import dev.zcproxy.proxy.internal.BodySplice;
 import dev.zcproxy.proxy.internal.ResponseFiles;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -101,6 +102,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final long hitForPassMillis;
   private final boolean coalesce;
   private final boolean sendfileEnabled;
+  private final boolean spliceEnabled;
+  private final long spliceMinBytes;
+  private final long originIdleMillis;
   private final java.util.concurrent.Executor ioExecutor;
   /** Not-storable reasons that come from the response itself, so every request for the URI will get them. */
   private static final Set<String> RESPONSE_REASONS = Set.of("no-store", "private", "status", "no-freshness", "vary-star",
@@ -115,6 +119,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.ioExecutor = requireNonNull(io, "io");
     this.coalesce = config.cache().coalesce();
     this.sendfileEnabled = config.transfer().sendfile();
+    this.spliceEnabled = config.transfer().splice();
+    this.spliceMinBytes = config.transfer().spliceMinBytes();
+    this.originIdleMillis = config.origin().idleTimeout().toMillis();
     this.hitForPassMillis = config.cache().hitForPass().toMillis();
     this.hitForPass = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
         .maximumSize(100_000)
@@ -653,9 +660,20 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       this.clientAttached = !ex.clientGone;
     }
 
+    boolean splicing;
+    boolean ended;
+    final List<Future<Void>> prefixWrites = new java.util.ArrayList<>();
+
     void start() {
       if (clientAttached) {
         writeClientHead();
+      }
+      boolean bodyless = ex.req.method() == HttpMethod.HEAD || head.status() == 204 || head.status() == 304;
+      String whyNot = !spliceEnabled ? "disabled" : bodyless || expected < 0 || expected < spliceMinBytes ? "small or unknown length"
+          : BodySplice.whyNotToClient(cres, ex.req);
+      if (clientAttached && whyNot == null) {
+        startSplice();
+        return;
       }
       cres.handler(this::onData);
       cres.exceptionHandler(this::onOriginError);
@@ -666,6 +684,57 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           clientAttached = false;
           cres.request().reset(); // nothing to keep: stop the origin transfer
         }
+      });
+    }
+
+    /**
+     * Pass-through by splice(2): the head and whatever Vert.x already decoded are written normally;
+     * the rest goes origin socket → client socket in the kernel. The origin connection is closed
+     * afterwards (its HTTP decoder never saw the body).
+     */
+    private void startSplice() {
+      prefixWrites.add(ex.resp.writeHead());
+      cres.handler(buf -> {
+        received += buf.length();
+        ex.bodyBytes += buf.length();
+        prefixWrites.add(ex.resp.write(buf));
+      });
+      cres.exceptionHandler(t -> {
+        if (!splicing) {
+          onOriginError(t);
+        }
+      });
+      cres.endHandler(v -> {
+        ended = true;
+        if (!splicing) {
+          onEnd();
+        }
+      });
+      ex.resp.closeHandler(v -> ex.clientGone = true);
+      BodySplice.holdOrigin(cres);
+      ex.context.runOnContext(v -> {
+        if (ended || !clientAttached) {
+          return; // the whole body came with the head, or the origin failed already
+        }
+        splicing = true;
+        long remaining = expected - received;
+        Future.all(prefixWrites).onComplete(w -> {
+          if (w.failed() || ex.clientGone) {
+            cres.request().connection().close();
+            ex.finish(outcome, TransferMode.SPLICE, ex.resp.reset().flatMap(x -> Future.failedFuture("client gone")));
+            return;
+          }
+          BodySplice.toClient(cres, ex.req, remaining, originIdleMillis).onComplete(ar -> {
+            if (ar.succeeded()) {
+              ex.bodyBytes += remaining;
+              ex.finish(outcome, TransferMode.SPLICE, ex.resp.end());
+            } else {
+              metrics.originError();
+              LOG.debug("spliced body for {} failed: {}", ex.head.uri(), ar.cause().toString());
+              ex.finish(outcome, TransferMode.SPLICE, ex.resp.reset().flatMap(x -> Future.failedFuture(ar.cause())));
+            }
+          });
+        });
       });
     }
 
@@ -822,6 +891,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         waiters.clear();
       }
       w.onProgress(this::onProgress);
+      String whyNot = !spliceEnabled ? "disabled" : expectedLength < 0 || expectedLength < spliceMinBytes ? "small or unknown length"
+          : BodySplice.whyNotToFile(cres, w.bodyOffset(), expectedLength);
+      if (whyNot == null) {
+        spliceFill(cres, w, released);
+        return;
+      }
       cres.handler(buf -> {
         received += buf.length();
         if (w.failed()) {
@@ -845,22 +920,84 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           finished(false);
           return;
         }
-        w.commit().whenComplete((m, t) -> {
-          if (t == null) {
-            synchronized (this) {
-              this.meta = m;
-              this.expected = m.bodyLength();
-            }
-            metrics.stored();
-          } else {
-            LOG.debug("not stored: {}: {}", key, t.toString());
-          }
-          finished(t == null);
-        });
+        metrics.filled(TransferMode.COPY, received);
+        commitOrAbort(w);
       });
       for (Exchange e : released) {
         e.context.runOnContext(v -> joinOrFetch(e, this));
       }
+    }
+
+    /**
+     * Fill by splice(2): what Vert.x already decoded goes through the writer; the rest moves origin
+     * socket → cache file in the kernel, 1 MiB at a time, each finished chunk reported to the writer
+     * (and so to the readers). The origin connection is closed afterwards.
+     */
+    private void spliceFill(HttpClientResponse cres, EntryWriter w, List<Exchange> released) {
+      boolean[] splicing = {false};
+      boolean[] ended = {false};
+      cres.handler(buf -> {
+        received += buf.length();
+        w.write(ByteBuffer.wrap(buf.getBytes()));
+      });
+      cres.exceptionHandler(t -> {
+        if (!splicing[0] && !ended[0]) {
+          metrics.originError();
+          w.abort();
+          finished(false);
+        }
+      });
+      cres.endHandler(v -> {
+        ended[0] = true;
+        if (!splicing[0]) {
+          commitOrAbort(w); // the whole body came with the head
+        }
+      });
+      BodySplice.holdOrigin(cres);
+      originContext.runOnContext(v -> {
+        if (ended[0] || failed) {
+          return;
+        }
+        splicing[0] = true;
+        long remaining = expected - received;
+        w.externalTarget().whenComplete((fc, t) -> originContext.runOnContext(x -> {
+          if (t != null) {
+            cres.request().connection().close();
+            finished(false);
+            return;
+          }
+          BodySplice.toFile(cres, fc, w.bodyOffset() + received, remaining, originIdleMillis, w::externalWritten)
+              .onComplete(ar -> {
+                if (ar.succeeded()) {
+                  metrics.filled(TransferMode.SPLICE, remaining);
+                  commitOrAbort(w);
+                } else {
+                  metrics.originError();
+                  LOG.debug("spliced fill of {} failed: {}", key, ar.cause().toString());
+                  w.abort();
+                  finished(false);
+                }
+              });
+        }));
+      });
+      for (Exchange e : released) {
+        e.context.runOnContext(v -> joinOrFetch(e, this));
+      }
+    }
+
+    private void commitOrAbort(EntryWriter w) {
+      w.commit().whenComplete((m, t) -> {
+        if (t == null) {
+          synchronized (this) {
+            this.meta = m;
+            this.expected = m.bodyLength();
+          }
+          metrics.stored();
+        } else {
+          LOG.debug("not stored: {}: {}", key, t.toString());
+        }
+        finished(t == null);
+      });
     }
 
     /** Body bytes on disk: called on the cache-io pool after each chunk. */

@@ -59,12 +59,13 @@ class CachingIT {
     return Stream.of(0, 1024, 1 << 20, 50 << 20).flatMap(size -> Stream.of(Arguments.of(size, true), Arguments.of(size, false)));
   }
 
-  @ParameterizedTest(name = "{0} bytes, sendfile={1}")
+  @ParameterizedTest(name = "{0} bytes, zero-copy={1}")
   @MethodSource("sizesAndTransfers")
   void missThenHitIsByteIdenticalAndReachesOriginOnce(int size, boolean sendfile) throws Exception {
     byte[] body = body(size, size);
     origin.serve("/obj", body, "Cache-Control", "max-age=600", "Content-Type", "application/octet-stream");
-    proxy = ProxyFixture.start(origin.url(), cacheDir, "transfer.sendfile: " + sendfile);
+    // zero-copy off forces the copy path everywhere: no sendfile for hits, no splice for fills.
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "transfer.sendfile: " + sendfile, "transfer.splice: " + sendfile);
 
     HttpResponse<byte[]> miss = proxy.get("/obj");
     assertThat(miss.statusCode()).isEqualTo(200);
@@ -85,6 +86,15 @@ class CachingIT {
       TransferMode expected = sendfile ? TransferMode.SENDFILE : TransferMode.COPY;
       assertThat(proxy.server.metrics().responses(expected)).isGreaterThanOrEqualTo(1);
       assertThat(proxy.server.metrics().bytes(expected)).isGreaterThanOrEqualTo(size);
+    }
+    if (size >= (1 << 20)) {
+      // The fill: origin socket -> cache file by splice, except what arrived with the head.
+      if (sendfile) {
+        assertThat(proxy.server.metrics().filledBytes(TransferMode.SPLICE)).isGreaterThan(size / 2);
+      } else {
+        assertThat(proxy.server.metrics().filledBytes(TransferMode.SPLICE)).isZero();
+        assertThat(proxy.server.metrics().filledBytes(TransferMode.COPY)).isEqualTo(size);
+      }
     }
   }
 

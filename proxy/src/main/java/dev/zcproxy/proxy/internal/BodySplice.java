@@ -1,0 +1,263 @@
+package dev.zcproxy.proxy.internal;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.epoll.AbstractEpollStreamChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.epoll.EpollTcpInfo;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.impl.ConnectionBase;
+import java.io.FileDescriptor;
+import java.lang.reflect.Field;
+import java.nio.channels.FileChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongConsumer;
+
+/**
+ * Moves the rest of an origin response body with {@code splice(2)}: socket to client socket for
+ * pass-through, socket to cache file for fills, never through the Java heap.
+ *
+ * <p>How (DESIGN.md §3): the caller has taken every byte Vert.x already decoded through the normal
+ * handlers; this class stops Vert.x reading the origin socket (auto-read off), then queues Netty's
+ * {@code AbstractEpollStreamChannel.spliceTo} for exactly the remaining length, and turns auto-read on.
+ * The origin connection's HTTP decoder never sees those bytes, so the connection cannot be reused:
+ * it is closed when the body has moved. Spliced bytes also bypass idle timers, so the client socket's
+ * idle handler is taken out during the transfer and progress is watched through {@code TCP_INFO}.
+ *
+ * <p>Preconditions, checked by {@link #whyNotToClient} and {@link #whyNotToFile}: native epoll on both
+ * legs, no TLS, HTTP/1.x, and for socket-to-socket both channels on one event loop. Anything else takes
+ * the copy path in the caller. Offsets and lengths of one splice are {@code int}s: a file fill beyond
+ * 2 GiB is not spliced.
+ */
+public final class BodySplice {
+  private static final int FILE_CHUNK = 1 << 20;
+  private static final long MAX_FILE_OFFSET = Integer.MAX_VALUE;
+  private static final Field FD_FIELD = fdField();
+
+  private BodySplice() {}
+
+  private static Field fdField() {
+    try {
+      Field f = FileDescriptor.class.getDeclaredField("fd");
+      f.setAccessible(true); // needs --add-opens java.base/java.io=ALL-UNNAMED (the jar's manifest has it)
+      return f;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static Channel originChannel(HttpClientResponse cres) {
+    return cres.request().connection() instanceof ConnectionBase c ? c.channel() : null;
+  }
+
+  private static Channel clientChannel(HttpServerRequest req) {
+    return req.connection() instanceof ConnectionBase c ? c.channel() : null;
+  }
+
+  /** Why the rest of {@code cres}'s body cannot be spliced to {@code req}'s socket; {@code null} when it can. */
+  public static String whyNotToClient(HttpClientResponse cres, HttpServerRequest req) {
+    Channel o = originChannel(cres);
+    Channel c = clientChannel(req);
+    if (!(o instanceof AbstractEpollStreamChannel) || !(c instanceof AbstractEpollStreamChannel)) {
+      return "not native epoll";
+    }
+    if (req.isSSL() || cres.request().connection().isSsl()) {
+      return "tls";
+    }
+    if (req.version() == HttpVersion.HTTP_2 || cres.version() == HttpVersion.HTTP_2) {
+      return "http/2";
+    }
+    if (o.eventLoop() != c.eventLoop()) {
+      return "different event loops";
+    }
+    return null;
+  }
+
+  /** Why the rest of {@code cres}'s body cannot be spliced into a file at {@code offset}; {@code null} when it can. */
+  public static String whyNotToFile(HttpClientResponse cres, long offset, long length) {
+    if (!(originChannel(cres) instanceof AbstractEpollStreamChannel)) {
+      return "not native epoll";
+    }
+    if (cres.request().connection().isSsl()) {
+      return "tls";
+    }
+    if (cres.version() == HttpVersion.HTTP_2) {
+      return "http/2";
+    }
+    if (FD_FIELD == null) {
+      return "file descriptors not accessible (needs --add-opens java.base/java.io=ALL-UNNAMED)";
+    }
+    if (offset + length > MAX_FILE_OFFSET) {
+      return "beyond 2 GiB";
+    }
+    return null;
+  }
+
+  /**
+   * Stops Vert.x from reading more of the origin socket. Call in the response handler, after setting
+   * the data handler that takes the bytes Vert.x already decoded.
+   */
+  public static void holdOrigin(HttpClientResponse cres) {
+    Channel o = originChannel(cres);
+    if (o != null) {
+      o.config().setAutoRead(false);
+    }
+    // Vert.x's own request idle timer would fire while bytes move outside its pipeline (it has no
+    // "off": 0 fires at once); the Watchdog below watches the socket instead.
+    cres.request().idleTimeout(java.util.concurrent.TimeUnit.DAYS.toMillis(3650));
+  }
+
+  /**
+   * Splices the next {@code length} body bytes from the origin socket to the client socket, on the
+   * origin's event loop. The response head and the bytes already decoded must have been written
+   * (their write futures completed). Completes when the bytes moved; the origin connection is then
+   * closed. Fails when the origin closes early or stays silent longer than {@code idleMillis}.
+   */
+  public static Future<Void> toClient(HttpClientResponse cres, HttpServerRequest req, long length, long idleMillis) {
+    AbstractEpollStreamChannel o = (AbstractEpollStreamChannel) originChannel(cres);
+    AbstractEpollStreamChannel c = (AbstractEpollStreamChannel) clientChannel(req);
+    Promise<Void> done = Promise.promise();
+    o.eventLoop().execute(() -> {
+      List<ChannelHandler> idle = removeIdleHandlers(c);
+      Watchdog dog = new Watchdog(o, idleMillis);
+      ChannelFuture f = o.spliceTo(c, (int) Math.min(length, Integer.MAX_VALUE));
+      o.config().setAutoRead(true);
+      f.addListener(x -> {
+        dog.cancel();
+        restoreIdleHandlers(c, idle);
+        o.close();
+        if (x.isSuccess()) {
+          done.tryComplete();
+        } else {
+          done.tryFail(x.cause());
+        }
+      });
+    });
+    return done.future();
+  }
+
+  /**
+   * Splices the next {@code length} body bytes from the origin socket into {@code file} at
+   * {@code offset} (1 MiB at a time, all queued at once), calling {@code chunkDone} with each finished
+   * chunk's length, in order, on the origin's event loop. Completes when all moved; the origin
+   * connection is then closed.
+   */
+  public static Future<Void> toFile(HttpClientResponse cres, FileChannel file, long offset, long length, long idleMillis,
+      LongConsumer chunkDone) {
+    AbstractEpollStreamChannel o = (AbstractEpollStreamChannel) originChannel(cres);
+    Promise<Void> done = Promise.promise();
+    o.eventLoop().execute(() -> {
+      io.netty.channel.unix.FileDescriptor fd;
+      try {
+        fd = nettyFd(file);
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        o.close();
+        done.tryFail(e);
+        return;
+      }
+      if (length == 0) {
+        o.close();
+        done.tryComplete();
+        return;
+      }
+      Watchdog dog = new Watchdog(o, idleMillis);
+      long pos = offset;
+      long left = length;
+      ChannelFuture last = null;
+      while (left > 0) {
+        int n = (int) Math.min(FILE_CHUNK, left);
+        ChannelFuture f = o.spliceTo(fd, (int) pos, n);
+        f.addListener(x -> {
+          if (x.isSuccess()) {
+            chunkDone.accept(n);
+          }
+        });
+        last = f;
+        pos += n;
+        left -= n;
+      }
+      o.config().setAutoRead(true);
+      last.addListener(x -> {
+        dog.cancel();
+        o.close();
+        if (x.isSuccess()) {
+          done.tryComplete();
+        } else {
+          done.tryFail(x.cause());
+        }
+      });
+    });
+    return done.future();
+  }
+
+  /** A Netty descriptor for the open file; not owned: it is never closed through Netty. */
+  private static io.netty.channel.unix.FileDescriptor nettyFd(FileChannel file) throws ReflectiveOperationException {
+    Field channelFd = file.getClass().getDeclaredField("fd"); // sun.nio.ch.FileChannelImpl (add-opens sun.nio.ch)
+    channelFd.setAccessible(true);
+    FileDescriptor jfd = (FileDescriptor) channelFd.get(file);
+    return new io.netty.channel.unix.FileDescriptor(FD_FIELD.getInt(jfd));
+  }
+
+  private static List<ChannelHandler> removeIdleHandlers(Channel ch) {
+    ChannelPipeline p = ch.pipeline();
+    List<ChannelHandler> removed = new ArrayList<>();
+    for (Map.Entry<String, ChannelHandler> e : p) {
+      if (e.getValue() instanceof IdleStateHandler) {
+        removed.add(e.getValue());
+      }
+    }
+    for (ChannelHandler h : removed) {
+      p.remove(h);
+    }
+    return removed;
+  }
+
+  private static void restoreIdleHandlers(Channel ch, List<ChannelHandler> handlers) {
+    if (!ch.isActive()) {
+      return;
+    }
+    for (ChannelHandler h : handlers) {
+      IdleStateHandler old = (IdleStateHandler) h;
+      ch.pipeline().addFirst("idle", new IdleStateHandler(old.getReaderIdleTimeInMillis(), old.getWriterIdleTimeInMillis(),
+          old.getAllIdleTimeInMillis(), java.util.concurrent.TimeUnit.MILLISECONDS));
+    }
+  }
+
+  /** Closes the origin socket when no data arrived on it for {@code idleMillis} ({@code TCP_INFO}). */
+  private static final class Watchdog {
+    private final io.netty.util.concurrent.ScheduledFuture<?> timer;
+
+    Watchdog(AbstractEpollStreamChannel ch, long idleMillis) {
+      if (idleMillis <= 0 || !(ch instanceof EpollSocketChannel s)) {
+        timer = null;
+        return;
+      }
+      long period = Math.max(50, Math.min(1000, idleMillis / 4));
+      timer = ch.eventLoop().scheduleAtFixedRate(() -> {
+        try {
+          EpollTcpInfo info = s.tcpInfo();
+          if (info.lastDataRecv() > idleMillis) {
+            ch.close();
+          }
+        } catch (RuntimeException e) {
+          ch.close();
+        }
+      }, period, period, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    void cancel() {
+      if (timer != null) {
+        timer.cancel(false);
+      }
+    }
+  }
+}

@@ -1,0 +1,84 @@
+package dev.zcproxy.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.zcproxy.cache.CacheOutcome;
+import dev.zcproxy.proxy.transfer.TransferMode;
+import io.vertx.core.buffer.Buffer;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Uncacheable bodies pass through byte for byte: by splice(2) socket to socket, or copied. */
+class PassThroughIT {
+  static final int SIZE = 100 << 20;
+  static byte[] big;
+
+  @TempDir
+  Path cacheDir;
+  FixtureOrigin origin;
+  ProxyFixture proxy;
+
+  @BeforeEach
+  void start() throws Exception {
+    if (big == null) {
+      big = CachingIT.body(SIZE, 100);
+    }
+    origin = FixtureOrigin.start();
+    origin.route("/big", req -> req.response().putHeader("Cache-Control", "no-store")
+        .putHeader("Content-Length", Integer.toString(SIZE)).end(Buffer.buffer(big)));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (proxy != null) {
+      proxy.close();
+    }
+    origin.close();
+  }
+
+  @ParameterizedTest(name = "zero-copy={0}")
+  @ValueSource(booleans = {true, false})
+  void aHundredMiBUncacheableBodyPassesThroughByteIdentical(boolean zeroCopy) throws Exception {
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "transfer.splice: " + zeroCopy, "transfer.sendfile: " + zeroCopy);
+    String expected = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(big));
+    for (int round = 0; round < 3; round++) {
+      HttpResponse<InputStream> r = proxy.client.send(HttpRequest.newBuilder(URI.create(proxy.url("/big"))).build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      long n = 0;
+      try (InputStream in = r.body()) {
+        byte[] buf = new byte[1 << 16];
+        int k;
+        while ((k = in.read(buf)) > 0) {
+          md.update(buf, 0, k);
+          n += k;
+        }
+      }
+      assertThat(n).isEqualTo(SIZE);
+      assertThat(HexFormat.of().formatHex(md.digest())).isEqualTo(expected);
+      // The first response marks the URI hit-for-pass: the next ones go straight through as PASS.
+      assertThat(r.headers().firstValue("x-cache")).hasValue(round == 0 ? "MISS" : "PASS");
+    }
+    assertThat(origin.requests("/big")).isEqualTo(3);
+    var m = proxy.server.metrics();
+    assertThat(m.responses(CacheOutcome.MISS)).isEqualTo(1);
+    assertThat(m.responses(CacheOutcome.PASS)).isEqualTo(2);
+    if (zeroCopy) {
+      assertThat(m.responses(TransferMode.SPLICE)).isEqualTo(3);
+      assertThat(m.bytes(TransferMode.SPLICE)).isEqualTo(3L * SIZE);
+    } else {
+      assertThat(m.responses(TransferMode.SPLICE)).isZero();
+      assertThat(m.bytes(TransferMode.COPY)).isEqualTo(3L * SIZE);
+    }
+  }
+}

@@ -878,6 +878,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       this.cres = cres;
       this.originContext = vertx.getOrCreateContext();
       long expectedLength = contentLength(cres.headers());
+      boundVariants(meta);
       EntryWriter w = store.newWriter(meta, expectedLength);
       List<Exchange> released;
       synchronized (this) {
@@ -1086,6 +1087,28 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           }
         });
       }
+    }
+  }
+
+  /**
+   * Keeps at most {@code cache.max-variants} variants per URI (RFC 9111 §4.1 lets a cache choose):
+   * before a new variant is stored, the least recently received ones beyond the bound go.
+   */
+  private void boundVariants(EntryMeta incoming) {
+    List<EntryMeta> stored = store.variants(incoming.primaryKey());
+    int max = policy.config().maxVariants();
+    List<EntryMeta> others = new java.util.ArrayList<>();
+    for (EntryMeta m : stored) {
+      if (!m.variant().equals(incoming.variant())) {
+        others.add(m);
+      }
+    }
+    if (others.size() < max) {
+      return;
+    }
+    others.sort(java.util.Comparator.comparingLong(EntryMeta::responseTime));
+    for (int i = 0; i <= others.size() - max; i++) {
+      store.remove(others.get(i).key());
     }
   }
 

@@ -434,4 +434,19 @@ class CachingIT {
     HttpResponse<byte[]> r = proxy.get("/mr");
     assertThat(r.statusCode()).isEqualTo(503);
   }
+
+  @Test
+  void theNumberOfVariantsPerUriIsBounded_9111_4_1() throws Exception {
+    origin.route("/many", req -> req.response().putHeader("Cache-Control", "max-age=600").putHeader("Vary", "X-V")
+        .end("variant " + req.getHeader("X-V")));
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "cache.max-variants: 3");
+    for (int i = 1; i <= 5; i++) {
+      proxy.advance(Duration.ofSeconds(1)); // distinct response times: the oldest goes first
+      proxy.get("/many", "X-V", Integer.toString(i));
+      awaitStored(i);
+    }
+    assertThat(proxy.server.store().entryCount()).isEqualTo(3);
+    assertThat(proxy.get("/many", "X-V", "5").headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(proxy.get("/many", "X-V", "1").headers().firstValue("x-cache")).hasValue("MISS");
+  }
 }

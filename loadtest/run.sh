@@ -42,6 +42,8 @@ VARNISH_PORT=${VARNISH_PORT:-18083}
 ORIGIN_EVENT_LOOPS=${ORIGIN_EVENT_LOOPS:-$(nproc)}
 NGINX_WORKERS=${NGINX_WORKERS:-$(nproc)}
 CACHE_SIZE=${CACHE_SIZE:-2GiB}          # for every cache: zcproxy --cache-size, nginx max_size, Varnish file
+NGINX_CACHE_LOCK=${NGINX_CACHE_LOCK:-on}   # nginx proxy_cache_lock: on coalesces misses, but also
+                                        # serialises requests for a no-store URL (see README)
 VARNISH_TRANSIENT=${VARNISH_TRANSIENT:-2G}  # Varnish keeps pass bodies in Transient (malloc): bound it
 ZCPROXY_JAVA_OPTS=${ZCPROXY_JAVA_OPTS:-}
 ZCPROXY_ARGS=${ZCPROXY_ARGS:-}          # extra zcproxy flags
@@ -177,7 +179,7 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_cache zc;
-      proxy_cache_lock on;          # coalesce misses (its waiters poll every 500 ms)
+      proxy_cache_lock $NGINX_CACHE_LOCK;  # coalesce misses (waiters poll every 500 ms)
       proxy_cache_lock_timeout 30s;
       proxy_cache_lock_age 30s;
       add_header X-Cache \$upstream_cache_status;

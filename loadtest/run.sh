@@ -69,6 +69,7 @@ declare -A PORT=()     # target -> port
 declare -A EXCLUDED=() # target -> reason
 ORIGIN_PID=
 cleanup() {
+  trap "" INT TERM  # a second Ctrl-C or TERM must not cut the cleanup short
   local t
   for t in zcproxy nginx varnish; do
     [[ -n ${PID[$t]:-} ]] && stop_pid "${PID[$t]}" "$t"

@@ -34,6 +34,7 @@ WORK=$(mktemp -d /tmp/zcproxy-syscalls.XXXXXX)
 
 ORIGIN_PID= PROXY_PID= STRACE_PID=
 cleanup() {
+  trap "" INT TERM  # a second Ctrl-C or TERM must not cut the cleanup short
   [[ -n $STRACE_PID ]] && stop_pid "$STRACE_PID" strace
   [[ -n $PROXY_PID ]] && stop_pid "$PROXY_PID" zcproxy
   [[ -n $ORIGIN_PID ]] && stop_pid "$ORIGIN_PID" origin

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# loadtest/check.sh: syntax check of the load-test kit, cheap enough for CI (no servers, no wrk).
+# bash -n on every shell script; luac -p on every Lua scenario when a luac is installed (else the
+# Lua check is skipped with a note); awk parse of the report script on an empty input.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+fail=0
+
+for f in "$HERE"/*.sh "$HERE"/lib/*.sh; do
+  if bash -n "$f"; then echo "ok   bash -n ${f#"$HERE"/}"; else echo "FAIL bash -n ${f#"$HERE"/}"; fail=1; fi
+done
+
+luac=
+for c in luac luac5.4 luac5.3 luac5.2 luac5.1 luajit; do
+  if command -v "$c" >/dev/null 2>&1; then luac=$c; break; fi
+done
+for f in "$HERE"/scenarios/*.lua; do
+  if [[ -z $luac ]]; then echo "skip lua ${f#"$HERE"/} (no luac installed)"; continue; fi
+  if [[ $luac == luajit ]]; then cmd=(luajit -bl "$f"); else cmd=("$luac" -p "$f"); fi
+  if "${cmd[@]}" >/dev/null; then echo "ok   $luac ${f#"$HERE"/}"; else echo "FAIL $luac ${f#"$HERE"/}"; fail=1; fi
+done
+
+if printf 'round\tscenario\n' | awk -f "$HERE/lib/report.awk" >/dev/null; then
+  echo "ok   awk lib/report.awk"
+else
+  echo "FAIL awk lib/report.awk"; fail=1
+fi
+exit $fail

@@ -5,19 +5,26 @@ import dev.zcproxy.proxy.internal.TunnelResult.Mode;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.epoll.EpollTcpInfo;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.unix.FileDescriptor;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.impl.ConnectionBase;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +36,7 @@ import java.util.concurrent.TimeUnit;
 public final class Splicer {
 
   private static final long MIN_CHECK_MS = 50;
+  private static final int TAIL_CHUNK = 64 * 1024;
 
   private final boolean spliceEnabled;
   private final long idleTimeoutMs;
@@ -156,6 +164,7 @@ public final class Splicer {
     private Throwable error;
     private int closedCount;
     private ScheduledFuture<?> timer;
+    private ByteBuffer tailBuffer;
 
     Session(ContextInternal ctx, NetSocket a, NetSocket b, Promise<TunnelResult> promise) {
       this.ctx = ctx;
@@ -192,6 +201,13 @@ public final class Splicer {
         // Splice bypasses the pipeline, so Netty/Vert.x idle handlers would see a busy tunnel as idle.
         removeIdleHandlers(channel(a));
         removeIdleHandlers(channel(b));
+        // At EOF Netty's splice path shuts the input at once: closing the channel would close the pipe
+        // holding bytes not yet written to the peer and drop what is still in the receive queue. With
+        // half-closure the channel stays open and we drain the tail ourselves (see drainTail).
+        channel(a).config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        channel(b).config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        ((NetSocketInternal) a).eventHandler(evt -> onEvent(evt, true));
+        ((NetSocketInternal) b).eventHandler(evt -> onEvent(evt, false));
       }
       // Resuming delivers what Vert.x already buffered (synchronously, we are on the loop): it is copied.
       a.resume();
@@ -248,6 +264,54 @@ public final class Splicer {
           }
         });
       });
+    }
+
+    private void onEvent(Object evt, boolean fromA) {
+      if (evt instanceof ChannelInputShutdownEvent && end == null) {
+        drainTail(fromA);
+      }
+    }
+
+    /**
+     * The source sent FIN while splicing: everything it sent is now in its receive queue, which Netty will
+     * no longer read. Read it (non-blocking, to EOF) and write it to the peer behind the queued splice
+     * writes, with back-pressure; then end the tunnel.
+     */
+    private void drainTail(boolean fromA) {
+      NetSocket src = fromA ? a : b;
+      NetSocket dst = fromA ? b : a;
+      FileDescriptor fd = ((UnixChannel) channel(src)).fd();
+      if (tailBuffer == null) {
+        tailBuffer = ByteBuffer.allocateDirect(TAIL_CHUNK);
+      }
+      while (end == null) {
+        if (dst.writeQueueFull()) {
+          dst.drainHandler(v -> drainTail(fromA));
+          return;
+        }
+        int n;
+        try {
+          tailBuffer.clear();
+          n = fd.read(tailBuffer, 0, tailBuffer.capacity());
+        } catch (IOException e) {
+          finish(End.ERROR, e);
+          return;
+        }
+        if (n <= 0) { // -1: EOF; 0 (EAGAIN) cannot follow a FIN, treat it as the end too
+          finish(End.CLOSED, null);
+          return;
+        }
+        byte[] bytes = new byte[n];
+        tailBuffer.get(0, bytes);
+        if (fromA) {
+          copiedAToB += n;
+          lastWriteAToB = dst.write(Buffer.buffer(bytes));
+        } else {
+          copiedBToA += n;
+          lastWriteBToA = dst.write(Buffer.buffer(bytes));
+        }
+        lastCopyNanos = System.nanoTime();
+      }
     }
 
     private void onClosed(NetSocket which) {

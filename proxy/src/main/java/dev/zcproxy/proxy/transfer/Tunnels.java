@@ -150,6 +150,7 @@ public final class Tunnels {
     netClient.connect(target.port(), target.host()).onComplete(ar -> {
       if (ar.failed()) {
         LOG.debug("CONNECT {} failed: {}", target, ar.cause().toString());
+        req.resume();
         simple(req.response(), 502, "cannot connect to " + target + "\n", "connect-failed");
         return;
       }
@@ -201,6 +202,7 @@ public final class Tunnels {
     netClient.connect(originPort, originHost).onComplete(ar -> {
       if (ar.failed()) {
         LOG.debug("upgrade: origin connect failed: {}", ar.cause().toString());
+        req.resume();
         simple(req.response(), 502, "origin unreachable\n", "origin-unreachable");
         return;
       }

@@ -1,0 +1,447 @@
+package dev.zcproxy.proxy.transfer;
+
+import dev.zcproxy.proxy.internal.Splicer;
+import dev.zcproxy.proxy.internal.TunnelResult;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves the PIPE outcome: {@code CONNECT} tunnels and HTTP/1.1 {@code Upgrade} (WebSocket) tunnels, each a
+ * raw connection opened on the request's event loop and joined to the client by a {@link Splicer}.
+ *
+ * <p>CONNECT: the target port must be in {@code connectPorts}; an empty set disables CONNECT. Both refusals
+ * answer {@code 403} (a CONNECT proxy refusing by policy is forbidden, not an unknown method) with
+ * {@code Cache-Status: zcproxy; fwd=bypass; detail=connect-port-denied} or {@code detail=connect-disabled}.
+ * A target that cannot be reached answers {@code 502}.
+ *
+ * <p>Upgrade: the request head is sent as is to the origin (plus {@code Via} and {@code X-Forwarded-For}); a
+ * {@code 101} from the origin is answered with the origin's 101 headers (Vert.x writes the status line when
+ * the request is turned into a socket), anything else is relayed as a normal response.
+ */
+public final class Tunnels {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Tunnels.class);
+  static final int MAX_HEAD_BYTES = 16 * 1024;
+  static final int MAX_REFUSAL_BODY_BYTES = 1024 * 1024;
+  static final String VIA = "1.1 zcproxy";
+
+  /** Which kind of tunnel. */
+  public enum Kind {
+    CONNECT,
+    UPGRADE
+  }
+
+  /** Receives one report per finished tunnel; adapt it to metrics. Called on the tunnel's event loop. */
+  @FunctionalInterface
+  public interface ProxyMetricsHook {
+    /**
+     * @param kind CONNECT or UPGRADE
+     * @param mode SPLICE or COPY
+     * @param clientToOriginBytes bytes sent by the client, -1 if unknown (splice)
+     * @param originToClientBytes bytes sent by the origin, -1 if unknown (splice)
+     */
+    void tunnelEnded(Kind kind, TunnelResult.Mode mode, long clientToOriginBytes, long originToClientBytes);
+
+    /** A hook that ignores every report. */
+    ProxyMetricsHook NONE = (kind, mode, up, down) -> { };
+  }
+
+  private final Splicer splicer;
+  private final String originHost;
+  private final int originPort;
+  private final Set<Integer> connectPorts;
+  private final ProxyMetricsHook hook;
+  private final NetClient netClient;
+
+  /**
+   * @param vertx the Vert.x instance whose event loops serve the requests
+   * @param splicer joins the two legs
+   * @param originHost the origin for Upgrade requests
+   * @param originPort the origin's port
+   * @param connectPorts target ports allowed for CONNECT; empty disables CONNECT
+   * @param hook receives one report per finished tunnel
+   */
+  public Tunnels(
+      Vertx vertx,
+      Splicer splicer,
+      String originHost,
+      int originPort,
+      Set<Integer> connectPorts,
+      ProxyMetricsHook hook) {
+    this.splicer = Objects.requireNonNull(splicer, "splicer");
+    this.originHost = Objects.requireNonNull(originHost, "originHost");
+    this.originPort = originPort;
+    this.connectPorts = Set.copyOf(connectPorts);
+    this.hook = Objects.requireNonNull(hook, "hook");
+    // One client for all: connect() called from a request handler runs on that request's event loop,
+    // which is what splice needs (both sockets on one loop).
+    this.netClient = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true).setConnectTimeout(10_000));
+  }
+
+  /** Whether this request is a tunnel: {@code CONNECT}, or an HTTP/1.1 {@code GET} asking to upgrade. */
+  public boolean isTunnel(HttpServerRequest req) {
+    return req.method() == HttpMethod.CONNECT || isUpgrade(req);
+  }
+
+  static boolean isUpgrade(HttpServerRequest req) {
+    // Vert.x toNetSocket() accepts GET + "Connection: upgrade" only (HttpUtils.isConnectOrUpgrade).
+    if (req.version() != HttpVersion.HTTP_1_1 || req.method() != HttpMethod.GET) {
+      return false;
+    }
+    if (req.getHeader(HttpHeaders.UPGRADE) == null) {
+      return false;
+    }
+    for (String v : req.headers().getAll(HttpHeaders.CONNECTION)) {
+      for (String token : v.split(",")) {
+        if (token.trim().equalsIgnoreCase("upgrade")) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Serves a tunnel request; call on the request's context (i.e. from the request handler). */
+  public void handle(HttpServerRequest req) {
+    if (req.method() == HttpMethod.CONNECT) {
+      connect(req);
+    } else if (isUpgrade(req)) {
+      upgrade(req);
+    } else {
+      simple(req.response(), 400, "not a tunnel request\n", null);
+    }
+  }
+
+  // ---------------------------------------------------------------- CONNECT
+
+  private void connect(HttpServerRequest req) {
+    HostAndPort target = connectTarget(req);
+    if (target == null) {
+      simple(req.response(), 400, "bad CONNECT target\n", null);
+      return;
+    }
+    if (connectPorts.isEmpty()) {
+      simple(req.response(), 403, "CONNECT is disabled\n", "connect-disabled");
+      return;
+    }
+    if (!connectPorts.contains(target.port())) {
+      simple(req.response(), 403, "CONNECT to port " + target.port() + " is not allowed\n", "connect-port-denied");
+      return;
+    }
+    req.pause();
+    netClient.connect(target.port(), target.host()).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.debug("CONNECT {} failed: {}", target, ar.cause().toString());
+        req.resume();
+        simple(req.response(), 502, "cannot connect to " + target + "\n", "connect-failed");
+        return;
+      }
+      NetSocket origin = ar.result();
+      origin.pause();
+      // Vert.x answers "200 OK" (no body) to a CONNECT when the request becomes a socket.
+      req.toNetSocket().onComplete(sr -> {
+        if (sr.failed()) {
+          origin.close();
+          return;
+        }
+        NetSocket client = sr.result();
+        client.pause();
+        tunnel(Kind.CONNECT, client, origin);
+      });
+    });
+  }
+
+  static HostAndPort connectTarget(HttpServerRequest req) {
+    HostAndPort a = req.authority();
+    if (a != null && a.port() > 0) {
+      return a;
+    }
+    String uri = req.uri();
+    if (uri == null) {
+      return null;
+    }
+    int colon = uri.lastIndexOf(':');
+    if (colon <= 0 || colon == uri.length() - 1) {
+      return null;
+    }
+    try {
+      int port = Integer.parseInt(uri.substring(colon + 1));
+      String host = uri.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      return port > 0 && port < 65536 ? HostAndPort.create(host, port) : null;
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  // ---------------------------------------------------------------- Upgrade
+
+  private void upgrade(HttpServerRequest req) {
+    req.pause();
+    Buffer head = requestHead(req);
+    netClient.connect(originPort, originHost).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.debug("upgrade: origin connect failed: {}", ar.cause().toString());
+        req.resume();
+        simple(req.response(), 502, "origin unreachable\n", "origin-unreachable");
+        return;
+      }
+      new UpgradeExchange(req, ar.result()).start(head);
+    });
+  }
+
+  /** The request head for the origin: the client's, plus Via and X-Forwarded-For. */
+  static Buffer requestHead(HttpServerRequest req) {
+    StringBuilder sb = new StringBuilder(512);
+    sb.append(req.method().name()).append(' ').append(req.uri()).append(" HTTP/1.1\r\n");
+    String via = null;
+    String xff = null;
+    for (Map.Entry<String, String> h : req.headers()) {
+      String name = h.getKey();
+      if (name.equalsIgnoreCase("Via")) {
+        via = via == null ? h.getValue() : via + ", " + h.getValue();
+      } else if (name.equalsIgnoreCase("X-Forwarded-For")) {
+        xff = xff == null ? h.getValue() : xff + ", " + h.getValue();
+      } else if (!name.equalsIgnoreCase("Proxy-Connection") && !name.equalsIgnoreCase("Keep-Alive")) {
+        sb.append(name).append(": ").append(h.getValue()).append("\r\n");
+      }
+    }
+    sb.append("Via: ").append(via == null ? VIA : via + ", " + VIA).append("\r\n");
+    SocketAddress remote = req.remoteAddress();
+    if (remote != null && remote.hostAddress() != null) {
+      sb.append("X-Forwarded-For: ").append(xff == null ? remote.hostAddress() : xff + ", " + remote.hostAddress())
+          .append("\r\n");
+    } else if (xff != null) {
+      sb.append("X-Forwarded-For: ").append(xff).append("\r\n");
+    }
+    sb.append("\r\n");
+    return Buffer.buffer(sb.toString(), StandardCharsets.ISO_8859_1.name());
+  }
+
+  /** Reads the origin's answer to an upgrade request and either switches or relays it. */
+  private final class UpgradeExchange {
+    private final HttpServerRequest req;
+    private final NetSocket origin;
+    private Buffer acc = Buffer.buffer();
+    private TunnelHead refusal; // non-101 head, body being collected
+    private boolean done;
+
+    UpgradeExchange(HttpServerRequest req, NetSocket origin) {
+      this.req = req;
+      this.origin = origin;
+    }
+
+    void start(Buffer head) {
+      origin.handler(this::onData);
+      origin.exceptionHandler(e -> LOG.debug("upgrade: origin error: {}", e.toString()));
+      origin.closeHandler(v -> onOriginClosed());
+      req.response().closeHandler(v -> {
+        if (!done) {
+          done = true;
+          origin.close(); // client went away before the switch
+        }
+      });
+      origin.write(head);
+    }
+
+    private void onData(Buffer buf) {
+      if (done) {
+        return;
+      }
+      acc.appendBuffer(buf);
+      if (refusal != null) {
+        tryRelayRefusal(false);
+        return;
+      }
+      while (true) {
+        int end = TunnelHead.headEnd(acc);
+        if (end < 0) {
+          if (acc.length() > MAX_HEAD_BYTES) {
+            fail("origin response head too large");
+          }
+          return;
+        }
+        TunnelHead head;
+        try {
+          head = TunnelHead.parse(acc.slice(0, end));
+        } catch (IllegalArgumentException e) {
+          fail("bad origin response: " + e.getMessage());
+          return;
+        }
+        acc = acc.getBuffer(end, acc.length());
+        if (head.status() == 101) {
+          switchProtocols(head);
+          return;
+        }
+        if (head.status() >= 100 && head.status() < 200) {
+          continue; // interim response (100, 103): skip, wait for the final one
+        }
+        refusal = head;
+        tryRelayRefusal(false);
+        return;
+      }
+    }
+
+    private void onOriginClosed() {
+      if (done) {
+        return;
+      }
+      if (refusal != null) {
+        tryRelayRefusal(true);
+      } else {
+        fail("origin closed before answering the upgrade");
+      }
+    }
+
+    private void switchProtocols(TunnelHead head) {
+      done = true;
+      origin.pause();
+      Buffer early = acc; // bytes the origin sent right after its 101 (e.g. a first WebSocket frame)
+      acc = null;
+      HttpServerResponse resp = req.response();
+      resp.closeHandler(null);
+      for (Map.Entry<String, String> h : head.headers()) {
+        if (!h.getKey().equalsIgnoreCase("Content-Length") && !h.getKey().equalsIgnoreCase("Transfer-Encoding")) {
+          resp.headers().add(h.getKey(), h.getValue());
+        }
+      }
+      resp.headers().add("Via", VIA);
+      // Vert.x 5 toNetSocket() on an upgrade: status forced to 101, our headers kept, head written, then the
+      // HTTP codecs are removed from the pipeline.
+      req.toNetSocket().onComplete(sr -> {
+        if (sr.failed()) {
+          LOG.debug("upgrade: toNetSocket failed: {}", sr.cause().toString());
+          origin.close();
+          return;
+        }
+        NetSocket client = sr.result();
+        client.pause();
+        Future<Void> first = early.length() > 0 ? client.write(early) : Future.succeededFuture();
+        first.onComplete(w -> tunnel(Kind.UPGRADE, client, origin));
+      });
+    }
+
+    private void tryRelayRefusal(boolean originClosed) {
+      TunnelHead head = refusal;
+      Buffer body;
+      try {
+        if (head.bodiless()) {
+          body = Buffer.buffer();
+        } else if (head.chunked()) {
+          body = TunnelHead.dechunk(acc);
+        } else if (head.contentLength() >= 0) {
+          long cl = head.contentLength();
+          body = acc.length() >= cl ? acc.getBuffer(0, (int) Math.min(cl, acc.length())) : null;
+          if (cl > MAX_REFUSAL_BODY_BYTES) {
+            fail("origin refusal body too large");
+            return;
+          }
+        } else {
+          body = originClosed ? acc : null; // delimited by close
+        }
+      } catch (IllegalArgumentException e) {
+        fail("bad origin response body: " + e.getMessage());
+        return;
+      }
+      if (body == null) {
+        if (originClosed) {
+          fail("origin closed in the middle of its response");
+        } else if (acc.length() > MAX_REFUSAL_BODY_BYTES) {
+          fail("origin refusal body too large");
+        }
+        return;
+      }
+      done = true;
+      origin.close();
+      HttpServerResponse resp = req.response();
+      resp.closeHandler(null);
+      resp.setStatusCode(head.status());
+      if (!head.reason().isEmpty()) {
+        resp.setStatusMessage(head.reason());
+      }
+      for (Map.Entry<String, String> h : head.headers()) {
+        if (!isHopByHop(h.getKey())) {
+          resp.headers().add(h.getKey(), h.getValue());
+        }
+      }
+      resp.headers().add("Via", VIA);
+      req.resume();
+      resp.end(body);
+    }
+
+    private void fail(String why) {
+      LOG.debug("upgrade: {}", why);
+      done = true;
+      origin.close();
+      HttpServerResponse resp = req.response();
+      resp.closeHandler(null);
+      if (!resp.headWritten() && !resp.ended()) {
+        req.resume();
+        simple(resp, 502, why + "\n", "origin-error");
+      }
+    }
+  }
+
+  private static boolean isHopByHop(String name) {
+    switch (name.toLowerCase(Locale.ROOT)) {
+      case "connection":
+      case "keep-alive":
+      case "proxy-connection":
+      case "te":
+      case "trailer":
+      case "transfer-encoding":
+      case "upgrade":
+      case "content-length":
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // ---------------------------------------------------------------- common
+
+  private void tunnel(Kind kind, NetSocket client, NetSocket origin) {
+    splicer.tunnel(client, origin).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.debug("{} tunnel failed to start: {}", kind, ar.cause().toString());
+        return;
+      }
+      TunnelResult r = ar.result();
+      if (r.fallbackReason() != null) {
+        LOG.debug("{} tunnel copied: {}", kind, r.fallbackReason());
+      }
+      hook.tunnelEnded(kind, r.mode(), r.bytesAToB(), r.bytesBToA());
+    });
+  }
+
+  private static void simple(HttpServerResponse resp, int status, String body, String detail) {
+    if (resp.headWritten() || resp.ended()) {
+      return;
+    }
+    resp.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8");
+    if (detail != null) {
+      resp.putHeader("Cache-Status", "zcproxy; fwd=bypass; detail=" + detail);
+    }
+    resp.end(body);
+  }
+}

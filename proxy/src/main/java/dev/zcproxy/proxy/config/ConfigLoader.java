@@ -95,7 +95,7 @@ public final class ConfigLoader {
             "max-variants",
             "coalesce",
             "hit-for-pass"));
-    keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport"));
+    keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport", "websocket", "connect-ports"));
     keys.put("admin", List.of("enabled", "address"));
     keys.put("logging", List.of("access-log", "level", "x-cache-header"));
     return Collections.unmodifiableMap(keys);
@@ -512,7 +512,9 @@ public final class ConfigLoader {
               b.bool("transfer.sendfile", t.sendfile()),
               b.bool("transfer.splice", t.splice()),
               b.size("transfer.splice-min-size", t.spliceMinBytes()),
-              b.bool("transfer.native-transport", t.nativeTransport()));
+              b.bool("transfer.native-transport", t.nativeTransport()),
+              b.bool("transfer.websocket", t.websocket()),
+              b.ports("transfer.connect-ports", t.connectPorts()));
       Admin a = Admin.DEFAULT;
       Admin admin =
           new Admin(b.bool("admin.enabled", a.enabled()), b.hostPort("admin.address", a.address()));
@@ -580,6 +582,32 @@ public final class ConfigLoader {
         return false;
       }
       throw bad(v, "is not a boolean (expected: true or false)");
+    }
+
+    /** A YAML list of TCP ports ({@code [443, 8443]}); {@code []} for none. */
+    List<Integer> ports(String path, List<Integer> dflt) {
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String expected = "a list of ports 1..65535, e.g. [443, 8443], or [] for none";
+      if (!(v.node() instanceof SequenceNode seq)) {
+        throw fail(v, v.describe() + " (expected: " + expected + ")");
+      }
+      List<Integer> out = new ArrayList<>();
+      for (Node item : seq.getValue()) {
+        String t = item instanceof ScalarNode sc ? sc.getValue().strip() : "";
+        try {
+          int port = Integer.parseInt(t);
+          if (port < 1 || port > 65535) {
+            throw new NumberFormatException();
+          }
+          out.add(port);
+        } catch (NumberFormatException e) {
+          throw bad(v, "has \"" + t + "\", not a port (expected: " + expected + ")");
+        }
+      }
+      return out;
     }
 
     int integer(String path, int dflt, String range) {

@@ -162,12 +162,23 @@ public record ProxyConfig(
    * available, else NIO.
    */
   public record Transfer(
-      boolean sendfile, boolean splice, long spliceMinBytes, boolean nativeTransport) {
+      boolean sendfile, boolean splice, long spliceMinBytes, boolean nativeTransport,
+      boolean websocket, java.util.List<Integer> connectPorts) {
 
-    static final Transfer DEFAULT = new Transfer(true, true, 64 * 1024, true);
+    static final Transfer DEFAULT = new Transfer(true, true, 64 * 1024, true, true, java.util.List.of());
 
     public Transfer {
       check(spliceMinBytes >= 0, "transfer.splice-min-size", spliceMinBytes, ">= 0");
+      requireNonNull(connectPorts, "transfer.connect-ports");
+      connectPorts = java.util.List.copyOf(connectPorts);
+      for (int p : connectPorts) {
+        check(p > 0 && p < 65536, "transfer.connect-ports", p, "ports 1..65535");
+      }
+    }
+
+    /** The transfer settings without tunnels' knobs, for tests and tools. */
+    public Transfer(boolean sendfile, boolean splice, long spliceMinBytes, boolean nativeTransport) {
+      this(sendfile, splice, spliceMinBytes, nativeTransport, true, java.util.List.of());
     }
   }
 

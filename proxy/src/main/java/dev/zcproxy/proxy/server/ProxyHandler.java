@@ -36,6 +36,9 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import dev.zcproxy.proxy.internal.BodySplice;
+import dev.zcproxy.proxy.internal.Splicer;
+import dev.zcproxy.proxy.internal.TunnelResult;
+import dev.zcproxy.proxy.transfer.Tunnels;
 import dev.zcproxy.proxy.internal.ResponseFiles;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -93,6 +96,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final boolean xCache;
   private final boolean preserveHost;
   private final boolean surrogateCapability;
+  private final Tunnels tunnels;
+  private final boolean websocket;
   private final String originAuthority;
   private final Set<String> backgroundRevalidations = ConcurrentHashMap.newKeySet();
   /** Fetches under way, by primary key, that misses for the same URI join instead of fetching again. */
@@ -139,6 +144,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.xCache = config.logging().xCacheHeader();
     this.preserveHost = config.origin().preserveHost();
     this.surrogateCapability = config.cache().enabled() && config.cache().surrogateControl();
+    this.websocket = config.transfer().websocket();
+    this.tunnels = new Tunnels(vertx,
+        new Splicer(config.transfer().splice(), config.listen().idleTimeout(), java.time.Duration.ZERO),
+        config.origin().url().host(), config.origin().url().port(), java.util.Set.copyOf(config.transfer().connectPorts()),
+        (kind, mode, up, down) -> {
+          TransferMode m = mode == TunnelResult.Mode.SPLICE ? TransferMode.SPLICE : TransferMode.COPY;
+          metrics.response(CacheOutcome.PIPE, m, Math.max(0, up) + Math.max(0, down));
+        });
     ProxyConfig.OriginUrl url = config.origin().url();
     boolean defaultPort = url.port() == (url.tls() ? 443 : 80);
     this.originAuthority = defaultPort ? url.host() : url.host() + ":" + url.port();
@@ -150,8 +163,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   public void handle(HttpServerRequest req) {
     Exchange ex = new Exchange(req);
     req.pause();
-    if (req.method() == HttpMethod.CONNECT) {
-      ex.synth(405, CacheStatus.fwd("bypass").detail("connect-not-enabled"), "CONNECT is not enabled on this proxy\n");
+    if (tunnels.isTunnel(req) && (req.method() == HttpMethod.CONNECT || websocket)) {
+      // pipe: CONNECT and Upgrade become raw tunnels, spliced both ways where the transport allows.
+      tunnels.handle(req);
       return;
     }
     if (store == null) {

@@ -76,7 +76,7 @@ public final class Tunnels {
    * @param splicer joins the two legs
    * @param originHost the origin for Upgrade requests
    * @param originPort the origin's port
-   * @param connectPorts target ports allowed for CONNECT; empty disables CONNECT
+   * @param connectPorts target ports allowed for CONNECT (to the origin host only); empty disables CONNECT
    * @param hook receives one report per finished tunnel
    */
   public Tunnels(
@@ -140,6 +140,11 @@ public final class Tunnels {
     }
     if (connectPorts.isEmpty()) {
       simple(req.response(), 403, "CONNECT is disabled\n", "connect-disabled");
+      return;
+    }
+    if (!target.host().equalsIgnoreCase(originHost)) {
+      // A reverse proxy, not an open one: CONNECT reaches the origin host only.
+      simple(req.response(), 403, "CONNECT to " + target.host() + " is not allowed\n", "connect-host-denied");
       return;
     }
     if (!connectPorts.contains(target.port())) {

@@ -103,6 +103,7 @@ public final class DiskStore implements AutoCloseable {
   private final AtomicLong lastWriteErrorLog = new AtomicLong(System.nanoTime() - WRITE_ERROR_LOG_INTERVAL_NANOS);
   private final AtomicLong suppressedWriteErrors = new AtomicLong();
   volatile WriteHook writeHook = (temp, position, length) -> { };
+  volatile long failWritesAfter = -1;
 
   private DiskStore(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
       ToLongFunction<EntryMeta> retainUntil, int maxOpenFiles) {
@@ -399,6 +400,14 @@ public final class DiskStore implements AutoCloseable {
       }
     }
     return n;
+  }
+
+  /**
+   * Fault injection for tests of the layers above: from now on, a body write that would take an entry
+   * past {@code bodyBytes} fails as a full disk would ({@code -1} turns it off). Never used in production.
+   */
+  public void failWritesAfter(long bodyBytes) {
+    this.failWritesAfter = bodyBytes;
   }
 
   /** The number of indexed entries. */

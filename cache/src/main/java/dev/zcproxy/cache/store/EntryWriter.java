@@ -129,6 +129,19 @@ public final class EntryWriter {
     });
   }
 
+  /**
+   * Calls {@code listener} once, on the I/O executor, if this writer fails or is aborted: nothing will
+   * be published, and queued writes are dropped.
+   */
+  public void onFailure(java.util.function.Consumer<Throwable> listener) {
+    requireNonNull(listener, "listener");
+    result.whenComplete((m, t) -> {
+      if (t != null) {
+        listener.accept(t);
+      }
+    });
+  }
+
   /** Bytes accepted by {@link #write} but not yet on disk: the caller pauses its source when this grows large. */
   public long pendingBytes() {
     return pending.get();
@@ -238,6 +251,10 @@ public final class EntryWriter {
         return;
       }
       long pos = bodyOffset + written;
+      long limit = store.failWritesAfter;
+      if (limit >= 0 && written + n > limit) {
+        throw new IOException("No space left on device (injected after " + limit + " body bytes)");
+      }
       store.writeHook.beforeWrite(temp, pos, n);
       DiskStore.writeFully(channel, data, pos);
       written += n;

@@ -834,6 +834,18 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     private boolean complete;
     private boolean failed;
     private boolean pausedForDisk;
+    /**
+     * Body chunks not yet confirmed on disk, oldest first, starting at body offset {@code tailStart}.
+     * If the disk write fails they are what keeps the readers going: the fill then degrades to
+     * a pass-through fed from this tail (nothing is stored, no client sees an error).
+     */
+    private final java.util.ArrayDeque<Buffer> tail = new java.util.ArrayDeque<>();
+    private long tailStart;
+    private long tailBytes;
+    private boolean degraded;
+    /** Once degraded: body bytes readable from the file (the rest comes from the tail). */
+    private long diskEnd;
+    private boolean pausedForReaders;
 
     Fill(String key, String fwd) {
       this.key = key;
@@ -842,7 +854,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
     /** Whether a new request may still join (the fetch has not failed, ended or turned out unshareable). */
     synchronized boolean joinable() {
-      return shared && !failed && !channelClosed && headFailure == null;
+      return shared && !failed && !degraded && !channelClosed && headFailure == null;
     }
 
     /** Queues {@code ex} until the head is known, or joins it now. */
@@ -912,9 +924,21 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         spliceFill(cres, w, released);
         return;
       }
+      w.onFailure(t -> originContext.runOnContext(v -> degrade()));
       cres.handler(buf -> {
-        received += buf.length();
-        if (w.failed()) {
+        boolean isDegraded;
+        synchronized (this) {
+          received += buf.length();
+          tail.add(buf);
+          tailBytes += buf.length();
+          isDegraded = degraded;
+        }
+        if (isDegraded) {
+          wakeReaders();
+          if (tailBytes > WRITER_HIGH_WATER && !pausedForReaders) {
+            pausedForReaders = true;
+            cres.pause();
+          }
           return;
         }
         w.write(ByteBuffer.wrap(buf.getBytes()));
@@ -930,9 +954,13 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         finished(false);
       });
       cres.endHandler(v -> {
-        if ((expected >= 0 && received != expected) || w.failed()) {
+        if (expected >= 0 && received != expected) {
           w.abort();
           finished(false);
+          return;
+        }
+        if (degradedNow()) {
+          passedThrough();
           return;
         }
         metrics.filled(TransferMode.COPY, received);
@@ -1026,6 +1054,13 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           }
         }
         onDisk = bytesOnDisk;
+        if (!degraded) {
+          while (!tail.isEmpty() && tailStart + tail.peekFirst().length() <= bytesOnDisk) {
+            Buffer b = tail.pollFirst();
+            tailStart += b.length();
+            tailBytes -= b.length();
+          }
+        }
       }
       wakeReaders();
       if (pausedForDisk) {
@@ -1055,6 +1090,93 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       wakeReaders();
       maybeCloseChannel();
       onDone.run();
+    }
+
+    private synchronized boolean degradedNow() {
+      return degraded;
+    }
+
+    /**
+     * The cache file could not be written (a full disk, an I/O error): from now on the readers are fed
+     * from the tail of bytes not confirmed on disk, and later origin bytes, like a pass-through.
+     * Nothing is stored. On the origin's context.
+     */
+    private void degrade() {
+      synchronized (this) {
+        if (degraded || complete || failed) {
+          return;
+        }
+        degraded = true;
+        diskEnd = onDisk;
+      }
+      fills.remove(key, this);
+      metrics.storeFailure();
+      if (pausedForDisk) {
+        pausedForDisk = false;
+        cres.resume();
+      }
+      wakeReaders();
+    }
+
+    /** A degraded fill got its whole body: readers finish from the tail; nothing was stored. */
+    private void passedThrough() {
+      synchronized (this) {
+        complete = true;
+        meta = meta.withBody(received, 0);
+      }
+      wakeReaders();
+      maybeCloseChannel();
+      onDone.run();
+    }
+
+    /**
+     * Bytes of the tail from body offset {@code from} on, or {@code null} when there are none yet;
+     * throws when {@code from} was already trimmed away.
+     */
+    synchronized Buffer tailFrom(long from) {
+      if (from < tailStart) {
+        throw new IllegalStateException("reader fell behind the retained tail");
+      }
+      long pos = tailStart;
+      Buffer out = null;
+      for (Buffer b : tail) {
+        long end = pos + b.length();
+        if (end > from) {
+          Buffer part = from > pos ? b.slice((int) (from - pos), b.length()) : b;
+          if (out == null) {
+            out = Buffer.buffer((int) Math.min(Integer.MAX_VALUE, received - from));
+          }
+          out.appendBuffer(part);
+          if (out.length() >= 256 * 1024) {
+            break;
+          }
+        }
+        pos = end;
+      }
+      return out;
+    }
+
+    /** Drops tail bytes every reader has sent; resumes the origin when the tail is short again. */
+    void trimTail() {
+      boolean resume;
+      synchronized (this) {
+        long min = received;
+        for (Reader r : readers) {
+          min = Math.min(min, r.sent);
+        }
+        while (!tail.isEmpty() && tailStart + tail.peekFirst().length() <= min) {
+          Buffer b = tail.pollFirst();
+          tailStart += b.length();
+          tailBytes -= b.length();
+        }
+        resume = pausedForReaders && tailBytes < WRITER_LOW_WATER;
+        if (resume) {
+          pausedForReaders = false;
+        }
+      }
+      if (resume) {
+        originContext.runOnContext(v -> cres.resume());
+      }
     }
 
     private void wakeReaders() {
@@ -1196,7 +1318,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     final Exchange ex;
     final Fill fill;
     final TransferMode mode;
-    long sent;
+    volatile long sent;
     boolean sending;
     boolean done;
 
@@ -1235,6 +1357,21 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         ch = fill.channel;
         bodyOffset = fill.writer.bodyOffset();
       }
+      boolean degraded;
+      long diskEnd;
+      long received;
+      synchronized (fill) {
+        degraded = fill.degraded;
+        diskEnd = fill.diskEnd;
+        received = fill.received;
+        if (degraded) {
+          avail = Math.min(avail, diskEnd);
+        }
+      }
+      if (!failed && degraded && sent >= diskEnd) {
+        pumpTail(complete, received);
+        return;
+      }
       if (failed) {
         // Never a short body that looks complete: close the connection.
         done = true;
@@ -1266,6 +1403,39 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         fill.removeReader(this);
         ex.finish(CacheOutcome.MISS, mode, ex.resp.end());
       }
+    }
+
+    /** After the disk failed: sends what the fill kept in memory, then ends when the origin body ended. */
+    private void pumpTail(boolean complete, long received) {
+      Buffer next;
+      try {
+        next = fill.tailFrom(sent);
+      } catch (IllegalStateException e) {
+        abandon();
+        ex.finish(CacheOutcome.MISS, mode, ex.resp.reset().flatMap(x -> Future.failedFuture(e)));
+        return;
+      }
+      if (next == null) {
+        if (complete && sent >= received) {
+          done = true;
+          fill.removeReader(this);
+          ex.finish(CacheOutcome.MISS, mode, ex.resp.end());
+        }
+        return;
+      }
+      sending = true;
+      int n = next.length();
+      ex.resp.write(next).onComplete(ar -> {
+        sending = false;
+        if (ar.failed()) {
+          abandon();
+          return;
+        }
+        sent += n;
+        ex.bodyBytes = sent;
+        fill.trimTail();
+        pump();
+      });
     }
 
     /** The portable path: reads the range on the cache-io pool, writes it with back-pressure. */

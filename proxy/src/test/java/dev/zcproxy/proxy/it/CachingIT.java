@@ -449,4 +449,25 @@ class CachingIT {
     assertThat(proxy.get("/many", "X-V", "5").headers().firstValue("x-cache")).hasValue("HIT");
     assertThat(proxy.get("/many", "X-V", "1").headers().firstValue("x-cache")).hasValue("MISS");
   }
+
+  @ParameterizedTest(name = "sendfile={0}")
+  @MethodSource("transfers")
+  void aDiskWriteErrorStillDeliversTheResponseAndStoresNothing(boolean sendfile) throws Exception {
+    byte[] body = body(3 << 20, 21);
+    origin.serve("/full", body, "Cache-Control", "max-age=600");
+    // The copy fill is the one that degrades to pass-through mid-body (see the notes on splice fills).
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "transfer.sendfile: " + sendfile, "transfer.splice: false");
+    proxy.server.store().failWritesAfter(1 << 20); // the disk "fills up" after 1 MiB of the body
+    HttpResponse<byte[]> r = proxy.get("/full");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(sha256(r.body())).isEqualTo(sha256(body));
+    assertThat(proxy.server.store().entryCount()).isZero();
+    // Nothing stored: the next request goes to the origin again, and still works.
+    HttpResponse<byte[]> again = proxy.get("/full");
+    assertThat(sha256(again.body())).isEqualTo(sha256(body));
+    assertThat(origin.requests("/full")).isEqualTo(2);
+    try (Stream<Path> files = Files.walk(cacheDir)) {
+      assertThat(files.filter(Files::isRegularFile)).isEmpty();
+    }
+  }
 }

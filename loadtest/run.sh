@@ -46,7 +46,7 @@ NGINX_CACHE_LOCK=${NGINX_CACHE_LOCK:-on}   # nginx proxy_cache_lock: on coalesce
                                         # serialises requests for a no-store URL (see README)
 VARNISH_TRANSIENT=${VARNISH_TRANSIENT:-2G}  # Varnish keeps pass bodies in Transient (malloc): bound it
 ZCPROXY_JAVA_OPTS=${ZCPROXY_JAVA_OPTS:-}
-ZCPROXY_ARGS=${ZCPROXY_ARGS:-}          # extra zcproxy flags
+ZCPROXY_ARGS=${ZCPROXY_ARGS:---access-log off}   # extra zcproxy flags (access log off, as nginx access_log off)
 JAR=${JAR:-$ROOT/proxy/target/zcproxy.jar}
 BUILD=${BUILD:-auto}                    # auto: build the jar when missing; 1: always; 0: never
 INSTALL=${INSTALL:-1}                   # apt-get install wrk/nginx/varnish when missing (as root)

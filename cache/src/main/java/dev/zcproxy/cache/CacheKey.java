@@ -44,13 +44,18 @@ public record CacheKey(String primary, String variant) {
     return hex128(primary);
   }
 
-  static String hex128(String s) {
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      byte[] d = md.digest(s.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d, 0, 16);
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  });
+  private static final HexFormat HEX = HexFormat.of();
+
+  static String hex128(String s) {
+    MessageDigest md = SHA256.get(); // digest() resets it for the next use
+    byte[] d = md.digest(s.getBytes(StandardCharsets.UTF_8));
+    return HEX.formatHex(d, 0, 16);
   }
 }

@@ -46,9 +46,20 @@ public final class CachePolicy {
   public static final String SURROGATE_DEVICE = "zcproxy";
 
   private final PolicyConfig config;
+  /**
+   * What a stored entry's headers say about its freshness never changes (a 304 makes a new
+   * EntryMeta), so it is parsed once per entry, not on every hit. Keys compare by identity (weak
+   * keys): an entry that leaves the index leaves this memo with it.
+   */
+  private final com.github.benmanes.caffeine.cache.Cache<EntryMeta, Freshness> freshnessMemo =
+      com.github.benmanes.caffeine.cache.Caffeine.newBuilder().weakKeys().maximumSize(1 << 16).build();
 
   public CachePolicy(PolicyConfig config) {
     this.config = requireNonNull(config, "config");
+  }
+
+  private Freshness freshness(EntryMeta e) {
+    return freshnessMemo.get(e, x -> Freshness.of(x, config));
   }
 
   public PolicyConfig config() {
@@ -79,8 +90,15 @@ public final class CachePolicy {
       if (VarySelector.isStar(e.headers()) || !VarySelector.key(e.headers(), rh).equals(e.variant())) {
         continue;
       }
-      long date = Freshness.dateValue(e.headers(), e.responseTime());
-      if (chosen == null || date > chosenDate || (date == chosenDate && e.responseTime() > chosen.responseTime())) {
+      if (chosen == null) {
+        chosen = e; // the usual single match needs no Date parse
+        continue;
+      }
+      if (chosenDate == Long.MIN_VALUE) {
+        chosenDate = freshness(chosen).date;
+      }
+      long date = freshness(e).date;
+      if (date > chosenDate || (date == chosenDate && e.responseTime() > chosen.responseTime())) {
         chosen = e;
         chosenDate = date;
       }
@@ -88,7 +106,7 @@ public final class CachePolicy {
     if (chosen == null) {
       return new Lookup.Miss("vary-miss", onlyIfCached);
     }
-    Freshness f = Freshness.of(chosen, config);
+    Freshness f = freshness(chosen);
     long ageMs = f.currentAgeMs(nowMillis);
     long age = Freshness.seconds(ageMs);
     boolean noCacheRequest = reqCc.has("no-cache") || (!rh.contains("Cache-Control") && pragmaNoCache(rh));
@@ -182,12 +200,12 @@ public final class CachePolicy {
 
   /** The current age of {@code entry} at {@code nowMillis} in whole seconds (RFC 9111 §4.2.3). */
   public long ageSeconds(EntryMeta entry, long nowMillis) {
-    return Freshness.seconds(Freshness.of(entry, config).currentAgeMs(nowMillis));
+    return Freshness.seconds(freshness(entry).currentAgeMs(nowMillis));
   }
 
   /** The freshness lifetime of {@code entry} in whole seconds (RFC 9111 §4.2.1, §4.2.2); 0 when stale from the start. */
   public long lifetimeSeconds(EntryMeta entry) {
-    return Freshness.seconds(Freshness.of(entry, config).lifetimeMs);
+    return Freshness.seconds(freshness(entry).lifetimeMs);
   }
 
   /** Whether a conditional {@code req} is answered 304 from {@code entry} (RFC 9110 §13.2.2, RFC 9111 §4.3.2). */
@@ -204,7 +222,7 @@ public final class CachePolicy {
   public boolean staleIfError(RequestHead req, EntryMeta entry, long nowMillis) {
     requireNonNull(req, "req");
     requireNonNull(entry, "entry");
-    Freshness f = Freshness.of(entry, config);
+    Freshness f = freshness(entry);
     ResponseControl rc = f.control;
     if (rc.explicitRevalidate() || rc.noCacheUnqualified()) {
       return false;
@@ -226,7 +244,7 @@ public final class CachePolicy {
   /** Epoch millis after which {@code entry} is useless and may leave the index (freshness + stale windows + keep). */
   public long retainUntil(EntryMeta entry) {
     requireNonNull(entry, "entry");
-    Freshness f = Freshness.of(entry, config);
+    Freshness f = freshness(entry);
     long fresh = Math.max(0, f.lifetimeMs - f.correctedInitialAgeMs);
     ResponseControl rc = f.control;
     long grace = 0;

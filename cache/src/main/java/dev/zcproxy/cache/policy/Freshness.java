@@ -37,7 +37,11 @@ final class Freshness {
   final long correctedInitialAgeMs;
   final long responseTime;
 
-  private Freshness(ResponseControl control, long lifetimeMs, long correctedInitialAgeMs, long responseTime) {
+  /** The response's {@code Date} (or its receipt time), epoch millis. */
+  final long date;
+
+  private Freshness(ResponseControl control, long lifetimeMs, long correctedInitialAgeMs, long responseTime, long date) {
+    this.date = date;
     this.control = control;
     this.lifetimeMs = lifetimeMs;
     this.correctedInitialAgeMs = correctedInitialAgeMs;
@@ -57,7 +61,7 @@ final class Freshness {
     long responseDelay = Math.max(0, responseTime - requestTime);
     long correctedAgeValue = (ageValue < 0 ? 0 : ageValue * 1000) + responseDelay;
     long correctedInitialAge = Math.max(apparentAge, correctedAgeValue);
-    return new Freshness(rc, lifetime, correctedInitialAge, responseTime);
+    return new Freshness(rc, lifetime, correctedInitialAge, responseTime, date);
   }
 
   /** {@code current_age} at {@code now} (§4.2.3). */

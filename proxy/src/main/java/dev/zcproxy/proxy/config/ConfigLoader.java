@@ -119,6 +119,7 @@ public final class ConfigLoader {
         --cache-dir DIR     cache directory
         --cache-size SIZE   cache size limit, e.g. 10GiB (units B, KiB, MiB, GiB, TiB)
         --admin HOST:PORT   admin listener address, or "off" to disable it
+        --access-log WHERE  stdout, off, or a file path
         --help              print this help and exit
         --version           print the version and exit
 
@@ -184,6 +185,7 @@ public final class ConfigLoader {
             case "--origin" -> URL_EXPECTED;
             case "--cache-dir" -> "DIR";
             case "--cache-size" -> Units.SIZE_EXPECTED;
+            case "--access-log" -> "stdout, off or a file path";
             default -> throw unknownOption(name);
           };
       if (value == null) {
@@ -205,6 +207,7 @@ public final class ConfigLoader {
         case "--cache-dir" -> flags.put("cache.dir", Value.flag(name, "cache.dir", value));
         case "--cache-size" ->
             flags.put("cache.max-size", Value.flag(name, "cache.max-size", value));
+        case "--access-log" -> flags.put("logging.access-log", Value.flag(name, "logging.access-log", value));
         case "--admin" -> {
           boolean off = value.equals("off");
           flags.put("admin.enabled", Value.flag(name, "admin.enabled", off ? "false" : "true"));
@@ -240,8 +243,8 @@ public final class ConfigLoader {
   private static ConfigException unknownOption(String name) {
     List<String> flags =
         List.of(
-            "--config", "--listen", "--origin", "--cache-dir", "--cache-size", "--admin", "--help",
-            "--version");
+            "--config", "--listen", "--origin", "--cache-dir", "--cache-size", "--admin", "--access-log",
+            "--help", "--version");
     String near = closest(name, flags);
     return new ConfigException(
         "unknown option "

@@ -74,7 +74,8 @@ class FlagsTest {
     ProxyConfig c =
         ConfigLoader.fromArgs(
             new String[] {"--config", file.toString(), "--listen=:8080", "--cache-size", "1GiB",
-                "--admin", "off"});
+                "--admin", "off", "--access-log", "off"});
+    assertThat(c.logging().accessLog()).isEqualTo("off");
     assertThat(c.listen().address()).isEqualTo(new HostPort("0.0.0.0", 8080));
     assertThat(c.listen().eventLoops()).isEqualTo(2);
     assertThat(c.cache().maxSizeBytes()).isEqualTo(1L << 30);

@@ -7,6 +7,10 @@
 # bytes each system call returned, next to the body bytes served. On a hit the body should move by
 # sendfile and read/write should carry only request and response heads; on a pass, by splice.
 #
+# Two more phases for zcproxy: FILL fetches FILLS distinct cold URLs (each a MISS: origin socket ->
+# cache file by splice, cache file -> client by sendfile), and TUNNEL fetches through a CONNECT
+# tunnel to the origin (curl -p; spliced both ways).
+#
 #   loadtest/syscalls.sh                         # zcproxy, 1 MiB object, 100 hits, 100 passes
 #   SIZE=16m HITS=20 loadtest/syscalls.sh
 #   TARGET=origin loadtest/syscalls.sh           # trace the demo origin itself (its sendfile)
@@ -21,6 +25,8 @@ ROOT=$(dirname "$HERE")
 SIZE=${SIZE:-1m}
 HITS=${HITS:-100}
 PASSES=${PASSES:-$HITS}
+FILLS=${FILLS:-20}
+TUNNELS=${TUNNELS:-$HITS}
 TARGET=${TARGET:-zcproxy}              # zcproxy | origin (ignored when TARGET_PID is set)
 TARGET_PID=${TARGET_PID:-}
 TARGET_URL=${TARGET_URL:-}
@@ -68,7 +74,9 @@ else
     PID=$ORIGIN_PID BASE=http://$ORIGIN
   else
     log "starting zcproxy on 127.0.0.1:$ZCPROXY_PORT"
-    java -jar "$JAR" --listen "127.0.0.1:$ZCPROXY_PORT" --origin "http://$ORIGIN" \
+    # CONNECT is off by default; allow it to the origin's port for the tunnel phase.
+    printf 'transfer:\n  connect-ports: [%s]\nlogging:\n  access-log: "off"\n' "$ORIGIN_PORT" >"$WORK/zcproxy.yaml"
+    java -jar "$JAR" --config "$WORK/zcproxy.yaml" --listen "127.0.0.1:$ZCPROXY_PORT" --origin "http://$ORIGIN" \
       --cache-dir "$WORK/cache" --cache-size 2GiB --admin "127.0.0.1:$ZCPROXY_ADMIN_PORT" \
       >"$WORK/zcproxy.log" 2>&1 &
     PROXY_PID=$!
@@ -78,18 +86,24 @@ else
   fi
 fi
 
-# trace_phase NAME URL COUNT: fetch URL COUNT times on one connection under strace; print tables.
+# trace_phase NAME URL COUNT [distinct] [curl options...]: fetch URL COUNT times on one connection
+# under strace (with "distinct": COUNT different URLs, URL?fill=I); print tables.
 trace_phase() {
-  local name=$1 url=$2 count=$3 cfg=$WORK/$1.curl out=$WORK/$1.strace i o0 o1
+  local name=$1 url=$2 count=$3 distinct=${4:-} cfg=$WORK/$1.curl out=$WORK/$1.strace i o0 o1 u
+  shift 4 2>/dev/null || shift $#
   : >"$cfg"
-  for ((i = 0; i < count; i++)); do printf 'url = "%s"\noutput = "/dev/null"\n' "$url" >>"$cfg"; done
+  for ((i = 0; i < count; i++)); do
+    u=$url
+    [[ $distinct == distinct ]] && u="$url?fill=$i-$RANDOM"
+    printf 'url = "%s"\noutput = "/dev/null"\n' "$u" >>"$cfg"
+  done
   strace -f -C -qq -e trace="$SYSCALLS" -e signal=none -o "$out" -p "$PID" 2>"$WORK/$name.strace.err" &
   STRACE_PID=$!
   # strace attaches to every thread of the process; give it a moment, then check it is alive
   sleep 1
   kill -0 "$STRACE_PID" 2>/dev/null || die "strace could not attach: $(cat "$WORK/$name.strace.err")"
   [[ -n ${ORIGIN:-} ]] && o0=$(origin_total "$ORIGIN")
-  curl -s -K "$cfg" -w '%{http_code}\n' >"$WORK/$name.codes"
+  curl -s "$@" -K "$cfg" -w '%{http_code}\n' >"$WORK/$name.codes"
   [[ -n ${ORIGIN:-} ]] && o1=$(origin_total "$ORIGIN")
   sleep 0.5
   kill -INT "$STRACE_PID" 2>/dev/null || true
@@ -120,7 +134,15 @@ log "first fetch (MISS) of $BASE/files/$SIZE: $first"
 [[ $first == 200 ]] || die "the target answered $first for /files/$SIZE"
 trace_phase hit "$BASE/files/$SIZE" "$HITS"
 trace_phase pass "$BASE/nostore/files/$SIZE" "$PASSES"
+if [[ -n ${PROXY_PID:-} ]]; then
+  trace_phase fill "$BASE/files/$SIZE" "$FILLS" distinct
+  # curl -p: CONNECT 127.0.0.1:ORIGIN_PORT through zcproxy, then GET inside the tunnel
+  trace_phase tunnel "http://$ORIGIN/nostore/files/$SIZE" "$TUNNELS" same -p -x "$BASE"
+fi
 echo
 echo "Reading: on hits the body should appear under sendfile (about 100% of body bytes) and"
 echo "read/write/writev should carry only heads (a few hundred bytes per request). On passes a"
 echo "proxy that splices shows the body under splice; read+write near 100% means it was copied."
+echo "Splice counts both of its hops (socket -> pipe, pipe -> socket or file), so a fully spliced"
+echo "body shows about 200% under splice. A fill shows splice (origin -> cache file) and sendfile"
+echo "(cache file -> client); a tunnel shows splice both ways."

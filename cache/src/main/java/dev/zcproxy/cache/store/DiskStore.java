@@ -410,6 +410,31 @@ public final class DiskStore implements AutoCloseable {
     this.failWritesAfter = bodyBytes;
   }
 
+  /**
+   * The free bytes of the cache's file system as last measured (at most about a second old); never
+   * blocks: a stale value triggers a new measurement on the I/O executor.
+   */
+  public long usableBytes() {
+    long now = System.nanoTime();
+    if (now - usableCheckedAt > 1_000_000_000L && usableChecking.compareAndSet(false, true)) {
+      usableCheckedAt = now;
+      ioExecutor.execute(() -> {
+        try {
+          usable = java.nio.file.Files.getFileStore(config.dir()).getUsableSpace();
+        } catch (IOException | RuntimeException e) {
+          usable = 0;
+        } finally {
+          usableChecking.set(false);
+        }
+      });
+    }
+    return usable;
+  }
+
+  private volatile long usable = Long.MAX_VALUE;
+  private volatile long usableCheckedAt = System.nanoTime() - 2_000_000_000L;
+  private final java.util.concurrent.atomic.AtomicBoolean usableChecking = new java.util.concurrent.atomic.AtomicBoolean();
+
   /** The number of indexed entries. */
   public long entryCount() {
     return index.entryCount();

@@ -83,6 +83,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   /** Pause the origin when this many bytes wait for the disk. */
   private static final long WRITER_HIGH_WATER = 8L << 20;
   private static final long WRITER_LOW_WATER = 2L << 20;
+  /** Free disk space kept beyond a spliced fill's length. */
+  private static final long SPLICE_DISK_RESERVE = 256L << 20;
   private static final Set<String> CACHE_CONDITIONALS = Set.of("if-none-match", "if-modified-since", "if-range", "range");
 
   private final Vertx vertx;
@@ -919,6 +921,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
       w.onProgress(this::onProgress);
       String whyNot = !spliceEnabled ? "disabled" : expectedLength < 0 || expectedLength < spliceMinBytes ? "small or unknown length"
+          // A write error under splice loses the bytes in flight, so splice only with room to spare;
+          // the copy fill keeps what is not on disk yet and degrades to a pass-through instead.
+          : expectedLength > store.usableBytes() - SPLICE_DISK_RESERVE ? "disk nearly full"
           : BodySplice.whyNotToFile(cres, w.bodyOffset(), expectedLength);
       if (whyNot == null) {
         spliceFill(cres, w, released);

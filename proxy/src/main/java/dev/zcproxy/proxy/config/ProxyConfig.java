@@ -165,7 +165,7 @@ public record ProxyConfig(
       boolean sendfile, boolean splice, long spliceMinBytes, boolean nativeTransport,
       boolean websocket, java.util.List<Integer> connectPorts) {
 
-    static final Transfer DEFAULT = new Transfer(true, true, 64 * 1024, true, true, java.util.List.of());
+    static final Transfer DEFAULT = new Transfer(true, true, 192 * 1024, true, true, java.util.List.of());
 
     public Transfer {
       check(spliceMinBytes >= 0, "transfer.splice-min-size", spliceMinBytes, ">= 0");

@@ -2,9 +2,13 @@ package dev.zcproxy.proxy.server;
 
 import dev.zcproxy.cache.Headers;
 import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpHeaders;
 import java.util.Map;
 
-/** Converts between Vert.x's {@link MultiMap} and the cache's {@link Headers} at the edge. */
+/**
+ * Converts between Vert.x's {@link MultiMap} and the cache's {@link Headers} at the edge, and reads
+ * {@code Content-Length} from a Vert.x map.
+ */
 final class HeaderMaps {
   private HeaderMaps() {}
 
@@ -18,5 +22,18 @@ final class HeaderMaps {
 
   static void copyInto(Headers headers, MultiMap target) {
     headers.forEach(target::add);
+  }
+
+  /** The {@code Content-Length} value, or -1 when it is absent or not a number. */
+  static long contentLength(MultiMap headers) {
+    String cl = headers.get(HttpHeaders.CONTENT_LENGTH);
+    if (cl == null) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(cl.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 }

@@ -2,7 +2,6 @@ package dev.zcproxy.proxy.server;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.zcproxy.cache.CacheKey;
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.EntryMeta;
 import dev.zcproxy.cache.Headers;
@@ -18,30 +17,25 @@ import dev.zcproxy.cache.store.EntryWriter;
 import dev.zcproxy.cache.store.OpenEntry;
 import dev.zcproxy.proxy.admin.ProxyMetrics;
 import dev.zcproxy.proxy.config.ProxyConfig;
+import dev.zcproxy.proxy.internal.ResponseFiles;
+import dev.zcproxy.proxy.internal.Splicer;
+import dev.zcproxy.proxy.internal.TunnelResult;
 import dev.zcproxy.proxy.origin.OriginClient;
 import dev.zcproxy.proxy.transfer.BodyTransfer;
 import dev.zcproxy.proxy.transfer.TransferMode;
+import dev.zcproxy.proxy.transfer.Tunnels;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
-import dev.zcproxy.proxy.internal.BodySplice;
-import dev.zcproxy.proxy.internal.Splicer;
-import dev.zcproxy.proxy.internal.TunnelResult;
-import dev.zcproxy.proxy.transfer.Tunnels;
-import dev.zcproxy.proxy.internal.ResponseFiles;
-import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -76,18 +70,18 @@ import org.slf4j.LoggerFactory;
  *   <li><b>deliver.</b> Every response carries this proxy's {@code Cache-Status} member (RFC 9211) and
  *       {@code Via}; hop-by-hop fields are never forwarded either way (RFC 9110 §7.6.1).
  * </ul>
+ *
+ * <p>This class keeps the flow; the pieces it acts through live beside it: {@code Exchange} (one
+ * request's state), {@code Relay} (an origin body that is not stored, copied or spliced to the client),
+ * {@code Fill} (one coalesced fetch into a cache file, read by every waiting client through its
+ * {@code Fill.Reader}s). They get what they use of this handler through a {@code HandlerContext}.
  */
 public final class ProxyHandler implements Handler<HttpServerRequest> {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
-  private static final String VIA = "1.1 zcproxy";
-  /** Pause the origin when this many bytes wait for the disk. */
-  private static final long WRITER_HIGH_WATER = 8L << 20;
-  private static final long WRITER_LOW_WATER = 2L << 20;
-  /** Free disk space kept beyond a spliced fill's length. */
-  private static final long SPLICE_DISK_RESERVE = 256L << 20;
+  /** This proxy's {@code Via} member (RFC 9110 §7.6.3), on requests to the origin and on responses. */
+  static final String VIA = "1.1 zcproxy";
   private static final Set<String> CACHE_CONDITIONALS = Set.of("if-none-match", "if-modified-since", "if-range", "range");
 
-  private final Vertx vertx;
   private final CachePolicy policy;
   private final DiskStore store;
   private final OriginClient origin;
@@ -95,7 +89,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final ProxyMetrics metrics;
   private final AccessLog accessLog;
   private final LongSupplier clock;
-  private final boolean xCache;
   private final boolean preserveHost;
   private final boolean surrogateCapability;
   private final Tunnels tunnels;
@@ -109,10 +102,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final long hitForPassMillis;
   private final boolean coalesce;
   private final boolean sendfileEnabled;
-  private final boolean spliceEnabled;
-  private final long spliceMinBytes;
-  private final long originIdleMillis;
-  private final java.util.concurrent.Executor ioExecutor;
+  /** Handed to every exchange, relay and fill this handler makes. */
+  private final HandlerContext ctx;
   /** Not-storable reasons that come from the response itself, so every request for the URI will get them. */
   private static final Set<String> RESPONSE_REASONS = Set.of("no-store", "private", "status", "no-freshness", "vary-star",
       "too-large", "partial");
@@ -123,19 +114,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    */
   public ProxyHandler(Vertx vertx, ProxyConfig config, CachePolicy policy, DiskStore store, OriginClient origin,
       BodyTransfer transfer, ProxyMetrics metrics, LongSupplier clock, java.util.concurrent.Executor io) {
-    this.ioExecutor = requireNonNull(io, "io");
+    java.util.concurrent.Executor ioExecutor = requireNonNull(io, "io");
     this.coalesce = config.cache().coalesce();
     this.sendfileEnabled = config.transfer().sendfile();
-    this.spliceEnabled = config.transfer().splice();
-    this.spliceMinBytes = config.transfer().spliceMinBytes();
-    this.originIdleMillis = config.origin().idleTimeout().toMillis();
     this.hitForPassMillis = config.cache().hitForPass().toMillis();
     this.hitForPass = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
         .maximumSize(100_000)
         .expireAfterWrite(java.time.Duration.ofMillis(Math.max(1, hitForPassMillis)))
         .ticker(() -> java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(clock.getAsLong()))
         .build();
-    this.vertx = requireNonNull(vertx, "vertx");
+    requireNonNull(vertx, "vertx");
     this.policy = requireNonNull(policy, "policy");
     this.store = store;
     this.origin = requireNonNull(origin, "origin");
@@ -143,7 +131,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.metrics = requireNonNull(metrics, "metrics");
     this.clock = requireNonNull(clock, "clock");
     this.accessLog = new AccessLog(!config.logging().accessLog().equals("off"));
-    this.xCache = config.logging().xCacheHeader();
     this.preserveHost = config.origin().preserveHost();
     this.surrogateCapability = config.cache().enabled() && config.cache().surrogateControl();
     this.websocket = config.transfer().websocket();
@@ -157,13 +144,26 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     ProxyConfig.OriginUrl url = config.origin().url();
     boolean defaultPort = url.port() == (url.tls() ? 443 : 80);
     this.originAuthority = defaultPort ? url.host() : url.host() + ":" + url.port();
+    this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
+        config.logging().xCacheHeader(), config.transfer().splice(), config.transfer().spliceMinBytes(),
+        config.origin().idleTimeout().toMillis(), fills, new HandlerContext.Flow() {
+          @Override
+          public void pass(Exchange ex, String fwd, String detail) {
+            ProxyHandler.this.pass(ex, fwd, detail);
+          }
+
+          @Override
+          public void joinOrFetch(Exchange ex, Fill fill) {
+            ProxyHandler.this.joinOrFetch(ex, fill);
+          }
+        });
   }
 
   // ---------------------------------------------------------------- recv
 
   @Override
   public void handle(HttpServerRequest req) {
-    Exchange ex = new Exchange(req);
+    Exchange ex = new Exchange(ctx, req);
     req.pause();
     if (tunnels.isTunnel(req) && (req.method() == HttpMethod.CONNECT || websocket)) {
       // pipe: CONNECT and Upgrade become raw tunnels, spliced both ways where the transport allows.
@@ -223,7 +223,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     Fill[] created = new Fill[1];
-    Fill fill = fills.compute(ex.primaryKey, (k, f) -> f != null && f.joinable() ? f : (created[0] = new Fill(k, fwd)));
+    Fill fill = fills.compute(ex.primaryKey, (k, f) -> f != null && f.joinable() ? f : (created[0] = new Fill(ctx, k, fwd)));
     if (fill == created[0]) {
       fetch(ex, fwd, null, fill);
     } else {
@@ -245,7 +245,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private void pass(Exchange ex, String fwd, String detail) {
     MultiMap headers = originRequestHeaders(ex.req, ex.head, false);
     boolean hasBody = hasBody(ex.req);
-    long length = contentLength(ex.req.headers());
+    long length = HeaderMaps.contentLength(ex.req.headers());
     metrics.originRequest();
     origin.send(ex.req.method(), ex.req.uri(), headers, hasBody ? ex.req : null, length).onComplete(ar -> {
       if (ar.failed()) {
@@ -259,7 +259,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       if (detail != null) {
         cs.detail(detail);
       }
-      new Relay(ex, cres, rh, CacheOutcome.PASS, cs).start();
+      new Relay(ctx, ex, cres, rh, CacheOutcome.PASS, cs).start();
     });
     if (!hasBody) {
       ex.req.resume();
@@ -292,7 +292,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     long requestTime = clock.getAsLong();
     HttpMethod method = ex.req.method();
     metrics.originRequest();
-    origin.send(method, ex.req.uri(), headers, hasBody ? ex.req : null, contentLength(ex.req.headers())).onComplete(ar -> {
+    origin.send(method, ex.req.uri(), headers, hasBody ? ex.req : null, HeaderMaps.contentLength(ex.req.headers())).onComplete(ar -> {
       if (ar.failed()) {
         if (fill != null) {
           fill.headFailed(ar.cause());
@@ -342,7 +342,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (storability instanceof Storability.Store s) {
       hitForPass.invalidate(ex.primaryKey);
       EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), status, s.headers(), requestTime, responseTime, 0, 0);
-      Fill f = fill != null ? fill : new Fill(ex.primaryKey, fwd);
+      Fill f = fill != null ? fill : new Fill(ctx, ex.primaryKey, fwd);
       f.start(cres, rh, meta, CacheStatus.fwd(fwd).param("fwd-status", status).param("stored"));
       startReader(ex, f, true);
       return;
@@ -355,7 +355,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       fill.notShared();
     }
     CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", status).detail(reason);
-    new Relay(ex, cres, rh, CacheOutcome.MISS, cs).start();
+    new Relay(ctx, ex, cres, rh, CacheOutcome.MISS, cs).start();
   }
 
   /** stale-while-revalidate: one background revalidation per stored variant at a time. */
@@ -390,7 +390,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       Storability s = policy.storable(head, rh);
       if (s instanceof Storability.Store st) {
         EntryMeta meta = new EntryMeta(stale.primaryKey(), st.variant(), rh.status(), st.headers(), requestTime, responseTime, 0, 0);
-        Fill f = new Fill(stale.primaryKey(), "stale");
+        Fill f = new Fill(ctx, stale.primaryKey(), "stale");
         f.onDone = () -> backgroundRevalidations.remove(token);
         f.start(cres, rh, meta, CacheStatus.fwd("stale"));
       } else {
@@ -520,20 +520,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (te != null) {
       return true;
     }
-    long cl = contentLength(req.headers());
+    long cl = HeaderMaps.contentLength(req.headers());
     return cl > 0;
-  }
-
-  private static long contentLength(MultiMap headers) {
-    String cl = headers.get(HttpHeaders.CONTENT_LENGTH);
-    if (cl == null) {
-      return -1;
-    }
-    try {
-      return Long.parseLong(cl.trim());
-    } catch (NumberFormatException e) {
-      return -1;
-    }
   }
 
   /** Answers requests Vert.x could not parse: 400, or 431 for a header section over the limit; closes the connection. */
@@ -560,698 +548,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
           .putHeader("cache-status", CacheStatus.fwd("bypass").detail("bad-request").toString());
       resp.end(status + " " + why + "\n").onComplete(v -> req.connection().close());
-      accessLog.log(remote(req), String.valueOf(req.method()), String.valueOf(req.uri()), String.valueOf(req.version()),
+      accessLog.log(Exchange.remote(req), String.valueOf(req.method()), String.valueOf(req.uri()), String.valueOf(req.version()),
           status, 0, 0, CacheOutcome.SYNTH, TransferMode.NONE);
     };
   }
 
-  private static String remote(HttpServerRequest req) {
-    return req.remoteAddress() == null ? "-" : req.remoteAddress().hostAddress();
-  }
-
-  // ---------------------------------------------------------------- per-request state
-
-  /** One client request/response pair and what happened to it. */
-  private final class Exchange {
-    final HttpServerRequest req;
-    final HttpServerResponse resp;
-    final RequestHead head;
-    final String primaryKey;
-    final Context context;
-    final long startNanos = System.nanoTime();
-    long bodyBytes;
-    boolean clientGone;
-    boolean finished;
-
-    Exchange(HttpServerRequest req) {
-      this.req = req;
-      this.resp = req.response();
-      this.context = vertx.getOrCreateContext();
-      String authority = req.getHeader(HttpHeaders.HOST);
-      if (authority == null || authority.isBlank()) {
-        authority = req.authority() != null
-            ? req.authority().host() + (req.authority().port() >= 0 ? ":" + req.authority().port() : "")
-            : originAuthority;
-      }
-      this.head = new RequestHead(req.method().name(), req.isSSL() ? "https" : "http", authority, req.uri(),
-          HeaderMaps.toHeaders(req.headers()));
-      this.primaryKey = CacheKey.primaryOf(head);
-      resp.closeHandler(v -> clientGone = true);
-    }
-
-    /** Adds Via, Cache-Status and X-Cache to the response head. */
-    void decorate(CacheOutcome outcome, CacheStatus cs) {
-      MultiMap h = resp.headers();
-      String via = h.get("via");
-      h.set("via", via == null ? VIA : via + ", " + VIA);
-      h.set("cache-status", cs.appendTo(String.join(", ", h.getAll("cache-status"))));
-      if (xCache) {
-        h.set("x-cache", outcome.name());
-      }
-    }
-
-    void synth(int status, CacheStatus cs, String body) {
-      req.resume();
-      resp.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8");
-      decorate(CacheOutcome.SYNTH, cs);
-      bodyBytes = body.length();
-      finish(CacheOutcome.SYNTH, TransferMode.COPY, resp.end(body));
-    }
-
-    void originFailed(Throwable cause, String fwd) {
-      metrics.originError();
-      boolean timeout = OriginClient.isTimeout(cause);
-      int status = timeout ? 504 : 502;
-      String detail = timeout ? "origin-timeout" : "origin-unreachable";
-      LOG.debug("origin request for {} failed: {}", head.uri(), cause.toString());
-      if (resp.headWritten() || clientGone) {
-        resp.reset();
-        return;
-      }
-      synth(status, CacheStatus.fwd(fwd).detail(detail),
-          status + (timeout ? " origin timed out\n" : " origin unreachable\n"));
-    }
-
-    void finish(CacheOutcome outcome, TransferMode mode, Future<Void> sent) {
-      sent.onComplete(ar -> {
-        if (finished) {
-          return;
-        }
-        finished = true;
-        long bytes = ar.succeeded() ? bodyBytes : 0;
-        metrics.response(outcome, mode, bytes);
-        accessLog.log(remote(req), req.method().name(), req.uri(), versionName(req.version()), resp.getStatusCode(),
-            bytes, (System.nanoTime() - startNanos) / 1000, outcome, mode);
-      });
-    }
-  }
-
-  private static String versionName(HttpVersion v) {
-    return v == HttpVersion.HTTP_1_0 ? "HTTP/1.0" : v == HttpVersion.HTTP_2 ? "HTTP/2" : "HTTP/1.1";
-  }
-
-  // ---------------------------------------------------------------- pass-through of an origin body
-
-  /**
-   * Streams an origin response that is not stored straight to the client, with back-pressure; an
-   * origin that dies mid-body closes the client connection.
-   */
-  private final class Relay {
-    final Exchange ex;
-    final HttpClientResponse cres;
-    final ResponseHead head;
-    final CacheOutcome outcome;
-    final CacheStatus cs;
-    final long expected;
-    boolean clientAttached;
-    long received;
-
-    Relay(Exchange ex, HttpClientResponse cres, ResponseHead head, CacheOutcome outcome, CacheStatus cs) {
-      this.ex = ex;
-      this.cres = cres;
-      this.head = head;
-      this.outcome = outcome;
-      this.cs = cs;
-      this.expected = contentLength(cres.headers());
-      this.clientAttached = !ex.clientGone;
-    }
-
-    boolean splicing;
-    boolean ended;
-    final List<Future<Void>> prefixWrites = new java.util.ArrayList<>();
-
-    void start() {
-      if (clientAttached) {
-        writeClientHead();
-      }
-      boolean bodyless = ex.req.method() == HttpMethod.HEAD || head.status() == 204 || head.status() == 304;
-      String whyNot = !spliceEnabled ? "disabled" : bodyless || expected < 0 || expected < spliceMinBytes ? "small or unknown length"
-          : BodySplice.whyNotToClient(cres, ex.req);
-      if (clientAttached && whyNot == null) {
-        startSplice();
-        return;
-      }
-      cres.handler(this::onData);
-      cres.exceptionHandler(this::onOriginError);
-      cres.endHandler(v -> onEnd());
-      ex.resp.closeHandler(v -> {
-        ex.clientGone = true;
-        if (clientAttached) {
-          clientAttached = false;
-          cres.request().reset(); // nothing to keep: stop the origin transfer
-        }
-      });
-    }
-
-    /**
-     * Pass-through by splice(2): the head and whatever Vert.x already decoded are written normally;
-     * the rest goes origin socket → client socket in the kernel. The origin connection is closed
-     * afterwards (its HTTP decoder never saw the body).
-     */
-    private void startSplice() {
-      prefixWrites.add(ex.resp.writeHead());
-      cres.handler(buf -> {
-        received += buf.length();
-        ex.bodyBytes += buf.length();
-        prefixWrites.add(ex.resp.write(buf));
-      });
-      cres.exceptionHandler(t -> {
-        if (!splicing) {
-          onOriginError(t);
-        }
-      });
-      cres.endHandler(v -> {
-        ended = true;
-        if (!splicing) {
-          onEnd();
-        }
-      });
-      ex.resp.closeHandler(v -> ex.clientGone = true);
-      BodySplice.holdOrigin(cres);
-      ex.context.runOnContext(v -> {
-        if (ended || !clientAttached) {
-          return; // the whole body came with the head, or the origin failed already
-        }
-        splicing = true;
-        long remaining = expected - received;
-        Future.all(prefixWrites).onComplete(w -> {
-          if (w.failed() || ex.clientGone) {
-            cres.request().connection().close();
-            ex.finish(outcome, TransferMode.SPLICE, ex.resp.reset().flatMap(x -> Future.failedFuture("client gone")));
-            return;
-          }
-          BodySplice.toClient(cres, ex.req, remaining, originIdleMillis).onComplete(ar -> {
-            if (ar.succeeded()) {
-              ex.bodyBytes += remaining;
-              ex.finish(outcome, TransferMode.SPLICE, ex.resp.end());
-            } else {
-              metrics.originError();
-              LOG.debug("spliced body for {} failed: {}", ex.head.uri(), ar.cause().toString());
-              ex.finish(outcome, TransferMode.SPLICE, ex.resp.reset().flatMap(x -> Future.failedFuture(ar.cause())));
-            }
-          });
-        });
-      });
-    }
-
-    private void writeClientHead() {
-      HttpServerResponse resp = ex.resp;
-      resp.setStatusCode(head.status());
-      if (cres.statusMessage() != null) {
-        resp.setStatusMessage(cres.statusMessage());
-      }
-      HeaderMaps.copyInto(head.headers(), resp.headers());
-      ex.decorate(outcome, cs);
-      boolean bodyless = ex.req.method() == HttpMethod.HEAD || head.status() == 204 || head.status() == 304;
-      if (!bodyless && expected < 0) {
-        resp.setChunked(true);
-      }
-    }
-
-    private void onData(Buffer buf) {
-      received += buf.length();
-      if (!clientAttached) {
-        return;
-      }
-      HttpServerResponse resp = ex.resp;
-      resp.write(buf);
-      ex.bodyBytes += buf.length();
-      if (resp.writeQueueFull()) {
-        cres.pause();
-        resp.drainHandler(v -> cres.resume());
-      }
-    }
-
-    private void onEnd() {
-      if (!clientAttached) {
-        return;
-      }
-      boolean complete = expected < 0 || received == expected;
-      ex.finish(outcome, TransferMode.COPY, complete ? ex.resp.end() : ex.resp.reset().flatMap(v -> Future.failedFuture("truncated")));
-    }
-
-    private void onOriginError(Throwable t) {
-      metrics.originError();
-      LOG.debug("origin body for {} failed after {} bytes: {}", ex.head.uri(), received, t.toString());
-      if (clientAttached) {
-        clientAttached = false;
-        // Close the connection: a short body must never look complete.
-        ex.finish(outcome, TransferMode.COPY, ex.resp.reset().flatMap(v -> Future.failedFuture(t)));
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------- fills: one fetch, many readers
-
-  /**
-   * One origin fetch of a storable response, written once into a cache file and read by every client
-   * that wants it, the first included, from that file as the bytes land (sendfile of each newly
-   * written range). A slow reader never slows the fetch; the fetch goes on when readers leave.
-   *
-   * <p>Thread-safety: readers live on their own event loops, progress arrives on the cache-io pool;
-   * the shared state is guarded by this object's lock and readers are woken on their own context.
-   */
-  private final class Fill {
-    final String key;
-    final String fwd;
-    Runnable onDone = () -> {};
-    // Before the head: requests waiting to join.
-    private final List<Exchange> waiters = new java.util.ArrayList<>();
-    private boolean headKnown;
-    private boolean shared = true;
-    private Throwable headFailure;
-    // After the head.
-    ResponseHead head;
-    EntryMeta meta;
-    CacheStatus cs;
-    long expected;
-    private EntryWriter writer;
-    private HttpClientResponse cres;
-    private Context originContext;
-    private final List<Reader> readers = new java.util.ArrayList<>();
-    private java.nio.channels.FileChannel channel;
-    private boolean channelClosed;
-    private long onDisk;
-    private long received;
-    private boolean complete;
-    private boolean failed;
-    private boolean pausedForDisk;
-    /**
-     * Body chunks not yet confirmed on disk, oldest first, starting at body offset {@code tailStart}.
-     * If the disk write fails they are what keeps the readers going: the fill then degrades to
-     * a pass-through fed from this tail (nothing is stored, no client sees an error).
-     */
-    private final java.util.ArrayDeque<Buffer> tail = new java.util.ArrayDeque<>();
-    private long tailStart;
-    private long tailBytes;
-    private boolean degraded;
-    /** Once degraded: body bytes readable from the file (the rest comes from the tail). */
-    private long diskEnd;
-    private boolean pausedForReaders;
-
-    Fill(String key, String fwd) {
-      this.key = key;
-      this.fwd = fwd;
-    }
-
-    /** Whether a new request may still join (the fetch has not failed, ended or turned out unshareable). */
-    synchronized boolean joinable() {
-      return shared && !failed && !degraded && !channelClosed && headFailure == null;
-    }
-
-    /** Queues {@code ex} until the head is known, or joins it now. */
-    void await(Exchange ex) {
-      metrics.collapsed();
-      synchronized (this) {
-        if (!headKnown) {
-          waiters.add(ex);
-          return;
-        }
-      }
-      ex.context.runOnContext(v -> joinOrFetch(ex, this));
-    }
-
-    /** The fetch failed before a head arrived: the waiters get the same answer. */
-    void headFailed(Throwable cause) {
-      List<Exchange> w;
-      synchronized (this) {
-        headKnown = true;
-        headFailure = cause;
-        w = List.copyOf(waiters);
-        waiters.clear();
-      }
-      fills.remove(key, this);
-      for (Exchange e : w) {
-        e.context.runOnContext(v -> e.originFailed(cause, fwd));
-      }
-    }
-
-    /** The response may not be stored: every waiter fetches on its own. */
-    void notShared() {
-      List<Exchange> w;
-      synchronized (this) {
-        headKnown = true;
-        shared = false;
-        w = List.copyOf(waiters);
-        waiters.clear();
-      }
-      fills.remove(key, this);
-      for (Exchange e : w) {
-        e.context.runOnContext(v -> pass(e, fwd, "hit-for-pass"));
-      }
-    }
-
-    /** Starts writing the body into the store; releases the waiters to join as readers. */
-    void start(HttpClientResponse cres, ResponseHead head, EntryMeta meta, CacheStatus cs) {
-      this.cres = cres;
-      this.originContext = vertx.getOrCreateContext();
-      long expectedLength = contentLength(cres.headers());
-      boundVariants(meta);
-      EntryWriter w = store.newWriter(meta, expectedLength);
-      List<Exchange> released;
-      synchronized (this) {
-        this.head = head;
-        this.meta = meta;
-        this.cs = cs;
-        this.expected = expectedLength;
-        this.writer = w;
-        headKnown = true;
-        released = List.copyOf(waiters);
-        waiters.clear();
-      }
-      w.onProgress(this::onProgress);
-      String whyNot = !spliceEnabled ? "disabled" : expectedLength < 0 || expectedLength < spliceMinBytes ? "small or unknown length"
-          // A write error under splice loses the bytes in flight, so splice only with room to spare;
-          // the copy fill keeps what is not on disk yet and degrades to a pass-through instead.
-          : expectedLength > store.usableBytes() - SPLICE_DISK_RESERVE ? "disk nearly full"
-          : BodySplice.whyNotToFile(cres, w.bodyOffset(), expectedLength);
-      if (whyNot == null) {
-        spliceFill(cres, w, released);
-        return;
-      }
-      w.onFailure(t -> originContext.runOnContext(v -> degrade()));
-      cres.handler(buf -> {
-        boolean isDegraded;
-        synchronized (this) {
-          received += buf.length();
-          tail.add(buf);
-          tailBytes += buf.length();
-          isDegraded = degraded;
-        }
-        if (isDegraded) {
-          wakeReaders();
-          if (tailBytes > WRITER_HIGH_WATER && !pausedForReaders) {
-            pausedForReaders = true;
-            cres.pause();
-          }
-          return;
-        }
-        w.write(ByteBuffer.wrap(buf.getBytes()));
-        if (w.pendingBytes() > WRITER_HIGH_WATER && !pausedForDisk) {
-          pausedForDisk = true;
-          cres.pause();
-        }
-      });
-      cres.exceptionHandler(t -> {
-        metrics.originError();
-        LOG.debug("origin body for {} failed after {} bytes: {}", key, received, t.toString());
-        w.abort();
-        finished(false);
-      });
-      cres.endHandler(v -> {
-        if (expected >= 0 && received != expected) {
-          w.abort();
-          finished(false);
-          return;
-        }
-        if (degradedNow()) {
-          passedThrough();
-          return;
-        }
-        metrics.filled(TransferMode.COPY, received);
-        commitOrAbort(w);
-      });
-      for (Exchange e : released) {
-        e.context.runOnContext(v -> joinOrFetch(e, this));
-      }
-    }
-
-    /**
-     * Fill by splice(2): what Vert.x already decoded goes through the writer; the rest moves origin
-     * socket → cache file in the kernel, 1 MiB at a time, each finished chunk reported to the writer
-     * (and so to the readers). The origin connection is closed afterwards.
-     */
-    private void spliceFill(HttpClientResponse cres, EntryWriter w, List<Exchange> released) {
-      boolean[] splicing = {false};
-      boolean[] ended = {false};
-      cres.handler(buf -> {
-        received += buf.length();
-        w.write(ByteBuffer.wrap(buf.getBytes()));
-      });
-      cres.exceptionHandler(t -> {
-        if (!splicing[0] && !ended[0]) {
-          metrics.originError();
-          w.abort();
-          finished(false);
-        }
-      });
-      cres.endHandler(v -> {
-        ended[0] = true;
-        if (!splicing[0]) {
-          commitOrAbort(w); // the whole body came with the head
-        }
-      });
-      BodySplice.holdOrigin(cres);
-      originContext.runOnContext(v -> {
-        if (ended[0] || failed) {
-          return;
-        }
-        splicing[0] = true;
-        long remaining = expected - received;
-        w.externalTarget().whenComplete((fc, t) -> originContext.runOnContext(x -> {
-          if (t != null) {
-            cres.request().connection().close();
-            finished(false);
-            return;
-          }
-          BodySplice.toFile(cres, fc, w.bodyOffset() + received, remaining, originIdleMillis, w::externalWritten)
-              .onComplete(ar -> {
-                if (ar.succeeded()) {
-                  metrics.filled(TransferMode.SPLICE, remaining);
-                  commitOrAbort(w);
-                } else {
-                  metrics.originError();
-                  LOG.debug("spliced fill of {} failed: {}", key, ar.cause().toString());
-                  w.abort();
-                  finished(false);
-                }
-              });
-        }));
-      });
-      for (Exchange e : released) {
-        e.context.runOnContext(v -> joinOrFetch(e, this));
-      }
-    }
-
-    private void commitOrAbort(EntryWriter w) {
-      w.commit().whenComplete((m, t) -> {
-        if (t == null) {
-          synchronized (this) {
-            this.meta = m;
-            this.expected = m.bodyLength();
-          }
-          metrics.stored();
-        } else {
-          LOG.debug("not stored: {}: {}", key, t.toString());
-        }
-        finished(t == null);
-      });
-    }
-
-    /** Body bytes on disk: called on the cache-io pool after each chunk. */
-    private void onProgress(long bytesOnDisk) {
-      synchronized (this) {
-        if (channel == null && !channelClosed && !failed && Files.exists(writer.tempPath())) {
-          try {
-            channel = java.nio.channels.FileChannel.open(writer.tempPath(), java.nio.file.StandardOpenOption.READ);
-          } catch (java.io.IOException e) {
-            LOG.debug("could not open the filling file of {}: {}", key, e.toString());
-          }
-        }
-        onDisk = bytesOnDisk;
-        if (!degraded) {
-          while (!tail.isEmpty() && tailStart + tail.peekFirst().length() <= bytesOnDisk) {
-            Buffer b = tail.pollFirst();
-            tailStart += b.length();
-            tailBytes -= b.length();
-          }
-        }
-      }
-      wakeReaders();
-      if (pausedForDisk) {
-        originContext.runOnContext(v -> {
-          if (pausedForDisk && writer.pendingBytes() < WRITER_LOW_WATER) {
-            pausedForDisk = false;
-            cres.resume();
-          }
-        });
-      }
-    }
-
-    private void finished(boolean ok) {
-      // Leave the registry first: a request arriving from now on finds the published entry in the
-      // index (ok) or starts a new fetch (failed).
-      fills.remove(key, this);
-      synchronized (this) {
-        if (ok) {
-          complete = true;
-        } else {
-          failed = true;
-        }
-      }
-      if (!ok) {
-        metrics.storeFailure();
-      }
-      wakeReaders();
-      maybeCloseChannel();
-      onDone.run();
-    }
-
-    private synchronized boolean degradedNow() {
-      return degraded;
-    }
-
-    /**
-     * The cache file could not be written (a full disk, an I/O error): from now on the readers are fed
-     * from the tail of bytes not confirmed on disk, and later origin bytes, like a pass-through.
-     * Nothing is stored. On the origin's context.
-     */
-    private void degrade() {
-      synchronized (this) {
-        if (degraded || complete || failed) {
-          return;
-        }
-        degraded = true;
-        diskEnd = onDisk;
-      }
-      fills.remove(key, this);
-      metrics.storeFailure();
-      if (pausedForDisk) {
-        pausedForDisk = false;
-        cres.resume();
-      }
-      wakeReaders();
-    }
-
-    /** A degraded fill got its whole body: readers finish from the tail; nothing was stored. */
-    private void passedThrough() {
-      synchronized (this) {
-        complete = true;
-        meta = meta.withBody(received, 0);
-      }
-      wakeReaders();
-      maybeCloseChannel();
-      onDone.run();
-    }
-
-    /**
-     * Bytes of the tail from body offset {@code from} on, or {@code null} when there are none yet;
-     * throws when {@code from} was already trimmed away.
-     */
-    synchronized Buffer tailFrom(long from) {
-      if (from < tailStart) {
-        throw new IllegalStateException("reader fell behind the retained tail");
-      }
-      long pos = tailStart;
-      Buffer out = null;
-      for (Buffer b : tail) {
-        long end = pos + b.length();
-        if (end > from) {
-          Buffer part = from > pos ? b.slice((int) (from - pos), b.length()) : b;
-          if (out == null) {
-            out = Buffer.buffer((int) Math.min(Integer.MAX_VALUE, received - from));
-          }
-          out.appendBuffer(part);
-          if (out.length() >= 256 * 1024) {
-            break;
-          }
-        }
-        pos = end;
-      }
-      return out;
-    }
-
-    /** Drops tail bytes every reader has sent; resumes the origin when the tail is short again. */
-    void trimTail() {
-      boolean resume;
-      synchronized (this) {
-        long min = received;
-        for (Reader r : readers) {
-          min = Math.min(min, r.sent);
-        }
-        while (!tail.isEmpty() && tailStart + tail.peekFirst().length() <= min) {
-          Buffer b = tail.pollFirst();
-          tailStart += b.length();
-          tailBytes -= b.length();
-        }
-        resume = pausedForReaders && tailBytes < WRITER_LOW_WATER;
-        if (resume) {
-          pausedForReaders = false;
-        }
-      }
-      if (resume) {
-        originContext.runOnContext(v -> cres.resume());
-      }
-    }
-
-    private void wakeReaders() {
-      List<Reader> rs;
-      synchronized (this) {
-        rs = List.copyOf(readers);
-      }
-      for (Reader r : rs) {
-        r.wake();
-      }
-    }
-
-    /** Adds a reader; false when the fill already ended and let go of its file. */
-    synchronized boolean addReader(Reader r) {
-      if (channelClosed) {
-        return false;
-      }
-      readers.add(r);
-      return true;
-    }
-
-    void removeReader(Reader r) {
-      synchronized (this) {
-        readers.remove(r);
-      }
-      maybeCloseChannel();
-    }
-
-    private void maybeCloseChannel() {
-      java.nio.channels.FileChannel toClose = null;
-      synchronized (this) {
-        if ((complete || failed) && readers.isEmpty() && !channelClosed) {
-          channelClosed = true;
-          toClose = channel;
-        }
-      }
-      if (toClose != null) {
-        java.nio.channels.FileChannel c = toClose;
-        ioExecutor.execute(() -> {
-          try {
-            c.close();
-          } catch (java.io.IOException ignored) {
-            // nothing to do
-          }
-        });
-      }
-    }
-  }
-
-  /**
-   * Keeps at most {@code cache.max-variants} variants per URI (RFC 9111 §4.1 lets a cache choose):
-   * before a new variant is stored, the least recently received ones beyond the bound go.
-   */
-  private void boundVariants(EntryMeta incoming) {
-    List<EntryMeta> stored = store.variants(incoming.primaryKey());
-    int max = policy.config().maxVariants();
-    List<EntryMeta> others = new java.util.ArrayList<>();
-    for (EntryMeta m : stored) {
-      if (!m.variant().equals(incoming.variant())) {
-        others.add(m);
-      }
-    }
-    if (others.size() < max) {
-      return;
-    }
-    others.sort(java.util.Comparator.comparingLong(EntryMeta::responseTime));
-    for (int i = 0; i <= others.size() - max; i++) {
-      store.remove(others.get(i).key());
-    }
-  }
+  // ---------------------------------------------------------------- joining a fill
 
   /** In a waiter's context: read from the fill if its response is this request's variant, else fetch alone. */
   private void joinOrFetch(Exchange ex, Fill fill) {
@@ -1284,7 +586,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     // The client's own validators may match what the origin just sent: 304 now, the fill goes on.
     boolean notModified = expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0));
     boolean sendfile = sendfileEnabled && expected >= 0 && ResponseFiles.canSendRanges(ex.req);
-    Reader reader = bodyless || notModified ? null : new Reader(ex, fill, sendfile ? TransferMode.SENDFILE : TransferMode.COPY);
+    Fill.Reader reader = bodyless || notModified ? null : new Fill.Reader(ex, fill, sendfile ? TransferMode.SENDFILE : TransferMode.COPY);
     if (reader != null && !fill.addReader(reader)) {
       // The fill ended and let go of its file between joining and now: its entry is in the index.
       lookupAndServe(ex);
@@ -1316,163 +618,5 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     });
     resp.writeHead();
     reader.wake(); // runs after this handler returns, on this event loop: the head goes first
-  }
-
-  /** One client reading a fill's file: sends each newly written range, ends once the entry is complete. */
-  private final class Reader {
-    final Exchange ex;
-    final Fill fill;
-    final TransferMode mode;
-    volatile long sent;
-    boolean sending;
-    boolean done;
-
-    Reader(Exchange ex, Fill fill, TransferMode mode) {
-      this.ex = ex;
-      this.fill = fill;
-      this.mode = mode;
-    }
-
-    void wake() {
-      ex.context.runOnContext(v -> pump());
-    }
-
-    void abandon() {
-      if (!done) {
-        done = true;
-        fill.removeReader(this);
-      }
-    }
-
-    private void pump() {
-      if (done || sending) {
-        return;
-      }
-      long avail;
-      long total;
-      boolean complete;
-      boolean failed;
-      java.nio.channels.FileChannel ch;
-      long bodyOffset;
-      synchronized (fill) {
-        avail = fill.onDisk;
-        total = fill.complete ? fill.meta.bodyLength() : -1;
-        complete = fill.complete;
-        failed = fill.failed;
-        ch = fill.channel;
-        bodyOffset = fill.writer.bodyOffset();
-      }
-      boolean degraded;
-      long diskEnd;
-      long received;
-      synchronized (fill) {
-        degraded = fill.degraded;
-        diskEnd = fill.diskEnd;
-        received = fill.received;
-        if (degraded) {
-          avail = Math.min(avail, diskEnd);
-        }
-      }
-      if (!failed && degraded && sent >= diskEnd) {
-        pumpTail(complete, received);
-        return;
-      }
-      if (failed) {
-        // Never a short body that looks complete: close the connection.
-        done = true;
-        fill.removeReader(this);
-        ex.finish(CacheOutcome.MISS, mode, ex.resp.reset().flatMap(v -> Future.failedFuture("origin body incomplete")));
-        return;
-      }
-      if (sent < avail && ch != null) {
-        long n = avail - sent;
-        sending = true;
-        Future<Void> f = mode == TransferMode.SENDFILE
-            ? ResponseFiles.sendRange(ex.req, ch, bodyOffset + sent, n)
-            : copyRange(ch, bodyOffset + sent, n);
-        f.onComplete(ar -> ex.context.runOnContext(v -> {
-          sending = false;
-          if (ar.failed()) {
-            abandon();
-            ex.finish(CacheOutcome.MISS, mode, ex.resp.reset().flatMap(x -> Future.failedFuture(ar.cause())));
-            return;
-          }
-          sent += n;
-          ex.bodyBytes = sent;
-          pump();
-        }));
-        return;
-      }
-      if (complete && sent >= total) {
-        done = true;
-        fill.removeReader(this);
-        ex.finish(CacheOutcome.MISS, mode, ex.resp.end());
-      }
-    }
-
-    /** After the disk failed: sends what the fill kept in memory, then ends when the origin body ended. */
-    private void pumpTail(boolean complete, long received) {
-      Buffer next;
-      try {
-        next = fill.tailFrom(sent);
-      } catch (IllegalStateException e) {
-        abandon();
-        ex.finish(CacheOutcome.MISS, mode, ex.resp.reset().flatMap(x -> Future.failedFuture(e)));
-        return;
-      }
-      if (next == null) {
-        if (complete && sent >= received) {
-          done = true;
-          fill.removeReader(this);
-          ex.finish(CacheOutcome.MISS, mode, ex.resp.end());
-        }
-        return;
-      }
-      sending = true;
-      int n = next.length();
-      ex.resp.write(next).onComplete(ar -> {
-        sending = false;
-        if (ar.failed()) {
-          abandon();
-          return;
-        }
-        sent += n;
-        ex.bodyBytes = sent;
-        fill.trimTail();
-        pump();
-      });
-    }
-
-    /** The portable path: reads the range on the cache-io pool, writes it with back-pressure. */
-    private Future<Void> copyRange(java.nio.channels.FileChannel ch, long offset, long length) {
-      io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
-      long chunk = Math.min(length, 256 * 1024);
-      ioExecutor.execute(() -> {
-        try {
-          ByteBuffer bb = ByteBuffer.allocate((int) chunk);
-          while (bb.hasRemaining()) {
-            int r = ch.read(bb, offset + bb.position());
-            if (r < 0) {
-              throw new java.io.EOFException("cache file shorter than written");
-            }
-          }
-          ex.context.runOnContext(v -> {
-            ex.resp.write(Buffer.buffer(bb.array()));
-            if (chunk < length) {
-              // Send the rest in the next pump, after this chunk.
-              sent -= (length - chunk);
-            }
-            if (ex.resp.writeQueueFull()) {
-              ex.resp.drainHandler(x -> done.tryComplete());
-            } else {
-              done.tryComplete();
-            }
-          });
-        } catch (java.io.IOException e) {
-          done.tryFail(e);
-        }
-      });
-      return done.future();
-    }
   }
 }

@@ -34,6 +34,8 @@ final class Exchange {
   final Context context;
   final long startNanos = System.nanoTime();
   long bodyBytes;
+  /** The coalesced revalidation this request leads, if any: it tells the waiters the outcome. */
+  Revalidation revalidation;
   boolean clientGone;
   boolean finished;
 

@@ -241,6 +241,9 @@ final class Fill {
         BodySplice.toFile(cres, fc, w.bodyOffset() + received, remaining, ctx.originIdleMillis(), w::externalWritten)
             .onComplete(ar -> {
               if (ar.succeeded()) {
+                synchronized (this) {
+                  received += remaining; // the whole body is in the file now
+                }
                 ctx.metrics().filled(TransferMode.SPLICE, remaining);
                 commitOrAbort(w);
               } else {
@@ -265,10 +268,17 @@ final class Fill {
           this.expected = m.bodyLength();
         }
         ctx.metrics().stored();
-      } else {
-        LOG.debug("not stored: {}: {}", key, t.toString());
+        finished(true);
+        return;
       }
-      finished(t == null);
+      LOG.debug("not stored: {}: {}", key, t.toString());
+      // Not stored (a write error the origin outran, an invalidation, a rename failure), but the
+      // whole body arrived: the readers still get it, from the file as far as it was written and
+      // from the bytes kept in memory after that.
+      originContext.runOnContext(v -> {
+        degrade();
+        passedThrough();
+      });
     });
   }
 
@@ -350,6 +360,9 @@ final class Fill {
   /** A degraded fill got its whole body: readers finish from the tail; nothing was stored. */
   private void passedThrough() {
     synchronized (this) {
+      if (complete || failed) {
+        return;
+      }
       complete = true;
       meta = meta.withBody(received, 0);
     }

@@ -99,6 +99,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final ConcurrentHashMap<String, Fill> fills = new ConcurrentHashMap<>();
   /** URIs whose last response could not be stored: misses go straight to the origin for a while. */
   private final com.github.benmanes.caffeine.cache.Cache<String, Boolean> hitForPass;
+  /** Revalidations under way, by stored variant, that other requests for it wait for. */
+  private final ConcurrentHashMap<String, Revalidation> revalidations = new ConcurrentHashMap<>();
   private final long hitForPassMillis;
   private final boolean coalesce;
   private final boolean sendfileEnabled;
@@ -200,7 +202,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           deliverStored(ex, stale.entry(), CacheOutcome.STALE, CacheStatus.hit().detail("stale-while-revalidate"));
           revalidateInBackground(ex.head, stale.entry());
         }
-        case REVALIDATE -> fetch(ex, requestNoCache(ex.head) ? "request" : "stale", stale.entry(), null);
+        case REVALIDATE -> revalidate(ex, requestNoCache(ex.head) ? "request" : "stale", stale.entry());
       }
     } else if (lookup instanceof Lookup.Miss miss) {
       if (miss.onlyIfCached()) {
@@ -217,6 +219,39 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    * A miss: joins the fetch already under way for this URI (coalescing), or starts one that later
    * requests can join. Only bodiless GETs coalesce; the rest fetch on their own.
    */
+  /**
+   * A stale entry that must be validated: joins the revalidation of the same variant under way, or
+   * starts one (coalesced like misses); only bodiless GETs coalesce.
+   */
+  private void revalidate(Exchange ex, String fwd, EntryMeta stale) {
+    if (!coalesce || ex.req.method() != HttpMethod.GET || hasBody(ex.req)) {
+      fetch(ex, fwd, stale, null);
+      return;
+    }
+    Revalidation[] created = new Revalidation[1];
+    Revalidation r = revalidations.computeIfAbsent(stale.key().hash(), k -> created[0] = new Revalidation(k, stale));
+    if (r == created[0]) {
+      ex.revalidation = r;
+      fetch(ex, fwd, stale, null);
+      return;
+    }
+    if (!r.await(ex)) {
+      fetch(ex, fwd, stale, null);
+      return;
+    }
+    metrics.collapsed();
+  }
+
+  /** Ends the revalidation {@code ex} leads, if any, telling its waiters to go on alone. */
+  private void releaseRevalidation(Exchange ex) {
+    Revalidation r = ex.revalidation;
+    if (r != null) {
+      ex.revalidation = null;
+      revalidations.remove(r.key, r);
+      r.release(e -> fetch(e, "stale", r.stale, null));
+    }
+  }
+
   private void missFetch(Exchange ex, String fwd) {
     if (!coalesce || ex.req.method() != HttpMethod.GET || hasBody(ex.req)) {
       fetch(ex, fwd, null, null);
@@ -297,6 +332,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         if (fill != null) {
           fill.headFailed(ar.cause());
         }
+        releaseRevalidation(ex);
         if (stale != null && policy.staleIfError(ex.head, stale, clock.getAsLong())) {
           metrics.originError();
           deliverStored(ex, stale, CacheOutcome.STALE, CacheStatus.fwd("stale").detail("stale-if-error"));
@@ -322,15 +358,24 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         EntryMeta merged = policy.merge304(stale, rh, requestTime, responseTime);
         // Deliver once the index holds the refreshed entry, so the next request is a hit (a small
         // in-place header write on the cache-io pool).
+        Revalidation r = ex.revalidation;
+        ex.revalidation = null;
         store.update(stale, merged).whenComplete((m, t) -> ex.context.runOnContext(v -> {
           if (t != null) {
             LOG.debug("could not update stored headers of {}: {}", stale.primaryKey(), t.toString());
           }
-          deliverStored(ex, t == null ? m : merged, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", 304));
+          EntryMeta refreshed = t == null ? m : merged;
+          if (r != null) {
+            revalidations.remove(r.key, r);
+            r.revalidated(refreshed, (e, entry) -> deliverStored(e, entry, CacheOutcome.REVALIDATED,
+                CacheStatus.fwd(fwd).param("fwd-status", 304).param("collapsed")));
+          }
+          deliverStored(ex, refreshed, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", 304));
         }));
         return;
       }
       if (status >= 500 && policy.staleIfError(ex.head, stale, responseTime)) {
+        releaseRevalidation(ex);
         cres.request().connection().close();
         deliverStored(ex, stale, CacheOutcome.STALE,
             CacheStatus.fwd(fwd).param("fwd-status", status).detail("stale-if-error"));
@@ -344,9 +389,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), status, s.headers(), requestTime, responseTime, 0, 0);
       Fill f = fill != null ? fill : new Fill(ctx, ex.primaryKey, fwd);
       f.start(cres, rh, meta, CacheStatus.fwd(fwd).param("fwd-status", status).param("stored"));
+      Revalidation r = ex.revalidation;
+      if (r != null) {
+        ex.revalidation = null;
+        revalidations.remove(r.key, r);
+        r.filling(f, this::joinOrFetch);
+      }
       startReader(ex, f, true);
       return;
     }
+    releaseRevalidation(ex);
     String reason = ((Storability.DontStore) storability).reason();
     if (fill != null) {
       if (RESPONSE_REASONS.contains(reason) && hitForPassMillis > 0) {

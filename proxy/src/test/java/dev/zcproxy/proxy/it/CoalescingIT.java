@@ -252,4 +252,45 @@ class CoalescingIT {
     HttpResponse<byte[]> later = proxy.get("/nostore");
     assertThat(later.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("detail=no-store"));
   }
+
+  @ParameterizedTest(name = "origin answers {0}")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {304, 200})
+  void revalidationsOfOneStaleEntryAreCoalescedToo(int answer) throws Exception {
+    CompletableFuture<Void> go = new CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicInteger conditionals = new java.util.concurrent.atomic.AtomicInteger();
+    origin.route("/reval", req -> {
+      if (req.getHeader("If-None-Match") == null) {
+        req.response().putHeader("Cache-Control", "max-age=10").putHeader("ETag", "\"v1\"").end("version one");
+        return;
+      }
+      conditionals.incrementAndGet();
+      go.whenComplete((v, t) -> origin.vertx().runOnContext(x -> {
+        if (answer == 304) {
+          req.response().setStatusCode(304).putHeader("Cache-Control", "max-age=10").putHeader("ETag", "\"v1\"").end();
+        } else {
+          req.response().putHeader("Cache-Control", "max-age=10").putHeader("ETag", "\"v2\"").end("version two");
+        }
+      }));
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/reval");
+    proxy.server.metrics().whenStored(1).get(10, TimeUnit.SECONDS);
+    proxy.advance(Duration.ofSeconds(60));
+    int clients = 20;
+    CountDownLatch unused = new CountDownLatch(clients);
+    List<Future<Read>> reads = new ArrayList<>();
+    for (int i = 0; i < clients; i++) {
+      reads.add(read("/reval", unused));
+    }
+    proxy.server.metrics().whenCollapsed(clients - 1).get(30, TimeUnit.SECONDS);
+    go.complete(null);
+    String expected = sha256((answer == 304 ? "version one" : "version two").getBytes());
+    for (Future<Read> f : reads) {
+      Read r = f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      assertThat(r.failure()).isNull();
+      assertThat(r.sha256()).isEqualTo(expected);
+    }
+    assertThat(conditionals.get()).as("one conditional request for %d clients", clients).isEqualTo(1);
+    assertThat(origin.requests("/reval")).isEqualTo(2);
+  }
 }

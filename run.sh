@@ -22,7 +22,7 @@ trap cleanup EXIT INT TERM
 
 java -cp "$JAR" dev.zcproxy.proxy.demo.DemoOrigin --listen "$ORIGIN_LISTEN" &
 pids+=($!)
-java -jar "$JAR" --config conf/proxy.yaml ${PROXY_ARGS:-} &
+ZCPROXY_JAR="$JAR" bin/zcproxy --config conf/proxy.yaml ${PROXY_ARGS:-} &
 pids+=($!)
 
 # Wait (bounded) until the proxy answers, then show a MISS and a HIT.

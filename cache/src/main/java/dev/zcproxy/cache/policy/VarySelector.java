@@ -18,6 +18,10 @@ import java.util.regex.Pattern;
  *   <li>§4.1 allows normalising the values: the field's lines are combined as one list (RFC 9110
  *       §5.3), whitespace around commas is removed and the result trimmed, so {@code "1, 2"},
  *       {@code " 1,2 "} and two lines {@code 1} and {@code 2} give the same key.
+ *   <li>{@code Accept-Language} is normalised further, as a list of language ranges whose order only
+ *       matters through their weights (RFC 9110 §12.5.4): ranges are lower-cased, their {@code q}
+ *       written canonically, and sorted by weight then name, so {@code "en, de"}, {@code "de, en"}
+ *       and {@code "De,EN"} select the same variant.
  *   <li>{@code Vary: *} never matches (§4.1); {@link #isStar} lets callers refuse to store it.
  *   <li>A response without {@code Vary} (or with an empty one) has the key {@code ""}.
  * </ul>
@@ -55,10 +59,64 @@ final class VarySelector {
       if (lines.isEmpty()) {
         sb.append(name).append('!');
       } else {
-        sb.append(name).append('=').append(normalize(lines));
+        sb.append(name).append('=').append(name.equals("accept-language") ? normalizeLanguage(lines) : normalize(lines));
       }
     }
     return sb.toString();
+  }
+
+  /** {@code Accept-Language} as a canonical list: lower-cased ranges by descending weight, then by name. */
+  static String normalizeLanguage(List<String> lines) {
+    List<String> members = new java.util.ArrayList<>();
+    for (String line : lines) {
+      Headers.splitList(line, members);
+    }
+    List<String[]> ranges = new java.util.ArrayList<>(members.size());
+    for (String m : members) {
+      String[] parts = m.split(";");
+      String tag = parts[0].trim().toLowerCase(Locale.ROOT);
+      String q = "1";
+      for (int i = 1; i < parts.length; i++) {
+        String p = parts[i].trim();
+        if (p.regionMatches(true, 0, "q=", 0, 2)) {
+          q = canonicalWeight(p.substring(2).trim());
+        }
+      }
+      ranges.add(new String[] {tag, q});
+    }
+    ranges.sort((a, b) -> {
+      int byWeight = Double.compare(weight(b[1]), weight(a[1]));
+      return byWeight != 0 ? byWeight : a[0].compareTo(b[0]);
+    });
+    StringBuilder sb = new StringBuilder();
+    for (String[] r : ranges) {
+      if (sb.length() > 0) {
+        sb.append(',');
+      }
+      sb.append(r[0]);
+      if (!r[1].equals("1")) {
+        sb.append(";q=").append(r[1]);
+      }
+    }
+    return sb.toString();
+  }
+
+  /** A qvalue written canonically ({@code 1.000} -> {@code 1}, {@code 0.50} -> {@code 0.5}); kept as is when invalid. */
+  private static String canonicalWeight(String q) {
+    try {
+      java.math.BigDecimal d = new java.math.BigDecimal(q).stripTrailingZeros();
+      return d.signum() == 0 ? "0" : d.toPlainString();
+    } catch (NumberFormatException e) {
+      return q;
+    }
+  }
+
+  private static double weight(String q) {
+    try {
+      return Double.parseDouble(q);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   static String normalize(List<String> lines) {

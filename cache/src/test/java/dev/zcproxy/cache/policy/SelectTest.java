@@ -165,4 +165,17 @@ class SelectTest {
     Lookup l = POLICY.select(Fixtures.get("Foo", "1"), variants, at(40));
     assertThat(((Lookup.Fresh) l).entry().headers().get("X-N")).isEqualTo("newest");
   }
+
+  @Test
+  @DisplayName("Accept-Language is normalised for Vary: order of equal weights, case and spaces do not matter, RFC 9111 §4.1")
+  void acceptLanguageNormalisation_9111_4_1() {
+    assertThat(varyLookup("Accept-Language", "Accept-Language: en, de", "Accept-Language: de, en")).isEqualTo("fresh 1");
+    assertThat(varyLookup("Accept-Language", "Accept-Language: en, de", "Accept-Language: eN, De")).isEqualTo("fresh 1");
+    assertThat(varyLookup("Accept-Language", "Accept-Language: en, de", "Accept-Language:  en ,   de")).isEqualTo("fresh 1");
+    assertThat(varyLookup("Accept-Language", "Accept-Language: en;q=0.5, de", "Accept-Language: de;q=1.0, EN;Q=0.50"))
+        .isEqualTo("fresh 1");
+    // Different weights are a different preference: another variant.
+    assertThat(varyLookup("Accept-Language", "Accept-Language: en;q=0.5, de", "Accept-Language: en, de;q=0.5"))
+        .isEqualTo("miss vary-miss");
+  }
 }

@@ -111,9 +111,9 @@ public final class BodySplice {
     if (o != null) {
       o.config().setAutoRead(false);
     }
-    // Vert.x's own request idle timer would fire while bytes move outside its pipeline (it has no
-    // "off": 0 fires at once); the Watchdog below watches the socket instead.
-    cres.request().idleTimeout(java.util.concurrent.TimeUnit.DAYS.toMillis(3650));
+    // The request's first-byte timer was cancelled when the head arrived; the connection's idle
+    // handler, which never sees spliced bytes, is taken out when the splice starts and the Watchdog
+    // watches the socket instead.
   }
 
   /**
@@ -127,6 +127,7 @@ public final class BodySplice {
     AbstractEpollStreamChannel c = (AbstractEpollStreamChannel) clientChannel(req);
     Promise<Void> done = Promise.promise();
     o.eventLoop().execute(() -> {
+      removeIdleHandlers(o); // the origin connection is closed afterwards
       List<ChannelHandler> idle = removeIdleHandlers(c);
       Watchdog dog = new Watchdog(o, idleMillis);
       ChannelFuture f = o.spliceTo(c, (int) Math.min(length, Integer.MAX_VALUE));
@@ -169,6 +170,7 @@ public final class BodySplice {
         done.tryComplete();
         return;
       }
+      removeIdleHandlers(o); // the origin connection is closed afterwards
       Watchdog dog = new Watchdog(o, idleMillis);
       long pos = offset;
       long left = length;

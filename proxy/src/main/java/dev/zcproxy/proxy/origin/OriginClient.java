@@ -50,6 +50,11 @@ public final class OriginClient {
         .setKeepAlive(true)
         .setKeepAliveTimeout((int) Math.max(1, config.keepAliveTimeout().toSeconds()))
         .setConnectTimeout((int) config.connectTimeout().toMillis())
+        // The body idle timeout is the connection's: a request's own idle timer (RequestOptions) is
+        // cancelled by Vert.x when the head arrives, and one set after that is never cancelled, so
+        // each would pin its request in the event loop's timer queue for the whole timeout.
+        .setIdleTimeout((int) config.idleTimeout().toMillis())
+        .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
         .setTcpNoDelay(true)
         .setDecompressionSupported(false)
         .setMaxHeaderSize(64 * 1024)
@@ -65,8 +70,8 @@ public final class OriginClient {
   }
 
   /**
-   * Sends a request and completes with the origin's response head; its body is then read from the
-   * returned response, which switches to the body idle timeout.
+   * Sends a request and completes with the origin's response head (within the first-byte timeout);
+   * its body is then read from the returned response (the connection's idle timeout applies).
    *
    * @param body the request body to stream, or {@code null} for none
    * @param bodyLength the body's Content-Length, or -1 to send it chunked (ignored without a body)
@@ -114,18 +119,8 @@ public final class OriginClient {
         }
         resp = req.send(body);
       }
-      return resp.map(r -> {
-        bodyIdleTimeout(req);
-        return r;
-      });
+      return resp;
     });
-  }
-
-  private void bodyIdleTimeout(HttpClientRequest req) {
-    long idle = config.idleTimeout().toMillis();
-    if (idle > 0) {
-      req.idleTimeout(idle);
-    }
   }
 
   /** Whether a failure was a timeout (answer 504) rather than an unreachable origin (502). */

@@ -64,7 +64,10 @@ public final class BodySplice {
   }
 
   /** Why the rest of {@code cres}'s body cannot be spliced to {@code req}'s socket; {@code null} when it can. */
-  public static String whyNotToClient(HttpClientResponse cres, HttpServerRequest req) {
+  public static String whyNotToClient(HttpClientResponse cres, HttpServerRequest req, long length) {
+    if (length > Integer.MAX_VALUE) {
+      return "beyond 2 GiB"; // one spliceTo moves at most an int's worth
+    }
     Channel o = originChannel(cres);
     Channel c = clientChannel(req);
     if (!(o instanceof AbstractEpollStreamChannel) || !(c instanceof AbstractEpollStreamChannel)) {
@@ -133,14 +136,8 @@ public final class BodySplice {
       ChannelFuture f = o.spliceTo(c, (int) Math.min(length, Integer.MAX_VALUE));
       o.config().setAutoRead(true);
       f.addListener(x -> {
-        dog.cancel();
         restoreIdleHandlers(c, idle);
-        o.close();
-        if (x.isSuccess()) {
-          done.tryComplete();
-        } else {
-          done.tryFail(x.cause());
-        }
+        finish(x, dog, o, done);
       });
     });
     return done.future();
@@ -188,17 +185,20 @@ public final class BodySplice {
         left -= n;
       }
       o.config().setAutoRead(true);
-      last.addListener(x -> {
-        dog.cancel();
-        o.close();
-        if (x.isSuccess()) {
-          done.tryComplete();
-        } else {
-          done.tryFail(x.cause());
-        }
-      });
+      last.addListener(x -> finish(x, dog, o, done));
     });
     return done.future();
+  }
+
+  /** Ends a splice: stops the watchdog, closes the origin connection, completes {@code done} as the splice did. */
+  private static void finish(io.netty.util.concurrent.Future<?> splice, Watchdog dog, Channel origin, Promise<Void> done) {
+    dog.cancel();
+    origin.close();
+    if (splice.isSuccess()) {
+      done.tryComplete();
+    } else {
+      done.tryFail(splice.cause());
+    }
   }
 
   /** A Netty descriptor for the open file; not owned: it is never closed through Netty. */

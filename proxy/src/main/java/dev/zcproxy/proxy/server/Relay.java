@@ -55,7 +55,7 @@ final class Relay {
     }
     boolean bodyless = ex.req.method() == HttpMethod.HEAD || head.status() == 204 || head.status() == 304;
     String whyNot = !ctx.spliceEnabled() ? "disabled" : bodyless || expected < 0 || expected < ctx.spliceMinBytes() ? "small or unknown length"
-        : BodySplice.whyNotToClient(cres, ex.req);
+        : BodySplice.whyNotToClient(cres, ex.req, expected);
     if (clientAttached && whyNot == null) {
       startSplice();
       return;

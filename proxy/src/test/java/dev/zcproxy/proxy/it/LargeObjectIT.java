@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
-import java.io.InputStream;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -57,21 +54,10 @@ class LargeObjectIT {
   }
 
   static String fetchSha256(ProxyFixture proxy, HttpResponse<?>[] head) throws Exception {
-    HttpResponse<InputStream> r = proxy.client.send(HttpRequest.newBuilder(URI.create(proxy.url("/huge"))).build(),
-        HttpResponse.BodyHandlers.ofInputStream());
-    head[0] = r;
-    MessageDigest md = MessageDigest.getInstance("SHA-256");
-    long n = 0;
-    try (InputStream in = r.body()) {
-      byte[] buf = new byte[1 << 16];
-      int k;
-      while ((k = in.read(buf)) > 0) {
-        md.update(buf, 0, k);
-        n += k;
-      }
-    }
-    assertThat(n).isEqualTo(SIZE);
-    return HexFormat.of().formatHex(md.digest());
+    ProxyFixture.Streamed got = proxy.getStreamed("/huge");
+    head[0] = got.response();
+    assertThat(got.bytes()).isEqualTo(SIZE);
+    return got.sha256();
   }
 
   @Test

@@ -94,6 +94,25 @@ final class ProxyFixture implements AutoCloseable {
     return client.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
   }
 
+  /** A GET whose body is streamed into a SHA-256 rather than held: for bodies of hundreds of MiB. */
+  record Streamed(HttpResponse<?> response, long bytes, String sha256) {}
+
+  Streamed getStreamed(String path) throws Exception {
+    HttpResponse<java.io.InputStream> r = client.send(HttpRequest.newBuilder(URI.create(url(path))).build(),
+        HttpResponse.BodyHandlers.ofInputStream());
+    java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+    long n = 0;
+    try (java.io.InputStream in = r.body()) {
+      byte[] buf = new byte[1 << 16];
+      int k;
+      while ((k = in.read(buf)) > 0) {
+        md.update(buf, 0, k);
+        n += k;
+      }
+    }
+    return new Streamed(r, n, java.util.HexFormat.of().formatHex(md.digest()));
+  }
+
   void advance(Duration d) {
     clock.addAndGet(d.toMillis());
   }

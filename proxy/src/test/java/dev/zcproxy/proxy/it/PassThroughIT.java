@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.buffer.Buffer;
-import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.MessageDigest;

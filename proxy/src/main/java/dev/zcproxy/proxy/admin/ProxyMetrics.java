@@ -15,6 +15,7 @@ import java.util.function.LongSupplier;
  */
 public final class ProxyMetrics {
   private final Map<CacheOutcome, LongAdder> responses = new EnumMap<>(CacheOutcome.class);
+  private final Map<CacheOutcome, java.util.Queue<Waiter>> responseWaiters = new EnumMap<>(CacheOutcome.class);
   private final Map<TransferMode, LongAdder> modeResponses = new EnumMap<>(TransferMode.class);
   private final Map<TransferMode, LongAdder> modeBytes = new EnumMap<>(TransferMode.class);
   private final Map<TransferMode, LongAdder> fillBytes = new EnumMap<>(TransferMode.class);
@@ -32,6 +33,7 @@ public final class ProxyMetrics {
   public ProxyMetrics() {
     for (CacheOutcome o : CacheOutcome.values()) {
       responses.put(o, new LongAdder());
+      responseWaiters.put(o, new java.util.concurrent.ConcurrentLinkedQueue<>());
     }
     for (TransferMode m : TransferMode.values()) {
       modeResponses.put(m, new LongAdder());
@@ -41,9 +43,22 @@ public final class ProxyMetrics {
   }
 
   public void response(CacheOutcome outcome, TransferMode mode, long bodyBytes) {
-    responses.get(outcome).increment();
+    LongAdder counter = responses.get(outcome);
+    counter.increment();
     modeResponses.get(mode).increment();
     modeBytes.get(mode).add(bodyBytes);
+    java.util.Queue<Waiter> w = responseWaiters.get(outcome);
+    if (!w.isEmpty()) {
+      release(w, counter.sum());
+    }
+  }
+
+  /**
+   * Completes once {@code n} responses with {@code outcome} have been counted: a response is counted
+   * when its last byte was handed to the socket, which a client may see before that.
+   */
+  public java.util.concurrent.CompletableFuture<Void> whenResponses(CacheOutcome outcome, long n) {
+    return when(responseWaiters.get(outcome), responses.get(outcome), n);
   }
 
   /** Body bytes written into the cache from the origin, by how they moved (splice or copy). */

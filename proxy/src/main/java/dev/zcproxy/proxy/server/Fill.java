@@ -513,10 +513,12 @@ final class Fill {
       ex.context.runOnContext(v -> pump());
     }
 
+    /** The client went away before its response ended: counted and logged as such. */
     void abandon() {
       if (!done) {
         done = true;
         fill.removeReader(this);
+        ex.finish(CacheOutcome.MISS, mode, Future.failedFuture("client closed the connection"));
       }
     }
 
@@ -532,7 +534,9 @@ final class Fill {
       long bodyOffset;
       synchronized (fill) {
         avail = fill.onDisk;
-        total = fill.complete ? fill.meta.bodyLength() : -1;
+        // With a known length the response is whole once every byte went out (no need to wait
+        // for the commit); without one, only once the fill is complete.
+        total = fill.complete ? fill.meta.bodyLength() : fill.expected;
         complete = fill.complete;
         failed = fill.failed;
         ch = fill.channel;
@@ -579,7 +583,7 @@ final class Fill {
         }));
         return;
       }
-      if (complete && sent >= total) {
+      if (total >= 0 && sent >= total) {
         done = true;
         fill.removeReader(this);
         ex.finish(CacheOutcome.MISS, mode, ex.resp.end());

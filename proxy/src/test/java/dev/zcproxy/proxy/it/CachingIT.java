@@ -82,6 +82,9 @@ class CachingIT {
     assertThat(hit.headers().firstValue("age")).isPresent();
     assertThat(hit.headers().firstValue("content-type")).hasValue("application/octet-stream");
     assertThat(origin.requests("/obj")).isEqualTo(1);
+    // Both responses are counted (the miss too, though the client may close before the fill commits).
+    proxy.server.metrics().whenResponses(CacheOutcome.MISS, 1).get(10, java.util.concurrent.TimeUnit.SECONDS);
+    proxy.server.metrics().whenResponses(CacheOutcome.HIT, 1).get(10, java.util.concurrent.TimeUnit.SECONDS);
     if (size > 0) {
       TransferMode expected = sendfile ? TransferMode.SENDFILE : TransferMode.COPY;
       assertThat(proxy.server.metrics().responses(expected)).isGreaterThanOrEqualTo(1);
@@ -469,5 +472,24 @@ class CachingIT {
     try (Stream<Path> files = Files.walk(cacheDir)) {
       assertThat(files.filter(Files::isRegularFile)).isEmpty();
     }
+  }
+
+  @Test
+  void aMissIsCountedAndLoggedEvenWhenTheClientHangsUpRightAfterTheBody() throws Exception {
+    byte[] body = body(300_000, 30);
+    origin.serve("/hangup", body, "Cache-Control", "max-age=600");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    // Like curl: read the head and exactly Content-Length bytes, then close at once.
+    try (var socket = new java.net.Socket("127.0.0.1", proxy.server.port())) {
+      socket.getOutputStream().write(("GET /hangup HTTP/1.1\r\nHost: 127.0.0.1:" + proxy.server.port() + "\r\n\r\n").getBytes());
+      java.io.InputStream in = socket.getInputStream();
+      StringBuilder head = new StringBuilder();
+      while (!head.toString().endsWith("\r\n\r\n")) {
+        head.append((char) in.read());
+      }
+      assertThat(in.readNBytes(body.length)).isEqualTo(body);
+    }
+    proxy.server.metrics().whenResponses(CacheOutcome.MISS, 1).get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(proxy.server.metrics().bytes(TransferMode.SENDFILE)).isEqualTo(body.length);
   }
 }

@@ -86,7 +86,7 @@ public final class ProxyServer {
       vertx.setPeriodic(30_000, id -> cacheIo.execute(s::cleanUp));
     }
     origin = new OriginClient(vertx, config.origin());
-    ProxyHandler handler = new ProxyHandler(vertx, config, policy, store, origin, new BodyTransfer(config.transfer().sendfile()),
+    ProxyHandler handler = new ProxyHandler(vertx, config, policy, store, origin, new BodyTransfer(config.transfer().sendfile(), cacheIo),
         metrics, clock, cacheIo);
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.listen().address().host())

@@ -18,9 +18,15 @@ import java.nio.channels.FileChannel;
 public final class BodyTransfer {
   private static final int COPY_CHUNK = 64 * 1024;
   private final boolean sendfile;
+  private final java.util.concurrent.Executor ioExecutor;
 
-  public BodyTransfer(boolean sendfile) {
+  /**
+   * @param sendfile whether plain HTTP/1.1 responses use sendfile
+   * @param io where the copy path reads the file (a read may block on disk: never on an event loop)
+   */
+  public BodyTransfer(boolean sendfile, java.util.concurrent.Executor io) {
     this.sendfile = sendfile;
+    this.ioExecutor = java.util.Objects.requireNonNull(io, "io");
   }
 
   /** The mode {@link #send} will use for a response on this connection. */
@@ -43,53 +49,71 @@ public final class BodyTransfer {
     return copy(resp, channel, offset, length);
   }
 
-  /** The portable path: positional reads of 64 KiB written with back-pressure. Reads hit the page cache. */
-  private static Future<Void> copy(HttpServerResponse resp, FileChannel channel, long offset, long length) {
+  /**
+   * The portable path: 64 KiB positional reads on the I/O executor, each written on the response's
+   * event loop with back-pressure.
+   */
+  private Future<Void> copy(HttpServerResponse resp, FileChannel channel, long offset, long length) {
     if (!resp.headWritten() && resp.headers().get("content-length") == null) {
       resp.putHeader("content-length", Long.toString(length));
     }
-    CopyLoop loop = new CopyLoop(resp, channel, offset, length);
-    loop.pump();
+    CopyLoop loop = new CopyLoop(resp, channel, offset, length, io.vertx.core.Vertx.currentContext());
+    loop.next();
     return loop.done.future();
   }
 
-  private static final class CopyLoop {
+  private final class CopyLoop {
     final io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
     final HttpServerResponse resp;
     final FileChannel channel;
+    final io.vertx.core.Context context;
     long pos;
     final long end;
 
-    CopyLoop(HttpServerResponse resp, FileChannel channel, long offset, long length) {
+    CopyLoop(HttpServerResponse resp, FileChannel channel, long offset, long length, io.vertx.core.Context context) {
       this.resp = resp;
       this.channel = channel;
       this.pos = offset;
       this.end = offset + length;
+      this.context = context;
     }
 
-    void pump() {
-      try {
-        while (pos < end) {
-          int n = (int) Math.min(COPY_CHUNK, end - pos);
-          ByteBuffer bb = ByteBuffer.allocate(n);
+    /** Reads the next chunk off the event loop, then writes it on it. */
+    void next() {
+      int n = (int) Math.min(COPY_CHUNK, end - pos);
+      long at = pos;
+      ioExecutor.execute(() -> {
+        ByteBuffer bb = ByteBuffer.allocate(n);
+        IOException failure = null;
+        try {
           while (bb.hasRemaining()) {
-            int r = channel.read(bb, pos + bb.position());
+            int r = channel.read(bb, at + bb.position());
             if (r < 0) {
               throw new IOException("cache file shorter than its header says");
             }
           }
-          bb.flip();
-          pos += n;
-          resp.write(Buffer.buffer(bb.array()));
-          if (resp.writeQueueFull() && pos < end) {
-            resp.drainHandler(v -> pump());
-            return;
-          }
+        } catch (IOException e) {
+          failure = e;
         }
-        resp.end().onComplete(done);
-      } catch (IOException e) {
+        IOException f = failure;
+        context.runOnContext(v -> write(bb, n, f));
+      });
+    }
+
+    private void write(ByteBuffer bb, int n, IOException failure) {
+      if (failure != null) {
         resp.reset();
-        done.tryFail(e);
+        done.tryFail(failure);
+        return;
+      }
+      pos += n;
+      resp.write(Buffer.buffer(bb.array()));
+      if (pos >= end) {
+        resp.end().onComplete(done);
+      } else if (resp.writeQueueFull()) {
+        resp.drainHandler(v -> next());
+      } else {
+        next();
       }
     }
   }

@@ -35,7 +35,6 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.http.HttpVersion;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -522,7 +521,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ex.finish(outcome, TransferMode.NONE, resp.end());
       return;
     }
-    TransferMode mode = transfer.modeFor(resp, ex.req.isSSL(), ex.req.version() == HttpVersion.HTTP_2);
+    TransferMode mode = transfer.modeFor(ex.req);
     ex.bodyBytes = length;
     Future<Void> sent = transfer.send(resp, mode, open.channel(), offset, length);
     sent.onComplete(ar -> open.close());

@@ -30,8 +30,9 @@ public final class BodyTransfer {
   }
 
   /** The mode {@link #send} will use for a response on this connection. */
-  public TransferMode modeFor(HttpServerResponse resp, boolean ssl, boolean http2) {
-    return sendfile && !ssl && !http2 ? TransferMode.SENDFILE : TransferMode.COPY;
+  public TransferMode modeFor(io.vertx.core.http.HttpServerRequest req) {
+    // One eligibility rule for whole bodies and for ranges of a filling file.
+    return sendfile && dev.zcproxy.proxy.internal.ResponseFiles.canSendRanges(req) ? TransferMode.SENDFILE : TransferMode.COPY;
   }
 
   /**

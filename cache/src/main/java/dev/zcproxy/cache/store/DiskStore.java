@@ -54,7 +54,8 @@ import org.slf4j.LoggerFactory;
  * startup scan keeps the newer response.
  *
  * <h2>Index</h2>
- * {@link StoreIndex}: weight = file size in KiB, {@code maximumWeight} = {@code maxBytes}, W-TinyLFU
+ * {@link StoreIndex}: bounded by {@code maxBytes} on disk and by {@link StoreConfig#indexHeapBytes()}
+ * of (estimated) heap, whichever binds first, so many tiny objects cannot exhaust the heap; W-TinyLFU
  * admission (a new entry may be evicted at once: its file is then deleted), expiry at
  * {@code retainUntil(meta)} on a ticker derived from the injected clock. Index lifetime is not
  * freshness: the policy decides fresh or stale at lookup time.
@@ -67,7 +68,8 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Restart</h2>
  * {@link #open(StoreConfig, Executor, LongSupplier, ToLongFunction)} scans the directory on the I/O
- * executor ({@link StoreScanner}); lookups meanwhile see what was indexed so far.
+ * executor ({@link StoreScanner}); lookups meanwhile see what was indexed so far. The scan obeys the
+ * same bounds: once the index is full it deletes the files it has no room for.
  */
 public final class DiskStore implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DiskStore.class);
@@ -87,6 +89,7 @@ public final class DiskStore implements AutoCloseable {
   private final LongSupplier clockMillis;
   private final ToLongFunction<EntryMeta> retainUntil;
   private final StoreIndex index;
+  private final EntryCompactor compactor = new EntryCompactor();
   private final Cache<Long, SharedChannel> openFiles;
   private final Set<EntryWriter> writers = ConcurrentHashMap.newKeySet();
   /** Primary key -> the generation counter when it was last invalidated; older writers may not publish. */
@@ -118,7 +121,8 @@ public final class DiskStore implements AutoCloseable {
     // The top 24 bits of every generation name this store instance, so that the scan can tell the
     // files this instance is publishing (left alone) from those of earlier runs.
     this.session = (new SecureRandom().nextInt() & 0xFFFFFFL) | 1L;
-    this.index = new StoreIndex(config.maxBytes(), ioExecutor, clockMillis, retainUntil, this::fileGone);
+    this.index = new StoreIndex(config.maxBytes(), config.indexHeapBytes(), ioExecutor, clockMillis, retainUntil,
+        this::fileGone);
     this.openFiles = Caffeine.newBuilder()
         .maximumSize(maxOpenFiles)
         .executor(ioExecutor)
@@ -151,6 +155,8 @@ public final class DiskStore implements AutoCloseable {
     requireNonNull(clockMillis, "clockMillis");
     requireNonNull(retainUntil, "retainUntil");
     DiskStore store = new DiskStore(config, ioExecutor, clockMillis, retainUntil, maxOpenFiles);
+    LOG.info("cache index bounded by {} MiB of heap (max heap {} MiB) and {} MiB on disk",
+        config.indexHeapBytes() >> 20, Runtime.getRuntime().maxMemory() >> 20, config.maxBytes() >> 20);
     ioExecutor.execute(() -> {
       try {
         new StoreScanner(store).run();
@@ -223,7 +229,7 @@ public final class DiskStore implements AutoCloseable {
   private OpenEntry openSlow(StoreEntry e) {
     FileChannel ch;
     try {
-      ch = FileChannel.open(e.path(), StandardOpenOption.READ);
+      ch = FileChannel.open(pathOf(e), StandardOpenOption.READ);
     } catch (NoSuchFileException x) {
       throw new CompletionException(notIndexed(e.meta()));
     } catch (IOException x) {
@@ -319,13 +325,13 @@ public final class DiskStore implements AutoCloseable {
       byte[] metaBytes = EntryFormat.encodeMeta(meta);
       StoreEntry next;
       if (EntryFormat.fits(metaBytes.length, cur.meta().bodyOffset())) {
-        try (FileChannel ch = FileChannel.open(cur.path(), StandardOpenOption.WRITE)) {
+        try (FileChannel ch = FileChannel.open(pathOf(cur), StandardOpenOption.WRITE)) {
           writeFully(ch, EntryFormat.encodeHeader(metaBytes, meta.bodyOffset(), bodyLength), 0);
           if (config.fsync()) {
             ch.force(true);
           }
         }
-        next = new StoreEntry(hash, meta, cur.path(), cur.generation());
+        next = entry(hash, meta, cur.generation());
       } else {
         long gen = nextGeneration();
         meta = meta.withBody(bodyLength, EntryFormat.bodyOffsetFor(metaBytes.length));
@@ -342,11 +348,11 @@ public final class DiskStore implements AutoCloseable {
         } finally {
           liveTemps.remove(temp);
         }
-        next = new StoreEntry(hash, meta, target, gen);
+        next = entry(hash, meta, gen);
       }
       if (!index.replaceIfGeneration(cur.generation(), next)) {
         if (next.generation() != cur.generation()) {
-          deleteQuietly(next.path());
+          deleteQuietly(pathOf(next));
         }
         throw new IllegalStateException("entry " + updated.primaryKey() + " changed during update");
       }
@@ -356,7 +362,7 @@ public final class DiskStore implements AutoCloseable {
 
   private void rewrite(StoreEntry cur, Path temp, byte[] metaBytes, EntryMeta meta) throws IOException {
     Files.createDirectories(temp.getParent());
-    try (FileChannel src = FileChannel.open(cur.path(), StandardOpenOption.READ);
+    try (FileChannel src = FileChannel.open(pathOf(cur), StandardOpenOption.READ);
         FileChannel dst = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       writeFully(dst, EntryFormat.encodeHeader(metaBytes, meta.bodyOffset(), meta.bodyLength()), 0);
       if (meta.bodyLength() == 0) {
@@ -368,7 +374,7 @@ public final class DiskStore implements AutoCloseable {
       while (left > 0) {
         long n = src.transferTo(from, left, dst);
         if (n <= 0) {
-          throw new IOException("short copy of " + cur.path() + ": " + left + " bytes missing");
+          throw new IOException("short copy of " + pathOf(cur) + ": " + left + " bytes missing");
         }
         from += n;
         left -= n;
@@ -442,7 +448,12 @@ public final class DiskStore implements AutoCloseable {
 
   /** The bytes on disk of all indexed entries (each file's size rounded up to KiB). */
   public long weightedBytes() {
-    return index.weightedBytes();
+    return index.diskBytes();
+  }
+
+  /** The estimated heap taken by the index entries (bounded by {@link StoreConfig#indexHeapBytes()}). */
+  public long indexHeapBytes() {
+    return index.heapBytes();
   }
 
   /**
@@ -488,6 +499,17 @@ public final class DiskStore implements AutoCloseable {
 
   StoreIndex index() {
     return index;
+  }
+
+  /** A new index entry for {@code meta} (its strings shared with other entries where possible). */
+  StoreEntry entry(String hash, EntryMeta meta, long generation) {
+    EntryMeta compact = compactor.compact(meta);
+    return new StoreEntry(hash, compact, generation, HeapEstimate.entryBytes(hash, compact, compactor));
+  }
+
+  /** The file of an entry. */
+  Path pathOf(StoreEntry e) {
+    return layout.entryPath(e.hash(), e.generation());
   }
 
   boolean isClosed() {
@@ -553,7 +575,7 @@ public final class DiskStore implements AutoCloseable {
         return true;
       }
     }
-    deleteQuietly(e.path()); // called on the I/O executor
+    deleteQuietly(pathOf(e)); // called on the I/O executor
     return false;
   }
 
@@ -563,7 +585,7 @@ public final class DiskStore implements AutoCloseable {
     if (ch != null) {
       ch.releaseOwner();
     }
-    deleteQuietly(e.path());
+    deleteQuietly(pathOf(e));
   }
 
   /** The number of channels in the open-file cache (tests). */

@@ -310,7 +310,7 @@ public final class EntryWriter {
         forceDirectory(target.getParent());
       }
       EntryMeta published = meta.withBody(length, bodyOffset);
-      if (store.publish(new StoreEntry(hash, published, target, generation))) {
+      if (store.publish(store.entry(hash, published, generation))) {
         result.complete(published);
       } else {
         result.completeExceptionally(new IllegalStateException("entry " + meta.primaryKey() + " was invalidated while being written"));

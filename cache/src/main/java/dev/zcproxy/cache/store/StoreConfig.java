@@ -3,17 +3,38 @@ package dev.zcproxy.cache.store;
 import java.nio.file.Path;
 
 /**
- * Where and how large the on-disk store is.
+ * Where and how large the on-disk store is, and how much heap its index may take.
  *
  * @param dir the cache directory (created if missing)
  * @param maxBytes the bound on the bytes of all entry files; eviction keeps the total under it
  * @param fsync whether an entry's file is forced to disk before it is published
+ * @param indexHeapBytes the bound on the estimated heap of the index entries; eviction keeps the
+ *     total under it, so the number of entries is bounded by memory, not only by disk bytes
  */
-public record StoreConfig(Path dir, long maxBytes, boolean fsync) {
+public record StoreConfig(Path dir, long maxBytes, boolean fsync, long indexHeapBytes) {
+  /** The share of the maximum heap the index gets by default. */
+  public static final int DEFAULT_INDEX_HEAP_PERCENT = 25;
+
   public StoreConfig {
     java.util.Objects.requireNonNull(dir, "dir");
     if (maxBytes <= 0) {
       throw new IllegalArgumentException("maxBytes: " + maxBytes + " (expected: > 0)");
     }
+    if (indexHeapBytes <= 0) {
+      throw new IllegalArgumentException("indexHeapBytes: " + indexHeapBytes + " (expected: > 0)");
+    }
+  }
+
+  /** A store whose index may take {@link #DEFAULT_INDEX_HEAP_PERCENT} of this JVM's maximum heap. */
+  public StoreConfig(Path dir, long maxBytes, boolean fsync) {
+    this(dir, maxBytes, fsync, heapShare(DEFAULT_INDEX_HEAP_PERCENT));
+  }
+
+  /** {@code percent} of {@link Runtime#maxMemory()}, at least 1 MiB. */
+  public static long heapShare(int percent) {
+    if (percent < 1 || percent > 100) {
+      throw new IllegalArgumentException("percent: " + percent + " (expected: 1..100)");
+    }
+    return Math.max(1L << 20, Runtime.getRuntime().maxMemory() / 100 * percent);
   }
 }

@@ -26,15 +26,27 @@ import org.slf4j.LoggerFactory;
  * passed. Of two files of one key (a crash between publishing and deleting the old one) the newer
  * response wins; an entry this instance has published since it started always wins. Files of this store instance (published while the scan runs) are left to their
  * writers, and files with names that are not entry names are left alone.
+ *
+ * <p>The scan obeys the index's bounds (heap and disk, see {@link StoreIndex}): once the index has no
+ * room for an entry, its file is deleted rather than indexed. Leaving it on disk unindexed would let
+ * the files outgrow {@code maxBytes} (nothing counts or evicts them) and every restart would read them
+ * again; indexing it would only make Caffeine evict another entry read moments before (all have the
+ * same, zero, frequency), with the removal notices of a whole oversized directory queued on the
+ * executor. So after a restart with less heap or a smaller {@code maxBytes}, the entries first met in
+ * directory order (effectively random) are kept and the rest are deleted, as eviction would have done.
+ * The index is cleaned up every {@value #CLEAN_UP_EVERY} entries so its weighted size stays current.
  */
 final class StoreScanner {
   private static final Logger LOG = LoggerFactory.getLogger(StoreScanner.class);
+  private static final int CLEAN_UP_EVERY = 256;
 
   private final DiskStore store;
   private final StoreLayout layout;
   private int indexed;
   private int dropped;
   private int expired;
+  private int noRoom;
+  private int sinceCleanUp;
 
   StoreScanner(DiskStore store) {
     this.store = store;
@@ -73,6 +85,11 @@ final class StoreScanner {
     });
     LOG.info("cache scan of {}: {} entries indexed, {} invalid and {} expired files deleted in {} ms",
         layout.dir(), indexed, dropped, expired, (System.nanoTime() - start) / 1_000_000);
+    if (noRoom > 0) {
+      LOG.warn("cache scan of {}: the index was full ({} MiB of heap, {} MiB on disk): {} more entries deleted;"
+          + " raise -Xmx or cache.index-heap to keep more objects", layout.dir(), store.config().indexHeapBytes() >> 20,
+          store.config().maxBytes() >> 20, noRoom);
+    }
   }
 
   private void cleanTemp() throws IOException {
@@ -120,8 +137,18 @@ final class StoreScanner {
         expired++;
         return;
       }
-      StoreEntry e = new StoreEntry(name.hash(), meta, file, name.generation());
-      StoreEntry existing = index.putIfAbsent(e);
+      StoreEntry e = store.entry(name.hash(), meta, name.generation());
+      if (++sinceCleanUp >= CLEAN_UP_EVERY) {
+        sinceCleanUp = 0;
+        index.cleanUp(); // evictions of live traffic and our own writes settle: weightedSize is current
+      }
+      StoreEntry existing = index.peek(name.hash());
+      if (existing == null && !index.hasRoomFor(e)) {
+        DiskStore.deleteQuietly(file);
+        noRoom++;
+        return;
+      }
+      existing = index.putIfAbsent(e);
       if (existing == null) {
         indexed++;
       } else if (!store.isOwnGeneration(existing.generation()) && isNewer(e, existing)

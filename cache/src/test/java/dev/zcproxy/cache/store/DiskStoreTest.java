@@ -650,7 +650,7 @@ class DiskStoreTest {
   }
 
   static List<Path> indexedFiles(DiskStore s) {
-    return s.index().entries().stream().map(StoreEntry::path).toList();
+    return s.index().entries().stream().map(s::pathOf).toList();
   }
 
   /** An executor that runs tasks only when told: shows which calls need an executor hop. */

@@ -80,7 +80,8 @@ public final class ProxyServer {
       return t;
     });
     if (c.enabled()) {
-      store = DiskStore.open(new StoreConfig(c.dir(), c.maxSizeBytes(), c.fsync()), cacheIo, clock, policy::retainUntil);
+      store = DiskStore.open(new StoreConfig(c.dir(), c.maxSizeBytes(), c.fsync(),
+          c.indexHeap().resolve(Runtime.getRuntime().maxMemory())), cacheIo, clock, policy::retainUntil);
       metrics.cacheGauges(store::entryCount, store::weightedBytes);
       DiskStore s = store;
       vertx.setPeriodic(30_000, id -> cacheIo.execute(s::cleanUp));

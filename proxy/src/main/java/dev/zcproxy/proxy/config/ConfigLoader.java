@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.zcproxy.proxy.config.ProxyConfig.Admin;
 import dev.zcproxy.proxy.config.ProxyConfig.Cache;
 import dev.zcproxy.proxy.config.ProxyConfig.HostPort;
+import dev.zcproxy.proxy.config.ProxyConfig.IndexHeap;
 import dev.zcproxy.proxy.config.ProxyConfig.Listen;
 import dev.zcproxy.proxy.config.ProxyConfig.Logging;
 import dev.zcproxy.proxy.config.ProxyConfig.Origin;
@@ -85,6 +86,7 @@ public final class ConfigLoader {
             "enabled",
             "dir",
             "max-size",
+            "index-heap",
             "max-object-size",
             "fsync",
             "heuristic-fraction",
@@ -508,7 +510,8 @@ public final class ConfigLoader {
               b.bool("cache.surrogate-control", c.surrogateControl()),
               b.integer("cache.max-variants", c.maxVariants(), ">= 1"),
               b.bool("cache.coalesce", c.coalesce()),
-              b.duration("cache.hit-for-pass", c.hitForPass()));
+              b.duration("cache.hit-for-pass", c.hitForPass()),
+              b.indexHeap("cache.index-heap", c.indexHeap()));
       Transfer t = Transfer.DEFAULT;
       Transfer transfer =
           new Transfer(
@@ -650,6 +653,31 @@ public final class ConfigLoader {
       } catch (IllegalArgumentException e) {
         throw bad(v, e.getMessage());
       }
+    }
+
+    /** A share of the maximum heap ({@code 25%}) or a size ({@code 64MiB}). */
+    IndexHeap indexHeap(String path, IndexHeap dflt) {
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, IndexHeap.EXPECTED).strip();
+      if (t.endsWith("%")) {
+        int percent;
+        try {
+          percent = Integer.parseInt(t.substring(0, t.length() - 1).strip());
+        } catch (NumberFormatException e) {
+          throw bad(v, "is not a percentage (expected: " + IndexHeap.EXPECTED + ")");
+        }
+        return IndexHeap.percent(percent);
+      }
+      long bytes;
+      try {
+        bytes = Units.parseSize(t);
+      } catch (IllegalArgumentException e) {
+        throw bad(v, "is not a share or a size (expected: " + IndexHeap.EXPECTED + ")");
+      }
+      return IndexHeap.bytes(bytes);
     }
 
     int intSize(String path, int dflt) {

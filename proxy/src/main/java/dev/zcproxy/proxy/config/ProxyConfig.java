@@ -120,7 +120,8 @@ public record ProxyConfig(
       boolean surrogateControl,
       int maxVariants,
       boolean coalesce,
-      Duration hitForPass) {
+      Duration hitForPass,
+      IndexHeap indexHeap) {
 
     static final Cache DEFAULT =
         new Cache(
@@ -136,7 +137,8 @@ public record ProxyConfig(
             true,
             16,
             true,
-            Duration.ofMinutes(2));
+            Duration.ofMinutes(2),
+            IndexHeap.percent(IndexHeap.DEFAULT_PERCENT));
 
     public Cache {
       requireNonNull(dir, "cache.dir");
@@ -152,6 +154,50 @@ public record ProxyConfig(
       notNegative("cache.keep", keep, "0 = off");
       check(maxVariants >= 1, "cache.max-variants", maxVariants, ">= 1");
       notNegative("cache.hit-for-pass", hitForPass, "0 = off");
+      requireNonNull(indexHeap, "cache.index-heap");
+    }
+  }
+
+  /**
+   * The heap the cache index may take ({@code cache.index-heap}): a share of the JVM's maximum heap
+   * ({@code percent}, e.g. {@code 25%}) or a size ({@code bytes}); exactly one is non-zero. Entries are
+   * evicted to stay inside it, so the number of cached objects can never exhaust the heap.
+   */
+  public record IndexHeap(int percent, long bytes) {
+    /** The default share of the maximum heap. */
+    public static final int DEFAULT_PERCENT = 25;
+    /** The largest share: the rest of the proxy needs heap too. */
+    public static final int MAX_PERCENT = 90;
+    static final String EXPECTED = "a share of the maximum heap 1%.." + MAX_PERCENT + "%, e.g. 25%, or a size, e.g. 64MiB";
+
+    public IndexHeap {
+      check((percent > 0) != (bytes > 0) && percent >= 0 && bytes >= 0, "cache.index-heap",
+          percent > 0 ? percent + "%" : bytes, EXPECTED);
+      check(percent <= MAX_PERCENT, "cache.index-heap", percent + "%", EXPECTED);
+    }
+
+    public static IndexHeap percent(int percent) {
+      return new IndexHeap(percent, 0);
+    }
+
+    public static IndexHeap bytes(long bytes) {
+      return new IndexHeap(0, bytes);
+    }
+
+    /**
+     * The budget in bytes for a JVM whose maximum heap is {@code maxMemory}: the share, or the size
+     * but never more than {@value #MAX_PERCENT}% of the heap (more could not be used without an
+     * OutOfMemoryError elsewhere), and at least 1 MiB.
+     */
+    public long resolve(long maxMemory) {
+      long max = maxMemory / 100 * MAX_PERCENT;
+      long b = percent > 0 ? maxMemory / 100 * percent : Math.min(bytes, max);
+      return Math.max(1L << 20, b);
+    }
+
+    @Override
+    public String toString() {
+      return percent > 0 ? percent + "%" : Units.formatSize(bytes);
     }
   }
 

@@ -74,6 +74,15 @@ class ConfigLoaderTest {
             "bad.yaml:2: listen.event-loops: -2 (expected: >= 0, 0 = one per core)"),
         bad("fraction out of range", "cache:\n  heuristic-fraction: 1.5\n",
             "bad.yaml:2: cache.heuristic-fraction: 1.5 (expected: 0..1)"),
+        bad("index heap share too large", "cache:\n  index-heap: 95%\n",
+            "bad.yaml:2: cache.index-heap: 95% (expected: a share of the maximum heap 1%..90%, e.g. 25%,"
+                + " or a size, e.g. 64MiB)"),
+        bad("index heap zero", "cache:\n  index-heap: 0%\n",
+            "bad.yaml:2: cache.index-heap: 0 (expected: a share of the maximum heap"),
+        bad("index heap word", "cache:\n  index-heap: lots\n",
+            "bad.yaml:2: cache.index-heap: \"lots\" is not a share or a size (expected: a share of the maximum heap"),
+        bad("index heap bad percent", "cache:\n  index-heap: 2.5%\n",
+            "bad.yaml:2: cache.index-heap: \"2.5%\" is not a percentage"),
         bad("max variants zero", "cache:\n  max-variants: 0\n",
             "bad.yaml:2: cache.max-variants: 0 (expected: >= 1)"),
         bad("port out of range", "listen:\n  address: 127.0.0.1:70000\n",
@@ -156,6 +165,7 @@ class ConfigLoaderTest {
           enabled: false
           dir: /srv/cache
           max-size: 10GiB
+          index-heap: 64MiB
           max-object-size: 512MiB
           fsync: true
           heuristic-fraction: 0.25
@@ -190,7 +200,7 @@ class ConfigLoaderTest {
     assertThat(c.cache())
         .isEqualTo(new ProxyConfig.Cache(false, Path.of("/srv/cache"), 10L << 30, 512L << 20,
             true, 0.25, Duration.ofDays(2), Duration.ZERO, false, false, 4, false,
-            Duration.ofSeconds(30)));
+            Duration.ofSeconds(30), ProxyConfig.IndexHeap.bytes(64L << 20)));
     assertThat(c.transfer()).isEqualTo(new ProxyConfig.Transfer(false, false, 0, false));
     assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin(false, new HostPort("0.0.0.0", 9079)));
     assertThat(c.logging())

@@ -29,6 +29,17 @@ class ProxyConfigTest {
   }
 
   @Test
+  void theIndexHeapIsAShareOfTheMaximumHeapOrASizeCappedBelowIt() {
+    long max = 128L << 20;
+    assertThat(ProxyConfig.defaults().cache().indexHeap()).hasToString("25%");
+    assertThat(ProxyConfig.defaults().cache().indexHeap().resolve(max)).isEqualTo(max / 100 * 25);
+    assertThat(ProxyConfig.IndexHeap.bytes(64L << 20).resolve(max)).isEqualTo(64L << 20);
+    assertThat(ProxyConfig.IndexHeap.bytes(64L << 20)).hasToString("64MiB");
+    assertThat(ProxyConfig.IndexHeap.bytes(1L << 30).resolve(max)).isEqualTo(max / 100 * 90);
+    assertThat(ProxyConfig.IndexHeap.percent(1).resolve(16L << 20)).isEqualTo(1L << 20);
+  }
+
+  @Test
   void messagesNameTheKeyPathValueAndExpectation() {
     Listen l = ProxyConfig.defaults().listen();
     assertThatIllegalArgumentException()

@@ -241,7 +241,13 @@ public final class CachePolicy {
     return Invalidation.keys(requireNonNull(req, "req"), requireNonNull(resp, "resp"));
   }
 
-  /** Epoch millis after which {@code entry} is useless and may leave the index (freshness + stale windows + keep). */
+  /**
+   * Epoch millis after which {@code entry} is useless and may leave the index: freshness, plus the
+   * longest stale window, or the keep time when the entry can still be used stale. That is when it has
+   * validators (a 304 revalidates it), or when it had a freshness lifetime and nothing forbids serving
+   * it stale, so that a client's {@code max-stale} or {@code stale-if-error} (RFC 9111 §5.2.1.2,
+   * RFC 5861 §4) finds it; an entry stale from the start without validators is not kept.
+   */
   public long retainUntil(EntryMeta entry) {
     requireNonNull(entry, "entry");
     Freshness f = freshness(entry);
@@ -251,7 +257,8 @@ public final class CachePolicy {
     if (!rc.explicitRevalidate()) {
       grace = Math.max(rc.secondsOrZero("stale-while-revalidate"), rc.secondsOrZero("stale-if-error"));
     }
-    if (entry.headers().contains("ETag") || entry.headers().contains("Last-Modified")) {
+    boolean clientMayTakeStale = f.lifetimeMs > 0 && !rc.sharedRevalidate() && !rc.noCacheUnqualified();
+    if (clientMayTakeStale || entry.headers().contains("ETag") || entry.headers().contains("Last-Modified")) {
       grace = Math.max(grace, config.keepSeconds());
     }
     return saturatedAdd(saturatedAdd(entry.responseTime(), fresh), saturatedMul1000(grace));

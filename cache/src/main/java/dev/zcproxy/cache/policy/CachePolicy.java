@@ -33,6 +33,10 @@ import java.util.List;
  *       revalidating, unless {@code must-revalidate}/{@code proxy-revalidate}. An origin that sends
  *       {@code s-maxage} together with {@code stale-while-revalidate} or {@code stale-if-error}
  *       grants those windows explicitly, so {@code s-maxage} alone does not cancel them.
+ *   <li>Request {@code no-store} (§5.2.1.5) forbids storing the response to it; the RFC leaves reuse
+ *       open, and this cache does not use a stored response for it either ({@code Miss("request")}):
+ *       a client that asks for nothing to be kept gets the origin's current answer, as Apache httpd
+ *       does.
  *   <li>{@code only-if-cached} (§5.2.1.7): whatever would need the origin becomes
  *       {@code Miss(detail, true)}.
  * </ol>
@@ -83,6 +87,9 @@ public final class CachePolicy {
     boolean onlyIfCached = reqCc.has("only-if-cached");
     if (variants.isEmpty()) {
       return new Lookup.Miss("uri-miss", onlyIfCached);
+    }
+    if (reqCc.has("no-store")) {
+      return new Lookup.Miss("request", onlyIfCached);
     }
     EntryMeta chosen = null;
     long chosenDate = Long.MIN_VALUE;

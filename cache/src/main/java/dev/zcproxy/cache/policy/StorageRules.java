@@ -12,7 +12,8 @@ import java.util.Set;
  * <ol>
  *   <li>the request method is GET (HEAD responses have no body to store; other methods are not
  *       cacheable here): {@code method};
- *   <li>the request has no {@code no-store} (§5.2.1.5): {@code no-store};
+ *   <li>the request has no {@code no-store} (§5.2.1.5): {@code request-no-store} (distinct from the
+ *       response's {@code no-store}: it says nothing about later requests for the URI);
  *   <li>the status is final; 206 is not stored yet ({@code partial}); 304 and statuses outside
  *       200..599 are never stored ({@code status});
  *   <li>{@code must-understand} (§5.2.2.3): store only a status this cache understands
@@ -44,7 +45,7 @@ final class StorageRules {
       return new Storability.DontStore("method");
     }
     if (CacheControl.of(req.headers(), "Cache-Control").has("no-store")) {
-      return new Storability.DontStore("no-store");
+      return new Storability.DontStore("request-no-store");
     }
     int status = resp.status();
     if (status == 206) {

@@ -63,6 +63,9 @@ class SelectTest {
       // §5.2.1.3 min-fresh
       "Cache-Control: min-fresh=30; Cache-Control: max-age=60; 30; fresh 30",
       "Cache-Control: min-fresh=30; Cache-Control: max-age=60; 31; revalidate",
+      // §5.2.1.5 request no-store: a stored response is not used either
+      "Cache-Control: no-store; Cache-Control: max-age=60; 10; miss request",
+      "Cache-Control: no-store, only-if-cached; Cache-Control: max-age=60; 10; miss request only-if-cached",
       // §5.2.1.2 max-stale
       "Cache-Control: max-stale; Cache-Control: max-age=60; 1000; serve-stale",
       "Cache-Control: max-stale=10; Cache-Control: max-age=60; 70; serve-stale",

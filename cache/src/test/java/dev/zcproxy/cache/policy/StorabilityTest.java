@@ -56,7 +56,7 @@ class StorabilityTest {
       // no-store
       "GET; -; 200; Cache-Control: no-store, max-age=60; no-store",
       "GET; -; 200; Cache-Control: max-age=60|Cache-Control: NO-STORE; no-store",
-      "GET; Cache-Control: no-store; 200; Cache-Control: max-age=60; no-store",
+      "GET; Cache-Control: no-store; 200; Cache-Control: max-age=60; request-no-store",
       "GET; Pragma: no-store; 200; Cache-Control: max-age=60; store",
       // must-understand (§5.2.2.3)
       "GET; -; 200; Cache-Control: must-understand, no-store, max-age=60; store",

@@ -233,6 +233,30 @@ class CachingIT {
   }
 
   @Test
+  void requestNoStoreBypassesTheCacheWithoutTurningTheUriIntoHitForPass() throws Exception {
+    origin.serve("/rns", "cacheable".getBytes(), "Cache-Control", "max-age=600");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    // The client's no-store forbids storing this response (RFC 9111 §5.2.1.5); it says nothing about
+    // the response, so later requests must still be cached.
+    HttpResponse<byte[]> noStore = proxy.get("/rns", "Cache-Control", "no-store");
+    assertThat(noStore.body()).isEqualTo("cacheable".getBytes());
+    assertThat(proxy.server.store().entryCount()).isZero();
+    HttpResponse<byte[]> miss = proxy.get("/rns");
+    assertThat(miss.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("stored"));
+    awaitStored(1);
+    assertThat(proxy.get("/rns").headers().firstValue("x-cache")).hasValue("HIT");
+    // A stored response is not used for a no-store request either: it goes to the origin, and what
+    // it gets is not stored over the stored one.
+    HttpResponse<byte[]> again = proxy.get("/rns", "Cache-Control", "no-store");
+    assertThat(again.body()).isEqualTo("cacheable".getBytes());
+    assertThat(again.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("fwd=request"));
+    assertThat(origin.requests("/rns")).isEqualTo(3);
+    assertThat(proxy.server.store().entryCount()).isEqualTo(1);
+    assertThat(proxy.get("/rns").headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(origin.requests("/rns")).isEqualTo(3);
+  }
+
+  @Test
   void originThatDiesMidBodyClosesTheClientAndStoresNothing() throws Exception {
     origin.route("/trunc", req -> {
       var resp = req.response().putHeader("Cache-Control", "max-age=600").putHeader("Content-Length", "100000");

@@ -18,7 +18,9 @@ import java.util.List;
  * <p>Design notes on {@link #select} (RFC 9111 §4, §5.2.1; RFC 5861; RFC 8246):
  * <ol>
  *   <li>Variants are matched by secondary key ({@link VarySelector}); {@code Vary: *} never matches;
- *       of several matches the most recent ({@code Date}, then response time) wins (§4.1).
+ *       of several matches the most recent ({@code Date}, then response time) wins (§4.1). Only when
+ *       none matches exactly, a variant in the request's most preferred {@code Content-Language} is
+ *       used ({@link VarySelector#matchesByLanguage}).
  *   <li>Request {@code no-cache} (or {@code Pragma: no-cache} without {@code Cache-Control}, §5.4)
  *       and response {@code no-cache} without field names (§5.2.2.4) require validation. Request
  *       {@code no-cache} is honoured even for {@code immutable} responses: RFC 8246 only asks clients
@@ -111,6 +113,9 @@ public final class CachePolicy {
       }
     }
     if (chosen == null) {
+      chosen = byLanguage(variants, rh);
+    }
+    if (chosen == null) {
       return new Lookup.Miss("vary-miss", onlyIfCached);
     }
     Freshness f = freshness(chosen);
@@ -132,6 +137,24 @@ public final class CachePolicy {
       return revalidate(chosen, age, onlyIfCached, "request");
     }
     return new Lookup.Fresh(chosen, age);
+  }
+
+  /** Without an exact Vary match: the most recent variant in the request's preferred language, if any. */
+  private EntryMeta byLanguage(List<EntryMeta> variants, Headers rh) {
+    if (!rh.contains("Accept-Language")) {
+      return null;
+    }
+    EntryMeta chosen = null;
+    for (EntryMeta e : variants) {
+      if (VarySelector.isStar(e.headers()) || !VarySelector.matchesByLanguage(e.headers(), e.variant(), rh)) {
+        continue;
+      }
+      if (chosen == null || freshness(e).date > freshness(chosen).date
+          || (freshness(e).date == freshness(chosen).date && e.responseTime() > chosen.responseTime())) {
+        chosen = e;
+      }
+    }
+    return chosen;
   }
 
   private Lookup staleOutcome(EntryMeta e, Freshness f, CacheControl reqCc, long ageMs, long age, boolean onlyIfCached) {

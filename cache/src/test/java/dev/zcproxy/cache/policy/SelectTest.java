@@ -107,6 +107,35 @@ class SelectTest {
         .isEqualTo("miss uri-miss only-if-cached");
   }
 
+  @DisplayName("a variant in the Content-Language the request prefers most is selected, RFC 9111 §4.1, RFC 9110 §12.5.4")
+  @ParameterizedTest(name = "[{index}] Vary: {0}, stored [{1}] in [{2}], new [{3}] -> {4}")
+  @CsvSource(delimiter = '#', nullValues = "-", value = {
+      "Accept-Language # Accept-Language: en, de # de # Accept-Language: fr;q=0.5, de;q=1.0 # fresh 1",
+      "Accept-Language # Accept-Language: en, de # de # Accept-Language: DE # fresh 1",
+      "Accept-Language # Accept-Language: en, de # De # Accept-Language: de, fr # fresh 1",
+      "Accept-Language # Accept-Language: en, de # de # Accept-Language: fr, de;q=0.9 # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # de # Accept-Language: de-ch # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # de-CH # Accept-Language: de # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # de # Accept-Language: * # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # de # Accept-Language: de;q=0 # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # de # - # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # de, en # Accept-Language: de # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # - # Accept-Language: de # miss vary-miss",
+      "Accept-Language, Foo # Accept-Language: en, de|Foo: 1 # de # Accept-Language: de|Foo: 1 # fresh 1",
+      "Accept-Language, Foo # Accept-Language: en, de|Foo: 1 # de # Accept-Language: de|Foo: 2 # miss vary-miss",
+  })
+  void contentLanguageSelection_9111_4_1(String vary, String storedReq, String contentLanguage, String newReq,
+      String expected) {
+    RequestHead original = Fixtures.get(fields(storedReq));
+    Headers.Builder h = Headers.builder().add("Cache-Control", "max-age=60").add("Date", date(0)).add("Vary", vary);
+    if (contentLanguage != null) {
+      h.add("Content-Language", contentLanguage);
+    }
+    Storability.Store store = (Storability.Store) POLICY.storable(original, new dev.zcproxy.cache.ResponseHead(200, h.build()));
+    EntryMeta e = new EntryMeta(Fixtures.URI, store.variant(), 200, store.headers(), T0, T0, 10, 0);
+    assertThat(outcome(POLICY.select(Fixtures.get(fields(newReq)), List.of(e), at(1)))).isEqualTo(expected);
+  }
+
   /** Stores a response varying on {@code vary} for a request with {@code storedReq}, then looks up {@code newReq}. */
   private static String varyLookup(String vary, String storedReq, String newReq) {
     RequestHead original = Fixtures.get(fields(storedReq));

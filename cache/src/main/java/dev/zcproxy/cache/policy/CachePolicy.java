@@ -222,6 +222,17 @@ public final class CachePolicy {
     return Validation.merge304(stored, notModified, requestTime, responseTime, config);
   }
 
+  /**
+   * The stored GET response {@code stored} updated by a 200 received for a HEAD request (RFC 9111
+   * §4.3.5, §3.2), or empty when the HEAD response does not match it (other validators or length) or
+   * is not a 200: then the stored response is left as it is.
+   */
+  public java.util.Optional<EntryMeta> mergeHead(EntryMeta stored, ResponseHead head, long requestTime, long responseTime) {
+    requireNonNull(stored, "stored");
+    requireNonNull(head, "head");
+    return Validation.mergeHead(stored, head, requestTime, responseTime, config);
+  }
+
   /** The header fields to send with {@code entry} at {@code nowMillis}: the stored ones plus a current {@code Age} (§5.1). */
   public Headers responseHeaders(EntryMeta entry, long nowMillis) {
     requireNonNull(entry, "entry");

@@ -373,6 +373,17 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         }));
         return;
       }
+      if (status == 200 && ex.req.method() == HttpMethod.HEAD) {
+        EntryMeta updated = policy.mergeHead(stale, rh, requestTime, responseTime).orElse(null);
+        if (updated != null) {
+          // RFC 9111 §4.3.5: the HEAD refreshed the stored GET; answer from it, as for a 304
+          releaseRevalidation(ex);
+          cres.end();
+          store.update(stale, updated).whenComplete((m, t) -> ex.context.runOnContext(v ->
+              deliverStored(ex, t == null ? m : updated, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", 200))));
+          return;
+        }
+      }
       if (status >= 500 && policy.staleIfError(ex.head, stale, responseTime)) {
         releaseRevalidation(ex);
         cres.request().connection().close();

@@ -121,6 +121,60 @@ class CachingIT {
   }
 
   @Test
+  void aHeadThatRevalidatesAStaleGetUpdatesTheStoredResponse() throws Exception {
+    java.util.List<String> methods = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    origin.route("/hu", req -> {
+      methods.add(req.method().name());
+      var resp = req.response().putHeader("Content-Type", "text/plain");
+      if (req.method() == io.vertx.core.http.HttpMethod.HEAD) {
+        // RFC 9111 §4.3.5: same length, no validator that differs, a new lifetime, no X-Kept
+        resp.putHeader("Cache-Control", "max-age=1000").putHeader("Content-Length", "100").end();
+      } else {
+        resp.putHeader("Cache-Control", "max-age=2").putHeader("X-Kept", "1").end(Buffer.buffer(body(100, 7)));
+      }
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/hu");
+    awaitStored(1);
+    proxy.advance(Duration.ofSeconds(3));
+
+    HttpResponse<byte[]> head = proxy.send("HEAD", "/hu");
+    assertThat(head.statusCode()).isEqualTo(200);
+    assertThat(head.body()).isEmpty();
+    assertThat(head.headers().firstValue("x-kept")).hasValue("1");
+    assertThat(head.headers().firstValue("cache-control")).hasValue("max-age=1000");
+    assertThat(head.headers().firstValue("content-length")).hasValue("100");
+
+    // the stored GET now has the HEAD's lifetime: a hit, without another origin request
+    HttpResponse<byte[]> get = proxy.get("/hu");
+    assertThat(get.headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(get.body()).isEqualTo(body(100, 7));
+    assertThat(get.headers().firstValue("x-kept")).hasValue("1");
+    assertThat(methods).containsExactly("GET", "HEAD");
+  }
+
+  @Test
+  void aHeadWithAnotherLengthLeavesTheStoredGetAlone() throws Exception {
+    origin.route("/hl", req -> {
+      var resp = req.response().putHeader("Content-Type", "text/plain");
+      if (req.method() == io.vertx.core.http.HttpMethod.HEAD) {
+        resp.putHeader("Cache-Control", "max-age=1000").putHeader("Content-Length", "99").end();
+      } else {
+        resp.putHeader("Cache-Control", "max-age=2").putHeader("X-Kept", "1").end(Buffer.buffer(body(100, 7)));
+      }
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/hl");
+    awaitStored(1);
+    proxy.advance(Duration.ofSeconds(3));
+    HttpResponse<byte[]> head = proxy.send("HEAD", "/hl");
+    assertThat(head.headers().firstValue("content-length")).hasValue("99");
+    assertThat(head.headers().firstValue("x-kept")).isEmpty();
+    assertThat(proxy.get("/hl").headers().firstValue("x-cache")).hasValue("MISS");
+    assertThat(origin.requests("/hl")).isEqualTo(3);
+  }
+
+  @Test
   void varyKeepsOneVariantPerRequestValue() throws Exception {
     origin.route("/v", req -> req.response().putHeader("Cache-Control", "max-age=600").putHeader("Vary", "Accept-Language")
         .end("hello in " + req.getHeader("Accept-Language")));

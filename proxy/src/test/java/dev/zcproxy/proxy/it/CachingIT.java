@@ -311,6 +311,38 @@ class CachingIT {
   }
 
   @Test
+  void aPostResponseNamingItsOwnUriIsStoredForLaterGets() throws Exception {
+    java.util.List<String> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    origin.route("/p", req -> req.body().onSuccess(b -> {
+      seen.add(req.method().name() + " " + b);
+      var resp = req.response().putHeader("Cache-Control", "max-age=600");
+      if (req.method() == io.vertx.core.http.HttpMethod.POST) {
+        // RFC 9110 §9.3.3: explicit freshness and Content-Location = the target URI
+        resp.putHeader("Content-Location", "/p").end("posted " + b);
+      } else {
+        resp.end("v1");
+      }
+    }));
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    assertThat(new String(proxy.get("/p").body())).isEqualTo("v1");
+    awaitStored(1);
+
+    var post = java.net.http.HttpRequest.newBuilder(java.net.URI.create(proxy.url("/p")))
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("12345")).header("Content-Type", "text/plain").build();
+    HttpResponse<String> posted = proxy.client.send(post, HttpResponse.BodyHandlers.ofString());
+    assertThat(posted.body()).isEqualTo("posted 12345");
+    assertThat(posted.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("stored"));
+    awaitStored(2);
+
+    // the POST invalidated the stored GET (RFC 9111 §4.4) and its own response took its place
+    HttpResponse<byte[]> get = proxy.get("/p");
+    assertThat(new String(get.body())).isEqualTo("posted 12345");
+    assertThat(get.headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(seen).containsExactly("GET ", "POST 12345");
+    assertThat(proxy.server.store().entryCount()).isEqualTo(1);
+  }
+
+  @Test
   void originThatDiesMidBodyClosesTheClientAndStoresNothing() throws Exception {
     origin.route("/trunc", req -> {
       var resp = req.response().putHeader("Cache-Control", "max-age=600").putHeader("Content-Length", "100000");

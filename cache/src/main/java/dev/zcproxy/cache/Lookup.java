@@ -24,7 +24,8 @@ public sealed interface Lookup {
    * No stored response can be used.
    *
    * @param detail why, in {@code Cache-Status} vocabulary: {@code uri-miss} (nothing stored for the
-   *     URI), {@code vary-miss} (stored, but no variant matches), {@code miss}
+   *     URI), {@code vary-miss} (stored, but no variant matches), {@code request} (the request's
+   *     {@code no-store} rules the cache out), {@code miss}
    * @param onlyIfCached the request said {@code only-if-cached}: answer 504, do not forward
    */
   record Miss(String detail, boolean onlyIfCached) implements Lookup {}

@@ -18,7 +18,9 @@ import java.util.List;
  * <p>Design notes on {@link #select} (RFC 9111 §4, §5.2.1; RFC 5861; RFC 8246):
  * <ol>
  *   <li>Variants are matched by secondary key ({@link VarySelector}); {@code Vary: *} never matches;
- *       of several matches the most recent ({@code Date}, then response time) wins (§4.1).
+ *       of several matches the most recent ({@code Date}, then response time) wins (§4.1). Only when
+ *       none matches exactly, a variant in the request's most preferred {@code Content-Language} is
+ *       used ({@link VarySelector#matchesByLanguage}).
  *   <li>Request {@code no-cache} (or {@code Pragma: no-cache} without {@code Cache-Control}, §5.4)
  *       and response {@code no-cache} without field names (§5.2.2.4) require validation. Request
  *       {@code no-cache} is honoured even for {@code immutable} responses: RFC 8246 only asks clients
@@ -33,6 +35,10 @@ import java.util.List;
  *       revalidating, unless {@code must-revalidate}/{@code proxy-revalidate}. An origin that sends
  *       {@code s-maxage} together with {@code stale-while-revalidate} or {@code stale-if-error}
  *       grants those windows explicitly, so {@code s-maxage} alone does not cancel them.
+ *   <li>Request {@code no-store} (§5.2.1.5) forbids storing the response to it; the RFC leaves reuse
+ *       open, and this cache does not use a stored response for it either ({@code Miss("request")}):
+ *       a client that asks for nothing to be kept gets the origin's current answer, as Apache httpd
+ *       does.
  *   <li>{@code only-if-cached} (§5.2.1.7): whatever would need the origin becomes
  *       {@code Miss(detail, true)}.
  * </ol>
@@ -84,6 +90,9 @@ public final class CachePolicy {
     if (variants.isEmpty()) {
       return new Lookup.Miss("uri-miss", onlyIfCached);
     }
+    if (reqCc.has("no-store")) {
+      return new Lookup.Miss("request", onlyIfCached);
+    }
     EntryMeta chosen = null;
     long chosenDate = Long.MIN_VALUE;
     for (EntryMeta e : variants) {
@@ -102,6 +111,9 @@ public final class CachePolicy {
         chosen = e;
         chosenDate = date;
       }
+    }
+    if (chosen == null) {
+      chosen = byLanguage(variants, rh);
     }
     if (chosen == null) {
       return new Lookup.Miss("vary-miss", onlyIfCached);
@@ -125,6 +137,24 @@ public final class CachePolicy {
       return revalidate(chosen, age, onlyIfCached, "request");
     }
     return new Lookup.Fresh(chosen, age);
+  }
+
+  /** Without an exact Vary match: the most recent variant in the request's preferred language, if any. */
+  private EntryMeta byLanguage(List<EntryMeta> variants, Headers rh) {
+    if (!rh.contains("Accept-Language")) {
+      return null;
+    }
+    EntryMeta chosen = null;
+    for (EntryMeta e : variants) {
+      if (VarySelector.isStar(e.headers()) || !VarySelector.matchesByLanguage(e.headers(), e.variant(), rh)) {
+        continue;
+      }
+      if (chosen == null || freshness(e).date > freshness(chosen).date
+          || (freshness(e).date == freshness(chosen).date && e.responseTime() > chosen.responseTime())) {
+        chosen = e;
+      }
+    }
+    return chosen;
   }
 
   private Lookup staleOutcome(EntryMeta e, Freshness f, CacheControl reqCc, long ageMs, long age, boolean onlyIfCached) {
@@ -192,6 +222,17 @@ public final class CachePolicy {
     return Validation.merge304(stored, notModified, requestTime, responseTime, config);
   }
 
+  /**
+   * The stored GET response {@code stored} updated by a 200 received for a HEAD request (RFC 9111
+   * §4.3.5, §3.2), or empty when the HEAD response does not match it (other validators or length) or
+   * is not a 200: then the stored response is left as it is.
+   */
+  public java.util.Optional<EntryMeta> mergeHead(EntryMeta stored, ResponseHead head, long requestTime, long responseTime) {
+    requireNonNull(stored, "stored");
+    requireNonNull(head, "head");
+    return Validation.mergeHead(stored, head, requestTime, responseTime, config);
+  }
+
   /** The header fields to send with {@code entry} at {@code nowMillis}: the stored ones plus a current {@code Age} (§5.1). */
   public Headers responseHeaders(EntryMeta entry, long nowMillis) {
     requireNonNull(entry, "entry");
@@ -241,7 +282,13 @@ public final class CachePolicy {
     return Invalidation.keys(requireNonNull(req, "req"), requireNonNull(resp, "resp"));
   }
 
-  /** Epoch millis after which {@code entry} is useless and may leave the index (freshness + stale windows + keep). */
+  /**
+   * Epoch millis after which {@code entry} is useless and may leave the index: freshness, plus the
+   * longest stale window, or the keep time when the entry can still be used stale. That is when it has
+   * validators (a 304 revalidates it), or when it had a freshness lifetime and nothing forbids serving
+   * it stale, so that a client's {@code max-stale} or {@code stale-if-error} (RFC 9111 §5.2.1.2,
+   * RFC 5861 §4) finds it; an entry stale from the start without validators is not kept.
+   */
   public long retainUntil(EntryMeta entry) {
     requireNonNull(entry, "entry");
     Freshness f = freshness(entry);
@@ -251,7 +298,8 @@ public final class CachePolicy {
     if (!rc.explicitRevalidate()) {
       grace = Math.max(rc.secondsOrZero("stale-while-revalidate"), rc.secondsOrZero("stale-if-error"));
     }
-    if (entry.headers().contains("ETag") || entry.headers().contains("Last-Modified")) {
+    boolean clientMayTakeStale = f.lifetimeMs > 0 && !rc.sharedRevalidate() && !rc.noCacheUnqualified();
+    if (clientMayTakeStale || entry.headers().contains("ETag") || entry.headers().contains("Last-Modified")) {
       grace = Math.max(grace, config.keepSeconds());
     }
     return saturatedAdd(saturatedAdd(entry.responseTime(), fresh), saturatedMul1000(grace));

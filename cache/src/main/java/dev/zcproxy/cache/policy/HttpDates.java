@@ -14,7 +14,9 @@ import java.util.Locale;
  * ({@code Sunday, 06-Nov-94 08:49:37 GMT}) and ANSI C asctime ({@code Sun Nov  6 08:49:37 1994});
  * senders use IMF-fixdate. Parsing is strict about the layout (an invalid date is "no date", which
  * for {@code Expires} means "already expired", RFC 9111 §5.3) but does not check the day name
- * against the date. A two-digit RFC 850 year is read as 1970-2069 (the RFC's "more than 50 years in
+ * against the date. Day names, month names and {@code GMT} are matched case-insensitively: the
+ * formats are case-sensitive, but RFC 9111 §4.2 asks a cache recipient to match them
+ * case-insensitively ({@code THU, 18 AUG 2050 02:01:18 gmt} is a valid {@code Expires}). A two-digit RFC 850 year is read as 1970-2069 (the RFC's "more than 50 years in
  * the future" rule needs a clock; this pure code has none, and the window is equivalent until 2019+50).
  */
 final class HttpDates {
@@ -61,7 +63,7 @@ final class HttpDates {
   // Sun, 06 Nov 1994 08:49:37 GMT
   private static long imfFixdate(String s) {
     if (s.length() != 29 || !isDay(s.substring(0, 3)) || s.charAt(4) != ' ' || s.charAt(7) != ' '
-        || s.charAt(11) != ' ' || s.charAt(16) != ' ' || !s.endsWith(" GMT")) {
+        || s.charAt(11) != ' ' || s.charAt(16) != ' ' || !endsWithGmt(s)) {
       return INVALID;
     }
     int day = digits(s, 5, 2);
@@ -77,7 +79,7 @@ final class HttpDates {
     }
     String r = s.substring(comma + 1);
     if (r.length() != 23 || r.charAt(0) != ' ' || r.charAt(3) != '-' || r.charAt(7) != '-' || r.charAt(10) != ' '
-        || !r.endsWith(" GMT")) {
+        || !endsWithGmt(r)) {
       return INVALID;
     }
     int day = digits(r, 1, 2);
@@ -117,6 +119,10 @@ final class HttpDates {
     return ((epochDay * 24 + hh) * 60 + mm) * 60_000L + Math.min(ss, 59) * 1000L;
   }
 
+  private static boolean endsWithGmt(String s) {
+    return s.regionMatches(true, s.length() - 4, " GMT", 0, 4);
+  }
+
   private static int digits(String s, int from, int n) {
     int v = 0;
     for (int i = from; i < from + n; i++) {
@@ -131,7 +137,7 @@ final class HttpDates {
 
   private static int month(String m) {
     for (int i = 0; i < MONTHS.length; i++) {
-      if (MONTHS[i].equals(m)) {
+      if (MONTHS[i].equalsIgnoreCase(m)) {
         return i;
       }
     }
@@ -140,7 +146,7 @@ final class HttpDates {
 
   private static boolean isDay(String d) {
     for (String x : DAYS) {
-      if (x.equals(d)) {
+      if (x.equalsIgnoreCase(d)) {
         return true;
       }
     }
@@ -149,7 +155,7 @@ final class HttpDates {
 
   private static boolean isLongDay(String d) {
     for (String x : LONG_DAYS) {
-      if (x.equals(d)) {
+      if (x.equalsIgnoreCase(d)) {
         return true;
       }
     }

@@ -50,6 +50,19 @@ final class Invalidation {
     return out;
   }
 
+  /** Whether {@code ref} (a {@code Content-Location}, may be null) resolves to {@code req}'s own target URI. */
+  static boolean namesTarget(RequestHead req, String ref) {
+    if (ref == null || ref.isBlank()) {
+      return false;
+    }
+    try {
+      URI base = new URI(req.scheme() + "://" + req.authority() + req.pathAndQuery());
+      return CacheKey.primaryOf(req).equals(sameOriginKey(base, ref.trim()));
+    } catch (URISyntaxException e) {
+      return false;
+    }
+  }
+
   private static String sameOriginKey(URI base, String ref) {
     URI u;
     try {

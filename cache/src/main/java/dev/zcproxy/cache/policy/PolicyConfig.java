@@ -6,8 +6,9 @@ package dev.zcproxy.cache.policy;
  * @param heuristicFraction share of the time since {@code Last-Modified} used as heuristic freshness
  *     lifetime (RFC 9111 §4.2.2; 0.1 is the customary value)
  * @param heuristicMaxSeconds upper bound of a heuristic lifetime
- * @param keepSeconds how long a stale entry that has validators is kept after it goes stale, so it can
- *     be revalidated with a 304 instead of refetched
+ * @param keepSeconds how long a stale entry is kept after it goes stale, so it can be revalidated with a
+ *     304 instead of refetched (when it has validators) or served to a client that accepts it stale
+ *     ({@code max-stale}, {@code stale-if-error})
  * @param cdnCacheControl honour {@code CDN-Cache-Control} (RFC 9213) over {@code Cache-Control}
  * @param surrogateControl honour {@code Surrogate-Control} ({@code max-age}, {@code no-store})
  * @param maxVariants how many {@code Vary} variants of one URI are kept at most

@@ -10,9 +10,10 @@ import java.util.Set;
  *
  * <p>Design notes (RFC 9111 §3, in the order checked):
  * <ol>
- *   <li>the request method is GET (HEAD responses have no body to store; other methods are not
- *       cacheable here): {@code method};
- *   <li>the request has no {@code no-store} (§5.2.1.5): {@code no-store};
+ *   <li>the request method is GET (HEAD responses have no body to store), or POST whose response
+ *       is checked last: {@code method} for every other method;
+ *   <li>the request has no {@code no-store} (§5.2.1.5): {@code request-no-store} (distinct from the
+ *       response's {@code no-store}: it says nothing about later requests for the URI);
  *   <li>the status is final; 206 is not stored yet ({@code partial}); 304 and statuses outside
  *       200..599 are never stored ({@code status});
  *   <li>{@code must-understand} (§5.2.2.3): store only a status this cache understands
@@ -24,6 +25,9 @@ import java.util.Set;
  *       {@code must-revalidate} (§3.5): {@code authorization};
  *   <li>{@code Vary: *} is never stored, as it can never be selected (§4.1): {@code vary-star};
  *   <li>a known {@code Content-Length} above the configured maximum: {@code too-large};
+ *   <li>a POST response is stored, as the response to a GET of the same URI, only with explicit
+ *       expiry and a {@code Content-Location} that names the target URI (RFC 9110 §9.3.3): else
+ *       {@code method};
  *   <li>the response has explicit expiry ({@code s-maxage}, {@code max-age}, {@code Expires}, even an
  *       invalid one), {@code public}, or a heuristically cacheable status: else {@code no-freshness}.
  * </ol>
@@ -40,11 +44,12 @@ final class StorageRules {
   private StorageRules() {}
 
   static Storability decide(RequestHead req, ResponseHead resp, PolicyConfig config) {
-    if (!req.method().equals("GET")) {
+    boolean post = req.method().equals("POST");
+    if (!req.method().equals("GET") && !post) {
       return new Storability.DontStore("method");
     }
     if (CacheControl.of(req.headers(), "Cache-Control").has("no-store")) {
-      return new Storability.DontStore("no-store");
+      return new Storability.DontStore("request-no-store");
     }
     int status = resp.status();
     if (status == 206) {
@@ -74,6 +79,9 @@ final class StorageRules {
     long length = contentLength(h);
     if (length > config.maxObjectBytes()) {
       return new Storability.DontStore("too-large");
+    }
+    if (post && !(Freshness.hasExplicitExpiry(h, rc) && Invalidation.namesTarget(req, h.get("Content-Location")))) {
+      return new Storability.DontStore("method");
     }
     if (!(Freshness.hasExplicitExpiry(h, rc) || rc.isPublic() || Freshness.HEURISTIC.contains(status))) {
       return new Storability.DontStore("no-freshness");

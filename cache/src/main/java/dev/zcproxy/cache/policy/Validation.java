@@ -27,6 +27,8 @@ import java.util.Set;
  *       {@code Age} and {@code Date} always describe the latest response: a stored {@code Age} is
  *       dropped and a missing {@code Date} is set to the response time, so freshness restarts
  *       from the 304.
+ *   <li>RFC 9111 §4.3.5: a 200 to a HEAD (sent to revalidate a stored GET) updates it the same way
+ *       when its validators and {@code Content-Length} match the stored ones.
  *   <li>RFC 9110 §13.1.2, §13.2.2: {@code If-None-Match} (weak comparison, {@code *}) takes
  *       precedence over {@code If-Modified-Since}, which compares with {@code Last-Modified}, else
  *       {@code Date} (RFC 9111 §4.3.2).
@@ -82,7 +84,42 @@ final class Validation {
     if (!validates(stored, notModified)) {
       return stored;
     }
-    Headers fresh = HopByHop.strip(notModified.headers());
+    return merge(stored, notModified, requestTime, responseTime, config);
+  }
+
+  /**
+   * RFC 9111 §4.3.5: a 200 to HEAD updates the stored GET response like a 304 (§3.2) when every
+   * validator it carries ({@code ETag}, compared strongly as a value, and {@code Last-Modified}) and its
+   * {@code Content-Length}, if any, match the stored response; otherwise it says nothing usable.
+   */
+  static java.util.Optional<EntryMeta> mergeHead(EntryMeta stored, ResponseHead head, long requestTime,
+      long responseTime, PolicyConfig config) {
+    if (head.status() != 200 || stored.status() != 200) {
+      return java.util.Optional.empty();
+    }
+    Headers h = head.headers();
+    String tag = h.get("ETag");
+    String storedTag = stored.headers().get("ETag");
+    if (tag != null && (storedTag == null || !tag.trim().equals(storedTag.trim()))) {
+      return java.util.Optional.empty();
+    }
+    String lm = h.get("Last-Modified");
+    if (lm != null) {
+      long n = HttpDates.parse(lm);
+      if (n == HttpDates.INVALID || n != HttpDates.parse(stored.headers().get("Last-Modified"))) {
+        return java.util.Optional.empty();
+      }
+    }
+    if (h.contains("Content-Length") && StorageRules.contentLength(h) != stored.bodyLength()) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(merge(stored, head, requestTime, responseTime, config));
+  }
+
+  /** The stored fields replaced by those of {@code update} (§3.2), with freshness restarting from it. */
+  private static EntryMeta merge(EntryMeta stored, ResponseHead update, long requestTime, long responseTime,
+      PolicyConfig config) {
+    Headers fresh = HopByHop.strip(update.headers());
     Headers.Builder b = HopByHop.strip(stored.headers()).toBuilder();
     b.remove("Age");
     for (String name : fresh.names()) {

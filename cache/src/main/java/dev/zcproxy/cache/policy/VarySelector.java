@@ -22,6 +22,12 @@ import java.util.regex.Pattern;
  *       matters through their weights (RFC 9110 §12.5.4): ranges are lower-cased, their {@code q}
  *       written canonically, and sorted by weight then name, so {@code "en, de"}, {@code "de, en"}
  *       and {@code "De,EN"} select the same variant.
+ *   <li>A variant whose key differs from the request's only in {@code Accept-Language} still matches
+ *       when it has a single {@code Content-Language} tag equal (ignoring case) to one of the
+ *       request's most preferred language ranges (highest {@code q}, above 0): the origin would
+ *       choose that language for this request too (§4.1 "normalising ... the value of the selecting
+ *       header fields", RFC 9110 §12.5.4). No prefix matching: {@code de} does not select
+ *       {@code de-CH}, as the origin may hold a plain {@code de}.
  *   <li>{@code Vary: *} never matches (§4.1); {@link #isStar} lets callers refuse to store it.
  *   <li>A response without {@code Vary} (or with an empty one) has the key {@code ""}.
  * </ul>
@@ -63,6 +69,48 @@ final class VarySelector {
       }
     }
     return sb.toString();
+  }
+
+  /**
+   * Whether the stored {@code response} (secondary key {@code storedKey}) matches {@code request} by its
+   * {@code Content-Language} although the keys differ in {@code Accept-Language} (see the class notes).
+   */
+  static boolean matchesByLanguage(Headers response, String storedKey, Headers request) {
+    List<String> tags = response.members("Content-Language");
+    if (tags.size() != 1 || !fields(response).contains("accept-language")) {
+      return false;
+    }
+    String[] stored = storedKey.split("\n", -1);
+    String[] wanted = key(response, request).split("\n", -1);
+    if (stored.length != wanted.length) {
+      return false;
+    }
+    for (int i = 0; i < stored.length; i++) {
+      if (!stored[i].equals(wanted[i]) && !stored[i].startsWith("accept-language")) {
+        return false;
+      }
+    }
+    return mostPreferred(request.getAll("Accept-Language")).contains(tags.get(0).toLowerCase(Locale.ROOT));
+  }
+
+  /** The lower-cased language ranges of highest weight (above 0), {@code *} excluded. */
+  private static List<String> mostPreferred(List<String> lines) {
+    List<String> best = new java.util.ArrayList<>();
+    double top = 0;
+    for (String range : normalizeLanguage(lines).split(",")) {
+      int semi = range.indexOf(';');
+      String tag = semi < 0 ? range : range.substring(0, semi);
+      double q = semi < 0 ? 1 : weight(range.substring(semi + 3));
+      if (tag.isEmpty() || tag.equals("*") || q <= 0 || q < top) {
+        continue;
+      }
+      if (q > top) {
+        best.clear();
+        top = q;
+      }
+      best.add(tag);
+    }
+    return best;
   }
 
   /** {@code Accept-Language} as a canonical list: lower-cased ranges by descending weight, then by name. */

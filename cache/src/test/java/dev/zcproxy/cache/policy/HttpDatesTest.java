@@ -26,12 +26,26 @@ class HttpDatesTest {
   @ParameterizedTest
   @ValueSource(strings = {
       "", "0", "-1", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
-      "sun, 06 nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49 GMT", "Sun, 31 Feb 1994 08:49:37 GMT",
+      "Sun, 06 Nov 1994 08:49 GMT", "Sun, 31 Feb 1994 08:49:37 GMT",
       "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun Nov 6 08:49:37 1994",
       "2023-11-14T22:13:20Z", "Xyz, 06 Nov 1994 08:49:37 GMT",
   })
   void invalidDates_9110_5_6_7(String value) {
     assertThat(HttpDates.parse(value)).isEqualTo(HttpDates.INVALID);
+  }
+
+  @DisplayName("a cache matches day names, month names and GMT case-insensitively, RFC 9111 §4.2")
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "SUN, 06 Nov 1994 08:49:37 GMT",
+      "Sun, 06 NOV 1994 08:49:37 GMT",
+      "Sun, 06 Nov 1994 08:49:37 gMT",
+      "sun, 06 nov 1994 08:49:37 gmt",
+      "SUNDAY, 06-nov-94 08:49:37 Gmt",
+      "sUN nOV  6 08:49:37 1994",
+  })
+  void caseInsensitiveNames_9111_4_2(String value) {
+    assertThat(HttpDates.parse(value)).isEqualTo(NOV_6_1994);
   }
 
   @Test

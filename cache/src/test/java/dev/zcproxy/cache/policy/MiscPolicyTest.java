@@ -60,15 +60,20 @@ class MiscPolicyTest {
     assertThat(POLICY.staleIfError(Fixtures.get(fields(reqHeaders)), e, at(nowSeconds))).isEqualTo(expected);
   }
 
-  @DisplayName("entries are retained for their freshness plus stale windows or the keep time for validators")
+  @DisplayName("entries are retained for their freshness plus stale windows or the keep time, for validators or a client's max-stale")
   @ParameterizedTest(name = "[{index}] [{0}] -> +{1}s")
   @CsvSource(delimiter = ';', nullValues = "-", value = {
-      "Cache-Control: max-age=60; 60",
-      "Cache-Control: max-age=60|Age: 20; 40",
-      "Cache-Control: max-age=60|Age: 100; 0",
-      "Cache-Control: max-age=60, stale-while-revalidate=30; 90",
-      "Cache-Control: max-age=60, stale-while-revalidate=30, stale-if-error=300; 360",
+      "Cache-Control: max-age=60; 3660",
+      "Cache-Control: max-age=60|Age: 20; 3640",
+      "Cache-Control: max-age=60|Age: 100; 3600",
+      "Cache-Control: max-age=60, stale-while-revalidate=30; 3660",
+      "Cache-Control: max-age=60, stale-while-revalidate=30, stale-if-error=7200; 7260",
       "Cache-Control: max-age=60, stale-if-error=300, must-revalidate; 60",
+      "Cache-Control: max-age=60, proxy-revalidate; 60",
+      "Cache-Control: s-maxage=60; 60",
+      "Cache-Control: s-maxage=60, stale-if-error=300; 360",
+      "Cache-Control: max-age=0; 0",
+      "Cache-Control: no-cache, max-age=60; 60",
       "Cache-Control: max-age=60|ETag: \"a\"; 3660",
       "Cache-Control: max-age=60, stale-if-error=7200|ETag: \"a\"; 7260",
       "Cache-Control: max-age=60|Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT; 3660",

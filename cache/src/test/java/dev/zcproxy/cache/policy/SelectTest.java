@@ -63,6 +63,9 @@ class SelectTest {
       // §5.2.1.3 min-fresh
       "Cache-Control: min-fresh=30; Cache-Control: max-age=60; 30; fresh 30",
       "Cache-Control: min-fresh=30; Cache-Control: max-age=60; 31; revalidate",
+      // §5.2.1.5 request no-store: a stored response is not used either
+      "Cache-Control: no-store; Cache-Control: max-age=60; 10; miss request",
+      "Cache-Control: no-store, only-if-cached; Cache-Control: max-age=60; 10; miss request only-if-cached",
       // §5.2.1.2 max-stale
       "Cache-Control: max-stale; Cache-Control: max-age=60; 1000; serve-stale",
       "Cache-Control: max-stale=10; Cache-Control: max-age=60; 70; serve-stale",
@@ -102,6 +105,35 @@ class SelectTest {
     assertThat(outcome(POLICY.select(Fixtures.get(), List.of(), T0))).isEqualTo("miss uri-miss");
     assertThat(outcome(POLICY.select(Fixtures.get("Cache-Control", "only-if-cached"), List.of(), T0)))
         .isEqualTo("miss uri-miss only-if-cached");
+  }
+
+  @DisplayName("a variant in the Content-Language the request prefers most is selected, RFC 9111 §4.1, RFC 9110 §12.5.4")
+  @ParameterizedTest(name = "[{index}] Vary: {0}, stored [{1}] in [{2}], new [{3}] -> {4}")
+  @CsvSource(delimiter = '#', nullValues = "-", value = {
+      "Accept-Language # Accept-Language: en, de # de # Accept-Language: fr;q=0.5, de;q=1.0 # fresh 1",
+      "Accept-Language # Accept-Language: en, de # de # Accept-Language: DE # fresh 1",
+      "Accept-Language # Accept-Language: en, de # De # Accept-Language: de, fr # fresh 1",
+      "Accept-Language # Accept-Language: en, de # de # Accept-Language: fr, de;q=0.9 # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # de # Accept-Language: de-ch # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # de-CH # Accept-Language: de # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # de # Accept-Language: * # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # de # Accept-Language: de;q=0 # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # de # - # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # de, en # Accept-Language: de # miss vary-miss",
+      "Accept-Language # Accept-Language: en, de # - # Accept-Language: de # miss vary-miss",
+      "Accept-Language, Foo # Accept-Language: en, de|Foo: 1 # de # Accept-Language: de|Foo: 1 # fresh 1",
+      "Accept-Language, Foo # Accept-Language: en, de|Foo: 1 # de # Accept-Language: de|Foo: 2 # miss vary-miss",
+  })
+  void contentLanguageSelection_9111_4_1(String vary, String storedReq, String contentLanguage, String newReq,
+      String expected) {
+    RequestHead original = Fixtures.get(fields(storedReq));
+    Headers.Builder h = Headers.builder().add("Cache-Control", "max-age=60").add("Date", date(0)).add("Vary", vary);
+    if (contentLanguage != null) {
+      h.add("Content-Language", contentLanguage);
+    }
+    Storability.Store store = (Storability.Store) POLICY.storable(original, new dev.zcproxy.cache.ResponseHead(200, h.build()));
+    EntryMeta e = new EntryMeta(Fixtures.URI, store.variant(), 200, store.headers(), T0, T0, 10, 0);
+    assertThat(outcome(POLICY.select(Fixtures.get(fields(newReq)), List.of(e), at(1)))).isEqualTo(expected);
   }
 
   /** Stores a response varying on {@code vary} for a request with {@code storedReq}, then looks up {@code newReq}. */

@@ -27,6 +27,18 @@ class StorabilityTest {
       "GET; -; 200; Cache-Control: max-age=60; store",
       "HEAD; -; 200; Cache-Control: max-age=60; method",
       "POST; -; 200; Cache-Control: max-age=60; method",
+      // RFC 9110 §9.3.3: a POST response with explicit freshness and its own URI in Content-Location
+      "POST; -; 200; Cache-Control: max-age=60|Content-Location: /a; store",
+      "POST; -; 200; Cache-Control: max-age=60|Content-Location: http://example.com/a; store",
+      "POST; -; 200; Expires: Thu, 01 Jan 2060 00:00:00 GMT|Content-Location: /a; store",
+      "POST; -; 200; Cache-Control: max-age=60|Content-Location: /b; method",
+      "POST; -; 200; Cache-Control: max-age=60|Content-Location: http://other.example/a; method",
+      "POST; -; 200; Cache-Control: max-age=60|Content-Location: ; method",
+      "POST; -; 200; Content-Location: /a; method",
+      "POST; -; 200; Cache-Control: public|Content-Location: /a; method",
+      "POST; Cache-Control: no-store; 200; Cache-Control: max-age=60|Content-Location: /a; request-no-store",
+      "POST; -; 200; Cache-Control: max-age=60, no-store|Content-Location: /a; no-store",
+      "PUT; -; 200; Cache-Control: max-age=60|Content-Location: /a; method",
       // status
       "GET; -; 206; Cache-Control: max-age=60; partial",
       "GET; -; 304; Cache-Control: max-age=60; status",
@@ -56,7 +68,7 @@ class StorabilityTest {
       // no-store
       "GET; -; 200; Cache-Control: no-store, max-age=60; no-store",
       "GET; -; 200; Cache-Control: max-age=60|Cache-Control: NO-STORE; no-store",
-      "GET; Cache-Control: no-store; 200; Cache-Control: max-age=60; no-store",
+      "GET; Cache-Control: no-store; 200; Cache-Control: max-age=60; request-no-store",
       "GET; Pragma: no-store; 200; Cache-Control: max-age=60; store",
       // must-understand (§5.2.2.3)
       "GET; -; 200; Cache-Control: must-understand, no-store, max-age=60; store",

@@ -116,6 +116,43 @@ class ValidationTest {
   }
 
   @Test
+  @DisplayName("a 200 to HEAD updates a matching stored GET like a 304 and keeps fields it lacks, RFC 9111 §4.3.5")
+  void headUpdatesStoredGet_9111_4_3_5() {
+    EntryMeta stored = entry(200, "", T0, T0, "Cache-Control", "max-age=2", "Date", date(0), "Template-A", "1",
+        "Content-Length", "1000", "Content-Type", "text/plain");
+    var head = response(200, "Cache-Control", "max-age=1000", "Date", date(10), "Content-Length", "1000",
+        "Content-Type", "text/plain;charset=utf-8");
+    EntryMeta merged = POLICY.mergeHead(stored, head, at(10), at(10)).orElseThrow();
+    assertThat(merged.headers().get("Template-A")).isEqualTo("1");
+    assertThat(merged.headers().get("Cache-Control")).isEqualTo("max-age=1000");
+    assertThat(merged.headers().get("Content-Type")).isEqualTo("text/plain;charset=utf-8");
+    assertThat(merged.bodyLength()).isEqualTo(stored.bodyLength());
+    assertThat(POLICY.select(Fixtures.get(), List.of(merged), at(20))).isInstanceOf(Lookup.Fresh.class);
+  }
+
+  @DisplayName("a HEAD response updates the stored GET only when its validators and length match, RFC 9111 §4.3.5")
+  @ParameterizedTest(name = "[{index}] stored [{0}], HEAD {1} [{2}] -> {3}")
+  @CsvSource(delimiter = ';', nullValues = "-", value = {
+      "ETag: \"a\"; 200; ETag: \"a\"; true",
+      "ETag: \"a\"; 200; ETag: \"b\"; false",
+      "ETag: W/\"a\"; 200; ETag: \"a\"; false",
+      "-; 200; ETag: \"a\"; false",
+      "ETag: \"a\"; 200; -; true",
+      "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT; 200; Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT; true",
+      "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT; 200; Last-Modified: Mon, 07 Nov 1994 08:49:37 GMT; false",
+      "-; 200; Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT; false",
+      "-; 200; Content-Length: 1000; true",
+      "-; 200; Content-Length: 999; false",
+      "-; 200; Content-Length: x; false",
+      "-; 410; -; false",
+      "-; 304; -; false",
+  })
+  void headMatches_9111_4_3_5(String stored, int status, String head, boolean expected) {
+    EntryMeta e = new EntryMeta(Fixtures.URI, "", 200, Headers.of(fields(stored)), T0, T0, 1000, 0);
+    assertThat(POLICY.mergeHead(e, response(status, fields(head)), at(1), at(1)).isPresent()).isEqualTo(expected);
+  }
+
+  @Test
   @DisplayName("a 304 that introduces a qualified private field does not store it, RFC 9111 §3.1, §3.2")
   void mergeDropsQualifiedFields_9111_3_2() {
     EntryMeta stored = entry("ETag", "\"a\"", "Cache-Control", "max-age=1", "Set-Cookie", "a=b");

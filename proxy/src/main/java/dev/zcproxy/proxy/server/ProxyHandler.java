@@ -280,6 +280,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     MultiMap headers = originRequestHeaders(ex.req, ex.head, false);
     boolean hasBody = hasBody(ex.req);
     long length = HeaderMaps.contentLength(ex.req.headers());
+    long requestTime = clock.getAsLong();
     metrics.originRequest();
     origin.send(ex.req.method(), ex.req.uri(), headers, hasBody ? ex.req : null, length).onComplete(ar -> {
       if (ar.failed()) {
@@ -292,6 +293,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", rh.status());
       if (detail != null) {
         cs.detail(detail);
+      }
+      // RFC 9110 §9.3.3: a POST response that names its own URI, with explicit freshness, is stored
+      // for that URI's GETs (after the invalidation above, RFC 9111 §4.4)
+      if (store != null && ex.req.method() == HttpMethod.POST
+          && policy.storable(ex.head, rh) instanceof Storability.Store s) {
+        EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), rh.status(), s.headers(), requestTime, clock.getAsLong(), 0, 0);
+        Fill f = new Fill(ctx, ex.primaryKey, fwd);
+        f.start(cres, rh, meta, cs.param("stored"));
+        startReader(ex, f, true);
+        return;
       }
       new Relay(ctx, ex, cres, rh, CacheOutcome.PASS, cs).start();
     });
@@ -372,6 +383,17 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           deliverStored(ex, refreshed, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", 304));
         }));
         return;
+      }
+      if (status == 200 && ex.req.method() == HttpMethod.HEAD) {
+        EntryMeta updated = policy.mergeHead(stale, rh, requestTime, responseTime).orElse(null);
+        if (updated != null) {
+          // RFC 9111 §4.3.5: the HEAD refreshed the stored GET; answer from it, as for a 304
+          releaseRevalidation(ex);
+          cres.end();
+          store.update(stale, updated).whenComplete((m, t) -> ex.context.runOnContext(v ->
+              deliverStored(ex, t == null ? m : updated, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", 200))));
+          return;
+        }
       }
       if (status >= 500 && policy.staleIfError(ex.head, stale, responseTime)) {
         releaseRevalidation(ex);

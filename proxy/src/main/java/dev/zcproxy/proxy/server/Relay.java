@@ -155,7 +155,9 @@ final class Relay {
     if (!clientAttached) {
       return;
     }
-    boolean complete = expected < 0 || received == expected;
+    // a HEAD, 204 or 304 has no body whatever its Content-Length says (RFC 9110 §6.4.1)
+    boolean bodyless = ex.req.method() == HttpMethod.HEAD || head.status() == 204 || head.status() == 304;
+    boolean complete = bodyless || expected < 0 || received == expected;
     ex.finish(outcome, TransferMode.COPY, complete ? ex.resp.end() : ex.resp.reset().flatMap(v -> Future.failedFuture("truncated")));
   }
 

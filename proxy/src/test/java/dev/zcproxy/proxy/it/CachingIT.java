@@ -121,6 +121,60 @@ class CachingIT {
   }
 
   @Test
+  void aHeadThatRevalidatesAStaleGetUpdatesTheStoredResponse() throws Exception {
+    java.util.List<String> methods = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    origin.route("/hu", req -> {
+      methods.add(req.method().name());
+      var resp = req.response().putHeader("Content-Type", "text/plain");
+      if (req.method() == io.vertx.core.http.HttpMethod.HEAD) {
+        // RFC 9111 §4.3.5: same length, no validator that differs, a new lifetime, no X-Kept
+        resp.putHeader("Cache-Control", "max-age=1000").putHeader("Content-Length", "100").end();
+      } else {
+        resp.putHeader("Cache-Control", "max-age=2").putHeader("X-Kept", "1").end(Buffer.buffer(body(100, 7)));
+      }
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/hu");
+    awaitStored(1);
+    proxy.advance(Duration.ofSeconds(3));
+
+    HttpResponse<byte[]> head = proxy.send("HEAD", "/hu");
+    assertThat(head.statusCode()).isEqualTo(200);
+    assertThat(head.body()).isEmpty();
+    assertThat(head.headers().firstValue("x-kept")).hasValue("1");
+    assertThat(head.headers().firstValue("cache-control")).hasValue("max-age=1000");
+    assertThat(head.headers().firstValue("content-length")).hasValue("100");
+
+    // the stored GET now has the HEAD's lifetime: a hit, without another origin request
+    HttpResponse<byte[]> get = proxy.get("/hu");
+    assertThat(get.headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(get.body()).isEqualTo(body(100, 7));
+    assertThat(get.headers().firstValue("x-kept")).hasValue("1");
+    assertThat(methods).containsExactly("GET", "HEAD");
+  }
+
+  @Test
+  void aHeadWithAnotherLengthLeavesTheStoredGetAlone() throws Exception {
+    origin.route("/hl", req -> {
+      var resp = req.response().putHeader("Content-Type", "text/plain");
+      if (req.method() == io.vertx.core.http.HttpMethod.HEAD) {
+        resp.putHeader("Cache-Control", "max-age=1000").putHeader("Content-Length", "99").end();
+      } else {
+        resp.putHeader("Cache-Control", "max-age=2").putHeader("X-Kept", "1").end(Buffer.buffer(body(100, 7)));
+      }
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/hl");
+    awaitStored(1);
+    proxy.advance(Duration.ofSeconds(3));
+    HttpResponse<byte[]> head = proxy.send("HEAD", "/hl");
+    assertThat(head.headers().firstValue("content-length")).hasValue("99");
+    assertThat(head.headers().firstValue("x-kept")).isEmpty();
+    assertThat(proxy.get("/hl").headers().firstValue("x-cache")).hasValue("MISS");
+    assertThat(origin.requests("/hl")).isEqualTo(3);
+  }
+
+  @Test
   void varyKeepsOneVariantPerRequestValue() throws Exception {
     origin.route("/v", req -> req.response().putHeader("Cache-Control", "max-age=600").putHeader("Vary", "Accept-Language")
         .end("hello in " + req.getHeader("Accept-Language")));
@@ -230,6 +284,62 @@ class CachingIT {
     assertThat(first.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("detail=no-store").doesNotContain("stored"));
     assertThat(origin.requests("/ns")).isEqualTo(2);
     assertThat(proxy.server.store().entryCount()).isZero();
+  }
+
+  @Test
+  void requestNoStoreBypassesTheCacheWithoutTurningTheUriIntoHitForPass() throws Exception {
+    origin.serve("/rns", "cacheable".getBytes(), "Cache-Control", "max-age=600");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    // The client's no-store forbids storing this response (RFC 9111 §5.2.1.5); it says nothing about
+    // the response, so later requests must still be cached.
+    HttpResponse<byte[]> noStore = proxy.get("/rns", "Cache-Control", "no-store");
+    assertThat(noStore.body()).isEqualTo("cacheable".getBytes());
+    assertThat(proxy.server.store().entryCount()).isZero();
+    HttpResponse<byte[]> miss = proxy.get("/rns");
+    assertThat(miss.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("stored"));
+    awaitStored(1);
+    assertThat(proxy.get("/rns").headers().firstValue("x-cache")).hasValue("HIT");
+    // A stored response is not used for a no-store request either: it goes to the origin, and what
+    // it gets is not stored over the stored one.
+    HttpResponse<byte[]> again = proxy.get("/rns", "Cache-Control", "no-store");
+    assertThat(again.body()).isEqualTo("cacheable".getBytes());
+    assertThat(again.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("fwd=request"));
+    assertThat(origin.requests("/rns")).isEqualTo(3);
+    assertThat(proxy.server.store().entryCount()).isEqualTo(1);
+    assertThat(proxy.get("/rns").headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(origin.requests("/rns")).isEqualTo(3);
+  }
+
+  @Test
+  void aPostResponseNamingItsOwnUriIsStoredForLaterGets() throws Exception {
+    java.util.List<String> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    origin.route("/p", req -> req.body().onSuccess(b -> {
+      seen.add(req.method().name() + " " + b);
+      var resp = req.response().putHeader("Cache-Control", "max-age=600");
+      if (req.method() == io.vertx.core.http.HttpMethod.POST) {
+        // RFC 9110 §9.3.3: explicit freshness and Content-Location = the target URI
+        resp.putHeader("Content-Location", "/p").end("posted " + b);
+      } else {
+        resp.end("v1");
+      }
+    }));
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    assertThat(new String(proxy.get("/p").body())).isEqualTo("v1");
+    awaitStored(1);
+
+    var post = java.net.http.HttpRequest.newBuilder(java.net.URI.create(proxy.url("/p")))
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("12345")).header("Content-Type", "text/plain").build();
+    HttpResponse<String> posted = proxy.client.send(post, HttpResponse.BodyHandlers.ofString());
+    assertThat(posted.body()).isEqualTo("posted 12345");
+    assertThat(posted.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("stored"));
+    awaitStored(2);
+
+    // the POST invalidated the stored GET (RFC 9111 §4.4) and its own response took its place
+    HttpResponse<byte[]> get = proxy.get("/p");
+    assertThat(new String(get.body())).isEqualTo("posted 12345");
+    assertThat(get.headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(seen).containsExactly("GET ", "POST 12345");
+    assertThat(proxy.server.store().entryCount()).isEqualTo(1);
   }
 
   @Test

@@ -182,13 +182,42 @@ public record ProxyConfig(
     }
   }
 
-  /** The separate admin listener (health, stats, purge); disabled when {@code enabled} is false. */
-  public record Admin(boolean enabled, HostPort address) {
+  /**
+   * The separate admin listener (health, stats, purge); disabled when {@code enabled} is false.
+   *
+   * <p>{@code token} is the bearer token every mutating admin request must carry; {@code ""} means none
+   * (then mutating requests are refused). It is never printed: {@link #toString()} redacts it.
+   */
+  public record Admin(boolean enabled, HostPort address, String token) {
 
-    static final Admin DEFAULT = new Admin(true, new HostPort("127.0.0.1", 8079));
+    /** The shortest token accepted: guessing 16 random characters over the network is hopeless. */
+    public static final int MIN_TOKEN_LENGTH = 16;
+
+    static final Admin DEFAULT = new Admin(true, new HostPort("127.0.0.1", 8079), "");
 
     public Admin {
       requireNonNull(address, "admin.address");
+      requireNonNull(token, "admin.token");
+      // The value is not echoed: it may be (almost) the secret itself.
+      check(token.isEmpty() || token.chars().allMatch(c -> c > 0x20 && c < 0x7f), "admin.token", "(value not shown)",
+          "printable ASCII without spaces, e.g. the output of `openssl rand -hex 32`");
+      check(token.isEmpty() || token.length() >= MIN_TOKEN_LENGTH, "admin.token",
+          "(value not shown, " + token.length() + " characters)", "at least " + MIN_TOKEN_LENGTH + " characters, or \"\" for none");
+    }
+
+    /** The listener without a token. */
+    public Admin(boolean enabled, HostPort address) {
+      this(enabled, address, "");
+    }
+
+    /** Whether mutating requests can be authorised at all. */
+    public boolean hasToken() {
+      return !token.isEmpty();
+    }
+
+    @Override
+    public String toString() {
+      return "Admin[enabled=" + enabled + ", address=" + address + ", token=" + (token.isEmpty() ? "none" : "(set)") + "]";
     }
   }
 

@@ -26,7 +26,11 @@ class ConfigLoaderTest {
             "bad.yaml:2: origin.connect_timeout: unknown key",
             "did you mean origin.connect-timeout?"),
         bad("unknown key without suggestion", "admin:\n  password: hunter2\n",
-            "bad.yaml:2: admin.password: unknown key (expected one of: enabled, address)"),
+            "bad.yaml:2: admin.password: unknown key (expected one of: enabled, address, token)"),
+        bad("admin token too short, value not echoed", "admin:\n  token: hunter2\n",
+            "bad.yaml:2: admin.token: (value not shown, 7 characters) (expected: at least 16 characters"),
+        bad("admin token with a space, value not echoed", "admin:\n  token: \"correct horse battery staple\"\n",
+            "bad.yaml:2: admin.token: (value not shown) (expected: printable ASCII without spaces"),
         bad("key in the wrong section", "listen:\n  url: http://x\n",
             "bad.yaml:2: listen.url: unknown key", "did you mean origin.url?"),
         bad("unknown section with suggestion", "listen:\n  address: :8080\ncahce:\n  dir: x\n",
@@ -174,6 +178,7 @@ class ConfigLoaderTest {
         admin:
           enabled: false
           address: :9079
+          token: 0123456789abcdef-token
         logging:
           access-log: /var/log/zcproxy/access.log
           level: DEBUG
@@ -192,7 +197,8 @@ class ConfigLoaderTest {
             true, 0.25, Duration.ofDays(2), Duration.ZERO, false, false, 4, false,
             Duration.ofSeconds(30)));
     assertThat(c.transfer()).isEqualTo(new ProxyConfig.Transfer(false, false, 0, false));
-    assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin(false, new HostPort("0.0.0.0", 9079)));
+    assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin(false, new HostPort("0.0.0.0", 9079), "0123456789abcdef-token"));
+    assertThat(c.admin().toString()).doesNotContain("0123456789abcdef-token");
     assertThat(c.logging())
         .isEqualTo(new ProxyConfig.Logging("/var/log/zcproxy/access.log", "debug", false));
   }

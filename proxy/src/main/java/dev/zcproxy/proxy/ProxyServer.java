@@ -72,7 +72,7 @@ public final class ProxyServer {
     }
     ProxyConfig.Cache c = config.cache();
     CachePolicy policy = new CachePolicy(new PolicyConfig(c.heuristicFraction(), c.heuristicMax().toSeconds(), c.keep().toSeconds(),
-        c.cdnCacheControl(), c.surrogateControl(), c.maxVariants(), Math.min(c.maxObjectBytes(), c.maxSizeBytes())));
+        c.cdnCacheControl(), c.surrogateControl(), c.maxVariants(), Math.min(c.maxObjectBytes(), c.maxSizeBytes()), c.setCookie()));
     AtomicInteger n = new AtomicInteger();
     cacheIo = Executors.newFixedThreadPool(4, r -> {
       Thread t = new Thread(r, "cache-io-" + n.incrementAndGet());

@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.zcproxy.cache.policy.SetCookie;
 import dev.zcproxy.proxy.config.ProxyConfig.Admin;
 import dev.zcproxy.proxy.config.ProxyConfig.Cache;
 import dev.zcproxy.proxy.config.ProxyConfig.HostPort;
@@ -94,7 +95,8 @@ public final class ConfigLoader {
             "surrogate-control",
             "max-variants",
             "coalesce",
-            "hit-for-pass"));
+            "hit-for-pass",
+            "set-cookie"));
     keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport", "websocket", "connect-ports"));
     keys.put("admin", List.of("enabled", "address", "token"));
     keys.put("logging", List.of("access-log", "level", "x-cache-header"));
@@ -526,7 +528,8 @@ public final class ConfigLoader {
               b.bool("cache.surrogate-control", c.surrogateControl()),
               b.integer("cache.max-variants", c.maxVariants(), ">= 1"),
               b.bool("cache.coalesce", c.coalesce()),
-              b.duration("cache.hit-for-pass", c.hitForPass()));
+              b.duration("cache.hit-for-pass", c.hitForPass()),
+              b.setCookie("cache.set-cookie", c.setCookie()));
       Transfer t = Transfer.DEFAULT;
       Transfer transfer =
           new Transfer(
@@ -703,6 +706,21 @@ public final class ConfigLoader {
       } catch (InvalidPathException e) {
         throw bad(v, "is not a path (expected: a directory path)");
       }
+    }
+
+    SetCookie setCookie(String path, SetCookie dflt) {
+      String expected = "pass, strip or store";
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, expected).strip().toLowerCase(Locale.ROOT);
+      return switch (t) {
+        case "pass" -> SetCookie.PASS;
+        case "strip" -> SetCookie.STRIP;
+        case "store" -> SetCookie.STORE;
+        default -> throw bad(v, "is not a set-cookie mode (expected: " + expected + ")");
+      };
     }
 
     String level(String path, String dflt) {

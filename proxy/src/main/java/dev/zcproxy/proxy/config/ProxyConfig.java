@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.zcproxy.cache.policy.SetCookie;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -105,7 +106,7 @@ public record ProxyConfig(
    * The on-disk cache and its RFC 9111 policy knobs.
    *
    * <p>{@code heuristicMax}, {@code keep} and {@code hitForPass} zero mean off. A relative {@code dir}
-   * is resolved against the working directory.
+   * is resolved against the working directory. {@code setCookie}: see {@link SetCookie}.
    */
   public record Cache(
       boolean enabled,
@@ -120,7 +121,8 @@ public record ProxyConfig(
       boolean surrogateControl,
       int maxVariants,
       boolean coalesce,
-      Duration hitForPass) {
+      Duration hitForPass,
+      SetCookie setCookie) {
 
     static final Cache DEFAULT =
         new Cache(
@@ -136,9 +138,19 @@ public record ProxyConfig(
             true,
             16,
             true,
-            Duration.ofMinutes(2));
+            Duration.ofMinutes(2),
+            SetCookie.PASS);
+
+    /** The cache settings with {@code set-cookie} at its default ({@code pass}). */
+    public Cache(boolean enabled, Path dir, long maxSizeBytes, long maxObjectBytes, boolean fsync, double heuristicFraction,
+        Duration heuristicMax, Duration keep, boolean cdnCacheControl, boolean surrogateControl, int maxVariants,
+        boolean coalesce, Duration hitForPass) {
+      this(enabled, dir, maxSizeBytes, maxObjectBytes, fsync, heuristicFraction, heuristicMax, keep, cdnCacheControl,
+          surrogateControl, maxVariants, coalesce, hitForPass, SetCookie.PASS);
+    }
 
     public Cache {
+      requireNonNull(setCookie, "cache.set-cookie");
       requireNonNull(dir, "cache.dir");
       check(!dir.toString().isBlank(), "cache.dir", "\"" + dir + "\"", "a directory path");
       positive("cache.max-size", maxSizeBytes);

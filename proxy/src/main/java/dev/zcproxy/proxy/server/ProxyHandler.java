@@ -107,7 +107,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final HandlerContext ctx;
   /** Not-storable reasons that come from the response itself, so every request for the URI will get them. */
   private static final Set<String> RESPONSE_REASONS = Set.of("no-store", "private", "status", "no-freshness", "vary-star",
-      "too-large", "partial");
+      "too-large", "partial", "set-cookie");
 
   /**
    * @param store the cache, or {@code null} when caching is disabled (everything is PASS)

@@ -96,6 +96,8 @@ class ConfigLoaderTest {
             "bad.yaml:2: origin.url: \"http://example.com/app\" has a path /app (expected: no path"),
         bad("origin port zero", "origin:\n  url: http://example.com:0\n",
             "bad.yaml:2: origin.url: \"http://example.com:0\" has port 0 out of range"),
+        bad("set-cookie mode", "cache:\n  set-cookie: keep\n",
+            "bad.yaml:2: cache.set-cookie: \"keep\" is not a set-cookie mode (expected: pass, strip or store)"),
         bad("log level", "logging:\n  level: verbose\n",
             "bad.yaml:2: logging.level: \"verbose\" is not a log level"
                 + " (expected: one of error, warn, info, debug, trace)"),
@@ -170,6 +172,7 @@ class ConfigLoaderTest {
           max-variants: 4
           coalesce: false
           hit-for-pass: 30s
+          set-cookie: strip
         transfer:
           sendfile: false
           splice: false
@@ -195,7 +198,7 @@ class ConfigLoaderTest {
     assertThat(c.cache())
         .isEqualTo(new ProxyConfig.Cache(false, Path.of("/srv/cache"), 10L << 30, 512L << 20,
             true, 0.25, Duration.ofDays(2), Duration.ZERO, false, false, 4, false,
-            Duration.ofSeconds(30)));
+            Duration.ofSeconds(30), dev.zcproxy.cache.policy.SetCookie.STRIP));
     assertThat(c.transfer()).isEqualTo(new ProxyConfig.Transfer(false, false, 0, false));
     assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin(false, new HostPort("0.0.0.0", 9079), "0123456789abcdef-token"));
     assertThat(c.admin().toString()).doesNotContain("0123456789abcdef-token");

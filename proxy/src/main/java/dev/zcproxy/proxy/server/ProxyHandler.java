@@ -105,9 +105,13 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final boolean sendfileEnabled;
   /** Handed to every exchange, relay and fill this handler makes. */
   private final HandlerContext ctx;
-  /** Not-storable reasons that come from the response itself, so every request for the URI will get them. */
+  /**
+   * Not-storable reasons that come from the response itself, so every request for the URI will get them.
+   * Not {@code set-cookie}: origins commonly set a cookie only for a request without one, so the next
+   * response may well be storable (Varnish makes these hit-for-miss, not hit-for-pass).
+   */
   private static final Set<String> RESPONSE_REASONS = Set.of("no-store", "private", "status", "no-freshness", "vary-star",
-      "too-large", "partial", "set-cookie");
+      "too-large", "partial");
 
   /**
    * @param store the cache, or {@code null} when caching is disabled (everything is PASS)

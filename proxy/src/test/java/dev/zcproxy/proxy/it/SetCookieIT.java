@@ -96,6 +96,26 @@ class SetCookieIT {
   }
 
   @Test
+  void byDefaultAResponseWithoutACookieIsStoredEvenRightAfterOneWithACookie() throws Exception {
+    // The usual origin: a cookie for a visitor without one, the same page without Set-Cookie otherwise.
+    origin.route("/visit", req -> {
+      var resp = req.response().putHeader("Cache-Control", "max-age=600");
+      if (req.getHeader("Cookie") == null) {
+        resp.putHeader("Set-Cookie", "visitor=" + sessions.incrementAndGet());
+      }
+      resp.end("page");
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    assertThat(cookie(proxy.get("/visit"))).isEqualTo("visitor=1");
+    assertThat(cookie(proxy.get("/visit", "Cookie", "visitor=1"))).isNull();
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    HttpResponse<byte[]> hit = proxy.get("/visit", "Cookie", "visitor=7");
+    assertThat(hit.headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(cookie(hit)).isNull();
+    assertThat(origin.requests("/visit")).isEqualTo(2);
+  }
+
+  @Test
   void stripSharesTheBodyButTheCookieOnlyWithTheClientWhoseRequestFetchedIt() throws Exception {
     proxy = ProxyFixture.start(origin.url(), cacheDir, "cache.set-cookie: strip");
     HttpResponse<byte[]>[] r = twoConcurrentClients();

@@ -131,6 +131,28 @@ class AccessLogIT {
     assertThat(seen.get(seen.size() - 1)).matches(".*\"GET /whole HTTP/1.1\" 200 5000 \\d+us HIT \\w+ complete");
   }
 
+  @Test
+  void aClientThatHangsUpMidBodyIsLoggedOnceAsAborted() throws Exception {
+    origin.route("/hang", req -> req.response().putHeader("Content-Length", "100000").putHeader("Cache-Control", "no-store")
+        .write(Buffer.buffer(new byte[1000]))); // and nothing more: the client gives up
+    try (Socket s = new Socket("127.0.0.1", proxy.server.port())) {
+      s.setSoTimeout(20_000);
+      s.getOutputStream().write("GET /hang HTTP/1.1\r\nHost: h\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      byte[] buf = new byte[8192];
+      StringBuilder got = new StringBuilder();
+      while (!got.toString().contains("\r\n\r\n")) {
+        int n = s.getInputStream().read(buf);
+        assertThat(n).isPositive();
+        got.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+      }
+      assertThat(got.toString()).startsWith("HTTP/1.1 200");
+    }
+    String line = lineFor("\"GET /hang HTTP/1.1\"");
+    assertThat(line).matches(".*\" 200 \\d+ \\d+us MISS copy aborted");
+    assertThat(Long.parseLong(line.split(" ")[4])).isBetween(0L, 1000L);
+    assertThat(linesFor("/hang ")).isEqualTo(1);
+  }
+
   /** Sends raw bytes and reads until the proxy closes the connection. */
   private String raw(String request) throws Exception {
     try (Socket s = new Socket("127.0.0.1", proxy.server.port())) {

@@ -72,7 +72,7 @@ public final class ProxyServer {
     }
     ProxyConfig.Cache c = config.cache();
     CachePolicy policy = new CachePolicy(new PolicyConfig(c.heuristicFraction(), c.heuristicMax().toSeconds(), c.keep().toSeconds(),
-        c.cdnCacheControl(), c.surrogateControl(), c.maxVariants(), Math.min(c.maxObjectBytes(), c.maxSizeBytes())));
+        c.cdnCacheControl(), c.surrogateControl(), c.maxVariants(), Math.min(c.maxObjectBytes(), c.maxSizeBytes()), c.setCookie()));
     AtomicInteger n = new AtomicInteger();
     cacheIo = Executors.newFixedThreadPool(4, r -> {
       Thread t = new Thread(r, "cache-io-" + n.incrementAndGet());
@@ -114,7 +114,11 @@ public final class ProxyServer {
       return null;
     });
     if (config.admin().enabled()) {
-      admin = new AdminServer(vertx, metrics, store);
+      admin = new AdminServer(vertx, metrics, store, config.admin().token());
+      if (!config.admin().hasToken() && !isLoopback(config.admin().address().host())) {
+        LOG.warn("admin listener on {} without admin.token: purge is refused, but /stats and /metrics are readable by"
+            + " anyone who can reach it", config.admin().address());
+      }
       started = started.compose(v -> admin.listen(config.admin().address().host(), config.admin().address().port()))
           .map(p -> {
             adminPort = p;
@@ -135,7 +139,13 @@ public final class ProxyServer {
         + ", cache " + cache
         + ", transport " + transport
         + ", hits by " + hits
-        + (adminPort > 0 ? ", admin http://" + config.admin().address().host() + ":" + adminPort : "");
+        + (adminPort > 0 ? ", admin http://" + config.admin().address().host() + ":" + adminPort
+            + (config.admin().hasToken() ? " (purge needs the admin token)"
+                : " (no admin token: purge refused; set admin.token or ZCPROXY_ADMIN_TOKEN)") : "");
+  }
+
+  private static boolean isLoopback(String host) {
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
   }
 
   /** The port the proxy listens on (the real one when configured as 0). */

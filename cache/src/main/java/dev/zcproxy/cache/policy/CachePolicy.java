@@ -277,7 +277,7 @@ public final class CachePolicy {
     return asked >= 0 && !rc.hasSMaxage() && staleness <= asked * 1000;
   }
 
-  /** The primary keys that a response to an unsafe request invalidates (RFC 9111 §4.4). */
+  /** The primary keys that a response to a POST, PUT, DELETE or PATCH invalidates (RFC 9111 §4.4; not PURGE or unknown methods). */
   public List<String> invalidations(RequestHead req, ResponseHead resp) {
     return Invalidation.keys(requireNonNull(req, "req"), requireNonNull(resp, "resp"));
   }

@@ -13,6 +13,7 @@ package dev.zcproxy.cache.policy;
  * @param surrogateControl honour {@code Surrogate-Control} ({@code max-age}, {@code no-store})
  * @param maxVariants how many {@code Vary} variants of one URI are kept at most
  * @param maxObjectBytes responses with a larger known body are not stored
+ * @param setCookie what to do with a storable response that sets a cookie
  */
 public record PolicyConfig(
     double heuristicFraction,
@@ -21,9 +22,20 @@ public record PolicyConfig(
     boolean cdnCacheControl,
     boolean surrogateControl,
     int maxVariants,
-    long maxObjectBytes) {
+    long maxObjectBytes,
+    SetCookie setCookie) {
+
+  /** The knobs with {@code setCookie} at its default, {@link SetCookie#PASS}. */
+  public PolicyConfig(double heuristicFraction, long heuristicMaxSeconds, long keepSeconds, boolean cdnCacheControl,
+      boolean surrogateControl, int maxVariants, long maxObjectBytes) {
+    this(heuristicFraction, heuristicMaxSeconds, keepSeconds, cdnCacheControl, surrogateControl, maxVariants, maxObjectBytes,
+        SetCookie.PASS);
+  }
 
   public PolicyConfig {
+    if (setCookie == null) {
+      throw new IllegalArgumentException("setCookie: null (expected: PASS, STRIP or STORE)");
+    }
     if (!(heuristicFraction >= 0 && heuristicFraction <= 1)) {
       throw new IllegalArgumentException("heuristicFraction: " + heuristicFraction + " (expected: 0..1)");
     }
@@ -41,7 +53,10 @@ public record PolicyConfig(
     }
   }
 
-  /** The defaults: 10% heuristic up to a day, keep stale entries an hour, both targeted fields on, 16 variants. */
+  /**
+   * The defaults: 10% heuristic up to a day, keep stale entries an hour, both targeted fields on, 16
+   * variants, responses that set cookies not stored.
+   */
   public static PolicyConfig defaults() {
     return new PolicyConfig(0.1, 86_400, 3_600, true, true, 16, Long.MAX_VALUE);
   }

@@ -17,7 +17,7 @@ public sealed interface Storability {
    *
    * @param reason a short token for {@code Cache-Status} detail, metrics and logs, e.g.
    *     {@code method}, {@code status}, {@code no-store}, {@code private}, {@code authorization},
-   *     {@code vary-star}, {@code no-freshness}, {@code too-large}, {@code partial}
+   *     {@code vary-star}, {@code no-freshness}, {@code too-large}, {@code partial}, {@code set-cookie}
    */
   record DontStore(String reason) implements Storability {}
 }

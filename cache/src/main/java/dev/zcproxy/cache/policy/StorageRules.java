@@ -29,7 +29,10 @@ import java.util.Set;
  *       expiry and a {@code Content-Location} that names the target URI (RFC 9110 §9.3.3): else
  *       {@code method};
  *   <li>the response has explicit expiry ({@code s-maxage}, {@code max-age}, {@code Expires}, even an
- *       invalid one), {@code public}, or a heuristically cacheable status: else {@code no-freshness}.
+ *       invalid one), {@code public}, or a heuristically cacheable status: else {@code no-freshness};
+ *   <li>a {@code Set-Cookie} that a qualified {@code private}/{@code no-cache} does not already keep
+ *       out: {@code set-cookie} with {@link SetCookie#PASS} (the default), stored without it with
+ *       {@link SetCookie#STRIP}, stored as is with {@link SetCookie#STORE} (RFC 9111 §7.3 allows it).
  * </ol>
  * Stored fields exclude hop-by-hop fields (§3.1, RFC 9110 §7.6.1). Directives come from
  * {@link ResponseControl}, so targeted fields (RFC 9213) apply when enabled.
@@ -89,6 +92,16 @@ final class StorageRules {
     Headers stored = HopByHop.strip(h);
     for (String f : Validation.qualifiedFields(rc)) {
       stored = stored.without(f);
+    }
+    if (config.setCookie() != SetCookie.STORE) {
+      for (String f : SetCookie.FIELDS) {
+        if (stored.contains(f)) {
+          if (config.setCookie() == SetCookie.PASS) {
+            return new Storability.DontStore("set-cookie");
+          }
+          stored = stored.without(f);
+        }
+      }
     }
     return new Storability.Store(VarySelector.key(h, req.headers()), stored);
   }

@@ -26,7 +26,8 @@ import java.util.Set;
  *       {@code Content-Encoding} and {@code Content-Range} (the "exceptional basis" of §3.2).
  *       {@code Age} and {@code Date} always describe the latest response: a stored {@code Age} is
  *       dropped and a missing {@code Date} is set to the response time, so freshness restarts
- *       from the 304.
+ *       from the 304. A cookie a 304 sets is not stored either, unless {@link SetCookie#STORE}: it was
+ *       minted for one client (see {@link SetCookie}).
  *   <li>RFC 9111 §4.3.5: a 200 to a HEAD (sent to revalidate a stored GET) updates it the same way
  *       when its validators and {@code Content-Length} match the stored ones.
  *   <li>RFC 9110 §13.1.2, §13.2.2: {@code If-None-Match} (weak comparison, {@code *}) takes
@@ -123,7 +124,7 @@ final class Validation {
     Headers.Builder b = HopByHop.strip(stored.headers()).toBuilder();
     b.remove("Age");
     for (String name : fresh.names()) {
-      if (NOT_UPDATED.contains(name)) {
+      if (NOT_UPDATED.contains(name) || (config.setCookie() != SetCookie.STORE && SetCookie.isCookieField(name))) {
         continue;
       }
       List<String> values = fresh.getAll(name);

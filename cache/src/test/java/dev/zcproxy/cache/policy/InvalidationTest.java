@@ -15,14 +15,19 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class InvalidationTest {
 
-  @DisplayName("unsafe methods invalidate the target, Location and Content-Location of the same origin, RFC 9111 §4.4")
+  @DisplayName("POST, PUT, DELETE and PATCH invalidate the target, Location and Content-Location of the same origin,"
+      + " RFC 9111 §4.4; other methods (PURGE, unknown ones) never do")
   @ParameterizedTest(name = "[{index}] {0} -> {1} [{2}] -> {3}")
   @CsvSource(delimiter = ';', nullValues = "-", value = {
       "POST; 200; -; http://example.com/a",
       "PUT; 201; -; http://example.com/a",
       "DELETE; 204; -; http://example.com/a",
       "PATCH; 302; -; http://example.com/a",
-      "FOO; 200; -; http://example.com/a",
+      "FOO; 200; -; -",
+      "PURGE; 200; -; -",
+      "BAN; 204; -; -",
+      "M-SEARCH; 200; -; -",
+      "post; 200; -; -",
       "GET; 200; -; -",
       "HEAD; 200; -; -",
       "OPTIONS; 200; -; -",

@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.zcproxy.cache.policy.SetCookie;
 import dev.zcproxy.proxy.config.ProxyConfig.Admin;
 import dev.zcproxy.proxy.config.ProxyConfig.Cache;
 import dev.zcproxy.proxy.config.ProxyConfig.HostPort;
@@ -96,12 +97,16 @@ public final class ConfigLoader {
             "surrogate-control",
             "max-variants",
             "coalesce",
-            "hit-for-pass"));
+            "hit-for-pass",
+            "set-cookie"));
     keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport", "websocket", "connect-ports"));
-    keys.put("admin", List.of("enabled", "address"));
+    keys.put("admin", List.of("enabled", "address", "token"));
     keys.put("logging", List.of("access-log", "level", "x-cache-header"));
     return Collections.unmodifiableMap(keys);
   }
+
+  /** The environment variable that sets {@code admin.token}, winning over the file. */
+  public static final String ADMIN_TOKEN_ENV = "ZCPROXY_ADMIN_TOKEN";
 
   private static final String HOST_PORT_EXPECTED =
       "HOST:PORT, e.g. 127.0.0.1:8080, [::1]:8080 or :8080 for all interfaces";
@@ -127,6 +132,8 @@ public final class ConfigLoader {
 
       Options may also be written --option=VALUE. Exit status: 0 for --help and --version,
       2 for a bad config file or command line.
+
+      Environment: ZCPROXY_ADMIN_TOKEN  the admin bearer token (wins over admin.token in the file)
       """;
 
   private ConfigLoader() {}
@@ -152,7 +159,16 @@ public final class ConfigLoader {
    * @throws ConfigException for an unknown option, a missing or bad value, or a bad config file
    */
   public static ProxyConfig fromArgs(String[] args) {
+    return fromArgs(args, System.getenv());
+  }
+
+  /**
+   * As {@link #fromArgs(String[])}, with the process environment given: a non-empty {@value
+   * #ADMIN_TOKEN_ENV} overrides {@code admin.token} from the file (so the secret need not be in it).
+   */
+  public static ProxyConfig fromArgs(String[] args, Map<String, String> env) {
     requireNonNull(args, "args");
+    requireNonNull(env, "env");
     for (String arg : args) {
       if (arg.equals("--help") || arg.equals("-h")) {
         throw new ConfigException.InfoRequested(usage());
@@ -219,6 +235,10 @@ public final class ConfigLoader {
         }
         default -> throw new AssertionError(name);
       }
+    }
+    String envToken = env.get(ADMIN_TOKEN_ENV);
+    if (envToken != null && !envToken.isEmpty()) {
+      flags.put("admin.token", Value.flag(ADMIN_TOKEN_ENV, "admin.token", envToken));
     }
     Map<String, Value> values =
         config == null ? new LinkedHashMap<>() : readFile(config);
@@ -511,7 +531,8 @@ public final class ConfigLoader {
               b.integer("cache.max-variants", c.maxVariants(), ">= 1"),
               b.bool("cache.coalesce", c.coalesce()),
               b.duration("cache.hit-for-pass", c.hitForPass()),
-              b.indexHeap("cache.index-heap", c.indexHeap()));
+              b.indexHeap("cache.index-heap", c.indexHeap()),
+              b.setCookie("cache.set-cookie", c.setCookie()));
       Transfer t = Transfer.DEFAULT;
       Transfer transfer =
           new Transfer(
@@ -523,7 +544,8 @@ public final class ConfigLoader {
               b.ports("transfer.connect-ports", t.connectPorts()));
       Admin a = Admin.DEFAULT;
       Admin admin =
-          new Admin(b.bool("admin.enabled", a.enabled()), b.hostPort("admin.address", a.address()));
+          new Admin(b.bool("admin.enabled", a.enabled()), b.hostPort("admin.address", a.address()),
+              b.string("admin.token", a.token(), "a token of at least " + Admin.MIN_TOKEN_LENGTH + " characters, or \"\" for none"));
       Logging g = Logging.DEFAULT;
       Logging logging =
           new Logging(
@@ -712,6 +734,21 @@ public final class ConfigLoader {
       } catch (InvalidPathException e) {
         throw bad(v, "is not a path (expected: a directory path)");
       }
+    }
+
+    SetCookie setCookie(String path, SetCookie dflt) {
+      String expected = "pass, strip or store";
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, expected).strip().toLowerCase(Locale.ROOT);
+      return switch (t) {
+        case "pass" -> SetCookie.PASS;
+        case "strip" -> SetCookie.STRIP;
+        case "store" -> SetCookie.STORE;
+        default -> throw bad(v, "is not a set-cookie mode (expected: " + expected + ")");
+      };
     }
 
     String level(String path, String dflt) {

@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.zcproxy.cache.policy.SetCookie;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -105,7 +106,7 @@ public record ProxyConfig(
    * The on-disk cache and its RFC 9111 policy knobs.
    *
    * <p>{@code heuristicMax}, {@code keep} and {@code hitForPass} zero mean off. A relative {@code dir}
-   * is resolved against the working directory.
+   * is resolved against the working directory. {@code setCookie}: see {@link SetCookie}.
    */
   public record Cache(
       boolean enabled,
@@ -121,7 +122,8 @@ public record ProxyConfig(
       int maxVariants,
       boolean coalesce,
       Duration hitForPass,
-      IndexHeap indexHeap) {
+      IndexHeap indexHeap,
+      SetCookie setCookie) {
 
     static final Cache DEFAULT =
         new Cache(
@@ -138,9 +140,11 @@ public record ProxyConfig(
             16,
             true,
             Duration.ofMinutes(2),
-            IndexHeap.percent(IndexHeap.DEFAULT_PERCENT));
+            IndexHeap.percent(IndexHeap.DEFAULT_PERCENT),
+            SetCookie.PASS);
 
     public Cache {
+      requireNonNull(setCookie, "cache.set-cookie");
       requireNonNull(dir, "cache.dir");
       check(!dir.toString().isBlank(), "cache.dir", "\"" + dir + "\"", "a directory path");
       positive("cache.max-size", maxSizeBytes);
@@ -228,13 +232,42 @@ public record ProxyConfig(
     }
   }
 
-  /** The separate admin listener (health, stats, purge); disabled when {@code enabled} is false. */
-  public record Admin(boolean enabled, HostPort address) {
+  /**
+   * The separate admin listener (health, stats, purge); disabled when {@code enabled} is false.
+   *
+   * <p>{@code token} is the bearer token every mutating admin request must carry; {@code ""} means none
+   * (then mutating requests are refused). It is never printed: {@link #toString()} redacts it.
+   */
+  public record Admin(boolean enabled, HostPort address, String token) {
 
-    static final Admin DEFAULT = new Admin(true, new HostPort("127.0.0.1", 8079));
+    /** The shortest token accepted: guessing 16 random characters over the network is hopeless. */
+    public static final int MIN_TOKEN_LENGTH = 16;
+
+    static final Admin DEFAULT = new Admin(true, new HostPort("127.0.0.1", 8079), "");
 
     public Admin {
       requireNonNull(address, "admin.address");
+      requireNonNull(token, "admin.token");
+      // The value is not echoed: it may be (almost) the secret itself.
+      check(token.isEmpty() || token.chars().allMatch(c -> c > 0x20 && c < 0x7f), "admin.token", "(value not shown)",
+          "printable ASCII without spaces, e.g. the output of `openssl rand -hex 32`");
+      check(token.isEmpty() || token.length() >= MIN_TOKEN_LENGTH, "admin.token",
+          "(value not shown, " + token.length() + " characters)", "at least " + MIN_TOKEN_LENGTH + " characters, or \"\" for none");
+    }
+
+    /** The listener without a token. */
+    public Admin(boolean enabled, HostPort address) {
+      this(enabled, address, "");
+    }
+
+    /** Whether mutating requests can be authorised at all. */
+    public boolean hasToken() {
+      return !token.isEmpty();
+    }
+
+    @Override
+    public String toString() {
+      return "Admin[enabled=" + enabled + ", address=" + address + ", token=" + (token.isEmpty() ? "none" : "(set)") + "]";
     }
   }
 

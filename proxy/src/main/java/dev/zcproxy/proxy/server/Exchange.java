@@ -83,23 +83,66 @@ final class Exchange {
     LOG.debug("origin request for {} failed: {}", head.uri(), cause.toString());
     if (resp.headWritten() || clientGone) {
       resp.reset();
+      finish(CacheOutcome.SYNTH, TransferMode.NONE, Future.failedFuture(cause));
       return;
     }
     synth(status, CacheStatus.fwd(fwd).detail(detail),
         status + (timeout ? " origin timed out\n" : " origin unreachable\n"));
   }
 
+  /**
+   * Counts the response and writes its access-log line once {@code sent} completes; only the first
+   * call for an exchange counts. A failed {@code sent} is logged as {@code aborted} with the body bytes
+   * counted so far in {@link #bodyBytes} (writers add to it as their writes complete).
+   */
   void finish(CacheOutcome outcome, TransferMode mode, Future<Void> sent) {
     sent.onComplete(ar -> {
       if (finished) {
         return;
       }
       finished = true;
-      long bytes = ar.succeeded() ? bodyBytes : 0;
+      long bytes = bodyBytes;
+      boolean complete = ar.succeeded();
+      // No head went out and the client left: nginx's 499, not a status nobody received.
+      int status = !complete && !resp.headWritten() && clientGone ? 499 : resp.getStatusCode();
       ctx.metrics().response(outcome, mode, bytes);
-      ctx.accessLog().log(remote(req), req.method().name(), req.uri(), versionName(req.version()), resp.getStatusCode(),
-          bytes, (System.nanoTime() - startNanos) / 1000, outcome, mode);
+      ctx.accessLog().log(remote(req), req.method().name(), req.uri(), versionName(req.version()), status,
+          bytes, (System.nanoTime() - startNanos) / 1000, outcome, mode, complete);
     });
+  }
+
+  /**
+   * Refuses the request before anything reached the origin (bad framing 400, 408, 413, 501 ...):
+   * answers {@code status} with a short text body, {@code Connection: close} and {@code Cache-Status:
+   * zcproxy; fwd=bypass; detail=<detail>}, closes the connection once the answer is out (an unread
+   * request body cannot be skipped safely), and logs the request once as SYNTH. Does nothing if a
+   * response was already started or logged.
+   *
+   * @param detail a short token for Cache-Status and the body, e.g. {@code bad-framing}
+   */
+  void reject(int status, String detail) {
+    if (finished || resp.headWritten() || resp.ended()) {
+      return;
+    }
+    String body = status + " " + detail + "\n";
+    resp.setStatusCode(status).putHeader(HttpHeaders.CONNECTION, "close")
+        .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8");
+    decorate(CacheOutcome.SYNTH, CacheStatus.fwd("bypass").detail(detail));
+    bodyBytes = body.length();
+    Future<Void> sent = resp.end(body);
+    sent.onComplete(v -> req.connection().close());
+    finish(CacheOutcome.SYNTH, TransferMode.COPY, sent);
+  }
+
+  /**
+   * Logs a request Vert.x could not parse (no Exchange could be made for it), once, with what is known
+   * of its request line: Netty stands in {@code GET /bad-request HTTP/1.0} without headers for a request
+   * line it could not read, which is logged as {@code "- - -"}.
+   */
+  static void logUnparsed(AccessLog log, HttpServerRequest req, int status, long bodyBytes, boolean complete) {
+    boolean placeholder = req.headers().isEmpty() && "/bad-request".equals(req.uri()) && req.version() == HttpVersion.HTTP_1_0;
+    log.log(remote(req), placeholder || req.method() == null ? null : req.method().name(), placeholder ? null : req.uri(),
+        placeholder ? "-" : versionName(req.version()), status, bodyBytes, 0, CacheOutcome.SYNTH, TransferMode.COPY, complete);
   }
 
   /** The client's address for the access log, or {@code -}. */
@@ -107,7 +150,15 @@ final class Exchange {
     return req.remoteAddress() == null ? "-" : req.remoteAddress().hostAddress();
   }
 
-  private static String versionName(HttpVersion v) {
-    return v == HttpVersion.HTTP_1_0 ? "HTTP/1.0" : v == HttpVersion.HTTP_2 ? "HTTP/2" : "HTTP/1.1";
+  /** The protocol version as it appears on the request line ({@code HTTP/1.1}), or {@code -} when unknown. */
+  static String versionName(HttpVersion v) {
+    if (v == null) {
+      return "-";
+    }
+    return switch (v) {
+      case HTTP_1_0 -> "HTTP/1.0";
+      case HTTP_1_1 -> "HTTP/1.1";
+      case HTTP_2 -> "HTTP/2";
+    };
   }
 }

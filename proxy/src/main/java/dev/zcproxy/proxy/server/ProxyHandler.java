@@ -105,7 +105,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final boolean sendfileEnabled;
   /** Handed to every exchange, relay and fill this handler makes. */
   private final HandlerContext ctx;
-  /** Not-storable reasons that come from the response itself, so every request for the URI will get them. */
+  /**
+   * Not-storable reasons that come from the response itself, so every request for the URI will get them.
+   * Not {@code set-cookie}: origins commonly set a cookie only for a request without one, so the next
+   * response may well be storable (Varnish makes these hit-for-miss, not hit-for-pass).
+   */
   private static final Set<String> RESPONSE_REASONS = Set.of("no-store", "private", "status", "no-freshness", "vary-star",
       "too-large", "partial");
 
@@ -504,6 +508,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
     if (ex.clientGone) {
       open.close();
+      ex.finish(outcome, TransferMode.NONE, Future.failedFuture("client gone"));
       return;
     }
     long now = clock.getAsLong();
@@ -544,9 +549,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     TransferMode mode = transfer.modeFor(ex.req);
-    ex.bodyBytes = length;
     Future<Void> sent = transfer.send(resp, mode, open.channel(), offset, length);
-    sent.onComplete(ar -> open.close());
+    long bodyLength = length;
+    sent.onComplete(ar -> {
+      open.close();
+      if (ar.succeeded()) {
+        ex.bodyBytes = bodyLength; // a cut sendfile reports no count: only a whole body is counted
+      }
+    });
     ex.finish(outcome, mode, sent);
   }
 
@@ -620,9 +630,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           .putHeader(HttpHeaders.CONNECTION, "close")
           .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
           .putHeader("cache-status", CacheStatus.fwd("bypass").detail("bad-request").toString());
-      resp.end(status + " " + why + "\n").onComplete(v -> req.connection().close());
-      accessLog.log(Exchange.remote(req), String.valueOf(req.method()), String.valueOf(req.uri()), String.valueOf(req.version()),
-          status, 0, 0, CacheOutcome.SYNTH, TransferMode.NONE);
+      String body = status + " " + why + "\n";
+      int logged = status;
+      resp.end(body).onComplete(v -> {
+        Exchange.logUnparsed(accessLog, req, logged, v.succeeded() ? body.length() : 0, v.succeeded());
+        req.connection().close();
+      });
     };
   }
 

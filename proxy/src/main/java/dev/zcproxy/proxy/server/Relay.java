@@ -68,6 +68,7 @@ final class Relay {
       if (clientAttached) {
         clientAttached = false;
         cres.request().reset(); // nothing to keep: stop the origin transfer
+        ex.finish(outcome, TransferMode.COPY, Future.failedFuture("client closed the connection"));
       }
     });
   }

@@ -26,7 +26,11 @@ class ConfigLoaderTest {
             "bad.yaml:2: origin.connect_timeout: unknown key",
             "did you mean origin.connect-timeout?"),
         bad("unknown key without suggestion", "admin:\n  password: hunter2\n",
-            "bad.yaml:2: admin.password: unknown key (expected one of: enabled, address)"),
+            "bad.yaml:2: admin.password: unknown key (expected one of: enabled, address, token)"),
+        bad("admin token too short, value not echoed", "admin:\n  token: hunter2\n",
+            "bad.yaml:2: admin.token: (value not shown, 7 characters) (expected: at least 16 characters"),
+        bad("admin token with a space, value not echoed", "admin:\n  token: \"correct horse battery staple\"\n",
+            "bad.yaml:2: admin.token: (value not shown) (expected: printable ASCII without spaces"),
         bad("key in the wrong section", "listen:\n  url: http://x\n",
             "bad.yaml:2: listen.url: unknown key", "did you mean origin.url?"),
         bad("unknown section with suggestion", "listen:\n  address: :8080\ncahce:\n  dir: x\n",
@@ -101,6 +105,8 @@ class ConfigLoaderTest {
             "bad.yaml:2: origin.url: \"http://example.com/app\" has a path /app (expected: no path"),
         bad("origin port zero", "origin:\n  url: http://example.com:0\n",
             "bad.yaml:2: origin.url: \"http://example.com:0\" has port 0 out of range"),
+        bad("set-cookie mode", "cache:\n  set-cookie: keep\n",
+            "bad.yaml:2: cache.set-cookie: \"keep\" is not a set-cookie mode (expected: pass, strip or store)"),
         bad("log level", "logging:\n  level: verbose\n",
             "bad.yaml:2: logging.level: \"verbose\" is not a log level"
                 + " (expected: one of error, warn, info, debug, trace)"),
@@ -176,6 +182,7 @@ class ConfigLoaderTest {
           max-variants: 4
           coalesce: false
           hit-for-pass: 30s
+          set-cookie: strip
         transfer:
           sendfile: false
           splice: false
@@ -184,6 +191,7 @@ class ConfigLoaderTest {
         admin:
           enabled: false
           address: :9079
+          token: 0123456789abcdef-token
         logging:
           access-log: /var/log/zcproxy/access.log
           level: DEBUG
@@ -200,9 +208,10 @@ class ConfigLoaderTest {
     assertThat(c.cache())
         .isEqualTo(new ProxyConfig.Cache(false, Path.of("/srv/cache"), 10L << 30, 512L << 20,
             true, 0.25, Duration.ofDays(2), Duration.ZERO, false, false, 4, false,
-            Duration.ofSeconds(30), ProxyConfig.IndexHeap.bytes(64L << 20)));
+            Duration.ofSeconds(30), ProxyConfig.IndexHeap.bytes(64L << 20), dev.zcproxy.cache.policy.SetCookie.STRIP));
     assertThat(c.transfer()).isEqualTo(new ProxyConfig.Transfer(false, false, 0, false));
-    assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin(false, new HostPort("0.0.0.0", 9079)));
+    assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin(false, new HostPort("0.0.0.0", 9079), "0123456789abcdef-token"));
+    assertThat(c.admin().toString()).doesNotContain("0123456789abcdef-token");
     assertThat(c.logging())
         .isEqualTo(new ProxyConfig.Logging("/var/log/zcproxy/access.log", "debug", false));
   }

@@ -61,7 +61,7 @@ class FlagsTest {
   private static ProxyConfig.Cache withDir(ProxyConfig.Cache c, Path dir) {
     return new ProxyConfig.Cache(c.enabled(), dir, c.maxSizeBytes(), c.maxObjectBytes(), c.fsync(),
         c.heuristicFraction(), c.heuristicMax(), c.keep(), c.cdnCacheControl(),
-        c.surrogateControl(), c.maxVariants(), c.coalesce(), c.hitForPass(), c.indexHeap());
+        c.surrogateControl(), c.maxVariants(), c.coalesce(), c.hitForPass(), c.indexHeap(), c.setCookie());
   }
 
   @Test
@@ -160,5 +160,28 @@ class FlagsTest {
     assertThat(e).isInstanceOf(ConfigException.InfoRequested.class);
     assertThat(e.exitCode()).isZero();
     assertThat(e.getMessage()).startsWith("zcproxy ");
+  }
+  @Test
+  void adminTokenFromTheEnvironmentWinsOverTheFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path file = dir.resolve("p.yaml");
+    java.nio.file.Files.writeString(file, "admin:\n  token: from-the-file-0123456789\n");
+    assertThat(ConfigLoader.fromArgs(new String[] {"--config", file.toString()}, java.util.Map.of()).admin().token())
+        .isEqualTo("from-the-file-0123456789");
+    assertThat(ConfigLoader.fromArgs(new String[] {"--config", file.toString()},
+        java.util.Map.of("ZCPROXY_ADMIN_TOKEN", "from-the-env-0123456789")).admin().token())
+        .isEqualTo("from-the-env-0123456789");
+    assertThat(ConfigLoader.fromArgs(new String[] {"--config", file.toString()},
+        java.util.Map.of("ZCPROXY_ADMIN_TOKEN", "")).admin().token())
+        .as("an empty variable is unset").isEqualTo("from-the-file-0123456789");
+  }
+
+  @Test
+  void aBadTokenFromTheEnvironmentIsNamedButNotShown() {
+    ConfigException e = catchThrowableOfType(
+        () -> ConfigLoader.fromArgs(new String[0], java.util.Map.of("ZCPROXY_ADMIN_TOKEN", "short-secret")),
+        ConfigException.class);
+    assertThat(e.getMessage()).startsWith("ZCPROXY_ADMIN_TOKEN: admin.token: ")
+        .contains("at least 16 characters").doesNotContain("short-secret");
+    assertThat(ConfigLoader.usage()).contains("ZCPROXY_ADMIN_TOKEN");
   }
 }

@@ -447,12 +447,13 @@ class CachingIT {
   @Test
   void purgeThroughTheAdminListenerDropsTheEntry() throws Exception {
     origin.serve("/p", "x".getBytes(), "Cache-Control", "max-age=600");
-    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "admin.token: caching-it-admin-token");
     proxy.get("/p");
     awaitStored(1);
     String host = "127.0.0.1:" + proxy.server.port();
     var purge = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + proxy.server.adminPort()
-        + "/purge?url=http://" + host + "/p")).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build();
+        + "/purge?url=http://" + host + "/p")).header("Authorization", "Bearer caching-it-admin-token")
+        .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build();
     HttpResponse<String> r = proxy.client.send(purge, HttpResponse.BodyHandlers.ofString());
     assertThat(r.body()).contains("\"purged\":1");
     assertThat(proxy.get("/p").headers().firstValue("x-cache")).hasValue("MISS");

@@ -25,13 +25,54 @@ class MainIT {
   Path tmp;
 
   private Process launch(String... args) throws Exception {
+    return launch(java.util.Map.of(), args);
+  }
+
+  private Process launch(java.util.Map<String, String> env, String... args) throws Exception {
     // The shaded jar that 'mvn package' built: the artifact operators run.
     Path jar = Path.of("target", "zcproxy.jar").toAbsolutePath();
     assertThat(jar).exists();
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-jar", jar.toString()));
     cmd.addAll(List.of(args));
-    return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().remove("ZCPROXY_ADMIN_TOKEN");
+    pb.environment().putAll(env);
+    return pb.start();
+  }
+
+  @Test
+  void theAdminTokenFromTheEnvironmentIsRequiredToPurgeAndTheStartLineSaysSo() throws Exception {
+    try (FixtureOrigin origin = FixtureOrigin.start()) {
+      String token = "env-admin-token-0123456789";
+      Process p = launch(java.util.Map.of("ZCPROXY_ADMIN_TOKEN", token), "--listen", "127.0.0.1:0", "--origin", origin.url(),
+          "--cache-dir", tmp.resolve("cache").toString(), "--admin", "127.0.0.1:0", "--access-log", "off");
+      try {
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line;
+        String startLine = null;
+        while ((line = out.readLine()) != null) {
+          if (line.startsWith("zcproxy listening on")) {
+            startLine = line;
+            break;
+          }
+        }
+        assertThat(startLine).isNotNull().contains("purge needs the admin token").doesNotContain(token);
+        Matcher m = Pattern.compile("admin http://127\\.0\\.0\\.1:(\\d+)").matcher(startLine);
+        assertThat(m.find()).isTrue();
+        URI purge = URI.create("http://127.0.0.1:" + m.group(1) + "/purge?url=http://127.0.0.1/x");
+        var client = java.net.http.HttpClient.newHttpClient();
+        assertThat(client.send(HttpRequest.newBuilder(purge).POST(HttpRequest.BodyPublishers.noBody()).build(),
+            HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+        HttpResponse<String> ok = client.send(HttpRequest.newBuilder(purge).header("Authorization", "Bearer " + token)
+            .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(ok.body()).contains("\"purged\":0");
+      } finally {
+        p.destroy();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      }
+    }
   }
 
   @Test

@@ -17,6 +17,7 @@ import dev.zcproxy.cache.store.EntryWriter;
 import dev.zcproxy.cache.store.OpenEntry;
 import dev.zcproxy.proxy.admin.ProxyMetrics;
 import dev.zcproxy.proxy.config.ProxyConfig;
+import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.internal.ResponseFiles;
 import dev.zcproxy.proxy.internal.Splicer;
 import dev.zcproxy.proxy.internal.TunnelResult;
@@ -168,6 +169,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     req.pause();
     if (tunnels.isTunnel(req) && (req.method() == HttpMethod.CONNECT || websocket)) {
       // pipe: CONNECT and Upgrade become raw tunnels, spliced both ways where the transport allows.
+      HalfClose.leaveHttp(req);
       tunnels.handle(req);
       return;
     }

@@ -3,6 +3,7 @@ package dev.zcproxy.proxy.it;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -29,8 +30,8 @@ final class RawOrigin implements AutoCloseable {
   /** Counted down each time a connection closes. */
   volatile CountDownLatch closed = new CountDownLatch(1);
 
-  private RawOrigin(BiConsumer<Request, NetSocket> script) throws Exception {
-    server = vertx.createNetServer().connectHandler(socket -> {
+  private RawOrigin(NetServerOptions options, BiConsumer<Request, NetSocket> script) throws Exception {
+    server = vertx.createNetServer(options).connectHandler(socket -> {
       connections.incrementAndGet();
       socket.closeHandler(v -> closed.countDown());
       StringBuilder pending = new StringBuilder();
@@ -48,7 +49,12 @@ final class RawOrigin implements AutoCloseable {
   }
 
   static RawOrigin start(BiConsumer<Request, NetSocket> script) throws Exception {
-    return new RawOrigin(script);
+    return new RawOrigin(new NetServerOptions(), script);
+  }
+
+  /** With server options: {@code setSoLinger(0)} makes a close reset the connection. */
+  static RawOrigin start(NetServerOptions options, BiConsumer<Request, NetSocket> script) throws Exception {
+    return new RawOrigin(options, script);
   }
 
   String url() {

@@ -9,6 +9,7 @@ import dev.zcproxy.cache.store.StoreConfig;
 import dev.zcproxy.proxy.admin.AdminServer;
 import dev.zcproxy.proxy.admin.ProxyMetrics;
 import dev.zcproxy.proxy.config.ProxyConfig;
+import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.origin.OriginClient;
 import dev.zcproxy.proxy.server.ProxyHandler;
 import dev.zcproxy.proxy.transfer.BodyTransfer;
@@ -105,6 +106,11 @@ public final class ProxyServer {
         return vertx.createHttpServer(options)
             .requestHandler(handler)
             .invalidRequestHandler(handler.invalidRequestHandler())
+            .connectionHandler(conn -> {
+              if (!HalfClose.install(conn)) {
+                LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());
+              }
+            })
             .listen()
             .onSuccess(servers::add);
       }

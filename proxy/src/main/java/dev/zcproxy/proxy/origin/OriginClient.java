@@ -1,6 +1,7 @@
 package dev.zcproxy.proxy.origin;
 
 import dev.zcproxy.proxy.config.ProxyConfig;
+import dev.zcproxy.proxy.internal.OriginCodec;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -15,12 +16,15 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.streams.ReadStream;
 import java.net.ConnectException;
 import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sends requests to the one configured origin over a pooled, keep-alive Vert.x {@link HttpClient}
  * with connect, first-byte and idle timeouts.
  */
 public final class OriginClient {
+  private static final Logger LOG = LoggerFactory.getLogger(OriginClient.class);
   private final Vertx vertx;
   private final ProxyConfig.Origin config;
   private final HttpClient shared;
@@ -65,6 +69,11 @@ public final class OriginClient {
     }
     return vertx.httpClientBuilder()
         .with(options)
+        .withConnectHandler(conn -> {
+          if (!OriginCodec.install(conn, options)) {
+            LOG.debug("origin connection keeps Vert.x's codec: {}", conn.getClass().getSimpleName());
+          }
+        })
         .with(new PoolOptions().setHttp1MaxSize(config.maxConnections()))
         .build();
   }
@@ -77,28 +86,30 @@ public final class OriginClient {
    * @param bodyLength the body's Content-Length, or -1 to send it chunked (ignored without a body)
    */
   public Future<HttpClientResponse> send(HttpMethod method, String uri, MultiMap headers, ReadStream<Buffer> body, long bodyLength) {
-    Future<HttpClientResponse> first = sendOnce(method, uri, headers, body, bodyLength);
-    if (body != null || !(method == HttpMethod.GET || method == HttpMethod.HEAD)) {
+    return send(method, uri, headers, body, bodyLength, null);
+  }
+
+  /**
+   * Like {@link #send(HttpMethod, String, MultiMap, ReadStream, long)}, handing the interim (1xx)
+   * responses that come before the final one to {@code interim} (on the origin connection's event loop).
+   * The returned response is never a 1xx unless the origin sent a 101.
+   *
+   * @param interim receives interim responses, or {@code null} to drop them
+   */
+  public Future<HttpClientResponse> send(HttpMethod method, String uri, MultiMap headers, ReadStream<Buffer> body, long bodyLength,
+      OriginCodec.InterimListener interim) {
+    Future<HttpClientResponse> first = sendOnce(method, uri, headers, body, bodyLength, interim);
+    if (body != null) {
       return first;
     }
-    // A pooled connection can be left unusable by an origin that sent more bytes than its
-    // Content-Length said; the next response on it then fails to parse. A GET or HEAD without body
-    // is retried once on another connection (RFC 9110 §9.2.2 allows retrying idempotent requests).
-    // Closed connections and timeouts are not retried: the origin may have seen the request.
-    return first.recover(t -> isParseFailure(t) ? sendOnce(method, uri, headers, null, -1) : Future.failedFuture(t));
+    // A pooled connection closed because its origin sent bytes nobody asked for refuses requests before
+    // writing a byte of them (OriginCodec); such a request never reached the origin and goes again on
+    // another connection. Requests that were written are never sent twice.
+    return first.recover(t -> OriginCodec.notSent(t) ? sendOnce(method, uri, headers, null, -1, interim) : Future.failedFuture(t));
   }
 
-  static boolean isParseFailure(Throwable t) {
-    for (Throwable c = t; c != null; c = c.getCause()) {
-      if (c instanceof IllegalArgumentException || c instanceof io.netty.handler.codec.DecoderException
-          || c instanceof io.netty.handler.codec.TooLongFrameException) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private Future<HttpClientResponse> sendOnce(HttpMethod method, String uri, MultiMap headers, ReadStream<Buffer> body, long bodyLength) {
+  private Future<HttpClientResponse> sendOnce(HttpMethod method, String uri, MultiMap headers, ReadStream<Buffer> body, long bodyLength,
+      OriginCodec.InterimListener interim) {
     RequestOptions ro = new RequestOptions()
         .setMethod(method)
         .setHost(config.url().host())
@@ -108,6 +119,9 @@ public final class OriginClient {
         .setConnectTimeout(config.connectTimeout().toMillis())
         .setIdleTimeout(config.firstByteTimeout().toMillis());
     return client().request(ro).compose(req -> {
+      if (!OriginCodec.onInterim(req.connection(), interim) && interim != null) {
+        req.earlyHintsHandler(h -> interim.interim(103, "Early Hints", h));
+      }
       Future<HttpClientResponse> resp;
       if (body == null) {
         resp = req.send();

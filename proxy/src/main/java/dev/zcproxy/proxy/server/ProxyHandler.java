@@ -17,6 +17,9 @@ import dev.zcproxy.cache.store.EntryWriter;
 import dev.zcproxy.cache.store.OpenEntry;
 import dev.zcproxy.proxy.admin.ProxyMetrics;
 import dev.zcproxy.proxy.config.ProxyConfig;
+import dev.zcproxy.proxy.internal.HalfClose;
+import dev.zcproxy.proxy.internal.InterimResponses;
+import dev.zcproxy.proxy.internal.OriginCodec;
 import dev.zcproxy.proxy.internal.ResponseFiles;
 import dev.zcproxy.proxy.internal.Splicer;
 import dev.zcproxy.proxy.internal.TunnelResult;
@@ -172,6 +175,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     req.pause();
     if (tunnels.isTunnel(req) && (req.method() == HttpMethod.CONNECT || websocket)) {
       // pipe: CONNECT and Upgrade become raw tunnels, spliced both ways where the transport allows.
+      HalfClose.leaveHttp(req);
       tunnels.handle(req);
       return;
     }
@@ -286,7 +290,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     long length = HeaderMaps.contentLength(ex.req.headers());
     long requestTime = clock.getAsLong();
     metrics.originRequest();
-    origin.send(ex.req.method(), ex.req.uri(), headers, hasBody ? ex.req : null, length).onComplete(ar -> {
+    origin.send(ex.req.method(), ex.req.uri(), headers, hasBody ? ex.req : null, length, interimTo(ex))
+        .map(ProxyHandler::requireFinal).onComplete(ar -> {
       if (ar.failed()) {
         ex.originFailed(ar.cause(), fwd);
         return;
@@ -341,7 +346,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     long requestTime = clock.getAsLong();
     HttpMethod method = ex.req.method();
     metrics.originRequest();
-    origin.send(method, ex.req.uri(), headers, hasBody ? ex.req : null, HeaderMaps.contentLength(ex.req.headers())).onComplete(ar -> {
+    origin.send(method, ex.req.uri(), headers, hasBody ? ex.req : null, HeaderMaps.contentLength(ex.req.headers()), interimTo(ex))
+        .map(ProxyHandler::requireFinal).onComplete(ar -> {
       if (ar.failed()) {
         if (fill != null) {
           fill.headFailed(ar.cause());
@@ -449,7 +455,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     HeaderMaps.copyInto(policy.validators(stale), headers);
     long requestTime = clock.getAsLong();
     metrics.originRequest();
-    origin.send(HttpMethod.GET, head.pathAndQuery(), headers, null, -1).onComplete(ar -> {
+    origin.send(HttpMethod.GET, head.pathAndQuery(), headers, null, -1).map(ProxyHandler::requireFinal).onComplete(ar -> {
       if (ar.failed()) {
         backgroundRevalidations.remove(token);
         metrics.originError();
@@ -561,6 +567,35 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * Forwards the origin's interim (1xx) responses for {@code ex} to its client, without hop-by-hop fields
+   * and with this proxy's Via (RFC 9110 §15.2); HTTP/1.0 clients and answered ones get none.
+   */
+  private static OriginCodec.InterimListener interimTo(Exchange ex) {
+    return (status, reason, fields) -> {
+      if (ex.clientGone) {
+        return;
+      }
+      MultiMap h = HttpHeaders.headers();
+      HeaderMaps.copyInto(HopByHop.strip(HeaderMaps.toHeaders(fields)), h);
+      String via = h.get("via");
+      h.set("via", via == null ? VIA : via + ", " + VIA);
+      InterimResponses.write(ex.req, status, reason, h);
+    };
+  }
+
+  /**
+   * A final response cannot be interim: a 101 to a request that asked for no upgrade (or a 1xx the origin
+   * codec could not take out) fails the exchange like an unreachable origin (502), its connection closed.
+   */
+  private static HttpClientResponse requireFinal(HttpClientResponse cres) {
+    if (cres.statusCode() >= 200) {
+      return cres;
+    }
+    cres.request().connection().close();
+    throw new io.vertx.core.VertxException("origin answered " + cres.statusCode() + " as its final response", true);
+  }
 
   private MultiMap originRequestHeaders(HttpServerRequest req, RequestHead head, boolean forCache) {
     MultiMap m = HttpHeaders.headers();

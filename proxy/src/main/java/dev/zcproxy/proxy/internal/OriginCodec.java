@@ -1,0 +1,249 @@
+package dev.zcproxy.proxy.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestEncoder;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.net.impl.VertxConnection;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP/1.1 framing of one pooled origin connection, in place of the codec Vert.x installs: it keeps
+ * the connection's responses paired with its requests and closes it when that pairing breaks.
+ *
+ * <h2>Design notes</h2>
+ * <ul>
+ *   <li><b>Unsolicited bytes.</b> Bytes that arrive while no request is outstanding, or after the end of a
+ *       response in the same read (an origin that sent more than its Content-Length), belong to no request
+ *       (RFC 9112 §9.3 allows no such thing). The response that was complete is delivered as it is, marked
+ *       {@code Connection: close} so that Vert.x does not return the connection to its pool, and the
+ *       connection is closed; a request is never written after that (nothing is sent on a dirty connection,
+ *       so nothing has to be sent twice).
+ *   <li><b>Interim responses.</b> A 1xx other than 101 is not the response (RFC 9110 §15.2): it is taken
+ *       out of the stream here and handed to the listener of the request in progress ({@link #onInterim});
+ *       Vert.x only ever sees the final response. 100 Continue is dropped (the proxy answers its clients'
+ *       {@code Expect} itself). A 101 ends the connection's HTTP: it is passed on and the connection is
+ *       closed after it.
+ *   <li><b>HEAD.</b> Netty's client codec pairs requests and responses by polling a queue once per
+ *       response, 1xx included, so a HEAD answered with a 1xx first reads the final response's body that
+ *       never comes; here the pairing skips 1xx responses.
+ * </ul>
+ *
+ * <p>Installed by {@link #install} from the client's connection handler; when the connection is not the
+ * Vert.x HTTP/1.x connection this expects nothing is installed and Vert.x's own codec stays (1xx other
+ * than 100 and 103 are then taken for the final response: the caller must reject any final 1xx).
+ */
+public final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.Decoder, OriginCodec.Encoder> {
+  private static final Logger LOG = LoggerFactory.getLogger(OriginCodec.class);
+  private static final String GUARD = "zcproxy-origin-guard";
+
+  /** Receives the interim responses that come before a request's final response. */
+  @FunctionalInterface
+  public interface InterimListener {
+    /** Called on the origin connection's event loop, before the final response head reaches Vert.x. */
+    void interim(int status, String reason, MultiMap headers);
+  }
+
+  /** Methods of the requests written and not yet answered in full, oldest first. */
+  private final ArrayDeque<HttpMethod> outstanding = new ArrayDeque<>();
+  /** Set once unsolicited bytes were seen: nothing more is read or written. */
+  private boolean dirty;
+  private InterimListener listener;
+  private final Decoder decoder;
+
+  private OriginCodec(HttpClientOptions options) {
+    decoder = new Decoder(new HttpDecoderConfig()
+        .setMaxInitialLineLength(options.getMaxInitialLineLength())
+        .setMaxHeaderSize(options.getMaxHeaderSize())
+        .setMaxChunkSize(options.getMaxChunkSize())
+        .setInitialBufferSize(options.getDecoderInitialBufferSize()));
+    init(decoder, new Encoder());
+  }
+
+  /**
+   * Replaces the codec of a new origin connection with this one; returns whether it could (false: the
+   * connection is left with Vert.x's codec). Call from the client's connection handler, before any request.
+   */
+  public static boolean install(HttpConnection conn, HttpClientOptions options) {
+    if (!(conn instanceof VertxConnection vc)) {
+      return false;
+    }
+    ChannelPipeline p = vc.channelHandlerContext().pipeline();
+    ChannelHandler current = p.get("codec");
+    if (!(current instanceof HttpClientCodec) || p.get("handler") == null) {
+      return false;
+    }
+    OriginCodec codec = new OriginCodec(options);
+    p.replace("codec", "codec", codec);
+    p.addBefore("handler", GUARD, codec.new Guard());
+    return true;
+  }
+
+  /**
+   * Routes the interim responses of the next request on {@code conn} to {@code listener}; returns false
+   * when the connection has no {@link OriginCodec}. Call before the request is written.
+   */
+  public static boolean onInterim(HttpConnection conn, InterimListener listener) {
+    if (!(conn instanceof VertxConnection vc)) {
+      return false;
+    }
+    Channel ch = vc.channelHandlerContext().channel();
+    if (!(ch.pipeline().get("codec") instanceof OriginCodec codec)) {
+      return false;
+    }
+    if (ch.eventLoop().inEventLoop()) {
+      codec.listener = listener;
+    } else {
+      ch.eventLoop().execute(() -> codec.listener = listener); // runs before the request's own write
+    }
+    return true;
+  }
+
+  /** A request refused before any byte of it was written, because its connection had to be closed. */
+  public static final class UnsentRequestException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    UnsentRequestException() {
+      super("request not sent: the origin connection sent unsolicited bytes and was closed");
+    }
+  }
+
+  /** Whether {@code t} (or a cause) says the request never left: sending it again cannot repeat it. */
+  public static boolean notSent(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof UnsentRequestException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void unsolicited(ChannelHandlerContext ctx, int bytes) {
+    if (!dirty) {
+      LOG.debug("closing origin connection {}: {} unsolicited bytes", ctx.channel().remoteAddress(), bytes);
+    }
+    dirty = true;
+    ctx.close();
+  }
+
+  /** Response framing, with HEAD paired past 1xx responses and unsolicited bytes refused. */
+  final class Decoder extends HttpResponseDecoder {
+    Decoder(HttpDecoderConfig config) {
+      super(config);
+    }
+
+    /** Bytes received and not yet decoded. */
+    int leftover() {
+      return actualReadableBytes();
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+      if (dirty || outstanding.isEmpty()) {
+        int n = in.readableBytes();
+        in.skipBytes(n);
+        unsolicited(ctx, n);
+        return;
+      }
+      super.decode(ctx, in, out);
+    }
+
+    @Override
+    protected boolean isContentAlwaysEmpty(HttpMessage msg) {
+      if (((HttpResponse) msg).status().code() >= 200 && HttpMethod.HEAD.equals(outstanding.peek())) {
+        return true;
+      }
+      return super.isContentAlwaysEmpty(msg);
+    }
+  }
+
+  /** Request framing, counting the requests written; refuses to write on a dirty connection. */
+  final class Encoder extends HttpRequestEncoder {
+    @Override
+    protected void encodeInitialLine(ByteBuf buf, HttpRequest request) throws Exception {
+      if (dirty) {
+        throw new UnsentRequestException();
+      }
+      outstanding.add(request.method());
+      super.encodeInitialLine(buf, request);
+    }
+  }
+
+  /**
+   * Sits between this codec and Vert.x: takes interim responses out, and ends the pairing of each
+   * response, checking for bytes beyond it.
+   */
+  final class Guard extends ChannelInboundHandlerAdapter {
+    /** The final response whose body is being read. */
+    private HttpResponse current;
+    /** The next LastHttpContent ends an interim response: not passed on. */
+    private boolean interimEnd;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof HttpResponse r && r.status().code() < 200 && r.status().code() != 101) {
+        interimEnd = true;
+        InterimListener l = listener;
+        if (l != null && r.status().code() != 100 && r.decoderResult().isSuccess()) {
+          MultiMap headers = MultiMap.caseInsensitiveMultiMap();
+          for (Map.Entry<String, String> e : r.headers()) {
+            headers.add(e.getKey(), e.getValue());
+          }
+          try {
+            l.interim(r.status().code(), r.status().reasonPhrase(), headers);
+          } catch (RuntimeException e) {
+            LOG.debug("interim response listener failed", e);
+          }
+        }
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      if (msg instanceof HttpResponse r) {
+        current = r;
+        listener = null;
+      }
+      if (msg instanceof LastHttpContent last) {
+        if (interimEnd) {
+          interimEnd = false;
+          last.release();
+          return;
+        }
+        outstanding.poll();
+        HttpResponse done = current;
+        current = null;
+        int extra = decoder.leftover();
+        if (done != null && (extra > 0 || done.status().code() == 101)) {
+          // Seen by Vert.x when this response ends: the connection does not go back to the pool.
+          done.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+          dirty = true;
+          ctx.fireChannelRead(msg);
+          unsolicited(ctx, extra);
+          return;
+        }
+      }
+      ctx.fireChannelRead(msg);
+    }
+  }
+}

@@ -1,0 +1,41 @@
+package dev.zcproxy.proxy.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpConnection;
+import java.lang.reflect.Proxy;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fallbacks of the connection hooks: a connection that is not Vert.x's own HTTP/1.x connection is
+ * left alone (HalfCloseIT, InterimResponseIT and OriginConnectionIT cover the real ones).
+ */
+class ConnectionHooksTest {
+  private final AtomicInteger calls = new AtomicInteger();
+  private final HttpConnection foreign = (HttpConnection) Proxy.newProxyInstance(getClass().getClassLoader(),
+      new Class<?>[] {HttpConnection.class}, (p, m, a) -> {
+        calls.incrementAndGet();
+        throw new UnsupportedOperationException(m.getName());
+      });
+
+  @Test
+  void halfClosureIsNotInstalledOnAForeignConnection() {
+    assertThat(HalfClose.install(foreign)).isFalse();
+    assertThat(calls).hasValue(0);
+  }
+
+  @Test
+  void theOriginCodecIsNotInstalledOnAForeignConnection() {
+    assertThat(OriginCodec.install(foreign, new HttpClientOptions())).isFalse();
+    assertThat(OriginCodec.onInterim(foreign, (s, r, h) -> { })).isFalse();
+    assertThat(calls).hasValue(0);
+  }
+
+  @Test
+  void onlyARefusedRequestCountsAsNotSent() {
+    assertThat(OriginCodec.notSent(new RuntimeException(new OriginCodec.UnsentRequestException()))).isTrue();
+    assertThat(OriginCodec.notSent(new java.io.IOException("connection reset"))).isFalse();
+  }
+}

@@ -87,7 +87,7 @@ final class StoreScanner {
         layout.dir(), indexed, dropped, expired, (System.nanoTime() - start) / 1_000_000);
     if (noRoom > 0) {
       LOG.warn("cache scan of {}: the index was full ({} MiB of heap, {} MiB on disk): {} more entries deleted;"
-          + " raise -Xmx or cache.index-heap to keep more objects", layout.dir(), store.config().indexHeapBytes() >> 20,
+          + " raise -Xmx, cache.index-heap or cache.max-size to keep more", layout.dir(), store.config().indexHeapBytes() >> 20,
           store.config().maxBytes() >> 20, noRoom);
     }
   }

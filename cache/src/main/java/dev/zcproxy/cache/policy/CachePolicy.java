@@ -233,10 +233,22 @@ public final class CachePolicy {
     return Validation.mergeHead(stored, head, requestTime, responseTime, config);
   }
 
-  /** The header fields to send with {@code entry} at {@code nowMillis}: the stored ones plus a current {@code Age} (§5.1). */
+  /**
+   * The header fields to send with {@code entry} at {@code nowMillis}: the stored ones plus a current
+   * {@code Age} (§5.1). Unless {@link SetCookie#STORE}, never a stored {@code Set-Cookie} (an entry
+   * stored before {@code cache.set-cookie} was changed, found again by the restart scan).
+   */
   public Headers responseHeaders(EntryMeta entry, long nowMillis) {
     requireNonNull(entry, "entry");
-    return entry.headers().with("Age", Long.toString(ageSeconds(entry, nowMillis)));
+    Headers h = entry.headers();
+    if (config.setCookie() != SetCookie.STORE) {
+      for (String f : SetCookie.FIELDS) {
+        if (h.contains(f)) {
+          h = h.without(f);
+        }
+      }
+    }
+    return h.with("Age", Long.toString(ageSeconds(entry, nowMillis)));
   }
 
   /** The current age of {@code entry} at {@code nowMillis} in whole seconds (RFC 9111 §4.2.3). */

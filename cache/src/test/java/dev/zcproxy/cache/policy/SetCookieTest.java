@@ -79,4 +79,16 @@ class SetCookieTest {
     assertThat(merged.headers().get("X-A")).isEqualTo("2");
     assertThat(merged.headers().contains("Set-Cookie")).isEqualTo(kept);
   }
+
+  @DisplayName("an entry stored with a cookie under set-cookie: store is served without it after a switch to pass or strip")
+  @ParameterizedTest(name = "[{index}] {0} -> {1}")
+  @CsvSource({"PASS, false", "STRIP, false", "STORE, true"})
+  void storedCookiesAreServedOnlyInStoreMode(SetCookie mode, boolean served) {
+    EntryMeta stored = entry("Cache-Control", "max-age=60", "Set-Cookie", "s=1", "Set-Cookie2", "t=2", "Date", date(0));
+    Headers h = policy(mode).responseHeaders(stored, at(10));
+    assertThat(h.contains("Set-Cookie")).isEqualTo(served);
+    assertThat(h.contains("Set-Cookie2")).isEqualTo(served);
+    assertThat(h.get("Age")).isEqualTo("10");
+    assertThat(h.get("Cache-Control")).isEqualTo("max-age=60");
+  }
 }

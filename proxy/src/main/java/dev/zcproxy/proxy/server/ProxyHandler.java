@@ -216,7 +216,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   /**
    * A miss: joins the fetch already under way for this URI (coalescing), or starts one that later
-   * requests can join. Only bodiless GETs coalesce; the rest fetch on their own.
+   * requests can join. Only bodiless GETs and HEADs coalesce; the rest fetch on their own.
    */
   /**
    * A stale entry that must be validated: joins the revalidation of the same variant under way, or
@@ -252,7 +252,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   }
 
   private void missFetch(Exchange ex, String fwd) {
-    if (!coalesce || ex.req.method() != HttpMethod.GET || hasBody(ex.req)) {
+    boolean getOrHead = ex.req.method() == HttpMethod.GET || ex.req.method() == HttpMethod.HEAD;
+    if (!coalesce || !getOrHead || hasBody(ex.req)) {
       fetch(ex, fwd, null, null);
       return;
     }
@@ -263,6 +264,13 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     } else {
       fill.await(ex);
     }
+  }
+
+  /** The request as fetched for the cache: a HEAD is fetched (and stored) as a GET. */
+  private static RequestHead asGet(RequestHead head) {
+    return head.method().equals("HEAD")
+        ? new RequestHead("GET", head.scheme(), head.authority(), head.pathAndQuery(), head.headers())
+        : head;
   }
 
   private static boolean requestNoCache(RequestHead head) {
@@ -324,7 +332,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
     boolean hasBody = hasBody(ex.req);
     long requestTime = clock.getAsLong();
-    HttpMethod method = ex.req.method();
+    // A HEAD is fetched as a GET (nginx's proxy_cache_convert_head): the body is stored for the next
+    // requests and this client gets the head only.
+    HttpMethod method = ex.req.method() == HttpMethod.HEAD ? HttpMethod.GET : ex.req.method();
     metrics.originRequest();
     origin.send(method, ex.req.uri(), headers, hasBody ? ex.req : null, HeaderMaps.contentLength(ex.req.headers())).onComplete(ar -> {
       if (ar.failed()) {
@@ -381,7 +391,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         return;
       }
     }
-    RequestHead head = ex.head;
+    RequestHead head = asGet(ex.head);
     Storability storability = policy.storable(head, rh);
     if (storability instanceof Storability.Store s) {
       hitForPass.invalidate(ex.primaryKey);
@@ -611,7 +621,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (ex.clientGone) {
       return;
     }
-    Storability mine = policy.storable(ex.head, fill.head);
+    Storability mine = policy.storable(asGet(ex.head), fill.head);
     if (mine instanceof Storability.Store s && s.variant().equals(fill.meta.variant())) {
       startReader(ex, fill, false);
     } else {

@@ -139,8 +139,8 @@ final class Relay {
 
   private void onData(Buffer buf) {
     received += buf.length();
-    if (!clientAttached) {
-      return;
+    if (!clientAttached || ex.req.method() == HttpMethod.HEAD) {
+      return; // a HEAD fetched as a GET: the client gets the head only, the body is read and dropped
     }
     HttpServerResponse resp = ex.resp;
     resp.write(buf);
@@ -155,7 +155,9 @@ final class Relay {
     if (!clientAttached) {
       return;
     }
-    boolean complete = expected < 0 || received == expected;
+    // A response to HEAD (or a 204/304) has a Content-Length but no body.
+    boolean bodyless = ex.req.method() == HttpMethod.HEAD || head.status() == 204 || head.status() == 304;
+    boolean complete = bodyless || expected < 0 || received == expected;
     ex.finish(outcome, TransferMode.COPY, complete ? ex.resp.end() : ex.resp.reset().flatMap(v -> Future.failedFuture("truncated")));
   }
 

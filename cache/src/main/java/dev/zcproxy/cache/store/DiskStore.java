@@ -451,10 +451,14 @@ public final class DiskStore implements AutoCloseable {
   private volatile long usableCheckedAt = System.nanoTime();
   private final java.util.concurrent.atomic.AtomicBoolean usableChecking = new java.util.concurrent.atomic.AtomicBoolean();
 
+  /** Test seam: the free bytes of the file system, instead of asking it. */
+  volatile java.util.function.LongSupplier freeSpaceProbe;
+
   /** Measures the file system's free space now (blocks: a statfs). */
   void measureFree() {
     try {
-      freeEstimate.set(Files.getFileStore(config.dir()).getUsableSpace());
+      java.util.function.LongSupplier probe = freeSpaceProbe;
+      freeEstimate.set(probe != null ? probe.getAsLong() : Files.getFileStore(config.dir()).getUsableSpace());
     } catch (IOException | RuntimeException e) {
       LOG.debug("cannot measure the free space of {}: {}", config.dir(), e.toString());
     }
@@ -493,6 +497,11 @@ public final class DiskStore implements AutoCloseable {
       makeRoom(Math.max(n, wanted));
       return take(n);
     }
+  }
+
+  /** Whether {@code bytes} could be written if every entry were evicted (ignores space other writers will free). */
+  boolean couldFit(long bytes) {
+    return bytes <= room() + index.weightedBytes();
   }
 
   /** Measures, then evicts the coldest entries until {@code bytes} fit (unless they could not fit even in an empty cache). */

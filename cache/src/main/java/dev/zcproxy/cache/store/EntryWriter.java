@@ -49,6 +49,7 @@ public final class EntryWriter {
   private volatile LongConsumer progress;
   private FileChannel channel; // chain
   private boolean cleaned; // chain
+  private boolean claimedHeader; // chain
   /** Space reserved in the store for an external writer and not written yet (see {@link #reserveSpace}). */
   private final AtomicLong reservation = new AtomicLong();
 
@@ -280,7 +281,11 @@ public final class EntryWriter {
         throw new IOException("No space left on device (injected after " + limit + " body bytes)");
       }
       long wanted = expectedLength >= 0 ? expectedLength - written : n;
-      if (!store.claim(n, wanted)) {
+      // The first chunk also claims the header block before the body, and the whole body must be able
+      // to fit at all: a body larger than the cache could ever hold is refused before it evicts anything.
+      long header = written == 0 && !claimedHeader ? bodyOffset : 0;
+      claimedHeader = true;
+      if ((header > 0 && !store.couldFit(header + wanted)) || !store.claim(header + n, header + wanted)) {
         pending.addAndGet(-n);
         fail(new IOException("no room on the cache's file system for " + wanted + " more bytes (cache.min-free)"), false);
         return;

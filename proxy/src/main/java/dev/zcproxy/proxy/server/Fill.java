@@ -289,7 +289,9 @@ final class Fill {
    */
   private void startSplice() {
     if (originEnded) {
-      onOriginEnd(); // the whole body came with the head
+      // The whole body came with the head (the end handler took it from there): the connection goes
+      // back to the pool, reading again.
+      BodySplice.releaseOrigin(cres);
       return;
     }
     if (state != State.FILLING) {
@@ -298,13 +300,10 @@ final class Fill {
     }
     writer.externalTarget().whenComplete((fc, t) -> owner.runOnContext(x -> {
       if (t != null || state != State.FILLING) {
-        // The writer failed before a byte was spliced: nothing is lost, the copy path takes over.
+        // The writer failed before a byte was spliced: nothing is lost, the copy path takes over
+        // (and if the origin's end arrived meanwhile, its handler already passed the body through).
         degrade();
-        if (originEnded) {
-          onOriginEnd();
-        } else {
-          BodySplice.releaseOrigin(cres);
-        }
+        BodySplice.releaseOrigin(cres);
         return;
       }
       splicing = true;
@@ -685,6 +684,10 @@ final class Fill {
       }
       if (v.total >= 0 && sent >= v.total) {
         end();
+        return;
+      }
+      if (v.state.ended() && v.channel == null && sent < fileEnd) {
+        cut("the filled file could not be opened"); // never waits for bytes that cannot come
         return;
       }
       if (sent >= v.diskEnd) {

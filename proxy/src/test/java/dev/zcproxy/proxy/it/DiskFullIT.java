@@ -185,7 +185,9 @@ class DiskFullIT {
       assertThat(xCache("/o" + i)).as("object %d after the disk was full", i).isEqualTo("HIT");
     }
     assertThat(proxy.server.store().entryCount()).isLessThanOrEqualTo(5);
+    assertThat(proxy.server.store().evictedForSpace()).as("entries evicted to make room on the file system").isGreaterThanOrEqualTo(3);
     assertThat(origin.requests("/o7")).isEqualTo(1);
+    assertThat(awaitAccessLines("/o7", 2)).allSatisfy(l -> assertThat(l).contains(" 200 "));
   }
 
   @Test

@@ -82,10 +82,18 @@ public final class ProxyServer {
     });
     if (c.enabled()) {
       store = DiskStore.open(new StoreConfig(c.dir(), c.maxSizeBytes(), c.fsync(),
-          c.indexHeap().resolve(Runtime.getRuntime().maxMemory())), cacheIo, clock, policy::retainUntil);
+          c.indexHeap().resolve(Runtime.getRuntime().maxMemory()), c.minFreeBytes()), cacheIo, clock, policy::retainUntil);
       metrics.cacheGauges(store::entryCount, store::weightedBytes);
       DiskStore s = store;
       vertx.setPeriodic(30_000, id -> cacheIo.execute(s::cleanUp));
+      // Like nginx's cache manager with min_free: evict while the file system is short of free space.
+      vertx.setPeriodic(1_000, id -> {
+        try {
+          cacheIo.execute(s::keepFree);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+          // the store is closing
+        }
+      });
     }
     origin = new OriginClient(vertx, config.origin());
     ProxyHandler handler = new ProxyHandler(vertx, config, policy, store, origin, new BodyTransfer(config.transfer().sendfile(), cacheIo),

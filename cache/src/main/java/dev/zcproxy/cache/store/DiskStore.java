@@ -157,6 +157,7 @@ public final class DiskStore implements AutoCloseable {
     DiskStore store = new DiskStore(config, ioExecutor, clockMillis, retainUntil, maxOpenFiles);
     LOG.info("cache index bounded by {} MiB of heap (max heap {} MiB) and {} MiB on disk",
         config.indexHeapBytes() >> 20, Runtime.getRuntime().maxMemory() >> 20, config.maxBytes() >> 20);
+    store.measureFree();
     ioExecutor.execute(() -> {
       try {
         new StoreScanner(store).run();
@@ -417,29 +418,163 @@ public final class DiskStore implements AutoCloseable {
   }
 
   /**
-   * The free bytes of the cache's file system as last measured (at most about a second old); never
-   * blocks: a stale value triggers a new measurement on the I/O executor.
+   * The free bytes of the cache's file system as last measured, less the body bytes written since (at
+   * most about a second old); never blocks: a stale value triggers a new measurement on the I/O executor.
    */
   public long usableBytes() {
     long now = System.nanoTime();
     if (now - usableCheckedAt > 1_000_000_000L && usableChecking.compareAndSet(false, true)) {
       usableCheckedAt = now;
-      ioExecutor.execute(() -> {
-        try {
-          usable = java.nio.file.Files.getFileStore(config.dir()).getUsableSpace();
-        } catch (IOException | RuntimeException e) {
-          usable = 0;
-        } finally {
-          usableChecking.set(false);
-        }
-      });
+      try {
+        ioExecutor.execute(() -> {
+          try {
+            measureFree();
+          } finally {
+            usableChecking.set(false);
+          }
+        });
+      } catch (RuntimeException e) { // executor shut down
+        usableChecking.set(false);
+      }
     }
-    return usable;
+    return freeEstimate.get();
   }
 
-  private volatile long usable = Long.MAX_VALUE;
-  private volatile long usableCheckedAt = System.nanoTime() - 2_000_000_000L;
+  // ---- free space (nginx's min_free) ----
+  //
+  // The store never writes a body into the last minFreeBytes of its file system. freeEstimate is the
+  // file system's free space as last measured (statfs) less the body bytes written since; reserved
+  // is space promised to writers that write behind the store's back (a spliced fill) and not written
+  // yet. A copy writer claims each chunk before writing it; when there is no room the coldest entries
+  // are evicted (their files deleted at once), and a body that could not fit even in an empty cache
+  // is not stored at all. A write that fails with ENOSPC anyway (another process filled the disk)
+  // evicts and is retried once.
+
+  private final AtomicLong freeEstimate = new AtomicLong(Long.MAX_VALUE);
+  private final AtomicLong reserved = new AtomicLong();
+  private final Object spaceLock = new Object();
+  private final AtomicLong evictedForSpace = new AtomicLong();
+  private volatile long usableCheckedAt = System.nanoTime();
   private final java.util.concurrent.atomic.AtomicBoolean usableChecking = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Test seam: the free bytes of the file system, instead of asking it. */
+  volatile java.util.function.LongSupplier freeSpaceProbe;
+
+  /** Measures the file system's free space now (blocks: a statfs). */
+  void measureFree() {
+    try {
+      java.util.function.LongSupplier probe = freeSpaceProbe;
+      freeEstimate.set(probe != null ? probe.getAsLong() : Files.getFileStore(config.dir()).getUsableSpace());
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("cannot measure the free space of {}: {}", config.dir(), e.toString());
+    }
+  }
+
+  /** Bytes a writer may still put on disk without going below {@code minFreeBytes} or into reserved space. */
+  private long room() {
+    return freeEstimate.get() - reserved.get() - config.minFreeBytes();
+  }
+
+  private boolean take(long n) {
+    while (true) {
+      long f = freeEstimate.get();
+      if (f - reserved.get() - config.minFreeBytes() < n) {
+        return false;
+      }
+      if (freeEstimate.compareAndSet(f, f - n)) {
+        return true;
+      }
+    }
+  }
+
+  /**
+   * Claims room for the next {@code n} body bytes of a writer that still wants {@code wanted} bytes
+   * in all; evicts the coldest entries when there is not enough. False when the room cannot be made:
+   * the body is then not stored. On the I/O executor (may delete files).
+   */
+  boolean claim(long n, long wanted) {
+    if (take(n)) {
+      return true;
+    }
+    synchronized (spaceLock) {
+      if (take(n)) {
+        return true;
+      }
+      makeRoom(Math.max(n, wanted));
+      return take(n);
+    }
+  }
+
+  /** Whether {@code bytes} could be written if every entry were evicted (ignores space other writers will free). */
+  boolean couldFit(long bytes) {
+    return bytes <= room() + index.diskBytes();
+  }
+
+  /** Measures, then evicts the coldest entries until {@code bytes} fit (unless they could not fit even in an empty cache). */
+  private void makeRoom(long bytes) {
+    measureFree();
+    long missing = bytes - room();
+    if (missing <= 0 || (bytes > 0 && bytes > room() + index.diskBytes())) {
+      return;
+    }
+    long freed = 0;
+    for (StoreEntry e : index.coldest(missing)) {
+      if (index.remove(e.hash()) != null) {
+        fileGone(e); // now, not when Caffeine's removal notice runs: the space is needed at once
+        freed += (long) e.diskKiB() << 10;
+        evictedForSpace.incrementAndGet();
+      }
+    }
+    LOG.debug("evicted {} bytes to make room for {} (free: {}, min-free: {})", freed, bytes, freeEstimate.get(), config.minFreeBytes());
+    measureFree();
+  }
+
+  /** After a write failed for lack of space: measures and evicts to make room for {@code wanted}. On the I/O executor. */
+  void noSpace(long wanted) {
+    synchronized (spaceLock) {
+      makeRoom(wanted);
+    }
+  }
+
+  /**
+   * Reserves {@code n} bytes for a writer that writes outside the store's accounting (a spliced fill);
+   * never blocks. False when the room is not known to be free: when evicting could make it, that is
+   * started on the I/O executor (for the next writer).
+   */
+  boolean reserve(long n) {
+    while (true) {
+      long r = reserved.get();
+      if (freeEstimate.get() - r - config.minFreeBytes() < n) {
+        try {
+          ioExecutor.execute(() -> noSpace(n));
+        } catch (RuntimeException e) {
+          // shut down
+        }
+        return false;
+      }
+      if (reserved.compareAndSet(r, r + n)) {
+        return true;
+      }
+    }
+  }
+
+  /** {@code n} body bytes were written by a reserved writer, {@code fromReservation} of them out of its reservation. */
+  void wroteReserved(long n, long fromReservation) {
+    freeEstimate.addAndGet(-n);
+    reserved.addAndGet(-fromReservation);
+  }
+
+  /** Gives back the unused part of a reservation. */
+  void release(long n) {
+    if (n > 0) {
+      reserved.addAndGet(-n);
+    }
+  }
+
+  /** How many entries were evicted to make room on the file system (not for {@code max-size}). */
+  public long evictedForSpace() {
+    return evictedForSpace.get();
+  }
 
   /** The number of indexed entries. */
   public long entryCount() {
@@ -464,6 +599,21 @@ public final class DiskStore implements AutoCloseable {
   public void cleanUp() {
     index.cleanUp();
     openFiles.cleanUp();
+    usableBytes();
+  }
+
+  /**
+   * Measures the free space of the file system and evicts the coldest entries while it is below
+   * {@code minFreeBytes} (nginx's cache manager and {@code min_free}). Blocks on disk: call it on the
+   * I/O executor, periodically.
+   */
+  public void keepFree() {
+    if (closed) {
+      return;
+    }
+    synchronized (spaceLock) {
+      makeRoom(0);
+    }
   }
 
   /**

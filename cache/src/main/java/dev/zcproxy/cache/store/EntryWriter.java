@@ -49,6 +49,9 @@ public final class EntryWriter {
   private volatile LongConsumer progress;
   private FileChannel channel; // chain
   private boolean cleaned; // chain
+  private boolean claimedHeader; // chain
+  /** Space reserved in the store for an external writer and not written yet (see {@link #reserveSpace}). */
+  private final AtomicLong reservation = new AtomicLong();
 
   EntryWriter(DiskStore store, EntryMeta meta, long expectedLength, String hash, long generation, Path temp) {
     this.store = store;
@@ -111,11 +114,33 @@ public final class EntryWriter {
     return f;
   }
 
+  /**
+   * Reserves room on the file system for the whole expected body, for an external writer that cannot
+   * recover from a full disk (splice: the bytes it took from the socket would be lost). Never blocks.
+   * False when the room is not known to be free (or the length is unknown): write through
+   * {@link #write} instead, which makes room or fails cleanly. The reservation is used up by
+   * {@link #externalWritten} and given back when the writer ends.
+   */
+  public boolean reserveSpace() {
+    if (expectedLength < 0 || failed || !store.reserve(expectedLength)) {
+      return false;
+    }
+    reservation.set(expectedLength);
+    if (failed) { // ended meanwhile: its cleanup may have missed the reservation
+      store.release(reservation.getAndSet(0));
+      return false;
+    }
+    return true;
+  }
+
   /** Records that an external writer put the next {@code n} body bytes into the file (see {@link #externalTarget}). */
   public void externalWritten(long n) {
     if (n <= 0) {
       return;
     }
+    long fromReservation = Math.min(n, reservation.get());
+    reservation.addAndGet(-fromReservation);
+    store.wroteReserved(n, fromReservation);
     submit(() -> {
       if (failed) {
         return;
@@ -255,8 +280,25 @@ public final class EntryWriter {
       if (limit >= 0 && written + n > limit) {
         throw new IOException("No space left on device (injected after " + limit + " body bytes)");
       }
+      long wanted = expectedLength >= 0 ? expectedLength - written : n;
+      // The first chunk also claims the header block before the body, and the whole body must be able
+      // to fit at all: a body larger than the cache could ever hold is refused before it evicts anything.
+      long header = written == 0 && !claimedHeader ? bodyOffset : 0;
+      claimedHeader = true;
+      if ((header > 0 && !store.couldFit(header + wanted)) || !store.claim(header + n, header + wanted)) {
+        pending.addAndGet(-n);
+        fail(new IOException("no room on the cache's file system for " + wanted + " more bytes (cache.min-free)"), false);
+        return;
+      }
       store.writeHook.beforeWrite(temp, pos, n);
-      DiskStore.writeFully(channel, data, pos);
+      try {
+        DiskStore.writeFully(channel, data, pos);
+      } catch (IOException e) {
+        // Most likely a full disk that the store's estimate missed (another process wrote): make room
+        // and try once more from where the write stopped.
+        store.noSpace(wanted);
+        DiskStore.writeFully(channel, data, pos + (n - data.remaining()));
+      }
       written += n;
       pending.addAndGet(-n);
       notifyProgress();
@@ -306,6 +348,7 @@ public final class EntryWriter {
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
       cleaned = true;
       store.writerDone(this);
+      store.release(reservation.getAndSet(0));
       if (store.config().fsync()) {
         forceDirectory(target.getParent());
       }
@@ -358,5 +401,6 @@ public final class EntryWriter {
     }
     DiskStore.deleteQuietly(temp);
     store.writerDone(this);
+    store.release(reservation.getAndSet(0));
   }
 }

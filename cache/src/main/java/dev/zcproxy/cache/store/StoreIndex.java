@@ -296,6 +296,24 @@ final class StoreIndex {
     cache.cleanUp();
   }
 
+  /**
+   * The entries the size policy would evict first, coldest first, until their files add up to at
+   * least {@code bytes} (or every entry).
+   */
+  List<StoreEntry> coldest(long bytes) {
+    long kib = (bytes + 1023) >>> 10;
+    return cache.policy().eviction().orElseThrow().coldest(entries -> {
+      List<StoreEntry> out = new ArrayList<>();
+      long sum = 0;
+      for (var it = entries.iterator(); it.hasNext() && sum < kib; ) {
+        StoreEntry e = it.next().getValue();
+        out.add(e);
+        sum += e.diskKiB();
+      }
+      return out;
+    });
+  }
+
   /** A snapshot of every indexed entry (tests and diagnostics). */
   List<StoreEntry> entries() {
     return List.copyOf(cache.asMap().values());

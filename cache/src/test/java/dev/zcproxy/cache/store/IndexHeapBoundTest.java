@@ -35,7 +35,7 @@ class IndexHeapBoundTest {
   }
 
   private DiskStore open(long maxBytes, long heapBytes) {
-    return DiskStore.open(new StoreConfig(dir, maxBytes, false, heapBytes), Runnable::run, fx.clock::get,
+    return DiskStore.open(new StoreConfig(dir, maxBytes, false).withIndexHeapBytes(heapBytes), Runnable::run, fx.clock::get,
         m -> m.responseTime() + HOUR);
   }
 

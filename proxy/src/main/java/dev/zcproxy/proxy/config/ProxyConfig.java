@@ -105,6 +105,10 @@ public record ProxyConfig(
   /**
    * The on-disk cache and its RFC 9111 policy knobs.
    *
+   * <p>{@code minFreeBytes} is the free space of the cache's file system that is never written into
+   * (nginx's {@code min_free}): the coldest entries are evicted, or a body is passed through without
+   * being stored, rather than go below it.
+   *
    * <p>{@code heuristicMax}, {@code keep} and {@code hitForPass} zero mean off. A relative {@code dir}
    * is resolved against the working directory. {@code setCookie}: see {@link SetCookie}.
    */
@@ -114,6 +118,7 @@ public record ProxyConfig(
       long maxSizeBytes,
       long maxObjectBytes,
       boolean fsync,
+      long minFreeBytes,
       double heuristicFraction,
       Duration heuristicMax,
       Duration keep,
@@ -132,6 +137,7 @@ public record ProxyConfig(
             1L << 30,
             1L << 30,
             false,
+            64L << 20,
             0.1,
             Duration.ofDays(1),
             Duration.ofHours(1),
@@ -149,6 +155,7 @@ public record ProxyConfig(
       check(!dir.toString().isBlank(), "cache.dir", "\"" + dir + "\"", "a directory path");
       positive("cache.max-size", maxSizeBytes);
       positive("cache.max-object-size", maxObjectBytes);
+      check(minFreeBytes >= 0, "cache.min-free", minFreeBytes, ">= 0");
       check(
           heuristicFraction >= 0 && heuristicFraction <= 1,
           "cache.heuristic-fraction",

@@ -119,6 +119,14 @@ public final class BodySplice {
     // watches the socket instead.
   }
 
+  /** Undoes {@link #holdOrigin}: Vert.x reads and decodes the origin socket again (the splice was not started). */
+  public static void releaseOrigin(HttpClientResponse cres) {
+    Channel o = originChannel(cres);
+    if (o != null) {
+      o.config().setAutoRead(true);
+    }
+  }
+
   /**
    * Splices the next {@code length} body bytes from the origin socket to the client socket, on the
    * origin's event loop. The response head and the bytes already decoded must have been written

@@ -9,10 +9,15 @@ import dev.zcproxy.proxy.internal.ResponseFiles;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,365 +27,463 @@ import org.slf4j.LoggerFactory;
  * that wants it, the first included, from that file as the bytes land (sendfile of each newly
  * written range). A slow reader never slows the fetch; the fetch goes on when readers leave.
  *
- * <p>Thread-safety: readers live on their own event loops, progress arrives on the cache-io pool;
- * the shared state is guarded by this object's lock and readers are woken on their own context.
+ * <h2>A state machine owned by one event loop</h2>
+ * <pre>
+ * HEAD_PENDING ─┬─ start ──→ FILLING ─┬─ stored ─────────────────────→ COMPLETE
+ *               │   (copy or splice)  ├─ disk failed → DEGRADED ─ end → COMPLETE (not stored)
+ *               │                     └─ origin failed ─────────────→ FAILED
+ *               ├─ notShared ───→ UNSHARED (waiters pass)
+ *               └─ headFailed ──→ HEAD_FAILED (waiters get the error)
+ * </pre>
+ * Every field without a comment saying otherwise belongs to the <b>owner</b> context: the event loop
+ * of the request that fetches, on which the origin response's handlers run. Disk progress and write
+ * failures, which arrive on the cache-io pool, are posted to the owner before they touch anything.
+ * Readers live on their own event loops: they read the immutable {@link View} the owner publishes
+ * (one volatile reference) and ask the owner, by message, for what changes state (joining, leaving,
+ * bytes of the in-memory tail). No locks.
+ *
+ * <p>A copy fill keeps the bytes not yet on disk (the tail): when the disk write fails it degrades to
+ * a pass-through fed from the tail, so no reader sees an error. A spliced fill cannot keep them (the
+ * kernel moves them), so it splices only into disk space reserved for the whole body
+ * ({@link EntryWriter#reserveSpace}), and falls back to the copy path if the writer fails before the
+ * splice starts.
  */
 final class Fill {
   // Logs under the handler's name, as it did when this was part of ProxyHandler.
   private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
-  /** Pause the origin when this many bytes wait for the disk. */
-  private static final long WRITER_HIGH_WATER = 8L << 20;
-  private static final long WRITER_LOW_WATER = 2L << 20;
-  /** Free disk space kept beyond a spliced fill's length. */
-  private static final long SPLICE_DISK_RESERVE = 256L << 20;
+  /** Pause the origin when this many bytes wait for the disk (or, degraded, for the slowest reader). */
+  static final long HIGH_WATER = 8L << 20;
+  static final long LOW_WATER = 2L << 20;
+  private static final int TAIL_SLICE = 256 * 1024;
+
+  /** Where a fill is. */
+  enum State {
+    /** Waiting for the origin's head: requests queue as waiters. */
+    HEAD_PENDING,
+    /** The body is being written to the cache file; readers send from the file. */
+    FILLING,
+    /** The disk write failed: readers finish from the file up to {@code diskEnd}, then from the tail. */
+    DEGRADED,
+    /** The whole body arrived (stored, or passed through when degraded). */
+    COMPLETE,
+    /** The origin failed mid-body: readers close their connections. */
+    FAILED,
+    /** The response may not be stored: waiters fetched on their own. */
+    UNSHARED,
+    /** The origin could not be reached: waiters got the same error. */
+    HEAD_FAILED;
+
+    boolean ended() {
+      return this == COMPLETE || this == FAILED;
+    }
+  }
+
+  /**
+   * What readers see of the fill, published by the owner after each change.
+   *
+   * @param onDisk body bytes readable from {@code channel}
+   * @param diskEnd once degraded, the body bytes readable from the file (the rest is in the tail);
+   *     {@link Long#MAX_VALUE} otherwise
+   * @param total the body length: the announced one (-1 when unknown) until complete, then the real one
+   * @param stored whether the entry was published (COMPLETE only)
+   */
+  record View(State state, ResponseHead head, EntryMeta meta, CacheStatus cs, long expected, long onDisk, long diskEnd,
+      long total, FileChannel channel, long bodyOffset, boolean stored) {
+
+    static final View PENDING = new View(State.HEAD_PENDING, null, null, null, -1, 0, Long.MAX_VALUE, -1, null, 0, false);
+
+    View with(State s) {
+      return new View(s, head, meta, cs, expected, onDisk, diskEnd, total, channel, bodyOffset, stored);
+    }
+  }
 
   private final HandlerContext ctx;
+  /** The owner: the one event loop that changes this fill. */
+  private final Context owner;
   final String key;
   final String fwd;
+  /** Set before {@link #start}, on the owner. */
   Runnable onDone = () -> {};
-  // Before the head: requests waiting to join.
-  private final List<Exchange> waiters = new java.util.ArrayList<>();
-  private boolean headKnown;
-  private boolean shared = true;
+  /** Published by the owner, read anywhere. */
+  private volatile View view = View.PENDING;
+
+  private State state = State.HEAD_PENDING;
+  private final List<Exchange> waiters = new ArrayList<>();
   private Throwable headFailure;
-  // After the head.
-  ResponseHead head;
-  EntryMeta meta;
-  CacheStatus cs;
-  long expected;
   private EntryWriter writer;
   private HttpClientResponse cres;
-  private Context originContext;
-  private final List<Reader> readers = new java.util.ArrayList<>();
-  private java.nio.channels.FileChannel channel;
+  private final List<Reader> readers = new ArrayList<>();
+  private FileChannel channel;
   private boolean channelClosed;
   private long onDisk;
   private long received;
-  private boolean complete;
-  private boolean failed;
+  private long diskEnd = Long.MAX_VALUE;
+  private boolean splicing;
+  private boolean originEnded;
   private boolean pausedForDisk;
+  private boolean pausedForReaders;
   /**
-   * Body chunks not yet confirmed on disk, oldest first, starting at body offset {@code tailStart}.
-   * If the disk write fails they are what keeps the readers going: the fill then degrades to
-   * a pass-through fed from this tail (nothing is stored, no client sees an error).
+   * Body chunks not yet confirmed on disk (degraded: not yet sent by every reader), oldest first,
+   * starting at body offset {@code tailStart}.
    */
-  private final java.util.ArrayDeque<Buffer> tail = new java.util.ArrayDeque<>();
+  private final ArrayDeque<Buffer> tail = new ArrayDeque<>();
   private long tailStart;
   private long tailBytes;
-  private boolean degraded;
-  /** Once degraded: body bytes readable from the file (the rest comes from the tail). */
-  private long diskEnd;
-  private boolean pausedForReaders;
 
-  Fill(HandlerContext ctx, String key, String fwd) {
+  Fill(HandlerContext ctx, Context owner, String key, String fwd) {
     this.ctx = ctx;
+    this.owner = owner;
     this.key = key;
     this.fwd = fwd;
   }
 
-  /** Whether a new request may still join (the fetch has not failed, ended or turned out unshareable). */
-  synchronized boolean joinable() {
-    return shared && !failed && !degraded && !channelClosed && headFailure == null;
+  /** The current snapshot; any thread. */
+  View view() {
+    return view;
   }
 
-  /** Queues {@code ex} until the head is known, or joins it now. */
+  /** Whether a new request may still join (the fetch has not failed, ended or turned out unshareable); any thread. */
+  boolean joinable() {
+    State s = view.state;
+    return s == State.HEAD_PENDING || s == State.FILLING;
+  }
+
+  private void publish() {
+    view = new View(state, view.head, view.meta, view.cs, view.expected, onDisk, diskEnd,
+        view.total, channel, writer == null ? 0 : writer.bodyOffset(), view.stored);
+  }
+
+  // ---------------------------------------------------------------- before the head (owner)
+
+  /** Queues {@code ex} until the head is known, or joins it now; from any loop. */
   void await(Exchange ex) {
     ctx.metrics().collapsed();
-    synchronized (this) {
-      if (!headKnown) {
-        waiters.add(ex);
-        return;
+    owner.runOnContext(v -> {
+      switch (state) {
+        case HEAD_PENDING -> waiters.add(ex);
+        case UNSHARED -> ex.context.runOnContext(x -> ctx.flow().pass(ex, fwd, "hit-for-pass"));
+        case HEAD_FAILED -> ex.context.runOnContext(x -> ex.originFailed(headFailure, fwd));
+        default -> ex.context.runOnContext(x -> ctx.flow().joinOrFetch(ex, this));
       }
-    }
-    ex.context.runOnContext(v -> ctx.flow().joinOrFetch(ex, this));
+    });
   }
 
-  /** The fetch failed before a head arrived: the waiters get the same answer. */
+  /** The fetch failed before a head arrived: the waiters get the same answer. On the owner. */
   void headFailed(Throwable cause) {
-    List<Exchange> w;
-    synchronized (this) {
-      headKnown = true;
-      headFailure = cause;
-      w = List.copyOf(waiters);
-      waiters.clear();
-    }
+    headFailure = cause;
+    state = State.HEAD_FAILED;
+    publish();
     ctx.fills().remove(key, this);
-    for (Exchange e : w) {
+    for (Exchange e : drainWaiters()) {
       e.context.runOnContext(v -> e.originFailed(cause, fwd));
     }
   }
 
-  /** The response may not be stored: every waiter fetches on its own. */
+  /** The response may not be stored: every waiter fetches on its own. On the owner. */
   void notShared() {
-    List<Exchange> w;
-    synchronized (this) {
-      headKnown = true;
-      shared = false;
-      w = List.copyOf(waiters);
-      waiters.clear();
-    }
+    state = State.UNSHARED;
+    publish();
     ctx.fills().remove(key, this);
-    for (Exchange e : w) {
+    for (Exchange e : drainWaiters()) {
       e.context.runOnContext(v -> ctx.flow().pass(e, fwd, "hit-for-pass"));
     }
   }
 
-  /** Starts writing the body into the store; releases the waiters to join as readers. */
+  private List<Exchange> drainWaiters() {
+    List<Exchange> w = List.copyOf(waiters);
+    waiters.clear();
+    return w;
+  }
+
+  // ---------------------------------------------------------------- filling (owner)
+
+  /** Starts writing the body into the store; releases the waiters to join as readers. On the owner, in the response handler. */
   void start(HttpClientResponse cres, ResponseHead head, EntryMeta meta, CacheStatus cs) {
     this.cres = cres;
-    this.originContext = ctx.vertx().getOrCreateContext();
-    long expectedLength = HeaderMaps.contentLength(cres.headers());
+    long expected = HeaderMaps.contentLength(cres.headers());
     boundVariants(meta);
-    EntryWriter w = ctx.store().newWriter(meta, expectedLength);
-    List<Exchange> released;
-    synchronized (this) {
-      this.head = head;
-      this.meta = meta;
-      this.cs = cs;
-      this.expected = expectedLength;
-      this.writer = w;
-      headKnown = true;
-      released = List.copyOf(waiters);
-      waiters.clear();
+    EntryWriter w = ctx.store().newWriter(meta, expected);
+    this.writer = w;
+    state = State.FILLING;
+    view = new View(State.FILLING, head, meta, cs, expected, 0, Long.MAX_VALUE, expected, null, w.bodyOffset(), false);
+    w.onProgress(new ProgressRelay(w));
+    w.onFailure(t -> owner.runOnContext(v -> degrade()));
+    String whyNot = !ctx.spliceEnabled() ? "disabled" : expected < 0 || expected < ctx.spliceMinBytes() ? "small or unknown length"
+        : BodySplice.whyNotToFile(cres, w.bodyOffset(), expected);
+    // A write error under splice loses the bytes in flight, so splice only into space reserved for
+    // the whole body; the copy fill keeps what is not on disk yet and degrades to a pass-through instead.
+    if (whyNot == null && !w.reserveSpace()) {
+      whyNot = "no disk space reserved";
     }
-    w.onProgress(this::onProgress);
-    String whyNot = !ctx.spliceEnabled() ? "disabled" : expectedLength < 0 || expectedLength < ctx.spliceMinBytes() ? "small or unknown length"
-        // A write error under splice loses the bytes in flight, so splice only with room to spare;
-        // the copy fill keeps what is not on disk yet and degrades to a pass-through instead.
-        : expectedLength > ctx.store().usableBytes() - SPLICE_DISK_RESERVE ? "disk nearly full"
-        : BodySplice.whyNotToFile(cres, w.bodyOffset(), expectedLength);
-    if (whyNot == null) {
-      spliceFill(cres, w, released);
-      return;
-    }
-    w.onFailure(t -> originContext.runOnContext(v -> degrade()));
-    cres.handler(buf -> {
-      boolean isDegraded;
-      synchronized (this) {
-        received += buf.length();
-        tail.add(buf);
-        tailBytes += buf.length();
-        isDegraded = degraded;
-      }
-      if (isDegraded) {
-        wakeReaders();
-        if (tailBytes > WRITER_HIGH_WATER && !pausedForReaders) {
-          pausedForReaders = true;
-          cres.pause();
-        }
-        return;
-      }
-      w.write(ByteBuffer.wrap(buf.getBytes()));
-      if (w.pendingBytes() > WRITER_HIGH_WATER && !pausedForDisk) {
-        pausedForDisk = true;
-        cres.pause();
-      }
-    });
+    cres.handler(this::onData);
     cres.exceptionHandler(t -> {
-      ctx.metrics().originError();
-      LOG.debug("origin body for {} failed after {} bytes: {}", key, received, t.toString());
-      w.abort();
-      finished(false);
+      if (!splicing) {
+        onOriginError(t);
+      }
     });
     cres.endHandler(v -> {
-      if (expected >= 0 && received != expected) {
-        w.abort();
-        finished(false);
-        return;
+      originEnded = true;
+      if (!splicing) {
+        onOriginEnd();
       }
-      if (degradedNow()) {
-        passedThrough();
-        return;
-      }
-      ctx.metrics().filled(TransferMode.COPY, received);
-      commitOrAbort(w);
     });
-    for (Exchange e : released) {
+    if (whyNot == null) {
+      BodySplice.holdOrigin(cres);
+      owner.runOnContext(v -> startSplice());
+    }
+    for (Exchange e : drainWaiters()) {
       e.context.runOnContext(v -> ctx.flow().joinOrFetch(e, this));
     }
+  }
+
+  /** Bytes Vert.x decoded: kept in the tail until on disk (or sent, degraded), and written to the cache file. */
+  private void onData(Buffer buf) {
+    if (state.ended()) {
+      return;
+    }
+    received += buf.length();
+    tail.add(buf);
+    tailBytes += buf.length();
+    if (state == State.DEGRADED) {
+      wakeReaders();
+      if (tailBytes > HIGH_WATER && !pausedForReaders) {
+        pausedForReaders = true;
+        cres.pause();
+      }
+      return;
+    }
+    writer.write(ByteBuffer.wrap(buf.getBytes()));
+    if (writer.pendingBytes() > HIGH_WATER && !pausedForDisk) {
+      pausedForDisk = true;
+      cres.pause();
+    }
+  }
+
+  private void onOriginError(Throwable t) {
+    ctx.metrics().originError();
+    LOG.debug("origin body for {} failed after {} bytes: {}", key, received, t.toString());
+    fail();
+  }
+
+  private void onOriginEnd() {
+    long expected = view.expected;
+    if (state.ended()) {
+      return;
+    }
+    if (expected >= 0 && received != expected) {
+      fail();
+      return;
+    }
+    if (state == State.DEGRADED) {
+      passedThrough();
+      return;
+    }
+    ctx.metrics().filled(TransferMode.COPY, received);
+    commit();
   }
 
   /**
-   * Fill by splice(2): what Vert.x already decoded goes through the writer; the rest moves origin
+   * Fill by splice(2): what Vert.x already decoded went through {@link #onData}; the rest moves origin
    * socket → cache file in the kernel, 1 MiB at a time, each finished chunk reported to the writer
    * (and so to the readers). The origin connection is closed afterwards.
    */
-  private void spliceFill(HttpClientResponse cres, EntryWriter w, List<Exchange> released) {
-    boolean[] splicing = {false};
-    boolean[] ended = {false};
-    cres.handler(buf -> {
-      received += buf.length();
-      w.write(ByteBuffer.wrap(buf.getBytes()));
-    });
-    cres.exceptionHandler(t -> {
-      if (!splicing[0] && !ended[0]) {
-        ctx.metrics().originError();
-        w.abort();
-        finished(false);
-      }
-    });
-    cres.endHandler(v -> {
-      ended[0] = true;
-      if (!splicing[0]) {
-        commitOrAbort(w); // the whole body came with the head
-      }
-    });
-    BodySplice.holdOrigin(cres);
-    originContext.runOnContext(v -> {
-      if (ended[0] || failed) {
-        return;
-      }
-      splicing[0] = true;
-      long remaining = expected - received;
-      w.externalTarget().whenComplete((fc, t) -> originContext.runOnContext(x -> {
-        if (t != null) {
-          cres.request().connection().close();
-          finished(false);
-          return;
-        }
-        BodySplice.toFile(cres, fc, w.bodyOffset() + received, remaining, ctx.originIdleMillis(), w::externalWritten)
-            .onComplete(ar -> {
-              if (ar.succeeded()) {
-                synchronized (this) {
-                  received += remaining; // the whole body is in the file now
-                }
-                ctx.metrics().filled(TransferMode.SPLICE, remaining);
-                commitOrAbort(w);
-              } else {
-                ctx.metrics().originError();
-                LOG.debug("spliced fill of {} failed: {}", key, ar.cause().toString());
-                w.abort();
-                finished(false);
-              }
-            });
-      }));
-    });
-    for (Exchange e : released) {
-      e.context.runOnContext(v -> ctx.flow().joinOrFetch(e, this));
+  private void startSplice() {
+    if (originEnded) {
+      // The whole body came with the head (the end handler took it from there): the connection goes
+      // back to the pool, reading again.
+      BodySplice.releaseOrigin(cres);
+      return;
     }
-  }
-
-  private void commitOrAbort(EntryWriter w) {
-    w.commit().whenComplete((m, t) -> {
-      if (t == null) {
-        synchronized (this) {
-          this.meta = m;
-          this.expected = m.bodyLength();
-        }
-        // Count it only once the fill has left the registry: whoever waits for the count (tests
-        // that then move the clock) must not find a finished fill to join.
-        finished(true);
-        ctx.metrics().stored();
-        return;
-      }
-      LOG.debug("not stored: {}: {}", key, t.toString());
-      // Not stored (a write error the origin outran, an invalidation, a rename failure), but the
-      // whole body arrived: the readers still get it, from the file as far as it was written and
-      // from the bytes kept in memory after that.
-      originContext.runOnContext(v -> {
+    if (state != State.FILLING) {
+      BodySplice.releaseOrigin(cres); // degraded before the splice began: go on copying
+      return;
+    }
+    writer.externalTarget().whenComplete((fc, t) -> owner.runOnContext(x -> {
+      if (t != null || state != State.FILLING) {
+        // The writer failed before a byte was spliced: nothing is lost, the copy path takes over
+        // (and if the origin's end arrived meanwhile, its handler already passed the body through).
         degrade();
-        passedThrough();
-      });
-    });
+        BodySplice.releaseOrigin(cres);
+        return;
+      }
+      splicing = true;
+      long remaining = view.expected - received;
+      BodySplice.toFile(cres, fc, writer.bodyOffset() + received, remaining, ctx.originIdleMillis(), writer::externalWritten)
+          .onComplete(ar -> owner.runOnContext(y -> {
+            if (ar.succeeded()) {
+              received += remaining; // the whole body is in the file now
+              ctx.metrics().filled(TransferMode.SPLICE, remaining);
+              commit();
+            } else {
+              // The origin failed, or (despite the reservation) the disk did: the spliced bytes are gone.
+              ctx.metrics().originError();
+              LOG.debug("spliced fill of {} failed: {}", key, ar.cause().toString());
+              fail();
+            }
+          }));
+    }));
   }
 
-  /** Body bytes on disk: called on the cache-io pool after each chunk. */
-  private void onProgress(long bytesOnDisk) {
-    synchronized (this) {
-      if (channel == null && !channelClosed && !failed && Files.exists(writer.tempPath())) {
-        try {
-          channel = java.nio.channels.FileChannel.open(writer.tempPath(), java.nio.file.StandardOpenOption.READ);
-        } catch (java.io.IOException e) {
-          LOG.debug("could not open the filling file of {}: {}", key, e.toString());
-        }
-      }
-      onDisk = bytesOnDisk;
-      if (!degraded) {
-        while (!tail.isEmpty() && tailStart + tail.peekFirst().length() <= bytesOnDisk) {
-          Buffer b = tail.pollFirst();
-          tailStart += b.length();
-          tailBytes -= b.length();
-        }
+  private void commit() {
+    writer.commit().whenComplete((m, t) -> owner.runOnContext(v -> committed(m, t)));
+  }
+
+  private void committed(EntryMeta m, Throwable t) {
+    if (state.ended()) {
+      return;
+    }
+    if (t == null && state == State.FILLING) {
+      // Leave the registry first: a request arriving from now on finds the published entry in the index.
+      ctx.fills().remove(key, this);
+      state = State.COMPLETE;
+      View v = view;
+      view = new View(State.COMPLETE, v.head, m, v.cs, v.expected, onDisk, diskEnd, m.bodyLength(), channel, v.bodyOffset, true);
+      ctx.metrics().stored();
+      ended();
+      return;
+    }
+    LOG.debug("not stored: {}: {}", key, t == null ? "degraded" : t.toString());
+    // Not stored (a write error the origin outran, an invalidation, a rename failure), but the whole
+    // body arrived: the readers still get it, from the file as far as it was written and from the
+    // bytes kept in memory after that, if they cover the rest.
+    degrade();
+    if (tailStart <= diskEnd && tailStart + tailBytes == received) {
+      passedThrough();
+    } else {
+      fail();
+    }
+  }
+
+  /** Disk progress, posted from the cache-io pool: readers may send up to {@code bytesOnDisk}. */
+  private void onDisk(long bytesOnDisk, FileChannel opened) {
+    if (opened != null) {
+      if (channel == null && !channelClosed) {
+        channel = opened;
+      } else if (opened != channel) {
+        closeOnIo(opened);
       }
     }
+    if (state != State.FILLING) {
+      publish(); // a late channel may still help readers below diskEnd
+      wakeReaders();
+      return;
+    }
+    onDisk = Math.max(onDisk, bytesOnDisk);
+    while (!tail.isEmpty() && tailStart + tail.peekFirst().length() <= onDisk) {
+      Buffer b = tail.pollFirst();
+      tailStart += b.length();
+      tailBytes -= b.length();
+    }
+    if (pausedForDisk && writer.pendingBytes() < LOW_WATER) {
+      pausedForDisk = false;
+      cres.resume();
+    }
+    publish();
     wakeReaders();
-    if (pausedForDisk) {
-      originContext.runOnContext(v -> {
-        if (pausedForDisk && writer.pendingBytes() < WRITER_LOW_WATER) {
-          pausedForDisk = false;
-          cres.resume();
-        }
-      });
-    }
-  }
-
-  private void finished(boolean ok) {
-    // Leave the registry first: a request arriving from now on finds the published entry in the
-    // index (ok) or starts a new fetch (failed).
-    ctx.fills().remove(key, this);
-    synchronized (this) {
-      if (ok) {
-        complete = true;
-      } else {
-        failed = true;
-      }
-    }
-    if (!ok) {
-      ctx.metrics().storeFailure();
-    }
-    wakeReaders();
-    maybeCloseChannel();
-    onDone.run();
-  }
-
-  private synchronized boolean degradedNow() {
-    return degraded;
   }
 
   /**
    * The cache file could not be written (a full disk, an I/O error): from now on the readers are fed
    * from the tail of bytes not confirmed on disk, and later origin bytes, like a pass-through.
-   * Nothing is stored. On the origin's context.
+   * Nothing is stored.
    */
   private void degrade() {
-    synchronized (this) {
-      if (degraded || complete || failed) {
-        return;
-      }
-      degraded = true;
-      diskEnd = onDisk;
+    if (state != State.FILLING) {
+      return;
     }
+    state = State.DEGRADED;
+    diskEnd = onDisk;
     ctx.fills().remove(key, this);
     ctx.metrics().storeFailure();
     if (pausedForDisk) {
       pausedForDisk = false;
       cres.resume();
     }
+    publish();
     wakeReaders();
   }
 
   /** A degraded fill got its whole body: readers finish from the tail; nothing was stored. */
   private void passedThrough() {
-    synchronized (this) {
-      if (complete || failed) {
-        return;
-      }
-      complete = true;
-      meta = meta.withBody(received, 0);
+    state = State.COMPLETE;
+    View v = view;
+    view = new View(State.COMPLETE, v.head, v.meta.withBody(received, 0), v.cs, v.expected, onDisk, diskEnd, received,
+        channel, v.bodyOffset, false);
+    ended();
+  }
+
+  private void fail() {
+    if (state.ended()) {
+      return;
     }
+    boolean wasFilling = state == State.FILLING;
+    state = State.FAILED;
+    ctx.fills().remove(key, this);
+    if (wasFilling) {
+      ctx.metrics().storeFailure();
+    }
+    writer.abort();
+    tail.clear();
+    tailBytes = 0;
+    publish();
+    ended();
+  }
+
+  private void ended() {
     wakeReaders();
     maybeCloseChannel();
     onDone.run();
   }
 
+  // ---------------------------------------------------------------- readers (messages to the owner)
+
+  /** Adds a reader; {@code then} gets false (on the reader's loop) when it cannot join any more. From the reader's loop. */
+  void addReader(Reader r, Handler<Boolean> then) {
+    onOwner(() -> {
+      boolean ok = !channelClosed && (state == State.FILLING || state == State.COMPLETE && view.stored);
+      if (ok) {
+        readers.add(r);
+      }
+      r.ex.context.runOnContext(x -> then.handle(ok));
+    });
+  }
+
+  void removeReader(Reader r) {
+    onOwner(() -> {
+      readers.remove(r);
+      trimTail();
+      maybeCloseChannel();
+    });
+  }
+
   /**
-   * Bytes of the tail from body offset {@code from} on, or {@code null} when there are none yet;
-   * throws when {@code from} was already trimmed away.
+   * Degraded: a reader that has sent {@code from} body bytes asks for the next ones; {@code then} gets
+   * them (on the reader's loop), {@code null} when none arrived yet. Fails when they were dropped.
    */
-  synchronized Buffer tailFrom(long from) {
-    if (from < tailStart) {
-      throw new IllegalStateException("reader fell behind the retained tail");
+  void tailFrom(Reader r, long from, Handler<io.vertx.core.AsyncResult<Buffer>> then) {
+    onOwner(() -> {
+      r.acked = Math.max(r.acked, from);
+      trimTail();
+      io.vertx.core.AsyncResult<Buffer> result;
+      if (from < tailStart) {
+        result = Future.failedFuture(new IllegalStateException("reader fell behind the retained tail"));
+      } else {
+        result = Future.succeededFuture(slice(from));
+      }
+      r.ex.context.runOnContext(x -> then.handle(result));
+    });
+  }
+
+  /** Runs {@code task} on the owner: now when already there (replies to readers always go through their context's queue). */
+  private void onOwner(Runnable task) {
+    if (io.vertx.core.Vertx.currentContext() == owner) {
+      task.run();
+    } else {
+      owner.runOnContext(v -> task.run());
     }
+  }
+
+  private Buffer slice(long from) {
     long pos = tailStart;
     Buffer out = null;
     for (Buffer b : tail) {
@@ -388,10 +491,10 @@ final class Fill {
       if (end > from) {
         Buffer part = from > pos ? b.slice((int) (from - pos), b.length()) : b;
         if (out == null) {
-          out = Buffer.buffer((int) Math.min(Integer.MAX_VALUE, received - from));
+          out = Buffer.buffer((int) Math.min(TAIL_SLICE, received - from));
         }
         out.appendBuffer(part);
-        if (out.length() >= 256 * 1024) {
+        if (out.length() >= TAIL_SLICE) {
           break;
         }
       }
@@ -400,72 +503,80 @@ final class Fill {
     return out;
   }
 
-  /** Drops tail bytes every reader has sent; resumes the origin when the tail is short again. */
-  void trimTail() {
-    boolean resume;
-    synchronized (this) {
-      long min = received;
-      for (Reader r : readers) {
-        min = Math.min(min, r.sent);
-      }
-      while (!tail.isEmpty() && tailStart + tail.peekFirst().length() <= min) {
-        Buffer b = tail.pollFirst();
-        tailStart += b.length();
-        tailBytes -= b.length();
-      }
-      resume = pausedForReaders && tailBytes < WRITER_LOW_WATER;
-      if (resume) {
-        pausedForReaders = false;
-      }
+  /** Degraded: drops tail bytes every reader has sent; resumes the origin when the tail is short again. */
+  private void trimTail() {
+    if (state != State.DEGRADED && state != State.COMPLETE) {
+      return;
     }
-    if (resume) {
-      originContext.runOnContext(v -> cres.resume());
+    long min = received;
+    for (Reader r : readers) {
+      min = Math.min(min, r.acked);
+    }
+    while (!tail.isEmpty() && tailStart + tail.peekFirst().length() <= min) {
+      Buffer b = tail.pollFirst();
+      tailStart += b.length();
+      tailBytes -= b.length();
+    }
+    if (pausedForReaders && tailBytes < LOW_WATER) {
+      pausedForReaders = false;
+      cres.resume();
     }
   }
 
   private void wakeReaders() {
-    List<Reader> rs;
-    synchronized (this) {
-      rs = List.copyOf(readers);
-    }
-    for (Reader r : rs) {
+    for (Reader r : readers) {
       r.wake();
     }
   }
 
-  /** Adds a reader; false when the fill already ended and let go of its file. */
-  synchronized boolean addReader(Reader r) {
-    if (channelClosed) {
-      return false;
-    }
-    readers.add(r);
-    return true;
-  }
-
-  void removeReader(Reader r) {
-    synchronized (this) {
-      readers.remove(r);
-    }
-    maybeCloseChannel();
-  }
-
   private void maybeCloseChannel() {
-    java.nio.channels.FileChannel toClose = null;
-    synchronized (this) {
-      if ((complete || failed) && readers.isEmpty() && !channelClosed) {
-        channelClosed = true;
-        toClose = channel;
+    if (state.ended() && readers.isEmpty() && !channelClosed) {
+      channelClosed = true;
+      FileChannel c = channel;
+      channel = null;
+      publish();
+      if (c != null) {
+        closeOnIo(c);
       }
     }
-    if (toClose != null) {
-      java.nio.channels.FileChannel c = toClose;
-      ctx.ioExecutor().execute(() -> {
+  }
+
+  private void closeOnIo(FileChannel c) {
+    ctx.ioExecutor().execute(() -> {
+      try {
+        c.close();
+      } catch (java.io.IOException ignored) {
+        // nothing to do
+      }
+    });
+  }
+
+  /**
+   * Relays the writer's progress (on the cache-io pool, in the writer's order) to the owner; opens the
+   * filling file for the readers on the first report, there, so the event loop never opens a file.
+   * Its one field belongs to the writer's chain.
+   */
+  private final class ProgressRelay implements java.util.function.LongConsumer {
+    private final EntryWriter w;
+    private boolean opened; // the writer's chain
+
+    ProgressRelay(EntryWriter w) {
+      this.w = w;
+    }
+
+    @Override
+    public void accept(long bytesOnDisk) {
+      FileChannel ch = null;
+      if (!opened) {
+        opened = true;
         try {
-          c.close();
-        } catch (java.io.IOException ignored) {
-          // nothing to do
+          ch = FileChannel.open(w.tempPath(), StandardOpenOption.READ);
+        } catch (java.io.IOException e) {
+          LOG.debug("could not open the filling file of {}: {}", key, e.toString());
         }
-      });
+      }
+      FileChannel c = ch;
+      owner.runOnContext(v -> onDisk(bytesOnDisk, c));
     }
   }
 
@@ -476,7 +587,7 @@ final class Fill {
   private void boundVariants(EntryMeta incoming) {
     List<EntryMeta> stored = ctx.store().variants(incoming.primaryKey());
     int max = ctx.policy().config().maxVariants();
-    List<EntryMeta> others = new java.util.ArrayList<>();
+    List<EntryMeta> others = new ArrayList<>();
     for (EntryMeta m : stored) {
       if (!m.variant().equals(incoming.variant())) {
         others.add(m);
@@ -494,16 +605,19 @@ final class Fill {
   /**
    * One client reading a fill's file: sends each newly written range, ends once the entry is complete.
    *
-   * <p>Nested here because it reads the fill's progress (bytes on disk, the tail, the end state)
-   * straight from its fields, under the fill's lock, on the reader's own event loop.
+   * <p>Lives on the client's event loop: {@code sent}, {@code sending} and {@code done} are that
+   * loop's; it reads the fill's published {@link View} and asks the fill's owner for the rest.
+   * {@code acked} belongs to the fill's owner (what this reader last said it has sent).
    */
   static final class Reader {
     final Exchange ex;
     final Fill fill;
     final TransferMode mode;
-    volatile long sent;
-    boolean sending;
-    boolean done;
+    long sent;
+    private boolean sending;
+    private boolean done;
+    /** The owner's: the body bytes this reader said it has sent. */
+    long acked;
 
     Reader(Exchange ex, Fill fill, TransferMode mode) {
       this.ex = ex;
@@ -511,6 +625,7 @@ final class Fill {
       this.mode = mode;
     }
 
+    /** Any thread: pumps on the reader's loop. */
     void wake() {
       ex.context.runOnContext(v -> pump());
     }
@@ -524,114 +639,106 @@ final class Fill {
       }
     }
 
-    private void pump() {
+    private void cut(Object why) {
+      if (!done) {
+        done = true;
+        fill.removeReader(this);
+        // Never a short body that looks complete: close the connection.
+        ex.finish(CacheOutcome.MISS, mode, ex.resp.reset().flatMap(v -> Future.failedFuture(String.valueOf(why))));
+      }
+    }
+
+    private void end() {
+      done = true;
+      fill.removeReader(this);
+      ex.finish(CacheOutcome.MISS, mode, ex.resp.end());
+    }
+
+    void pump() {
       if (done || sending) {
         return;
       }
-      long avail;
-      long total;
-      boolean complete;
-      boolean failed;
-      java.nio.channels.FileChannel ch;
-      long bodyOffset;
-      synchronized (fill) {
-        avail = fill.onDisk;
-        // With a known length the response is whole once every byte went out (no need to wait
-        // for the commit); without one, only once the fill is complete.
-        total = fill.complete ? fill.meta.bodyLength() : fill.expected;
-        complete = fill.complete;
-        failed = fill.failed;
-        ch = fill.channel;
-        bodyOffset = fill.writer.bodyOffset();
-      }
-      boolean degraded;
-      long diskEnd;
-      long received;
-      synchronized (fill) {
-        degraded = fill.degraded;
-        diskEnd = fill.diskEnd;
-        received = fill.received;
-        if (degraded) {
-          avail = Math.min(avail, diskEnd);
-        }
-      }
-      if (!failed && degraded && sent >= diskEnd) {
-        pumpTail(complete, received);
+      View v = fill.view;
+      if (v.state == State.FAILED) {
+        cut("origin body incomplete");
         return;
       }
-      if (failed) {
-        // Never a short body that looks complete: close the connection.
-        done = true;
-        fill.removeReader(this);
-        ex.finish(CacheOutcome.MISS, mode, ex.resp.reset().flatMap(v -> Future.failedFuture("origin body incomplete")));
-        return;
-      }
-      if (sent < avail && ch != null) {
-        long n = avail - sent;
+      long fileEnd = Math.min(v.onDisk, v.diskEnd);
+      if (sent < fileEnd && v.channel != null) {
+        long n = fileEnd - sent;
         sending = true;
-        Future<Void> f = mode == TransferMode.SENDFILE
-            ? ResponseFiles.sendRange(ex.req, ch, bodyOffset + sent, n)
-            : copyRange(ch, bodyOffset + sent, n);
-        f.onComplete(ar -> ex.context.runOnContext(v -> {
+        Future<Long> f = mode == TransferMode.SENDFILE
+            ? ResponseFiles.sendRange(ex.req, v.channel, v.bodyOffset + sent, n).map(x -> n)
+            : copyRange(v.channel, v.bodyOffset + sent, n);
+        f.onComplete(ar -> ex.context.runOnContext(x -> {
           sending = false;
           if (ar.failed()) {
-            abandon();
-            ex.finish(CacheOutcome.MISS, mode, ex.resp.reset().flatMap(x -> Future.failedFuture(ar.cause())));
+            cut(ar.cause());
             return;
           }
-          sent += n;
+          sent += ar.result();
           ex.bodyBytes = sent;
           pump();
         }));
         return;
       }
-      if (total >= 0 && sent >= total) {
-        done = true;
-        fill.removeReader(this);
-        ex.finish(CacheOutcome.MISS, mode, ex.resp.end());
+      if (v.total >= 0 && sent >= v.total) {
+        end();
+        return;
+      }
+      if (v.state.ended() && v.channel == null && sent < fileEnd) {
+        cut("the filled file could not be opened"); // never waits for bytes that cannot come
+        return;
+      }
+      if (sent >= v.diskEnd) {
+        pumpTail(v);
       }
     }
 
-    /** After the disk failed: sends what the fill kept in memory, then ends when the origin body ended. */
-    private void pumpTail(boolean complete, long received) {
-      Buffer next;
-      try {
-        next = fill.tailFrom(sent);
-      } catch (IllegalStateException e) {
-        abandon();
-        ex.finish(CacheOutcome.MISS, mode, ex.resp.reset().flatMap(x -> Future.failedFuture(e)));
-        return;
-      }
-      if (next == null) {
-        if (complete && sent >= received) {
-          done = true;
-          fill.removeReader(this);
-          ex.finish(CacheOutcome.MISS, mode, ex.resp.end());
-        }
-        return;
-      }
+    /** Degraded: sends what the fill kept in memory; ends when the origin body ended. */
+    private void pumpTail(View v) {
       sending = true;
-      int n = next.length();
-      ex.resp.write(next).onComplete(ar -> {
+      fill.tailFrom(this, sent, ar -> {
         sending = false;
-        if (ar.failed()) {
-          abandon();
+        if (done) {
           return;
         }
-        sent += n;
-        ex.bodyBytes = sent;
-        fill.trimTail();
-        pump();
+        if (ar.failed()) {
+          cut(ar.cause());
+          return;
+        }
+        Buffer next = ar.result();
+        if (next == null) {
+          View now = fill.view;
+          if (now.state == State.COMPLETE && sent >= now.total) {
+            end();
+          } else if (now.state == State.FAILED) {
+            cut("origin body incomplete");
+          }
+          return; // woken when more arrives
+        }
+        sending = true;
+        int n = next.length();
+        ex.resp.write(next).onComplete(w -> {
+          sending = false;
+          if (w.failed()) {
+            abandon();
+            return;
+          }
+          sent += n;
+          ex.bodyBytes = sent;
+          pump();
+        });
       });
     }
 
-    /** The portable path: reads the range on the cache-io pool, writes it with back-pressure. */
-    private Future<Void> copyRange(java.nio.channels.FileChannel ch, long offset, long length) {
-      io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
-      long chunk = Math.min(length, 256 * 1024);
+    /** The portable path: reads up to 256 KiB of the range on the cache-io pool, writes it with back-pressure. */
+    private Future<Long> copyRange(FileChannel ch, long offset, long length) {
+      Promise<Long> result = Promise.promise();
+      int chunk = (int) Math.min(length, TAIL_SLICE);
       fill.ctx.ioExecutor().execute(() -> {
         try {
-          ByteBuffer bb = ByteBuffer.allocate((int) chunk);
+          ByteBuffer bb = ByteBuffer.allocate(chunk);
           while (bb.hasRemaining()) {
             int r = ch.read(bb, offset + bb.position());
             if (r < 0) {
@@ -640,21 +747,17 @@ final class Fill {
           }
           ex.context.runOnContext(v -> {
             ex.resp.write(Buffer.buffer(bb.array()));
-            if (chunk < length) {
-              // Send the rest in the next pump, after this chunk.
-              sent -= (length - chunk);
-            }
             if (ex.resp.writeQueueFull()) {
-              ex.resp.drainHandler(x -> done.tryComplete());
+              ex.resp.drainHandler(x -> result.tryComplete((long) chunk));
             } else {
-              done.tryComplete();
+              result.tryComplete((long) chunk);
             }
           });
         } catch (java.io.IOException e) {
-          done.tryFail(e);
+          result.tryFail(e);
         }
       });
-      return done.future();
+      return result.future();
     }
   }
 }

@@ -224,7 +224,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   /**
    * A miss: joins the fetch already under way for this URI (coalescing), or starts one that later
-   * requests can join. Only bodiless GETs coalesce; the rest fetch on their own.
+   * requests can join. Only bodiless GETs and HEADs coalesce; the rest fetch on their own.
    */
   /**
    * A stale entry that must be validated: joins the revalidation of the same variant under way, or
@@ -260,17 +260,25 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   }
 
   private void missFetch(Exchange ex, String fwd) {
-    if (!coalesce || ex.req.method() != HttpMethod.GET || hasBody(ex.req)) {
+    boolean getOrHead = ex.req.method() == HttpMethod.GET || ex.req.method() == HttpMethod.HEAD;
+    if (!coalesce || !getOrHead || hasBody(ex.req)) {
       fetch(ex, fwd, null, null);
       return;
     }
     Fill[] created = new Fill[1];
-    Fill fill = fills.compute(ex.primaryKey, (k, f) -> f != null && f.joinable() ? f : (created[0] = new Fill(ctx, k, fwd)));
+    Fill fill = fills.compute(ex.primaryKey, (k, f) -> f != null && f.joinable() ? f : (created[0] = new Fill(ctx, ex.context, k, fwd)));
     if (fill == created[0]) {
       fetch(ex, fwd, null, fill);
     } else {
       fill.await(ex);
     }
+  }
+
+  /** The request as fetched for the cache: a HEAD is fetched (and stored) as a GET. */
+  private static RequestHead asGet(RequestHead head) {
+    return head.method().equals("HEAD")
+        ? new RequestHead("GET", head.scheme(), head.authority(), head.pathAndQuery(), head.headers())
+        : head;
   }
 
   private static boolean requestNoCache(RequestHead head) {
@@ -308,7 +316,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       if (store != null && ex.req.method() == HttpMethod.POST
           && policy.storable(ex.head, rh) instanceof Storability.Store s) {
         EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), rh.status(), s.headers(), requestTime, clock.getAsLong(), 0, 0);
-        Fill f = new Fill(ctx, ex.primaryKey, fwd);
+        Fill f = new Fill(ctx, ex.context, ex.primaryKey, fwd);
         f.start(cres, rh, meta, cs.param("stored"));
         startReader(ex, f, true);
         return;
@@ -344,7 +352,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
     boolean hasBody = hasBody(ex.req);
     long requestTime = clock.getAsLong();
-    HttpMethod method = ex.req.method();
+    // A HEAD is fetched as a GET (nginx's proxy_cache_convert_head): the body is stored for the next
+    // requests and this client gets the head only.
+    HttpMethod method = ex.req.method() == HttpMethod.HEAD ? HttpMethod.GET : ex.req.method();
     metrics.originRequest();
     origin.send(method, ex.req.uri(), headers, hasBody ? ex.req : null, HeaderMaps.contentLength(ex.req.headers()), interimTo(ex))
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
@@ -413,12 +423,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         return;
       }
     }
-    RequestHead head = ex.head;
+    RequestHead head = asGet(ex.head);
     Storability storability = policy.storable(head, rh);
     if (storability instanceof Storability.Store s) {
       hitForPass.invalidate(ex.primaryKey);
       EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), status, s.headers(), requestTime, responseTime, 0, 0);
-      Fill f = fill != null ? fill : new Fill(ctx, ex.primaryKey, fwd);
+      Fill f = fill != null ? fill : new Fill(ctx, ex.context, ex.primaryKey, fwd);
       f.start(cres, rh, meta, CacheStatus.fwd(fwd).param("fwd-status", status).param("stored"));
       Revalidation r = ex.revalidation;
       if (r != null) {
@@ -473,7 +483,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       Storability s = policy.storable(head, rh);
       if (s instanceof Storability.Store st) {
         EntryMeta meta = new EntryMeta(stale.primaryKey(), st.variant(), rh.status(), st.headers(), requestTime, responseTime, 0, 0);
-        Fill f = new Fill(ctx, stale.primaryKey(), "stale");
+        Fill f = new Fill(ctx, ctx.vertx().getOrCreateContext(), stale.primaryKey(), "stale");
         f.onDone = () -> backgroundRevalidations.remove(token);
         f.start(cres, rh, meta, CacheStatus.fwd("stale"));
       } else {
@@ -681,8 +691,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (ex.clientGone) {
       return;
     }
-    Storability mine = policy.storable(ex.head, fill.head);
-    if (mine instanceof Storability.Store s && s.variant().equals(fill.meta.variant())) {
+    Fill.View v = fill.view();
+    Storability mine = v.head() == null ? null : policy.storable(asGet(ex.head), v.head());
+    if (mine instanceof Storability.Store s && s.variant().equals(v.meta().variant())) {
       startReader(ex, fill, false);
     } else {
       fetch(ex, fill.fwd, null, null);
@@ -696,30 +707,42 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    *     collapsed requests get the stored ones (without fields a qualified no-cache/private keeps out)
    */
   private void startReader(Exchange ex, Fill fill, boolean leader) {
-    HttpServerResponse resp = ex.resp;
-    EntryMeta meta;
-    long expected;
-    synchronized (fill) {
-      meta = fill.meta;
-      expected = fill.expected;
-    }
+    Fill.View view = fill.view();
+    EntryMeta meta = view.meta();
+    long expected = view.expected();
     boolean bodyless = ex.req.method() == HttpMethod.HEAD || meta.status() == 204 || meta.status() == 304;
     // The client's own validators may match what the origin just sent: 304 now, the fill goes on.
     boolean notModified = expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0));
-    boolean sendfile = sendfileEnabled && expected >= 0 && ResponseFiles.canSendRanges(ex.req);
-    Fill.Reader reader = bodyless || notModified ? null : new Fill.Reader(ex, fill, sendfile ? TransferMode.SENDFILE : TransferMode.COPY);
-    if (reader != null && !fill.addReader(reader)) {
-      // The fill ended and let go of its file between joining and now: its entry is in the index.
-      lookupAndServe(ex);
+    if (bodyless || notModified) {
+      respondFromFill(ex, fill, view, leader, null);
       return;
     }
+    boolean sendfile = sendfileEnabled && expected >= 0 && ResponseFiles.canSendRanges(ex.req);
+    Fill.Reader reader = new Fill.Reader(ex, fill, sendfile ? TransferMode.SENDFILE : TransferMode.COPY);
+    fill.addReader(reader, added -> {
+      if (!added) {
+        // The fill ended (or degraded) between joining and now: its entry is in the index, or not.
+        lookupAndServe(ex);
+      } else if (ex.clientGone) {
+        reader.abandon();
+      } else {
+        respondFromFill(ex, fill, view, leader, reader);
+      }
+    });
+  }
+
+  /** Writes the head from {@code fill} and, with a {@code reader}, starts its body; without, ends the response. */
+  private void respondFromFill(Exchange ex, Fill fill, Fill.View view, boolean leader, Fill.Reader reader) {
+    HttpServerResponse resp = ex.resp;
+    EntryMeta meta = view.meta();
+    long expected = view.expected();
     resp.setStatusCode(meta.status());
-    HeaderMaps.copyInto(leader ? fill.head.headers() : meta.headers(), resp.headers());
-    CacheStatus cs = leader ? fill.cs : CacheStatus.fwd(fill.fwd).param("fwd-status", meta.status()).param("stored").param("collapsed");
+    HeaderMaps.copyInto(leader ? view.head().headers() : meta.headers(), resp.headers());
+    CacheStatus cs = leader ? view.cs() : CacheStatus.fwd(fill.fwd).param("fwd-status", meta.status()).param("stored").param("collapsed");
     ex.decorate(CacheOutcome.MISS, cs);
     ex.req.resume();
     if (reader == null) {
-      if (notModified) {
+      if (expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0))) {
         resp.setStatusCode(304);
         resp.headers().remove(HttpHeaders.CONTENT_LENGTH);
       } else if (expected >= 0) {

@@ -19,10 +19,38 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A body of known length at or above {@code transfer.splice-min-size} goes by splice(2) instead,
  * when the transport allows (see {@code startSplice}).
+ *
+ * <p>A state machine on one event loop, the client request's (the origin client is per loop, so the
+ * origin response's handlers run there too):
+ * <pre>
+ * COPYING ───────────────────┬─ origin end ──→ DONE (FAILED when the body is short)
+ * SPLICE_PENDING → SPLICING ─┼─ origin error → FAILED
+ *                            └─ client gone ─→ CLIENT_GONE (the origin transfer is stopped)
+ * </pre>
  */
 final class Relay {
   // Logs under the handler's name, as it did when this was part of ProxyHandler.
   private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
+
+  /** Where a relay is. */
+  enum State {
+    /** Body bytes are copied to the client as they arrive. */
+    COPYING,
+    /** The head and the bytes Vert.x already decoded are being written; the splice starts next. */
+    SPLICE_PENDING,
+    /** The kernel moves the rest of the body. */
+    SPLICING,
+    /** The whole body went out. */
+    DONE,
+    /** The origin failed or the body was short: the client connection was closed. */
+    FAILED,
+    /** The client left: nothing more is sent. */
+    CLIENT_GONE;
+
+    boolean over() {
+      return this == DONE || this == FAILED || this == CLIENT_GONE;
+    }
+  }
 
   private final HandlerContext ctx;
   final Exchange ex;
@@ -31,8 +59,12 @@ final class Relay {
   final CacheOutcome outcome;
   final CacheStatus cs;
   final long expected;
-  boolean clientAttached;
-  long received;
+  private final boolean bodyless;
+  private State state;
+  private long received;
+  /** The origin's end arrived (it may come before a splice takes over). */
+  private boolean originEnded;
+  private final List<Future<Void>> prefixWrites = new java.util.ArrayList<>();
 
   Relay(HandlerContext ctx, Exchange ex, HttpClientResponse cres, ResponseHead head, CacheOutcome outcome, CacheStatus cs) {
     this.ctx = ctx;
@@ -42,21 +74,27 @@ final class Relay {
     this.outcome = outcome;
     this.cs = cs;
     this.expected = HeaderMaps.contentLength(cres.headers());
-    this.clientAttached = !ex.clientGone;
+    // A response to HEAD (or a 204/304) has a Content-Length but no body.
+    this.bodyless = ex.req.method() == HttpMethod.HEAD || head.status() == 204 || head.status() == 304;
+    this.state = ex.clientGone ? State.CLIENT_GONE : State.COPYING;
   }
 
-  boolean splicing;
-  boolean ended;
-  final List<Future<Void>> prefixWrites = new java.util.ArrayList<>();
+  /** The current state (tests and diagnostics). */
+  State state() {
+    return state;
+  }
 
   void start() {
-    if (clientAttached) {
-      writeClientHead();
+    if (state == State.CLIENT_GONE) {
+      // Nobody to answer: read and drop the body so the origin connection can be reused.
+      cres.handler(buf -> received += buf.length());
+      cres.exceptionHandler(t -> ctx.metrics().originError());
+      return;
     }
-    boolean bodyless = ex.req.method() == HttpMethod.HEAD || head.status() == 204 || head.status() == 304;
+    writeClientHead();
     String whyNot = !ctx.spliceEnabled() ? "disabled" : bodyless || expected < 0 || expected < ctx.spliceMinBytes() ? "small or unknown length"
         : BodySplice.whyNotToClient(cres, ex.req, expected);
-    if (clientAttached && whyNot == null) {
+    if (whyNot == null) {
       startSplice();
       return;
     }
@@ -65,8 +103,8 @@ final class Relay {
     cres.endHandler(v -> onEnd());
     ex.resp.closeHandler(v -> {
       ex.clientGone = true;
-      if (clientAttached) {
-        clientAttached = false;
+      if (state == State.COPYING) {
+        state = State.CLIENT_GONE;
         cres.request().reset(); // nothing to keep: stop the origin transfer
         ex.finish(outcome, TransferMode.COPY, Future.failedFuture("client closed the connection"));
       }
@@ -79,6 +117,7 @@ final class Relay {
    * afterwards (its HTTP decoder never saw the body).
    */
   private void startSplice() {
+    state = State.SPLICE_PENDING;
     prefixWrites.add(ex.resp.writeHead());
     cres.handler(buf -> {
       received += buf.length();
@@ -86,35 +125,38 @@ final class Relay {
       prefixWrites.add(ex.resp.write(buf));
     });
     cres.exceptionHandler(t -> {
-      if (!splicing) {
+      if (state == State.SPLICE_PENDING) {
         onOriginError(t);
       }
     });
     cres.endHandler(v -> {
-      ended = true;
-      if (!splicing) {
-        onEnd();
+      originEnded = true;
+      if (state == State.SPLICE_PENDING) {
+        onEnd(); // the whole body came with the head
       }
     });
     ex.resp.closeHandler(v -> ex.clientGone = true);
     BodySplice.holdOrigin(cres);
     ex.context.runOnContext(v -> {
-      if (ended || !clientAttached) {
+      if (state != State.SPLICE_PENDING || originEnded) {
         return; // the whole body came with the head, or the origin failed already
       }
-      splicing = true;
+      state = State.SPLICING;
       long remaining = expected - received;
       Future.all(prefixWrites).onComplete(w -> {
         if (w.failed() || ex.clientGone) {
+          state = State.CLIENT_GONE;
           cres.request().connection().close();
           ex.finish(outcome, TransferMode.SPLICE, ex.resp.reset().flatMap(x -> Future.failedFuture("client gone")));
           return;
         }
         BodySplice.toClient(cres, ex.req, remaining, ctx.originIdleMillis()).onComplete(ar -> {
           if (ar.succeeded()) {
+            state = State.DONE;
             ex.bodyBytes += remaining;
             ex.finish(outcome, TransferMode.SPLICE, ex.resp.end());
           } else {
+            state = State.FAILED;
             ctx.metrics().originError();
             LOG.debug("spliced body for {} failed: {}", ex.head.uri(), ar.cause().toString());
             ex.finish(outcome, TransferMode.SPLICE, ex.resp.reset().flatMap(x -> Future.failedFuture(ar.cause())));
@@ -132,7 +174,6 @@ final class Relay {
     }
     HeaderMaps.copyInto(head.headers(), resp.headers());
     ex.decorate(outcome, cs);
-    boolean bodyless = ex.req.method() == HttpMethod.HEAD || head.status() == 204 || head.status() == 304;
     if (!bodyless && expected < 0) {
       resp.setChunked(true);
     }
@@ -140,8 +181,8 @@ final class Relay {
 
   private void onData(Buffer buf) {
     received += buf.length();
-    if (!clientAttached) {
-      return;
+    if (state != State.COPYING || bodyless) {
+      return; // a HEAD fetched as a GET: the client gets the head only, the body is read and dropped
     }
     HttpServerResponse resp = ex.resp;
     resp.write(buf);
@@ -153,20 +194,19 @@ final class Relay {
   }
 
   private void onEnd() {
-    if (!clientAttached) {
+    if (state.over()) {
       return;
     }
-    // a HEAD, 204 or 304 has no body whatever its Content-Length says (RFC 9110 §6.4.1)
-    boolean bodyless = ex.req.method() == HttpMethod.HEAD || head.status() == 204 || head.status() == 304;
     boolean complete = bodyless || expected < 0 || received == expected;
+    state = complete ? State.DONE : State.FAILED;
     ex.finish(outcome, TransferMode.COPY, complete ? ex.resp.end() : ex.resp.reset().flatMap(v -> Future.failedFuture("truncated")));
   }
 
   private void onOriginError(Throwable t) {
     ctx.metrics().originError();
     LOG.debug("origin body for {} failed after {} bytes: {}", ex.head.uri(), received, t.toString());
-    if (clientAttached) {
-      clientAttached = false;
+    if (!state.over()) {
+      state = State.FAILED;
       // Close the connection: a short body must never look complete.
       ex.finish(outcome, TransferMode.COPY, ex.resp.reset().flatMap(v -> Future.failedFuture(t)));
     }

@@ -174,6 +174,7 @@ class ConfigLoaderTest {
           index-heap: 64MiB
           max-object-size: 512MiB
           fsync: true
+          min-free: 2GiB
           heuristic-fraction: 0.25
           heuristic-max: 2d
           keep: 0
@@ -207,7 +208,7 @@ class ConfigLoaderTest {
             Duration.ofMinutes(2), false));
     assertThat(c.cache())
         .isEqualTo(new ProxyConfig.Cache(false, Path.of("/srv/cache"), 10L << 30, 512L << 20,
-            true, 0.25, Duration.ofDays(2), Duration.ZERO, false, false, 4, false,
+            true, 2L << 30, 0.25, Duration.ofDays(2), Duration.ZERO, false, false, 4, false,
             Duration.ofSeconds(30), ProxyConfig.IndexHeap.bytes(64L << 20), dev.zcproxy.cache.policy.SetCookie.STRIP));
     assertThat(c.transfer()).isEqualTo(new ProxyConfig.Transfer(false, false, 0, false));
     assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin(false, new HostPort("0.0.0.0", 9079), "0123456789abcdef-token"));

@@ -120,6 +120,54 @@ class CachingIT {
     assertThat(origin.requests("/h")).isEqualTo(1);
   }
 
+  /**
+   * A HEAD that misses is fetched from the origin as a GET (nginx's proxy_cache_convert_head): the
+   * client gets the status and header fields with the body's Content-Length and no body, the body is
+   * stored, and the next GET is a hit.
+   */
+  @Test
+  void headOnAMissIsFetchedAsAGetAndAnsweredWithTheHeadOnly() throws Exception {
+    java.util.List<String> methods = new java.util.concurrent.CopyOnWriteArrayList<>();
+    byte[] body = body(5000, 2);
+    origin.route("/hm", req -> {
+      methods.add(req.method().name());
+      req.response().putHeader("Cache-Control", "max-age=600").end(Buffer.buffer(body));
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    HttpResponse<byte[]> head = proxy.send("HEAD", "/hm");
+    assertThat(head.statusCode()).isEqualTo(200);
+    assertThat(head.body()).isEmpty();
+    assertThat(head.headers().firstValue("content-length")).hasValue("5000");
+    assertThat(head.headers().firstValue("x-cache")).hasValue("MISS");
+    assertThat(methods).containsExactly("GET");
+    awaitStored(1);
+    HttpResponse<byte[]> get = proxy.get("/hm");
+    assertThat(get.body()).isEqualTo(body);
+    assertThat(get.headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(origin.requests("/hm")).isEqualTo(1);
+    // The connection that carried the HEAD is still usable: the body was never sent on it.
+    assertThat(proxy.send("HEAD", "/hm").headers().firstValue("x-cache")).hasValue("HIT");
+  }
+
+  /** A HEAD whose response may not be stored gets its head (with the body's length), never a cut connection. */
+  @Test
+  void headOnAnUnstorableResponseGetsTheHead() throws Exception {
+    origin.serve("/hn", body(7000, 3), "Cache-Control", "no-store");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    // The first is fetched as a GET (its body read and dropped); the second goes the hit-for-pass
+    // way, as a HEAD, and gets what the origin answers to HEAD (this one sends no Content-Length).
+    HttpResponse<byte[]> first = proxy.send("HEAD", "/hn");
+    assertThat(first.statusCode()).isEqualTo(200);
+    assertThat(first.body()).isEmpty();
+    assertThat(first.headers().firstValue("content-length")).hasValue("7000");
+    HttpResponse<byte[]> second = proxy.send("HEAD", "/hn");
+    assertThat(second.statusCode()).isEqualTo(200);
+    assertThat(second.body()).isEmpty();
+    assertThat(second.headers().firstValue("x-cache")).hasValue("PASS");
+    assertThat(origin.requests("/hn")).isEqualTo(2);
+    assertThat(proxy.get("/hn").body()).hasSize(7000);
+  }
+
   @Test
   void aHeadThatRevalidatesAStaleGetUpdatesTheStoredResponse() throws Exception {
     java.util.List<String> methods = java.util.Collections.synchronizedList(new java.util.ArrayList<>());

@@ -143,7 +143,9 @@ class CoalescingIT {
     CompletableFuture<Void> go = new CompletableFuture<>();
     AtomicLong originFinished = new AtomicLong();
     slowOrigin("/cold", body, go, false, originFinished);
-    proxy = ProxyFixture.start(origin.url(), cacheDir, "transfer.sendfile: " + sendfile);
+    // The origin is silent until all 200 clients have a first byte, which takes longer than the
+    // fixture's 5 s origin idle timeout on a loaded machine: that would fail the fill, not the proxy.
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "transfer.sendfile: " + sendfile, "origin.idle-timeout: 60s");
 
     int clients = 200;
     CountDownLatch firstBytes = new CountDownLatch(clients);
@@ -157,7 +159,7 @@ class CoalescingIT {
     go.complete(null);
     String expected = sha256(body);
     for (Future<Read> f : reads) {
-      Read r = f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      Read r = f.toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
       assertThat(r.failure()).isNull();
       assertThat(r.bytes()).isEqualTo(body.length);
       assertThat(r.sha256()).isEqualTo(expected);

@@ -637,16 +637,13 @@ final class Fill {
             }
           }
           ex.context.runOnContext(v -> {
-            ex.resp.write(Buffer.buffer(bb.array()));
+            Future<Void> written = ex.resp.write(Buffer.buffer(bb.array()));
             if (chunk < length) {
               // Send the rest in the next pump, after this chunk.
               sent -= (length - chunk);
             }
-            if (ex.resp.writeQueueFull()) {
-              ex.resp.drainHandler(x -> done.tryComplete());
-            } else {
-              done.tryComplete();
-            }
+            // once in the socket: writeQueueFull() counts messages (16 x 256 KiB per non-reading client)
+            written.onComplete(done);
           });
         } catch (java.io.IOException e) {
           done.tryFail(e);

@@ -1,6 +1,6 @@
 package dev.zcproxy.proxy;
 
-import dev.zcproxy.proxy.internal.HeadTimeout;
+import dev.zcproxy.proxy.internal.ClientChannels;
 import io.vertx.core.http.HttpConnection;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -38,15 +38,16 @@ final class ClientConnections {
       if (full.compareAndSet(false, true)) {
         LOG.warn("listen.max-connections ({}) reached: closing new client connections until some close", max);
       }
-      HeadTimeout.closeNow(conn); // not conn.close(): a graceful close would still serve a request already read
+      ClientChannels.closeNow(conn); // not conn.close(): a graceful close would still serve a request already read
       return;
     }
-    conn.closeHandler(v -> {
+    // on the channel: a connection that became a CONNECT or WebSocket tunnel gives its slot back too
+    ClientChannels.whenClosed(conn, () -> {
       if (open.decrementAndGet() < max) {
         full.set(false);
       }
     });
-    if (headTimeoutMs > 0 && !HeadTimeout.install(conn, headTimeoutMs) && headTimerWarned.compareAndSet(false, true)) {
+    if (headTimeoutMs > 0 && !ClientChannels.installHeadTimeout(conn, headTimeoutMs) && headTimerWarned.compareAndSet(false, true)) {
       LOG.warn("listen.request-head-timeout not applied: the connection is not a plain HTTP/1 Vert.x connection");
     }
   }

@@ -66,6 +66,18 @@ class HostileClientIT {
   /** Reads one response with a Content-Length body; returns the head and body as ISO-8859-1 text. */
   private static String readResponse(Socket s) throws IOException {
     InputStream in = s.getInputStream();
+    String h = readHead(in);
+    int length = 0;
+    for (String line : h.split("\r\n")) {
+      if (line.toLowerCase().startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring(15).trim());
+      }
+    }
+    return h + new String(in.readNBytes(length), StandardCharsets.ISO_8859_1);
+  }
+
+  /** Reads a response head up to and including its empty line. */
+  private static String readHead(InputStream in) throws IOException {
     ByteArrayOutputStream head = new ByteArrayOutputStream();
     int state = 0;
     while (state < 4) {
@@ -76,14 +88,7 @@ class HostileClientIT {
       head.write(b);
       state = (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3)) ? state + 1 : 0;
     }
-    String h = head.toString(StandardCharsets.ISO_8859_1);
-    int length = 0;
-    for (String line : h.split("\r\n")) {
-      if (line.toLowerCase().startsWith("content-length:")) {
-        length = Integer.parseInt(line.substring(15).trim());
-      }
-    }
-    return h + new String(in.readNBytes(length), StandardCharsets.ISO_8859_1);
+    return head.toString(StandardCharsets.ISO_8859_1);
   }
 
   /** True when the peer closed (EOF or reset) within the socket's timeout. */
@@ -141,6 +146,41 @@ class HostileClientIT {
     send(again, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
     assertThat(readResponse(again)).startsWith("HTTP/1.1 200").endsWith("fine");
     assertThat(origin.requests("/ok")).isEqualTo(41);
+  }
+
+  @Test
+  void aClosedTunnelGivesItsConnectionSlotBack() throws Exception {
+    origin = FixtureOrigin.start();
+    var echo = origin.vertx().createNetServer().connectHandler(so -> so.handler(so::write))
+        .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    int port = echo.actualPort();
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.max-connections: 2", "transfer.connect-ports: [" + port + "]");
+    for (int i = 0; i < 5; i++) { // five tunnels one after another through a bound of two
+      try (Socket s = connect()) {
+        send(s, "CONNECT 127.0.0.1:" + port + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n\r\n");
+        assertThat(readHead(s.getInputStream())).startsWith("HTTP/1.1 200");
+        send(s, "ping");
+        assertThat(new String(s.getInputStream().readNBytes(4), StandardCharsets.ISO_8859_1)).isEqualTo("ping");
+      }
+      await(() -> proxy.server.openClientConnections() == 0, 5_000, "the closed tunnel's slot to be given back");
+    }
+    assertThat(proxy.server.rejectedClientConnections()).isZero();
+  }
+
+  @Test
+  void anH2cUpgradeIsAnsweredInHttp11AndNeverTunneled() throws Exception {
+    origin = FixtureOrigin.start();
+    origin.serve("/x", "hello".getBytes(), "Cache-Control", "max-age=60");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    Socket s = connect();
+    // what java.net.http sends by default: an offer to switch this connection to HTTP/2
+    send(s, "GET /x HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+        + "HTTP2-Settings: AAEAAEAAAAIAAAABAAMAAABkAAQBAAAAAAUAAEAA\r\n\r\n");
+    assertThat(readResponse(s)).startsWith("HTTP/1.1 200").endsWith("hello");
+    assertThat(origin.lastRequestHeaders().get("upgrade")).as("the offer is hop-by-hop: not forwarded").isNull();
+    send(s, "GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+    assertThat(readResponse(s)).as("the connection is still HTTP/1.1, now a hit").startsWith("HTTP/1.1 200").endsWith("hello");
+    assertThat(origin.requests("/x")).isEqualTo(1);
   }
 
   @Test

@@ -22,7 +22,11 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Bounds the time a client may take to send a complete request head (slowloris), like HAProxy's
+ * What the client listener needs from the Netty channel under a Vert.x HTTP/1.x connection: a close
+ * that does not wait, a close notice that also fires once the connection became a tunnel, and the
+ * request-head timer.
+ *
+ * <p>The head timer bounds the time a client may take to send a complete request head (slowloris), like HAProxy's
  * {@code timeout http-request} and nginx's {@code client_header_timeout}: Vert.x's idle timeout is reset by
  * every byte, so a head sent one byte at a time would hold a connection for ever.
  *
@@ -33,16 +37,16 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Two Netty handlers on the HTTP/1.x client channel: one in front of the decoder sees raw bytes, one
  * behind it sees decoded heads and the response's last part. When the pipeline is not what this expects
- * (no Vert.x connection, no HTTP/1 decoder) {@link #install} does nothing and returns false.
+ * (no Vert.x connection, no HTTP/1 decoder) {@link #installHeadTimeout} does nothing and returns false.
  */
-public final class HeadTimeout {
+public final class ClientChannels {
   private static final byte[] RESPONSE_408 =
       "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
-  private HeadTimeout() {}
+  private ClientChannels() {}
 
   /** Installs the timer on {@code conn} (call from the server's connection handler); false when it cannot. */
-  public static boolean install(HttpConnection conn, long timeoutMs) {
+  public static boolean installHeadTimeout(HttpConnection conn, long timeoutMs) {
     if (timeoutMs <= 0 || !(conn instanceof ConnectionBase base)) {
       return false;
     }
@@ -75,6 +79,18 @@ public final class HeadTimeout {
       base.channel().close();
     } else {
       conn.close();
+    }
+  }
+
+  /**
+   * Runs {@code action} once when the connection's channel closes. Unlike {@code HttpConnection.closeHandler}
+   * this also fires after a CONNECT or WebSocket upgrade handed the channel to a tunnel.
+   */
+  public static void whenClosed(HttpConnection conn, Runnable action) {
+    if (conn instanceof ConnectionBase base) {
+      base.channel().closeFuture().addListener(f -> action.run());
+    } else {
+      conn.closeHandler(v -> action.run());
     }
   }
 

@@ -51,6 +51,7 @@ public final class ProxyServer {
   private AdminServer admin;
   private int port = -1;
   private int adminPort = -1;
+  private ClientConnections connections;
 
   public ProxyServer(ProxyConfig config) {
     this(config, System::currentTimeMillis);
@@ -106,12 +107,18 @@ public final class ProxyServer {
         .setIdleTimeout((int) config.listen().idleTimeout().toSeconds())
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
         .setCompressionSupported(false)
+        // HTTP/1.x only (sendfile and splice need it). With h2c on, Vert.x holds a new connection until
+        // 24 bytes tell HTTP/1 from the HTTP/2 preface, out of reach of max-connections and the head timer.
+        .setHttp2ClearTextEnabled(false)
         .setHandle100ContinueAutomatically(true)
         .setTcpNoDelay(true);
+    ClientConnections conns = new ClientConnections(config.listen().maxConnections(), config.listen().requestHeadTimeout().toMillis());
+    connections = conns;
     Future<String> deployed = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
       @Override
       public Future<?> start() {
         return vertx.createHttpServer(options)
+            .connectionHandler(conns::accept)
             .requestHandler(handler)
             .invalidRequestHandler(handler.invalidRequestHandler())
             .connectionHandler(conn -> {
@@ -170,6 +177,16 @@ public final class ProxyServer {
   /** The admin port, or -1 when the admin listener is off. */
   public int adminPort() {
     return adminPort;
+  }
+
+  /** Client connections open now (bounded by {@code listen.max-connections}). */
+  public int openClientConnections() {
+    return connections == null ? 0 : connections.open();
+  }
+
+  /** Client connections closed at accept because {@code listen.max-connections} was reached. */
+  public long rejectedClientConnections() {
+    return connections == null ? 0 : connections.rejected();
   }
 
   public ProxyMetrics metrics() {

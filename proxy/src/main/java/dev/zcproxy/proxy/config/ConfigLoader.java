@@ -70,7 +70,9 @@ public final class ConfigLoader {
             "max-initial-line",
             "idle-timeout",
             "event-loops",
-            "shutdown-grace"));
+            "shutdown-grace",
+            "max-connections",
+            "request-head-timeout"));
     keys.put(
         "origin",
         List.of(
@@ -505,7 +507,9 @@ public final class ConfigLoader {
               b.intSize("listen.max-initial-line", l.maxInitialLineBytes()),
               b.duration("listen.idle-timeout", l.idleTimeout()),
               b.integer("listen.event-loops", l.eventLoops(), ">= 0, 0 = one per core"),
-              b.duration("listen.shutdown-grace", l.shutdownGrace()));
+              b.duration("listen.shutdown-grace", l.shutdownGrace()),
+              b.integer("listen.max-connections", l.maxConnections(), "> 0"),
+              b.duration("listen.request-head-timeout", l.requestHeadTimeout()));
       Origin o = Origin.DEFAULT;
       Origin origin =
           new Origin(

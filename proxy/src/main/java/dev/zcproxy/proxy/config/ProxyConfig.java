@@ -38,7 +38,8 @@ public record ProxyConfig(
    *
    * <p>{@code maxHeaderBytes} beyond which a request gets 431; {@code idleTimeout} zero means off;
    * {@code eventLoops} zero means one per available core; {@code shutdownGrace} zero means close at
-   * once.
+   * once; {@code maxConnections} bounds open client connections (more are closed at accept);
+   * {@code requestHeadTimeout} bounds the time to send a complete request head, zero means off.
    */
   public record Listen(
       HostPort address,
@@ -46,7 +47,9 @@ public record ProxyConfig(
       int maxInitialLineBytes,
       Duration idleTimeout,
       int eventLoops,
-      Duration shutdownGrace) {
+      Duration shutdownGrace,
+      int maxConnections,
+      Duration requestHeadTimeout) {
 
     static final Listen DEFAULT =
         new Listen(
@@ -55,7 +58,9 @@ public record ProxyConfig(
             8 * 1024,
             Duration.ofSeconds(60),
             0,
-            Duration.ofSeconds(30));
+            Duration.ofSeconds(30),
+            10_000,
+            Duration.ofSeconds(10));
 
     public Listen {
       requireNonNull(address, "listen.address");
@@ -64,6 +69,8 @@ public record ProxyConfig(
       notNegative("listen.idle-timeout", idleTimeout, "0 = off");
       check(eventLoops >= 0, "listen.event-loops", eventLoops, ">= 0, 0 = one per core");
       notNegative("listen.shutdown-grace", shutdownGrace, "0 = close at once");
+      check(maxConnections > 0, "listen.max-connections", maxConnections, "> 0");
+      notNegative("listen.request-head-timeout", requestHeadTimeout, "0 = off");
     }
   }
 

@@ -746,12 +746,15 @@ final class Fill {
             }
           }
           ex.context.runOnContext(v -> {
-            ex.resp.write(Buffer.buffer(bb.array()));
-            if (ex.resp.writeQueueFull()) {
-              ex.resp.drainHandler(x -> result.tryComplete((long) chunk));
-            } else {
-              result.tryComplete((long) chunk);
-            }
+            // Complete once in the socket: writeQueueFull() counts messages, not bytes (16 x 256 KiB
+            // per client that never reads), so waiting for the write is what bounds the memory.
+            ex.resp.write(Buffer.buffer(bb.array())).onComplete(w -> {
+              if (w.succeeded()) {
+                result.tryComplete((long) chunk);
+              } else {
+                result.tryFail(w.cause());
+              }
+            });
           });
         } catch (java.io.IOException e) {
           result.tryFail(e);

@@ -108,14 +108,21 @@ public final class BodyTransfer {
         return;
       }
       pos += n;
-      resp.write(Buffer.buffer(bb.array()));
+      Future<Void> written = resp.write(Buffer.buffer(bb.array()));
       if (pos >= end) {
         resp.end().onComplete(done);
-      } else if (resp.writeQueueFull()) {
-        resp.drainHandler(v -> next());
-      } else {
-        next();
+        return;
       }
+      // Read the next chunk once this one is in the socket: Vert.x 5's writeQueueFull() counts messages,
+      // not bytes (16 queued 64 KiB chunks per client), so a client that never reads would hold 1 MiB of
+      // heap each. Waiting for the write bounds it to one chunk.
+      written.onComplete(ar -> {
+        if (ar.failed()) {
+          done.tryFail(ar.cause());
+        } else {
+          next();
+        }
+      });
     }
   }
 }

@@ -106,8 +106,9 @@ public final class Tunnels {
     if (req.version() != HttpVersion.HTTP_1_1 || req.method() != HttpMethod.GET) {
       return false;
     }
-    if (req.getHeader(HttpHeaders.UPGRADE) == null) {
-      return false;
+    String upgrade = req.getHeader(HttpHeaders.UPGRADE);
+    if (upgrade == null || upgrade.trim().equalsIgnoreCase("h2c")) {
+      return false; // h2c is offered to the proxy itself (which speaks HTTP/1.1): answer the GET, never tunnel it
     }
     for (String v : req.headers().getAll(HttpHeaders.CONNECTION)) {
       for (String token : v.split(",")) {

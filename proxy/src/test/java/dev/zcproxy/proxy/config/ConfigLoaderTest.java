@@ -159,6 +159,8 @@ class ConfigLoaderTest {
           idle-timeout: 0
           event-loops: 3
           shutdown-grace: 1m30s
+          max-connections: 500
+          request-head-timeout: 2s
         origin:
           url: https://Example.com/
           connect-timeout: 250ms
@@ -201,7 +203,7 @@ class ConfigLoaderTest {
     ProxyConfig c = ConfigLoader.parse(yaml, "all.yaml");
     assertThat(c.listen())
         .isEqualTo(new ProxyConfig.Listen(new HostPort("::1", 9080), 16384, 4096, Duration.ZERO, 3,
-            Duration.ofSeconds(90)));
+            Duration.ofSeconds(90), 500, Duration.ofSeconds(2)));
     assertThat(c.origin())
         .isEqualTo(new ProxyConfig.Origin(new OriginUrl("https", "Example.com", 443),
             Duration.ofMillis(250), Duration.ofSeconds(10), Duration.ZERO, 8,

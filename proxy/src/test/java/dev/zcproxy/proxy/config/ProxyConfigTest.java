@@ -43,11 +43,14 @@ class ProxyConfigTest {
   void messagesNameTheKeyPathValueAndExpectation() {
     Listen l = ProxyConfig.defaults().listen();
     assertThatIllegalArgumentException()
-        .isThrownBy(() -> new Listen(l.address(), 0, 1, Duration.ZERO, 0, Duration.ZERO))
+        .isThrownBy(() -> new Listen(l.address(), 0, 1, Duration.ZERO, 0, Duration.ZERO, 1, Duration.ZERO))
         .withMessage("listen.max-header-size: 0 (expected: > 0)");
     assertThatIllegalArgumentException()
-        .isThrownBy(() -> new Listen(l.address(), 1, 1, Duration.ofSeconds(-1), 0, Duration.ZERO))
+        .isThrownBy(() -> new Listen(l.address(), 1, 1, Duration.ofSeconds(-1), 0, Duration.ZERO, 1, Duration.ZERO))
         .withMessage("listen.idle-timeout: PT-1S (expected: >= 0, 0 = off)");
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> new Listen(l.address(), 1, 1, Duration.ZERO, 0, Duration.ZERO, 0, Duration.ZERO))
+        .withMessage("listen.max-connections: 0 (expected: > 0)");
     assertThatIllegalArgumentException()
         .isThrownBy(() -> new Origin(new OriginUrl("http", "h", 80), Duration.ZERO,
             Duration.ofSeconds(1), Duration.ZERO, 1, Duration.ZERO, true))

@@ -1,0 +1,205 @@
+package dev.zcproxy.proxy.internal;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpObjectDecoder;
+import io.netty.handler.codec.http.HttpObjectEncoder;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.net.impl.ConnectionBase;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What the client listener needs from the Netty channel under a Vert.x HTTP/1.x connection: a close
+ * that does not wait, a close notice that also fires once the connection became a tunnel, and the
+ * request-head timer.
+ *
+ * <p>The head timer bounds the time a client may take to send a complete request head (slowloris), like HAProxy's
+ * {@code timeout http-request} and nginx's {@code client_header_timeout}: Vert.x's idle timeout is reset by
+ * every byte, so a head sent one byte at a time would hold a connection for ever.
+ *
+ * <p>The clock runs from accept until the first head is decoded, and again from the first byte of each
+ * further request (after the previous response ended) until its head is decoded; an idle keep-alive
+ * connection is left to the idle timeout. On expiry a client that sent bytes gets {@code 408} and the
+ * connection is closed; one that sent nothing is closed silently.
+ *
+ * <p>Two Netty handlers on the HTTP/1.x client channel: one in front of the decoder sees raw bytes, one
+ * behind it sees decoded heads and the response's last part. When the pipeline is not what this expects
+ * (no Vert.x connection, no HTTP/1 decoder) {@link #installHeadTimeout} does nothing and returns false.
+ */
+public final class ClientChannels {
+  private static final byte[] RESPONSE_408 =
+      "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+  private ClientChannels() {}
+
+  /** Installs the timer on {@code conn} (call from the server's connection handler); false when it cannot. */
+  public static boolean installHeadTimeout(HttpConnection conn, long timeoutMs) {
+    if (timeoutMs <= 0 || !(conn instanceof ConnectionBase base)) {
+      return false;
+    }
+    Channel ch = base.channel();
+    ChannelPipeline p = ch.pipeline();
+    // behind both codecs: inbound it sees decoded heads, outbound the response objects before encoding
+    String decoder = null;
+    String encoder = null;
+    for (Map.Entry<String, ChannelHandler> e : p) {
+      if (e.getValue() instanceof HttpObjectDecoder) {
+        decoder = e.getKey();
+      } else if (e.getValue() instanceof HttpObjectEncoder<?>) {
+        encoder = e.getKey();
+      }
+    }
+    if (decoder == null || encoder == null) {
+      return false;
+    }
+    String behind = p.names().indexOf(decoder) > p.names().indexOf(encoder) ? decoder : encoder;
+    State state = new State(timeoutMs);
+    p.addFirst("zc-head-bytes", new RawSide(state));
+    p.addAfter(behind, "zc-head-decoded", new DecodedSide(state));
+    state.start(p.context("zc-head-bytes"), false);
+    return true;
+  }
+
+  /** Closes the connection's channel at once, with no graceful shutdown: for connections refused at accept. */
+  public static void closeNow(HttpConnection conn) {
+    if (conn instanceof ConnectionBase base) {
+      base.channel().close();
+    } else {
+      conn.close();
+    }
+  }
+
+  /**
+   * Runs {@code action} once when the connection's channel closes. Unlike {@code HttpConnection.closeHandler}
+   * this also fires after a CONNECT or WebSocket upgrade handed the channel to a tunnel.
+   */
+  public static void whenClosed(HttpConnection conn, Runnable action) {
+    if (conn instanceof ConnectionBase base) {
+      base.channel().closeFuture().addListener(f -> action.run());
+    } else {
+      conn.closeHandler(v -> action.run());
+    }
+  }
+
+  /** Per-connection state, touched only on the channel's event loop. */
+  private static final class State {
+    final long timeoutMs;
+    ScheduledFuture<?> timer;
+    long heads; // decoded request heads
+    long ends; // final responses ended; heads > ends means a request is being served
+    boolean sawBytes;
+
+    State(long timeoutMs) {
+      this.timeoutMs = timeoutMs;
+    }
+
+    void start(ChannelHandlerContext raw, boolean bytes) {
+      sawBytes |= bytes;
+      if (timer == null && raw != null) {
+        timer = raw.executor().schedule(() -> expire(raw), timeoutMs, TimeUnit.MILLISECONDS);
+      }
+    }
+
+    boolean busy() {
+      return heads > ends;
+    }
+
+    void headDone() {
+      heads++;
+      sawBytes = false;
+      cancel();
+    }
+
+    void cancel() {
+      if (timer != null) {
+        timer.cancel(false);
+        timer = null;
+      }
+    }
+
+    void expire(ChannelHandlerContext raw) {
+      timer = null;
+      if (busy() || !raw.channel().isActive()) {
+        return;
+      }
+      if (sawBytes) {
+        // written from the front of the pipeline: the HTTP encoder is mid-nothing, the decoder mid-head
+        raw.writeAndFlush(Unpooled.wrappedBuffer(RESPONSE_408)).addListener(ChannelFutureListener.CLOSE);
+      } else {
+        raw.close();
+      }
+    }
+  }
+
+  /** In front of the decoder: the first bytes of a head start the clock. */
+  private static final class RawSide extends ChannelInboundHandlerAdapter {
+    private final State state;
+
+    RawSide(State state) {
+      this.state = state;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (!state.busy()) {
+        if (ctx.pipeline().get(HttpObjectDecoder.class) == null) {
+          // the connection became a tunnel or WebSocket: no more heads to time
+          state.cancel();
+          ctx.pipeline().remove(this);
+          ChannelHandler decoded = ctx.pipeline().get("zc-head-decoded");
+          if (decoded != null) {
+            ctx.pipeline().remove(decoded);
+          }
+        } else {
+          state.start(ctx, true);
+        }
+      }
+      ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      state.cancel();
+      ctx.fireChannelInactive();
+    }
+  }
+
+  /** Behind the decoder: a decoded head stops the clock, the response's last part re-arms it. */
+  private static final class DecodedSide extends ChannelDuplexHandler {
+    private final State state;
+
+    DecodedSide(State state) {
+      this.state = state;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof HttpRequest) {
+        state.headDone();
+      }
+      ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+      boolean interim = msg instanceof HttpResponse r && r.status().code() < 200; // 100 Continue, 103
+      if (msg instanceof LastHttpContent && !interim) {
+        state.ends++; // the next byte read starts the clock for the next head
+      }
+      ctx.write(msg, promise);
+    }
+  }
+}

@@ -1,0 +1,353 @@
+package dev.zcproxy.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.buffer.Buffer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Hostile clients against the resource bounds: too many connections, slowloris heads, clients that never
+ * read a large body. Each test drives the resource to its bound and shows that normal clients are still
+ * served, and asserts what the hostile client got and what the origin received.
+ */
+class HostileClientIT {
+  @TempDir
+  Path cacheDir;
+  FixtureOrigin origin;
+  ProxyFixture proxy;
+  final List<Socket> sockets = new ArrayList<>();
+
+  @AfterEach
+  void stop() throws Exception {
+    for (Socket s : sockets) {
+      s.close();
+    }
+    if (proxy != null) {
+      proxy.close();
+    }
+    if (origin != null) {
+      origin.close();
+    }
+  }
+
+  private Socket connect() throws IOException {
+    Socket s = new Socket();
+    sockets.add(s);
+    s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5_000);
+    s.setSoTimeout(10_000);
+    return s;
+  }
+
+  private static void send(Socket s, String raw) throws IOException {
+    OutputStream out = s.getOutputStream();
+    out.write(raw.getBytes(StandardCharsets.ISO_8859_1));
+    out.flush();
+  }
+
+  /** Reads one response with a Content-Length body; returns the head and body as ISO-8859-1 text. */
+  private static String readResponse(Socket s) throws IOException {
+    InputStream in = s.getInputStream();
+    String h = readHead(in);
+    int length = 0;
+    for (String line : h.split("\r\n")) {
+      if (line.toLowerCase().startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring(15).trim());
+      }
+    }
+    return h + new String(in.readNBytes(length), StandardCharsets.ISO_8859_1);
+  }
+
+  /** Reads a response head up to and including its empty line. */
+  private static String readHead(InputStream in) throws IOException {
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    int state = 0;
+    while (state < 4) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("closed after " + head);
+      }
+      head.write(b);
+      state = (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3)) ? state + 1 : 0;
+    }
+    return head.toString(StandardCharsets.ISO_8859_1);
+  }
+
+  /** True when the peer closed (EOF or reset) within the socket's timeout. */
+  private static boolean closedByPeer(Socket s) {
+    try {
+      InputStream in = s.getInputStream();
+      while (in.read() >= 0) {
+        // drain whatever came before the close
+      }
+      return true;
+    } catch (SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true; // reset
+    }
+  }
+
+  private static void await(BooleanSupplier condition, long timeoutMs, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
+      Thread.sleep(10); // polling server-side counters; bounded by the deadline
+    }
+  }
+
+  @Test
+  void connectionsBeyondMaxConnectionsAreClosedAtAcceptWhileOpenOnesAreServed() throws Exception {
+    origin = FixtureOrigin.start();
+    origin.serve("/ok", "fine".getBytes(), "Cache-Control", "no-store");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.max-connections: 20");
+    List<Socket> admitted = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      Socket s = connect();
+      send(s, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 200").endsWith("fine");
+      admitted.add(s);
+    }
+    assertThat(proxy.server.openClientConnections()).isEqualTo(20);
+
+    Socket over = connect();
+    send(over, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n"); // may fail or be ignored: the proxy closes at accept
+    assertThat(closedByPeer(over)).as("the 21st connection is closed").isTrue();
+    assertThat(proxy.server.rejectedClientConnections()).isEqualTo(1);
+    assertThat(origin.requests("/ok")).as("the rejected request never reached the origin").isEqualTo(20);
+
+    // every admitted connection is still served (keep-alive)
+    for (Socket s : admitted) {
+      send(s, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 200").endsWith("fine");
+    }
+    // a slot freed by a closing client is available again
+    admitted.get(0).close();
+    await(() -> proxy.server.openClientConnections() == 19, 5_000, "the closed connection to be counted out");
+    Socket again = connect();
+    send(again, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
+    assertThat(readResponse(again)).startsWith("HTTP/1.1 200").endsWith("fine");
+    assertThat(origin.requests("/ok")).isEqualTo(41);
+  }
+
+  @Test
+  void aClosedTunnelGivesItsConnectionSlotBack() throws Exception {
+    origin = FixtureOrigin.start();
+    var echo = origin.vertx().createNetServer().connectHandler(so -> so.handler(so::write))
+        .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    int port = echo.actualPort();
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.max-connections: 2", "transfer.connect-ports: [" + port + "]");
+    for (int i = 0; i < 5; i++) { // five tunnels one after another through a bound of two
+      try (Socket s = connect()) {
+        send(s, "CONNECT 127.0.0.1:" + port + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n\r\n");
+        assertThat(readHead(s.getInputStream())).startsWith("HTTP/1.1 200");
+        send(s, "ping");
+        assertThat(new String(s.getInputStream().readNBytes(4), StandardCharsets.ISO_8859_1)).isEqualTo("ping");
+      }
+      await(() -> proxy.server.openClientConnections() == 0, 5_000, "the closed tunnel's slot to be given back");
+    }
+    assertThat(proxy.server.rejectedClientConnections()).isZero();
+  }
+
+  @Test
+  void anH2cUpgradeIsAnsweredInHttp11AndNeverTunneled() throws Exception {
+    origin = FixtureOrigin.start();
+    origin.serve("/x", "hello".getBytes(), "Cache-Control", "max-age=60");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    Socket s = connect();
+    // what java.net.http sends by default: an offer to switch this connection to HTTP/2
+    send(s, "GET /x HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+        + "HTTP2-Settings: AAEAAEAAAAIAAAABAAMAAABkAAQBAAAAAAUAAEAA\r\n\r\n");
+    assertThat(readResponse(s)).startsWith("HTTP/1.1 200").endsWith("hello");
+    assertThat(origin.lastRequestHeaders().get("upgrade")).as("the offer is hop-by-hop: not forwarded").isNull();
+    send(s, "GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+    assertThat(readResponse(s)).as("the connection is still HTTP/1.1, now a hit").startsWith("HTTP/1.1 200").endsWith("hello");
+    assertThat(origin.requests("/x")).isEqualTo(1);
+  }
+
+  @Test
+  void slowlorisHeadsGet408AtTheHeadTimeoutWhileNormalRequestsAreServed() throws Exception {
+    origin = FixtureOrigin.start();
+    origin.serve("/ok", "fine".getBytes(), "Cache-Control", "no-store");
+    origin.serve("/slow", "never".getBytes(), "Cache-Control", "no-store");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.request-head-timeout: 1s", "listen.idle-timeout: 60s");
+    byte[] head = "GET /slow HTTP/1.1\r\nHost: h\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+    int n = 40;
+    List<Socket> loris = new ArrayList<>();
+    boolean[] cut = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      loris.add(connect());
+    }
+    // one byte per connection every 100 ms: each byte resets an idle timer, only a head timer ends it
+    long started = System.nanoTime();
+    for (int k = 0; k < 30 && k < head.length - 4; k++) {
+      for (int i = 0; i < n; i++) {
+        if (cut[i]) {
+          continue;
+        }
+        try {
+          loris.get(i).getOutputStream().write(head[k]);
+        } catch (IOException e) {
+          cut[i] = true; // the proxy closed it
+        }
+      }
+      if (k == 5) {
+        // meanwhile, a normal client is served
+        assertThat(proxy.get("/ok").statusCode()).isEqualTo(200);
+      }
+      Thread.sleep(100); // the attack's own pacing, not a wait for the proxy
+    }
+    long dribbledMs = (System.nanoTime() - started) / 1_000_000;
+    assertThat(dribbledMs).as("the attack outlasted the head timeout").isGreaterThan(2_000);
+    for (Socket s : loris) {
+      s.setSoTimeout(5_000);
+      String got = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      assertThat(got).startsWith("HTTP/1.1 408");
+    }
+    assertThat(origin.requests("/slow")).isZero();
+    await(() -> proxy.server.openClientConnections() <= 1, 5_000, "slowloris connections to be closed");
+    assertThat(proxy.get("/ok").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void aConnectionThatSendsNothingIsClosedAtTheHeadTimeout() throws Exception {
+    origin = FixtureOrigin.start();
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.request-head-timeout: 500ms");
+    Socket s = connect();
+    s.setSoTimeout(10_000);
+    assertThat(s.getInputStream().readAllBytes()).as("closed silently, no 408 for a connection that sent nothing").isEmpty();
+    assertThat(origin.totalRequests()).isZero();
+  }
+
+  @Test
+  void aKeepAliveConnectionIdleBetweenRequestsIsLeftToTheIdleTimeout() throws Exception {
+    origin = FixtureOrigin.start();
+    origin.serve("/ok", "fine".getBytes(), "Cache-Control", "no-store");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.request-head-timeout: 300ms", "listen.idle-timeout: 60s");
+    Socket s = connect();
+    send(s, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
+    assertThat(readResponse(s)).startsWith("HTTP/1.1 200");
+    s.setSoTimeout(1_000); // three head timeouts: no 408 arrives on an idle keep-alive connection
+    assertThat(closedByPeer(s)).isFalse();
+    send(s, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
+    assertThat(readResponse(s)).startsWith("HTTP/1.1 200").endsWith("fine");
+  }
+
+  private static long directBytes() {
+    long sum = 0;
+    for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+      if (pool.getName().equals("direct")) {
+        sum += pool.getMemoryUsed();
+      }
+    }
+    long netty = io.netty.util.internal.PlatformDependent.usedDirectMemory();
+    return sum + Math.max(0, netty);
+  }
+
+  private static long heapAfterGc() {
+    System.gc();
+    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+  }
+
+  /** Live threads, without the test's own java.net.http client pool (it grows with the test's use, not the proxy's). */
+  private static long threads() {
+    return Thread.getAllStackTraces().keySet().stream().filter(t -> !t.getName().startsWith("HttpClient")).count();
+  }
+
+  /** Opens {@code n} clients that ask for {@code path} and never read a byte of the answer. */
+  private void nonReaders(int n, String path) throws IOException {
+    for (int i = 0; i < n; i++) {
+      Socket s = new Socket();
+      sockets.add(s);
+      s.setReceiveBufferSize(4096); // before connect: a small window, so the proxy's writes back up at once
+      s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5_000);
+      // the Host the java.net.http client sends too: one cache key for both kinds of client
+      send(s, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + proxy.server.port() + "\r\n\r\n");
+    }
+  }
+
+  @Test
+  void clientsThatNeverReadALargeBodyHoldNeitherMemoryNorThreadsAndOthersAreServed() throws Exception {
+    slowReaders("transfer.sendfile: true");
+  }
+
+  @Test
+  void clientsThatNeverReadALargeBodyOnTheCopyPathAreBoundedByWriteBackPressure() throws Exception {
+    slowReaders("transfer.sendfile: false");
+  }
+
+  private void slowReaders(String transfer) throws Exception {
+    byte[] body = new byte[20 << 20];
+    new Random(7).nextBytes(body);
+    String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body));
+    origin = FixtureOrigin.start();
+    // the origin trickles the body in 1 MiB pieces so the fill is under way while the non-readers pile up
+    origin.route("/big", req -> {
+      var resp = req.response().putHeader("Cache-Control", "max-age=600").putHeader("Content-Length", Integer.toString(body.length));
+      int[] off = {0};
+      origin.vertx().setPeriodic(20, id -> {
+        int len = Math.min(1 << 20, body.length - off[0]);
+        resp.write(Buffer.buffer(java.util.Arrays.copyOfRange(body, off[0], off[0] + len)));
+        off[0] += len;
+        if (off[0] >= body.length) {
+          origin.vertx().cancelTimer(id);
+          resp.end();
+        }
+      });
+    });
+    origin.serve("/small", "small".getBytes(), "Cache-Control", "max-age=600");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, transfer, "origin.max-connections: 8");
+    // warm up every pool with a little traffic, then take the baselines
+    assertThat(proxy.get("/small").statusCode()).isEqualTo(200);
+    assertThat(proxy.get("/small").statusCode()).isEqualTo(200);
+    long threadsBefore = threads();
+    long directBefore = directBytes();
+    long heapBefore = heapAfterGc();
+
+    nonReaders(50, "/big"); // misses: all coalesce onto the one fill
+    ProxyFixture.Streamed miss = proxy.getStreamed("/big");
+    assertThat(miss.response().statusCode()).isEqualTo(200);
+    assertThat(miss.bytes()).isEqualTo(body.length);
+    assertThat(miss.sha256()).as("the fill went on for a reading client").isEqualTo(sha);
+    proxy.server.metrics().whenStored(2).get(30, java.util.concurrent.TimeUnit.SECONDS);
+    // 50 clients each owed 20 MiB by the fill (1 GiB in all): what the proxy holds for them stays small
+    assertThat(directBytes() - directBefore).as("direct memory held for 50 non-readers of a fill").isLessThan(64L << 20);
+    assertThat(heapAfterGc() - heapBefore).as("heap held for 50 non-readers of a fill").isLessThan(64L << 20);
+
+    nonReaders(50, "/big"); // hits
+    ProxyFixture.Streamed hit = proxy.getStreamed("/big");
+    assertThat(hit.sha256()).isEqualTo(sha);
+    assertThat(hit.response().headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(origin.requests("/big")).as("one fill for 102 clients").isEqualTo(1);
+    assertThat(proxy.server.openClientConnections()).as("the non-readers are still connected").isGreaterThanOrEqualTo(100);
+
+    // and 50 more on the hit
+    assertThat(directBytes() - directBefore).as("direct memory held for 100 non-readers").isLessThan(64L << 20);
+    assertThat(heapAfterGc() - heapBefore).as("heap held for 100 non-readers").isLessThan(64L << 20);
+    assertThat(threads() - threadsBefore).as("threads do not grow with connections").isLessThanOrEqualTo(4);
+
+    for (Socket s : sockets) {
+      s.close();
+    }
+    // (the java.net.http client may keep its one keep-alive connection)
+    await(() -> proxy.server.openClientConnections() <= 1, 10_000, "every non-reader to be counted out");
+  }
+}

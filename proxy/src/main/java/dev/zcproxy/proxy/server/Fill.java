@@ -542,13 +542,18 @@ final class Fill {
   }
 
   private void closeOnIo(FileChannel c) {
-    ctx.ioExecutor().execute(() -> {
+    Runnable close = () -> {
       try {
         c.close();
       } catch (java.io.IOException ignored) {
         // nothing to do
       }
-    });
+    };
+    try {
+      ctx.ioExecutor().execute(close);
+    } catch (java.util.concurrent.RejectedExecutionException stopping) {
+      close.run(); // the pool is shut down (the proxy is stopping): a close does not block for long
+    }
   }
 
   /**

@@ -9,6 +9,7 @@ import dev.zcproxy.cache.store.StoreConfig;
 import dev.zcproxy.proxy.admin.AdminServer;
 import dev.zcproxy.proxy.admin.ProxyMetrics;
 import dev.zcproxy.proxy.config.ProxyConfig;
+import dev.zcproxy.proxy.internal.StrictRequestDecoder;
 import dev.zcproxy.proxy.origin.OriginClient;
 import dev.zcproxy.proxy.server.ProxyHandler;
 import dev.zcproxy.proxy.transfer.BodyTransfer;
@@ -96,12 +97,17 @@ public final class ProxyServer {
         .setIdleTimeout((int) config.listen().idleTimeout().toSeconds())
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
         .setCompressionSupported(false)
-        .setHandle100ContinueAutomatically(true)
+        // 100 Continue is sent by the handler once the request passed its checks and its body is wanted.
+        .setHandle100ContinueAutomatically(false)
+        // HTTP/1.x only: the strict request decoder is installed per connection before its first byte,
+        // which the h2c detector would delay until after the first request was parsed.
+        .setHttp2ClearTextEnabled(false)
         .setTcpNoDelay(true);
     Future<String> deployed = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
       @Override
       public Future<?> start() {
         return vertx.createHttpServer(options)
+            .connectionHandler(conn -> StrictRequestDecoder.install(conn, options))
             .requestHandler(handler)
             .invalidRequestHandler(handler.invalidRequestHandler())
             .listen()

@@ -68,7 +68,13 @@ public final class ConfigLoader {
             "max-initial-line",
             "idle-timeout",
             "event-loops",
-            "shutdown-grace"));
+            "shutdown-grace",
+            "trusted-proxies",
+            "max-body-size",
+            "body-buffer-size",
+            "body-buffer-total",
+            "body-timeout",
+            "body-temp-dir"));
     keys.put(
         "origin",
         List.of(
@@ -78,7 +84,8 @@ public final class ConfigLoader {
             "idle-timeout",
             "max-connections",
             "keep-alive-timeout",
-            "preserve-host"));
+            "preserve-host",
+            "strip-request-headers"));
     keys.put(
         "cache",
         List.of(
@@ -482,7 +489,13 @@ public final class ConfigLoader {
               b.intSize("listen.max-initial-line", l.maxInitialLineBytes()),
               b.duration("listen.idle-timeout", l.idleTimeout()),
               b.integer("listen.event-loops", l.eventLoops(), ">= 0, 0 = one per core"),
-              b.duration("listen.shutdown-grace", l.shutdownGrace()));
+              b.duration("listen.shutdown-grace", l.shutdownGrace()),
+              b.strings("listen.trusted-proxies", l.trustedProxies(), "a list of addresses or CIDR blocks, e.g. [10.0.0.0/8], or [] for none"),
+              b.size("listen.max-body-size", l.maxBodyBytes()),
+              b.size("listen.body-buffer-size", l.bodyBufferBytes()),
+              b.size("listen.body-buffer-total", l.bodyBufferTotalBytes()),
+              b.duration("listen.body-timeout", l.bodyTimeout()),
+              b.path("listen.body-temp-dir", l.bodyTempDir()));
       Origin o = Origin.DEFAULT;
       Origin origin =
           new Origin(
@@ -492,7 +505,8 @@ public final class ConfigLoader {
               b.duration("origin.idle-timeout", o.idleTimeout()),
               b.integer("origin.max-connections", o.maxConnections(), "> 0"),
               b.duration("origin.keep-alive-timeout", o.keepAliveTimeout()),
-              b.bool("origin.preserve-host", o.preserveHost()));
+              b.bool("origin.preserve-host", o.preserveHost()),
+              b.strings("origin.strip-request-headers", o.stripRequestHeaders(), "a list of header field names, or [] for none"));
       Cache c = Cache.DEFAULT;
       Cache cache =
           new Cache(
@@ -609,6 +623,25 @@ public final class ConfigLoader {
         } catch (NumberFormatException e) {
           throw bad(v, "has \"" + t + "\", not a port (expected: " + expected + ")");
         }
+      }
+      return out;
+    }
+
+    /** A YAML list of plain strings ({@code [a, b]}); {@code []} for none. */
+    List<String> strings(String path, List<String> dflt, String expected) {
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      if (!(v.node() instanceof SequenceNode seq)) {
+        throw fail(v, v.describe() + " (expected: " + expected + ")");
+      }
+      List<String> out = new ArrayList<>();
+      for (Node item : seq.getValue()) {
+        if (!(item instanceof ScalarNode sc) || isNull(item)) {
+          throw fail(v, "has an item that is not a plain value (expected: " + expected + ")");
+        }
+        out.add(sc.getValue().strip());
       }
       return out;
     }

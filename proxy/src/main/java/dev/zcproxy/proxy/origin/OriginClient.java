@@ -4,7 +4,6 @@ import dev.zcproxy.proxy.config.ProxyConfig;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
@@ -12,7 +11,6 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.streams.ReadStream;
 import java.net.ConnectException;
 import java.util.concurrent.TimeoutException;
 
@@ -73,11 +71,15 @@ public final class OriginClient {
    * Sends a request and completes with the origin's response head (within the first-byte timeout);
    * its body is then read from the returned response (the connection's idle timeout applies).
    *
-   * @param body the request body to stream, or {@code null} for none
-   * @param bodyLength the body's Content-Length, or -1 to send it chunked (ignored without a body)
+   * <p>The request is always framed here: {@code headers} must carry no {@code Content-Length} or
+   * {@code Transfer-Encoding}; a body is sent with its own exact {@code Content-Length}.
+   *
+   * @param body the request body, read in full, or {@code null} for none
    */
-  public Future<HttpClientResponse> send(HttpMethod method, String uri, MultiMap headers, ReadStream<Buffer> body, long bodyLength) {
-    Future<HttpClientResponse> first = sendOnce(method, uri, headers, body, bodyLength);
+  public Future<HttpClientResponse> send(HttpMethod method, String uri, MultiMap headers, OriginBody body) {
+    headers.remove("content-length");
+    headers.remove("transfer-encoding");
+    Future<HttpClientResponse> first = sendOnce(method, uri, headers, body);
     if (body != null || !(method == HttpMethod.GET || method == HttpMethod.HEAD)) {
       return first;
     }
@@ -85,7 +87,7 @@ public final class OriginClient {
     // Content-Length said; the next response on it then fails to parse. A GET or HEAD without body
     // is retried once on another connection (RFC 9110 §9.2.2 allows retrying idempotent requests).
     // Closed connections and timeouts are not retried: the origin may have seen the request.
-    return first.recover(t -> isParseFailure(t) ? sendOnce(method, uri, headers, null, -1) : Future.failedFuture(t));
+    return first.recover(t -> isParseFailure(t) ? sendOnce(method, uri, headers, null) : Future.failedFuture(t));
   }
 
   static boolean isParseFailure(Throwable t) {
@@ -98,7 +100,7 @@ public final class OriginClient {
     return false;
   }
 
-  private Future<HttpClientResponse> sendOnce(HttpMethod method, String uri, MultiMap headers, ReadStream<Buffer> body, long bodyLength) {
+  private Future<HttpClientResponse> sendOnce(HttpMethod method, String uri, MultiMap headers, OriginBody body) {
     RequestOptions ro = new RequestOptions()
         .setMethod(method)
         .setHost(config.url().host())
@@ -112,12 +114,8 @@ public final class OriginClient {
       if (body == null) {
         resp = req.send();
       } else {
-        if (bodyLength >= 0) {
-          req.putHeader("content-length", Long.toString(bodyLength));
-        } else {
-          req.setChunked(true);
-        }
-        resp = req.send(body);
+        req.putHeader("content-length", Long.toString(body.length()));
+        resp = body.sendWith(req);
       }
       return resp;
     });

@@ -31,6 +31,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -93,6 +94,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final Tunnels tunnels;
   private final boolean websocket;
   private final String originAuthority;
+  private final RequestBodies bodies;
+  private final List<dev.zcproxy.proxy.config.Cidr> trustedProxies;
+  private final List<String> stripRequestHeaders;
+  /** Connections answered with a framing error: whatever was pipelined behind it is never handled. */
+  private final Set<HttpConnection> doomed = ConcurrentHashMap.newKeySet();
   private final Set<String> backgroundRevalidations = ConcurrentHashMap.newKeySet();
   /** Fetches under way, by primary key, that misses for the same URI join instead of fetching again. */
   private final ConcurrentHashMap<String, Fill> fills = new ConcurrentHashMap<>();
@@ -145,6 +151,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     ProxyConfig.OriginUrl url = config.origin().url();
     boolean defaultPort = url.port() == (url.tls() ? 443 : 80);
     this.originAuthority = defaultPort ? url.host() : url.host() + ":" + url.port();
+    this.bodies = new RequestBodies(vertx, config.listen());
+    this.trustedProxies = config.listen().trustedProxies().stream().map(dev.zcproxy.proxy.config.Cidr::parse).toList();
+    this.stripRequestHeaders = config.origin().stripRequestHeaders();
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
         config.logging().xCacheHeader(), config.transfer().splice(), config.transfer().spliceMinBytes(),
         config.origin().idleTimeout().toMillis(), fills, new HandlerContext.Flow() {
@@ -164,13 +173,71 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   @Override
   public void handle(HttpServerRequest req) {
-    Exchange ex = new Exchange(ctx, req);
     req.pause();
-    if (tunnels.isTunnel(req) && (req.method() == HttpMethod.CONNECT || websocket)) {
-      // pipe: CONNECT and Upgrade become raw tunnels, spliced both ways where the transport allows.
+    if (doomed.contains(req.connection())) {
+      return; // pipelined behind a request whose framing was rejected: the connection is closing
+    }
+    boolean tunnel = tunnels.isTunnel(req) && (req.method() == HttpMethod.CONNECT || websocket);
+    if (tunnel && req.method() == HttpMethod.CONNECT) {
       tunnels.handle(req);
       return;
     }
+    RequestCheck.Verdict verdict = RequestCheck.check(Exchange.versionName(req.version()), req.uri(), HeaderMaps.toHeaders(req.headers()));
+    if (verdict instanceof RequestCheck.Reject r) {
+      reject(req, r.status(), r.reason());
+      return;
+    }
+    RequestCheck.Ok ok = (RequestCheck.Ok) verdict;
+    String expect = req.getHeader(HttpHeaders.EXPECT);
+    if (expect != null && !expect.equalsIgnoreCase("100-continue")) {
+      reject(req, 417, "unsupported expectation");
+      return;
+    }
+    if (tunnel) {
+      // pipe: an Upgrade becomes a raw tunnel, spliced both ways where the transport allows.
+      tunnels.handle(req);
+      return;
+    }
+    Exchange ex = new Exchange(ctx, req, ok.authority(), ok.target());
+    if (!ok.hasBody()) {
+      recv(ex);
+      return;
+    }
+    // The whole body is read before anything else happens: no origin connection waits on a client.
+    Runnable continue100 = () -> {
+      if (expect != null && req.version() == io.vertx.core.http.HttpVersion.HTTP_1_1) {
+        ex.resp.writeContinue();
+      }
+    };
+    bodies.read(req, ok.bodyLength(), continue100).onComplete(ar -> {
+      if (ar.failed()) {
+        int status = ar.cause() instanceof RequestBodies.BodyException b ? b.status : 400;
+        if (status > 0 && !ex.clientGone) {
+          reject(req, status, ar.cause().getMessage());
+        } else {
+          req.connection().close();
+        }
+        return;
+      }
+      ex.body = ar.result();
+      String bad = dev.zcproxy.proxy.internal.StrictRequestDecoder.bodyRejected(req);
+      if (bad != null) {
+        ex.body.release();
+        reject(req, 400, bad);
+        return;
+      }
+      RequestBodies.Body body = ex.body;
+      ex.resp.endHandler(v -> body.release());
+      ex.resp.closeHandler(v -> {
+        ex.clientGone = true;
+        body.release();
+      });
+      recv(ex);
+    });
+  }
+
+  /** recv for a request whose head is valid and whose body, if any, has been read. */
+  private void recv(Exchange ex) {
     if (store == null) {
       pass(ex, "bypass", "cache-disabled");
       return;
@@ -223,7 +290,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    * starts one (coalesced like misses); only bodiless GETs coalesce.
    */
   private void revalidate(Exchange ex, String fwd, EntryMeta stale) {
-    if (!coalesce || ex.req.method() != HttpMethod.GET || hasBody(ex.req)) {
+    if (!coalesce || ex.req.method() != HttpMethod.GET || ex.body != null) {
       fetch(ex, fwd, stale, null);
       return;
     }
@@ -252,7 +319,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   }
 
   private void missFetch(Exchange ex, String fwd) {
-    if (!coalesce || ex.req.method() != HttpMethod.GET || hasBody(ex.req)) {
+    if (!coalesce || ex.req.method() != HttpMethod.GET || ex.body != null) {
       fetch(ex, fwd, null, null);
       return;
     }
@@ -278,10 +345,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   private void pass(Exchange ex, String fwd, String detail) {
     MultiMap headers = originRequestHeaders(ex.req, ex.head, false);
-    boolean hasBody = hasBody(ex.req);
-    long length = HeaderMaps.contentLength(ex.req.headers());
     metrics.originRequest();
-    origin.send(ex.req.method(), ex.req.uri(), headers, hasBody ? ex.req : null, length).onComplete(ar -> {
+    origin.send(ex.req.method(), ex.head.pathAndQuery(), headers, ex.body).onComplete(ar -> {
+      releaseBody(ex);
       if (ar.failed()) {
         ex.originFailed(ar.cause(), fwd);
         return;
@@ -295,8 +361,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
       new Relay(ctx, ex, cres, rh, CacheOutcome.PASS, cs).start();
     });
-    if (!hasBody) {
-      ex.req.resume();
+    ex.req.resume();
+  }
+
+  private static void releaseBody(Exchange ex) {
+    if (ex.body != null) {
+      ex.body.release();
     }
   }
 
@@ -322,11 +392,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (stale != null) {
       HeaderMaps.copyInto(policy.validators(stale), headers);
     }
-    boolean hasBody = hasBody(ex.req);
     long requestTime = clock.getAsLong();
     HttpMethod method = ex.req.method();
     metrics.originRequest();
-    origin.send(method, ex.req.uri(), headers, hasBody ? ex.req : null, HeaderMaps.contentLength(ex.req.headers())).onComplete(ar -> {
+    origin.send(method, ex.head.pathAndQuery(), headers, ex.body).onComplete(ar -> {
+      releaseBody(ex);
       if (ar.failed()) {
         if (fill != null) {
           fill.headFailed(ar.cause());
@@ -342,9 +412,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
       onOriginResponse(ex, ar.result(), requestTime, fwd, stale, fill);
     });
-    if (!hasBody) {
-      ex.req.resume();
-    }
+    ex.req.resume();
   }
 
   private void onOriginResponse(Exchange ex, HttpClientResponse cres, long requestTime, String fwd, EntryMeta stale, Fill fill) {
@@ -423,7 +491,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     HeaderMaps.copyInto(policy.validators(stale), headers);
     long requestTime = clock.getAsLong();
     metrics.originRequest();
-    origin.send(HttpMethod.GET, head.pathAndQuery(), headers, null, -1).onComplete(ar -> {
+    origin.send(HttpMethod.GET, head.pathAndQuery(), headers, null).onComplete(ar -> {
       if (ar.failed()) {
         backgroundRevalidations.remove(token);
         metrics.originError();
@@ -537,24 +605,66 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (forCache) {
       CACHE_CONDITIONALS.forEach(m::remove);
     }
-    if (!preserveHost || !m.contains(HttpHeaders.HOST)) {
-      m.set(HttpHeaders.HOST, originAuthority);
+    for (String name : stripRequestHeaders) {
+      m.remove(name);
     }
+    // The authority the request named (an absolute-form target's wins over Host, RFC 9112 §3.2.2).
+    m.set(HttpHeaders.HOST, preserveHost ? head.authority() : originAuthority);
     String via = m.get("via");
     m.set("via", via == null ? VIA : via + ", " + VIA);
-    String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
-    if (client != null) {
-      String xff = m.get("x-forwarded-for");
-      m.set("x-forwarded-for", xff == null ? client : xff + ", " + client);
-    }
-    if (!m.contains("x-forwarded-proto")) {
-      m.set("x-forwarded-proto", req.isSSL() ? "https" : "http");
-    }
-    if (!m.contains("x-forwarded-host") && head.authority() != null) {
-      m.set("x-forwarded-host", head.authority());
-    }
+    forwarded(req, head, m);
     addSurrogateCapability(m);
     return m;
+  }
+
+  /**
+   * Sets X-Forwarded-For/-Host/-Proto/-Port and Forwarded (RFC 7239) to what this proxy saw. A client in
+   * {@code listen.trusted-proxies} is another proxy: its values are kept and this hop appended; from any
+   * other client they are replaced, so no client can tell the origin (and through it the cache) which
+   * host or scheme it was asked for.
+   */
+  private void forwarded(HttpServerRequest req, RequestHead head, MultiMap m) {
+    String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+    boolean trusted = false;
+    for (dev.zcproxy.proxy.config.Cidr c : trustedProxies) {
+      if (c.contains(client)) {
+        trusted = true;
+        break;
+      }
+    }
+    String xff = trusted ? joined(m, "x-forwarded-for") : null;
+    String fwd = trusted ? joined(m, "forwarded") : null;
+    String xfh = trusted ? m.get("x-forwarded-host") : null;
+    String xfp = trusted ? m.get("x-forwarded-proto") : null;
+    String xfport = trusted ? m.get("x-forwarded-port") : null;
+    for (String name : List.of("x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "forwarded")) {
+      m.remove(name);
+    }
+    String proto = req.isSSL() ? "https" : "http";
+    String host = head.authority();
+    if (client != null) {
+      m.set("x-forwarded-for", xff == null ? client : xff + ", " + client);
+    } else if (xff != null) {
+      m.set("x-forwarded-for", xff);
+    }
+    m.set("x-forwarded-host", xfh != null ? xfh : host);
+    m.set("x-forwarded-proto", xfp != null ? xfp : proto);
+    if (xfport != null) {
+      m.set("x-forwarded-port", xfport);
+    } else if (req.localAddress() != null && req.localAddress().port() > 0) {
+      m.set("x-forwarded-port", Integer.toString(req.localAddress().port()));
+    }
+    StringBuilder mine = new StringBuilder();
+    if (client != null) {
+      mine.append("for=").append(client.indexOf(':') >= 0 ? "\"[" + client + "]\"" : client).append(';');
+    }
+    mine.append("host=").append(host.indexOf(':') >= 0 ? "\"" + host + "\"" : host).append(";proto=").append(proto);
+    m.set("forwarded", fwd == null ? mine.toString() : fwd + ", " + mine);
+  }
+
+  private static String joined(MultiMap m, String name) {
+    List<String> all = m.getAll(name);
+    return all.isEmpty() ? null : String.join(", ", all);
   }
 
   /** Announces this cache as a surrogate, so the origin may target {@code Surrogate-Control} at it. */
@@ -564,15 +674,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       String existing = m.get("surrogate-capability");
       m.set("surrogate-capability", existing == null ? mine : existing + ", " + mine);
     }
-  }
-
-  private static boolean hasBody(HttpServerRequest req) {
-    String te = req.getHeader(HttpHeaders.TRANSFER_ENCODING);
-    if (te != null) {
-      return true;
-    }
-    long cl = HeaderMaps.contentLength(req.headers());
-    return cl > 0;
   }
 
   /** Answers requests Vert.x could not parse: 400, or 431 for a header section over the limit; closes the connection. */
@@ -593,15 +694,40 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           why = "request line too long";
         }
       }
-      HttpServerResponse resp = req.response();
-      resp.setStatusCode(status)
-          .putHeader(HttpHeaders.CONNECTION, "close")
-          .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
-          .putHeader("cache-status", CacheStatus.fwd("bypass").detail("bad-request").toString());
-      resp.end(status + " " + why + "\n").onComplete(v -> req.connection().close());
-      accessLog.log(Exchange.remote(req), String.valueOf(req.method()), String.valueOf(req.uri()), String.valueOf(req.version()),
-          status, 0, 0, CacheOutcome.SYNTH, TransferMode.NONE);
+      answerAndClose(req, status, why, false);
     };
+  }
+
+  /**
+   * Answers a request whose head or body this proxy will not forward ({@code status} 400, 408, 411, 413,
+   * 417, 431 or 501), writes its one access-log line, and closes the connection: after a framing error
+   * nothing that follows on it can be trusted, so whatever was pipelined behind it is never handled.
+   */
+  private void reject(HttpServerRequest req, int status, String why) {
+    metrics.badRequest();
+    LOG.debug("rejected {} {} from {}: {} {}", req.method(), req.uri(), Exchange.remote(req), status, why);
+    answerAndClose(req, status, why, true);
+  }
+
+  private void answerAndClose(HttpServerRequest req, int status, String why, boolean doom) {
+    HttpConnection conn = req.connection();
+    if (doom) {
+      doomed.add(conn);
+    }
+    HttpServerResponse resp = req.response();
+    if (resp.headWritten() || resp.ended()) {
+      conn.close();
+      return;
+    }
+    String body = status + " " + why + "\n";
+    resp.setStatusCode(status)
+        .putHeader(HttpHeaders.CONNECTION, "close")
+        .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+        .putHeader("cache-status", CacheStatus.fwd("bypass").detail("bad-request").toString());
+    long start = System.nanoTime();
+    resp.end(body).onComplete(v -> conn.close().onComplete(c -> doomed.remove(conn)));
+    accessLog.log(Exchange.remote(req), String.valueOf(req.method()), String.valueOf(req.uri()), Exchange.versionName(req.version()),
+        status, body.length(), (System.nanoTime() - start) / 1000, CacheOutcome.SYNTH, TransferMode.NONE);
   }
 
   // ---------------------------------------------------------------- joining a fill

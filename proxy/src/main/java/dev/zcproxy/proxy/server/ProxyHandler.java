@@ -80,6 +80,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
   /** This proxy's {@code Via} member (RFC 9110 §7.6.3), on requests to the origin and on responses. */
   static final String VIA = "1.1 zcproxy";
+  /** How long a rejected request's remaining bytes are read and dropped before its connection closes. */
+  private static final long LINGER_MILLIS = 2000;
   private static final Set<String> CACHE_CONDITIONALS = Set.of("if-none-match", "if-modified-since", "if-range", "range");
 
   private final CachePolicy policy;
@@ -725,9 +727,34 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
         .putHeader("cache-status", CacheStatus.fwd("bypass").detail("bad-request").toString());
     long start = System.nanoTime();
-    resp.end(body).onComplete(v -> conn.close().onComplete(c -> doomed.remove(conn)));
+    resp.end(body).onComplete(v -> linger(req, conn));
     accessLog.log(Exchange.remote(req), String.valueOf(req.method()), String.valueOf(req.uri()), Exchange.versionName(req.version()),
         status, body.length(), (System.nanoTime() - start) / 1000, CacheOutcome.SYNTH, TransferMode.NONE);
+  }
+
+  /**
+   * Closes {@code conn} once the client stopped sending, or after {@link #LINGER_MILLIS}: closing a
+   * socket with unread request bytes makes the kernel send a reset, which can destroy the answer
+   * before the client read it (nginx's lingering close). What arrives meanwhile is dropped.
+   */
+  private void linger(HttpServerRequest req, HttpConnection conn) {
+    Runnable close = () -> conn.close().onComplete(c -> doomed.remove(conn));
+    if (req.isEnded()) {
+      close.run();
+      return;
+    }
+    try {
+      long timer = ctx.vertx().setTimer(LINGER_MILLIS, id -> close.run());
+      req.handler(b -> { });
+      req.exceptionHandler(t -> { });
+      req.endHandler(v -> {
+        ctx.vertx().cancelTimer(timer);
+        close.run();
+      });
+      req.resume();
+    } catch (IllegalStateException e) {
+      close.run();
+    }
   }
 
   // ---------------------------------------------------------------- joining a fill

@@ -101,7 +101,8 @@ public final class ConfigLoader {
             "surrogate-control",
             "max-variants",
             "coalesce",
-            "hit-for-pass"));
+            "hit-for-pass",
+            "key-headers"));
     keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport", "websocket", "connect-ports"));
     keys.put("admin", List.of("enabled", "address"));
     keys.put("logging", List.of("access-log", "level", "x-cache-header"));
@@ -522,7 +523,8 @@ public final class ConfigLoader {
               b.bool("cache.surrogate-control", c.surrogateControl()),
               b.integer("cache.max-variants", c.maxVariants(), ">= 1"),
               b.bool("cache.coalesce", c.coalesce()),
-              b.duration("cache.hit-for-pass", c.hitForPass()));
+              b.duration("cache.hit-for-pass", c.hitForPass()),
+              b.strings("cache.key-headers", c.keyHeaders(), "a list of header field names, or [] for none"));
       Transfer t = Transfer.DEFAULT;
       Transfer transfer =
           new Transfer(

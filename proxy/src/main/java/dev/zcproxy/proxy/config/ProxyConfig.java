@@ -161,7 +161,8 @@ public record ProxyConfig(
    * The on-disk cache and its RFC 9111 policy knobs.
    *
    * <p>{@code heuristicMax}, {@code keep} and {@code hitForPass} zero mean off. A relative {@code dir}
-   * is resolved against the working directory.
+   * is resolved against the working directory. {@code keyHeaders} are request fields that become part
+   * of the cache key (added to every stored response's {@code Vary}).
    */
   public record Cache(
       boolean enabled,
@@ -176,7 +177,8 @@ public record ProxyConfig(
       boolean surrogateControl,
       int maxVariants,
       boolean coalesce,
-      Duration hitForPass) {
+      Duration hitForPass,
+      List<String> keyHeaders) {
 
     static final Cache DEFAULT =
         new Cache(
@@ -192,7 +194,16 @@ public record ProxyConfig(
             true,
             16,
             true,
-            Duration.ofMinutes(2));
+            Duration.ofMinutes(2),
+            List.of());
+
+    /** The cache settings with no extra key headers. */
+    public Cache(boolean enabled, Path dir, long maxSizeBytes, long maxObjectBytes, boolean fsync,
+        double heuristicFraction, Duration heuristicMax, Duration keep, boolean cdnCacheControl,
+        boolean surrogateControl, int maxVariants, boolean coalesce, Duration hitForPass) {
+      this(enabled, dir, maxSizeBytes, maxObjectBytes, fsync, heuristicFraction, heuristicMax, keep, cdnCacheControl,
+          surrogateControl, maxVariants, coalesce, hitForPass, List.of());
+    }
 
     public Cache {
       requireNonNull(dir, "cache.dir");
@@ -208,6 +219,12 @@ public record ProxyConfig(
       notNegative("cache.keep", keep, "0 = off");
       check(maxVariants >= 1, "cache.max-variants", maxVariants, ">= 1");
       notNegative("cache.hit-for-pass", hitForPass, "0 = off");
+      requireNonNull(keyHeaders, "cache.key-headers");
+      keyHeaders = List.copyOf(keyHeaders);
+      for (String h : keyHeaders) {
+        check(!h.isBlank() && h.chars().allMatch(c -> c > ' ' && c < 0x7f && c != ':' && c != ','), "cache.key-headers",
+            "\"" + h + "\"", "a list of header field names");
+      }
     }
   }
 

@@ -99,6 +99,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final RequestBodies bodies;
   private final List<dev.zcproxy.proxy.config.Cidr> trustedProxies;
   private final List<String> stripRequestHeaders;
+  private final List<String> keyHeaders;
   /** Connections answered with a framing error: whatever was pipelined behind it is never handled. */
   private final Set<HttpConnection> doomed = ConcurrentHashMap.newKeySet();
   private final Set<String> backgroundRevalidations = ConcurrentHashMap.newKeySet();
@@ -156,6 +157,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.bodies = new RequestBodies(vertx, config.listen());
     this.trustedProxies = config.listen().trustedProxies().stream().map(dev.zcproxy.proxy.config.Cidr::parse).toList();
     this.stripRequestHeaders = config.origin().stripRequestHeaders();
+    this.keyHeaders = config.cache().keyHeaders();
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
         config.logging().xCacheHeader(), config.transfer().splice(), config.transfer().spliceMinBytes(),
         config.origin().idleTimeout().toMillis(), fills, new HandlerContext.Flow() {
@@ -202,6 +204,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
     Exchange ex = new Exchange(ctx, req, ok.authority(), ok.target());
     if (!ok.hasBody()) {
+      if (req.headers().contains(HttpHeaders.CONTENT_LENGTH) && req.method() != HttpMethod.GET && req.method() != HttpMethod.HEAD) {
+        ex.body = bodies.empty(); // a declared empty body is forwarded as Content-Length: 0 (some origins want 411 otherwise)
+      }
       recv(ex);
       return;
     }
@@ -420,7 +425,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private void onOriginResponse(Exchange ex, HttpClientResponse cres, long requestTime, String fwd, EntryMeta stale, Fill fill) {
     long responseTime = clock.getAsLong();
     int status = cres.statusCode();
-    ResponseHead rh = new ResponseHead(status, HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
+    ResponseHead rh = keyed(new ResponseHead(status, HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))));
     if (stale != null) {
       if (status == 304) {
         cres.end();
@@ -479,6 +484,28 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     new Relay(ctx, ex, cres, rh, CacheOutcome.MISS, cs).start();
   }
 
+  /**
+   * Adds {@code cache.key-headers} to the response's {@code Vary}, so each value of those request fields
+   * is stored and served as its own variant (Varnish's {@code hash_data} on a header, done through the
+   * secondary key so purges and invalidations by URL still reach every variant).
+   */
+  private ResponseHead keyed(ResponseHead rh) {
+    if (keyHeaders.isEmpty()) {
+      return rh;
+    }
+    List<String> vary = rh.headers().members("vary");
+    if (vary.contains("*")) {
+      return rh;
+    }
+    StringBuilder v = new StringBuilder(String.join(", ", vary));
+    for (String h : keyHeaders) {
+      if (vary.stream().noneMatch(h::equalsIgnoreCase)) {
+        v.append(v.length() == 0 ? "" : ", ").append(h);
+      }
+    }
+    return new ResponseHead(rh.status(), rh.headers().without("vary").with("vary", v.toString()));
+  }
+
   /** stale-while-revalidate: one background revalidation per stored variant at a time. */
   private void revalidateInBackground(RequestHead head, EntryMeta stale) {
     String token = stale.key().hash();
@@ -501,7 +528,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
       HttpClientResponse cres = ar.result();
       long responseTime = clock.getAsLong();
-      ResponseHead rh = new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
+      ResponseHead rh = keyed(new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))));
       if (rh.status() == 304) {
         cres.end();
         store.update(stale, policy.merge304(stale, rh, requestTime, responseTime))

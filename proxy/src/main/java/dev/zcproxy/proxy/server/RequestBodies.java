@@ -88,6 +88,11 @@ final class RequestBodies {
     }
   }
 
+  /** A body of zero bytes, for a request that declared {@code Content-Length: 0}. */
+  Body empty() {
+    return new Body(Buffer.buffer(), null, 0, 0);
+  }
+
   /**
    * Reads the body of {@code req} (paused, on its event loop) to its end.
    *

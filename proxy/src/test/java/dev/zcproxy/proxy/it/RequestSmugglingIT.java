@@ -158,6 +158,17 @@ class RequestSmugglingIT {
     assertThat(seen.bodyText()).isEqualTo("hello");
   }
 
+  @Test
+  void aDeclaredEmptyBodyIsForwardedAsContentLengthZeroAndABodylessGetWithNone() throws Exception {
+    startProxy();
+    exchange("POST /e HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    exchange("GET /g HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    assertThat(origin.requests()).hasSize(2);
+    assertThat(origin.requests().get(0).header("content-length")).isEqualTo("0");
+    assertThat(origin.requests().get(1).header("content-length")).isNull();
+    assertThat(origin.requests().get(1).header("transfer-encoding")).isNull();
+  }
+
   // ---------------------------------------------------------------- finding 2: framing
 
   static Stream<Arguments> badFraming() {
@@ -268,6 +279,19 @@ class RequestSmugglingIT {
     assertThat(seen.header("x-forwarded-proto")).isEqualTo("https");
     assertThat(seen.header("x-forwarded-for")).isEqualTo("203.0.113.7, 127.0.0.1");
     assertThat(seen.header("forwarded")).isEqualTo("for=203.0.113.7;proto=https, for=127.0.0.1;host=h;proto=http");
+  }
+
+  @Test
+  void aKeyHeaderMakesEachValueItsOwnCacheEntry() throws Exception {
+    startProxy("listen.trusted-proxies: [127.0.0.0/8]", "cache.key-headers: [X-Forwarded-Host]");
+    String a = exchange("GET /k HTTP/1.1\r\nHost: h\r\nX-Forwarded-Host: a.example\r\nConnection: close\r\n\r\n");
+    String b = exchange("GET /k HTTP/1.1\r\nHost: h\r\nX-Forwarded-Host: b.example\r\nConnection: close\r\n\r\n");
+    String a2 = exchange("GET /k HTTP/1.1\r\nHost: h\r\nX-Forwarded-Host: a.example\r\nConnection: close\r\n\r\n");
+    assertThat(a).endsWith("origin saw /k via a.example");
+    assertThat(b).endsWith("origin saw /k via b.example");
+    assertThat(a2).endsWith("origin saw /k via a.example");
+    assertThat(origin.requests()).hasSize(2);
+    assertThat(proxy.server.store().variants("http://h/k")).hasSize(2);
   }
 
   @Test

@@ -248,6 +248,31 @@ class RequestSmugglingIT {
     assertThat(proxy.server.store().variants("http://h/abs?q=1")).isEmpty();
   }
 
+  @Test
+  void anH2cUpgradeIsServedAsHttp11AndNeverTunnelledToTheOrigin() throws Exception {
+    startProxy();
+    String r;
+    try (Socket s = new Socket("127.0.0.1", proxy.server.port())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(("GET /h2c HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"
+          + "Connection: Upgrade, HTTP2-Settings\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      StringBuilder got = new StringBuilder();
+      InputStream in = s.getInputStream();
+      while (!got.toString().endsWith("origin saw /h2c via h")) {
+        int c = in.read();
+        if (c < 0) {
+          break;
+        }
+        got.append((char) c);
+      }
+      r = got.toString();
+    }
+    assertThat(r).startsWith("HTTP/1.1 200 ").endsWith("origin saw /h2c via h");
+    RawOrigin.Seen seen = origin.requests().get(0);
+    assertThat(seen.header("upgrade")).isNull();
+    assertThat(seen.header("http2-settings")).isNull();
+  }
+
   // ---------------------------------------------------------------- finding 3: forwarded headers
 
   @Test

@@ -31,7 +31,7 @@ final class ClientConnections {
   }
 
   /** The server's connection handler. */
-  void accept(HttpConnection conn) {
+  boolean accept(HttpConnection conn) {
     if (open.incrementAndGet() > max) {
       open.decrementAndGet();
       rejected.incrementAndGet();
@@ -39,7 +39,7 @@ final class ClientConnections {
         LOG.warn("listen.max-connections ({}) reached: closing new client connections until some close", max);
       }
       ClientChannels.closeNow(conn); // not conn.close(): a graceful close would still serve a request already read
-      return;
+      return false;
     }
     // on the channel: a connection that became a CONNECT or WebSocket tunnel gives its slot back too
     ClientChannels.whenClosed(conn, () -> {
@@ -50,6 +50,7 @@ final class ClientConnections {
     if (headTimeoutMs > 0 && !ClientChannels.installHeadTimeout(conn, headTimeoutMs) && headTimerWarned.compareAndSet(false, true)) {
       LOG.warn("listen.request-head-timeout not applied: the connection is not a plain HTTP/1 Vert.x connection");
     }
+    return true;
   }
 
   /** Client connections open now. */

@@ -10,6 +10,7 @@ import dev.zcproxy.proxy.admin.AdminServer;
 import dev.zcproxy.proxy.admin.ProxyMetrics;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.HalfClose;
+import dev.zcproxy.proxy.internal.StrictRequestDecoder;
 import dev.zcproxy.proxy.origin.OriginClient;
 import dev.zcproxy.proxy.server.ProxyHandler;
 import dev.zcproxy.proxy.transfer.BodyTransfer;
@@ -107,10 +108,11 @@ public final class ProxyServer {
         .setIdleTimeout((int) config.listen().idleTimeout().toSeconds())
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
         .setCompressionSupported(false)
-        // HTTP/1.x only (sendfile and splice need it). With h2c on, Vert.x holds a new connection until
-        // 24 bytes tell HTTP/1 from the HTTP/2 preface, out of reach of max-connections and the head timer.
+        // 100 Continue is sent by the handler once the request passed its checks and its body is wanted.
+        .setHandle100ContinueAutomatically(false)
+        // HTTP/1.x only: the strict request decoder is installed per connection before its first byte,
+        // which the h2c detector would delay until after the first request was parsed.
         .setHttp2ClearTextEnabled(false)
-        .setHandle100ContinueAutomatically(true)
         .setTcpNoDelay(true);
     ClientConnections conns = new ClientConnections(config.listen().maxConnections(), config.listen().requestHeadTimeout().toMillis());
     connections = conns;
@@ -118,14 +120,17 @@ public final class ProxyServer {
       @Override
       public Future<?> start() {
         return vertx.createHttpServer(options)
-            .connectionHandler(conns::accept)
-            .requestHandler(handler)
-            .invalidRequestHandler(handler.invalidRequestHandler())
             .connectionHandler(conn -> {
+              if (!conns.accept(conn)) {
+                return; // over listen.max-connections: closed at once
+              }
+              StrictRequestDecoder.install(conn, options);
               if (!HalfClose.install(conn)) {
                 LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());
               }
             })
+            .requestHandler(handler)
+            .invalidRequestHandler(handler.invalidRequestHandler())
             .listen()
             .onSuccess(servers::add);
       }

@@ -72,7 +72,14 @@ public final class ConfigLoader {
             "event-loops",
             "shutdown-grace",
             "max-connections",
-            "request-head-timeout"));
+            "request-head-timeout",
+
+            "trusted-proxies",
+            "max-body-size",
+            "body-buffer-size",
+            "body-buffer-total",
+            "body-timeout",
+            "body-temp-dir"));
     keys.put(
         "origin",
         List.of(
@@ -82,7 +89,8 @@ public final class ConfigLoader {
             "idle-timeout",
             "max-connections",
             "keep-alive-timeout",
-            "preserve-host"));
+            "preserve-host",
+            "strip-request-headers"));
     keys.put(
         "cache",
         List.of(
@@ -101,7 +109,9 @@ public final class ConfigLoader {
             "max-variants",
             "coalesce",
             "hit-for-pass",
-            "set-cookie"));
+            "set-cookie",
+
+            "key-headers"));
     keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport", "websocket", "connect-ports"));
     keys.put("admin", List.of("enabled", "address", "token"));
     keys.put("logging", List.of("access-log", "level", "x-cache-header"));
@@ -509,7 +519,14 @@ public final class ConfigLoader {
               b.integer("listen.event-loops", l.eventLoops(), ">= 0, 0 = one per core"),
               b.duration("listen.shutdown-grace", l.shutdownGrace()),
               b.integer("listen.max-connections", l.maxConnections(), "> 0"),
-              b.duration("listen.request-head-timeout", l.requestHeadTimeout()));
+              b.duration("listen.request-head-timeout", l.requestHeadTimeout()),
+
+              b.strings("listen.trusted-proxies", l.trustedProxies(), "a list of addresses or CIDR blocks, e.g. [10.0.0.0/8], or [] for none"),
+              b.size("listen.max-body-size", l.maxBodyBytes()),
+              b.size("listen.body-buffer-size", l.bodyBufferBytes()),
+              b.size("listen.body-buffer-total", l.bodyBufferTotalBytes()),
+              b.duration("listen.body-timeout", l.bodyTimeout()),
+              b.path("listen.body-temp-dir", l.bodyTempDir()));
       Origin o = Origin.DEFAULT;
       Origin origin =
           new Origin(
@@ -519,7 +536,8 @@ public final class ConfigLoader {
               b.duration("origin.idle-timeout", o.idleTimeout()),
               b.integer("origin.max-connections", o.maxConnections(), "> 0"),
               b.duration("origin.keep-alive-timeout", o.keepAliveTimeout()),
-              b.bool("origin.preserve-host", o.preserveHost()));
+              b.bool("origin.preserve-host", o.preserveHost()),
+              b.strings("origin.strip-request-headers", o.stripRequestHeaders(), "a list of header field names, or [] for none"));
       Cache c = Cache.DEFAULT;
       Cache cache =
           new Cache(
@@ -538,7 +556,9 @@ public final class ConfigLoader {
               b.bool("cache.coalesce", c.coalesce()),
               b.duration("cache.hit-for-pass", c.hitForPass()),
               b.indexHeap("cache.index-heap", c.indexHeap()),
-              b.setCookie("cache.set-cookie", c.setCookie()));
+              b.setCookie("cache.set-cookie", c.setCookie()),
+
+              b.strings("cache.key-headers", c.keyHeaders(), "a list of header field names, or [] for none"));
       Transfer t = Transfer.DEFAULT;
       Transfer transfer =
           new Transfer(
@@ -640,6 +660,25 @@ public final class ConfigLoader {
         } catch (NumberFormatException e) {
           throw bad(v, "has \"" + t + "\", not a port (expected: " + expected + ")");
         }
+      }
+      return out;
+    }
+
+    /** A YAML list of plain strings ({@code [a, b]}); {@code []} for none. */
+    List<String> strings(String path, List<String> dflt, String expected) {
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      if (!(v.node() instanceof SequenceNode seq)) {
+        throw fail(v, v.describe() + " (expected: " + expected + ")");
+      }
+      List<String> out = new ArrayList<>();
+      for (Node item : seq.getValue()) {
+        if (!(item instanceof ScalarNode sc) || isNull(item)) {
+          throw fail(v, "has an item that is not a plain value (expected: " + expected + ")");
+        }
+        out.add(sc.getValue().strip());
       }
       return out;
     }

@@ -34,12 +34,18 @@ public record ProxyConfig(
   }
 
   /**
-   * The client-facing HTTP listener.
+   * The client-facing HTTP listener, and how it reads request bodies.
    *
    * <p>{@code maxHeaderBytes} beyond which a request gets 431; {@code idleTimeout} zero means off;
    * {@code eventLoops} zero means one per available core; {@code shutdownGrace} zero means close at
    * once; {@code maxConnections} bounds open client connections (more are closed at accept);
    * {@code requestHeadTimeout} bounds the time to send a complete request head, zero means off.
+   * Request bodies are read in full before the origin is contacted (nginx's
+   * {@code proxy_request_buffering}): up to {@code bodyBufferBytes} per request in memory while all
+   * requests together hold less than {@code bodyBufferTotalBytes}, the rest in a temp file under
+   * {@code bodyTempDir}; larger than {@code maxBodyBytes} gets 413, no byte for {@code bodyTimeout} gets
+   * 408. {@code trustedProxies} are the address blocks whose {@code X-Forwarded-*} and {@code Forwarded}
+   * fields are kept (and appended to); from any other client they are replaced.
    */
   public record Listen(
       HostPort address,
@@ -49,7 +55,13 @@ public record ProxyConfig(
       int eventLoops,
       Duration shutdownGrace,
       int maxConnections,
-      Duration requestHeadTimeout) {
+      Duration requestHeadTimeout,
+      List<String> trustedProxies,
+      long maxBodyBytes,
+      long bodyBufferBytes,
+      long bodyBufferTotalBytes,
+      Duration bodyTimeout,
+      Path bodyTempDir) {
 
     static final Listen DEFAULT =
         new Listen(
@@ -60,7 +72,13 @@ public record ProxyConfig(
             0,
             Duration.ofSeconds(30),
             10_000,
-            Duration.ofSeconds(10));
+            Duration.ofSeconds(10),
+            List.of(),
+            100L << 20,
+            64 * 1024,
+            64L << 20,
+            Duration.ofSeconds(60),
+            Path.of("./var/body-temp"));
 
     public Listen {
       requireNonNull(address, "listen.address");
@@ -71,6 +89,39 @@ public record ProxyConfig(
       notNegative("listen.shutdown-grace", shutdownGrace, "0 = close at once");
       check(maxConnections > 0, "listen.max-connections", maxConnections, "> 0");
       notNegative("listen.request-head-timeout", requestHeadTimeout, "0 = off");
+      requireNonNull(trustedProxies, "listen.trusted-proxies");
+      trustedProxies = List.copyOf(trustedProxies);
+      for (String t : trustedProxies) {
+        try {
+          Cidr.parse(t);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("listen.trusted-proxies: " + e.getMessage()
+              + " (expected: a list of addresses or CIDR blocks, e.g. [10.0.0.0/8, \"::1\"])");
+        }
+      }
+      positive("listen.max-body-size", maxBodyBytes);
+      check(bodyBufferBytes >= 0, "listen.body-buffer-size", bodyBufferBytes, ">= 0, 0 = always a temp file");
+      check(bodyBufferTotalBytes >= 0, "listen.body-buffer-total", bodyBufferTotalBytes, ">= 0");
+      positive("listen.body-timeout", bodyTimeout);
+      requireNonNull(bodyTempDir, "listen.body-temp-dir");
+      check(!bodyTempDir.toString().isBlank(), "listen.body-temp-dir", "\"" + bodyTempDir + "\"", "a directory path");
+    }
+
+    /** The listener with default request-body handling and no trusted proxies. */
+    public Listen(HostPort address, int maxHeaderBytes, int maxInitialLineBytes, Duration idleTimeout, int eventLoops,
+        Duration shutdownGrace, int maxConnections, Duration requestHeadTimeout) {
+      this(address, maxHeaderBytes, maxInitialLineBytes, idleTimeout, eventLoops, shutdownGrace, maxConnections,
+          requestHeadTimeout, DEFAULT.trustedProxies, DEFAULT.maxBodyBytes, DEFAULT.bodyBufferBytes,
+          DEFAULT.bodyBufferTotalBytes, DEFAULT.bodyTimeout, DEFAULT.bodyTempDir);
+    }
+
+    /** The listener with default connection bounds, request-body handling and no trusted proxies. */
+    public Listen(HostPort address, int maxHeaderBytes, int maxInitialLineBytes, Duration idleTimeout, int eventLoops,
+        Duration shutdownGrace) {
+      this(address, maxHeaderBytes, maxInitialLineBytes, idleTimeout, eventLoops, shutdownGrace, DEFAULT.maxConnections, DEFAULT.requestHeadTimeout,
+          DEFAULT.trustedProxies,
+          DEFAULT.maxBodyBytes, DEFAULT.bodyBufferBytes, DEFAULT.bodyBufferTotalBytes, DEFAULT.bodyTimeout,
+          DEFAULT.bodyTempDir);
     }
   }
 
@@ -78,7 +129,8 @@ public record ProxyConfig(
    * The origin every request is forwarded to, and how the proxy's client to it behaves.
    *
    * <p>{@code idleTimeout} and {@code keepAliveTimeout} zero mean off; {@code preserveHost} sends the
-   * client's {@code Host} to the origin (like Varnish), false sends the origin URL's authority.
+   * client's {@code Host} to the origin (like Varnish), false sends the origin URL's authority;
+   * {@code stripRequestHeaders} are request fields never forwarded to the origin.
    */
   public record Origin(
       OriginUrl url,
@@ -87,7 +139,8 @@ public record ProxyConfig(
       Duration idleTimeout,
       int maxConnections,
       Duration keepAliveTimeout,
-      boolean preserveHost) {
+      boolean preserveHost,
+      List<String> stripRequestHeaders) {
 
     static final Origin DEFAULT =
         new Origin(
@@ -97,7 +150,14 @@ public record ProxyConfig(
             Duration.ofSeconds(30),
             64,
             Duration.ofSeconds(60),
-            true);
+            true,
+            List.of());
+
+    /** The origin settings with no request fields stripped. */
+    public Origin(OriginUrl url, Duration connectTimeout, Duration firstByteTimeout, Duration idleTimeout,
+        int maxConnections, Duration keepAliveTimeout, boolean preserveHost) {
+      this(url, connectTimeout, firstByteTimeout, idleTimeout, maxConnections, keepAliveTimeout, preserveHost, List.of());
+    }
 
     public Origin {
       requireNonNull(url, "origin.url");
@@ -106,6 +166,12 @@ public record ProxyConfig(
       notNegative("origin.idle-timeout", idleTimeout, "0 = off");
       check(maxConnections > 0, "origin.max-connections", maxConnections, "> 0");
       notNegative("origin.keep-alive-timeout", keepAliveTimeout, "0 = off");
+      requireNonNull(stripRequestHeaders, "origin.strip-request-headers");
+      stripRequestHeaders = List.copyOf(stripRequestHeaders);
+      for (String h : stripRequestHeaders) {
+        check(!h.isBlank() && h.chars().allMatch(c -> c > ' ' && c < 0x7f && c != ':'), "origin.strip-request-headers",
+            "\"" + h + "\"", "a list of header field names");
+      }
     }
   }
 
@@ -117,7 +183,8 @@ public record ProxyConfig(
    * being stored, rather than go below it.
    *
    * <p>{@code heuristicMax}, {@code keep} and {@code hitForPass} zero mean off. A relative {@code dir}
-   * is resolved against the working directory. {@code setCookie}: see {@link SetCookie}.
+   * is resolved against the working directory. {@code setCookie}: see {@link SetCookie}. {@code keyHeaders} are request
+   * fields that become part of the cache key (added to every stored response's {@code Vary}).
    */
   public record Cache(
       boolean enabled,
@@ -135,7 +202,8 @@ public record ProxyConfig(
       boolean coalesce,
       Duration hitForPass,
       IndexHeap indexHeap,
-      SetCookie setCookie) {
+      SetCookie setCookie,
+      List<String> keyHeaders) {
 
     static final Cache DEFAULT =
         new Cache(
@@ -154,7 +222,8 @@ public record ProxyConfig(
             true,
             Duration.ofMinutes(2),
             IndexHeap.percent(IndexHeap.DEFAULT_PERCENT),
-            SetCookie.PASS);
+            SetCookie.PASS,
+            List.of());
 
     public Cache {
       requireNonNull(setCookie, "cache.set-cookie");
@@ -173,6 +242,12 @@ public record ProxyConfig(
       check(maxVariants >= 1, "cache.max-variants", maxVariants, ">= 1");
       notNegative("cache.hit-for-pass", hitForPass, "0 = off");
       requireNonNull(indexHeap, "cache.index-heap");
+      requireNonNull(keyHeaders, "cache.key-headers");
+      keyHeaders = List.copyOf(keyHeaders);
+      for (String h : keyHeaders) {
+        check(!h.isBlank() && h.chars().allMatch(c -> c > ' ' && c < 0x7f && c != ':' && c != ','), "cache.key-headers",
+            "\"" + h + "\"", "a list of header field names");
+      }
     }
   }
 

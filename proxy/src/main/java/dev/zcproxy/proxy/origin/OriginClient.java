@@ -5,7 +5,6 @@ import dev.zcproxy.proxy.internal.OriginCodec;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
@@ -13,7 +12,6 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.streams.ReadStream;
 import java.net.ConnectException;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -82,33 +80,35 @@ public final class OriginClient {
    * Sends a request and completes with the origin's response head (within the first-byte timeout);
    * its body is then read from the returned response (the connection's idle timeout applies).
    *
-   * @param body the request body to stream, or {@code null} for none
-   * @param bodyLength the body's Content-Length, or -1 to send it chunked (ignored without a body)
+   * <p>The request is always framed here: {@code headers} must carry no {@code Content-Length} or
+   * {@code Transfer-Encoding}; a body is sent with its own exact {@code Content-Length}.
+   *
+   * @param body the request body, read in full, or {@code null} for none
    */
-  public Future<HttpClientResponse> send(HttpMethod method, String uri, MultiMap headers, ReadStream<Buffer> body, long bodyLength) {
-    return send(method, uri, headers, body, bodyLength, null);
+  public Future<HttpClientResponse> send(HttpMethod method, String uri, MultiMap headers, OriginBody body) {
+    return send(method, uri, headers, body, null);
   }
 
   /**
-   * Like {@link #send(HttpMethod, String, MultiMap, ReadStream, long)}, handing the interim (1xx)
-   * responses that come before the final one to {@code interim} (on the origin connection's event loop).
-   * The returned response is never a 1xx unless the origin sent a 101.
+   * Like {@link #send(HttpMethod, String, MultiMap, OriginBody)}, handing the interim (1xx) responses
+   * that come before the final one to {@code interim} (on the origin connection's event loop). The
+   * returned response is never a 1xx unless the origin sent a 101.
    *
    * @param interim receives interim responses, or {@code null} to drop them
    */
-  public Future<HttpClientResponse> send(HttpMethod method, String uri, MultiMap headers, ReadStream<Buffer> body, long bodyLength,
+  public Future<HttpClientResponse> send(HttpMethod method, String uri, MultiMap headers, OriginBody body,
       OriginCodec.InterimListener interim) {
-    Future<HttpClientResponse> first = sendOnce(method, uri, headers, body, bodyLength, interim);
-    if (body != null) {
-      return first;
-    }
+    headers.remove("content-length");
+    headers.remove("transfer-encoding");
+    Future<HttpClientResponse> first = sendOnce(method, uri, headers, body, interim);
     // A pooled connection closed because its origin sent bytes nobody asked for refuses requests before
     // writing a byte of them (OriginCodec); such a request never reached the origin and goes again on
-    // another connection. Requests that were written are never sent twice.
-    return first.recover(t -> OriginCodec.notSent(t) ? sendOnce(method, uri, headers, null, -1, interim) : Future.failedFuture(t));
+    // another connection, body and all (the body is held in full). Requests that were written are
+    // never sent twice.
+    return first.recover(t -> OriginCodec.notSent(t) ? sendOnce(method, uri, headers, body, interim) : Future.failedFuture(t));
   }
 
-  private Future<HttpClientResponse> sendOnce(HttpMethod method, String uri, MultiMap headers, ReadStream<Buffer> body, long bodyLength,
+  private Future<HttpClientResponse> sendOnce(HttpMethod method, String uri, MultiMap headers, OriginBody body,
       OriginCodec.InterimListener interim) {
     RequestOptions ro = new RequestOptions()
         .setMethod(method)
@@ -126,12 +126,8 @@ public final class OriginClient {
       if (body == null) {
         resp = req.send();
       } else {
-        if (bodyLength >= 0) {
-          req.putHeader("content-length", Long.toString(bodyLength));
-        } else {
-          req.setChunked(true);
-        }
-        resp = req.send(body);
+        req.putHeader("content-length", Long.toString(body.length()));
+        resp = body.sendWith(req);
       }
       return resp;
     });

@@ -34,24 +34,25 @@ final class Exchange {
   final Context context;
   final long startNanos = System.nanoTime();
   long bodyBytes;
+  /** The request body, read in full before the origin is contacted, or {@code null} for none. */
+  RequestBodies.Body body;
   /** The coalesced revalidation this request leads, if any: it tells the waiters the outcome. */
   Revalidation revalidation;
   boolean clientGone;
   boolean finished;
 
-  Exchange(HandlerContext ctx, HttpServerRequest req) {
+  /**
+   * @param authority the authority the request names (absolute-form target, else Host), or {@code null}
+   *     for none: the origin's then stands in
+   * @param target the origin-form request target, which is forwarded and keyed
+   */
+  Exchange(HandlerContext ctx, HttpServerRequest req, String authority, String target) {
     this.ctx = ctx;
     this.req = req;
     this.resp = req.response();
     this.context = ctx.vertx().getOrCreateContext();
-    String authority = req.getHeader(HttpHeaders.HOST);
-    if (authority == null || authority.isBlank()) {
-      authority = req.authority() != null
-          ? req.authority().host() + (req.authority().port() >= 0 ? ":" + req.authority().port() : "")
-          : ctx.originAuthority();
-    }
-    this.head = new RequestHead(req.method().name(), req.isSSL() ? "https" : "http", authority, req.uri(),
-        HeaderMaps.toHeaders(req.headers()));
+    this.head = new RequestHead(req.method().name(), req.isSSL() ? "https" : "http",
+        authority == null ? ctx.originAuthority() : authority, target, HeaderMaps.toHeaders(req.headers()));
     this.primaryKey = CacheKey.primaryOf(head);
     resp.closeHandler(v -> clientGone = true);
   }

@@ -34,6 +34,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -82,6 +83,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
   /** This proxy's {@code Via} member (RFC 9110 §7.6.3), on requests to the origin and on responses. */
   static final String VIA = "1.1 zcproxy";
+  /** How long a rejected request's remaining bytes are read and dropped before its connection closes. */
+  private static final long LINGER_MILLIS = 2000;
   private static final Set<String> CACHE_CONDITIONALS = Set.of("if-none-match", "if-modified-since", "if-range", "range");
 
   private final CachePolicy policy;
@@ -96,6 +99,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final Tunnels tunnels;
   private final boolean websocket;
   private final String originAuthority;
+  private final RequestBodies bodies;
+  private final List<dev.zcproxy.proxy.config.Cidr> trustedProxies;
+  private final List<String> stripRequestHeaders;
+  private final List<String> keyHeaders;
+  /** Connections answered with a framing error: whatever was pipelined behind it is never handled. */
+  private final Set<HttpConnection> doomed = ConcurrentHashMap.newKeySet();
   private final Set<String> backgroundRevalidations = ConcurrentHashMap.newKeySet();
   /** Fetches under way, by primary key, that misses for the same URI join instead of fetching again. */
   private final ConcurrentHashMap<String, Fill> fills = new ConcurrentHashMap<>();
@@ -152,6 +161,10 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     ProxyConfig.OriginUrl url = config.origin().url();
     boolean defaultPort = url.port() == (url.tls() ? 443 : 80);
     this.originAuthority = defaultPort ? url.host() : url.host() + ":" + url.port();
+    this.bodies = new RequestBodies(vertx, config.listen());
+    this.trustedProxies = config.listen().trustedProxies().stream().map(dev.zcproxy.proxy.config.Cidr::parse).toList();
+    this.stripRequestHeaders = config.origin().stripRequestHeaders();
+    this.keyHeaders = config.cache().keyHeaders();
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
         config.logging().xCacheHeader(), config.transfer().splice(), config.transfer().spliceMinBytes(),
         config.origin().idleTimeout().toMillis(), fills, new HandlerContext.Flow() {
@@ -171,14 +184,91 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   @Override
   public void handle(HttpServerRequest req) {
-    Exchange ex = new Exchange(ctx, req);
     req.pause();
-    if (tunnels.isTunnel(req) && (req.method() == HttpMethod.CONNECT || websocket)) {
-      // pipe: CONNECT and Upgrade become raw tunnels, spliced both ways where the transport allows.
+    if (doomed.contains(req.connection())) {
+      return; // pipelined behind a request whose framing was rejected: the connection is closing
+    }
+    // An Upgrade to h2c is never tunnelled: it would hand the client a raw HTTP/2 connection to the
+    // origin past every check and the cache ("h2c smuggling"). It is served as HTTP/1.1 instead (the
+    // Upgrade and HTTP2-Settings fields are hop-by-hop and not forwarded).
+    boolean tunnel = tunnels.isTunnel(req) && (req.method() == HttpMethod.CONNECT || websocket) && !upgradesToH2c(req);
+    if (tunnel && req.method() == HttpMethod.CONNECT) {
       HalfClose.leaveHttp(req);
       tunnels.handle(req);
       return;
     }
+    RequestCheck.Verdict verdict = RequestCheck.check(Exchange.versionName(req.version()), req.uri(), HeaderMaps.toHeaders(req.headers()));
+    if (verdict instanceof RequestCheck.Reject r) {
+      reject(req, r.status(), r.reason());
+      return;
+    }
+    RequestCheck.Ok ok = (RequestCheck.Ok) verdict;
+    String expect = req.getHeader(HttpHeaders.EXPECT);
+    if (expect != null && !expect.equalsIgnoreCase("100-continue")) {
+      reject(req, 417, "unsupported expectation");
+      return;
+    }
+    if (tunnel) {
+      // pipe: an Upgrade becomes a raw tunnel, spliced both ways where the transport allows.
+      HalfClose.leaveHttp(req);
+      tunnels.handle(req);
+      return;
+    }
+    Exchange ex = new Exchange(ctx, req, ok.authority(), ok.target());
+    if (!ok.hasBody()) {
+      if (req.headers().contains(HttpHeaders.CONTENT_LENGTH) && req.method() != HttpMethod.GET && req.method() != HttpMethod.HEAD) {
+        ex.body = bodies.empty(); // a declared empty body is forwarded as Content-Length: 0 (some origins want 411 otherwise)
+      }
+      recv(ex);
+      return;
+    }
+    // The whole body is read before anything else happens: no origin connection waits on a client.
+    Runnable continue100 = () -> {
+      if (expect != null && req.version() == io.vertx.core.http.HttpVersion.HTTP_1_1) {
+        ex.resp.writeContinue();
+      }
+    };
+    bodies.read(req, ok.bodyLength(), continue100).onComplete(ar -> {
+      if (ar.failed()) {
+        int status = ar.cause() instanceof RequestBodies.BodyException b ? b.status : 400;
+        if (status > 0 && !ex.clientGone) {
+          reject(req, status, ar.cause().getMessage());
+        } else {
+          req.connection().close();
+        }
+        return;
+      }
+      ex.body = ar.result();
+      String bad = dev.zcproxy.proxy.internal.StrictRequestDecoder.bodyRejected(req);
+      if (bad != null) {
+        ex.body.release();
+        reject(req, 400, bad);
+        return;
+      }
+      RequestBodies.Body body = ex.body;
+      ex.resp.endHandler(v -> body.release());
+      ex.resp.closeHandler(v -> {
+        ex.clientGone = true;
+        body.release();
+      });
+      recv(ex);
+    });
+  }
+
+  private static boolean upgradesToH2c(HttpServerRequest req) {
+    for (String v : req.headers().getAll(HttpHeaders.UPGRADE)) {
+      for (String token : v.split(",")) {
+        String t = token.strip();
+        if (t.regionMatches(true, 0, "h2c", 0, 3) || t.regionMatches(true, 0, "h2", 0, 2) && (t.length() == 2 || t.charAt(2) == '/')) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** recv for a request whose head is valid and whose body, if any, has been read. */
+  private void recv(Exchange ex) {
     if (store == null) {
       pass(ex, "bypass", "cache-disabled");
       return;
@@ -231,7 +321,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    * starts one (coalesced like misses); only bodiless GETs coalesce.
    */
   private void revalidate(Exchange ex, String fwd, EntryMeta stale) {
-    if (!coalesce || ex.req.method() != HttpMethod.GET || hasBody(ex.req)) {
+    if (!coalesce || ex.req.method() != HttpMethod.GET || ex.body != null) {
       fetch(ex, fwd, stale, null);
       return;
     }
@@ -261,7 +351,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   private void missFetch(Exchange ex, String fwd) {
     boolean getOrHead = ex.req.method() == HttpMethod.GET || ex.req.method() == HttpMethod.HEAD;
-    if (!coalesce || !getOrHead || hasBody(ex.req)) {
+    if (!coalesce || !getOrHead || ex.body != null) {
       fetch(ex, fwd, null, null);
       return;
     }
@@ -294,12 +384,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   private void pass(Exchange ex, String fwd, String detail) {
     MultiMap headers = originRequestHeaders(ex.req, ex.head, false);
-    boolean hasBody = hasBody(ex.req);
-    long length = HeaderMaps.contentLength(ex.req.headers());
     long requestTime = clock.getAsLong();
     metrics.originRequest();
-    origin.send(ex.req.method(), ex.req.uri(), headers, hasBody ? ex.req : null, length, interimTo(ex))
+    origin.send(ex.req.method(), ex.head.pathAndQuery(), headers, ex.body, interimTo(ex))
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
+      releaseBody(ex);
       if (ar.failed()) {
         ex.originFailed(ar.cause(), fwd);
         return;
@@ -323,8 +412,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
       new Relay(ctx, ex, cres, rh, CacheOutcome.PASS, cs).start();
     });
-    if (!hasBody) {
-      ex.req.resume();
+    ex.req.resume();
+  }
+
+  private static void releaseBody(Exchange ex) {
+    if (ex.body != null) {
+      ex.body.release();
     }
   }
 
@@ -350,14 +443,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (stale != null) {
       HeaderMaps.copyInto(policy.validators(stale), headers);
     }
-    boolean hasBody = hasBody(ex.req);
     long requestTime = clock.getAsLong();
     // A HEAD is fetched as a GET (nginx's proxy_cache_convert_head): the body is stored for the next
     // requests and this client gets the head only.
     HttpMethod method = ex.req.method() == HttpMethod.HEAD ? HttpMethod.GET : ex.req.method();
     metrics.originRequest();
-    origin.send(method, ex.req.uri(), headers, hasBody ? ex.req : null, HeaderMaps.contentLength(ex.req.headers()), interimTo(ex))
+    origin.send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex))
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
+      releaseBody(ex);
       if (ar.failed()) {
         if (fill != null) {
           fill.headFailed(ar.cause());
@@ -373,15 +466,13 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
       onOriginResponse(ex, ar.result(), requestTime, fwd, stale, fill);
     });
-    if (!hasBody) {
-      ex.req.resume();
-    }
+    ex.req.resume();
   }
 
   private void onOriginResponse(Exchange ex, HttpClientResponse cres, long requestTime, String fwd, EntryMeta stale, Fill fill) {
     long responseTime = clock.getAsLong();
     int status = cres.statusCode();
-    ResponseHead rh = new ResponseHead(status, HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
+    ResponseHead rh = keyed(new ResponseHead(status, HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))));
     if (stale != null) {
       if (status == 304) {
         cres.end();
@@ -451,6 +542,28 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     new Relay(ctx, ex, cres, rh, CacheOutcome.MISS, cs).start();
   }
 
+  /**
+   * Adds {@code cache.key-headers} to the response's {@code Vary}, so each value of those request fields
+   * is stored and served as its own variant (Varnish's {@code hash_data} on a header, done through the
+   * secondary key so purges and invalidations by URL still reach every variant).
+   */
+  private ResponseHead keyed(ResponseHead rh) {
+    if (keyHeaders.isEmpty()) {
+      return rh;
+    }
+    List<String> vary = rh.headers().members("vary");
+    if (vary.contains("*")) {
+      return rh;
+    }
+    StringBuilder v = new StringBuilder(String.join(", ", vary));
+    for (String h : keyHeaders) {
+      if (vary.stream().noneMatch(h::equalsIgnoreCase)) {
+        v.append(v.length() == 0 ? "" : ", ").append(h);
+      }
+    }
+    return new ResponseHead(rh.status(), rh.headers().without("vary").with("vary", v.toString()));
+  }
+
   /** stale-while-revalidate: one background revalidation per stored variant at a time. */
   private void revalidateInBackground(RequestHead head, EntryMeta stale) {
     String token = stale.key().hash();
@@ -465,7 +578,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     HeaderMaps.copyInto(policy.validators(stale), headers);
     long requestTime = clock.getAsLong();
     metrics.originRequest();
-    origin.send(HttpMethod.GET, head.pathAndQuery(), headers, null, -1).map(ProxyHandler::requireFinal).onComplete(ar -> {
+    origin.send(HttpMethod.GET, head.pathAndQuery(), headers, null).map(ProxyHandler::requireFinal).onComplete(ar -> {
       if (ar.failed()) {
         backgroundRevalidations.remove(token);
         metrics.originError();
@@ -473,7 +586,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
       HttpClientResponse cres = ar.result();
       long responseTime = clock.getAsLong();
-      ResponseHead rh = new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
+      ResponseHead rh = keyed(new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))));
       if (rh.status() == 304) {
         cres.end();
         store.update(stale, policy.merge304(stale, rh, requestTime, responseTime))
@@ -614,24 +727,66 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (forCache) {
       CACHE_CONDITIONALS.forEach(m::remove);
     }
-    if (!preserveHost || !m.contains(HttpHeaders.HOST)) {
-      m.set(HttpHeaders.HOST, originAuthority);
+    for (String name : stripRequestHeaders) {
+      m.remove(name);
     }
+    // The authority the request named (an absolute-form target's wins over Host, RFC 9112 §3.2.2).
+    m.set(HttpHeaders.HOST, preserveHost ? head.authority() : originAuthority);
     String via = m.get("via");
     m.set("via", via == null ? VIA : via + ", " + VIA);
-    String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
-    if (client != null) {
-      String xff = m.get("x-forwarded-for");
-      m.set("x-forwarded-for", xff == null ? client : xff + ", " + client);
-    }
-    if (!m.contains("x-forwarded-proto")) {
-      m.set("x-forwarded-proto", req.isSSL() ? "https" : "http");
-    }
-    if (!m.contains("x-forwarded-host") && head.authority() != null) {
-      m.set("x-forwarded-host", head.authority());
-    }
+    forwarded(req, head, m);
     addSurrogateCapability(m);
     return m;
+  }
+
+  /**
+   * Sets X-Forwarded-For/-Host/-Proto/-Port and Forwarded (RFC 7239) to what this proxy saw. A client in
+   * {@code listen.trusted-proxies} is another proxy: its values are kept and this hop appended; from any
+   * other client they are replaced, so no client can tell the origin (and through it the cache) which
+   * host or scheme it was asked for.
+   */
+  private void forwarded(HttpServerRequest req, RequestHead head, MultiMap m) {
+    String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+    boolean trusted = false;
+    for (dev.zcproxy.proxy.config.Cidr c : trustedProxies) {
+      if (c.contains(client)) {
+        trusted = true;
+        break;
+      }
+    }
+    String xff = trusted ? joined(m, "x-forwarded-for") : null;
+    String fwd = trusted ? joined(m, "forwarded") : null;
+    String xfh = trusted ? m.get("x-forwarded-host") : null;
+    String xfp = trusted ? m.get("x-forwarded-proto") : null;
+    String xfport = trusted ? m.get("x-forwarded-port") : null;
+    for (String name : List.of("x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "forwarded")) {
+      m.remove(name);
+    }
+    String proto = req.isSSL() ? "https" : "http";
+    String host = head.authority();
+    if (client != null) {
+      m.set("x-forwarded-for", xff == null ? client : xff + ", " + client);
+    } else if (xff != null) {
+      m.set("x-forwarded-for", xff);
+    }
+    m.set("x-forwarded-host", xfh != null ? xfh : host);
+    m.set("x-forwarded-proto", xfp != null ? xfp : proto);
+    if (xfport != null) {
+      m.set("x-forwarded-port", xfport);
+    } else if (req.localAddress() != null && req.localAddress().port() > 0) {
+      m.set("x-forwarded-port", Integer.toString(req.localAddress().port()));
+    }
+    StringBuilder mine = new StringBuilder();
+    if (client != null) {
+      mine.append("for=").append(client.indexOf(':') >= 0 ? "\"[" + client + "]\"" : client).append(';');
+    }
+    mine.append("host=").append(host.indexOf(':') >= 0 ? "\"" + host + "\"" : host).append(";proto=").append(proto);
+    m.set("forwarded", fwd == null ? mine.toString() : fwd + ", " + mine);
+  }
+
+  private static String joined(MultiMap m, String name) {
+    List<String> all = m.getAll(name);
+    return all.isEmpty() ? null : String.join(", ", all);
   }
 
   /** Announces this cache as a surrogate, so the origin may target {@code Surrogate-Control} at it. */
@@ -641,15 +796,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       String existing = m.get("surrogate-capability");
       m.set("surrogate-capability", existing == null ? mine : existing + ", " + mine);
     }
-  }
-
-  private static boolean hasBody(HttpServerRequest req) {
-    String te = req.getHeader(HttpHeaders.TRANSFER_ENCODING);
-    if (te != null) {
-      return true;
-    }
-    long cl = HeaderMaps.contentLength(req.headers());
-    return cl > 0;
   }
 
   /** Answers requests Vert.x could not parse: 400, or 431 for a header section over the limit; closes the connection. */
@@ -670,18 +816,65 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           why = "request line too long";
         }
       }
-      HttpServerResponse resp = req.response();
-      resp.setStatusCode(status)
-          .putHeader(HttpHeaders.CONNECTION, "close")
-          .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
-          .putHeader("cache-status", CacheStatus.fwd("bypass").detail("bad-request").toString());
-      String body = status + " " + why + "\n";
-      int logged = status;
-      resp.end(body).onComplete(v -> {
-        Exchange.logUnparsed(accessLog, req, logged, v.succeeded() ? body.length() : 0, v.succeeded());
-        req.connection().close();
-      });
+      answerAndClose(req, status, why, false);
     };
+  }
+
+  /**
+   * Answers a request whose head or body this proxy will not forward ({@code status} 400, 408, 411, 413,
+   * 417, 431 or 501), writes its one access-log line, and closes the connection: after a framing error
+   * nothing that follows on it can be trusted, so whatever was pipelined behind it is never handled.
+   */
+  private void reject(HttpServerRequest req, int status, String why) {
+    metrics.badRequest();
+    LOG.debug("rejected {} {} from {}: {} {}", req.method(), req.uri(), Exchange.remote(req), status, why);
+    answerAndClose(req, status, why, true);
+  }
+
+  private void answerAndClose(HttpServerRequest req, int status, String why, boolean doom) {
+    HttpConnection conn = req.connection();
+    if (doom) {
+      doomed.add(conn);
+    }
+    HttpServerResponse resp = req.response();
+    if (resp.headWritten() || resp.ended()) {
+      conn.close();
+      return;
+    }
+    String body = status + " " + why + "\n";
+    resp.setStatusCode(status)
+        .putHeader(HttpHeaders.CONNECTION, "close")
+        .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+        .putHeader("cache-status", CacheStatus.fwd("bypass").detail("bad-request").toString());
+    resp.end(body).onComplete(v -> {
+      Exchange.logUnparsed(accessLog, req, status, v.succeeded() ? body.length() : 0, v.succeeded());
+      linger(req, conn);
+    });
+  }
+
+  /**
+   * Closes {@code conn} once the client stopped sending, or after {@link #LINGER_MILLIS}: closing a
+   * socket with unread request bytes makes the kernel send a reset, which can destroy the answer
+   * before the client read it (nginx's lingering close). What arrives meanwhile is dropped.
+   */
+  private void linger(HttpServerRequest req, HttpConnection conn) {
+    Runnable close = () -> conn.close().onComplete(c -> doomed.remove(conn));
+    if (req.isEnded()) {
+      close.run();
+      return;
+    }
+    try {
+      long timer = ctx.vertx().setTimer(LINGER_MILLIS, id -> close.run());
+      req.handler(b -> { });
+      req.exceptionHandler(t -> { });
+      req.endHandler(v -> {
+        ctx.vertx().cancelTimer(timer);
+        close.run();
+      });
+      req.resume();
+    } catch (IllegalStateException e) {
+      close.run();
+    }
   }
 
   // ---------------------------------------------------------------- joining a fill

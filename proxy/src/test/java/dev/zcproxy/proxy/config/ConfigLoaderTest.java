@@ -211,7 +211,8 @@ class ConfigLoaderTest {
     assertThat(c.cache())
         .isEqualTo(new ProxyConfig.Cache(false, Path.of("/srv/cache"), 10L << 30, 512L << 20,
             true, 2L << 30, 0.25, Duration.ofDays(2), Duration.ZERO, false, false, 4, false,
-            Duration.ofSeconds(30), ProxyConfig.IndexHeap.bytes(64L << 20), dev.zcproxy.cache.policy.SetCookie.STRIP));
+            Duration.ofSeconds(30), ProxyConfig.IndexHeap.bytes(64L << 20), dev.zcproxy.cache.policy.SetCookie.STRIP,
+            java.util.List.of()));
     assertThat(c.transfer()).isEqualTo(new ProxyConfig.Transfer(false, false, 0, false));
     assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin(false, new HostPort("0.0.0.0", 9079), "0123456789abcdef-token"));
     assertThat(c.admin().toString()).doesNotContain("0123456789abcdef-token");

@@ -61,7 +61,7 @@ class FlagsTest {
   private static ProxyConfig.Cache withDir(ProxyConfig.Cache c, Path dir) {
     return new ProxyConfig.Cache(c.enabled(), dir, c.maxSizeBytes(), c.maxObjectBytes(), c.fsync(),
         c.minFreeBytes(), c.heuristicFraction(), c.heuristicMax(), c.keep(), c.cdnCacheControl(),
-        c.surrogateControl(), c.maxVariants(), c.coalesce(), c.hitForPass(), c.indexHeap(), c.setCookie());
+        c.surrogateControl(), c.maxVariants(), c.coalesce(), c.hitForPass(), c.indexHeap(), c.setCookie(), c.keyHeaders());
   }
 
   @Test

@@ -456,7 +456,8 @@ class CachingIT {
     assertThat(r.headers().firstValue("via")).hasValueSatisfying(v -> assertThat(v).contains("zcproxy"));
     var seen = origin.lastRequestHeaders();
     assertThat(seen.get("via")).contains("1.1 zcproxy");
-    assertThat(seen.get("x-forwarded-for")).isEqualTo("10.0.0.1, 127.0.0.1");
+    // The client is not in listen.trusted-proxies: its X-Forwarded-For is replaced, not appended to.
+    assertThat(seen.get("x-forwarded-for")).isEqualTo("127.0.0.1");
     assertThat(seen.get("x-forwarded-proto")).isEqualTo("http");
   }
 

@@ -138,7 +138,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.transfer = requireNonNull(transfer, "transfer");
     this.metrics = requireNonNull(metrics, "metrics");
     this.clock = requireNonNull(clock, "clock");
-    this.accessLog = new AccessLog(!config.logging().accessLog().equals("off"));
+    metrics.fillGauge(fills::size);
+    this.accessLog = new AccessLog(!config.logging().accessLog().equals("off"), config.logging().accessLogJson(), clock);
     this.preserveHost = config.origin().preserveHost();
     this.surrogateCapability = config.cache().enabled() && config.cache().surrogateControl();
     this.websocket = config.transfer().websocket();
@@ -289,7 +290,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     boolean hasBody = hasBody(ex.req);
     long length = HeaderMaps.contentLength(ex.req.headers());
     long requestTime = clock.getAsLong();
-    metrics.originRequest();
+    ex.originRequest();
     origin.send(ex.req.method(), ex.req.uri(), headers, hasBody ? ex.req : null, length, interimTo(ex))
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
       if (ar.failed()) {
@@ -297,6 +298,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         return;
       }
       HttpClientResponse cres = ar.result();
+      ex.originResponded(cres.statusCode());
       ResponseHead rh = new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
       invalidateAfter(ex.head, rh);
       CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", rh.status());
@@ -345,7 +347,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     boolean hasBody = hasBody(ex.req);
     long requestTime = clock.getAsLong();
     HttpMethod method = ex.req.method();
-    metrics.originRequest();
+    ex.originRequest();
     origin.send(method, ex.req.uri(), headers, hasBody ? ex.req : null, HeaderMaps.contentLength(ex.req.headers()), interimTo(ex))
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
       if (ar.failed()) {
@@ -371,6 +373,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private void onOriginResponse(Exchange ex, HttpClientResponse cres, long requestTime, String fwd, EntryMeta stale, Fill fill) {
     long responseTime = clock.getAsLong();
     int status = cres.statusCode();
+    ex.originResponded(status);
     ResponseHead rh = new ResponseHead(status, HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
     if (stale != null) {
       if (status == 304) {

@@ -51,6 +51,8 @@ public final class ProxyMetrics {
   private final LongAdder storeFailures = new LongAdder();
   private final LongAdder badRequests = new LongAdder();
   private final LongAdder collapsed = new LongAdder();
+  private final LongAdder purges = new LongAdder();
+  private final LongAdder purgedEntries = new LongAdder();
   private final java.util.Queue<Waiter> collapsedWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final java.util.Queue<Waiter> storedWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private volatile LongSupplier cacheEntries = () -> 0;
@@ -97,6 +99,8 @@ public final class ProxyMetrics {
     counter("zcproxy.cache.store.failures", "Responses that could not be stored (disk errors, truncation).", storeFailures);
     counter("zcproxy.collapsed", "Requests that joined an origin fetch already under way.", collapsed);
     counter("zcproxy.bad.requests", "Malformed client requests answered 400/431.", badRequests);
+    counter("zcproxy.purges", "Purge requests served by the admin listener.", purges);
+    counter("zcproxy.purged.entries", "Cache entries (variants) dropped by purges.", purgedEntries);
     Gauge.builder("zcproxy.cache.entries", this, m -> m.cacheEntries.getAsLong())
         .description("Entries in the cache index.").register(registry);
     Gauge.builder("zcproxy.cache.bytes", this, m -> m.cacheBytes.getAsLong())
@@ -212,6 +216,12 @@ public final class ProxyMetrics {
     storeFailures.increment();
   }
 
+  /** A purge dropped {@code entries} stored variants. */
+  public void purged(int entries) {
+    purges.increment();
+    purgedEntries.add(entries);
+  }
+
   public void badRequest() {
     badRequests.increment();
   }
@@ -277,7 +287,9 @@ public final class ProxyMetrics {
             .put("bytes", gauge("zcproxy.cache.bytes"))
             .put("stored", sum("zcproxy.cache.stored"))
             .put("collapsed", sum("zcproxy.collapsed"))
-            .put("store_failures", sum("zcproxy.cache.store.failures")))
+            .put("store_failures", sum("zcproxy.cache.store.failures"))
+            .put("purges", sum("zcproxy.purges"))
+            .put("purged_entries", sum("zcproxy.purged.entries")))
         .put("bad_requests", sum("zcproxy.bad.requests"))
         .put("latency_ms", latency)
         .encode();

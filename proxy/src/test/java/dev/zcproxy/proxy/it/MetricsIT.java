@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the origin counted, and Vert.x's own HTTP server and client metrics are scraped from the same registry.
  */
 class MetricsIT {
+  private static final String TOKEN = "metrics-admin-token-0123456789";
   @TempDir
   Path cacheDir;
   FixtureOrigin origin;
@@ -119,6 +120,29 @@ class MetricsIT {
     // Vert.x's own metrics, from the same registry: the proxy's server and its origin client
     assertThat(sample(m, "vertx_http_server_requests_total")).isGreaterThanOrEqualTo(5);
     assertThat(sample(m, "vertx_http_client_requests_total")).isEqualTo(3);
+  }
+
+  @Test
+  void purgesAreCountedAndEmptyTheCacheGauges() throws Exception {
+    proxy.close();
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "admin.token: " + TOKEN);
+    traffic();
+    HttpResponse<String> r = proxy.client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.server.adminPort()
+            + "/purge?url=http://127.0.0.1:" + proxy.server.port() + "/c"))
+        .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(200);
+    String m = admin("/metrics");
+    assertThat(sample(m, "zcproxy_purges_total")).isEqualTo(1);
+    assertThat(sample(m, "zcproxy_purged_entries_total")).isEqualTo(1);
+    assertThat(sample(m, "zcproxy_cache_entries")).isZero();
+    JsonObject cache = new JsonObject(admin("/stats")).getJsonObject("cache");
+    assertThat(cache.getLong("purges")).isEqualTo(1);
+    assertThat(cache.getLong("purged_entries")).isEqualTo(1);
+    assertThat(cache.getLong("entries")).isZero();
+    int before = origin.requests("/c");
+    proxy.get("/c");
+    assertThat(origin.requests("/c")).isEqualTo(before + 1);
   }
 
   @Test

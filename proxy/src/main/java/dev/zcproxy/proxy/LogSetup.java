@@ -8,23 +8,41 @@ import ch.qos.logback.core.FileAppender;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import org.slf4j.LoggerFactory;
 
-/** Applies the {@code logging} section to Logback: the root level and where the access log goes. */
+/**
+ * Applies the {@code logging} section to Logback: the root level and where the access log goes; an
+ * access-log file is reopened on {@code SIGUSR1}, as nginx does, so logrotate can move it away.
+ */
 final class LogSetup {
+  private static final org.slf4j.Logger LOG = LoggerFactory.getLogger(LogSetup.class);
+  private static final Runnable NOTHING = () -> { };
+
   private LogSetup() {}
 
-  static void apply(ProxyConfig.Logging logging) {
+  /**
+   * Configures Logback for {@code logging}.
+   *
+   * @return what reopens the access-log file at its configured path (a no-op unless it goes to a file)
+   */
+  static Runnable apply(ProxyConfig.Logging logging) {
     if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) {
-      return;
+      return NOTHING;
     }
     ctx.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(logging.level(), Level.INFO));
     Logger access = ctx.getLogger("zcproxy.access");
     switch (logging.accessLog()) {
-      case "off" -> access.setLevel(Level.OFF);
-      case "stdout" -> access.setLevel(Level.INFO);
+      case "off" -> {
+        access.setLevel(Level.OFF);
+        return NOTHING;
+      }
+      case "stdout" -> {
+        access.setLevel(Level.INFO);
+        return NOTHING;
+      }
       default -> {
         PatternLayoutEncoder enc = new PatternLayoutEncoder();
         enc.setContext(ctx);
-        enc.setPattern("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %msg%n");
+        // a JSON line carries its own time
+        enc.setPattern(logging.accessLogJson() ? "%msg%n" : "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %msg%n");
         enc.start();
         FileAppender<ch.qos.logback.classic.spi.ILoggingEvent> file = new FileAppender<>();
         file.setContext(ctx);
@@ -37,7 +55,33 @@ final class LogSetup {
         access.setAdditive(false);
         access.addAppender(file);
         access.setLevel(Level.INFO);
+        return () -> reopen(file);
       }
+    }
+  }
+
+  /** Closes the access-log file and opens its path again (a new file if it was moved), under the appender's lock. */
+  private static void reopen(FileAppender<?> file) {
+    try {
+      file.openFile(file.getFile());
+    } catch (java.io.IOException e) {
+      LOG.error("could not reopen the access log {}: {}", file.getFile(), e.toString());
+    }
+  }
+
+  /**
+   * Runs {@code reopen} on every {@code SIGUSR1} (logrotate's {@code postrotate}: {@code kill -USR1 <pid>}).
+   *
+   * @return whether the handler was installed; where it cannot be (no {@code sun.misc.Signal}, signal
+   *     reserved by the JVM), a warning says to use logrotate's {@code copytruncate} instead
+   */
+  static boolean reopenOnSigusr1(Runnable reopen) {
+    try {
+      sun.misc.Signal.handle(new sun.misc.Signal("USR1"), sig -> reopen.run());
+      return true;
+    } catch (LinkageError | IllegalArgumentException | UnsupportedOperationException e) {
+      LOG.warn("SIGUSR1 cannot reopen the access log here ({}); use logrotate's copytruncate", e.toString());
+      return false;
     }
   }
 }

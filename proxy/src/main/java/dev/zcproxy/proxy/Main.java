@@ -23,7 +23,10 @@ public final class Main {
       System.exit(e.exitCode());
       return;
     }
-    LogSetup.apply(config.logging());
+    Runnable reopenAccessLog = LogSetup.apply(config.logging());
+    if (!config.logging().accessLog().equals("stdout") && !config.logging().accessLogOff()) {
+      LogSetup.reopenOnSigusr1(reopenAccessLog);
+    }
     ProxyServer server = new ProxyServer(config);
     try {
       server.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);

@@ -21,6 +21,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -67,9 +69,14 @@ public final class ProxyServer {
   /** Starts every listener; completes when the proxy accepts connections. */
   public Future<Void> start() {
     int loops = config.listen().eventLoops() > 0 ? config.listen().eventLoops() : Runtime.getRuntime().availableProcessors();
-    vertx = Vertx.vertx(new VertxOptions()
-        .setEventLoopPoolSize(loops)
-        .setPreferNativeTransport(config.transfer().nativeTransport()));
+    // Vert.x's HTTP server, client and pool metrics go into the registry /metrics scrapes
+    vertx = Vertx.builder()
+        .with(new VertxOptions()
+            .setEventLoopPoolSize(loops)
+            .setPreferNativeTransport(config.transfer().nativeTransport())
+            .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+        .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
+        .build();
     if (config.transfer().nativeTransport() && !vertx.isNativeTransportEnabled()) {
       LOG.warn("native epoll transport unavailable, using NIO: {}", String.valueOf(vertx.unavailableNativeTransportCause()));
     }

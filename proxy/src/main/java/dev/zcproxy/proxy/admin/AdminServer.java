@@ -89,6 +89,7 @@ public final class AdminServer {
     }
     String key = CacheKey.primaryOf(uri.getScheme().toLowerCase(Locale.ROOT), uri.getRawAuthority(), path);
     int removed = store.invalidate(key);
+    metrics.purged(removed);
     rc.response().putHeader("content-type", "application/json")
         .end(new JsonObject().put("purged", removed).put("key", key).encode() + "\n");
   }

@@ -2,55 +2,142 @@ package dev.zcproxy.proxy.admin;
 
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.proxy.transfer.TransferMode;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
 import java.util.EnumMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
 /**
- * Counters of responses by {@link CacheOutcome}, bytes and responses by {@link TransferMode}, and
- * origin traffic, read by the admin listener.
+ * Counters of responses by {@link CacheOutcome} and {@link TransferMode}, request latency, origin
+ * traffic and the cache, in one Micrometer registry that also holds Vert.x's own HTTP server, client
+ * and pool metrics; the admin listener renders it as Prometheus text ({@code /metrics}) and JSON
+ * ({@code /stats}).
  *
- * <p>Counted here rather than by Vert.x because sendfile and splice bypass Vert.x's byte counters.
+ * <p>Bytes are counted here rather than by Vert.x because sendfile and splice bypass Vert.x's byte
+ * counters. Every meter is registered up front, one per enum value, so counting a response allocates
+ * nothing: counters are {@link LongAdder}s the registry reads when scraped.
  */
 public final class ProxyMetrics {
+  /** Bucket bounds of the latency histograms: 100µs to 30s, roughly ×2.5 apart. */
+  private static final Duration[] LATENCY_BUCKETS = {
+      Duration.ofNanos(100_000), Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1),
+      Duration.ofNanos(2_500_000), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+      Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+      Duration.ofSeconds(1), Duration.ofNanos(2_500_000_000L), Duration.ofSeconds(5), Duration.ofSeconds(10),
+      Duration.ofSeconds(30)};
+
+  private final PrometheusMeterRegistry registry;
+  private final LongAdder[][] responsesByOutcomeAndMode =
+      new LongAdder[CacheOutcome.values().length][TransferMode.values().length];
   private final Map<CacheOutcome, LongAdder> responses = new EnumMap<>(CacheOutcome.class);
+  private final Map<CacheOutcome, Timer> durations = new EnumMap<>(CacheOutcome.class);
   private final Map<CacheOutcome, java.util.Queue<Waiter>> responseWaiters = new EnumMap<>(CacheOutcome.class);
   private final Map<TransferMode, LongAdder> modeResponses = new EnumMap<>(TransferMode.class);
   private final Map<TransferMode, LongAdder> modeBytes = new EnumMap<>(TransferMode.class);
   private final Map<TransferMode, LongAdder> fillBytes = new EnumMap<>(TransferMode.class);
   private final LongAdder originRequests = new LongAdder();
   private final LongAdder originErrors = new LongAdder();
+  private final Timer originDuration;
   private final LongAdder stored = new LongAdder();
   private final LongAdder storeFailures = new LongAdder();
   private final LongAdder badRequests = new LongAdder();
   private final LongAdder collapsed = new LongAdder();
+  private final LongAdder purges = new LongAdder();
+  private final LongAdder purgedEntries = new LongAdder();
   private final java.util.Queue<Waiter> collapsedWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final java.util.Queue<Waiter> storedWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private volatile LongSupplier cacheEntries = () -> 0;
   private volatile LongSupplier cacheBytes = () -> 0;
+  private volatile LongSupplier fillsInFlight = () -> 0;
 
+  /** Metrics in a registry of their own. */
   public ProxyMetrics() {
+    this(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+  }
+
+  /** Metrics registered in {@code registry}, which Vert.x may share ({@link #registry()}). */
+  public ProxyMetrics(PrometheusMeterRegistry registry) {
+    this.registry = registry;
     for (CacheOutcome o : CacheOutcome.values()) {
       responses.put(o, new LongAdder());
       responseWaiters.put(o, new java.util.concurrent.ConcurrentLinkedQueue<>());
+      durations.put(o, Timer.builder("zcproxy.request.duration")
+          .description("Time from request head to the last response byte handed to the socket, by cache outcome.")
+          .tag("outcome", o.name()).serviceLevelObjectives(LATENCY_BUCKETS).register(registry));
+      for (TransferMode m : TransferMode.values()) {
+        LongAdder a = new LongAdder();
+        responsesByOutcomeAndMode[o.ordinal()][m.ordinal()] = a;
+        counter("zcproxy.responses", "Responses to clients by cache outcome and body transfer mode.", a,
+            "outcome", o.name(), "mode", label(m));
+      }
     }
     for (TransferMode m : TransferMode.values()) {
       modeResponses.put(m, new LongAdder());
       modeBytes.put(m, new LongAdder());
       fillBytes.put(m, new LongAdder());
+      counter("zcproxy.response.bytes", "Body bytes sent to clients by transfer mode.", modeBytes.get(m), "mode", label(m));
     }
+    counter("zcproxy.fill.bytes", "Body bytes written into the cache, by how they moved.", fillBytes.get(TransferMode.SPLICE),
+        "mode", label(TransferMode.SPLICE));
+    counter("zcproxy.fill.bytes", "Body bytes written into the cache, by how they moved.", fillBytes.get(TransferMode.COPY),
+        "mode", label(TransferMode.COPY));
+    counter("zcproxy.origin.requests", "Requests sent to the origin.", originRequests);
+    counter("zcproxy.origin.errors", "Origin requests that failed (unreachable, timeout, reset).", originErrors);
+    originDuration = Timer.builder("zcproxy.origin.duration")
+        .description("Time from sending a request to the origin to its response head.")
+        .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+    counter("zcproxy.cache.stored", "Responses stored in the cache.", stored);
+    counter("zcproxy.cache.store.failures", "Responses that could not be stored (disk errors, truncation).", storeFailures);
+    counter("zcproxy.collapsed", "Requests that joined an origin fetch already under way.", collapsed);
+    counter("zcproxy.bad.requests", "Malformed client requests answered 400/431.", badRequests);
+    counter("zcproxy.purges", "Purge requests served by the admin listener.", purges);
+    counter("zcproxy.purged.entries", "Cache entries (variants) dropped by purges.", purgedEntries);
+    Gauge.builder("zcproxy.cache.entries", this, m -> m.cacheEntries.getAsLong())
+        .description("Entries in the cache index.").register(registry);
+    Gauge.builder("zcproxy.cache.bytes", this, m -> m.cacheBytes.getAsLong())
+        .description("Bytes on disk of the indexed entries.").register(registry);
+    Gauge.builder("zcproxy.fills.in.flight", this, m -> m.fillsInFlight.getAsLong())
+        .description("Origin fetches being written into the cache now.").register(registry);
+  }
+
+  private void counter(String name, String help, LongAdder value, String... tags) {
+    FunctionCounter.builder(name, value, LongAdder::sum).description(help).tags(tags).register(registry);
+  }
+
+  private static String label(TransferMode m) {
+    return m.name().toLowerCase(Locale.ROOT);
+  }
+
+  /** The registry every meter is in; give it to Vert.x so its HTTP metrics are scraped with these. */
+  public PrometheusMeterRegistry registry() {
+    return registry;
   }
 
   public void response(CacheOutcome outcome, TransferMode mode, long bodyBytes) {
     LongAdder counter = responses.get(outcome);
     counter.increment();
+    responsesByOutcomeAndMode[outcome.ordinal()][mode.ordinal()].increment();
     modeResponses.get(mode).increment();
     modeBytes.get(mode).add(bodyBytes);
     java.util.Queue<Waiter> w = responseWaiters.get(outcome);
     if (!w.isEmpty()) {
       release(w, counter.sum());
     }
+  }
+
+  /** Counts a response as {@link #response(CacheOutcome, TransferMode, long)} and records how long it took. */
+  public void response(CacheOutcome outcome, TransferMode mode, long bodyBytes, long durationNanos) {
+    durations.get(outcome).record(durationNanos, TimeUnit.NANOSECONDS);
+    response(outcome, mode, bodyBytes);
   }
 
   /**
@@ -72,6 +159,11 @@ public final class ProxyMetrics {
 
   public void originRequest() {
     originRequests.increment();
+  }
+
+  /** The origin answered with a response head {@code nanos} after the request was sent. */
+  public void originResponse(long nanos) {
+    originDuration.record(nanos, TimeUnit.NANOSECONDS);
   }
 
   public void originError() {
@@ -124,6 +216,12 @@ public final class ProxyMetrics {
     storeFailures.increment();
   }
 
+  /** A purge dropped {@code entries} stored variants. */
+  public void purged(int entries) {
+    purges.increment();
+    purgedEntries.add(entries);
+  }
+
   public void badRequest() {
     badRequests.increment();
   }
@@ -131,6 +229,11 @@ public final class ProxyMetrics {
   public void cacheGauges(LongSupplier entries, LongSupplier bytes) {
     this.cacheEntries = entries;
     this.cacheBytes = bytes;
+  }
+
+  /** Where the number of fills under way is read from. */
+  public void fillGauge(LongSupplier inFlight) {
+    this.fillsInFlight = inFlight;
   }
 
   public long responses(CacheOutcome outcome) {
@@ -149,73 +252,71 @@ public final class ProxyMetrics {
     return originRequests.sum();
   }
 
-  /** The counters as a JSON object (for {@code /stats}). */
+  /**
+   * The counters as a JSON object (for {@code /stats}), read from the registry: {@code responses} by
+   * outcome, {@code transfer} by mode, {@code fill}, {@code origin}, {@code cache}, {@code bad_requests}
+   * and {@code latency_ms} (count, mean and max per outcome).
+   */
   public String toJson() {
-    StringBuilder sb = new StringBuilder("{\"responses\":{");
-    appendMap(sb, responses);
-    sb.append("},\"transfer\":{");
-    boolean first = true;
-    for (TransferMode m : TransferMode.values()) {
-      if (!first) {
-        sb.append(',');
-      }
-      first = false;
-      sb.append('"').append(m.name().toLowerCase()).append("\":{\"responses\":").append(modeResponses.get(m).sum())
-          .append(",\"bytes\":").append(modeBytes.get(m).sum()).append('}');
-    }
-    sb.append("},\"fill\":{\"splice_bytes\":").append(fillBytes.get(TransferMode.SPLICE).sum())
-        .append(",\"copy_bytes\":").append(fillBytes.get(TransferMode.COPY).sum());
-    sb.append("},\"origin\":{\"requests\":").append(originRequests.sum()).append(",\"errors\":").append(originErrors.sum())
-        .append("},\"cache\":{\"entries\":").append(cacheEntries.getAsLong()).append(",\"bytes\":").append(cacheBytes.getAsLong())
-        .append(",\"stored\":").append(stored.sum()).append(",\"collapsed\":").append(collapsed.sum()).append(",\"store_failures\":").append(storeFailures.sum())
-        .append("},\"bad_requests\":").append(badRequests.sum()).append('}');
-    return sb.toString();
-  }
-
-  /** The counters in the Prometheus text exposition format (for {@code /metrics}). */
-  public String toPrometheus() {
-    StringBuilder sb = new StringBuilder();
-    sb.append("# HELP zcproxy_responses_total Responses to clients by cache outcome.\n# TYPE zcproxy_responses_total counter\n");
+    JsonObject byOutcome = new JsonObject();
+    JsonObject latency = new JsonObject();
     for (CacheOutcome o : CacheOutcome.values()) {
-      sb.append("zcproxy_responses_total{outcome=\"").append(o.name()).append("\"} ").append(responses.get(o).sum()).append('\n');
+      byOutcome.put(o.name(), sum("zcproxy.responses", "outcome", o.name()));
+      Timer t = registry.find("zcproxy.request.duration").tag("outcome", o.name()).timer();
+      latency.put(o.name(), timerJson(t));
     }
-    sb.append("# HELP zcproxy_transfer_responses_total Responses by body transfer mode.\n# TYPE zcproxy_transfer_responses_total counter\n");
+    JsonObject transfer = new JsonObject();
     for (TransferMode m : TransferMode.values()) {
-      sb.append("zcproxy_transfer_responses_total{mode=\"").append(m.name().toLowerCase()).append("\"} ").append(modeResponses.get(m).sum()).append('\n');
+      transfer.put(label(m), new JsonObject()
+          .put("responses", sum("zcproxy.responses", "mode", label(m)))
+          .put("bytes", sum("zcproxy.response.bytes", "mode", label(m))));
     }
-    sb.append("# HELP zcproxy_transfer_bytes_total Body bytes sent to clients by transfer mode.\n# TYPE zcproxy_transfer_bytes_total counter\n");
-    for (TransferMode m : TransferMode.values()) {
-      sb.append("zcproxy_transfer_bytes_total{mode=\"").append(m.name().toLowerCase()).append("\"} ").append(modeBytes.get(m).sum()).append('\n');
-    }
-    sb.append("# HELP zcproxy_fill_bytes_total Body bytes written into the cache, by how they moved.\n# TYPE zcproxy_fill_bytes_total counter\n");
-    sb.append("zcproxy_fill_bytes_total{mode=\"splice\"} ").append(fillBytes.get(TransferMode.SPLICE).sum()).append('\n');
-    sb.append("zcproxy_fill_bytes_total{mode=\"copy\"} ").append(fillBytes.get(TransferMode.COPY).sum()).append('\n');
-    counter(sb, "zcproxy_origin_requests_total", "Requests sent to the origin.", originRequests.sum());
-    counter(sb, "zcproxy_origin_errors_total", "Origin requests that failed (unreachable, timeout, reset).", originErrors.sum());
-    counter(sb, "zcproxy_cache_stored_total", "Responses stored in the cache.", stored.sum());
-    counter(sb, "zcproxy_cache_store_failures_total", "Responses that could not be stored (disk errors, truncation).", storeFailures.sum());
-    counter(sb, "zcproxy_collapsed_total", "Requests that joined an origin fetch already under way.", collapsed.sum());
-    counter(sb, "zcproxy_bad_requests_total", "Malformed client requests answered 400/431.", badRequests.sum());
-    sb.append("# HELP zcproxy_cache_entries Entries in the cache index.\n# TYPE zcproxy_cache_entries gauge\nzcproxy_cache_entries ")
-        .append(cacheEntries.getAsLong()).append('\n');
-    sb.append("# HELP zcproxy_cache_bytes Bytes on disk of the indexed entries.\n# TYPE zcproxy_cache_bytes gauge\nzcproxy_cache_bytes ")
-        .append(cacheBytes.getAsLong()).append('\n');
-    return sb.toString();
+    return new JsonObject()
+        .put("responses", byOutcome)
+        .put("transfer", transfer)
+        .put("fill", new JsonObject()
+            .put("splice_bytes", sum("zcproxy.fill.bytes", "mode", label(TransferMode.SPLICE)))
+            .put("copy_bytes", sum("zcproxy.fill.bytes", "mode", label(TransferMode.COPY)))
+            .put("in_flight", gauge("zcproxy.fills.in.flight")))
+        .put("origin", new JsonObject()
+            .put("requests", sum("zcproxy.origin.requests"))
+            .put("errors", sum("zcproxy.origin.errors"))
+            .put("latency_ms", timerJson(registry.find("zcproxy.origin.duration").timer())))
+        .put("cache", new JsonObject()
+            .put("entries", gauge("zcproxy.cache.entries"))
+            .put("bytes", gauge("zcproxy.cache.bytes"))
+            .put("stored", sum("zcproxy.cache.stored"))
+            .put("collapsed", sum("zcproxy.collapsed"))
+            .put("store_failures", sum("zcproxy.cache.store.failures"))
+            .put("purges", sum("zcproxy.purges"))
+            .put("purged_entries", sum("zcproxy.purged.entries")))
+        .put("bad_requests", sum("zcproxy.bad.requests"))
+        .put("latency_ms", latency)
+        .encode();
   }
 
-  private static void counter(StringBuilder sb, String name, String help, long value) {
-    sb.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" counter\n")
-        .append(name).append(' ').append(value).append('\n');
+  private long sum(String name, String... tags) {
+    double total = 0;
+    for (FunctionCounter c : registry.find(name).tags(tags).functionCounters()) {
+      total += c.count();
+    }
+    return (long) total;
   }
 
-  private static void appendMap(StringBuilder sb, Map<CacheOutcome, LongAdder> map) {
-    boolean first = true;
-    for (Map.Entry<CacheOutcome, LongAdder> e : map.entrySet()) {
-      if (!first) {
-        sb.append(',');
-      }
-      first = false;
-      sb.append('"').append(e.getKey().name()).append("\":").append(e.getValue().sum());
-    }
+  private long gauge(String name) {
+    Gauge g = registry.find(name).gauge();
+    return g == null ? 0 : (long) g.value();
+  }
+
+  private static JsonObject timerJson(Timer t) {
+    JsonObject j = new JsonObject().put("count", t == null ? 0 : t.count());
+    j.put("mean", t == null ? 0.0 : t.mean(TimeUnit.MILLISECONDS));
+    j.put("max", t == null ? 0.0 : t.max(TimeUnit.MILLISECONDS));
+    return j;
+  }
+
+  /** Every meter in the registry, Vert.x's included, in the Prometheus text exposition format (for {@code /metrics}). */
+  public String toPrometheus() {
+    return registry.scrape();
   }
 }

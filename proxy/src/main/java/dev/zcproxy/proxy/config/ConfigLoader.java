@@ -114,7 +114,7 @@ public final class ConfigLoader {
             "key-headers"));
     keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport", "websocket", "connect-ports"));
     keys.put("admin", List.of("enabled", "address", "token"));
-    keys.put("logging", List.of("access-log", "level", "x-cache-header"));
+    keys.put("logging", List.of("access-log", "access-log-format", "level", "x-cache-header"));
     return Collections.unmodifiableMap(keys);
   }
 
@@ -577,7 +577,8 @@ public final class ConfigLoader {
           new Logging(
               b.string("logging.access-log", g.accessLog(), "stdout, off or a file path"),
               b.level("logging.level", g.level()),
-              b.bool("logging.x-cache-header", g.xCacheHeader()));
+              b.bool("logging.x-cache-header", g.xCacheHeader()),
+              b.accessLogFormat("logging.access-log-format", g.accessLogFormat()));
       return new ProxyConfig(listen, origin, cache, transfer, admin, logging);
     } catch (IllegalArgumentException e) {
       // A compact constructor rejected a value; its message starts with the key path.
@@ -794,6 +795,19 @@ public final class ConfigLoader {
         case "store" -> SetCookie.STORE;
         default -> throw bad(v, "is not a set-cookie mode (expected: " + expected + ")");
       };
+    }
+
+    String accessLogFormat(String path, String dflt) {
+      String expected = "one of " + String.join(", ", Logging.ACCESS_LOG_FORMATS);
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, expected).strip().toLowerCase(Locale.ROOT);
+      if (!Logging.ACCESS_LOG_FORMATS.contains(t)) {
+        throw bad(v, "is not an access log format (expected: " + expected + ")");
+      }
+      return t;
     }
 
     String level(String path, String dflt) {

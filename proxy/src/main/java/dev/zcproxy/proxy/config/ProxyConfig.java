@@ -364,18 +364,32 @@ public record ProxyConfig(
    * Access log and log level.
    *
    * <p>{@code accessLog} is {@code stdout}, {@code off} or a file path; {@code level} is one of
-   * {@link #LEVELS}.
+   * {@link #LEVELS}; {@code accessLogFormat} is one of {@link #ACCESS_LOG_FORMATS}.
    */
-  public record Logging(String accessLog, String level, boolean xCacheHeader) {
+  public record Logging(String accessLog, String level, boolean xCacheHeader, String accessLogFormat) {
 
     /** The accepted values of {@code logging.level}, quietest first. */
     public static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
-    static final Logging DEFAULT = new Logging("stdout", "info", true);
+    /** The accepted values of {@code logging.access-log-format}: a text line or a JSON object per request. */
+    public static final List<String> ACCESS_LOG_FORMATS = List.of("text", "json");
+
+    static final Logging DEFAULT = new Logging("stdout", "info", true, "text");
+
+    /** Text access lines. */
+    public Logging(String accessLog, String level, boolean xCacheHeader) {
+      this(accessLog, level, xCacheHeader, "text");
+    }
 
     public Logging {
       requireNonNull(accessLog, "logging.access-log");
       requireNonNull(level, "logging.level");
+      requireNonNull(accessLogFormat, "logging.access-log-format");
+      check(
+          ACCESS_LOG_FORMATS.contains(accessLogFormat),
+          "logging.access-log-format",
+          accessLogFormat,
+          "one of " + String.join(", ", ACCESS_LOG_FORMATS));
       check(
           !accessLog.isBlank(),
           "logging.access-log",
@@ -386,6 +400,11 @@ public record ProxyConfig(
           "logging.level",
           level,
           "one of " + String.join(", ", LEVELS));
+    }
+
+    /** Whether access lines are JSON objects rather than text. */
+    public boolean accessLogJson() {
+      return accessLogFormat.equals("json");
     }
 
     /** Whether access lines go nowhere. */

@@ -40,6 +40,11 @@ final class Exchange {
   Revalidation revalidation;
   boolean clientGone;
   boolean finished;
+  /** When the request was sent to the origin ({@link System#nanoTime}), or 0. */
+  private long originSentNanos;
+  /** The origin's response status, or -1 when none was received. */
+  private int originStatus = -1;
+  private long originMicros = -1;
 
   /**
    * @param authority the authority the request names (absolute-form target, else Host), or {@code null}
@@ -106,10 +111,28 @@ final class Exchange {
       boolean complete = ar.succeeded();
       // No head went out and the client left: nginx's 499, not a status nobody received.
       int status = !complete && !resp.headWritten() && clientGone ? 499 : resp.getStatusCode();
-      ctx.metrics().response(outcome, mode, bytes);
+      long nanos = System.nanoTime() - startNanos;
+      ctx.metrics().response(outcome, mode, bytes, nanos);
       ctx.accessLog().log(remote(req), req.method().name(), req.uri(), versionName(req.version()), status,
-          bytes, (System.nanoTime() - startNanos) / 1000, outcome, mode, complete);
+          bytes, nanos / 1000, outcome, mode, complete, originStatus, originMicros);
     });
+  }
+
+  /** Counts a request sent to the origin for this exchange and notes when, for {@link #originResponded}. */
+  void originRequest() {
+    ctx.metrics().originRequest();
+    originSentNanos = System.nanoTime();
+  }
+
+  /** Notes the origin's response head, its status and how long it took, for the metrics and the access log. */
+  void originResponded(int status) {
+    if (originSentNanos == 0) {
+      return;
+    }
+    long nanos = System.nanoTime() - originSentNanos;
+    originStatus = status;
+    originMicros = nanos / 1000;
+    ctx.metrics().originResponse(nanos);
   }
 
   /**

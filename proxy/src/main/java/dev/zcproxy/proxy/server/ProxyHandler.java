@@ -147,7 +147,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.transfer = requireNonNull(transfer, "transfer");
     this.metrics = requireNonNull(metrics, "metrics");
     this.clock = requireNonNull(clock, "clock");
-    this.accessLog = new AccessLog(!config.logging().accessLog().equals("off"));
+    metrics.fillGauge(fills::size);
+    this.accessLog = new AccessLog(!config.logging().accessLog().equals("off"), config.logging().accessLogJson(), clock);
     this.preserveHost = config.origin().preserveHost();
     this.surrogateCapability = config.cache().enabled() && config.cache().surrogateControl();
     this.websocket = config.transfer().websocket();
@@ -385,7 +386,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private void pass(Exchange ex, String fwd, String detail) {
     MultiMap headers = originRequestHeaders(ex.req, ex.head, false);
     long requestTime = clock.getAsLong();
-    metrics.originRequest();
+    ex.originRequest();
     origin.send(ex.req.method(), ex.head.pathAndQuery(), headers, ex.body, interimTo(ex))
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
       releaseBody(ex);
@@ -394,6 +395,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         return;
       }
       HttpClientResponse cres = ar.result();
+      ex.originResponded(cres.statusCode());
       ResponseHead rh = new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
       invalidateAfter(ex.head, rh);
       CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", rh.status());
@@ -447,7 +449,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     // A HEAD is fetched as a GET (nginx's proxy_cache_convert_head): the body is stored for the next
     // requests and this client gets the head only.
     HttpMethod method = ex.req.method() == HttpMethod.HEAD ? HttpMethod.GET : ex.req.method();
-    metrics.originRequest();
+    ex.originRequest();
     origin.send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex))
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
       releaseBody(ex);
@@ -472,6 +474,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private void onOriginResponse(Exchange ex, HttpClientResponse cres, long requestTime, String fwd, EntryMeta stale, Fill fill) {
     long responseTime = clock.getAsLong();
     int status = cres.statusCode();
+    ex.originResponded(status);
     ResponseHead rh = keyed(new ResponseHead(status, HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))));
     if (stale != null) {
       if (status == 304) {

@@ -110,6 +110,8 @@ class ConfigLoaderTest {
         bad("log level", "logging:\n  level: verbose\n",
             "bad.yaml:2: logging.level: \"verbose\" is not a log level"
                 + " (expected: one of error, warn, info, debug, trace)"),
+        bad("access log format", "logging:\n  access-log-format: xml\n",
+            "bad.yaml:2: logging.access-log-format: \"xml\" is not an access log format (expected: one of text, json)"),
         bad("empty access log", "logging:\n  access-log: \"\"\n",
             "bad.yaml:2: logging.access-log: \"\" (expected: stdout, off or a file path)"),
         bad("duplicate key", "cache:\n  dir: a\n  dir: b\n",
@@ -197,6 +199,7 @@ class ConfigLoaderTest {
           token: 0123456789abcdef-token
         logging:
           access-log: /var/log/zcproxy/access.log
+          access-log-format: JSON
           level: DEBUG
           x-cache-header: false
         """;
@@ -217,7 +220,7 @@ class ConfigLoaderTest {
     assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin(false, new HostPort("0.0.0.0", 9079), "0123456789abcdef-token"));
     assertThat(c.admin().toString()).doesNotContain("0123456789abcdef-token");
     assertThat(c.logging())
-        .isEqualTo(new ProxyConfig.Logging("/var/log/zcproxy/access.log", "debug", false));
+        .isEqualTo(new ProxyConfig.Logging("/var/log/zcproxy/access.log", "debug", false, "json"));
   }
 
   @Test

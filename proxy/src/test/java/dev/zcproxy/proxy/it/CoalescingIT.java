@@ -166,6 +166,8 @@ class CoalescingIT {
       assertThat(r.firstByteNanos()).isLessThan(originFinished.get());
     }
     assertThat(origin.requests("/cold")).isEqualTo(1);
+    // a response is counted once its last byte was handed to the socket, which the client may see first
+    proxy.server.metrics().whenResponses(dev.zcproxy.cache.CacheOutcome.MISS, clients).get(30, TimeUnit.SECONDS);
     assertThat(proxy.server.metrics().bytes(sendfile ? dev.zcproxy.proxy.transfer.TransferMode.SENDFILE
         : dev.zcproxy.proxy.transfer.TransferMode.COPY)).isGreaterThanOrEqualTo((long) clients * body.length);
     proxy.server.metrics().whenStored(1).get(10, TimeUnit.SECONDS);

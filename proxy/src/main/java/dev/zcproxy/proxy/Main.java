@@ -11,6 +11,11 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    if (VersionInfo.requested(args)) {
+      System.out.println(VersionInfo.text());
+      System.exit(0);
+      return;
+    }
     ProxyConfig config;
     try {
       config = ConfigLoader.fromArgs(args);

@@ -1,0 +1,190 @@
+package dev.zcproxy.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The distribution archive 'mvn package' built, unpacked and run the way an operator runs it: bin/zcproxy. */
+class DistributionIT {
+  @TempDir
+  Path tmp;
+
+  private Path home;
+
+  /** Unpacks target/zcproxy-*.tar.gz with tar (keeps bin/zcproxy executable) into a directory with no repo around it. */
+  @BeforeEach
+  void unpack() throws Exception {
+    List<Path> archives;
+    try (Stream<Path> files = Files.list(Path.of("target"))) {
+      archives = files.filter(f -> f.getFileName().toString().matches("zcproxy-.+\\.tar\\.gz")).toList();
+    }
+    assertThat(archives).as("the archive 'mvn package' builds").hasSize(1);
+    Path into = tmp.resolve("opt");
+    Files.createDirectories(into);
+    Process tar = new ProcessBuilder("tar", "-xzf", archives.get(0).toAbsolutePath().toString(), "-C", into.toString())
+        .redirectErrorStream(true).start();
+    String out = new String(tar.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(tar.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(tar.exitValue()).as(out).isZero();
+    try (Stream<Path> dirs = Files.list(into)) {
+      List<Path> top = dirs.toList();
+      assertThat(top).as("one top directory, zcproxy-<version>").hasSize(1);
+      home = top.get(0);
+    }
+    assertThat(home.getFileName().toString()).startsWith("zcproxy-");
+    assertThat(home.resolve("bin/zcproxy")).isExecutable();
+    assertThat(home.resolve("lib/zcproxy.jar")).isRegularFile();
+    assertThat(home.resolve("conf/proxy.yaml")).isRegularFile();
+    assertThat(home.resolve("conf/logback.xml")).isRegularFile();
+    assertThat(home.resolve("conf/examples")).isDirectory();
+    assertThat(home.resolve("docs/INSTALL.md")).isRegularFile();
+    assertThat(Files.readString(home.resolve("systemd/zcproxy.service")))
+        .contains("User=zcproxy", "ExecStart=/opt/zcproxy/bin/zcproxy --config /etc/zcproxy/proxy.yaml",
+            "CacheDirectory=zcproxy", "LimitNOFILE=", "ProtectSystem=strict", "NoNewPrivileges=yes", "SuccessExitStatus=143");
+  }
+
+  /** Runs bin/zcproxy from the unpacked archive with this JVM's java; stdout and stderr together, line by line. */
+  private Process launch(BlockingQueue<String> lines, List<String> all, String... args) throws IOException {
+    List<String> cmd = new java.util.ArrayList<>(List.of(home.resolve("bin/zcproxy").toString()));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).directory(tmp.toFile());
+    pb.environment().remove("ZCPROXY_JAR"); // the launcher must find lib/zcproxy.jar by itself
+    pb.environment().remove("ZCPROXY_JAVA_OPTS");
+    pb.environment().remove("ZCPROXY_ADMIN_TOKEN");
+    pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    Process p = pb.start();
+    Thread reader = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = r.readLine()) != null) {
+          all.add(line);
+          lines.add(line);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, "zcproxy-output");
+    reader.setDaemon(true);
+    reader.start();
+    return p;
+  }
+
+  @Test
+  void startsFromTheArchiveCachesAndStopsCleanlyOnSigterm() throws Exception {
+    try (FixtureOrigin origin = FixtureOrigin.start()) {
+      origin.serve("/x", "hello from the origin".getBytes(StandardCharsets.UTF_8), "Cache-Control", "max-age=60");
+      Path cache = tmp.resolve("cache");
+      Path yaml = tmp.resolve("proxy.yaml");
+      Files.writeString(yaml, "listen:\n  address: 127.0.0.1:0\n  shutdown-grace: 1s\norigin:\n  url: " + origin.url()
+          + "\ncache:\n  dir: " + cache + "\nadmin:\n  enabled: false\nlogging:\n  access-log: stdout\n");
+      BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+      List<String> all = new CopyOnWriteArrayList<>();
+      Process p = launch(lines, all, "--config", yaml.toString());
+      try {
+        String startLine = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (startLine == null && System.nanoTime() < deadline) {
+          String line = lines.poll(200, TimeUnit.MILLISECONDS);
+          if (line != null && line.startsWith("zcproxy listening on")) {
+            startLine = line;
+          } else if (line == null && !p.isAlive() && lines.poll(1, TimeUnit.SECONDS) == null) {
+            break; // exited without a start line: fail now with its output, not at the deadline
+          }
+        }
+        assertThat(startLine).as("start line; output: %s", all).isNotNull()
+            .contains("origin " + origin.url()).contains("cache " + cache);
+        Matcher m = Pattern.compile("http://127\\.0\\.0\\.1:(\\d+)").matcher(startLine);
+        assertThat(m.find()).isTrue();
+        URI x = URI.create("http://127.0.0.1:" + m.group(1) + "/x");
+        // HTTP/1.1 as curl and load balancers speak it (the JDK client would otherwise try an h2c upgrade)
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+        HttpResponse<String> miss = client.send(HttpRequest.newBuilder(x).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(miss.statusCode()).isEqualTo(200);
+        assertThat(miss.body()).isEqualTo("hello from the origin");
+        assertThat(origin.requests("/x")).isEqualTo(1);
+
+        HttpResponse<String> hit = client.send(HttpRequest.newBuilder(x).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(hit.statusCode()).isEqualTo(200);
+        assertThat(hit.body()).isEqualTo("hello from the origin");
+        assertThat(origin.requests("/x")).as("the second request is a HIT, the origin sees only the first").isEqualTo(1);
+        try (Stream<Path> files = Files.walk(cache)) {
+          assertThat(files.filter(Files::isRegularFile).filter(f -> !f.toString().endsWith(".tmp")).count())
+              .as("the object is in the cache directory of the config").isPositive();
+        }
+      } finally {
+        // SIGTERM to the JVM itself (the launcher exec's java), as systemctl stop sends it; unlike
+        // Process.destroy() this keeps the output pipe open, so the shutdown lines can be read
+        p.toHandle().destroy();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("exits after SIGTERM; output: %s", all).isTrue();
+      }
+      assertThat(p.exitValue()).as("128 + SIGTERM, the JVM's clean exit on SIGTERM (SuccessExitStatus=143 in the unit)")
+          .isEqualTo(143);
+      // the shutdown hook prints before the JVM exits; the reader may still be draining the pipe
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (all.stream().noneMatch(l -> l.startsWith("zcproxy: stopping")) && System.nanoTime() < deadline) {
+        lines.poll(100, TimeUnit.MILLISECONDS);
+      }
+      assertThat(all).anyMatch(l -> l.startsWith("zcproxy: stopping"));
+      assertThat(all).noneMatch(l -> l.contains("did not complete cleanly"));
+      assertThat(all).noneMatch(l -> l.contains("Exception"));
+      try (Stream<Path> files = Files.walk(cache)) {
+        assertThat(files.filter(Files::isRegularFile).map(Path::toString).filter(s -> s.endsWith(".tmp"))).isEmpty();
+      }
+    }
+  }
+
+  @Test
+  void versionNamesTheVersionCommitJdkAndTransport() throws Exception {
+    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    List<String> all = new CopyOnWriteArrayList<>();
+    Process p = launch(lines, all, "--version");
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isZero();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (all.stream().noneMatch(l -> l.startsWith("transport ")) && System.nanoTime() < deadline) {
+      lines.poll(100, TimeUnit.MILLISECONDS);
+    }
+    String version = home.getFileName().toString().substring("zcproxy-".length());
+    assertThat(all).contains("zcproxy " + version);
+    assertThat(all).contains("commit " + expectedCommit());
+    assertThat(all).contains("java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")");
+    assertThat(all).anyMatch(l -> l.matches("transport (epoll|io_uring|kqueue|nio.*)"));
+    if (System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64")) {
+      assertThat(all).as("the jar carries netty-transport-native-epoll for linux-x86_64").contains("transport epoll");
+    }
+  }
+
+  /** What the build wrote: the checkout's short commit, or "unknown" when built outside git. */
+  private static String expectedCommit() throws Exception {
+    try {
+      Process git = new ProcessBuilder("git", "rev-parse", "--short=12", "HEAD").redirectErrorStream(false).start();
+      String out = new String(git.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      assertThat(git.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      return git.exitValue() == 0 && out.matches("[0-9a-f]+") ? out : "unknown";
+    } catch (IOException noGit) {
+      return "unknown";
+    }
+  }
+}

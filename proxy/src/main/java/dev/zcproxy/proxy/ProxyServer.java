@@ -51,6 +51,7 @@ public final class ProxyServer {
   private ExecutorService cacheIo;
   private DiskStore store;
   private OriginClient origin;
+  private ProxyHandler handler;
   private AdminServer admin;
   private int port = -1;
   private int adminPort = -1;
@@ -105,7 +106,7 @@ public final class ProxyServer {
       });
     }
     origin = new OriginClient(vertx, config.origin());
-    ProxyHandler handler = new ProxyHandler(vertx, config, policy, store, origin, new BodyTransfer(config.transfer().sendfile(), cacheIo),
+    handler = new ProxyHandler(vertx, config, policy, store, origin, new BodyTransfer(config.transfer().sendfile(), cacheIo),
         metrics, clock, cacheIo);
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.listen().address().host())
@@ -242,7 +243,12 @@ public final class ProxyServer {
           }
           return vertx.close();
         })
-        .onComplete(ar -> done.complete());
+        .onComplete(ar -> {
+          if (handler != null) {
+            handler.closeFiles(); // fills whose last step was posted to a loop that had stopped
+          }
+          done.complete();
+        });
     return done.future();
   }
 }

@@ -359,6 +359,7 @@ final class Fill {
     if (opened != null) {
       if (channel == null && !channelClosed) {
         channel = opened;
+        ctx.fillFiles().add(opened);
       } else if (opened != channel) {
         closeOnIo(opened);
       }
@@ -548,6 +549,7 @@ final class Fill {
       } catch (java.io.IOException ignored) {
         // nothing to do
       }
+      ctx.fillFiles().remove(c);
     };
     try {
       ctx.ioExecutor().execute(close);

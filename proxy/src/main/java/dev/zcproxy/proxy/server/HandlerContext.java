@@ -22,6 +22,8 @@ import java.util.concurrent.Executor;
  * @param spliceMinBytes the smallest body of known length worth a splice(2)
  * @param originIdleMillis the origin idle timeout, for spliced bodies
  * @param fills fetches under way, by primary key, that misses for the same URI join
+ * @param fillFiles the cache files fills hold open for their readers, closed by {@link ProxyHandler#closeFiles}
+ *     at stop if a fill could not close its own (its event loop stopped first)
  */
 record HandlerContext(
     Vertx vertx,
@@ -36,6 +38,7 @@ record HandlerContext(
     long spliceMinBytes,
     long originIdleMillis,
     ConcurrentHashMap<String, Fill> fills,
+    java.util.Set<java.nio.channels.FileChannel> fillFiles,
     Flow flow) {
 
   /** The steps of the request flow, in {@link ProxyHandler}, that a {@link Fill} sends its waiting requests back to. */

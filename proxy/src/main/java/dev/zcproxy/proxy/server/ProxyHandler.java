@@ -168,7 +168,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.keyHeaders = config.cache().keyHeaders();
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
         config.logging().xCacheHeader(), config.transfer().splice(), config.transfer().spliceMinBytes(),
-        config.origin().idleTimeout().toMillis(), fills, new HandlerContext.Flow() {
+        config.origin().idleTimeout().toMillis(), fills, ConcurrentHashMap.newKeySet(), new HandlerContext.Flow() {
           @Override
           public void pass(Exchange ex, String fwd, String detail) {
             ProxyHandler.this.pass(ex, fwd, detail);
@@ -446,9 +446,10 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       HeaderMaps.copyInto(policy.validators(stale), headers);
     }
     long requestTime = clock.getAsLong();
-    // A HEAD is fetched as a GET (nginx's proxy_cache_convert_head): the body is stored for the next
-    // requests and this client gets the head only.
-    HttpMethod method = ex.req.method() == HttpMethod.HEAD ? HttpMethod.GET : ex.req.method();
+    // A HEAD that misses is fetched as a GET (nginx's proxy_cache_convert_head): the body is stored for
+    // the next requests and this client gets the head only. A HEAD that finds a stale GET revalidates it
+    // with a HEAD, whose 200 may refresh the stored response (RFC 9111 §4.3.5).
+    HttpMethod method = ex.req.method() == HttpMethod.HEAD && stale == null ? HttpMethod.GET : ex.req.method();
     ex.originRequest();
     origin.send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex))
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
@@ -514,6 +515,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         cres.request().connection().close();
         deliverStored(ex, stale, CacheOutcome.STALE,
             CacheStatus.fwd(fwd).param("fwd-status", status).detail("stale-if-error"));
+        return;
+      }      if (ex.req.method() == HttpMethod.HEAD) {
+        // A HEAD's answer has no body to store: relayed, and the stored GET is left as it is.
+        releaseRevalidation(ex);
+        new Relay(ctx, ex, cres, rh, CacheOutcome.MISS, CacheStatus.fwd(fwd).param("fwd-status", status).detail("head")).start();
         return;
       }
     }
@@ -798,6 +804,21 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       String mine = CachePolicy.SURROGATE_DEVICE + "=\"Surrogate/1.0\"";
       String existing = m.get("surrogate-capability");
       m.set("surrogate-capability", existing == null ? mine : existing + ", " + mine);
+    }
+  }
+
+  /**
+   * Closes the cache files that fills still hold: called at stop, after the event loops ended, for fills
+   * whose last step (posted to a loop that was stopping) never ran.
+   */
+  public void closeFiles() {
+    for (java.nio.channels.FileChannel c : List.copyOf(ctx.fillFiles())) {
+      try {
+        c.close();
+      } catch (java.io.IOException ignored) {
+        // stopping: nothing else to do
+      }
+      ctx.fillFiles().remove(c);
     }
   }
 

@@ -132,6 +132,9 @@ public final class ProxyServer {
               if (!conns.accept(conn)) {
                 return; // over listen.max-connections: closed at once
               }
+              // A client that resets or hangs up mid-response is an everyday event, not an error of the
+              // proxy (Vert.x logs it at ERROR without a handler); the response's own outcome is logged.
+              conn.exceptionHandler(t -> LOG.debug("client connection {}: {}", conn.remoteAddress(), t.toString()));
               StrictRequestDecoder.install(conn, options);
               if (!HalfClose.install(conn)) {
                 LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Exchange {
   // Logs under the handler's name, as it did when this was part of ProxyHandler.
-  private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
+  private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
 
   private final HandlerContext ctx;
   final HttpServerRequest req;

@@ -50,7 +50,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Fill {
   // Logs under the handler's name, as it did when this was part of ProxyHandler.
-  private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
+  private static final Logger LOG = LoggerFactory.getLogger(Fill.class);
   /** Pause the origin when this many bytes wait for the disk (or, degraded, for the slowest reader). */
   static final long HIGH_WATER = 8L << 20;
   static final long LOW_WATER = 2L << 20;

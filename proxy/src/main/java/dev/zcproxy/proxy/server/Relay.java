@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Relay {
   // Logs under the handler's name, as it did when this was part of ProxyHandler.
-  private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
+  private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
 
   /** Where a relay is. */
   enum State {

@@ -40,6 +40,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -831,7 +832,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       String why = "malformed request";
       Throwable cause = result == null ? null : result.cause();
       if (cause instanceof TooLongFrameException) {
-        String msg = String.valueOf(cause.getMessage()).toLowerCase();
+        String msg = String.valueOf(cause.getMessage()).toLowerCase(Locale.ROOT);
         if (msg.contains("header")) {
           status = 431;
           why = "request header section too large";

@@ -3,6 +3,7 @@ package dev.zcproxy.proxy.server;
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.EntryMeta;
 import dev.zcproxy.cache.ResponseHead;
+import dev.zcproxy.cache.policy.CacheStatus;
 import dev.zcproxy.cache.store.EntryWriter;
 import dev.zcproxy.proxy.internal.BodySplice;
 import dev.zcproxy.proxy.internal.ResponseFiles;

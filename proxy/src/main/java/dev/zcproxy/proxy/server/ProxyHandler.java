@@ -9,9 +9,11 @@ import dev.zcproxy.cache.Lookup;
 import dev.zcproxy.cache.RequestHead;
 import dev.zcproxy.cache.ResponseHead;
 import dev.zcproxy.cache.policy.CachePolicy;
+import dev.zcproxy.cache.policy.CacheStatus;
 import dev.zcproxy.cache.policy.HopByHop;
 import dev.zcproxy.cache.policy.RangeDecision;
 import dev.zcproxy.cache.policy.Storability;
+import dev.zcproxy.cache.policy.Via;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.EntryWriter;
 import dev.zcproxy.cache.store.OpenEntry;
@@ -83,7 +85,7 @@ import org.slf4j.LoggerFactory;
 public final class ProxyHandler implements Handler<HttpServerRequest> {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
   /** This proxy's {@code Via} member (RFC 9110 §7.6.3), on requests to the origin and on responses. */
-  static final String VIA = "1.1 zcproxy";
+  static final String VIA = Via.MEMBER;
   /** How long a rejected request's remaining bytes are read and dropped before its connection closes. */
   private static final long LINGER_MILLIS = 2000;
   private static final Set<String> CACHE_CONDITIONALS = Set.of("if-none-match", "if-modified-since", "if-range", "range");

@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.server;
 
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.ResponseHead;
+import dev.zcproxy.cache.policy.CacheStatus;
 import dev.zcproxy.proxy.internal.BodySplice;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.Future;

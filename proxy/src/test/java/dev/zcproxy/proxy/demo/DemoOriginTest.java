@@ -104,6 +104,20 @@ class DemoOriginTest {
   }
 
   @Test
+  void conditionalGetReadsDatesAndTagsLikeTheCache() throws Exception {
+    // every HTTP-date format of RFC 9110 §5.6.7, as HttpDates reads them
+    assertThat(get("/bytes/1k", "If-Modified-Since", "Thursday, 02-Jan-25 00:00:00 GMT").statusCode()).isEqualTo(304);
+    assertThat(get("/bytes/1k", "If-Modified-Since", "Thu Jan  2 00:00:00 2025").statusCode()).isEqualTo(304);
+    assertThat(get("/bytes/1k", "If-Modified-Since", "Tue, 31 Dec 2024 00:00:00 GMT").statusCode()).isEqualTo(200);
+    assertThat(get("/bytes/1k", "If-Modified-Since", "yesterday").statusCode()).isEqualTo(200);
+    // weak comparison and *, as Validation compares them
+    assertThat(get("/bytes/1k", "If-None-Match", "W/\"bytes-1024\"").statusCode()).isEqualTo(304);
+    assertThat(get("/bytes/1k", "If-None-Match", "*").statusCode()).isEqualTo(304);
+    assertThat(get("/bytes/1k", "Last-Modified", "x").headers().firstValue("last-modified"))
+        .hasValue("Wed, 01 Jan 2025 00:00:00 GMT");
+  }
+
+  @Test
   void noStoreVariantsSayNoStore() throws Exception {
     HttpResponse<byte[]> bytes = get("/nostore/bytes/16k");
     assertPattern(bytes.body(), 16 * 1024);

@@ -9,7 +9,6 @@ import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -18,7 +17,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -26,11 +24,7 @@ import org.slf4j.LoggerFactory;
  * logger, one per response, with the body bytes sent, {@code aborted} for a cut response, and the
  * request's own protocol version for requests the proxy could not parse.
  */
-class AccessLogIT {
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
+class AccessLogIT extends OriginAndProxy {
   final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
   final List<String> seen = new ArrayList<>();
   final AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
@@ -46,7 +40,6 @@ class AccessLogIT {
 
   @BeforeEach
   void start() throws Exception {
-    origin = FixtureOrigin.start();
     capture.start();
     accessLogger().addAppender(capture);
     proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout");
@@ -56,10 +49,6 @@ class AccessLogIT {
   void stop() throws Exception {
     accessLogger().detachAppender(capture);
     capture.stop();
-    if (proxy != null) {
-      proxy.close();
-    }
-    origin.close();
   }
 
   /** The next access line that contains {@code needle}, waiting at most 20 s. */

@@ -6,14 +6,12 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.AppenderBase;
 import dev.zcproxy.cache.CacheOutcome;
 import io.vertx.core.json.JsonObject;
-import java.nio.file.Path;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -21,11 +19,7 @@ import org.slf4j.LoggerFactory;
  * {@code zcproxy.access} logger, with the origin's status and time when the origin was asked and
  * without them for a hit.
  */
-class AccessLogJsonIT {
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
+class AccessLogJsonIT extends OriginAndProxy {
   final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
   final AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
     @Override
@@ -40,7 +34,6 @@ class AccessLogJsonIT {
 
   @BeforeEach
   void start() throws Exception {
-    origin = FixtureOrigin.start();
     origin.serve("/j", "json body".getBytes(java.nio.charset.StandardCharsets.US_ASCII), "Cache-Control", "max-age=600");
     capture.start();
     accessLogger().addAppender(capture);
@@ -51,8 +44,6 @@ class AccessLogJsonIT {
   void stop() throws Exception {
     accessLogger().detachAppender(capture);
     capture.stop();
-    proxy.close();
-    origin.close();
   }
 
   private JsonObject next() throws InterruptedException {

@@ -308,7 +308,7 @@ final class DemoHandler implements Handler<HttpServerRequest> {
     String r = req.getParam("rate");
     long rate = r == null ? 64 * 1024 : BodyPattern.parseSize(r);
     if (rate <= 0) {
-      resp.setStatusCode(400).end("bad rate: " + r + " (expected: bytes per second > 0, like 64k)\n");
+      resp.setStatusCode(400).end("bad rate: " + r + " (expected: bytes per second > 0, " + BodyPattern.SIZE_EXPECTED + ")\n");
       return;
     }
     cacheable(resp, CACHEABLE, "\"bytes-" + n + "\"", bytesLastModified);
@@ -356,7 +356,7 @@ final class DemoHandler implements Handler<HttpServerRequest> {
 
   private static void badSize(HttpServerResponse resp, String size) {
     resp.setStatusCode(400)
-        .end("bad size: " + size + " (expected: bytes like 1000, 1k, 16k, 1m, 100m; at most 16g)\n");
+        .end("bad size: " + size + " (expected: " + BodyPattern.SIZE_EXPECTED + ")\n");
   }
 
   private static void cacheable(HttpServerResponse resp, String cacheControl, String etag, String lastModified) {

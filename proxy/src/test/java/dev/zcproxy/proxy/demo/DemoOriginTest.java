@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.zcproxy.proxy.config.Units;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -160,5 +161,18 @@ class DemoOriginTest {
     assertThat(BodyPattern.parseSize("12x")).isEqualTo(-1);
     assertThat(BodyPattern.parseSize("17g")).isEqualTo(-1);
     assertThat(BodyPattern.parseSize("")).isEqualTo(-1);
+  }
+
+  @Test
+  void sizesAreTheConfigFilesSizesPlusTheShortForm() {
+    // whatever the config accepts, the demo accepts to the byte
+    for (String s : new String[] {"0", "1000", "100B", "1kib", "64KiB", "1.5KiB", "2 MiB", "16GiB"}) {
+      assertThat(BodyPattern.parseSize(s)).as(s).isEqualTo(Units.parseSize(s));
+    }
+    assertThat(BodyPattern.parseSize("1.5k")).isEqualTo(1536);
+    // what the config rejects, the demo rejects (but for k, m, g)
+    for (String s : new String[] {"1KB", "1kb", "10GB", "1MB", "1e3", "-1", "-1k", "k", "1TiB", "1 2 KiB"}) {
+      assertThat(BodyPattern.parseSize(s)).as(s).isEqualTo(-1);
+    }
   }
 }

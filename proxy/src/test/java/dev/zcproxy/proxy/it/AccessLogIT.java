@@ -3,8 +3,6 @@ package dev.zcproxy.proxy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
 import java.net.Socket;
@@ -12,12 +10,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The access log says what the client actually got: lines captured from the real {@code zcproxy.access}
@@ -25,30 +21,14 @@ import org.slf4j.LoggerFactory;
  * request's own protocol version for requests the proxy could not parse.
  */
 class AccessLogIT extends OriginAndProxy {
-  final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+  @RegisterExtension
+  final AccessLogCapture access = new AccessLogCapture();
+  final BlockingQueue<String> lines = access.lines;
   final List<String> seen = new ArrayList<>();
-  final AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
-    @Override
-    protected void append(ILoggingEvent e) {
-      lines.add(e.getFormattedMessage());
-    }
-  };
-
-  private static ch.qos.logback.classic.Logger accessLogger() {
-    return (ch.qos.logback.classic.Logger) LoggerFactory.getLogger("zcproxy.access");
-  }
 
   @BeforeEach
   void start() throws Exception {
-    capture.start();
-    accessLogger().addAppender(capture);
     proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout");
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    accessLogger().detachAppender(capture);
-    capture.stop();
   }
 
   /** The next access line that contains {@code needle}, waiting at most 20 s. */

@@ -19,9 +19,9 @@ import java.util.Locale;
  * case-insensitively ({@code THU, 18 AUG 2050 02:01:18 gmt} is a valid {@code Expires}). A two-digit RFC 850 year is read as 1970-2069 (the RFC's "more than 50 years in
  * the future" rule needs a clock; this pure code has none, and the window is equivalent until 2019+50).
  */
-final class HttpDates {
+public final class HttpDates {
   /** The value returned for a missing or invalid date. */
-  static final long INVALID = Long.MIN_VALUE;
+  public static final long INVALID = Long.MIN_VALUE;
 
   private static final String[] MONTHS = {
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
@@ -36,12 +36,12 @@ final class HttpDates {
   private HttpDates() {}
 
   /** Formats epoch millis as an IMF-fixdate. */
-  static String format(long epochMillis) {
+  public static String format(long epochMillis) {
     return IMF.format(Instant.ofEpochMilli(Math.floorDiv(epochMillis, 1000) * 1000));
   }
 
   /** Parses an HTTP-date to epoch millis, or {@link #INVALID}. */
-  static long parse(String value) {
+  public static long parse(String value) {
     if (value == null) {
       return INVALID;
     }

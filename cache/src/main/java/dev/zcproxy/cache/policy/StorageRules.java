@@ -106,21 +106,9 @@ final class StorageRules {
     return new Storability.Store(VarySelector.key(h, req.headers()), stored);
   }
 
-  /** The {@code Content-Length} value, or -1 when absent or invalid. */
+  /** The {@code Content-Length} value: -1 when absent or invalid, {@link ContentLength#TOO_LARGE} when too large. */
   static long contentLength(Headers h) {
-    String v = h.get("Content-Length");
-    if (v == null) {
-      return -1;
-    }
-    long n = CacheControl.deltaSeconds(v.trim());
-    if (n == CacheControl.INVALID) {
-      return -1;
-    }
-    // deltaSeconds saturates at 2^31; re-parse large values exactly
-    try {
-      return Long.parseLong(v.trim());
-    } catch (NumberFormatException e) {
-      return Long.MAX_VALUE;
-    }
+    return ContentLength.parse(h.getAll("Content-Length"));
   }
+
 }

@@ -37,7 +37,7 @@ import java.util.Set;
  *       ignores {@code W/}.
  * </ul>
  */
-final class Validation {
+public final class Validation {
   /**
    * Fields a 304 never changes in the stored response (RFC 9111 §3.2): {@code Content-Length}, and
    * fields whose change would make the stored metadata inconsistent with the stored body, which §3.2
@@ -171,13 +171,7 @@ final class Validation {
     }
     Headers rh = req.headers();
     if (rh.contains("If-None-Match")) {
-      String etag = entry.headers().get("ETag");
-      for (String tag : rh.members("If-None-Match")) {
-        if (tag.equals("*") || (etag != null && weakEquals(tag, etag))) {
-          return true;
-        }
-      }
-      return false;
+      return ifNoneMatch(rh.members("If-None-Match"), entry.headers().get("ETag"));
     }
     String ims = rh.get("If-Modified-Since");
     if (ims == null) {
@@ -192,6 +186,16 @@ final class Validation {
       lm = HttpDates.parse(entry.headers().get("Date"));
     }
     return lm != HttpDates.INVALID && lm <= since;
+  }
+
+  /** Whether {@code If-None-Match} members match {@code etag} (may be null): {@code *} or weak comparison. */
+  public static boolean ifNoneMatch(List<String> members, String etag) {
+    for (String tag : members) {
+      if (tag.equals("*") || (etag != null && weakEquals(tag, etag))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static boolean isWeak(String tag) {

@@ -20,8 +20,9 @@ import java.util.regex.Pattern;
  * m}, {@code h} or {@code d} (lower case, so {@code m} is never confused with months), e.g. {@code
  * 250ms}, {@code 30s}, {@code 1h30m}; a bare {@code 0} is zero. A bare non-zero number is rejected.
  */
-final class Units {
-  static final String SIZE_EXPECTED =
+public final class Units {
+  /** What {@link #parseSize} accepts, for error messages. */
+  public static final String SIZE_EXPECTED =
       "a number with unit B, KiB, MiB, GiB, TiB, e.g. 10GiB";
   static final String DURATION_EXPECTED =
       "a number with unit ms, s, m, h, d, e.g. 30s, or 0";
@@ -34,7 +35,7 @@ final class Units {
   private Units() {}
 
   /** The byte count of {@code text}, or throws with the reason after the quoted value. */
-  static long parseSize(String text) {
+  public static long parseSize(String text) {
     Matcher m = SIZE.matcher(text.trim());
     if (!m.matches()) {
       throw new IllegalArgumentException("is not a size (expected: " + SIZE_EXPECTED + ")");

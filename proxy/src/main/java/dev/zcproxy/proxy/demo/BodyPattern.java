@@ -1,12 +1,12 @@
 package dev.zcproxy.proxy.demo;
 
+import dev.zcproxy.proxy.config.Units;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Locale;
 
 /**
  * The deterministic body pattern of the demo origin: byte {@code i} is {@code (i * 31 + 7) & 0xff}.
@@ -37,41 +37,29 @@ public final class BodyPattern {
     return b;
   }
 
+  /** What {@link #parseSize} accepts, for error messages. */
+  public static final String SIZE_EXPECTED = Units.SIZE_EXPECTED + ", or k, m, g for KiB, MiB, GiB; at most 16GiB";
+
   /**
-   * Parses a size such as {@code 1000}, {@code 1k}, {@code 16K}, {@code 1m} or {@code 2g} (binary
-   * units: KiB, MiB, GiB), or returns -1 if it is not one or exceeds {@link #MAX_SIZE}.
+   * Parses a size as the config file does ({@code 1000}, {@code 16KiB}, {@code 1.5MiB}: {@link Units#parseSize}),
+   * plus the short form {@code k}, {@code m}, {@code g} for KiB, MiB, GiB that keeps URLs like {@code /bytes/16k}
+   * short; returns -1 if it is not one, is negative or exceeds {@link #MAX_SIZE}.
    */
   public static long parseSize(String s) {
-    if (s == null || s.isEmpty() || s.length() > 20) {
+    if (s == null || s.length() > 20) {
       return -1;
     }
-    String t = s.toLowerCase(Locale.ROOT);
-    if (t.endsWith("ib")) {
-      t = t.substring(0, t.length() - 2);
-    } else if (t.endsWith("b") && t.length() > 1 && !Character.isDigit(t.charAt(t.length() - 2))) {
+    String t = s;
+    int n = t.length();
+    if (n > 1 && "kmgKMG".indexOf(t.charAt(n - 1)) >= 0 && Character.isDigit(t.charAt(n - 2))) {
+      t = t + "iB";
+    }
+    try {
+      long bytes = Units.parseSize(t);
+      return bytes >= 0 && bytes <= MAX_SIZE ? bytes : -1;
+    } catch (IllegalArgumentException e) {
       return -1;
     }
-    long mult = 1;
-    char last = t.isEmpty() ? ' ' : t.charAt(t.length() - 1);
-    switch (last) {
-      case 'k' -> mult = 1L << 10;
-      case 'm' -> mult = 1L << 20;
-      case 'g' -> mult = 1L << 30;
-      default -> {}
-    }
-    if (mult != 1) {
-      t = t.substring(0, t.length() - 1);
-    }
-    if (t.isEmpty() || t.length() > 12) {
-      return -1;
-    }
-    for (int i = 0; i < t.length(); i++) {
-      if (!Character.isDigit(t.charAt(i))) {
-        return -1;
-      }
-    }
-    long n = Long.parseLong(t) * mult;
-    return n <= MAX_SIZE ? n : -1;
   }
 
   /**

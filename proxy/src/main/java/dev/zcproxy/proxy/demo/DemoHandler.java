@@ -1,5 +1,8 @@
 package dev.zcproxy.proxy.demo;
 
+import dev.zcproxy.cache.Headers;
+import dev.zcproxy.cache.policy.HttpDates;
+import dev.zcproxy.cache.policy.Validation;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -13,8 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
@@ -52,9 +55,6 @@ final class DemoHandler implements Handler<HttpServerRequest> {
   /** Fixed modification time of generated bodies, so that every run sends the same validators. */
   static final Instant BYTES_MODIFIED = Instant.parse("2025-01-01T00:00:00Z");
 
-  private static final DateTimeFormatter IMF_FIXDATE =
-      DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US)
-          .withZone(ZoneOffset.UTC);
   private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
   private static final long SLOW_TICK_MS = 10;
 
@@ -62,7 +62,7 @@ final class DemoHandler implements Handler<HttpServerRequest> {
   private final DemoStats stats;
   private final Path dataDir;
   private final Buffer chunk = Buffer.buffer(BodyPattern.bytes(CHUNK));
-  private final String bytesLastModified = IMF_FIXDATE.format(BYTES_MODIFIED);
+  private final String bytesLastModified = HttpDates.format(BYTES_MODIFIED.toEpochMilli());
   private final ConcurrentHashMap<String, OpenFile> files = new ConcurrentHashMap<>();
   private volatile CachedDate date = new CachedDate(0, "");
 
@@ -247,7 +247,7 @@ final class DemoHandler implements Handler<HttpServerRequest> {
               ch,
               size,
               "\"file-" + Long.toHexString(size) + "-" + Long.toHexString(mtime) + "\"",
-              IMF_FIXDATE.format(Instant.ofEpochMilli(mtime)));
+              HttpDates.format(mtime));
       OpenFile prev = files.putIfAbsent(name, f);
       if (prev != null) {
         ch.close();
@@ -262,7 +262,7 @@ final class DemoHandler implements Handler<HttpServerRequest> {
   private void time(HttpServerRequest req, HttpServerResponse resp) {
     Instant now = Instant.now();
     String body = now + "\n";
-    cacheable(resp, "max-age=5", "\"time-" + now.getEpochSecond() + "\"", IMF_FIXDATE.format(now));
+    cacheable(resp, "max-age=5", "\"time-" + now.getEpochSecond() + "\"", HttpDates.format(now.toEpochMilli()));
     resp.putHeader("Content-Type", "text/plain; charset=utf-8");
     endSmall(req, resp, Buffer.buffer(body));
   }
@@ -308,7 +308,7 @@ final class DemoHandler implements Handler<HttpServerRequest> {
     String r = req.getParam("rate");
     long rate = r == null ? 64 * 1024 : BodyPattern.parseSize(r);
     if (rate <= 0) {
-      resp.setStatusCode(400).end("bad rate: " + r + " (expected: bytes per second > 0, like 64k)\n");
+      resp.setStatusCode(400).end("bad rate: " + r + " (expected: bytes per second > 0, " + BodyPattern.SIZE_EXPECTED + ")\n");
       return;
     }
     cacheable(resp, CACHEABLE, "\"bytes-" + n + "\"", bytesLastModified);
@@ -356,7 +356,7 @@ final class DemoHandler implements Handler<HttpServerRequest> {
 
   private static void badSize(HttpServerResponse resp, String size) {
     resp.setStatusCode(400)
-        .end("bad size: " + size + " (expected: bytes like 1000, 1k, 16k, 1m, 100m; at most 16g)\n");
+        .end("bad size: " + size + " (expected: " + BodyPattern.SIZE_EXPECTED + ")\n");
   }
 
   private static void cacheable(HttpServerResponse resp, String cacheControl, String etag, String lastModified) {
@@ -371,11 +371,11 @@ final class DemoHandler implements Handler<HttpServerRequest> {
    */
   private static boolean notModified(HttpServerRequest req, HttpServerResponse resp, Instant modified) {
     MultiMap h = req.headers();
-    String inm = h.get("If-None-Match");
-    String etag = resp.headers().get("ETag");
     boolean match;
-    if (inm != null) {
-      match = etagMatches(inm, etag);
+    if (h.contains("If-None-Match")) {
+      List<String> members = new ArrayList<>();
+      h.getAll("If-None-Match").forEach(v -> Headers.splitList(v, members));
+      match = Validation.ifNoneMatch(members, resp.headers().get("ETag"));
     } else {
       String ims = h.get("If-Modified-Since");
       match = ims != null && modifiedNotAfter(resp.headers().get("Last-Modified"), ims);
@@ -386,31 +386,10 @@ final class DemoHandler implements Handler<HttpServerRequest> {
     return match;
   }
 
-  static boolean etagMatches(String ifNoneMatch, String etag) {
-    if (ifNoneMatch.trim().equals("*")) {
-      return true;
-    }
-    String opaque = etag.startsWith("W/") ? etag.substring(2) : etag;
-    for (String candidate : ifNoneMatch.split(",")) {
-      String c = candidate.trim();
-      if (c.startsWith("W/")) {
-        c = c.substring(2);
-      }
-      if (c.equals(opaque)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   private static boolean modifiedNotAfter(String lastModified, String ifModifiedSince) {
-    try {
-      Instant lm = Instant.from(IMF_FIXDATE.parse(lastModified));
-      Instant ims = Instant.from(IMF_FIXDATE.parse(ifModifiedSince.trim()));
-      return !lm.isAfter(ims);
-    } catch (RuntimeException e) {
-      return false;
-    }
+    long lm = HttpDates.parse(lastModified);
+    long ims = HttpDates.parse(ifModifiedSince);
+    return lm != HttpDates.INVALID && ims != HttpDates.INVALID && lm <= ims;
   }
 
   private static void endSmall(HttpServerRequest req, HttpServerResponse resp, Buffer body) {
@@ -426,7 +405,7 @@ final class DemoHandler implements Handler<HttpServerRequest> {
     long sec = System.currentTimeMillis() / 1000;
     CachedDate d = date;
     if (d.epochSecond() != sec) {
-      d = new CachedDate(sec, IMF_FIXDATE.format(Instant.ofEpochSecond(sec)));
+      d = new CachedDate(sec, HttpDates.format(sec * 1000));
       date = d;
     }
     return d.text();

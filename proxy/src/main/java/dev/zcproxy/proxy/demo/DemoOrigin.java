@@ -192,7 +192,7 @@ public final class DemoOrigin {
       for (String g : generate) {
         long n = BodyPattern.parseSize(g.trim());
         if (n < 0) {
-          fail("--generate: " + g + " (expected: sizes like 1k,16k,1m)");
+          fail("--generate: " + g + " (expected: " + BodyPattern.SIZE_EXPECTED + ")");
         }
         try {
           BodyPattern.writeFile(dataDir, g.trim(), n);

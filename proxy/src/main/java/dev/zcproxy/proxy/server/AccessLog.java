@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.server;
 
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.proxy.transfer.TransferMode;
+import java.util.Locale;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,7 +67,7 @@ final class AccessLog {
       return;
     }
     ACCESS.info("{} \"{} {} {}\" {} {} {}us {} {} {}", client, safe(method), safe(uri), version, status, bytes, micros, outcome,
-        mode.name().toLowerCase(), complete ? "complete" : "aborted");
+        mode.name().toLowerCase(Locale.ROOT), complete ? "complete" : "aborted");
   }
 
   /**
@@ -87,7 +88,7 @@ final class AccessLog {
     sb.append(",\"version\":");
     jsonString(sb, version == null || version.equals("-") ? null : version);
     sb.append(",\"status\":").append(status).append(",\"bytes\":").append(bytes).append(",\"duration_us\":").append(micros)
-        .append(",\"outcome\":\"").append(outcome.name()).append("\",\"mode\":\"").append(mode.name().toLowerCase())
+        .append(",\"outcome\":\"").append(outcome.name()).append("\",\"mode\":\"").append(mode.name().toLowerCase(Locale.ROOT))
         .append("\",\"complete\":").append(complete);
     if (originStatus >= 0) {
       sb.append(",\"origin_status\":").append(originStatus).append(",\"origin_us\":").append(originMicros);

@@ -3,6 +3,8 @@ package dev.zcproxy.proxy.server;
 import dev.zcproxy.cache.CacheKey;
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.RequestHead;
+import dev.zcproxy.cache.policy.CacheStatus;
+import dev.zcproxy.cache.policy.Via;
 import dev.zcproxy.proxy.origin.OriginClient;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.Context;
@@ -24,7 +26,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Exchange {
   // Logs under the handler's name, as it did when this was part of ProxyHandler.
-  private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
+  private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
 
   private final HandlerContext ctx;
   final HttpServerRequest req;
@@ -66,7 +68,7 @@ final class Exchange {
   void decorate(CacheOutcome outcome, CacheStatus cs) {
     MultiMap h = resp.headers();
     String via = h.get("via");
-    h.set("via", via == null ? ProxyHandler.VIA : via + ", " + ProxyHandler.VIA);
+    h.set("via", Via.appendTo(via));
     h.set("cache-status", cs.appendTo(String.join(", ", h.getAll("cache-status"))));
     if (ctx.xCache()) {
       h.set("x-cache", outcome.name());

@@ -3,6 +3,7 @@ package dev.zcproxy.proxy.server;
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.EntryMeta;
 import dev.zcproxy.cache.ResponseHead;
+import dev.zcproxy.cache.policy.CacheStatus;
 import dev.zcproxy.cache.store.EntryWriter;
 import dev.zcproxy.proxy.internal.BodySplice;
 import dev.zcproxy.proxy.internal.ResponseFiles;
@@ -50,7 +51,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Fill {
   // Logs under the handler's name, as it did when this was part of ProxyHandler.
-  private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
+  private static final Logger LOG = LoggerFactory.getLogger(Fill.class);
   /** Pause the origin when this many bytes wait for the disk (or, degraded, for the slowest reader). */
   static final long HIGH_WATER = 8L << 20;
   static final long LOW_WATER = 2L << 20;

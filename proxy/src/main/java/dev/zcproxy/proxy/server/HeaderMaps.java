@@ -1,6 +1,7 @@
 package dev.zcproxy.proxy.server;
 
 import dev.zcproxy.cache.Headers;
+import dev.zcproxy.cache.policy.ContentLength;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import java.util.Map;
@@ -24,16 +25,8 @@ final class HeaderMaps {
     headers.forEach(target::add);
   }
 
-  /** The {@code Content-Length} value, or -1 when it is absent or not a number. */
+  /** The {@code Content-Length} value by {@link ContentLength#parse(java.util.List)}: -1 when absent or invalid. */
   static long contentLength(MultiMap headers) {
-    String cl = headers.get(HttpHeaders.CONTENT_LENGTH);
-    if (cl == null) {
-      return -1;
-    }
-    try {
-      return Long.parseLong(cl.trim());
-    } catch (NumberFormatException e) {
-      return -1;
-    }
+    return ContentLength.parse(headers.getAll(HttpHeaders.CONTENT_LENGTH));
   }
 }

@@ -9,9 +9,11 @@ import dev.zcproxy.cache.Lookup;
 import dev.zcproxy.cache.RequestHead;
 import dev.zcproxy.cache.ResponseHead;
 import dev.zcproxy.cache.policy.CachePolicy;
+import dev.zcproxy.cache.policy.CacheStatus;
 import dev.zcproxy.cache.policy.HopByHop;
 import dev.zcproxy.cache.policy.RangeDecision;
 import dev.zcproxy.cache.policy.Storability;
+import dev.zcproxy.cache.policy.Via;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.EntryWriter;
 import dev.zcproxy.cache.store.OpenEntry;
@@ -40,6 +42,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -81,8 +84,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyHandler implements Handler<HttpServerRequest> {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
-  /** This proxy's {@code Via} member (RFC 9110 §7.6.3), on requests to the origin and on responses. */
-  static final String VIA = "1.1 zcproxy";
   /** How long a rejected request's remaining bytes are read and dropped before its connection closes. */
   private static final long LINGER_MILLIS = 2000;
   private static final Set<String> CACHE_CONDITIONALS = Set.of("if-none-match", "if-modified-since", "if-range", "range");
@@ -582,7 +583,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     MultiMap headers = HttpHeaders.headers();
     HeaderMaps.copyInto(HopByHop.strip(head.headers()), headers);
     CACHE_CONDITIONALS.forEach(headers::remove);
-    headers.add("via", VIA);
+    headers.add("via", Via.MEMBER);
     addSurrogateCapability(headers);
     HeaderMaps.copyInto(policy.validators(stale), headers);
     long requestTime = clock.getAsLong();
@@ -712,7 +713,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       MultiMap h = HttpHeaders.headers();
       HeaderMaps.copyInto(HopByHop.strip(HeaderMaps.toHeaders(fields)), h);
       String via = h.get("via");
-      h.set("via", via == null ? VIA : via + ", " + VIA);
+      h.set("via", Via.appendTo(via));
       InterimResponses.write(ex.req, status, reason, h);
     };
   }
@@ -742,7 +743,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     // The authority the request named (an absolute-form target's wins over Host, RFC 9112 §3.2.2).
     m.set(HttpHeaders.HOST, preserveHost ? head.authority() : originAuthority);
     String via = m.get("via");
-    m.set("via", via == null ? VIA : via + ", " + VIA);
+    m.set("via", Via.appendTo(via));
     forwarded(req, head, m);
     addSurrogateCapability(m);
     return m;
@@ -831,7 +832,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       String why = "malformed request";
       Throwable cause = result == null ? null : result.cause();
       if (cause instanceof TooLongFrameException) {
-        String msg = String.valueOf(cause.getMessage()).toLowerCase();
+        String msg = String.valueOf(cause.getMessage()).toLowerCase(Locale.ROOT);
         if (msg.contains("header")) {
           status = 431;
           why = "request header section too large";

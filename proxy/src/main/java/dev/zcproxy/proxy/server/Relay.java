@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.server;
 
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.ResponseHead;
+import dev.zcproxy.cache.policy.CacheStatus;
 import dev.zcproxy.proxy.internal.BodySplice;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.Future;
@@ -30,7 +31,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Relay {
   // Logs under the handler's name, as it did when this was part of ProxyHandler.
-  private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
+  private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
 
   /** Where a relay is. */
   enum State {

@@ -1,6 +1,7 @@
 package dev.zcproxy.proxy.server;
 
 import dev.zcproxy.cache.Headers;
+import dev.zcproxy.cache.policy.ContentLength;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -86,8 +87,8 @@ final class RequestCheck {
       }
       length = -1;
     } else if (!cl.isEmpty()) {
-      length = contentLength(cl);
-      if (length < 0) {
+      length = ContentLength.parse(cl);
+      if (length == ContentLength.INVALID || length == ContentLength.TOO_LARGE) {
         return new Reject(400, "invalid Content-Length");
       }
     }
@@ -156,30 +157,6 @@ final class RequestCheck {
       return new Reject(400, "chunked is not the final transfer coding");
     }
     return others ? new Reject(501, "transfer codings other than chunked are not implemented") : null;
-  }
-
-  /** The one length all Content-Length members agree on, or -1 when any is not a plain run of digits or they differ. */
-  static long contentLength(List<String> fields) {
-    long length = -1;
-    for (String field : fields) {
-      for (String member : field.split(",", -1)) {
-        String m = member.strip();
-        if (m.isEmpty() || m.length() > 18) {
-          return -1;
-        }
-        for (int i = 0; i < m.length(); i++) {
-          if (m.charAt(i) < '0' || m.charAt(i) > '9') {
-            return -1;
-          }
-        }
-        long n = Long.parseLong(m);
-        if (length >= 0 && n != length) {
-          return -1;
-        }
-        length = n;
-      }
-    }
-    return length;
   }
 
   /** {@code host[:port]}: a reg-name of unreserved characters, or an IP literal in brackets; no user info, no path. */

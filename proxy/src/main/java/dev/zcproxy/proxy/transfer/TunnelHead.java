@@ -1,5 +1,6 @@
 package dev.zcproxy.proxy.transfer;
 
+import dev.zcproxy.cache.policy.ContentLength;
 import io.vertx.core.buffer.Buffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -80,15 +81,17 @@ record TunnelHead(int status, String reason, List<Map.Entry<String, String>> hea
     return te != null && te.toLowerCase(Locale.ROOT).trim().endsWith("chunked");
   }
 
-  /** The Content-Length, or -1 when absent; throws on an invalid value. */
+  /** The Content-Length, or -1 when absent; throws on an invalid value (see {@link ContentLength}). */
   long contentLength() {
-    String cl = header("Content-Length");
-    if (cl == null) {
-      return -1;
+    List<String> fields = new ArrayList<>();
+    for (Map.Entry<String, String> e : headers) {
+      if (e.getKey().equalsIgnoreCase("Content-Length")) {
+        fields.add(e.getValue());
+      }
     }
-    long n = Long.parseLong(cl.trim());
-    if (n < 0) {
-      throw new IllegalArgumentException("negative Content-Length");
+    long n = ContentLength.parse(fields);
+    if (n == ContentLength.INVALID && !fields.isEmpty()) {
+      throw new IllegalArgumentException("invalid Content-Length");
     }
     return n;
   }

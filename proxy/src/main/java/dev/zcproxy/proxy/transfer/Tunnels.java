@@ -1,5 +1,9 @@
 package dev.zcproxy.proxy.transfer;
 
+import dev.zcproxy.cache.Headers;
+import dev.zcproxy.cache.policy.CacheStatus;
+import dev.zcproxy.cache.policy.HopByHop;
+import dev.zcproxy.cache.policy.Via;
 import dev.zcproxy.proxy.internal.Splicer;
 import dev.zcproxy.proxy.internal.TunnelResult;
 import io.vertx.core.Future;
@@ -16,7 +20,6 @@ import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -41,7 +44,6 @@ public final class Tunnels {
   private static final Logger LOG = LoggerFactory.getLogger(Tunnels.class);
   static final int MAX_HEAD_BYTES = 16 * 1024;
   static final int MAX_REFUSAL_BODY_BYTES = 1024 * 1024;
-  static final String VIA = "1.1 zcproxy";
 
   /** Which kind of tunnel. */
   public enum Kind {
@@ -232,7 +234,7 @@ public final class Tunnels {
         sb.append(name).append(": ").append(h.getValue()).append("\r\n");
       }
     }
-    sb.append("Via: ").append(via == null ? VIA : via + ", " + VIA).append("\r\n");
+    sb.append("Via: ").append(Via.appendTo(via)).append("\r\n");
     SocketAddress remote = req.remoteAddress();
     if (remote != null && remote.hostAddress() != null) {
       sb.append("X-Forwarded-For: ").append(xff == null ? remote.hostAddress() : xff + ", " + remote.hostAddress())
@@ -331,7 +333,7 @@ public final class Tunnels {
           resp.headers().add(h.getKey(), h.getValue());
         }
       }
-      resp.headers().add("Via", VIA);
+      resp.headers().add("Via", Via.MEMBER);
       // Vert.x 5 toNetSocket() on an upgrade: status forced to 101, our headers kept, head written, then the
       // HTTP codecs are removed from the pipeline.
       req.toNetSocket().onComplete(sr -> {
@@ -385,12 +387,13 @@ public final class Tunnels {
       if (!head.reason().isEmpty()) {
         resp.setStatusMessage(head.reason());
       }
+      Headers.Builder fields = Headers.builder();
       for (Map.Entry<String, String> h : head.headers()) {
-        if (!isHopByHop(h.getKey())) {
-          resp.headers().add(h.getKey(), h.getValue());
-        }
+        fields.add(h.getKey(), h.getValue());
       }
-      resp.headers().add("Via", VIA);
+      // Hop-by-hop fields as everywhere else; Content-Length too: Vert.x frames the relayed body itself.
+      HopByHop.strip(fields.build()).without("Content-Length").forEach(resp.headers()::add);
+      resp.headers().add("Via", Via.MEMBER);
       req.resume();
       resp.end(body);
     }
@@ -405,22 +408,6 @@ public final class Tunnels {
         req.resume();
         simple(resp, 502, why + "\n", "origin-error");
       }
-    }
-  }
-
-  private static boolean isHopByHop(String name) {
-    switch (name.toLowerCase(Locale.ROOT)) {
-      case "connection":
-      case "keep-alive":
-      case "proxy-connection":
-      case "te":
-      case "trailer":
-      case "transfer-encoding":
-      case "upgrade":
-      case "content-length":
-        return true;
-      default:
-        return false;
     }
   }
 
@@ -446,7 +433,7 @@ public final class Tunnels {
     }
     resp.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8");
     if (detail != null) {
-      resp.putHeader("Cache-Status", "zcproxy; fwd=bypass; detail=" + detail);
+      resp.putHeader("Cache-Status", CacheStatus.fwd("bypass").detail(detail).toString());
     }
     resp.end(body);
   }

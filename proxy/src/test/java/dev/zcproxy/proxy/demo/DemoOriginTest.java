@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.zcproxy.proxy.config.Units;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -104,6 +105,20 @@ class DemoOriginTest {
   }
 
   @Test
+  void conditionalGetReadsDatesAndTagsLikeTheCache() throws Exception {
+    // every HTTP-date format of RFC 9110 §5.6.7, as HttpDates reads them
+    assertThat(get("/bytes/1k", "If-Modified-Since", "Thursday, 02-Jan-25 00:00:00 GMT").statusCode()).isEqualTo(304);
+    assertThat(get("/bytes/1k", "If-Modified-Since", "Thu Jan  2 00:00:00 2025").statusCode()).isEqualTo(304);
+    assertThat(get("/bytes/1k", "If-Modified-Since", "Tue, 31 Dec 2024 00:00:00 GMT").statusCode()).isEqualTo(200);
+    assertThat(get("/bytes/1k", "If-Modified-Since", "yesterday").statusCode()).isEqualTo(200);
+    // weak comparison and *, as Validation compares them
+    assertThat(get("/bytes/1k", "If-None-Match", "W/\"bytes-1024\"").statusCode()).isEqualTo(304);
+    assertThat(get("/bytes/1k", "If-None-Match", "*").statusCode()).isEqualTo(304);
+    assertThat(get("/bytes/1k", "Last-Modified", "x").headers().firstValue("last-modified"))
+        .hasValue("Wed, 01 Jan 2025 00:00:00 GMT");
+  }
+
+  @Test
   void noStoreVariantsSayNoStore() throws Exception {
     HttpResponse<byte[]> bytes = get("/nostore/bytes/16k");
     assertPattern(bytes.body(), 16 * 1024);
@@ -146,5 +161,18 @@ class DemoOriginTest {
     assertThat(BodyPattern.parseSize("12x")).isEqualTo(-1);
     assertThat(BodyPattern.parseSize("17g")).isEqualTo(-1);
     assertThat(BodyPattern.parseSize("")).isEqualTo(-1);
+  }
+
+  @Test
+  void sizesAreTheConfigFilesSizesPlusTheShortForm() {
+    // whatever the config accepts, the demo accepts to the byte
+    for (String s : new String[] {"0", "1000", "100B", "1kib", "64KiB", "1.5KiB", "2 MiB", "16GiB"}) {
+      assertThat(BodyPattern.parseSize(s)).as(s).isEqualTo(Units.parseSize(s));
+    }
+    assertThat(BodyPattern.parseSize("1.5k")).isEqualTo(1536);
+    // what the config rejects, the demo rejects (but for k, m, g)
+    for (String s : new String[] {"1KB", "1kb", "10GB", "1MB", "1e3", "-1", "-1k", "k", "1TiB", "1 2 KiB"}) {
+      assertThat(BodyPattern.parseSize(s)).as(s).isEqualTo(-1);
+    }
   }
 }

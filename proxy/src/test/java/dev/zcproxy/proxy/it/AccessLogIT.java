@@ -3,63 +3,32 @@ package dev.zcproxy.proxy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The access log says what the client actually got: lines captured from the real {@code zcproxy.access}
  * logger, one per response, with the body bytes sent, {@code aborted} for a cut response, and the
  * request's own protocol version for requests the proxy could not parse.
  */
-class AccessLogIT {
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
-  final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+class AccessLogIT extends OriginAndProxy {
+  @RegisterExtension
+  final AccessLogCapture access = new AccessLogCapture();
+  final BlockingQueue<String> lines = access.lines;
   final List<String> seen = new ArrayList<>();
-  final AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
-    @Override
-    protected void append(ILoggingEvent e) {
-      lines.add(e.getFormattedMessage());
-    }
-  };
-
-  private static ch.qos.logback.classic.Logger accessLogger() {
-    return (ch.qos.logback.classic.Logger) LoggerFactory.getLogger("zcproxy.access");
-  }
 
   @BeforeEach
   void start() throws Exception {
-    origin = FixtureOrigin.start();
-    capture.start();
-    accessLogger().addAppender(capture);
     proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout");
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    accessLogger().detachAppender(capture);
-    capture.stop();
-    if (proxy != null) {
-      proxy.close();
-    }
-    origin.close();
   }
 
   /** The next access line that contains {@code needle}, waiting at most 20 s. */

@@ -2,57 +2,28 @@ package dev.zcproxy.proxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import dev.zcproxy.cache.CacheOutcome;
 import io.vertx.core.json.JsonObject;
-import java.nio.file.Path;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code logging.access-log-format: json}: one JSON object per response from the real
  * {@code zcproxy.access} logger, with the origin's status and time when the origin was asked and
  * without them for a hit.
  */
-class AccessLogJsonIT {
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
-  final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-  final AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
-    @Override
-    protected void append(ILoggingEvent e) {
-      lines.add(e.getFormattedMessage());
-    }
-  };
-
-  private static ch.qos.logback.classic.Logger accessLogger() {
-    return (ch.qos.logback.classic.Logger) LoggerFactory.getLogger("zcproxy.access");
-  }
+class AccessLogJsonIT extends OriginAndProxy {
+  @RegisterExtension
+  final AccessLogCapture access = new AccessLogCapture();
+  final BlockingQueue<String> lines = access.lines;
 
   @BeforeEach
   void start() throws Exception {
-    origin = FixtureOrigin.start();
     origin.serve("/j", "json body".getBytes(java.nio.charset.StandardCharsets.US_ASCII), "Cache-Control", "max-age=600");
-    capture.start();
-    accessLogger().addAppender(capture);
     proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout", "logging.access-log-format: json");
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    accessLogger().detachAppender(capture);
-    capture.stop();
-    proxy.close();
-    origin.close();
   }
 
   private JsonObject next() throws InterruptedException {

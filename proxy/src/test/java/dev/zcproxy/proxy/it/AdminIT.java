@@ -5,12 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -19,26 +16,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  * pages of other origins; the data port never evicts for a PURGE or an unknown method. Each test
  * asserts what the client got and, by counting origin requests, whether the entry survived.
  */
-class AdminIT {
+class AdminIT extends OriginAndProxy {
   private static final String TOKEN = "test-admin-token-0123456789";
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
 
   @BeforeEach
   void start() throws Exception {
-    origin = FixtureOrigin.start();
     // Answers 200 to every method, as many applications do: the worst case for invalidation.
     origin.route("/p", req -> req.response().putHeader("Cache-Control", "max-age=600").end("body of /p"));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    if (proxy != null) {
-      proxy.close();
-    }
-    origin.close();
   }
 
   private void storeP() throws Exception {

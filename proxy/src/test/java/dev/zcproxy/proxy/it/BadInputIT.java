@@ -5,30 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Malformed client input gets a clear status and a closed connection; the origin never sees it. */
-class BadInputIT {
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
-
+class BadInputIT extends OriginAndProxy {
   @BeforeEach
   void start() throws Exception {
-    origin = FixtureOrigin.start();
     origin.serve("/", "ok".getBytes(), "Cache-Control", "no-store");
     proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.max-header-size: 4KiB");
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    proxy.close();
-    origin.close();
   }
 
   /** Sends raw bytes and reads until the proxy closes the connection. */

@@ -13,34 +13,13 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** End-to-end caching behaviour against a real origin on loopback: hits are proved by counting origin requests. */
-class CachingIT {
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
-
-  @BeforeEach
-  void start() throws Exception {
-    origin = FixtureOrigin.start();
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    if (proxy != null) {
-      proxy.close();
-    }
-    origin.close();
-  }
-
+class CachingIT extends OriginAndProxy {
   static byte[] body(int size, long seed) {
     byte[] b = new byte[size];
     new Random(seed).nextBytes(b);

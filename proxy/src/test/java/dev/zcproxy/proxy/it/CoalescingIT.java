@@ -12,7 +12,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.PoolOptions;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,7 +24,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -34,13 +32,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Concurrent misses for one URI share one origin fetch, and every reader streams from the cache file
  * while it fills; run on both transfer paths (sendfile ranges and copies).
  */
-class CoalescingIT {
+class CoalescingIT extends OriginAndProxy {
   static final int MIB = 1 << 20;
 
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
   Vertx clientVertx;
   HttpClient client;
 
@@ -50,7 +44,6 @@ class CoalescingIT {
 
   @BeforeEach
   void start() throws Exception {
-    origin = FixtureOrigin.start();
     clientVertx = Vertx.vertx();
     client = clientVertx.httpClientBuilder().with(new HttpClientOptions().setKeepAlive(false))
         .with(new PoolOptions().setHttp1MaxSize(250)).build();
@@ -58,10 +51,6 @@ class CoalescingIT {
 
   @AfterEach
   void stop() throws Exception {
-    if (proxy != null) {
-      proxy.close();
-    }
-    origin.close();
     clientVertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 

@@ -7,39 +7,25 @@ import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code /metrics} and {@code /stats} after known traffic against a real origin: hits, misses and a
  * pass move the counters and latency histograms by exactly their number, origin requests match what
  * the origin counted, and Vert.x's own HTTP server and client metrics are scraped from the same registry.
  */
-class MetricsIT {
+class MetricsIT extends OriginAndProxy {
   private static final String TOKEN = "metrics-admin-token-0123456789";
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
   final byte[] cached = "c".repeat(3000).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   @BeforeEach
   void start() throws Exception {
-    origin = FixtureOrigin.start();
     origin.serve("/c", cached, "Cache-Control", "max-age=600");
     origin.serve("/n", "not stored".getBytes(java.nio.charset.StandardCharsets.US_ASCII), "Cache-Control", "no-store");
     origin.route("/p", req -> req.body().onSuccess(b -> req.response().end("posted")));
     proxy = ProxyFixture.start(origin.url(), cacheDir);
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    proxy.close();
-    origin.close();
   }
 
   /** One MISS stored, two HITs, one MISS not stored, one PASS. */

@@ -6,41 +6,24 @@ import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.buffer.Buffer;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Uncacheable bodies pass through byte for byte: by splice(2) socket to socket, or copied. */
-class PassThroughIT {
+class PassThroughIT extends OriginAndProxy {
   static final int SIZE = 100 << 20;
   static byte[] big;
-
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
 
   @BeforeEach
   void start() throws Exception {
     if (big == null) {
       big = CachingIT.body(SIZE, 100);
     }
-    origin = FixtureOrigin.start();
     origin.route("/big", req -> req.response().putHeader("Cache-Control", "no-store")
         .putHeader("Content-Length", Integer.toString(SIZE)).end(Buffer.buffer(big)));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    if (proxy != null) {
-      proxy.close();
-    }
-    origin.close();
   }
 
   @ParameterizedTest(name = "zero-copy={0}")

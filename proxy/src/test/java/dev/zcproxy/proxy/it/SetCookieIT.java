@@ -6,32 +6,24 @@ import io.vertx.core.http.HttpServerResponse;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A response that sets a cookie is one client's: with the default ({@code cache.set-cookie: pass}) no
  * other client ever gets it; {@code strip} shares the body without the cookie; {@code store} is RFC
  * 9111 as written. The origin mints a new session per request, so a shared cookie shows at once.
  */
-class SetCookieIT {
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
+class SetCookieIT extends OriginAndProxy {
   final AtomicInteger sessions = new AtomicInteger();
   /** When set, the first request's response waits here until the test completes it. */
   volatile CompletableFuture<HttpServerResponse> held;
 
   @BeforeEach
   void start() throws Exception {
-    origin = FixtureOrigin.start();
     origin.route("/c", req -> {
       int n = sessions.incrementAndGet();
       HttpServerResponse resp = req.response().putHeader("Cache-Control", "max-age=600")
@@ -43,14 +35,6 @@ class SetCookieIT {
       }
       resp.end("shared body");
     });
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    if (proxy != null) {
-      proxy.close();
-    }
-    origin.close();
   }
 
   private static String cookie(HttpResponse<?> r) {

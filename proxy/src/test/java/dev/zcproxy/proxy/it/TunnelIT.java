@@ -13,28 +13,21 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** WebSocket and CONNECT through the whole proxy: tunnelled both ways, spliced or copied. */
-class TunnelIT {
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
+class TunnelIT extends OriginAndProxy {
   NetServer echo;
-  ProxyFixture proxy;
   Vertx clientVertx;
 
   @BeforeEach
   void start() throws Exception {
-    origin = FixtureOrigin.start();
     origin.route("/ws", req -> req.toWebSocket().onSuccess(ws -> {
       ws.textMessageHandler(ws::writeTextMessage);
       ws.binaryMessageHandler(ws::writeBinaryMessage);
@@ -46,10 +39,6 @@ class TunnelIT {
 
   @AfterEach
   void stop() throws Exception {
-    if (proxy != null) {
-      proxy.close();
-    }
-    origin.close();
     clientVertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 

@@ -32,10 +32,10 @@ class RequestCheckTest {
   }
 
   @ParameterizedTest(name = "CL \"{0}\" -> {1}")
-  @CsvSource(delimiter = '|', value = {"5|5", "005|5", "5, 5|5", "+5|-1", "5, 6|-1", "5x|-1", "-1|-1", "''|-1",
-      "99999999999999999999|-1"})
-  void contentLengths(String cl, long expected) {
-    assertThat(RequestCheck.contentLength(java.util.List.of(cl))).isEqualTo(expected);
+  @CsvSource(delimiter = '|', value = {"5|200", "005|200", "5, 5|200", "+5|400", "5, 6|400", "5x|400", "-1|400", "''|400",
+      "1k|400", "99999999999999999999|400"})
+  void contentLengths(String cl, int expected) {
+    assertThat(status(check("HTTP/1.1", "/", "Host", "h", "Content-Length", cl))).isEqualTo(expected);
   }
 
   @Test

@@ -102,7 +102,9 @@ class TunnelsTest {
         req.response().write("no ");
         req.response().end("upgrade here");
       } else {
-        req.response().setStatusCode(200).putHeader("X-Origin", "plain").end("plain page");
+        req.response().setStatusCode(200).putHeader("X-Origin", "plain")
+            .putHeader("Connection", "X-Hop").putHeader("X-Hop", "1").putHeader("Proxy-Authenticate", "Basic")
+            .end("plain page");
       }
     });
     plainOriginPort = await(plainOrigin.listen(0, "127.0.0.1")).actualPort();
@@ -309,6 +311,9 @@ class TunnelsTest {
     UpgradeRejectedException e = (UpgradeRejectedException) f.cause();
     assertThat(e.getStatus()).isEqualTo(200);
     assertThat(e.getHeaders().get("X-Origin")).isEqualTo("plain");
+    assertThat(e.getHeaders().get("X-Hop")).as("named in Connection: hop-by-hop").isNull();
+    assertThat(e.getHeaders().get("Proxy-Authenticate")).as("hop-by-hop").isNull();
+    assertThat(e.getHeaders().get("Via")).isEqualTo("1.1 zcproxy");
     assertThat(e.getBody().toString()).isEqualTo("plain page");
 
     Future<WebSocket> f2 = client.connect(new WebSocketConnectOptions()

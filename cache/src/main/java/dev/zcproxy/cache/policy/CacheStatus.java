@@ -1,39 +1,47 @@
-package dev.zcproxy.proxy.server;
+package dev.zcproxy.cache.policy;
 
 /**
  * Builds this proxy's member of the {@code Cache-Status} field (RFC 9211): {@code zcproxy; hit},
  * {@code zcproxy; fwd=uri-miss; stored}, {@code zcproxy; fwd=stale; fwd-status=304}, ...
  */
-final class CacheStatus {
-  static final String NAME = "zcproxy";
+public final class CacheStatus {
+  /** This cache's name in the field. */
+  public static final String NAME = "zcproxy";
 
   private final StringBuilder sb = new StringBuilder(48).append(NAME);
 
-  static CacheStatus hit() {
+  private CacheStatus() {}
+
+  /** {@code zcproxy; hit}. */
+  public static CacheStatus hit() {
     return new CacheStatus().param("hit");
   }
 
-  static CacheStatus fwd(String reason) {
+  /** {@code zcproxy; fwd=reason}. */
+  public static CacheStatus fwd(String reason) {
     return new CacheStatus().param("fwd", reason);
   }
 
-  CacheStatus param(String name) {
+  /** Adds a parameter without a value, e.g. {@code stored}. */
+  public CacheStatus param(String name) {
     sb.append("; ").append(name);
     return this;
   }
 
-  CacheStatus param(String name, String token) {
+  /** Adds a parameter with a token value, e.g. {@code fwd=miss}. */
+  public CacheStatus param(String name, String token) {
     sb.append("; ").append(name).append('=').append(token);
     return this;
   }
 
-  CacheStatus param(String name, long value) {
+  /** Adds a parameter with an integer value, e.g. {@code ttl=60}. */
+  public CacheStatus param(String name, long value) {
     sb.append("; ").append(name).append('=').append(value);
     return this;
   }
 
   /** A free-text {@code detail}; written as a token when it is one, else as a quoted string. */
-  CacheStatus detail(String detail) {
+  public CacheStatus detail(String detail) {
     boolean token = !detail.isEmpty() && detail.chars().allMatch(c -> c > 0x20 && c < 0x7f && "\"(),/:;<=>?@[\\]{}".indexOf(c) < 0);
     if (token) {
       return param("detail", detail);
@@ -43,7 +51,7 @@ final class CacheStatus {
   }
 
   /** Appends this member to an existing field value from caches closer to the origin (RFC 9211 §2). */
-  String appendTo(String existing) {
+  public String appendTo(String existing) {
     return existing == null || existing.isBlank() ? sb.toString() : existing + ", " + sb;
   }
 

@@ -410,6 +410,26 @@ public final class DiskStore implements AutoCloseable {
   }
 
   /**
+   * Soft purge: marks every variant of {@code primaryKey} stale from {@code atMillis} on
+   * ({@link EntryMeta#withInvalidatedAt}), in the index and in its file, so that the next request
+   * revalidates it and {@code stale-if-error} can still serve it. Completes with how many were marked.
+   */
+  public CompletableFuture<Integer> softInvalidate(String primaryKey, long atMillis) {
+    requireNonNull(primaryKey, "primaryKey");
+    List<CompletableFuture<Boolean>> marks = new ArrayList<>();
+    for (EntryMeta m : index.variants(primaryKey)) {
+      marks.add(softInvalidate(m, atMillis));
+    }
+    return CompletableFuture.allOf(marks.toArray(CompletableFuture[]::new))
+        .thenApply(v -> (int) marks.stream().filter(CompletableFuture::join).count());
+  }
+
+  /** Soft-purges one stored variant; completes with false when it left the index or changed meanwhile. */
+  CompletableFuture<Boolean> softInvalidate(EntryMeta stored, long atMillis) {
+    return update(stored, stored.withInvalidatedAt(atMillis)).handle((m, t) -> t == null);
+  }
+
+  /**
    * Fault injection for tests of the layers above: from now on, a body write that would take an entry
    * past {@code bodyBytes} fails as a full disk would ({@code -1} turns it off). Never used in production.
    */

@@ -11,10 +11,12 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.net.URI;
 import java.util.Locale;
+import java.util.function.LongSupplier;
 
 /**
  * The admin listener, on its own port: {@code /health}, {@code /stats} (JSON), {@code /metrics}
- * (Prometheus text) and {@code /purge?url=...} (POST or PURGE) to drop every variant of a URI.
+ * (Prometheus text) and {@code /purge?url=...[&soft=true]} (POST or PURGE) to drop every variant of a
+ * URI, or with {@code soft=true} mark them stale (Fastly's soft purge).
  *
  * <p>Reads are open; every other request must carry {@code Authorization: Bearer <admin token>} and
  * must not come from another origin's browser page ({@link AdminGuard}). Errors are JSON
@@ -25,6 +27,7 @@ public final class AdminServer {
   private final ProxyMetrics metrics;
   private final DiskStore store;
   private final AdminGuard guard;
+  private final LongSupplier clock;
   private HttpServer server;
 
   /**
@@ -32,10 +35,16 @@ public final class AdminServer {
    * @param token the bearer token mutating requests need; {@code ""} refuses them all
    */
   public AdminServer(Vertx vertx, ProxyMetrics metrics, DiskStore store, String token) {
+    this(vertx, metrics, store, token, System::currentTimeMillis);
+  }
+
+  /** @param clock epoch millis: when soft purges and bans take effect (the proxy's clock) */
+  public AdminServer(Vertx vertx, ProxyMetrics metrics, DiskStore store, String token, LongSupplier clock) {
     this.vertx = vertx;
     this.metrics = metrics;
     this.store = store;
     this.guard = new AdminGuard(token);
+    this.clock = clock;
   }
 
   public Future<Integer> listen(String host, int port) {
@@ -73,6 +82,37 @@ public final class AdminServer {
       error(rc, 400, store == null ? "cache disabled" : "missing url parameter (absolute URL)");
       return;
     }
+    String key = primaryKey(rc, url);
+    if (key == null) {
+      return;
+    }
+    if (isSoft(rc)) {
+      Future.fromCompletionStage(store.softInvalidate(key, clock.getAsLong()), vertx.getOrCreateContext())
+          .onSuccess(marked -> {
+            metrics.softPurged(marked);
+            json(rc, new JsonObject().put("marked_stale", marked).put("key", key));
+          })
+          .onFailure(t -> error(rc, 500, "soft purge failed: " + t));
+      return;
+    }
+    int removed = store.invalidate(key);
+    metrics.purged(removed);
+    json(rc, new JsonObject().put("purged", removed).put("key", key));
+  }
+
+  private static boolean isSoft(RoutingContext rc) {
+    String soft = rc.request().getParam("soft");
+    return soft != null && (soft.equals("true") || soft.equals("1"));
+  }
+
+  private static void json(RoutingContext rc, JsonObject body) {
+    if (!rc.response().ended()) {
+      rc.response().putHeader("content-type", "application/json").end(body.encode() + "\n");
+    }
+  }
+
+  /** The primary cache key of an absolute URL, or null after answering 400. */
+  private static String primaryKey(RoutingContext rc, String url) {
     URI uri;
     try {
       uri = URI.create(url);
@@ -81,17 +121,13 @@ public final class AdminServer {
       }
     } catch (IllegalArgumentException e) {
       error(rc, 400, "url: " + url + " (expected: an absolute http URL)");
-      return;
+      return null;
     }
     String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
     if (uri.getRawQuery() != null) {
       path += "?" + uri.getRawQuery();
     }
-    String key = CacheKey.primaryOf(uri.getScheme().toLowerCase(Locale.ROOT), uri.getRawAuthority(), path);
-    int removed = store.invalidate(key);
-    metrics.purged(removed);
-    rc.response().putHeader("content-type", "application/json")
-        .end(new JsonObject().put("purged", removed).put("key", key).encode() + "\n");
+    return CacheKey.primaryOf(uri.getScheme().toLowerCase(Locale.ROOT), uri.getRawAuthority(), path);
   }
 
   private static void error(RoutingContext rc, int status, String message) {

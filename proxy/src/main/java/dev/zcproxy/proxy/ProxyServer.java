@@ -45,6 +45,8 @@ public final class ProxyServer {
 
   private final ProxyConfig config;
   private final LongSupplier clock;
+  /** How often the ban sweep runs on the cache I/O pool. */
+  private static final long BAN_SWEEP_MILLIS = 60_000;
   private final ProxyMetrics metrics = new ProxyMetrics();
   private final List<HttpServer> servers = Collections.synchronizedList(new ArrayList<>());
   private Vertx vertx;
@@ -96,6 +98,15 @@ public final class ProxyServer {
       metrics.cacheGauges(store::entryCount, store::weightedBytes);
       DiskStore s = store;
       vertx.setPeriodic(30_000, id -> cacheIo.execute(s::cleanUp));
+      metrics.banGauge(s::banMatches);
+      // Bans are applied at lookup; this sweep applies them to entries nobody asks for and drops old bans.
+      vertx.setPeriodic(BAN_SWEEP_MILLIS, id -> {
+        try {
+          cacheIo.execute(s::sweepBans);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+          // the store is closing
+        }
+      });
       // Like nginx's cache manager with min_free: evict while the file system is short of free space.
       vertx.setPeriodic(1_000, id -> {
         try {

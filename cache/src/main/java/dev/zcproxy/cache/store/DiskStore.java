@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
+import dev.zcproxy.cache.Bans;
 import dev.zcproxy.cache.CacheKey;
 import dev.zcproxy.cache.EntryMeta;
 import java.io.IOException;
@@ -97,6 +98,11 @@ public final class DiskStore implements AutoCloseable {
       com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000)
           .expireAfterWrite(java.time.Duration.ofHours(1)).build();
   private final Object publishLock = new Object();
+  /** Bans, persisted in {@link #BANS_FILE} in the cache directory. */
+  private final Bans bans;
+  private final java.util.concurrent.atomic.LongAdder banMatches = new java.util.concurrent.atomic.LongAdder();
+  private final Object bansFileLock = new Object();
+  static final String BANS_FILE = "bans";
   private final Set<Path> liveTemps = ConcurrentHashMap.newKeySet();
   private final Object[] locks = new Object[LOCK_STRIPES];
   private final long session;
@@ -121,6 +127,7 @@ public final class DiskStore implements AutoCloseable {
     // The top 24 bits of every generation name this store instance, so that the scan can tell the
     // files this instance is publishing (left alone) from those of earlier runs.
     this.session = (new SecureRandom().nextInt() & 0xFFFFFFL) | 1L;
+    this.bans = loadBans(config.dir().resolve(BANS_FILE));
     this.index = new StoreIndex(config.maxBytes(), config.indexHeapBytes(), ioExecutor, clockMillis, retainUntil,
         this::fileGone);
     this.openFiles = Caffeine.newBuilder()
@@ -170,10 +177,123 @@ public final class DiskStore implements AutoCloseable {
     return store;
   }
 
-  /** Every indexed variant stored for {@code primaryKey}; never blocks. */
+  /**
+   * Every indexed variant stored for {@code primaryKey}; never blocks. A variant that a ban applies
+   * to ({@link Bans#test}) is removed here, lazily, and not returned.
+   */
   public List<EntryMeta> variants(String primaryKey) {
     requireNonNull(primaryKey, "primaryKey");
-    return index.variants(primaryKey);
+    List<EntryMeta> vs = index.variants(primaryKey);
+    if (bans.isEmpty() || vs.isEmpty()) {
+      return vs;
+    }
+    List<EntryMeta> kept = null;
+    for (int i = 0; i < vs.size(); i++) {
+      EntryMeta m = vs.get(i);
+      Bans.Ban b = bans.test(m);
+      if (b != null) {
+        if (index.removeIf(m.key().hash(), m)) {
+          b.countRemoved();
+          banMatches.increment();
+        }
+        if (kept == null) {
+          kept = new ArrayList<>(vs.subList(0, i));
+        }
+      } else if (kept != null) {
+        kept.add(m);
+      }
+    }
+    return kept == null ? vs : kept;
+  }
+
+  // ---- bans (Varnish-style, applied lazily at lookup and by the background sweep) ----
+
+  /** The ban list (read it for listing; add bans with {@link #ban}). */
+  public Bans bans() {
+    return bans;
+  }
+
+  /** Entries removed because a ban matched them, since start. */
+  public long banMatches() {
+    return banMatches.sum();
+  }
+
+  /**
+   * Adds a ban created now (it applies to entries stored until now) and writes the ban list; completes
+   * once it is on disk. Throws {@link IllegalArgumentException} for a bad expression (nothing added).
+   */
+  public CompletableFuture<Bans.Ban> ban(Bans.Kind kind, String expression, String value) {
+    Bans.Ban b = bans.add(kind, expression, value, now());
+    return CompletableFuture.supplyAsync(() -> {
+      saveBans();
+      return b;
+    }, ioExecutor);
+  }
+
+  /**
+   * Applies the bans to every indexed entry, then drops the bans older than every entry (indexed or
+   * being written) and writes the list if it changed. Blocks on disk: call it on the I/O executor,
+   * periodically. Does nothing without bans; drops none before the startup scan finished.
+   */
+  public void sweepBans() {
+    if (bans.isEmpty() || closed) {
+      return;
+    }
+    long oldest = now();
+    long matched = 0;
+    for (StoreEntry e : index.all()) {
+      EntryMeta m = e.meta();
+      Bans.Ban b = bans.test(m);
+      if (b != null) {
+        if (index.removeIf(e.hash(), m)) {
+          b.countRemoved();
+          banMatches.increment();
+          matched++;
+        }
+      } else {
+        oldest = Math.min(oldest, m.responseTime());
+      }
+    }
+    for (EntryWriter w : writers) {
+      oldest = Math.min(oldest, w.meta().responseTime());
+    }
+    int expired = scanned.isDone() && !scanned.isCompletedExceptionally() ? bans.expireBefore(oldest) : 0;
+    if (matched > 0 || expired > 0) {
+      LOG.debug("ban sweep removed {} entries and dropped {} bans ({} left)", matched, expired, bans.size());
+      saveBans();
+    }
+  }
+
+  private static Bans loadBans(Path file) {
+    try {
+      return Bans.decode(Files.readString(file));
+    } catch (NoSuchFileException e) {
+      return new Bans();
+    } catch (IOException | IllegalArgumentException e) {
+      LOG.warn("cannot read the ban list {}, starting without bans: {}", file, e.toString());
+      return new Bans();
+    }
+  }
+
+  /** Writes the ban list atomically (temp file + rename). Blocks on disk. */
+  void saveBans() {
+    synchronized (bansFileLock) {
+      Path file = config.dir().resolve(BANS_FILE);
+      Path temp = config.dir().resolve(BANS_FILE + ".new");
+      try {
+        Files.createDirectories(config.dir());
+        Files.writeString(temp, bans.encode());
+        if (config.fsync()) {
+          try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+          }
+        }
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (IOException e) {
+        LOG.warn("cannot write the ban list {}: {}", file, e.toString());
+        throw new UncheckedIOException(e);
+      }
+    }
   }
 
   /** Completes when the startup scan has finished. */

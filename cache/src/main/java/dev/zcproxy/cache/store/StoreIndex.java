@@ -226,6 +226,24 @@ final class StoreIndex {
     return cache.asMap().remove(hash);
   }
 
+  /** Removes the entry of {@code hash} only while its meta is still {@code meta}; whether it did. */
+  boolean removeIf(String hash, EntryMeta meta) {
+    boolean[] done = new boolean[1];
+    cache.asMap().computeIfPresent(hash, (h, cur) -> {
+      if (!cur.meta().equals(meta)) {
+        return cur;
+      }
+      done[0] = true;
+      return null;
+    });
+    return done[0];
+  }
+
+  /** A weakly consistent live view of every indexed entry (background sweeps). */
+  java.util.Collection<StoreEntry> all() {
+    return cache.asMap().values();
+  }
+
   /** The current variants of {@code primaryKey} (recording an access to each). */
   List<EntryMeta> variants(String primaryKey) {
     Collection<String> hashes = hashesView(primaryKey);

@@ -1,22 +1,27 @@
 package dev.zcproxy.proxy.admin;
 
+import dev.zcproxy.cache.Bans;
 import dev.zcproxy.cache.CacheKey;
 import dev.zcproxy.cache.store.DiskStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.net.URI;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
 
 /**
  * The admin listener, on its own port: {@code /health}, {@code /stats} (JSON), {@code /metrics}
  * (Prometheus text) and {@code /purge?url=...[&soft=true]} (POST or PURGE) to drop every variant of a
- * URI, or with {@code soft=true} mark them stale (Fastly's soft purge).
+ * URI, or with {@code soft=true} mark them stale (Fastly's soft purge); {@code POST /ban?prefix=URL},
+ * {@code ?regex=RE} or {@code ?header=NAME&value=V} adds a ban (applied lazily at lookup) and
+ * {@code GET /bans} lists them.
  *
  * <p>Reads are open; every other request must carry {@code Authorization: Bearer <admin token>} and
  * must not come from another origin's browser page ({@link AdminGuard}). Errors are JSON
@@ -67,6 +72,8 @@ public final class AdminServer {
     router.get("/metrics").handler(rc -> rc.response().putHeader("content-type", "text/plain; version=0.0.4").end(metrics.toPrometheus()));
     router.route(HttpMethod.POST, "/purge").handler(this::purge);
     router.route(HttpMethod.valueOf("PURGE"), "/purge").handler(this::purge);
+    router.post("/ban").handler(this::ban);
+    router.get("/bans").handler(this::listBans);
     router.errorHandler(404, rc -> error(rc, 404, "no such admin endpoint: " + rc.request().path()));
     router.errorHandler(405, rc -> error(rc, 405, rc.request().method() + " is not allowed on " + rc.request().path()));
     router.errorHandler(500, rc -> error(rc, 500, "internal error: " + rc.failure()));
@@ -98,6 +105,65 @@ public final class AdminServer {
     int removed = store.invalidate(key);
     metrics.purged(removed);
     json(rc, new JsonObject().put("purged", removed).put("key", key));
+  }
+
+  private void ban(RoutingContext rc) {
+    if (store == null) {
+      error(rc, 400, "cache disabled");
+      return;
+    }
+    var req = rc.request();
+    Bans.Kind kind;
+    String expr;
+    String value = "";
+    if (req.getParam("prefix") != null) {
+      kind = Bans.Kind.PREFIX;
+      expr = req.getParam("prefix");
+    } else if (req.getParam("regex") != null) {
+      kind = Bans.Kind.REGEX;
+      expr = req.getParam("regex");
+    } else if (req.getParam("header") != null) {
+      kind = Bans.Kind.HEADER;
+      expr = req.getParam("header");
+      value = req.getParam("value");
+      if (value == null) {
+        error(rc, 400, "missing value parameter (the header value to ban)");
+        return;
+      }
+    } else {
+      error(rc, 400, "expected one of: prefix=URL, regex=RE, header=NAME&value=V");
+      return;
+    }
+    CompletableFuture<Bans.Ban> added;
+    try {
+      added = store.ban(kind, expr, value);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      error(rc, 400, kind.name().toLowerCase(Locale.ROOT) + ": " + e.getMessage());
+      return;
+    }
+    metrics.banAdded();
+    Future.fromCompletionStage(added, vertx.getOrCreateContext())
+        .onSuccess(b -> json(rc, new JsonObject().put("ban", banJson(b)).put("bans", store.bans().size())))
+        .onFailure(t -> error(rc, 500, "ban added but the ban list could not be written: " + t));
+  }
+
+  private void listBans(RoutingContext rc) {
+    JsonArray list = new JsonArray();
+    if (store != null) {
+      for (Bans.Ban b : store.bans().list()) {
+        list.add(banJson(b));
+      }
+    }
+    json(rc, new JsonObject().put("bans", list).put("matched", store == null ? 0 : store.banMatches()));
+  }
+
+  private static JsonObject banJson(Bans.Ban b) {
+    JsonObject o = new JsonObject().put("id", b.id()).put("kind", b.kind().name().toLowerCase(Locale.ROOT))
+        .put("expression", b.expression());
+    if (b.kind() == Bans.Kind.HEADER) {
+      o.put("value", b.value());
+    }
+    return o.put("created", java.time.Instant.ofEpochMilli(b.created()).toString()).put("removed", b.removed());
   }
 
   private static boolean isSoft(RoutingContext rc) {

@@ -111,4 +111,128 @@ class InvalidationIT {
     origin = FixtureOrigin.start(); // for @AfterEach
     assertThat(admin("GET", "/metrics").body()).contains("zcproxy_soft_purges_total 2.0");
   }
+
+  /** Fills {@code paths} through the proxy (each a MISS) and waits until all are stored. */
+  private void fill(java.util.List<String> paths) throws Exception {
+    long stored = proxy.server.metrics().toJson().isEmpty() ? 0 : new JsonObject(proxy.server.metrics().toJson())
+        .getJsonObject("cache").getLong("stored");
+    for (String p : paths) {
+      assertThat(proxy.get(p).statusCode()).isEqualTo(200);
+    }
+    proxy.server.metrics().whenStored(stored + paths.size()).get(60, TimeUnit.SECONDS);
+  }
+
+  private static java.util.List<String> paths(String prefix, int n) {
+    return java.util.stream.IntStream.range(0, n).mapToObj(i -> prefix + i).toList();
+  }
+
+  private void serveAll(java.util.List<String> paths, String... headers) {
+    for (String p : paths) {
+      origin.serve(p, ("body of " + p).getBytes(java.nio.charset.StandardCharsets.UTF_8), headers);
+    }
+  }
+
+  /** Gets each path; returns how many were answered by the cache (the origin count did not move). */
+  private int hits(java.util.List<String> paths) throws Exception {
+    int hits = 0;
+    for (String p : paths) {
+      int before = origin.requests(p);
+      HttpResponse<byte[]> r = proxy.get(p);
+      assertThat(new String(r.body())).isEqualTo("body of " + p);
+      if (origin.requests(p) == before) {
+        hits++;
+      }
+    }
+    return hits;
+  }
+
+  @Test
+  void banByPrefixRemovesExactlyTheMatchingOnesOfThreeThousandAtLookup() throws Exception {
+    java.util.List<String> img = paths("/img/", 1500);
+    java.util.List<String> css = paths("/css/", 1500);
+    serveAll(img, "Cache-Control", "max-age=600");
+    serveAll(css, "Cache-Control", "max-age=600");
+    proxy = startProxy();
+    fill(img);
+    fill(css);
+    assertThat(proxy.server.store().entryCount()).isEqualTo(3000);
+    proxy.advance(Duration.ofSeconds(1));
+
+    JsonObject added = adminOk("POST", "/ban?prefix=" + enc(abs("/img/")));
+    assertThat(added.getJsonObject("ban").getString("kind")).isEqualTo("prefix");
+    assertThat(added.getJsonObject("ban").getString("expression")).isEqualTo("127.0.0.1:" + proxy.server.port() + "/img/");
+    // Lazy: nothing was scanned or removed yet.
+    assertThat(proxy.server.store().entryCount()).isEqualTo(3000);
+    proxy.advance(Duration.ofSeconds(1));
+
+    int originBefore = origin.totalRequests();
+    assertThat(hits(css)).isEqualTo(1500);
+    assertThat(origin.totalRequests()).isEqualTo(originBefore);
+    assertThat(hits(img)).isZero();
+    assertThat(origin.totalRequests()).isEqualTo(originBefore + 1500);
+
+    JsonObject listed = adminOk("GET", "/bans");
+    assertThat(listed.getJsonArray("bans")).hasSize(1);
+    assertThat(listed.getJsonArray("bans").getJsonObject(0).getLong("removed")).isEqualTo(1500);
+    // Refilled after the ban: HITs again.
+    proxy.server.metrics().whenStored(4500).get(60, TimeUnit.SECONDS);
+    assertThat(hits(img.subList(0, 100))).isEqualTo(100);
+    String metrics = admin("GET", "/metrics").body();
+    assertThat(metrics).contains("zcproxy_bans_total 1.0").contains("zcproxy_ban_matches_total 1500.0");
+  }
+
+  @Test
+  void regexAndHeaderBansAndBadPatternsAreRefusedWithJson() throws Exception {
+    java.util.List<String> a = paths("/r/a", 50);
+    java.util.List<String> b = paths("/r/b", 50);
+    serveAll(a, "Cache-Control", "max-age=600", "X-Owner", "team-a");
+    serveAll(b, "Cache-Control", "max-age=600", "X-Owner", "team-b");
+    proxy = startProxy();
+    fill(a);
+    fill(b);
+    proxy.advance(Duration.ofSeconds(1));
+
+    HttpResponse<String> bad = admin("POST", "/ban?regex=" + enc("(unclosed"));
+    assertThat(bad.statusCode()).isEqualTo(400);
+    assertThat(bad.headers().firstValue("content-type")).hasValue("application/json");
+    assertThat(new JsonObject(bad.body()).getString("error")).contains("regex", "bad regular expression");
+    assertThat(admin("POST", "/ban?regex=" + "x".repeat(2000)).statusCode()).isEqualTo(400);
+    assertThat(admin("POST", "/ban?header=X-Owner").statusCode()).isEqualTo(400);
+    assertThat(admin("POST", "/ban").statusCode()).isEqualTo(400);
+    assertThat(adminOk("GET", "/bans").getJsonArray("bans")).isEmpty();
+
+    adminOk("POST", "/ban?regex=" + enc("/r/a[0-9]*[05]$"));
+    proxy.advance(Duration.ofSeconds(1));
+    assertThat(hits(a)).isEqualTo(40); // a0, a5, a10, ... a45 banned
+    proxy.advance(Duration.ofSeconds(1));
+    adminOk("POST", "/ban?header=X-Owner&value=team-b");
+    proxy.advance(Duration.ofSeconds(1));
+    assertThat(hits(b)).isZero();
+    assertThat(adminOk("GET", "/bans").getJsonArray("bans")).hasSize(2);
+  }
+
+  @Test
+  void bansSurviveARestart() throws Exception {
+    java.util.List<String> x = paths("/x/", 300);
+    serveAll(x, "Cache-Control", "max-age=600");
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort(); // the same port after the restart: the cache keys name it
+    }
+    proxy = startProxy("listen.address: 127.0.0.1:" + port);
+    fill(x);
+    proxy.advance(Duration.ofSeconds(1));
+    adminOk("POST", "/ban?prefix=" + enc(abs("/x/1")));
+    long clock = proxy.clock.get();
+    proxy.close();
+
+    proxy = null;
+    proxy = startProxy("listen.address: 127.0.0.1:" + port);
+    proxy.clock.set(Math.max(proxy.clock.get(), clock) + 1000);
+    proxy.server.store().scanned().get(30, TimeUnit.SECONDS);
+    JsonObject listed = adminOk("GET", "/bans");
+    assertThat(listed.getJsonArray("bans")).hasSize(1);
+    // x/1, x/10..19, x/100..199: 111 banned of 300.
+    assertThat(hits(x)).isEqualTo(300 - 111);
+  }
 }

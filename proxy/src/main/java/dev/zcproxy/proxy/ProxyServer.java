@@ -94,7 +94,8 @@ public final class ProxyServer {
     });
     if (c.enabled()) {
       store = DiskStore.open(new StoreConfig(c.dir(), c.maxSizeBytes(), c.fsync(),
-          c.indexHeap().resolve(Runtime.getRuntime().maxMemory()), c.minFreeBytes()), cacheIo, clock, policy::retainUntil);
+          c.indexHeap().resolve(Runtime.getRuntime().maxMemory()), c.minFreeBytes(), c.tagHeaders()), cacheIo, clock,
+          policy::retainUntil);
       metrics.cacheGauges(store::entryCount, store::weightedBytes);
       DiskStore s = store;
       vertx.setPeriodic(30_000, id -> cacheIo.execute(s::cleanUp));

@@ -129,7 +129,7 @@ public final class DiskStore implements AutoCloseable {
     this.session = (new SecureRandom().nextInt() & 0xFFFFFFL) | 1L;
     this.bans = loadBans(config.dir().resolve(BANS_FILE));
     this.index = new StoreIndex(config.maxBytes(), config.indexHeapBytes(), ioExecutor, clockMillis, retainUntil,
-        this::fileGone);
+        this::fileGone, new TagIndex(config.tagHeaders()));
     this.openFiles = Caffeine.newBuilder()
         .maximumSize(maxOpenFiles)
         .executor(ioExecutor)
@@ -204,6 +204,47 @@ public final class DiskStore implements AutoCloseable {
       }
     }
     return kept == null ? vs : kept;
+  }
+
+  // ---- tags (surrogate keys) ----
+
+  /** The indexed entries tagged {@code tag} ({@link StoreConfig#tagHeaders()}); never blocks. */
+  public List<EntryMeta> tagged(String tag) {
+    requireNonNull(tag, "tag");
+    List<EntryMeta> out = new ArrayList<>();
+    for (String hash : index.tags().hashes(tag)) {
+      StoreEntry e = index.peek(hash);
+      if (e != null) {
+        out.add(e.meta());
+      }
+    }
+    return out;
+  }
+
+  /** Removes every entry tagged {@code tag}; returns how many. Costs O(entries with that tag). */
+  public int purgeTag(String tag) {
+    int n = 0;
+    for (EntryMeta m : tagged(tag)) {
+      if (index.removeIf(m.key().hash(), m)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Soft-purges every entry tagged {@code tag} ({@link #softInvalidate}); completes with how many were marked. */
+  public CompletableFuture<Integer> softPurgeTag(String tag, long atMillis) {
+    List<CompletableFuture<Boolean>> marks = new ArrayList<>();
+    for (EntryMeta m : tagged(tag)) {
+      marks.add(softInvalidate(m, atMillis));
+    }
+    return CompletableFuture.allOf(marks.toArray(CompletableFuture[]::new))
+        .thenApply(v -> (int) marks.stream().filter(CompletableFuture::join).count());
+  }
+
+  /** The number of distinct tags indexed. */
+  public int tagCount() {
+    return index.tags().tagCount();
   }
 
   // ---- bans (Varnish-style, applied lazily at lookup and by the background sweep) ----

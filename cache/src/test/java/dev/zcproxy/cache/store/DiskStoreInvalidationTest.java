@@ -111,4 +111,52 @@ class DiskStoreInvalidationTest {
       assertThat(s.variants("http://a/1")).hasSize(1);
     }
   }
+
+  private static EntryMeta tagged(String url, String... headers) {
+    return new EntryMeta(url, "", 200, dev.zcproxy.cache.Headers.of(headers), T0, T0, 0, 0);
+  }
+
+  private DiskStore openTagged() {
+    return DiskStore.open(new StoreConfig(dir, BIG, false).withTagHeaders(java.util.List.of("Surrogate-Key", "Cache-Tag")),
+        Runnable::run, fx.clock::get, m -> m.responseTime() + StoreFixture.HOUR);
+  }
+
+  @Test
+  void tagsAreIndexedFromBothHeaderStylesAndPurgedOrSoftPurged() {
+    try (DiskStore s = openTagged()) {
+      store(s, tagged("http://a/1", "Surrogate-Key", "news  sport"), body(10, 1));
+      store(s, tagged("http://a/2", "Cache-Tag", "sport,weather"), body(10, 2));
+      store(s, tagged("http://a/3", "X-Other", "sport"), body(10, 3));
+
+      assertThat(s.tagged("sport")).extracting(EntryMeta::primaryKey).containsExactlyInAnyOrder("http://a/1", "http://a/2");
+      assertThat(s.softPurgeTag("weather", T0 + 5).join()).isEqualTo(1);
+      assertThat(s.variants("http://a/2")).extracting(EntryMeta::invalidatedAt).containsExactly(T0 + 5);
+      assertThat(s.tagged("weather")).hasSize(1); // still tagged after the update
+
+      assertThat(s.purgeTag("sport")).isEqualTo(2);
+      assertThat(s.variants("http://a/1")).isEmpty();
+      assertThat(s.variants("http://a/3")).hasSize(1);
+      s.cleanUp();
+      assertThat(s.tagged("sport")).isEmpty();
+      assertThat(s.tagCount()).isZero(); // every set emptied when its entries left
+    }
+  }
+
+  @Test
+  void theStartupScanRebuildsTheTagIndexAndTagsPerEntryAreCapped() {
+    StringBuilder many = new StringBuilder();
+    for (int i = 0; i < 100; i++) {
+      many.append("t").append(i).append(' ');
+    }
+    try (DiskStore s = openTagged()) {
+      store(s, tagged("http://a/1", "Surrogate-Key", "news"), body(10, 1));
+      store(s, tagged("http://a/many", "Surrogate-Key", many.toString()), body(10, 2));
+    }
+    try (DiskStore s = openTagged()) {
+      assertThat(s.tagged("news")).extracting(EntryMeta::primaryKey).containsExactly("http://a/1");
+      assertThat(s.tagged("t0")).hasSize(1);
+      assertThat(s.tagged("t" + (TagIndex.MAX_TAGS_PER_ENTRY - 1))).hasSize(1);
+      assertThat(s.tagged("t" + TagIndex.MAX_TAGS_PER_ENTRY)).isEmpty();
+    }
+  }
 }

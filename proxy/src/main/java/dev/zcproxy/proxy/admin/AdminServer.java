@@ -19,7 +19,8 @@ import java.util.function.LongSupplier;
 /**
  * The admin listener, on its own port: {@code /health}, {@code /stats} (JSON), {@code /metrics}
  * (Prometheus text) and {@code /purge?url=...[&soft=true]} (POST or PURGE) to drop every variant of a
- * URI, or with {@code soft=true} mark them stale (Fastly's soft purge); {@code POST /ban?prefix=URL},
+ * URI, or with {@code soft=true} mark them stale (Fastly's soft purge); {@code /purge?tag=TAG} does
+ * the same for every entry with that surrogate key / cache tag; {@code POST /ban?prefix=URL},
  * {@code ?regex=RE} or {@code ?header=NAME&value=V} adds a ban (applied lazily at lookup) and
  * {@code GET /bans} lists them.
  *
@@ -84,9 +85,14 @@ public final class AdminServer {
   }
 
   private void purge(RoutingContext rc) {
+    String tag = rc.request().getParam("tag");
+    if (tag != null && store != null) {
+      purgeTag(rc, tag);
+      return;
+    }
     String url = rc.request().getParam("url");
     if (url == null || store == null) {
-      error(rc, 400, store == null ? "cache disabled" : "missing url parameter (absolute URL)");
+      error(rc, 400, store == null ? "cache disabled" : "missing url parameter (absolute URL) or tag parameter");
       return;
     }
     String key = primaryKey(rc, url);
@@ -105,6 +111,27 @@ public final class AdminServer {
     int removed = store.invalidate(key);
     metrics.purged(removed);
     json(rc, new JsonObject().put("purged", removed).put("key", key));
+  }
+
+  /** Purges or soft-purges every entry tagged {@code tag} (Surrogate-Key / Cache-Tag). */
+  private void purgeTag(RoutingContext rc, String tag) {
+    if (tag.isEmpty()) {
+      error(rc, 400, "empty tag parameter");
+      return;
+    }
+    metrics.tagPurged();
+    if (isSoft(rc)) {
+      Future.fromCompletionStage(store.softPurgeTag(tag, clock.getAsLong()), vertx.getOrCreateContext())
+          .onSuccess(marked -> {
+            metrics.softPurged(marked);
+            json(rc, new JsonObject().put("marked_stale", marked).put("tag", tag));
+          })
+          .onFailure(t -> error(rc, 500, "soft purge failed: " + t));
+      return;
+    }
+    int removed = store.purgeTag(tag);
+    metrics.purged(removed);
+    json(rc, new JsonObject().put("purged", removed).put("tag", tag));
   }
 
   private void ban(RoutingContext rc) {

@@ -65,6 +65,9 @@ final class Exchange {
   /** Adds Via, Cache-Status and X-Cache to the response head. */
   void decorate(CacheOutcome outcome, CacheStatus cs) {
     MultiMap h = resp.headers();
+    for (String name : ctx.stripResponseHeaders()) {
+      h.remove(name);
+    }
     String via = h.get("via");
     h.set("via", via == null ? ProxyHandler.VIA : via + ", " + ProxyHandler.VIA);
     h.set("cache-status", cs.appendTo(String.join(", ", h.getAll("cache-status"))));

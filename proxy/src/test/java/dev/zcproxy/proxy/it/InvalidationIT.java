@@ -235,4 +235,73 @@ class InvalidationIT {
     // x/1, x/10..19, x/100..199: 111 banned of 300.
     assertThat(hits(x)).isEqualTo(300 - 111);
   }
+
+  @Test
+  void tagPurgeOfOneThousandOfThreeThousandAndTagsAreStrippedForClients() throws Exception {
+    java.util.List<String> all = paths("/t/", 3000);
+    for (int i = 0; i < all.size(); i++) {
+      String p = all.get(i);
+      // Every third object carries tag "red", in Fastly's or Cloudflare's header style.
+      String tags = i % 3 == 0 ? "red common" : "blue common";
+      if (i % 2 == 0) {
+        origin.serve(p, ("body of " + p).getBytes(java.nio.charset.StandardCharsets.UTF_8), "Cache-Control", "max-age=600",
+            "Surrogate-Key", tags);
+      } else {
+        origin.serve(p, ("body of " + p).getBytes(java.nio.charset.StandardCharsets.UTF_8), "Cache-Control", "max-age=600",
+            "Cache-Tag", tags.replace(' ', ','));
+      }
+    }
+    proxy = startProxy();
+    HttpResponse<byte[]> first = proxy.get(all.get(0));
+    assertThat(first.headers().firstValue("surrogate-key")).isEmpty();
+    fill(all.subList(1, all.size()));
+    proxy.server.metrics().whenStored(3000).get(60, TimeUnit.SECONDS);
+    HttpResponse<byte[]> hit = proxy.get(all.get(1));
+    assertThat(hit.headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(hit.headers().firstValue("cache-tag")).isEmpty();
+
+    JsonObject purged = adminOk("POST", "/purge?tag=red");
+    assertThat(purged.getInteger("purged")).isEqualTo(1000);
+    int before = origin.totalRequests();
+    java.util.List<String> red = new java.util.ArrayList<>();
+    java.util.List<String> blue = new java.util.ArrayList<>();
+    for (int i = 0; i < all.size(); i++) {
+      (i % 3 == 0 ? red : blue).add(all.get(i));
+    }
+    assertThat(hits(blue)).isEqualTo(2000);
+    assertThat(origin.totalRequests()).isEqualTo(before);
+    assertThat(hits(red)).isZero();
+    assertThat(origin.totalRequests()).isEqualTo(before + 1000);
+    // The refetched ones carry the tag again: the next tag purge removes exactly them.
+    proxy.server.metrics().whenStored(4000).get(60, TimeUnit.SECONDS);
+    assertThat(adminOk("POST", "/purge?tag=red").getInteger("purged")).isEqualTo(1000);
+    assertThat(admin("GET", "/metrics").body()).contains("zcproxy_tag_purges_total 2.0");
+  }
+
+  @Test
+  void softTagPurgeRevalidatesTheTaggedOnesAndKeepsTheTagsWhenConfiguredTo() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger notModified = new java.util.concurrent.atomic.AtomicInteger();
+    for (String p : java.util.List.of("/g/1", "/g/2", "/g/3")) {
+      origin.route(p, req -> {
+        req.response().putHeader("ETag", "\"e\"").putHeader("Cache-Control", "max-age=600")
+            .putHeader("Surrogate-Key", p.equals("/g/3") ? "other" : "group");
+        if ("\"e\"".equals(req.getHeader("If-None-Match"))) {
+          notModified.incrementAndGet();
+          req.response().setStatusCode(304).end();
+        } else {
+          req.response().end("body of " + p);
+        }
+      });
+    }
+    proxy = startProxy("cache.strip-tag-headers: false");
+    fill(java.util.List.of("/g/1", "/g/2", "/g/3"));
+    assertThat(proxy.get("/g/1").headers().firstValue("surrogate-key")).hasValue("group");
+
+    assertThat(adminOk("POST", "/purge?tag=group&soft=true").getInteger("marked_stale")).isEqualTo(2);
+    proxy.advance(Duration.ofSeconds(1));
+    assertThat(xcache("/g/1")).isEqualTo("REVALIDATED");
+    assertThat(xcache("/g/2")).isEqualTo("REVALIDATED");
+    assertThat(xcache("/g/3")).isEqualTo("HIT");
+    assertThat(notModified.get()).isEqualTo(2);
+  }
 }

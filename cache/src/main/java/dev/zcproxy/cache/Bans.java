@@ -140,7 +140,8 @@ public final class Bans {
     return b;
   }
 
-  private static String normalizePrefix(String prefix) {
+  /** A URL prefix as bans and listings compare it: host (lower-cased) and path, no scheme. */
+  public static String normalizePrefix(String prefix) {
     String hp = hostAndPath(prefix);
     int slash = hp.indexOf('/');
     String host = slash < 0 ? hp : hp.substring(0, slash);

@@ -163,7 +163,7 @@ public final class ProxyServer {
       return null;
     });
     if (config.admin().enabled()) {
-      admin = new AdminServer(vertx, metrics, store, config.admin().token(), clock);
+      admin = new AdminServer(vertx, metrics, store, config.admin().token(), clock, policy);
       if (!config.admin().hasToken() && !isLoopback(config.admin().address().host())) {
         LOG.warn("admin listener on {} without admin.token: purge is refused, but /stats and /metrics are readable by"
             + " anyone who can reach it", config.admin().address());

@@ -206,6 +206,25 @@ public final class DiskStore implements AutoCloseable {
     return kept == null ? vs : kept;
   }
 
+  /**
+   * Up to {@code limit} indexed entries whose URL's host and path ({@link Bans#hostAndPath}) start with
+   * {@code hostAndPathPrefix}, in no particular order. Walks the whole index: for the admin API, not
+   * the request path (call it off the event loop on a large cache).
+   */
+  public List<EntryMeta> list(String hostAndPathPrefix, int limit) {
+    requireNonNull(hostAndPathPrefix, "hostAndPathPrefix");
+    List<EntryMeta> out = new ArrayList<>();
+    for (StoreEntry e : index.all()) {
+      if (out.size() >= limit) {
+        break;
+      }
+      if (Bans.hostAndPath(e.meta().primaryKey()).startsWith(hostAndPathPrefix)) {
+        out.add(e.meta());
+      }
+    }
+    return out;
+  }
+
   // ---- tags (surrogate keys) ----
 
   /** The indexed entries tagged {@code tag} ({@link StoreConfig#tagHeaders()}); never blocks. */

@@ -2,6 +2,9 @@ package dev.zcproxy.proxy.admin;
 
 import dev.zcproxy.cache.Bans;
 import dev.zcproxy.cache.CacheKey;
+import dev.zcproxy.cache.EntryMeta;
+import dev.zcproxy.cache.policy.CachePolicy;
+import dev.zcproxy.cache.policy.PolicyConfig;
 import dev.zcproxy.cache.store.DiskStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -34,6 +37,7 @@ public final class AdminServer {
   private final DiskStore store;
   private final AdminGuard guard;
   private final LongSupplier clock;
+  private final CachePolicy policy;
   private HttpServer server;
 
   /**
@@ -41,11 +45,16 @@ public final class AdminServer {
    * @param token the bearer token mutating requests need; {@code ""} refuses them all
    */
   public AdminServer(Vertx vertx, ProxyMetrics metrics, DiskStore store, String token) {
-    this(vertx, metrics, store, token, System::currentTimeMillis);
+    this(vertx, metrics, store, token, System::currentTimeMillis, new CachePolicy(PolicyConfig.defaults()));
   }
 
-  /** @param clock epoch millis: when soft purges and bans take effect (the proxy's clock) */
-  public AdminServer(Vertx vertx, ProxyMetrics metrics, DiskStore store, String token, LongSupplier clock) {
+  /**
+   * @param clock epoch millis: when soft purges and bans take effect (the proxy's clock)
+   * @param policy the cache policy, for the age and freshness {@code /entries} reports
+   */
+  public AdminServer(Vertx vertx, ProxyMetrics metrics, DiskStore store, String token, LongSupplier clock,
+      CachePolicy policy) {
+    this.policy = policy;
     this.vertx = vertx;
     this.metrics = metrics;
     this.store = store;
@@ -75,6 +84,7 @@ public final class AdminServer {
     router.route(HttpMethod.valueOf("PURGE"), "/purge").handler(this::purge);
     router.post("/ban").handler(this::ban);
     router.get("/bans").handler(this::listBans);
+    router.get("/entries").handler(this::entries);
     router.errorHandler(404, rc -> error(rc, 404, "no such admin endpoint: " + rc.request().path()));
     router.errorHandler(405, rc -> error(rc, 405, rc.request().method() + " is not allowed on " + rc.request().path()));
     router.errorHandler(500, rc -> error(rc, 500, "internal error: " + rc.failure()));
@@ -182,6 +192,69 @@ public final class AdminServer {
       }
     }
     json(rc, new JsonObject().put("bans", list).put("matched", store == null ? 0 : store.banMatches()));
+  }
+
+  /** Most entries {@code GET /entries?prefix=} lists. */
+  static final int MAX_LISTED = 1000;
+
+  private void entries(RoutingContext rc) {
+    if (store == null) {
+      error(rc, 400, "cache disabled");
+      return;
+    }
+    String url = rc.request().getParam("url");
+    String prefix = rc.request().getParam("prefix");
+    long now = clock.getAsLong();
+    if (url != null) {
+      String key = primaryKey(rc, url);
+      if (key == null) {
+        return;
+      }
+      JsonArray variants = new JsonArray();
+      for (EntryMeta m : store.variants(key)) {
+        JsonArray headers = new JsonArray();
+        for (int i = 0; i < m.headers().size(); i++) {
+          headers.add(new JsonArray().add(m.headers().name(i)).add(m.headers().value(i)));
+        }
+        variants.add(entryJson(m, now).put("status", m.status()).put("headers", headers));
+      }
+      if (variants.isEmpty()) {
+        error(rc, 404, "not in the cache: " + key);
+        return;
+      }
+      json(rc, new JsonObject().put("key", key).put("variants", variants));
+      return;
+    }
+    if (prefix == null || prefix.isEmpty()) {
+      error(rc, 400, "expected prefix=URL (host and path prefix) or url=URL");
+      return;
+    }
+    String hostAndPath = Bans.normalizePrefix(prefix);
+    // Walks the whole index: off the event loop.
+    vertx.executeBlocking(() -> store.list(hostAndPath, MAX_LISTED + 1), false).onComplete(ar -> {
+      if (ar.failed()) {
+        error(rc, 500, "listing failed: " + ar.cause());
+        return;
+      }
+      java.util.List<EntryMeta> found = ar.result();
+      JsonArray list = new JsonArray();
+      for (EntryMeta m : found.subList(0, Math.min(found.size(), MAX_LISTED))) {
+        list.add(entryJson(m, now));
+      }
+      json(rc, new JsonObject().put("prefix", hostAndPath).put("entries", list).put("count", list.size())
+          .put("truncated", found.size() > MAX_LISTED));
+    });
+  }
+
+  private JsonObject entryJson(EntryMeta m, long now) {
+    long age = policy.ageSeconds(m, now);
+    JsonObject o = new JsonObject().put("url", m.primaryKey()).put("variant", m.variant()).put("size", m.bodyLength())
+        .put("age", age).put("freshness_left", policy.lifetimeSeconds(m) - age)
+        .put("stored", java.time.Instant.ofEpochMilli(m.responseTime()).toString());
+    if (m.invalidatedAt() != 0) {
+      o.put("soft_purged", java.time.Instant.ofEpochMilli(m.invalidatedAt()).toString());
+    }
+    return o;
   }
 
   private static JsonObject banJson(Bans.Ban b) {

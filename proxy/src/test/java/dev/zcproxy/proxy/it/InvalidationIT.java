@@ -304,4 +304,38 @@ class InvalidationIT {
     assertThat(xcache("/g/3")).isEqualTo("HIT");
     assertThat(notModified.get()).isEqualTo(2);
   }
+
+  @Test
+  void entriesAreListedByPrefixBoundedAndOneEntryShowsItsStoredHead() throws Exception {
+    java.util.List<String> many = paths("/e/", 1100);
+    serveAll(many, "Cache-Control", "max-age=600", "X-Kind", "listed");
+    serveAll(java.util.List.of("/other"), "Cache-Control", "max-age=600");
+    proxy = startProxy();
+    fill(many.subList(0, 5));
+    fill(java.util.List.of("/other"));
+    proxy.advance(Duration.ofSeconds(10));
+
+    JsonObject five = adminOk("GET", "/entries?prefix=" + enc(abs("/e/")));
+    assertThat(five.getBoolean("truncated")).isFalse();
+    assertThat(five.getJsonArray("entries")).hasSize(5);
+    JsonObject e = five.getJsonArray("entries").getJsonObject(0);
+    assertThat(e.getString("url")).startsWith(abs("/e/"));
+    assertThat(e.getLong("size")).isEqualTo(("body of " + e.getString("url").substring(abs("").length())).length());
+    assertThat(e.getLong("age")).isEqualTo(10);
+    assertThat(e.getLong("freshness_left")).isEqualTo(590);
+
+    fill(many.subList(5, many.size()));
+    JsonObject bounded = adminOk("GET", "/entries?prefix=" + enc(abs("/e/")));
+    assertThat(bounded.getBoolean("truncated")).isTrue();
+    assertThat(bounded.getJsonArray("entries")).hasSize(1000);
+
+    JsonObject one = adminOk("GET", "/entries?url=" + enc(abs("/e/7")));
+    JsonObject v = one.getJsonArray("variants").getJsonObject(0);
+    assertThat(v.getInteger("status")).isEqualTo(200);
+    assertThat(v.getJsonArray("headers").encode()).contains("[\"X-Kind\",\"listed\"]");
+    HttpResponse<String> missing = admin("GET", "/entries?url=" + enc(abs("/nope")));
+    assertThat(missing.statusCode()).isEqualTo(404);
+    assertThat(new JsonObject(missing.body()).getString("error")).contains("not in the cache");
+    assertThat(admin("GET", "/entries").statusCode()).isEqualTo(400);
+  }
 }

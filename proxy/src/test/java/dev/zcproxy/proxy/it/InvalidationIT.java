@@ -192,6 +192,12 @@ class InvalidationIT {
     fill(b);
     proxy.advance(Duration.ofSeconds(1));
 
+    // Mutating calls need the admin token; the list is open like the other reads.
+    HttpResponse<String> anonymous = proxy.client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + proxy.server.adminPort() + "/ban?prefix=" + enc(abs("/r/")))).POST(HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(anonymous.statusCode()).isEqualTo(401);
+    assertThat(new JsonObject(anonymous.body()).getString("error")).isNotEmpty();
     HttpResponse<String> bad = admin("POST", "/ban?regex=" + enc("(unclosed"));
     assertThat(bad.statusCode()).isEqualTo(400);
     assertThat(bad.headers().firstValue("content-type")).hasValue("application/json");

@@ -67,6 +67,12 @@ import org.slf4j.LoggerFactory;
  * when it has left that cache (or its entry left the index) and the last reader closed it. Unlinking
  * an open file is safe: an in-flight sendfile finishes.
  *
+ * <h2>Invalidation</h2>
+ * Purge ({@link #invalidate}), soft purge ({@link #softInvalidate}: the entry's
+ * {@link EntryMeta#invalidatedAt} is set in the index and its file), purge by tag ({@link #purgeTag},
+ * through the {@link TagIndex}) and bans ({@link #ban}: tested in {@link #variants}, so lazily at
+ * lookup, and by {@link #sweepBans}; the list is the file {@code bans} in the cache directory).
+ *
  * <h2>Restart</h2>
  * {@link #open(StoreConfig, Executor, LongSupplier, ToLongFunction)} scans the directory on the I/O
  * executor ({@link StoreScanner}); lookups meanwhile see what was indexed so far. The scan obeys the

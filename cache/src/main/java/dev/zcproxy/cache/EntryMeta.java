@@ -18,6 +18,8 @@ import static java.util.Objects.requireNonNull;
  * @param responseTime epoch millis when the origin response head was received
  * @param bodyLength the body's length in bytes
  * @param bodyOffset where the body starts in the entry's file (set by the store; 0 before)
+ * @param invalidatedAt epoch millis of a soft purge: the response is stale from then on (0: never
+ *     soft-purged); cleared by a revalidation ({@link #withHeaders})
  */
 public record EntryMeta(
     String primaryKey,
@@ -27,7 +29,14 @@ public record EntryMeta(
     long requestTime,
     long responseTime,
     long bodyLength,
-    long bodyOffset) {
+    long bodyOffset,
+    long invalidatedAt) {
+
+  /** An entry that was never soft-purged. */
+  public EntryMeta(String primaryKey, String variant, int status, Headers headers, long requestTime,
+      long responseTime, long bodyLength, long bodyOffset) {
+    this(primaryKey, variant, status, headers, requestTime, responseTime, bodyLength, bodyOffset, 0);
+  }
 
   public EntryMeta {
     requireNonNull(primaryKey, "primaryKey");
@@ -43,11 +52,18 @@ public record EntryMeta(
     return CacheKey.of(primaryKey, variant);
   }
 
+  /** This entry revalidated (a 304 or matching HEAD merged in): new headers and times, no longer soft-purged. */
   public EntryMeta withHeaders(Headers newHeaders, long newRequestTime, long newResponseTime) {
-    return new EntryMeta(primaryKey, variant, status, newHeaders, newRequestTime, newResponseTime, bodyLength, bodyOffset);
+    return new EntryMeta(primaryKey, variant, status, newHeaders, newRequestTime, newResponseTime, bodyLength, bodyOffset, 0);
   }
 
   public EntryMeta withBody(long length, long offset) {
-    return new EntryMeta(primaryKey, variant, status, headers, requestTime, responseTime, length, offset);
+    return new EntryMeta(primaryKey, variant, status, headers, requestTime, responseTime, length, offset, invalidatedAt);
+  }
+
+  /** This entry soft-purged at {@code at}: stale from then on (an earlier soft purge wins). */
+  public EntryMeta withInvalidatedAt(long at) {
+    long when = invalidatedAt != 0 && invalidatedAt < at ? invalidatedAt : at;
+    return new EntryMeta(primaryKey, variant, status, headers, requestTime, responseTime, bodyLength, bodyOffset, when);
   }
 }

@@ -45,6 +45,8 @@ public final class ProxyServer {
 
   private final ProxyConfig config;
   private final LongSupplier clock;
+  /** How often the ban sweep runs on the cache I/O pool. */
+  private static final long BAN_SWEEP_MILLIS = 60_000;
   private final ProxyMetrics metrics = new ProxyMetrics();
   private final List<HttpServer> servers = Collections.synchronizedList(new ArrayList<>());
   private Vertx vertx;
@@ -92,10 +94,20 @@ public final class ProxyServer {
     });
     if (c.enabled()) {
       store = DiskStore.open(new StoreConfig(c.dir(), c.maxSizeBytes(), c.fsync(),
-          c.indexHeap().resolve(Runtime.getRuntime().maxMemory()), c.minFreeBytes()), cacheIo, clock, policy::retainUntil);
+          c.indexHeap().resolve(Runtime.getRuntime().maxMemory()), c.minFreeBytes(), c.tagHeaders()), cacheIo, clock,
+          policy::retainUntil);
       metrics.cacheGauges(store::entryCount, store::weightedBytes);
       DiskStore s = store;
       vertx.setPeriodic(30_000, id -> cacheIo.execute(s::cleanUp));
+      metrics.banGauge(s::banMatches);
+      // Bans are applied at lookup; this sweep applies them to entries nobody asks for and drops old bans.
+      vertx.setPeriodic(BAN_SWEEP_MILLIS, id -> {
+        try {
+          cacheIo.execute(s::sweepBans);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+          // the store is closing
+        }
+      });
       // Like nginx's cache manager with min_free: evict while the file system is short of free space.
       vertx.setPeriodic(1_000, id -> {
         try {
@@ -151,7 +163,7 @@ public final class ProxyServer {
       return null;
     });
     if (config.admin().enabled()) {
-      admin = new AdminServer(vertx, metrics, store, config.admin().token());
+      admin = new AdminServer(vertx, metrics, store, config.admin().token(), clock, policy);
       if (!config.admin().hasToken() && !isLoopback(config.admin().address().host())) {
         LOG.warn("admin listener on {} without admin.token: purge is refused, but /stats and /metrics are readable by"
             + " anyone who can reach it", config.admin().address());

@@ -299,18 +299,20 @@ public final class CachePolicy {
    * longest stale window, or the keep time when the entry can still be used stale. That is when it has
    * validators (a 304 revalidates it), or when it had a freshness lifetime and nothing forbids serving
    * it stale, so that a client's {@code max-stale} or {@code stale-if-error} (RFC 9111 §5.2.1.2,
-   * RFC 5861 §4) finds it; an entry stale from the start without validators is not kept.
+   * RFC 5861 §4) finds it; an entry stale from the start without validators is not kept. A soft
+   * purge does not change it.
    */
   public long retainUntil(EntryMeta entry) {
     requireNonNull(entry, "entry");
     Freshness f = freshness(entry);
-    long fresh = Math.max(0, f.lifetimeMs - f.correctedInitialAgeMs);
+    // A soft purge does not shorten retention: the entry stays to be revalidated or served on error.
+    long fresh = Math.max(0, f.headerLifetimeMs - f.correctedInitialAgeMs);
     ResponseControl rc = f.control;
     long grace = 0;
     if (!rc.explicitRevalidate()) {
       grace = Math.max(rc.secondsOrZero("stale-while-revalidate"), rc.secondsOrZero("stale-if-error"));
     }
-    boolean clientMayTakeStale = f.lifetimeMs > 0 && !rc.sharedRevalidate() && !rc.noCacheUnqualified();
+    boolean clientMayTakeStale = f.headerLifetimeMs > 0 && !rc.sharedRevalidate() && !rc.noCacheUnqualified();
     if (clientMayTakeStale || entry.headers().contains("ETag") || entry.headers().contains("Last-Modified")) {
       grace = Math.max(grace, config.keepSeconds());
     }

@@ -40,7 +40,16 @@ final class Freshness {
   /** The response's {@code Date} (or its receipt time), epoch millis. */
   final long date;
 
+  /** The lifetime the response's headers give, before any soft purge cut it short. */
+  final long headerLifetimeMs;
+
   private Freshness(ResponseControl control, long lifetimeMs, long correctedInitialAgeMs, long responseTime, long date) {
+    this(control, lifetimeMs, correctedInitialAgeMs, responseTime, date, lifetimeMs);
+  }
+
+  private Freshness(ResponseControl control, long lifetimeMs, long correctedInitialAgeMs, long responseTime, long date,
+      long headerLifetimeMs) {
+    this.headerLifetimeMs = headerLifetimeMs;
     this.date = date;
     this.control = control;
     this.lifetimeMs = lifetimeMs;
@@ -48,8 +57,21 @@ final class Freshness {
     this.responseTime = responseTime;
   }
 
+  /**
+   * The freshness of a stored entry. A soft-purged entry ({@link EntryMeta#invalidatedAt}) is stale
+   * from its purge on: its lifetime ends at the age it had then, so staleness (and with it
+   * {@code stale-if-error} / {@code stale-while-revalidate} windows) counts from the purge.
+   */
   static Freshness of(EntryMeta e, PolicyConfig config) {
-    return of(e.status(), e.headers(), e.requestTime(), e.responseTime(), config);
+    Freshness f = of(e.status(), e.headers(), e.requestTime(), e.responseTime(), config);
+    if (e.invalidatedAt() == 0) {
+      return f;
+    }
+    long ageThen = f.currentAgeMs(e.invalidatedAt());
+    if (ageThen >= f.lifetimeMs) {
+      return f;
+    }
+    return new Freshness(f.control, Math.max(0, ageThen), f.correctedInitialAgeMs, f.responseTime, f.date, f.lifetimeMs);
   }
 
   static Freshness of(int status, Headers h, long requestTime, long responseTime, PolicyConfig config) {

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
+import dev.zcproxy.cache.Bans;
 import dev.zcproxy.cache.CacheKey;
 import dev.zcproxy.cache.EntryMeta;
 import java.io.IOException;
@@ -66,6 +67,12 @@ import org.slf4j.LoggerFactory;
  * when it has left that cache (or its entry left the index) and the last reader closed it. Unlinking
  * an open file is safe: an in-flight sendfile finishes.
  *
+ * <h2>Invalidation</h2>
+ * Purge ({@link #invalidate}), soft purge ({@link #softInvalidate}: the entry's
+ * {@link EntryMeta#invalidatedAt} is set in the index and its file), purge by tag ({@link #purgeTag},
+ * through the {@link TagIndex}) and bans ({@link #ban}: tested in {@link #variants}, so lazily at
+ * lookup, and by {@link #sweepBans}; the list is the file {@code bans} in the cache directory).
+ *
  * <h2>Restart</h2>
  * {@link #open(StoreConfig, Executor, LongSupplier, ToLongFunction)} scans the directory on the I/O
  * executor ({@link StoreScanner}); lookups meanwhile see what was indexed so far. The scan obeys the
@@ -97,6 +104,11 @@ public final class DiskStore implements AutoCloseable {
       com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000)
           .expireAfterWrite(java.time.Duration.ofHours(1)).build();
   private final Object publishLock = new Object();
+  /** Bans, persisted in {@link #BANS_FILE} in the cache directory. */
+  private final Bans bans;
+  private final java.util.concurrent.atomic.LongAdder banMatches = new java.util.concurrent.atomic.LongAdder();
+  private final Object bansFileLock = new Object();
+  static final String BANS_FILE = "bans";
   private final Set<Path> liveTemps = ConcurrentHashMap.newKeySet();
   private final Object[] locks = new Object[LOCK_STRIPES];
   private final long session;
@@ -121,8 +133,9 @@ public final class DiskStore implements AutoCloseable {
     // The top 24 bits of every generation name this store instance, so that the scan can tell the
     // files this instance is publishing (left alone) from those of earlier runs.
     this.session = (new SecureRandom().nextInt() & 0xFFFFFFL) | 1L;
+    this.bans = loadBans(config.dir().resolve(BANS_FILE));
     this.index = new StoreIndex(config.maxBytes(), config.indexHeapBytes(), ioExecutor, clockMillis, retainUntil,
-        this::fileGone);
+        this::fileGone, new TagIndex(config.tagHeaders()));
     this.openFiles = Caffeine.newBuilder()
         .maximumSize(maxOpenFiles)
         .executor(ioExecutor)
@@ -170,10 +183,183 @@ public final class DiskStore implements AutoCloseable {
     return store;
   }
 
-  /** Every indexed variant stored for {@code primaryKey}; never blocks. */
+  /**
+   * Every indexed variant stored for {@code primaryKey}; never blocks. A variant that a ban applies
+   * to ({@link Bans#test}) is removed here, lazily, and not returned.
+   */
   public List<EntryMeta> variants(String primaryKey) {
     requireNonNull(primaryKey, "primaryKey");
-    return index.variants(primaryKey);
+    List<EntryMeta> vs = index.variants(primaryKey);
+    if (bans.isEmpty() || vs.isEmpty()) {
+      return vs;
+    }
+    List<EntryMeta> kept = null;
+    for (int i = 0; i < vs.size(); i++) {
+      EntryMeta m = vs.get(i);
+      Bans.Ban b = bans.test(m);
+      if (b != null) {
+        if (index.removeIf(m.key().hash(), m)) {
+          b.countRemoved();
+          banMatches.increment();
+        }
+        if (kept == null) {
+          kept = new ArrayList<>(vs.subList(0, i));
+        }
+      } else if (kept != null) {
+        kept.add(m);
+      }
+    }
+    return kept == null ? vs : kept;
+  }
+
+  /**
+   * Up to {@code limit} indexed entries whose URL's host and path ({@link Bans#hostAndPath}) start with
+   * {@code hostAndPathPrefix}, in no particular order. Walks the whole index: for the admin API, not
+   * the request path (call it off the event loop on a large cache).
+   */
+  public List<EntryMeta> list(String hostAndPathPrefix, int limit) {
+    requireNonNull(hostAndPathPrefix, "hostAndPathPrefix");
+    List<EntryMeta> out = new ArrayList<>();
+    for (StoreEntry e : index.all()) {
+      if (out.size() >= limit) {
+        break;
+      }
+      if (Bans.hostAndPath(e.meta().primaryKey()).startsWith(hostAndPathPrefix)) {
+        out.add(e.meta());
+      }
+    }
+    return out;
+  }
+
+  // ---- tags (surrogate keys) ----
+
+  /** The indexed entries tagged {@code tag} ({@link StoreConfig#tagHeaders()}); never blocks. */
+  public List<EntryMeta> tagged(String tag) {
+    requireNonNull(tag, "tag");
+    List<EntryMeta> out = new ArrayList<>();
+    for (String hash : index.tags().hashes(tag)) {
+      StoreEntry e = index.peek(hash);
+      if (e != null) {
+        out.add(e.meta());
+      }
+    }
+    return out;
+  }
+
+  /** Removes every entry tagged {@code tag}; returns how many. Costs O(entries with that tag). */
+  public int purgeTag(String tag) {
+    int n = 0;
+    for (EntryMeta m : tagged(tag)) {
+      if (index.removeIf(m.key().hash(), m)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Soft-purges every entry tagged {@code tag} ({@link #softInvalidate}); completes with how many were marked. */
+  public CompletableFuture<Integer> softPurgeTag(String tag, long atMillis) {
+    List<CompletableFuture<Boolean>> marks = new ArrayList<>();
+    for (EntryMeta m : tagged(tag)) {
+      marks.add(softInvalidate(m, atMillis));
+    }
+    return CompletableFuture.allOf(marks.toArray(CompletableFuture[]::new))
+        .thenApply(v -> (int) marks.stream().filter(CompletableFuture::join).count());
+  }
+
+  /** The number of distinct tags indexed. */
+  public int tagCount() {
+    return index.tags().tagCount();
+  }
+
+  // ---- bans (Varnish-style, applied lazily at lookup and by the background sweep) ----
+
+  /** The ban list (read it for listing; add bans with {@link #ban}). */
+  public Bans bans() {
+    return bans;
+  }
+
+  /** Entries removed because a ban matched them, since start. */
+  public long banMatches() {
+    return banMatches.sum();
+  }
+
+  /**
+   * Adds a ban created now (it applies to entries stored until now) and writes the ban list; completes
+   * once it is on disk. Throws {@link IllegalArgumentException} for a bad expression (nothing added).
+   */
+  public CompletableFuture<Bans.Ban> ban(Bans.Kind kind, String expression, String value) {
+    Bans.Ban b = bans.add(kind, expression, value, now());
+    return CompletableFuture.supplyAsync(() -> {
+      saveBans();
+      return b;
+    }, ioExecutor);
+  }
+
+  /**
+   * Applies the bans to every indexed entry, then drops the bans older than every entry (indexed or
+   * being written) and writes the list if it changed. Blocks on disk: call it on the I/O executor,
+   * periodically. Does nothing without bans; drops none before the startup scan finished.
+   */
+  public void sweepBans() {
+    if (bans.isEmpty() || closed) {
+      return;
+    }
+    long oldest = now();
+    long matched = 0;
+    for (StoreEntry e : index.all()) {
+      EntryMeta m = e.meta();
+      Bans.Ban b = bans.test(m);
+      if (b != null) {
+        if (index.removeIf(e.hash(), m)) {
+          b.countRemoved();
+          banMatches.increment();
+          matched++;
+        }
+      } else {
+        oldest = Math.min(oldest, m.responseTime());
+      }
+    }
+    for (EntryWriter w : writers) {
+      oldest = Math.min(oldest, w.meta().responseTime());
+    }
+    int expired = scanned.isDone() && !scanned.isCompletedExceptionally() ? bans.expireBefore(oldest) : 0;
+    if (matched > 0 || expired > 0) {
+      LOG.debug("ban sweep removed {} entries and dropped {} bans ({} left)", matched, expired, bans.size());
+      saveBans();
+    }
+  }
+
+  private static Bans loadBans(Path file) {
+    try {
+      return Bans.decode(Files.readString(file));
+    } catch (NoSuchFileException e) {
+      return new Bans();
+    } catch (IOException | IllegalArgumentException e) {
+      LOG.warn("cannot read the ban list {}, starting without bans: {}", file, e.toString());
+      return new Bans();
+    }
+  }
+
+  /** Writes the ban list atomically (temp file + rename). Blocks on disk. */
+  void saveBans() {
+    synchronized (bansFileLock) {
+      Path file = config.dir().resolve(BANS_FILE);
+      Path temp = config.dir().resolve(BANS_FILE + ".new");
+      try {
+        Files.createDirectories(config.dir());
+        Files.writeString(temp, bans.encode());
+        if (config.fsync()) {
+          try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+          }
+        }
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (IOException e) {
+        LOG.warn("cannot write the ban list {}: {}", file, e.toString());
+        throw new UncheckedIOException(e);
+      }
+    }
   }
 
   /** Completes when the startup scan has finished. */
@@ -407,6 +593,26 @@ public final class DiskStore implements AutoCloseable {
       }
     }
     return n;
+  }
+
+  /**
+   * Soft purge: marks every variant of {@code primaryKey} stale from {@code atMillis} on
+   * ({@link EntryMeta#withInvalidatedAt}), in the index and in its file, so that the next request
+   * revalidates it and {@code stale-if-error} can still serve it. Completes with how many were marked.
+   */
+  public CompletableFuture<Integer> softInvalidate(String primaryKey, long atMillis) {
+    requireNonNull(primaryKey, "primaryKey");
+    List<CompletableFuture<Boolean>> marks = new ArrayList<>();
+    for (EntryMeta m : index.variants(primaryKey)) {
+      marks.add(softInvalidate(m, atMillis));
+    }
+    return CompletableFuture.allOf(marks.toArray(CompletableFuture[]::new))
+        .thenApply(v -> (int) marks.stream().filter(CompletableFuture::join).count());
+  }
+
+  /** Soft-purges one stored variant; completes with false when it left the index or changed meanwhile. */
+  CompletableFuture<Boolean> softInvalidate(EntryMeta stored, long atMillis) {
+    return update(stored, stored.withInvalidatedAt(atMillis)).handle((m, t) -> t == null);
   }
 
   /**

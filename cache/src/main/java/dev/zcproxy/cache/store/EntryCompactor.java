@@ -76,7 +76,7 @@ final class EntryCompactor {
     }
     String variant = meta.variant().isEmpty() ? "" : meta.variant();
     return new EntryMeta(meta.primaryKey(), variant, meta.status(), b.build(), meta.requestTime(),
-        meta.responseTime(), meta.bodyLength(), meta.bodyOffset());
+        meta.responseTime(), meta.bodyLength(), meta.bodyOffset(), meta.invalidatedAt());
   }
 
   private String value(String name, String value) {

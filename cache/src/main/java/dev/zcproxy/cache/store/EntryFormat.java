@@ -20,7 +20,8 @@ import java.util.zip.CRC32;
  *     16    8  body offset (multiple of 4 KiB)
  *     24    8  body length
  *     32    M  metadata: primaryKey, variant (int length + UTF-8), status (int),
- *              requestTime, responseTime (long), header count (int), then name/value strings
+ *              requestTime, responseTime (long), header count (int), then name/value strings,
+ *              then, only when the entry was soft-purged, invalidatedAt (long)
  *  32 + M   .. zero padding up to the body offset (slack for in-place 304 updates)
  * </pre>
  *
@@ -64,6 +65,9 @@ final class EntryFormat {
       fields[2 * i + 1] = utf8(h.value(i));
       size += 8 + fields[2 * i].length + fields[2 * i + 1].length;
     }
+    if (meta.invalidatedAt() != 0) {
+      size += 8;
+    }
     ByteBuffer b = ByteBuffer.allocate(size).order(ByteOrder.BIG_ENDIAN);
     putBytes(b, pk);
     putBytes(b, variant);
@@ -73,6 +77,9 @@ final class EntryFormat {
     b.putInt(h.size());
     for (byte[] f : fields) {
       putBytes(b, f);
+    }
+    if (meta.invalidatedAt() != 0) {
+      b.putLong(meta.invalidatedAt());
     }
     return b.array();
   }
@@ -154,10 +161,12 @@ final class EntryFormat {
       for (int i = 0; i < n; i++) {
         hb.add(getString(b), getString(b));
       }
+      long invalidatedAt = b.remaining() == 8 ? b.getLong() : 0;
       if (b.hasRemaining()) {
         throw new FormatException("trailing metadata bytes");
       }
-      return new Decoded(new EntryMeta(pk, variant, status, hb.build(), requestTime, responseTime, bodyLength, bodyOffset));
+      return new Decoded(new EntryMeta(pk, variant, status, hb.build(), requestTime, responseTime, bodyLength, bodyOffset,
+          invalidatedAt));
     } catch (BufferUnderflowException | IllegalArgumentException e) {
       throw new FormatException("malformed metadata: " + e);
     }

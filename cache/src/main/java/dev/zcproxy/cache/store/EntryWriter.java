@@ -403,4 +403,9 @@ public final class EntryWriter {
     store.writerDone(this);
     store.release(reservation.getAndSet(0));
   }
+
+  /** The response being written (its times tell the ban sweep how old it is). */
+  EntryMeta meta() {
+    return meta;
+  }
 }

@@ -30,8 +30,8 @@ final class HeapEstimate {
   static final int INDEX_OVERHEAD = 56 + 32 + 8 + 8 + 40;
   /** {@link StoreEntry}: header, two references, a long and an int. */
   static final int STORE_ENTRY = align(HEADER + 2 * REF + 8 + 4);
-  /** {@link EntryMeta}: header, four references, an int and four longs. */
-  static final int ENTRY_META = align(HEADER + 4 * REF + 4 + 4 * 8);
+  /** {@link EntryMeta}: header, four references, an int and five longs. */
+  static final int ENTRY_META = align(HEADER + 4 * REF + 4 + 5 * 8);
   /** {@link Headers}: header and two references. */
   static final int HEADERS = align(HEADER + 2 * REF);
 

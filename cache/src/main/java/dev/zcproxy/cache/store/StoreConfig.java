@@ -13,8 +13,11 @@ import java.nio.file.Path;
  *     total under it, so the number of entries is bounded by memory, not only by disk bytes
  * @param minFreeBytes free space of the file system the store never writes into (nginx's
  *     {@code min_free}): entries are evicted, or a body is not stored, rather than go below it
+ * @param tagHeaders stored response header fields whose space- or comma-separated values are the
+ *     entry's tags (surrogate keys), indexed for purge by tag; empty: no tag index
  */
-public record StoreConfig(Path dir, long maxBytes, boolean fsync, long indexHeapBytes, long minFreeBytes) {
+public record StoreConfig(Path dir, long maxBytes, boolean fsync, long indexHeapBytes, long minFreeBytes,
+    java.util.List<String> tagHeaders) {
   /** The share of the maximum heap the index gets by default. */
   public static final int DEFAULT_INDEX_HEAP_PERCENT = 25;
 
@@ -29,6 +32,12 @@ public record StoreConfig(Path dir, long maxBytes, boolean fsync, long indexHeap
     if (minFreeBytes < 0) {
       throw new IllegalArgumentException("minFreeBytes: " + minFreeBytes + " (expected: >= 0)");
     }
+    tagHeaders = java.util.List.copyOf(tagHeaders);
+  }
+
+  /** A store without a tag index. */
+  public StoreConfig(Path dir, long maxBytes, boolean fsync, long indexHeapBytes, long minFreeBytes) {
+    this(dir, maxBytes, fsync, indexHeapBytes, minFreeBytes, java.util.List.of());
   }
 
   /**
@@ -37,6 +46,11 @@ public record StoreConfig(Path dir, long maxBytes, boolean fsync, long indexHeap
    */
   public StoreConfig(Path dir, long maxBytes, boolean fsync) {
     this(dir, maxBytes, fsync, heapShare(DEFAULT_INDEX_HEAP_PERCENT), 0);
+  }
+
+  /** This configuration indexing the tags in {@code headers}. */
+  public StoreConfig withTagHeaders(java.util.List<String> headers) {
+    return new StoreConfig(dir, maxBytes, fsync, indexHeapBytes, minFreeBytes, headers);
   }
 
   /** {@code percent} of {@link Runtime#maxMemory()}, at least 1 MiB. */
@@ -49,11 +63,11 @@ public record StoreConfig(Path dir, long maxBytes, boolean fsync, long indexHeap
 
   /** This configuration with a heap bound of {@code bytes} for the index. */
   public StoreConfig withIndexHeapBytes(long bytes) {
-    return new StoreConfig(dir, maxBytes, fsync, bytes, minFreeBytes);
+    return new StoreConfig(dir, maxBytes, fsync, bytes, minFreeBytes, tagHeaders);
   }
 
   /** This configuration leaving {@code bytes} of the file system free. */
   public StoreConfig withMinFreeBytes(long bytes) {
-    return new StoreConfig(dir, maxBytes, fsync, indexHeapBytes, bytes);
+    return new StoreConfig(dir, maxBytes, fsync, indexHeapBytes, bytes, tagHeaders);
   }
 }

@@ -51,6 +51,7 @@ final class StoreIndex {
   /** Primary key -> the hash (a String) of its only variant, or a concurrent Set of hashes. */
   private final ConcurrentHashMap<String, Object> variants = new ConcurrentHashMap<>();
   private final Consumer<StoreEntry> fileGone;
+  private final TagIndex tags;
   private final long maxKiB;
   private final long heapBudget;
   /** R: weight KiB per estimated heap byte. */
@@ -64,6 +65,12 @@ final class StoreIndex {
    */
   StoreIndex(long maxBytes, long heapBudget, Executor executor, LongSupplier clockMillis,
       ToLongFunction<EntryMeta> retainUntil, Consumer<StoreEntry> fileGone) {
+    this(maxBytes, heapBudget, executor, clockMillis, retainUntil, fileGone, new TagIndex(List.of()));
+  }
+
+  StoreIndex(long maxBytes, long heapBudget, Executor executor, LongSupplier clockMillis,
+      ToLongFunction<EntryMeta> retainUntil, Consumer<StoreEntry> fileGone, TagIndex tags) {
+    this.tags = tags;
     if (heapBudget <= 0) {
       throw new IllegalArgumentException("heapBudget: " + heapBudget + " (expected: > 0)");
     }
@@ -130,6 +137,7 @@ final class StoreIndex {
       fileGone.accept(removed);
     }
     syncVariant(removed.meta().primaryKey(), hash);
+    tags.removed(removed, peek(hash));
   }
 
   /** Makes {@code hash}'s membership in the variants of {@code primaryKey} match the index. */
@@ -219,11 +227,39 @@ final class StoreIndex {
   private void added(StoreEntry e) {
     diskKiB.add(e.diskKiB());
     heapBytes.add(e.heapBytes());
+    tags.added(e);
+    StoreEntry now = peek(e.hash());
+    if (now != e) { // left (or was replaced) at once: its removal notice may have run before the tags went in
+      tags.removed(e, now);
+    }
+  }
+
+  /** The tag index (surrogate keys). */
+  TagIndex tags() {
+    return tags;
   }
 
   /** Removes the entry of {@code hash}; returns it or null. */
   StoreEntry remove(String hash) {
     return cache.asMap().remove(hash);
+  }
+
+  /** Removes the entry of {@code hash} only while its meta is still {@code meta}; whether it did. */
+  boolean removeIf(String hash, EntryMeta meta) {
+    boolean[] done = new boolean[1];
+    cache.asMap().computeIfPresent(hash, (h, cur) -> {
+      if (!cur.meta().equals(meta)) {
+        return cur;
+      }
+      done[0] = true;
+      return null;
+    });
+    return done[0];
+  }
+
+  /** A weakly consistent live view of every indexed entry (background sweeps). */
+  java.util.Collection<StoreEntry> all() {
+    return cache.asMap().values();
   }
 
   /** The current variants of {@code primaryKey} (recording an access to each). */

@@ -26,6 +26,15 @@ class EntryFormatTest {
   }
 
   @Test
+  void softPurgeTimeRoundTrips() throws Exception {
+    EntryMeta purged = META.withInvalidatedAt(5000L);
+    byte[] metaBytes = EntryFormat.encodeMeta(purged);
+    EntryMeta decoded = EntryFormat.decode(EntryFormat.encodeHeader(metaBytes, 4096, 7)).meta();
+    assertThat(decoded).isEqualTo(purged.withBody(7, 4096));
+    assertThat(decoded.invalidatedAt()).isEqualTo(5000L);
+  }
+
+  @Test
   void bodyOffsetIsAlignedAndLeavesSlack() {
     assertThat(EntryFormat.bodyOffsetFor(100)).isEqualTo(4096);
     assertThat(EntryFormat.bodyOffsetFor(4000)).isEqualTo(8192);

@@ -1,20 +1,31 @@
 package dev.zcproxy.proxy.admin;
 
+import dev.zcproxy.cache.Bans;
 import dev.zcproxy.cache.CacheKey;
+import dev.zcproxy.cache.EntryMeta;
+import dev.zcproxy.cache.policy.CachePolicy;
+import dev.zcproxy.cache.policy.PolicyConfig;
 import dev.zcproxy.cache.store.DiskStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.net.URI;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.LongSupplier;
 
 /**
  * The admin listener, on its own port: {@code /health}, {@code /stats} (JSON), {@code /metrics}
- * (Prometheus text) and {@code /purge?url=...} (POST or PURGE) to drop every variant of a URI.
+ * (Prometheus text) and {@code /purge?url=...[&soft=true]} (POST or PURGE) to drop every variant of a
+ * URI, or with {@code soft=true} mark them stale (Fastly's soft purge); {@code /purge?tag=TAG} does
+ * the same for every entry with that surrogate key / cache tag; {@code POST /ban?prefix=URL},
+ * {@code ?regex=RE} or {@code ?header=NAME&value=V} adds a ban (applied lazily at lookup) and
+ * {@code GET /bans} lists them.
  *
  * <p>Reads are open; every other request must carry {@code Authorization: Bearer <admin token>} and
  * must not come from another origin's browser page ({@link AdminGuard}). Errors are JSON
@@ -25,6 +36,8 @@ public final class AdminServer {
   private final ProxyMetrics metrics;
   private final DiskStore store;
   private final AdminGuard guard;
+  private final LongSupplier clock;
+  private final CachePolicy policy;
   private HttpServer server;
 
   /**
@@ -32,10 +45,21 @@ public final class AdminServer {
    * @param token the bearer token mutating requests need; {@code ""} refuses them all
    */
   public AdminServer(Vertx vertx, ProxyMetrics metrics, DiskStore store, String token) {
+    this(vertx, metrics, store, token, System::currentTimeMillis, new CachePolicy(PolicyConfig.defaults()));
+  }
+
+  /**
+   * @param clock epoch millis: when soft purges and bans take effect (the proxy's clock)
+   * @param policy the cache policy, for the age and freshness {@code /entries} reports
+   */
+  public AdminServer(Vertx vertx, ProxyMetrics metrics, DiskStore store, String token, LongSupplier clock,
+      CachePolicy policy) {
+    this.policy = policy;
     this.vertx = vertx;
     this.metrics = metrics;
     this.store = store;
     this.guard = new AdminGuard(token);
+    this.clock = clock;
   }
 
   public Future<Integer> listen(String host, int port) {
@@ -58,6 +82,9 @@ public final class AdminServer {
     router.get("/metrics").handler(rc -> rc.response().putHeader("content-type", "text/plain; version=0.0.4").end(metrics.toPrometheus()));
     router.route(HttpMethod.POST, "/purge").handler(this::purge);
     router.route(HttpMethod.valueOf("PURGE"), "/purge").handler(this::purge);
+    router.post("/ban").handler(this::ban);
+    router.get("/bans").handler(this::listBans);
+    router.get("/entries").handler(this::entries);
     router.errorHandler(404, rc -> error(rc, 404, "no such admin endpoint: " + rc.request().path()));
     router.errorHandler(405, rc -> error(rc, 405, rc.request().method() + " is not allowed on " + rc.request().path()));
     router.errorHandler(500, rc -> error(rc, 500, "internal error: " + rc.failure()));
@@ -68,11 +95,190 @@ public final class AdminServer {
   }
 
   private void purge(RoutingContext rc) {
-    String url = rc.request().getParam("url");
-    if (url == null || store == null) {
-      error(rc, 400, store == null ? "cache disabled" : "missing url parameter (absolute URL)");
+    String tag = rc.request().getParam("tag");
+    if (tag != null && store != null) {
+      purgeTag(rc, tag);
       return;
     }
+    String url = rc.request().getParam("url");
+    if (url == null || store == null) {
+      error(rc, 400, store == null ? "cache disabled" : "missing url parameter (absolute URL) or tag parameter");
+      return;
+    }
+    String key = primaryKey(rc, url);
+    if (key == null) {
+      return;
+    }
+    if (isSoft(rc)) {
+      Future.fromCompletionStage(store.softInvalidate(key, clock.getAsLong()), vertx.getOrCreateContext())
+          .onSuccess(marked -> {
+            metrics.softPurged(marked);
+            json(rc, new JsonObject().put("marked_stale", marked).put("key", key));
+          })
+          .onFailure(t -> error(rc, 500, "soft purge failed: " + t));
+      return;
+    }
+    int removed = store.invalidate(key);
+    metrics.purged(removed);
+    json(rc, new JsonObject().put("purged", removed).put("key", key));
+  }
+
+  /** Purges or soft-purges every entry tagged {@code tag} (Surrogate-Key / Cache-Tag). */
+  private void purgeTag(RoutingContext rc, String tag) {
+    if (tag.isEmpty()) {
+      error(rc, 400, "empty tag parameter");
+      return;
+    }
+    metrics.tagPurged();
+    if (isSoft(rc)) {
+      Future.fromCompletionStage(store.softPurgeTag(tag, clock.getAsLong()), vertx.getOrCreateContext())
+          .onSuccess(marked -> {
+            metrics.softPurged(marked);
+            json(rc, new JsonObject().put("marked_stale", marked).put("tag", tag));
+          })
+          .onFailure(t -> error(rc, 500, "soft purge failed: " + t));
+      return;
+    }
+    int removed = store.purgeTag(tag);
+    metrics.purged(removed);
+    json(rc, new JsonObject().put("purged", removed).put("tag", tag));
+  }
+
+  private void ban(RoutingContext rc) {
+    if (store == null) {
+      error(rc, 400, "cache disabled");
+      return;
+    }
+    var req = rc.request();
+    Bans.Kind kind;
+    String expr;
+    String value = "";
+    if (req.getParam("prefix") != null) {
+      kind = Bans.Kind.PREFIX;
+      expr = req.getParam("prefix");
+    } else if (req.getParam("regex") != null) {
+      kind = Bans.Kind.REGEX;
+      expr = req.getParam("regex");
+    } else if (req.getParam("header") != null) {
+      kind = Bans.Kind.HEADER;
+      expr = req.getParam("header");
+      value = req.getParam("value");
+      if (value == null) {
+        error(rc, 400, "missing value parameter (the header value to ban)");
+        return;
+      }
+    } else {
+      error(rc, 400, "expected one of: prefix=URL, regex=RE, header=NAME&value=V");
+      return;
+    }
+    CompletableFuture<Bans.Ban> added;
+    try {
+      added = store.ban(kind, expr, value);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      error(rc, 400, kind.name().toLowerCase(Locale.ROOT) + ": " + e.getMessage());
+      return;
+    }
+    metrics.banAdded();
+    Future.fromCompletionStage(added, vertx.getOrCreateContext())
+        .onSuccess(b -> json(rc, new JsonObject().put("ban", banJson(b)).put("bans", store.bans().size())))
+        .onFailure(t -> error(rc, 500, "ban added but the ban list could not be written: " + t));
+  }
+
+  private void listBans(RoutingContext rc) {
+    JsonArray list = new JsonArray();
+    if (store != null) {
+      for (Bans.Ban b : store.bans().list()) {
+        list.add(banJson(b));
+      }
+    }
+    json(rc, new JsonObject().put("bans", list).put("matched", store == null ? 0 : store.banMatches()));
+  }
+
+  /** Most entries {@code GET /entries?prefix=} lists. */
+  static final int MAX_LISTED = 1000;
+
+  private void entries(RoutingContext rc) {
+    if (store == null) {
+      error(rc, 400, "cache disabled");
+      return;
+    }
+    String url = rc.request().getParam("url");
+    String prefix = rc.request().getParam("prefix");
+    long now = clock.getAsLong();
+    if (url != null) {
+      String key = primaryKey(rc, url);
+      if (key == null) {
+        return;
+      }
+      JsonArray variants = new JsonArray();
+      for (EntryMeta m : store.variants(key)) {
+        JsonArray headers = new JsonArray();
+        for (int i = 0; i < m.headers().size(); i++) {
+          headers.add(new JsonArray().add(m.headers().name(i)).add(m.headers().value(i)));
+        }
+        variants.add(entryJson(m, now).put("status", m.status()).put("headers", headers));
+      }
+      if (variants.isEmpty()) {
+        error(rc, 404, "not in the cache: " + key);
+        return;
+      }
+      json(rc, new JsonObject().put("key", key).put("variants", variants));
+      return;
+    }
+    if (prefix == null || prefix.isEmpty()) {
+      error(rc, 400, "expected prefix=URL (host and path prefix) or url=URL");
+      return;
+    }
+    String hostAndPath = Bans.normalizePrefix(prefix);
+    // Walks the whole index: off the event loop.
+    vertx.executeBlocking(() -> store.list(hostAndPath, MAX_LISTED + 1), false).onComplete(ar -> {
+      if (ar.failed()) {
+        error(rc, 500, "listing failed: " + ar.cause());
+        return;
+      }
+      java.util.List<EntryMeta> found = ar.result();
+      JsonArray list = new JsonArray();
+      for (EntryMeta m : found.subList(0, Math.min(found.size(), MAX_LISTED))) {
+        list.add(entryJson(m, now));
+      }
+      json(rc, new JsonObject().put("prefix", hostAndPath).put("entries", list).put("count", list.size())
+          .put("truncated", found.size() > MAX_LISTED));
+    });
+  }
+
+  private JsonObject entryJson(EntryMeta m, long now) {
+    long age = policy.ageSeconds(m, now);
+    JsonObject o = new JsonObject().put("url", m.primaryKey()).put("variant", m.variant()).put("size", m.bodyLength())
+        .put("age", age).put("freshness_left", policy.lifetimeSeconds(m) - age)
+        .put("stored", java.time.Instant.ofEpochMilli(m.responseTime()).toString());
+    if (m.invalidatedAt() != 0) {
+      o.put("soft_purged", java.time.Instant.ofEpochMilli(m.invalidatedAt()).toString());
+    }
+    return o;
+  }
+
+  private static JsonObject banJson(Bans.Ban b) {
+    JsonObject o = new JsonObject().put("id", b.id()).put("kind", b.kind().name().toLowerCase(Locale.ROOT))
+        .put("expression", b.expression());
+    if (b.kind() == Bans.Kind.HEADER) {
+      o.put("value", b.value());
+    }
+    return o.put("created", java.time.Instant.ofEpochMilli(b.created()).toString()).put("removed", b.removed());
+  }
+
+  private static boolean isSoft(RoutingContext rc) {
+    String soft = rc.request().getParam("soft");
+    return soft != null && (soft.equals("true") || soft.equals("1"));
+  }
+
+  private static void json(RoutingContext rc, JsonObject body) {
+    if (!rc.response().ended()) {
+      rc.response().putHeader("content-type", "application/json").end(body.encode() + "\n");
+    }
+  }
+
+  /** The primary cache key of an absolute URL, or null after answering 400. */
+  private static String primaryKey(RoutingContext rc, String url) {
     URI uri;
     try {
       uri = URI.create(url);
@@ -81,17 +287,13 @@ public final class AdminServer {
       }
     } catch (IllegalArgumentException e) {
       error(rc, 400, "url: " + url + " (expected: an absolute http URL)");
-      return;
+      return null;
     }
     String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
     if (uri.getRawQuery() != null) {
       path += "?" + uri.getRawQuery();
     }
-    String key = CacheKey.primaryOf(uri.getScheme().toLowerCase(Locale.ROOT), uri.getRawAuthority(), path);
-    int removed = store.invalidate(key);
-    metrics.purged(removed);
-    rc.response().putHeader("content-type", "application/json")
-        .end(new JsonObject().put("purged", removed).put("key", key).encode() + "\n");
+    return CacheKey.primaryOf(uri.getScheme().toLowerCase(Locale.ROOT), uri.getRawAuthority(), path);
   }
 
   private static void error(RoutingContext rc, int status, String message) {

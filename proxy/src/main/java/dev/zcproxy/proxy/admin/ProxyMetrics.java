@@ -53,6 +53,10 @@ public final class ProxyMetrics {
   private final LongAdder collapsed = new LongAdder();
   private final LongAdder purges = new LongAdder();
   private final LongAdder purgedEntries = new LongAdder();
+  private final LongAdder softPurges = new LongAdder();
+  private final LongAdder bans = new LongAdder();
+  private final LongAdder tagPurges = new LongAdder();
+  private volatile LongSupplier banMatches = () -> 0;
   private final java.util.Queue<Waiter> collapsedWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final java.util.Queue<Waiter> storedWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private volatile LongSupplier cacheEntries = () -> 0;
@@ -101,6 +105,11 @@ public final class ProxyMetrics {
     counter("zcproxy.bad.requests", "Malformed client requests answered 400/431.", badRequests);
     counter("zcproxy.purges", "Purge requests served by the admin listener.", purges);
     counter("zcproxy.purged.entries", "Cache entries (variants) dropped by purges.", purgedEntries);
+    counter("zcproxy.soft.purges", "Soft purges (entries marked stale) served by the admin listener.", softPurges);
+    counter("zcproxy.bans", "Bans added by the admin listener.", bans);
+    counter("zcproxy.tag.purges", "Purges and soft purges by surrogate key / cache tag.", tagPurges);
+    FunctionCounter.builder("zcproxy.ban.matches", this, m -> m.banMatches.getAsLong())
+        .description("Cache entries removed because a ban matched them (at lookup or by the ban sweep).").register(registry);
     Gauge.builder("zcproxy.cache.entries", this, m -> m.cacheEntries.getAsLong())
         .description("Entries in the cache index.").register(registry);
     Gauge.builder("zcproxy.cache.bytes", this, m -> m.cacheBytes.getAsLong())
@@ -220,6 +229,26 @@ public final class ProxyMetrics {
   public void purged(int entries) {
     purges.increment();
     purgedEntries.add(entries);
+  }
+
+  /** A soft purge marked {@code entries} stored variants stale. */
+  public void softPurged(int entries) {
+    softPurges.increment();
+  }
+
+  /** A ban was added. */
+  public void banAdded() {
+    bans.increment();
+  }
+
+  /** A purge or soft purge by tag. */
+  public void tagPurged() {
+    tagPurges.increment();
+  }
+
+  /** Where the number of entries removed by bans is read from. */
+  public void banGauge(LongSupplier matches) {
+    this.banMatches = matches;
   }
 
   public void badRequest() {

@@ -111,7 +111,9 @@ public final class ConfigLoader {
             "hit-for-pass",
             "set-cookie",
 
-            "key-headers"));
+            "key-headers",
+            "tag-headers",
+            "strip-tag-headers"));
     keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport", "websocket", "connect-ports"));
     keys.put("admin", List.of("enabled", "address", "token"));
     keys.put("logging", List.of("access-log", "access-log-format", "level", "x-cache-header"));
@@ -558,7 +560,9 @@ public final class ConfigLoader {
               b.indexHeap("cache.index-heap", c.indexHeap()),
               b.setCookie("cache.set-cookie", c.setCookie()),
 
-              b.strings("cache.key-headers", c.keyHeaders(), "a list of header field names, or [] for none"));
+              b.strings("cache.key-headers", c.keyHeaders(), "a list of header field names, or [] for none"),
+              b.strings("cache.tag-headers", c.tagHeaders(), "a list of header field names, or [] for none"),
+              b.bool("cache.strip-tag-headers", c.stripTagHeaders()));
       Transfer t = Transfer.DEFAULT;
       Transfer transfer =
           new Transfer(

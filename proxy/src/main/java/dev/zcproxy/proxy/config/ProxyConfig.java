@@ -185,6 +185,9 @@ public record ProxyConfig(
    * <p>{@code heuristicMax}, {@code keep} and {@code hitForPass} zero mean off. A relative {@code dir}
    * is resolved against the working directory. {@code setCookie}: see {@link SetCookie}. {@code keyHeaders} are request
    * fields that become part of the cache key (added to every stored response's {@code Vary}).
+   * {@code tagHeaders} are origin response fields whose space- or comma-separated values tag the
+   * stored entry for purge by tag ({@code Surrogate-Key}, {@code Cache-Tag}); {@code stripTagHeaders}
+   * removes them from responses to clients.
    */
   public record Cache(
       boolean enabled,
@@ -203,7 +206,22 @@ public record ProxyConfig(
       Duration hitForPass,
       IndexHeap indexHeap,
       SetCookie setCookie,
-      List<String> keyHeaders) {
+      List<String> keyHeaders,
+      List<String> tagHeaders,
+      boolean stripTagHeaders) {
+
+    /** The default tag headers: Fastly's and Cloudflare's. */
+    public static final List<String> DEFAULT_TAG_HEADERS = List.of("Surrogate-Key", "Cache-Tag");
+
+    /** A cache section with the default tag headers, stripped. */
+    public Cache(boolean enabled, Path dir, long maxSizeBytes, long maxObjectBytes, boolean fsync, long minFreeBytes,
+        double heuristicFraction, Duration heuristicMax, Duration keep, boolean cdnCacheControl, boolean surrogateControl,
+        int maxVariants, boolean coalesce, Duration hitForPass, IndexHeap indexHeap, SetCookie setCookie,
+        List<String> keyHeaders) {
+      this(enabled, dir, maxSizeBytes, maxObjectBytes, fsync, minFreeBytes, heuristicFraction, heuristicMax, keep,
+          cdnCacheControl, surrogateControl, maxVariants, coalesce, hitForPass, indexHeap, setCookie, keyHeaders,
+          DEFAULT_TAG_HEADERS, true);
+    }
 
     static final Cache DEFAULT =
         new Cache(
@@ -223,7 +241,9 @@ public record ProxyConfig(
             Duration.ofMinutes(2),
             IndexHeap.percent(IndexHeap.DEFAULT_PERCENT),
             SetCookie.PASS,
-            List.of());
+            List.of(),
+            DEFAULT_TAG_HEADERS,
+            true);
 
     public Cache {
       requireNonNull(setCookie, "cache.set-cookie");
@@ -246,6 +266,12 @@ public record ProxyConfig(
       keyHeaders = List.copyOf(keyHeaders);
       for (String h : keyHeaders) {
         check(!h.isBlank() && h.chars().allMatch(c -> c > ' ' && c < 0x7f && c != ':' && c != ','), "cache.key-headers",
+            "\"" + h + "\"", "a list of header field names");
+      }
+      requireNonNull(tagHeaders, "cache.tag-headers");
+      tagHeaders = List.copyOf(tagHeaders);
+      for (String h : tagHeaders) {
+        check(!h.isBlank() && h.chars().allMatch(c -> c > ' ' && c < 0x7f && c != ':' && c != ','), "cache.tag-headers",
             "\"" + h + "\"", "a list of header field names");
       }
     }

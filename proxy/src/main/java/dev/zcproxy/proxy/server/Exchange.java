@@ -67,6 +67,9 @@ final class Exchange {
   /** Adds Via, Cache-Status and X-Cache to the response head. */
   void decorate(CacheOutcome outcome, CacheStatus cs) {
     MultiMap h = resp.headers();
+    for (String name : ctx.stripResponseHeaders()) {
+      h.remove(name);
+    }
     String via = h.get("via");
     h.set("via", Via.appendTo(via));
     h.set("cache-status", cs.appendTo(String.join(", ", h.getAll("cache-status"))));

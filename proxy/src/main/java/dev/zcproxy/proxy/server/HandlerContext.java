@@ -24,6 +24,8 @@ import java.util.concurrent.Executor;
  * @param fills fetches under way, by primary key, that misses for the same URI join
  * @param fillFiles the cache files fills hold open for their readers, closed by {@link ProxyHandler#closeFiles}
  *     at stop if a fill could not close its own (its event loop stopped first)
+ * @param stripResponseHeaders origin response fields never sent to clients (the cache tag headers,
+ *     kept in the stored entry for purge by tag)
  */
 record HandlerContext(
     Vertx vertx,
@@ -39,7 +41,8 @@ record HandlerContext(
     long originIdleMillis,
     ConcurrentHashMap<String, Fill> fills,
     java.util.Set<java.nio.channels.FileChannel> fillFiles,
-    Flow flow) {
+    Flow flow,
+    java.util.List<String> stripResponseHeaders) {
 
   /** The steps of the request flow, in {@link ProxyHandler}, that a {@link Fill} sends its waiting requests back to. */
   interface Flow {

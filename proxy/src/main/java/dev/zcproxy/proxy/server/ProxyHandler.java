@@ -179,7 +179,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           public void joinOrFetch(Exchange ex, Fill fill) {
             ProxyHandler.this.joinOrFetch(ex, fill);
           }
-        });
+        }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of());
   }
 
   // ---------------------------------------------------------------- recv

@@ -105,6 +105,12 @@ class ConfigLoaderTest {
             "bad.yaml:2: origin.url: \"http://example.com/app\" has a path /app (expected: no path"),
         bad("origin port zero", "origin:\n  url: http://example.com:0\n",
             "bad.yaml:2: origin.url: \"http://example.com:0\" has port 0 out of range"),
+        bad("tag headers not a list", "cache:\n  tag-headers: Surrogate-Key\n",
+            "bad.yaml:2: cache.tag-headers: \"Surrogate-Key\"", "a list of header field names"),
+        bad("tag header with a comma", "cache:\n  tag-headers: [\"Surrogate-Key, Cache-Tag\"]\n",
+            "bad.yaml:2: cache.tag-headers: \"Surrogate-Key, Cache-Tag\" (expected: a list of header field names)"),
+        bad("strip tag headers", "cache:\n  strip-tag-headers: maybe\n",
+            "bad.yaml:2: cache.strip-tag-headers: \"maybe\""),
         bad("set-cookie mode", "cache:\n  set-cookie: keep\n",
             "bad.yaml:2: cache.set-cookie: \"keep\" is not a set-cookie mode (expected: pass, strip or store)"),
         bad("log level", "logging:\n  level: verbose\n",
@@ -221,6 +227,16 @@ class ConfigLoaderTest {
     assertThat(c.admin().toString()).doesNotContain("0123456789abcdef-token");
     assertThat(c.logging())
         .isEqualTo(new ProxyConfig.Logging("/var/log/zcproxy/access.log", "debug", false, "json"));
+  }
+
+  @Test
+  void tagHeadersDefaultToFastlyAndCloudflareAndCanBeChanged() {
+    assertThat(ProxyConfig.defaults().cache().tagHeaders()).containsExactly("Surrogate-Key", "Cache-Tag");
+    assertThat(ProxyConfig.defaults().cache().stripTagHeaders()).isTrue();
+    ProxyConfig c = ConfigLoader.parse("cache:\n  tag-headers: [X-Tags]\n  strip-tag-headers: false\n", "t.yaml");
+    assertThat(c.cache().tagHeaders()).containsExactly("X-Tags");
+    assertThat(c.cache().stripTagHeaders()).isFalse();
+    assertThat(ConfigLoader.parse("cache:\n  tag-headers: []\n", "t.yaml").cache().tagHeaders()).isEmpty();
   }
 
   @Test

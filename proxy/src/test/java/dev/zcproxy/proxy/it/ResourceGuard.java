@@ -153,6 +153,15 @@ public final class ResourceGuard implements AfterEachCallback {
       tmp = System.getProperty("java.io.tmpdir");
     }
     String prefix = tmp.endsWith("/") ? tmp : tmp + "/";
+    // The checkout itself may lie under the temp dir (a CI clone in /tmp): its jars and classes are open
+    // by design and are never a test's files.
+    String checkout;
+    try {
+      Path dir = Path.of(System.getProperty("user.dir")).toRealPath();
+      checkout = (dir.getParent() != null && Files.exists(dir.getParent().resolve("pom.xml")) ? dir.getParent() : dir) + "/";
+    } catch (IOException e) {
+      checkout = null;
+    }
     List<String> out = new ArrayList<>();
     try (Stream<Path> links = Files.list(fds)) {
       for (Path link : (Iterable<Path>) links::iterator) {
@@ -162,8 +171,9 @@ public final class ResourceGuard implements AfterEachCallback {
         } catch (IOException e) {
           continue; // closed between list and read (including the directory stream's own fd)
         }
-        if (target.startsWith(prefix)) {
-          String first = target.substring(prefix.length());
+        if (target.startsWith(prefix) && (checkout == null || !target.startsWith(checkout))) {
+          String rest = target.substring(prefix.length());
+          String first = rest.indexOf('/') < 0 ? rest : rest.substring(0, rest.indexOf('/'));
           if (first.startsWith("junit") || first.contains("zcproxy")) {
             out.add(link.getFileName() + " -> " + target.replace(" (deleted)", ""));
           }

@@ -190,10 +190,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (doomed.contains(req.connection())) {
       return; // pipelined behind a request whose framing was rejected: the connection is closing
     }
-    // An Upgrade to h2c is never tunnelled: it would hand the client a raw HTTP/2 connection to the
-    // origin past every check and the cache ("h2c smuggling"). It is served as HTTP/1.1 instead (the
-    // Upgrade and HTTP2-Settings fields are hop-by-hop and not forwarded).
-    boolean tunnel = tunnels.isTunnel(req) && (req.method() == HttpMethod.CONNECT || websocket) && !upgradesToH2c(req);
+    // An Upgrade to h2c is never a tunnel (Tunnels.isUpgrade): it is served as HTTP/1.1, and the Upgrade
+    // and HTTP2-Settings fields are hop-by-hop, not forwarded.
+    boolean tunnel = tunnels.isTunnel(req) && (req.method() == HttpMethod.CONNECT || websocket);
     if (tunnel && req.method() == HttpMethod.CONNECT) {
       HalfClose.leaveHttp(req);
       tunnels.handle(req);
@@ -255,18 +254,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       });
       recv(ex);
     });
-  }
-
-  private static boolean upgradesToH2c(HttpServerRequest req) {
-    for (String v : req.headers().getAll(HttpHeaders.UPGRADE)) {
-      for (String token : v.split(",")) {
-        String t = token.strip();
-        if (t.regionMatches(true, 0, "h2c", 0, 3) || t.regionMatches(true, 0, "h2", 0, 2) && (t.length() == 2 || t.charAt(2) == '/')) {
-          return true;
-        }
-      }
-    }
-    return false;
   }
 
   /** recv for a request whose head is valid and whose body, if any, has been read. */

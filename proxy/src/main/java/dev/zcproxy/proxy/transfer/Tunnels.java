@@ -103,14 +103,28 @@ public final class Tunnels {
     return req.method() == HttpMethod.CONNECT || isUpgrade(req);
   }
 
+  /** Whether any {@code Upgrade} token offers HTTP/2 ({@code h2c}, {@code h2}, {@code h2/...}). */
+  static boolean upgradesToHttp2(HttpServerRequest req) {
+    for (String v : req.headers().getAll(HttpHeaders.UPGRADE)) {
+      for (String token : v.split(",")) {
+        String t = token.strip();
+        if (t.regionMatches(true, 0, "h2c", 0, 3) || t.regionMatches(true, 0, "h2", 0, 2) && (t.length() == 2 || t.charAt(2) == '/')) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   static boolean isUpgrade(HttpServerRequest req) {
     // Vert.x toNetSocket() accepts GET + "Connection: upgrade" only (HttpUtils.isConnectOrUpgrade).
     if (req.version() != HttpVersion.HTTP_1_1 || req.method() != HttpMethod.GET) {
       return false;
     }
-    String upgrade = req.getHeader(HttpHeaders.UPGRADE);
-    if (upgrade == null || upgrade.trim().equalsIgnoreCase("h2c")) {
-      return false; // h2c is offered to the proxy itself (which speaks HTTP/1.1): answer the GET, never tunnel it
+    if (req.getHeader(HttpHeaders.UPGRADE) == null || upgradesToHttp2(req)) {
+      // h2c is offered to the proxy itself (which speaks HTTP/1.1): answer the GET, never tunnel it, or the
+      // client would get a raw HTTP/2 connection to the origin past every check ("h2c smuggling")
+      return false;
     }
     for (String v : req.headers().getAll(HttpHeaders.CONNECTION)) {
       for (String token : v.split(",")) {

@@ -42,6 +42,7 @@ public final class BodySplice {
   private static final int FILE_CHUNK = 1 << 20;
   private static final long MAX_FILE_OFFSET = Integer.MAX_VALUE;
   private static final Field FD_FIELD = fdField();
+  private static final Field CHANNEL_FD_FIELD = channelFdField();
 
   private BodySplice() {}
 
@@ -53,6 +54,30 @@ public final class BodySplice {
     } catch (ReflectiveOperationException | RuntimeException e) {
       return null;
     }
+  }
+
+  private static Field channelFdField() {
+    try {
+      Field f = Class.forName("sun.nio.ch.FileChannelImpl").getDeclaredField("fd");
+      f.setAccessible(true); // needs --add-opens java.base/sun.nio.ch=ALL-UNNAMED (the jar's manifest has it)
+      return f;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Why the descriptor of an open {@link FileChannel} cannot be reached on this JDK (fills then take the
+   * copy path); {@code null} when it can.
+   */
+  public static String whyNoFileDescriptors() {
+    if (FD_FIELD == null) {
+      return "java.io.FileDescriptor.fd not accessible (needs --add-opens java.base/java.io=ALL-UNNAMED)";
+    }
+    if (CHANNEL_FD_FIELD == null) {
+      return "sun.nio.ch.FileChannelImpl.fd not accessible (needs --add-opens java.base/sun.nio.ch=ALL-UNNAMED)";
+    }
+    return null;
   }
 
   private static Channel originChannel(HttpClientResponse cres) {
@@ -96,8 +121,9 @@ public final class BodySplice {
     if (cres.version() == HttpVersion.HTTP_2) {
       return "http/2";
     }
-    if (FD_FIELD == null) {
-      return "file descriptors not accessible (needs --add-opens java.base/java.io=ALL-UNNAMED)";
+    String noFds = whyNoFileDescriptors();
+    if (noFds != null) {
+      return noFds;
     }
     if (offset + length > MAX_FILE_OFFSET) {
       return "beyond 2 GiB";
@@ -210,10 +236,8 @@ public final class BodySplice {
   }
 
   /** A Netty descriptor for the open file; not owned: it is never closed through Netty. */
-  private static io.netty.channel.unix.FileDescriptor nettyFd(FileChannel file) throws ReflectiveOperationException {
-    Field channelFd = file.getClass().getDeclaredField("fd"); // sun.nio.ch.FileChannelImpl (add-opens sun.nio.ch)
-    channelFd.setAccessible(true);
-    FileDescriptor jfd = (FileDescriptor) channelFd.get(file);
+  static io.netty.channel.unix.FileDescriptor nettyFd(FileChannel file) throws ReflectiveOperationException {
+    FileDescriptor jfd = (FileDescriptor) CHANNEL_FD_FIELD.get(file);
     return new io.netty.channel.unix.FileDescriptor(FD_FIELD.getInt(jfd));
   }
 

@@ -1,0 +1,108 @@
+package dev.zcproxy.proxy.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.epoll.AbstractEpollStreamChannel;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.impl.ConnectionBase;
+import io.vertx.core.transport.Transport;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The contract between {@code proxy.internal} and the Vert.x, Netty and JDK versions it is built against:
+ * every hook takes its internal path here, not its fallback. A dependency or JDK upgrade that moves a
+ * pipeline handler, renames a field or drops a method fails this test by name, instead of silently
+ * turning splice and the strict checks into their fallbacks (which {@link ConnectionHooksTest} covers).
+ */
+class InternalsContractTest {
+  private Vertx vertx;
+
+  @AfterEach
+  void stop() throws Exception {
+    if (vertx != null) {
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void fileDescriptorsOfOpenFilesAreReachable(@TempDir Path dir) throws Exception {
+    assertThat(BodySplice.whyNoFileDescriptors()).as("reflective fd access (fills splice into files)").isNull();
+    try (FileChannel file = FileChannel.open(dir.resolve("f"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      assertThat(BodySplice.nettyFd(file).intValue()).isPositive();
+    }
+  }
+
+  @Test
+  void nettyStillSplicesBetweenSocketsAndIntoFiles() throws Exception {
+    assertThat(AbstractEpollStreamChannel.class.getMethod("spliceTo", AbstractEpollStreamChannel.class, int.class))
+        .isNotNull();
+    assertThat(AbstractEpollStreamChannel.class.getMethod("spliceTo", io.netty.channel.unix.FileDescriptor.class,
+        int.class, int.class)).isNotNull();
+  }
+
+  @Test
+  void everyConnectionHookTakesItsInternalPath() throws Exception {
+    vertx = Vertx.builder().withTransport(Transport.EPOLL).build();
+    assertThat(vertx.isNativeTransportEnabled()).as("native epoll (splice needs it)").isTrue();
+    HttpServerOptions serverOptions = new HttpServerOptions().setIdleTimeout(30);
+    CompletableFuture<Map<String, Object>> server = new CompletableFuture<>();
+    HttpServer http = vertx.createHttpServer(serverOptions)
+        .connectionHandler(conn -> {
+          Channel ch = ((ConnectionBase) conn).channel();
+          server.complete(Map.of(
+              "idle handler before the hooks", hasIdleHandler(ch),
+              "strict request decoder", StrictRequestDecoder.install(conn, serverOptions),
+              "half-close", HalfClose.install(conn),
+              "request-head timeout", ClientChannels.installHeadTimeout(conn, 10_000),
+              "channel", ch));
+        })
+        .requestHandler(req -> req.response().end("ok"));
+    int port = http.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS).actualPort();
+
+    HttpClientOptions clientOptions = new HttpClientOptions().setIdleTimeout(30);
+    CompletableFuture<Boolean> originCodec = new CompletableFuture<>();
+    HttpClientAgent client = vertx.httpClientBuilder().with(clientOptions)
+        .withConnectHandler(conn -> originCodec.complete(OriginCodec.install(conn, clientOptions)))
+        .build();
+    String body = client.request(HttpMethod.GET, port, "127.0.0.1", "/")
+        .compose(r -> r.send())
+        .compose(r -> r.body())
+        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
+
+    assertThat(body).isEqualTo("ok");
+    assertThat(originCodec.get(30, TimeUnit.SECONDS)).as("origin codec (1xx, dirty connections)").isTrue();
+    Map<String, Object> hooks = server.get(30, TimeUnit.SECONDS);
+    assertThat(hooks.get("idle handler before the hooks"))
+        .as("an IdleStateHandler in the server pipeline, which BodySplice takes out while splicing").isEqualTo(true);
+    assertThat(hooks.get("strict request decoder")).as("strict request decoder").isEqualTo(true);
+    assertThat(hooks.get("half-close")).as("half-close").isEqualTo(true);
+    assertThat(hooks.get("request-head timeout")).as("request-head timeout").isEqualTo(true);
+    assertThat(hooks.get("channel")).isInstanceOf(AbstractEpollStreamChannel.class);
+  }
+
+  private static boolean hasIdleHandler(Channel ch) {
+    for (Map.Entry<String, ChannelHandler> e : ch.pipeline()) {
+      if (e.getValue() instanceof IdleStateHandler) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -283,14 +283,16 @@ public final class ProxyServer {
     }
   }
 
-  /** Stops {@code old} accepting; its requests in flight get {@code grace}, then its deployment ends. */
+  /**
+   * Stops {@code old} accepting; its requests in flight get {@code grace}. Its deployment stays (empty):
+   * undeploying it would close what was created in its contexts, the per-loop origin clients among them.
+   */
   private void shutdown(Listener old, long grace) {
     List<Future<Void>> shutdowns = new ArrayList<>();
     for (HttpServer s : old.servers()) {
       shutdowns.add(s.shutdown(grace, TimeUnit.MILLISECONDS));
     }
-    Future.join(shutdowns).eventually(() -> vertx.undeploy(old.deploymentId()))
-        .onFailure(t -> LOG.debug("old listener {}: {}", old.port(), t.toString()));
+    Future.join(shutdowns).onFailure(t -> LOG.debug("old listener {}: {}", old.port(), t.toString()));
   }
 
   /**

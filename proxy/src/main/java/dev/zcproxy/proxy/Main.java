@@ -54,11 +54,13 @@ public final class Main {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       ProxyConfig now = server.config();
+      // /health says draining (or stopping) from here on
+      io.vertx.core.Future<Void> stop = server.drainAndClose();
       System.out.println("zcproxy: stopping (" + (now.listen().drainTime().isZero() ? ""
           : "draining for " + now.listen().drainTime().toSeconds() + "s, then ")
           + "in-flight responses get " + now.listen().shutdownGrace().toSeconds() + "s)");
       try {
-        server.drainAndClose().toCompletionStage().toCompletableFuture()
+        stop.toCompletionStage().toCompletableFuture()
             .get(now.listen().drainTime().toMillis() + now.listen().shutdownGrace().toMillis() + 10_000, TimeUnit.MILLISECONDS);
       } catch (Exception e) {
         System.err.println("zcproxy: shutdown did not complete cleanly: " + e);

@@ -37,9 +37,8 @@ public final class Main {
     // the same file and flags again: flags keep winning over the file
     ProxyServer server = new ProxyServer(loaded, () -> ConfigLoader.loadArgs(args, env), System::currentTimeMillis);
     server.ownLogging(reopenAccessLog);
-    if (!config.logging().accessLog().equals("stdout") && !config.logging().accessLogOff()) {
-      LogSetup.reopenOnSigusr1(server::reopenAccessLog);
-    }
+    // always: a reload may move the access log to a file (and SIGUSR1's default would end the JVM)
+    LogSetup.reopenOnSigusr1(server::reopenAccessLog);
     try {
       server.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     } catch (Exception e) {

@@ -72,21 +72,32 @@ final class ProxyLifecycle implements Lifecycle {
     if (source == null) {
       return Lifecycle.NONE.reload();
     }
-    if (stopping) {
-      return refused("the proxy is stopping", null);
+    if (stopping || server.vertx() == null) {
+      return refused(stopping ? "the proxy is stopping" : "the proxy is not started", null);
     }
-    ConfigLoader.Loaded next;
-    ConfigLoader.Loaded effective;
-    ReloadPlan plan;
-    try {
-      next = source.get();
-      plan = ReloadPlan.of(ConfigDiff.changedKeys(current, next));
-      effective = ConfigDiff.keeping(next, current, plan.restartRequired());
-    } catch (ConfigException e) {
-      return refused(e.getMessage(), e);
-    } catch (RuntimeException e) {
-      return refused(e.toString(), e);
-    }
+    ConfigLoader.Loaded was = current;
+    // reading the file and binding it again per changed key: off the event loop
+    return server.vertx().executeBlocking(() -> prepare(was), false).transform(ar -> {
+      if (ar.failed()) {
+        Throwable t = ar.cause();
+        return refused(t instanceof ConfigException ? t.getMessage() : t.toString(), t);
+      }
+      return apply(ar.result());
+    });
+  }
+
+  /** The new config read and validated, what changed, and the config to apply (restart-required keys kept). */
+  private record Prepared(ConfigLoader.Loaded effective, ReloadPlan plan) {}
+
+  private Prepared prepare(ConfigLoader.Loaded was) {
+    ConfigLoader.Loaded next = source.get();
+    ReloadPlan plan = ReloadPlan.of(ConfigDiff.changedKeys(was, next));
+    return new Prepared(ConfigDiff.keeping(next, was, plan.restartRequired()), plan);
+  }
+
+  private Future<JsonObject> apply(Prepared prepared) {
+    ReloadPlan plan = prepared.plan();
+    ConfigLoader.Loaded effective = prepared.effective();
     JsonObject answer = new JsonObject()
         .put("changed", new JsonArray(List.copyOf(plan.changed())))
         .put("restartRequired", new JsonArray(List.copyOf(plan.restartRequired())))

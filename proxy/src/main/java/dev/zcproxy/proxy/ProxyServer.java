@@ -318,6 +318,11 @@ public final class ProxyServer {
     return lifecycle;
   }
 
+  /** The Vert.x instance, once started. */
+  Vertx vertx() {
+    return vertx;
+  }
+
   /** The configuration in effect now. */
   public ProxyConfig config() {
     return config;

@@ -316,6 +316,42 @@ class ReloadIT {
   }
 
   @Test
+  void anUploadUnderWayWhenTheConfigIsReloadedReachesTheOriginWhole() throws Exception {
+    Path bodies = dir.resolve("bodies");
+    a.route("/upload", req -> req.body().onSuccess(body -> req.response().end("got " + body.length())));
+    start(yaml(a, TOKEN, "listen.body-buffer-size: 0", "listen.body-temp-dir: " + bodies));
+    int length = 200_000;
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+      s.setSoTimeout(30_000);
+      var out = s.getOutputStream();
+      out.write(("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " + length + "\r\nConnection: close\r\n\r\n")
+          .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      out.write(new byte[length / 2]);
+      out.flush();
+      // the first half is in a temp file (body-buffer-size 0) when the reload comes
+      for (int i = 0; i < 3000 && tempFileBytes(bodies) < length / 2; i++) {
+        Thread.sleep(5); // bounded poll of the file system: there is no event to wait for
+      }
+      assertThat(tempFileBytes(bodies)).isEqualTo(length / 2);
+      reload(yaml(a, TOKEN, "listen.body-buffer-size: 0", "listen.body-temp-dir: " + bodies, "cache.max-variants: 5"), TOKEN);
+      out.write(new byte[length - length / 2]);
+      out.flush();
+      String response = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+      assertThat(response).startsWith("HTTP/1.1 200").endsWith("got " + length);
+    }
+    assertThat(a.requests("/upload")).isEqualTo(1);
+  }
+
+  private static long tempFileBytes(Path dir) throws Exception {
+    if (!Files.isDirectory(dir)) {
+      return 0;
+    }
+    try (var files = Files.list(dir)) {
+      return files.mapToLong(f -> f.toFile().length()).sum();
+    }
+  }
+
+  @Test
   void drainTurnsHealthTo503WhileRequestsAreStillServed() throws Exception {
     start(yaml(a, TOKEN));
     HttpResponse<String> ok = admin("GET", "/health", null);

@@ -246,6 +246,28 @@ class ReloadIT {
   }
 
   @Test
+  void theAdminListenerMovesAndTheReloadThatMovedItIsAnswered() throws Exception {
+    start(yaml(a, TOKEN));
+    int oldAdmin = server.adminPort();
+    int free;
+    try (ServerSocket s = new ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      free = s.getLocalPort();
+    }
+    JsonObject answer = reload(yaml(a, TOKEN, "admin.address: 127.0.0.1:" + free), TOKEN);
+    assertThat(answer.getJsonArray("changed").getList()).containsExactly("admin.address");
+    assertThat(server.adminPort()).isEqualTo(free);
+    assertThat(admin("GET", "/health", null).statusCode()).isEqualTo(200);
+    assertThat(server.startupLine()).contains("admin http://127.0.0.1:" + free);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + oldAdmin + "/health")).build(), HttpResponse.BodyHandlers.ofString()))
+        .isInstanceOf(java.io.IOException.class);
+    // turned off: the proxy keeps serving, SIGHUP can still reload it
+    reload(yaml(a, TOKEN, "admin.address: 127.0.0.1:" + free, "admin.enabled: false"), TOKEN);
+    assertThat(server.adminPort()).isEqualTo(-1);
+    assertThat(get("/fresh").body()).isEqualTo("fresh from A");
+  }
+
+  @Test
   void aClientLoopAcrossSeveralReloadsGetsEveryResponseCompleteAndTheCacheIsKept() throws Exception {
     int hot = 20;
     int total = 2000;

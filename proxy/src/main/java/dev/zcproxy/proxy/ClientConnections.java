@@ -18,14 +18,20 @@ import org.slf4j.LoggerFactory;
 final class ClientConnections {
   private static final Logger LOG = LoggerFactory.getLogger(ClientConnections.class);
 
-  private final int max;
-  private final long headTimeoutMs;
+  private volatile int max;
+  private volatile long headTimeoutMs;
   private final AtomicInteger open = new AtomicInteger();
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicBoolean full = new AtomicBoolean();
   private final AtomicBoolean headTimerWarned = new AtomicBoolean();
 
   ClientConnections(int max, long headTimeoutMs) {
+    this.max = max;
+    this.headTimeoutMs = headTimeoutMs;
+  }
+
+  /** After a reload: the bound and the head timeout for connections accepted from now on. */
+  void reconfigure(int max, long headTimeoutMs) {
     this.max = max;
     this.headTimeoutMs = headTimeoutMs;
   }

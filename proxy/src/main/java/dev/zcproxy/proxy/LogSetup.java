@@ -4,8 +4,12 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.FileAppender;
 import dev.zcproxy.proxy.config.ProxyConfig;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -15,6 +19,9 @@ import org.slf4j.LoggerFactory;
 final class LogSetup {
   private static final org.slf4j.Logger LOG = LoggerFactory.getLogger(LogSetup.class);
   private static final Runnable NOTHING = () -> { };
+  private static final String FILE_APPENDER = "ACCESS_FILE";
+  private static final String CONSOLE_KEY = "zcproxy.access.console-appenders";
+  private static final String ADDITIVE_KEY = "zcproxy.access.additive";
 
   private LogSetup() {}
 
@@ -29,6 +36,19 @@ final class LogSetup {
     }
     ctx.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(logging.level(), Level.INFO));
     Logger access = ctx.getLogger("zcproxy.access");
+    // Applied again by a reload: the file of the last call goes, the appenders of logback.xml come back.
+    List<Appender<ILoggingEvent>> console = consoleAppenders(ctx, access);
+    Appender<ILoggingEvent> previous = access.getAppender(FILE_APPENDER);
+    if (previous != null) {
+      access.detachAppender(previous);
+      previous.stop();
+    }
+    for (Appender<ILoggingEvent> a : console) {
+      if (access.getAppender(a.getName()) == null) {
+        access.addAppender(a);
+      }
+    }
+    access.setAdditive(ctx.getObject(ADDITIVE_KEY) != Boolean.FALSE);
     switch (logging.accessLog()) {
       case "off" -> {
         access.setLevel(Level.OFF);
@@ -46,18 +66,39 @@ final class LogSetup {
         enc.start();
         FileAppender<ch.qos.logback.classic.spi.ILoggingEvent> file = new FileAppender<>();
         file.setContext(ctx);
-        file.setName("ACCESS_FILE");
+        file.setName(FILE_APPENDER);
         file.setFile(logging.accessLog());
         file.setAppend(true);
         file.setEncoder(enc);
         file.start();
-        access.detachAndStopAllAppenders();
+        console.forEach(access::detachAppender); // kept running: a reload back to stdout attaches them again
         access.setAdditive(false);
         access.addAppender(file);
         access.setLevel(Level.INFO);
         return () -> reopen(file);
       }
     }
+  }
+
+  /**
+   * The access logger's appenders as logback.xml made them (and its additivity), remembered on the
+   * logger context at the first call so that later calls can put them back.
+   */
+  @SuppressWarnings("unchecked")
+  private static List<Appender<ILoggingEvent>> consoleAppenders(LoggerContext ctx, Logger access) {
+    Object saved = ctx.getObject(CONSOLE_KEY);
+    if (saved != null) {
+      return (List<Appender<ILoggingEvent>>) saved;
+    }
+    List<Appender<ILoggingEvent>> list = new ArrayList<>();
+    access.iteratorForAppenders().forEachRemaining(a -> {
+      if (!FILE_APPENDER.equals(a.getName())) {
+        list.add(a);
+      }
+    });
+    ctx.putObject(CONSOLE_KEY, List.copyOf(list));
+    ctx.putObject(ADDITIVE_KEY, access.isAdditive());
+    return list;
   }
 
   /** Closes the access-log file and opens its path again (a new file if it was moved), under the appender's lock. */

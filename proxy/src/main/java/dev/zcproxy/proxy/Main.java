@@ -6,7 +6,10 @@ import dev.zcproxy.proxy.config.ProxyConfig;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-/** The command-line entry point: loads the config, starts the proxy, stops it gracefully on SIGTERM. */
+/**
+ * The command-line entry point: loads the config, starts the proxy, reloads it on SIGHUP, drains and
+ * stops it gracefully on SIGTERM.
+ */
 public final class Main {
   private Main() {}
 
@@ -16,9 +19,10 @@ public final class Main {
       System.exit(0);
       return;
     }
-    ProxyConfig config;
+    ConfigLoader.Loaded loaded;
+    java.util.Map<String, String> env = System.getenv();
     try {
-      config = ConfigLoader.fromArgs(args);
+      loaded = ConfigLoader.loadArgs(args, env);
     } catch (ConfigException.InfoRequested e) {
       System.out.println(e.getMessage());
       System.exit(e.exitCode());
@@ -28,11 +32,13 @@ public final class Main {
       System.exit(e.exitCode());
       return;
     }
+    ProxyConfig config = loaded.config();
     Runnable reopenAccessLog = LogSetup.apply(config.logging());
-    if (!config.logging().accessLog().equals("stdout") && !config.logging().accessLogOff()) {
-      LogSetup.reopenOnSigusr1(reopenAccessLog);
-    }
-    ProxyServer server = new ProxyServer(config);
+    // the same file and flags again: flags keep winning over the file
+    ProxyServer server = new ProxyServer(loaded, () -> ConfigLoader.loadArgs(args, env), System::currentTimeMillis);
+    server.ownLogging(reopenAccessLog);
+    // always: a reload may move the access log to a file (and SIGUSR1's default would end the JVM)
+    LogSetup.reopenOnSigusr1(server::reopenAccessLog);
     try {
       server.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -43,12 +49,18 @@ public final class Main {
       return;
     }
     System.out.println(server.startupLine());
+    Signals.reloadOnSighup(server.lifecycle());
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      System.out.println("zcproxy: stopping (in-flight responses get " + config.listen().shutdownGrace().toSeconds() + "s)");
+      ProxyConfig now = server.config();
+      // /health says draining (or stopping) from here on
+      io.vertx.core.Future<Void> stop = server.drainAndClose();
+      System.out.println("zcproxy: stopping (" + (now.listen().drainTime().isZero() ? ""
+          : "draining for " + now.listen().drainTime().toSeconds() + "s, then ")
+          + "in-flight responses get " + now.listen().shutdownGrace().toSeconds() + "s)");
       try {
-        server.close().toCompletionStage().toCompletableFuture()
-            .get(config.listen().shutdownGrace().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+        stop.toCompletionStage().toCompletableFuture()
+            .get(now.listen().drainTime().toMillis() + now.listen().shutdownGrace().toMillis() + 10_000, TimeUnit.MILLISECONDS);
       } catch (Exception e) {
         System.err.println("zcproxy: shutdown did not complete cleanly: " + e);
       }

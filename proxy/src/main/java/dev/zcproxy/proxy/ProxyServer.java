@@ -7,7 +7,9 @@ import dev.zcproxy.cache.policy.PolicyConfig;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.StoreConfig;
 import dev.zcproxy.proxy.admin.AdminServer;
+import dev.zcproxy.proxy.admin.Lifecycle;
 import dev.zcproxy.proxy.admin.ProxyMetrics;
+import dev.zcproxy.proxy.config.ConfigLoader;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.internal.StrictRequestDecoder;
@@ -31,6 +33,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,21 +46,31 @@ import org.slf4j.LoggerFactory;
 public final class ProxyServer {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
 
-  private final ProxyConfig config;
+  /** The configuration in effect: the one started with, then the last one a reload applied. */
+  private volatile ProxyConfig config;
   private final LongSupplier clock;
   /** How often the ban sweep runs on the cache I/O pool. */
   private static final long BAN_SWEEP_MILLIS = 60_000;
   private final ProxyMetrics metrics = new ProxyMetrics();
-  private final List<HttpServer> servers = Collections.synchronizedList(new ArrayList<>());
   private Vertx vertx;
   private ExecutorService cacheIo;
   private DiskStore store;
   private OriginClient origin;
-  private ProxyHandler handler;
-  private AdminServer admin;
-  private int port = -1;
-  private int adminPort = -1;
+  /** Read once per request: a reload swaps in a handler built for the new config around the same cache. */
+  private volatile ProxyHandler handler;
+  private volatile CachePolicy policy;
+  private volatile AdminServer admin;
+  /** The client listener: a reload that changes its address binds a new one before letting this one go. */
+  private volatile Listener listener;
+  private volatile int adminPort = -1;
   private ClientConnections connections;
+  private int loops;
+  private final ProxyLifecycle lifecycle;
+  /** What reopens the access-log file ({@code SIGUSR1}); set by {@link #ownLogging}. */
+  private volatile Runnable reopenAccessLog;
+
+  /** The servers of one client listener (one per event loop), their deployment and the port they bound. */
+  private record Listener(String deploymentId, List<HttpServer> servers, int port) {}
 
   public ProxyServer(ProxyConfig config) {
     this(config, System::currentTimeMillis);
@@ -67,11 +80,26 @@ public final class ProxyServer {
   public ProxyServer(ProxyConfig config, LongSupplier clock) {
     this.config = requireNonNull(config, "config");
     this.clock = requireNonNull(clock, "clock");
+    this.lifecycle = new ProxyLifecycle(this, null, null);
+  }
+
+  /**
+   * A proxy that can reload: {@code SIGHUP} and {@code POST /reload} read the config again with
+   * {@code source} (the file and flags it started with) and apply what changed.
+   *
+   * @param initial what {@code source} gave at start
+   * @param clock epoch milliseconds, used for every HTTP date and age decision
+   */
+  public ProxyServer(ConfigLoader.Loaded initial, Supplier<ConfigLoader.Loaded> source, LongSupplier clock) {
+    this.config = requireNonNull(initial, "initial").config();
+    this.clock = requireNonNull(clock, "clock");
+    this.lifecycle = new ProxyLifecycle(this, initial, requireNonNull(source, "source"));
   }
 
   /** Starts every listener; completes when the proxy accepts connections. */
   public Future<Void> start() {
-    int loops = config.listen().eventLoops() > 0 ? config.listen().eventLoops() : Runtime.getRuntime().availableProcessors();
+    ProxyConfig config = this.config;
+    loops = config.listen().eventLoops() > 0 ? config.listen().eventLoops() : Runtime.getRuntime().availableProcessors();
     // Vert.x's HTTP server, client and pool metrics go into the registry /metrics scrapes
     vertx = Vertx.builder()
         .with(new VertxOptions()
@@ -84,8 +112,8 @@ public final class ProxyServer {
       LOG.warn("native epoll transport unavailable, using NIO: {}", String.valueOf(vertx.unavailableNativeTransportCause()));
     }
     ProxyConfig.Cache c = config.cache();
-    CachePolicy policy = new CachePolicy(new PolicyConfig(c.heuristicFraction(), c.heuristicMax().toSeconds(), c.keep().toSeconds(),
-        c.cdnCacheControl(), c.surrogateControl(), c.maxVariants(), Math.min(c.maxObjectBytes(), c.maxSizeBytes()), c.setCookie()));
+    CachePolicy policy = policyOf(c);
+    this.policy = policy;
     AtomicInteger n = new AtomicInteger();
     cacheIo = Executors.newFixedThreadPool(4, r -> {
       Thread t = new Thread(r, "cache-io-" + n.incrementAndGet());
@@ -95,7 +123,7 @@ public final class ProxyServer {
     if (c.enabled()) {
       store = DiskStore.open(new StoreConfig(c.dir(), c.maxSizeBytes(), c.fsync(),
           c.indexHeap().resolve(Runtime.getRuntime().maxMemory()), c.minFreeBytes(), c.tagHeaders()), cacheIo, clock,
-          policy::retainUntil);
+          e -> this.policy.retainUntil(e)); // the policy in effect: a reload may change keep
       metrics.cacheGauges(store::entryCount, store::weightedBytes);
       DiskStore s = store;
       vertx.setPeriodic(30_000, id -> cacheIo.execute(s::cleanUp));
@@ -120,6 +148,27 @@ public final class ProxyServer {
     origin = new OriginClient(vertx, config.origin());
     handler = new ProxyHandler(vertx, config, policy, store, origin, new BodyTransfer(config.transfer().sendfile(), cacheIo),
         metrics, clock, cacheIo);
+    connections = new ClientConnections(config.listen().maxConnections(), config.listen().requestHeadTimeout().toMillis());
+    Future<Void> started = bindListener(config).map(l -> {
+      listener = l;
+      return null;
+    });
+    if (config.admin().enabled()) {
+      started = started.compose(v -> startAdmin(config, policy)).map(a -> {
+        admin = a;
+        return null;
+      });
+    }
+    return started;
+  }
+
+  private static CachePolicy policyOf(ProxyConfig.Cache c) {
+    return new CachePolicy(new PolicyConfig(c.heuristicFraction(), c.heuristicMax().toSeconds(), c.keep().toSeconds(),
+        c.cdnCacheControl(), c.surrogateControl(), c.maxVariants(), Math.min(c.maxObjectBytes(), c.maxSizeBytes()), c.setCookie()));
+  }
+
+  /** Binds the client listener for {@code config}, one server per event loop, handing requests to the current handler. */
+  private Future<Listener> bindListener(ProxyConfig config) {
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.listen().address().host())
         .setPort(config.listen().address().port() == 0 && loops > 1 ? -1 : config.listen().address().port())
@@ -134,8 +183,8 @@ public final class ProxyServer {
         // which the h2c detector would delay until after the first request was parsed.
         .setHttp2ClearTextEnabled(false)
         .setTcpNoDelay(true);
-    ClientConnections conns = new ClientConnections(config.listen().maxConnections(), config.listen().requestHeadTimeout().toMillis());
-    connections = conns;
+    ClientConnections conns = connections;
+    List<HttpServer> servers = Collections.synchronizedList(new ArrayList<>());
     Future<String> deployed = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
       @Override
       public Future<?> start() {
@@ -152,29 +201,147 @@ public final class ProxyServer {
                 LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());
               }
             })
-            .requestHandler(handler)
-            .invalidRequestHandler(handler.invalidRequestHandler())
+            .requestHandler(req -> handler.handle(req))
+            .invalidRequestHandler(req -> handler.invalidRequestHandler().handle(req))
             .listen()
             .onSuccess(servers::add);
       }
     }, new DeploymentOptions().setInstances(loops));
-    Future<Void> started = deployed.map(id -> {
-      port = servers.get(0).actualPort();
+    return deployed.map(id -> new Listener(id, List.copyOf(servers), servers.get(0).actualPort()));
+  }
+
+  private Future<AdminServer> startAdmin(ProxyConfig config, CachePolicy policy) {
+    AdminServer a = new AdminServer(vertx, metrics, store, config.admin().token(), clock, policy);
+    a.lifecycle(lifecycle);
+    if (!config.admin().hasToken() && !isLoopback(config.admin().address().host())) {
+      LOG.warn("admin listener on {} without admin.token: purge is refused, but /stats and /metrics are readable by"
+          + " anyone who can reach it", config.admin().address());
+    }
+    return a.listen(config.admin().address().host(), config.admin().address().port()).map(p -> {
+      adminPort = p;
+      return a;
+    });
+  }
+
+  /**
+   * Applies a reloaded configuration: binds what moved first (a failure changes nothing), then swaps in
+   * a handler for {@code next} around the same cache and registries, new origin pools, the admin token,
+   * connection limits and logging, and lets the old listeners finish what they serve.
+   */
+  Future<Void> apply(ProxyConfig next, ReloadPlan plan) {
+    if (vertx == null) {
+      return Future.failedFuture(new IllegalStateException("not started"));
+    }
+    Future<Listener> newListener = plan.rebindListener() ? bindListener(next).recover(t -> Future.failedFuture(
+        new IllegalStateException("listen.address: cannot bind " + next.listen().address() + ": " + t.getMessage(), t)))
+        : Future.succeededFuture();
+    CachePolicy nextPolicy = policyOf(next.cache());
+    int oldAdminPort = adminPort;
+    Future<AdminServer> newAdmin = newListener.compose(l -> plan.rebindAdmin() && next.admin().enabled()
+        ? startAdmin(next, nextPolicy).recover(t -> {
+          adminPort = oldAdminPort;
+          Future<Void> undo = l == null ? Future.succeededFuture() : vertx.undeploy(l.deploymentId());
+          return undo.<AdminServer>transform(x -> Future.failedFuture(new IllegalStateException(
+              "admin.address: cannot bind " + next.admin().address() + ": " + t.getMessage(), t)));
+        })
+        : Future.succeededFuture());
+    return newAdmin.map(a -> {
+      commit(next, plan, nextPolicy, newListener.result(), a);
       return null;
     });
-    if (config.admin().enabled()) {
-      admin = new AdminServer(vertx, metrics, store, config.admin().token(), clock, policy);
-      if (!config.admin().hasToken() && !isLoopback(config.admin().address().host())) {
-        LOG.warn("admin listener on {} without admin.token: purge is refused, but /stats and /metrics are readable by"
-            + " anyone who can reach it", config.admin().address());
-      }
-      started = started.compose(v -> admin.listen(config.admin().address().host(), config.admin().address().port()))
-          .map(p -> {
-            adminPort = p;
-            return null;
-          });
+  }
+
+  private void commit(ProxyConfig next, ReloadPlan plan, CachePolicy nextPolicy, Listener newListener, AdminServer newAdmin) {
+    long grace = next.listen().shutdownGrace().toMillis();
+    handler = new ProxyHandler(vertx, next, nextPolicy, store, origin, new BodyTransfer(next.transfer().sendfile(), cacheIo),
+        metrics, clock, cacheIo, handler);
+    policy = nextPolicy;
+    if (plan.touches("origin")) {
+      origin.reconfigure(next.origin(), next.listen().shutdownGrace());
     }
-    return started;
+    connections.reconfigure(next.listen().maxConnections(), next.listen().requestHeadTimeout().toMillis());
+    if (reopenAccessLog != null && plan.touches("logging")) {
+      reopenAccessLog = LogSetup.apply(next.logging());
+    }
+    config = next;
+    if (newListener != null) {
+      Listener old = listener;
+      listener = newListener;
+      shutdown(old, grace);
+    }
+    if (plan.rebindAdmin()) {
+      AdminServer old = admin;
+      admin = newAdmin;
+      if (newAdmin == null) {
+        adminPort = -1;
+      }
+      if (old != null) {
+        old.shutdown(Math.max(grace, 1000)); // after the answer to the POST /reload that may be on it
+      }
+    } else if (admin != null) {
+      admin.reconfigure(next.admin().token(), nextPolicy);
+    }
+  }
+
+  /**
+   * Stops {@code old} accepting; its requests in flight get {@code grace}. Its deployment stays (empty):
+   * undeploying it would close what was created in its contexts, the per-loop origin clients among them.
+   */
+  private void shutdown(Listener old, long grace) {
+    List<Future<Void>> shutdowns = new ArrayList<>();
+    for (HttpServer s : old.servers()) {
+      shutdowns.add(s.shutdown(grace, TimeUnit.MILLISECONDS));
+    }
+    Future.join(shutdowns).onFailure(t -> LOG.debug("old listener {}: {}", old.port(), t.toString()));
+  }
+
+  /**
+   * Main's: Logback is this process's, set up by {@link LogSetup}, so a reload applies the
+   * {@code logging} section to it too.
+   *
+   * @param reopen what reopens the access-log file now
+   */
+  public void ownLogging(Runnable reopen) {
+    this.reopenAccessLog = requireNonNull(reopen, "reopen");
+  }
+
+  /** Reopens the access-log file at its configured path ({@code SIGUSR1}); nothing unless it is a file. */
+  public void reopenAccessLog() {
+    Runnable r = reopenAccessLog;
+    if (r != null) {
+      r.run();
+    }
+  }
+
+  /** Reload, drain and health state: what {@code SIGHUP}, {@code SIGTERM} and the admin listener use. */
+  public Lifecycle lifecycle() {
+    return lifecycle;
+  }
+
+  /** The Vert.x instance, once started. */
+  Vertx vertx() {
+    return vertx;
+  }
+
+  /** The configuration in effect now. */
+  public ProxyConfig config() {
+    return config;
+  }
+
+  /**
+   * The stop on {@code SIGTERM}: drains for {@code listen.drain-time} ({@code /health} answers 503
+   * "draining" while requests are still served, so load balancers take the proxy out first), then
+   * {@link #close()}.
+   */
+  public Future<Void> drainAndClose() {
+    long drain = config.listen().drainTime().toMillis();
+    if (vertx == null || drain <= 0) {
+      return close();
+    }
+    lifecycle.drain(true);
+    Promise<Void> drained = Promise.promise();
+    vertx.setTimer(drain, id -> drained.complete());
+    return drained.future().compose(v -> close());
   }
 
   /** The one line printed at start: listen address, origin, cache, transport and transfer mode. */
@@ -183,7 +350,7 @@ public final class ProxyServer {
     ProxyConfig.Cache c = config.cache();
     String cache = c.enabled() ? c.dir().toAbsolutePath().normalize() + " (" + Sizes.human(c.maxSizeBytes()) + ")" : "disabled";
     String hits = config.transfer().sendfile() ? "sendfile" : "copy";
-    return "zcproxy listening on http://" + config.listen().address().host() + ":" + port
+    return "zcproxy listening on http://" + config.listen().address().host() + ":" + port()
         + " -> origin " + config.origin().url()
         + ", cache " + cache
         + ", transport " + transport
@@ -199,7 +366,8 @@ public final class ProxyServer {
 
   /** The port the proxy listens on (the real one when configured as 0). */
   public int port() {
-    return port;
+    Listener l = listener;
+    return l == null ? -1 : l.port();
   }
 
   /** The admin port, or -1 when the admin listener is off. */
@@ -238,13 +406,16 @@ public final class ProxyServer {
     if (vertx == null) {
       return Future.succeededFuture();
     }
+    lifecycle.stopping();
     long grace = config.listen().shutdownGrace().toMillis();
     List<Future<Void>> shutdowns = new ArrayList<>();
-    synchronized (servers) {
-      for (HttpServer s : servers) {
+    Listener l = listener;
+    if (l != null) {
+      for (HttpServer s : l.servers()) {
         shutdowns.add(s.shutdown(grace, TimeUnit.MILLISECONDS));
       }
     }
+    AdminServer admin = this.admin;
     Promise<Void> done = Promise.promise();
     Future.join(shutdowns)
         .eventually(() -> admin == null ? Future.succeededFuture() : admin.close())

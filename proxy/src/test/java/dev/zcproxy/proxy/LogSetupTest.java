@@ -50,6 +50,29 @@ class LogSetupTest {
   }
 
   @Test
+  void applyingAgainMovesTheAccessLogFromAFileBackToStdoutAndToAnotherFile() throws Exception {
+    // what a reload of logging.access-log does
+    Path first = dir.resolve("first.log");
+    Path second = dir.resolve("second.log");
+    LogSetup.apply(new ProxyConfig.Logging(first.toString(), "info", true, "json"));
+    org.slf4j.Logger access = LoggerFactory.getLogger("zcproxy.access");
+    access.info("{\"line\":1}");
+    LogSetup.apply(new ProxyConfig.Logging("stdout", "info", true, "json"));
+    access.info("{\"line\":2}");
+    LogSetup.apply(new ProxyConfig.Logging(second.toString(), "info", true, "json"));
+    access.info("{\"line\":3}");
+    LogSetup.apply(new ProxyConfig.Logging("off", "info", true, "json"));
+    access.info("{\"line\":4}");
+    assertThat(Files.readAllLines(first)).containsExactly("{\"line\":1}");
+    assertThat(Files.readAllLines(second)).containsExactly("{\"line\":3}");
+    // stdout again: the appenders of logback.xml are back
+    LogSetup.apply(new ProxyConfig.Logging("stdout", "info", true, "json"));
+    LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
+    assertThat(ctx.getLogger("zcproxy.access").iteratorForAppenders().hasNext()).isTrue();
+    assertThat(ctx.getLogger("zcproxy.access").getAppender("ACCESS_FILE")).isNull();
+  }
+
+  @Test
   void stdoutAndOffHaveNothingToReopen() {
     LogSetup.apply(new ProxyConfig.Logging("off", "info", true)).run();
     LogSetup.apply(new ProxyConfig.Logging("stdout", "info", true)).run();

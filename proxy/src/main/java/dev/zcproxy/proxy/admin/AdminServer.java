@@ -25,7 +25,8 @@ import java.util.function.LongSupplier;
  * URI, or with {@code soft=true} mark them stale (Fastly's soft purge); {@code /purge?tag=TAG} does
  * the same for every entry with that surrogate key / cache tag; {@code POST /ban?prefix=URL},
  * {@code ?regex=RE} or {@code ?header=NAME&value=V} adds a ban (applied lazily at lookup) and
- * {@code GET /bans} lists them.
+ * {@code GET /bans} lists them. {@code POST /reload} reads the config file again and applies it
+ * ({@link Lifecycle}); {@code POST /drain} turns {@code /health} to 503 "draining" for load balancers.
  *
  * <p>Reads are open; every other request must carry {@code Authorization: Bearer <admin token>} and
  * must not come from another origin's browser page ({@link AdminGuard}). Errors are JSON
@@ -35,9 +36,10 @@ public final class AdminServer {
   private final Vertx vertx;
   private final ProxyMetrics metrics;
   private final DiskStore store;
-  private final AdminGuard guard;
+  private volatile AdminGuard guard;
   private final LongSupplier clock;
-  private final CachePolicy policy;
+  private volatile CachePolicy policy;
+  private volatile Lifecycle lifecycle = Lifecycle.NONE;
   private HttpServer server;
 
   /**
@@ -77,7 +79,9 @@ public final class AdminServer {
       }
       error(rc, v.status(), v.error());
     });
-    router.get("/health").handler(rc -> rc.response().putHeader("content-type", "text/plain").end("ok\n"));
+    router.get("/health").handler(this::health);
+    router.post("/reload").handler(this::reload);
+    router.post("/drain").handler(this::drain);
     router.get("/stats").handler(rc -> rc.response().putHeader("content-type", "application/json").end(metrics.toJson() + "\n"));
     router.get("/metrics").handler(rc -> rc.response().putHeader("content-type", "text/plain; version=0.0.4").end(metrics.toPrometheus()));
     router.route(HttpMethod.POST, "/purge").handler(this::purge);
@@ -92,6 +96,41 @@ public final class AdminServer {
       server = s;
       return s.actualPort();
     });
+  }
+
+  /** 200 {@code {"status":"ok"}} while serving; 503 with {@code draining} or {@code stopping}, for load balancers. */
+  private void health(RoutingContext rc) {
+    Lifecycle.State state = lifecycle.state();
+    rc.response().setStatusCode(state == Lifecycle.State.OK ? 200 : 503);
+    json(rc, new JsonObject().put("status", state.label()));
+  }
+
+  private void reload(RoutingContext rc) {
+    lifecycle.reload().onComplete(ar -> {
+      if (ar.succeeded()) {
+        json(rc, ar.result());
+      } else {
+        error(rc, ar.cause() instanceof Lifecycle.Refused ? 400 : 500, "reload refused: " + ar.cause().getMessage());
+      }
+    });
+  }
+
+  /** {@code POST /drain} starts draining, {@code POST /drain?cancel=true} ends it. */
+  private void drain(RoutingContext rc) {
+    String cancel = rc.request().getParam("cancel");
+    lifecycle.drain(!(cancel != null && (cancel.equals("true") || cancel.equals("1"))));
+    json(rc, new JsonObject().put("status", lifecycle.state().label()));
+  }
+
+  /** Connects the admin listener to the proxy's reload and drain; before {@link #listen}. */
+  public void lifecycle(Lifecycle lifecycle) {
+    this.lifecycle = java.util.Objects.requireNonNull(lifecycle, "lifecycle");
+  }
+
+  /** After a reload: the bearer token mutating requests need from now on, and the cache policy. */
+  public void reconfigure(String token, CachePolicy policy) {
+    this.guard = new AdminGuard(token);
+    this.policy = policy;
   }
 
   private void purge(RoutingContext rc) {
@@ -311,5 +350,10 @@ public final class AdminServer {
 
   public Future<Void> close() {
     return server == null ? Future.succeededFuture() : server.close();
+  }
+
+  /** Stops listening; requests under way (the reload that moved this listener) get {@code millis} to finish. */
+  public Future<Void> shutdown(long millis) {
+    return server == null ? Future.succeededFuture() : server.shutdown(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 }

@@ -56,6 +56,8 @@ public final class ProxyMetrics {
   private final LongAdder softPurges = new LongAdder();
   private final LongAdder bans = new LongAdder();
   private final LongAdder tagPurges = new LongAdder();
+  private final LongAdder reloadsOk = new LongAdder();
+  private final LongAdder reloadsRefused = new LongAdder();
   private volatile LongSupplier banMatches = () -> 0;
   private final java.util.Queue<Waiter> collapsedWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final java.util.Queue<Waiter> storedWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -108,6 +110,8 @@ public final class ProxyMetrics {
     counter("zcproxy.soft.purges", "Soft purges (entries marked stale) served by the admin listener.", softPurges);
     counter("zcproxy.bans", "Bans added by the admin listener.", bans);
     counter("zcproxy.tag.purges", "Purges and soft purges by surrogate key / cache tag.", tagPurges);
+    counter("zcproxy.reloads", "Config reloads (SIGHUP, POST /reload) by result.", reloadsOk, "result", "ok");
+    counter("zcproxy.reloads", "Config reloads (SIGHUP, POST /reload) by result.", reloadsRefused, "result", "refused");
     FunctionCounter.builder("zcproxy.ban.matches", this, m -> m.banMatches.getAsLong())
         .description("Cache entries removed because a ban matched them (at lookup or by the ban sweep).").register(registry);
     Gauge.builder("zcproxy.cache.entries", this, m -> m.cacheEntries.getAsLong())
@@ -249,6 +253,16 @@ public final class ProxyMetrics {
   /** Where the number of entries removed by bans is read from. */
   public void banGauge(LongSupplier matches) {
     this.banMatches = matches;
+  }
+
+  /** A config reload that was applied ({@code ok}) or refused. */
+  public void reloaded(boolean ok) {
+    (ok ? reloadsOk : reloadsRefused).increment();
+  }
+
+  /** Config reloads applied ({@code ok}) or refused, since start. */
+  public long reloads(boolean ok) {
+    return (ok ? reloadsOk : reloadsRefused).sum();
   }
 
   public void badRequest() {

@@ -71,6 +71,7 @@ public final class ConfigLoader {
             "idle-timeout",
             "event-loops",
             "shutdown-grace",
+            "drain-time",
             "max-connections",
             "request-head-timeout",
 
@@ -182,6 +183,34 @@ public final class ConfigLoader {
    * #ADMIN_TOKEN_ENV} overrides {@code admin.token} from the file (so the secret need not be in it).
    */
   public static ProxyConfig fromArgs(String[] args, Map<String, String> env) {
+    return loadArgs(args, env).config();
+  }
+
+  /**
+   * A configuration bound with the key values it came from, so that a reload can tell which keys
+   * changed ({@link ConfigDiff}).
+   */
+  public static final class Loaded {
+    private final ProxyConfig config;
+    final Map<String, Value> values;
+    final String source;
+
+    Loaded(ProxyConfig config, Map<String, Value> values, String source) {
+      this.config = config;
+      this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+      this.source = source;
+    }
+
+    public ProxyConfig config() {
+      return config;
+    }
+  }
+
+  /**
+   * As {@link #fromArgs(String[], Map)}, keeping the values each key came from: what the proxy starts
+   * with and what {@code SIGHUP} / {@code POST /reload} read again with the same arguments.
+   */
+  public static Loaded loadArgs(String[] args, Map<String, String> env) {
     requireNonNull(args, "args");
     requireNonNull(env, "env");
     for (String arg : args) {
@@ -258,7 +287,8 @@ public final class ConfigLoader {
     Map<String, Value> values =
         config == null ? new LinkedHashMap<>() : readFile(config);
     values.putAll(flags);
-    return bind(values, config == null ? "command line" : config.toString());
+    String source = config == null ? "command line" : config.toString();
+    return new Loaded(bind(values, source), values, source);
   }
 
   /** The {@code --help} text. */
@@ -296,7 +326,7 @@ public final class ConfigLoader {
   // ---- YAML to a flat map of key path -> value ------------------------------------------------
 
   /** One configured leaf value, from a YAML node or a flag. */
-  private record Value(String where, String path, Node node, String flagText) {
+  record Value(String where, String path, Node node, String flagText) {
     static Value flag(String flag, String path, String text) {
       return new Value(flag, path, null, text);
     }
@@ -313,6 +343,28 @@ public final class ConfigLoader {
         return "a list";
       }
       return quote(((ScalarNode) node).getValue());
+    }
+
+    /** The value as written, without where it was written: equal texts bind to equal values. */
+    String text() {
+      return node == null ? flagText : text(node);
+    }
+
+    private static String text(Node n) {
+      if (n instanceof ScalarNode sc) {
+        return isNull(sc) ? "~" : sc.getValue();
+      }
+      if (n instanceof SequenceNode seq) {
+        List<String> items = new ArrayList<>();
+        seq.getValue().forEach(i -> items.add(text(i)));
+        return "[" + String.join(", ", items) + "]";
+      }
+      if (n instanceof MappingNode map) {
+        List<String> items = new ArrayList<>();
+        map.getValue().forEach(t -> items.add(text(t.getKeyNode()) + ": " + text(t.getValueNode())));
+        return "{" + String.join(", ", items) + "}";
+      }
+      return String.valueOf(n);
     }
   }
 
@@ -508,7 +560,7 @@ public final class ConfigLoader {
 
   // ---- flat map to records -------------------------------------------------------------------
 
-  private static ProxyConfig bind(Map<String, Value> values, String source) {
+  static ProxyConfig bind(Map<String, Value> values, String source) {
     Binder b = new Binder(values);
     try {
       Listen l = Listen.DEFAULT;
@@ -528,7 +580,8 @@ public final class ConfigLoader {
               b.size("listen.body-buffer-size", l.bodyBufferBytes()),
               b.size("listen.body-buffer-total", l.bodyBufferTotalBytes()),
               b.duration("listen.body-timeout", l.bodyTimeout()),
-              b.path("listen.body-temp-dir", l.bodyTempDir()));
+              b.path("listen.body-temp-dir", l.bodyTempDir()),
+              b.duration("listen.drain-time", l.drainTime()));
       Origin o = Origin.DEFAULT;
       Origin origin =
           new Origin(

@@ -45,7 +45,9 @@ public record ProxyConfig(
    * requests together hold less than {@code bodyBufferTotalBytes}, the rest in a temp file under
    * {@code bodyTempDir}; larger than {@code maxBodyBytes} gets 413, no byte for {@code bodyTimeout} gets
    * 408. {@code trustedProxies} are the address blocks whose {@code X-Forwarded-*} and {@code Forwarded}
-   * fields are kept (and appended to); from any other client they are replaced.
+   * fields are kept (and appended to); from any other client they are replaced. {@code drainTime} is
+   * how long the proxy keeps serving with {@code /health} answering 503 "draining" on SIGTERM, before
+   * the graceful stop (HAProxy's {@code grace}); zero means stop at once.
    */
   public record Listen(
       HostPort address,
@@ -61,7 +63,8 @@ public record ProxyConfig(
       long bodyBufferBytes,
       long bodyBufferTotalBytes,
       Duration bodyTimeout,
-      Path bodyTempDir) {
+      Path bodyTempDir,
+      Duration drainTime) {
 
     static final Listen DEFAULT =
         new Listen(
@@ -78,7 +81,8 @@ public record ProxyConfig(
             64 * 1024,
             64L << 20,
             Duration.ofSeconds(60),
-            Path.of("./var/body-temp"));
+            Path.of("./var/body-temp"),
+            Duration.ZERO);
 
     public Listen {
       requireNonNull(address, "listen.address");
@@ -105,6 +109,16 @@ public record ProxyConfig(
       positive("listen.body-timeout", bodyTimeout);
       requireNonNull(bodyTempDir, "listen.body-temp-dir");
       check(!bodyTempDir.toString().isBlank(), "listen.body-temp-dir", "\"" + bodyTempDir + "\"", "a directory path");
+      notNegative("listen.drain-time", drainTime, "0 = stop at once");
+    }
+
+    /** The listener with no drain time. */
+    public Listen(HostPort address, int maxHeaderBytes, int maxInitialLineBytes, Duration idleTimeout, int eventLoops,
+        Duration shutdownGrace, int maxConnections, Duration requestHeadTimeout, List<String> trustedProxies,
+        long maxBodyBytes, long bodyBufferBytes, long bodyBufferTotalBytes, Duration bodyTimeout, Path bodyTempDir) {
+      this(address, maxHeaderBytes, maxInitialLineBytes, idleTimeout, eventLoops, shutdownGrace, maxConnections,
+          requestHeadTimeout, trustedProxies, maxBodyBytes, bodyBufferBytes, bodyBufferTotalBytes, bodyTimeout, bodyTempDir,
+          Duration.ZERO);
     }
 
     /** The listener with default request-body handling and no trusted proxies. */

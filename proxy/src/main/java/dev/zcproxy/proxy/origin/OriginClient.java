@@ -24,30 +24,102 @@ import org.slf4j.LoggerFactory;
 public final class OriginClient {
   private static final Logger LOG = LoggerFactory.getLogger(OriginClient.class);
   private final Vertx vertx;
-  private final ProxyConfig.Origin config;
-  private final HttpClient shared;
-  /**
-   * One pool per event loop: a connection then always lives on the loop of the client requests that
-   * use it, which lets a body be spliced socket to socket (both channels on one loop) and saves a
-   * thread hop per response. {@code origin.max-connections} applies to each loop's pool.
-   */
-  private final java.util.Map<Thread, HttpClient> perLoop = new java.util.concurrent.ConcurrentHashMap<>();
+  /** The pools requests go to now; {@link #reconfigure} swaps in new ones and retires these. */
+  private volatile Pools pools;
+  /** Pools retired by a reload whose in-flight requests are still finishing. */
+  private final java.util.Set<Pools> retiring = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public OriginClient(Vertx vertx, ProxyConfig.Origin config) {
     this.vertx = vertx;
-    this.config = config;
-    this.shared = build();
+    this.pools = new Pools(config);
   }
 
-  private HttpClient client() {
-    io.vertx.core.Context ctx = Vertx.currentContext();
-    if (ctx == null || !ctx.isEventLoopContext() || !io.vertx.core.Context.isOnEventLoopThread()) {
-      return shared;
+  /**
+   * The HTTP clients of one origin configuration, counted: each request holds them from before it
+   * asks for a connection until the origin's response head arrived (or the request failed), and the
+   * "current" reference holds them until a reload replaces them. When the count reaches zero they are
+   * shut down gracefully: Vert.x closes each connection once its response is complete.
+   */
+  private final class Pools {
+    final ProxyConfig.Origin config;
+    final HttpClient shared;
+    /**
+     * One pool per event loop: a connection then always lives on the loop of the client requests that
+     * use it, which lets a body be spliced socket to socket (both channels on one loop) and saves a
+     * thread hop per response. {@code origin.max-connections} applies to each loop's pool.
+     */
+    final java.util.Map<Thread, HttpClient> perLoop = new java.util.concurrent.ConcurrentHashMap<>();
+    final java.util.concurrent.atomic.AtomicInteger refs = new java.util.concurrent.atomic.AtomicInteger(1);
+    volatile long graceMillis;
+
+    Pools(ProxyConfig.Origin config) {
+      this.config = config;
+      this.shared = build(config);
     }
-    return perLoop.computeIfAbsent(Thread.currentThread(), t -> build());
+
+    boolean retain() {
+      for (int n = refs.get(); n > 0; n = refs.get()) {
+        if (refs.compareAndSet(n, n + 1)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    void release() {
+      if (refs.decrementAndGet() == 0) {
+        shutdown(graceMillis).onComplete(v -> retiring.remove(this));
+      }
+    }
+
+    HttpClient client() {
+      io.vertx.core.Context ctx = Vertx.currentContext();
+      if (ctx == null || !ctx.isEventLoopContext() || !io.vertx.core.Context.isOnEventLoopThread()) {
+        return shared;
+      }
+      return perLoop.computeIfAbsent(Thread.currentThread(), t -> build(config));
+    }
+
+    Future<Void> shutdown(long millis) {
+      java.util.List<Future<Void>> closing = new java.util.ArrayList<>();
+      closing.add(shared.shutdown(millis, java.util.concurrent.TimeUnit.MILLISECONDS));
+      perLoop.values().forEach(c -> closing.add(c.shutdown(millis, java.util.concurrent.TimeUnit.MILLISECONDS)));
+      return Future.join(closing).mapEmpty();
+    }
   }
 
-  private HttpClient build() {
+  /** The pools in service, held for one request: {@link Pools#release()} when done with them. */
+  private Pools acquire() {
+    while (true) {
+      Pools p = pools;
+      if (p.retain()) {
+        return p;
+      }
+    }
+  }
+
+  /**
+   * Sends the requests from now on with {@code next} (new connection pools to its URL, with its
+   * timeouts and limits); requests already sent finish on the old pools, which are then shut down,
+   * their connections closed once their responses are complete or after {@code grace}.
+   */
+  public void reconfigure(ProxyConfig.Origin next, java.time.Duration grace) {
+    Pools old;
+    synchronized (this) {
+      old = pools;
+      pools = new Pools(next);
+    }
+    old.graceMillis = grace.toMillis();
+    retiring.add(old);
+    old.release();
+  }
+
+  /** The origin settings requests are sent with now. */
+  public ProxyConfig.Origin config() {
+    return pools.config;
+  }
+
+  private HttpClient build(ProxyConfig.Origin config) {
     HttpClientOptions options = new HttpClientOptions()
         .setKeepAlive(true)
         .setKeepAliveTimeout((int) Math.max(1, config.keepAliveTimeout().toSeconds()))
@@ -110,6 +182,20 @@ public final class OriginClient {
 
   private Future<HttpClientResponse> sendOnce(HttpMethod method, String uri, MultiMap headers, OriginBody body,
       OriginCodec.InterimListener interim) {
+    Pools p = acquire();
+    Future<HttpClientResponse> resp;
+    try {
+      resp = sendOnce(p, method, uri, headers, body, interim);
+    } catch (RuntimeException e) {
+      p.release();
+      throw e;
+    }
+    return resp.andThen(ar -> p.release());
+  }
+
+  private Future<HttpClientResponse> sendOnce(Pools p, HttpMethod method, String uri, MultiMap headers, OriginBody body,
+      OriginCodec.InterimListener interim) {
+    ProxyConfig.Origin config = p.config;
     RequestOptions ro = new RequestOptions()
         .setMethod(method)
         .setHost(config.url().host())
@@ -118,7 +204,7 @@ public final class OriginClient {
         .setHeaders(headers)
         .setConnectTimeout(config.connectTimeout().toMillis())
         .setIdleTimeout(config.firstByteTimeout().toMillis());
-    return client().request(ro).compose(req -> {
+    return p.client().request(ro).compose(req -> {
       if (!OriginCodec.onInterim(req.connection(), interim) && interim != null) {
         req.earlyHintsHandler(h -> interim.interim(103, "Early Hints", h));
       }
@@ -156,8 +242,8 @@ public final class OriginClient {
 
   public Future<Void> close() {
     java.util.List<Future<Void>> closing = new java.util.ArrayList<>();
-    closing.add(shared.close());
-    perLoop.values().forEach(c -> closing.add(c.close()));
+    closing.add(pools.shutdown(0));
+    retiring.forEach(p -> closing.add(p.shutdown(0)));
     return Future.join(closing).mapEmpty();
   }
 }

@@ -105,14 +105,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final List<String> stripRequestHeaders;
   private final List<String> keyHeaders;
   /** Connections answered with a framing error: whatever was pipelined behind it is never handled. */
-  private final Set<HttpConnection> doomed = ConcurrentHashMap.newKeySet();
-  private final Set<String> backgroundRevalidations = ConcurrentHashMap.newKeySet();
+  private final Set<HttpConnection> doomed;
+  private final Set<String> backgroundRevalidations;
   /** Fetches under way, by primary key, that misses for the same URI join instead of fetching again. */
-  private final ConcurrentHashMap<String, Fill> fills = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Fill> fills;
   /** URIs whose last response could not be stored: misses go straight to the origin for a while. */
   private final com.github.benmanes.caffeine.cache.Cache<String, Boolean> hitForPass;
   /** Revalidations under way, by stored variant, that other requests for it wait for. */
-  private final ConcurrentHashMap<String, Revalidation> revalidations = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Revalidation> revalidations;
   private final long hitForPassMillis;
   private final boolean coalesce;
   private final boolean sendfileEnabled;
@@ -132,15 +132,36 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    */
   public ProxyHandler(Vertx vertx, ProxyConfig config, CachePolicy policy, DiskStore store, OriginClient origin,
       BodyTransfer transfer, ProxyMetrics metrics, LongSupplier clock, java.util.concurrent.Executor io) {
+    this(vertx, config, policy, store, origin, transfer, metrics, clock, io, null);
+  }
+
+  /**
+   * A handler for a reloaded configuration: it takes over {@code previous}'s registries (fills under way
+   * and the requests coalesced on them, revalidations, hit-for-pass marks, request-body memory), so
+   * requests started by either handler still meet, and {@code previous} keeps serving what it started.
+   *
+   * @param previous the handler this one replaces, or {@code null} for fresh registries
+   */
+  public ProxyHandler(Vertx vertx, ProxyConfig config, CachePolicy policy, DiskStore store, OriginClient origin,
+      BodyTransfer transfer, ProxyMetrics metrics, LongSupplier clock, java.util.concurrent.Executor io,
+      ProxyHandler previous) {
     java.util.concurrent.Executor ioExecutor = requireNonNull(io, "io");
+    this.doomed = previous == null ? ConcurrentHashMap.newKeySet() : previous.doomed;
+    this.backgroundRevalidations = previous == null ? ConcurrentHashMap.newKeySet() : previous.backgroundRevalidations;
+    this.fills = previous == null ? new ConcurrentHashMap<>() : previous.fills;
+    this.revalidations = previous == null ? new ConcurrentHashMap<>() : previous.revalidations;
     this.coalesce = config.cache().coalesce();
     this.sendfileEnabled = config.transfer().sendfile();
     this.hitForPassMillis = config.cache().hitForPass().toMillis();
-    this.hitForPass = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+    this.hitForPass = previous != null ? previous.hitForPass : com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
         .maximumSize(100_000)
         .expireAfterWrite(java.time.Duration.ofMillis(Math.max(1, hitForPassMillis)))
         .ticker(() -> java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(clock.getAsLong()))
         .build();
+    if (previous != null) {
+      this.hitForPass.policy().expireAfterWrite()
+          .ifPresent(e -> e.setExpiresAfter(java.time.Duration.ofMillis(Math.max(1, hitForPassMillis))));
+    }
     requireNonNull(vertx, "vertx");
     this.policy = requireNonNull(policy, "policy");
     this.store = store;
@@ -163,13 +184,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     ProxyConfig.OriginUrl url = config.origin().url();
     boolean defaultPort = url.port() == (url.tls() ? 443 : 80);
     this.originAuthority = defaultPort ? url.host() : url.host() + ":" + url.port();
-    this.bodies = new RequestBodies(vertx, config.listen());
+    this.bodies = new RequestBodies(vertx, config.listen(), previous == null ? null : previous.bodies);
     this.trustedProxies = config.listen().trustedProxies().stream().map(dev.zcproxy.proxy.config.Cidr::parse).toList();
     this.stripRequestHeaders = config.origin().stripRequestHeaders();
     this.keyHeaders = config.cache().keyHeaders();
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
         config.logging().xCacheHeader(), config.transfer().splice(), config.transfer().spliceMinBytes(),
-        config.origin().idleTimeout().toMillis(), fills, ConcurrentHashMap.newKeySet(), new HandlerContext.Flow() {
+        config.origin().idleTimeout().toMillis(), fills,
+        previous == null ? ConcurrentHashMap.newKeySet() : previous.ctx.fillFiles(), new HandlerContext.Flow() {
           @Override
           public void pass(Exchange ex, String fwd, String detail) {
             ProxyHandler.this.pass(ex, fwd, detail);

@@ -58,16 +58,27 @@ final class RequestBodies {
   private final long total;
   private final long timeoutMillis;
   private final Path tempDir;
-  private final AtomicLong inMemory = new AtomicLong();
+  private final AtomicLong inMemory;
 
   RequestBodies(Vertx vertx, ProxyConfig.Listen config) {
+    this(vertx, config, null);
+  }
+
+  /**
+   * @param previous the bodies of the handler a reload replaced: their memory stays counted, and the
+   *     temp files of uploads under way are not cleaned away; {@code null} at start
+   */
+  RequestBodies(Vertx vertx, ProxyConfig.Listen config, RequestBodies previous) {
     this.vertx = vertx;
     this.maxBody = config.maxBodyBytes();
     this.perRequest = config.bodyBufferBytes();
     this.total = config.bodyBufferTotalBytes();
     this.timeoutMillis = Math.max(1, config.bodyTimeout().toMillis());
     this.tempDir = config.bodyTempDir().toAbsolutePath().normalize();
-    cleanLeftovers();
+    this.inMemory = previous == null ? new AtomicLong() : previous.inMemory;
+    if (previous == null) {
+      cleanLeftovers();
+    }
   }
 
   /** Request body bytes held in memory right now, by all requests. */

@@ -154,9 +154,10 @@ final class Dashboard {
     slow.forEach(r -> r.reset());
   }
 
-  /** The last snapshot with the top URLs (computed only when someone looks). */
+  /** The last snapshot with the top URLs (computed only when someone looks) and the invalidations as of now. */
   private JsonObject top(JsonObject snap) {
     JsonObject t = snap.copy();
+    t.put("invalidations", invalidationsJson()).put("bans", bans());
     t.put("top_hits", rows(metrics.topUrls().topByHits(TOP), true));
     t.put("top_bytes", rows(metrics.topUrls().topByBytes(TOP), false));
     return t;
@@ -282,9 +283,7 @@ final class Dashboard {
         .put("mode_responses", modeResponses)
         .put("latency_ms", lat)
         .put("origin", origin)
-        .put("cache", cache())
-        .put("invalidations", invalidationsJson())
-        .put("bans", bans());
+        .put("cache", cache());
   }
 
   private JsonObject cache() {

@@ -27,36 +27,52 @@
 
   function color(name) { return getComputedStyle(document.documentElement).getPropertyValue('--' + name).trim() || '#888'; }
 
-  // A line chart on a canvas: series = [{values, color, max}], each scaled to its own max.
-  function chart(canvas, series) {
+  // A line chart on a canvas: series = [{values, color}] on one scale (max, or the largest value);
+  // a null value leaves a gap.
+  function chart(canvas, series, max, label) {
     var ctx = canvas.getContext('2d'), w = canvas.width, h = canvas.height, pad = 4;
     ctx.clearRect(0, 0, w, h);
     ctx.strokeStyle = '#e2e5ea'; ctx.lineWidth = 1;
-    for (var g = 0; g <= 4; g++) { var y = pad + (h - 2 * pad) * g / 4; ctx.beginPath(); ctx.moveTo(0, y); ctx.lineTo(w, y); ctx.stroke(); }
+    for (var g = 0; g <= 4; g++) { var gy = pad + (h - 2 * pad) * g / 4; ctx.beginPath(); ctx.moveTo(0, gy); ctx.lineTo(w, gy); ctx.stroke(); }
     series.forEach(function (s) {
-      var max = s.max || Math.max.apply(null, s.values.concat([1e-9]));
+      var top = s.max || max;
       ctx.strokeStyle = s.color; ctx.lineWidth = 2; ctx.beginPath();
+      var pen = false;
       s.values.forEach(function (v, i) {
+        if (v == null) { pen = false; return; }
         var x = w - (s.values.length - 1 - i) * (w / (HISTORY - 1));
-        var y = h - pad - (h - 2 * pad) * (v == null ? 0 : v / max);
-        if (i === 0) { ctx.moveTo(x, y); } else { ctx.lineTo(x, y); }
+        var y = h - pad - (h - 2 * pad) * Math.min(1, v / top);
+        if (pen) { ctx.lineTo(x, y); } else { ctx.moveTo(x, y); pen = true; }
       });
       ctx.stroke();
-      if (s.label) { ctx.fillStyle = s.color; ctx.font = '11px sans-serif'; ctx.fillText(s.label(max), 6, 14 + (s.row || 0) * 13); }
+    });
+    if (label) { ctx.fillStyle = '#6b7383'; ctx.font = '11px sans-serif'; ctx.fillText(label, 6, 14); }
+  }
+
+  function maxOf(lists) {
+    var m = 1e-9;
+    lists.forEach(function (l) { l.forEach(function (v) { if (v != null && v > m) { m = v; } }); });
+    return m;
+  }
+
+  // Hit ratio over the last 10 points (a second each): per-second ratios of a few requests jump about.
+  function hitRatios() {
+    return points.map(function (p, i) {
+      var req = 0, hits = 0;
+      for (var k = Math.max(0, i - 9); k <= i; k++) { req += points[k].requests; hits += points[k].hits; }
+      return req > 0 ? hits / req : null;
     });
   }
 
-  function hitRatio(p) { return p.requests > 0 ? p.hits / p.requests : null; }
-
   function drawCharts() {
-    chart($('chart-rps'), [
-      { values: points.map(function (p) { return p.rps; }), color: color('rps'), label: function (m) { return 'max ' + m.toFixed(1) + ' req/s'; } },
-      { values: points.map(hitRatio), color: color('hit'), max: 1 }
-    ]);
-    chart($('chart-bytes'), MODES.map(function (m, i) {
-      return { values: points.map(function (p) { return p.bps[m]; }), color: color(m), row: i,
-        label: i === 0 ? function (max) { return 'scale per mode'; } : null };
-    }));
+    var rps = points.map(function (p) { return p.rps; });
+    var rpsMax = maxOf([rps]);
+    chart($('chart-rps'), [{ values: rps, color: color('rps') }, { values: hitRatios(), color: color('hit'), max: 1 }],
+      rpsMax, 'top: ' + rpsMax.toFixed(1) + ' req/s, 100%');
+    var modes = MODES.map(function (m) { return points.map(function (p) { return p.bps[m]; }); });
+    var bMax = maxOf(modes);
+    chart($('chart-bytes'), MODES.map(function (m, i) { return { values: modes[i], color: color(m) }; }), bMax,
+      'top: ' + bytes(bMax) + '/s');
   }
 
   function render(s) {

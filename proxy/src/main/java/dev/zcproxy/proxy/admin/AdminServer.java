@@ -25,7 +25,8 @@ import java.util.function.LongSupplier;
  * URI, or with {@code soft=true} mark them stale (Fastly's soft purge); {@code /purge?tag=TAG} does
  * the same for every entry with that surrogate key / cache tag; {@code POST /ban?prefix=URL},
  * {@code ?regex=RE} or {@code ?header=NAME&value=V} adds a ban (applied lazily at lookup) and
- * {@code GET /bans} lists them.
+ * {@code GET /bans} lists them. {@code GET /} is the live dashboard ({@link Dashboard}, with
+ * {@code /events} and {@code /dashboard/snapshot}).
  *
  * <p>Reads are open; every other request must carry {@code Authorization: Bearer <admin token>} and
  * must not come from another origin's browser page ({@link AdminGuard}). Errors are JSON

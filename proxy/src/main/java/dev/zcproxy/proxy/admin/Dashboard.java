@@ -145,8 +145,12 @@ final class Dashboard {
       for (HttpServerResponse r : clients) {
         if (r.writeQueueFull()) {
           slow.add(r); // a client that stopped reading: drop it rather than buffer without bound
-        } else {
-          r.write(data);
+          continue;
+        }
+        try {
+          r.write(data).onFailure(t -> drop(r));
+        } catch (IllegalStateException closed) {
+          slow.add(r);
         }
       }
       slow.forEach(clients::remove);

@@ -14,7 +14,8 @@ import java.util.function.Function;
  * Requests, cache hits and body bytes per URL (primary cache key) for the most requested URLs only:
  * a Caffeine map bounded to {@code capacity} URLs whose W-TinyLFU admission keeps the frequent ones
  * and lets one-hit wonders go, so counting costs O(1) per response and memory stays bounded whatever
- * the number of distinct URLs. A URL's counts start again from zero if it was evicted and comes back.
+ * the number of distinct URLs (URLs longer than {@link #MAX_URL_CHARS} are not counted). A URL's counts
+ * start again from zero if it was evicted and comes back.
  */
 public final class TopUrls {
   /** The counts of one URL. */
@@ -27,6 +28,8 @@ public final class TopUrls {
   /** One URL's counts at the time of {@link #top}. */
   public record Row(String url, long requests, long hits, long bytes) {}
 
+  /** Longer URLs are not counted, so the map's memory stays bounded by capacity × this. */
+  static final int MAX_URL_CHARS = 1024;
   private static final Function<String, Counts> NEW = k -> new Counts();
   private final Cache<String, Counts> counts;
 
@@ -38,7 +41,7 @@ public final class TopUrls {
 
   /** Counts one response for {@code url}: HIT, STALE and REVALIDATED are hits; PIPE and SYNTH are not counted. */
   public void record(String url, CacheOutcome outcome, long bodyBytes) {
-    if (url == null || outcome == CacheOutcome.PIPE || outcome == CacheOutcome.SYNTH) {
+    if (url == null || url.length() > MAX_URL_CHARS || outcome == CacheOutcome.PIPE || outcome == CacheOutcome.SYNTH) {
       return;
     }
     Counts c = counts.get(url, NEW);
@@ -55,6 +58,12 @@ public final class TopUrls {
   public long hits(String url) {
     Counts c = counts.getIfPresent(url);
     return c == null ? -1 : c.hits.sum();
+  }
+
+  /** How many URLs are tracked now (after pending evictions). */
+  long tracked() {
+    counts.cleanUp();
+    return counts.estimatedSize();
   }
 
   /** The {@code n} URLs with the most hits. O(tracked URLs · log n). */

@@ -128,6 +128,7 @@ public final class ProxyServer {
       DiskStore s = store;
       vertx.setPeriodic(30_000, id -> cacheIo.execute(s::cleanUp));
       metrics.banGauge(s::banMatches);
+      metrics.evictionCounters(s::evictedForSize, s::evictedExpired, s::removedExplicitly);
       // Bans are applied at lookup; this sweep applies them to entries nobody asks for and drops old bans.
       vertx.setPeriodic(BAN_SWEEP_MILLIS, id -> {
         try {

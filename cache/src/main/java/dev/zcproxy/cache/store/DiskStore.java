@@ -782,6 +782,34 @@ public final class DiskStore implements AutoCloseable {
     return evictedForSpace.get();
   }
 
+  /** Entries evicted because the cache was full ({@code max-size} or the index heap bound). */
+  public long evictedForSize() {
+    return index.removals(RemovalCause.SIZE) + index.removals(RemovalCause.COLLECTED);
+  }
+
+  /** Entries dropped because they outlived their retention (stale past {@code keep}). */
+  public long evictedExpired() {
+    return index.removals(RemovalCause.EXPIRED);
+  }
+
+  /**
+   * Entries removed on purpose: purges, bans, invalidation by an unsafe method, a body that failed to
+   * read, and evictions for free space ({@link #evictedForSpace()} counts those alone).
+   */
+  public long removedExplicitly() {
+    return index.removals(RemovalCause.EXPLICIT);
+  }
+
+  /** The configured bound on the bytes on disk ({@code cache.max-size}). */
+  public long maxBytes() {
+    return config.maxBytes();
+  }
+
+  /** The bound on the heap the index entries may take ({@code cache.index-heap}). */
+  public long maxIndexHeapBytes() {
+    return config.indexHeapBytes();
+  }
+
   /** The number of indexed entries. */
   public long entryCount() {
     return index.entryCount();

@@ -58,6 +58,8 @@ final class StoreIndex {
   private final double kibPerHeapByte;
   private final LongAdder diskKiB = new LongAdder();
   private final LongAdder heapBytes = new LongAdder();
+  /** Removal notices by {@link RemovalCause} ordinal (for the eviction metrics). */
+  private final LongAdder[] removals = newAdders(RemovalCause.values().length);
 
   /**
    * @param maxBytes the bound on the bytes on disk
@@ -85,8 +87,24 @@ final class StoreIndex {
         .expireAfter(new RetainExpiry(retainUntil))
         .ticker(ticker)
         .executor(executor)
-        .removalListener((String hash, StoreEntry e, RemovalCause cause) -> onRemoval(hash, e))
+        .removalListener((String hash, StoreEntry e, RemovalCause cause) -> {
+          removals[cause.ordinal()].increment();
+          onRemoval(hash, e);
+        })
         .build();
+  }
+
+  private static LongAdder[] newAdders(int n) {
+    LongAdder[] a = new LongAdder[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = new LongAdder();
+    }
+    return a;
+  }
+
+  /** How many entries left the index for {@code cause} (counted when Caffeine's removal notice ran). */
+  long removals(RemovalCause cause) {
+    return removals[cause.ordinal()].sum();
   }
 
   /** The weight of {@code e}: {@code max(diskKiB, heapBytes * R)}, rounded up, clamped to an int. */

@@ -305,6 +305,10 @@ class DiskStoreTest {
       assertThat(s.entryCount()).isBetween(1L, 10L);
       assertThat(fx.entryFiles()).hasSize((int) s.entryCount());
       assertThat(fx.entryFiles()).containsExactlyInAnyOrderElementsOf(indexedFiles(s));
+      // every entry that left was evicted for size (the eviction metrics by cause)
+      assertThat(s.evictedForSize()).isEqualTo(40 - s.entryCount());
+      assertThat(s.evictedExpired()).isZero();
+      assertThat(s.removedExplicitly()).isZero();
     }
   }
 
@@ -333,6 +337,8 @@ class DiskStoreTest {
       assertThat(s.variants("http://a/long")).hasSize(1);
       assertThat(fx.entryFiles()).hasSize(1);
       assertThat(s.index().primaryKeyCount()).isEqualTo(1);
+      assertThat(s.evictedExpired()).isEqualTo(1);
+      assertThat(s.evictedForSize()).isZero();
     }
   }
 

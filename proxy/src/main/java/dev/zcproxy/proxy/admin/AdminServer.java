@@ -27,6 +27,8 @@ import java.util.function.LongSupplier;
  * {@code ?regex=RE} or {@code ?header=NAME&value=V} adds a ban (applied lazily at lookup) and
  * {@code GET /bans} lists them. {@code POST /reload} reads the config file again and applies it
  * ({@link Lifecycle}); {@code POST /drain} turns {@code /health} to 503 "draining" for load balancers.
+ * {@code GET /} is the live dashboard ({@link Dashboard}, with {@code /events} and
+ * {@code /dashboard/snapshot}).
  *
  * <p>Reads are open; every other request must carry {@code Authorization: Bearer <admin token>} and
  * must not come from another origin's browser page ({@link AdminGuard}). Errors are JSON
@@ -41,6 +43,7 @@ public final class AdminServer {
   private volatile CachePolicy policy;
   private volatile Lifecycle lifecycle = Lifecycle.NONE;
   private HttpServer server;
+  private final Dashboard dashboard;
 
   /**
    * @param store the cache, or {@code null} when caching is disabled
@@ -62,6 +65,7 @@ public final class AdminServer {
     this.store = store;
     this.guard = new AdminGuard(token);
     this.clock = clock;
+    this.dashboard = new Dashboard(vertx, metrics, store);
   }
 
   public Future<Integer> listen(String host, int port) {
@@ -89,6 +93,7 @@ public final class AdminServer {
     router.post("/ban").handler(this::ban);
     router.get("/bans").handler(this::listBans);
     router.get("/entries").handler(this::entries);
+    dashboard.mount(router);
     router.errorHandler(404, rc -> error(rc, 404, "no such admin endpoint: " + rc.request().path()));
     router.errorHandler(405, rc -> error(rc, 405, rc.request().method() + " is not allowed on " + rc.request().path()));
     router.errorHandler(500, rc -> error(rc, 500, "internal error: " + rc.failure()));
@@ -152,6 +157,7 @@ public final class AdminServer {
       Future.fromCompletionStage(store.softInvalidate(key, clock.getAsLong()), vertx.getOrCreateContext())
           .onSuccess(marked -> {
             metrics.softPurged(marked);
+            dashboard.invalidations().add(clock.getAsLong(), "soft-purge", url, marked);
             json(rc, new JsonObject().put("marked_stale", marked).put("key", key));
           })
           .onFailure(t -> error(rc, 500, "soft purge failed: " + t));
@@ -159,6 +165,7 @@ public final class AdminServer {
     }
     int removed = store.invalidate(key);
     metrics.purged(removed);
+    dashboard.invalidations().add(clock.getAsLong(), "purge", url, removed);
     json(rc, new JsonObject().put("purged", removed).put("key", key));
   }
 
@@ -173,6 +180,7 @@ public final class AdminServer {
       Future.fromCompletionStage(store.softPurgeTag(tag, clock.getAsLong()), vertx.getOrCreateContext())
           .onSuccess(marked -> {
             metrics.softPurged(marked);
+            dashboard.invalidations().add(clock.getAsLong(), "soft-tag-purge", tag, marked);
             json(rc, new JsonObject().put("marked_stale", marked).put("tag", tag));
           })
           .onFailure(t -> error(rc, 500, "soft purge failed: " + t));
@@ -180,6 +188,7 @@ public final class AdminServer {
     }
     int removed = store.purgeTag(tag);
     metrics.purged(removed);
+    dashboard.invalidations().add(clock.getAsLong(), "tag-purge", tag, removed);
     json(rc, new JsonObject().put("purged", removed).put("tag", tag));
   }
 
@@ -219,7 +228,11 @@ public final class AdminServer {
     }
     metrics.banAdded();
     Future.fromCompletionStage(added, vertx.getOrCreateContext())
-        .onSuccess(b -> json(rc, new JsonObject().put("ban", banJson(b)).put("bans", store.bans().size())))
+        .onSuccess(b -> {
+          dashboard.invalidations().add(clock.getAsLong(), "ban", b.kind().name().toLowerCase(Locale.ROOT) + " "
+              + b.expression() + (b.kind() == Bans.Kind.HEADER ? ": " + b.value() : ""), b::removed);
+          json(rc, new JsonObject().put("ban", banJson(b)).put("bans", store.bans().size()));
+        })
         .onFailure(t -> error(rc, 500, "ban added but the ban list could not be written: " + t));
   }
 
@@ -290,6 +303,8 @@ public final class AdminServer {
     JsonObject o = new JsonObject().put("url", m.primaryKey()).put("variant", m.variant()).put("size", m.bodyLength())
         .put("age", age).put("freshness_left", policy.lifetimeSeconds(m) - age)
         .put("stored", java.time.Instant.ofEpochMilli(m.responseTime()).toString());
+    // responses from the cache for the URL (all its variants) since start, 0 when it is not among the tracked ones
+    o.put("hits", Math.max(0, metrics.topUrls().hits(m.primaryKey())));
     if (m.invalidatedAt() != 0) {
       o.put("soft_purged", java.time.Instant.ofEpochMilli(m.invalidatedAt()).toString());
     }
@@ -349,6 +364,7 @@ public final class AdminServer {
   }
 
   public Future<Void> close() {
+    dashboard.close();
     return server == null ? Future.succeededFuture() : server.close();
   }
 

@@ -64,6 +64,12 @@ public final class ProxyMetrics {
   private volatile LongSupplier cacheEntries = () -> 0;
   private volatile LongSupplier cacheBytes = () -> 0;
   private volatile LongSupplier fillsInFlight = () -> 0;
+  private volatile LongSupplier evictedForSize = () -> 0;
+  private volatile LongSupplier evictedExpired = () -> 0;
+  private volatile LongSupplier removedExplicitly = () -> 0;
+  /** How many URLs {@link #topUrls()} tracks. */
+  static final int TOP_URLS_TRACKED = 10_000;
+  private final TopUrls topUrls = new TopUrls(TOP_URLS_TRACKED);
 
   /** Metrics in a registry of their own. */
   public ProxyMetrics() {
@@ -118,6 +124,15 @@ public final class ProxyMetrics {
         .description("Entries in the cache index.").register(registry);
     Gauge.builder("zcproxy.cache.bytes", this, m -> m.cacheBytes.getAsLong())
         .description("Bytes on disk of the indexed entries.").register(registry);
+    FunctionCounter.builder("zcproxy.cache.evictions", this, m -> m.evictedForSize.getAsLong()).tags("cause", "size")
+        .description("Entries that left the cache: size (it was full), expired (stale past keep), explicit (purge,"
+            + " ban, invalidation, free space).").register(registry);
+    FunctionCounter.builder("zcproxy.cache.evictions", this, m -> m.evictedExpired.getAsLong()).tags("cause", "expired")
+        .description("Entries that left the cache: size (it was full), expired (stale past keep), explicit (purge,"
+            + " ban, invalidation, free space).").register(registry);
+    FunctionCounter.builder("zcproxy.cache.evictions", this, m -> m.removedExplicitly.getAsLong()).tags("cause", "explicit")
+        .description("Entries that left the cache: size (it was full), expired (stale past keep), explicit (purge,"
+            + " ban, invalidation, free space).").register(registry);
     Gauge.builder("zcproxy.fills.in.flight", this, m -> m.fillsInFlight.getAsLong())
         .description("Origin fetches being written into the cache now.").register(registry);
   }
@@ -274,6 +289,23 @@ public final class ProxyMetrics {
     this.cacheBytes = bytes;
   }
 
+  /** Where the eviction counters by cause are read from. */
+  public void evictionCounters(LongSupplier size, LongSupplier expired, LongSupplier explicit) {
+    this.evictedForSize = size;
+    this.evictedExpired = expired;
+    this.removedExplicitly = explicit;
+  }
+
+  /** Counts a response for {@code url} (its primary cache key) in {@link #topUrls()}. O(1). */
+  public void urlResponse(String url, CacheOutcome outcome, long bodyBytes) {
+    topUrls.record(url, outcome, bodyBytes);
+  }
+
+  /** Hits and bytes of the most requested URLs. */
+  public TopUrls topUrls() {
+    return topUrls;
+  }
+
   /** Where the number of fills under way is read from. */
   public void fillGauge(LongSupplier inFlight) {
     this.fillsInFlight = inFlight;
@@ -332,7 +364,11 @@ public final class ProxyMetrics {
             .put("collapsed", sum("zcproxy.collapsed"))
             .put("store_failures", sum("zcproxy.cache.store.failures"))
             .put("purges", sum("zcproxy.purges"))
-            .put("purged_entries", sum("zcproxy.purged.entries")))
+            .put("purged_entries", sum("zcproxy.purged.entries"))
+            .put("evictions", new JsonObject()
+                .put("size", sum("zcproxy.cache.evictions", "cause", "size"))
+                .put("expired", sum("zcproxy.cache.evictions", "cause", "expired"))
+                .put("explicit", sum("zcproxy.cache.evictions", "cause", "explicit"))))
         .put("bad_requests", sum("zcproxy.bad.requests"))
         .put("latency_ms", latency)
         .encode();

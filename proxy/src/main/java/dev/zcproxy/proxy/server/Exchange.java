@@ -118,6 +118,7 @@ final class Exchange {
       int status = !complete && !resp.headWritten() && clientGone ? 499 : resp.getStatusCode();
       long nanos = System.nanoTime() - startNanos;
       ctx.metrics().response(outcome, mode, bytes, nanos);
+      ctx.metrics().urlResponse(primaryKey, outcome, bytes);
       ctx.accessLog().log(remote(req), req.method().name(), req.uri(), versionName(req.version()), status,
           bytes, nanos / 1000, outcome, mode, complete, originStatus, originMicros);
     });

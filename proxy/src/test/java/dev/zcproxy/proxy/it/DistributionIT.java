@@ -54,6 +54,7 @@ class DistributionIT {
     }
     assertThat(home.getFileName().toString()).startsWith("zcproxy-");
     assertThat(home.resolve("bin/zcproxy")).isExecutable();
+    assertThat(home.resolve("bin/zcproxyctl")).isExecutable();
     assertThat(home.resolve("lib/zcproxy.jar")).isRegularFile();
     assertThat(home.resolve("conf/proxy.yaml")).isRegularFile();
     assertThat(home.resolve("conf/logback.xml")).isRegularFile();
@@ -174,6 +175,18 @@ class DistributionIT {
     if (System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64")) {
       assertThat(all).as("the jar carries netty-transport-native-epoll for linux-x86_64").contains("transport epoll");
     }
+  }
+
+  @Test
+  void ctlRunsFromTheArchive() throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/zcproxyctl").toString(), "--help").redirectErrorStream(true);
+    pb.environment().remove("ZCPROXY_JAR"); // it must find lib/zcproxy.jar by itself
+    pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    assertThat(out).contains("Usage: zcproxyctl", "purge URL [--soft]", "reload");
   }
 
   /** What the build wrote: the checkout's short commit, or "unknown" when built outside git. */

@@ -181,6 +181,62 @@ class InvalidationIT {
     assertThat(metrics).contains("zcproxy_bans_total 1.0").contains("zcproxy_ban_matches_total 1500.0");
   }
 
+  /** Polls (bounded) until {@code done}: Caffeine's removal notices run on the cache I/O pool. */
+  private static void await(java.util.function.BooleanSupplier done, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!done.getAsBoolean()) {
+      assertThat(System.nanoTime()).as(what).isLessThan(deadline);
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void regexBanOfTwoThousandIsSweptExactlyAndTheBanListShrinksOnceOlderObjectsExpire() throws Exception {
+    java.util.List<String> all = paths("/old/", 2000);
+    serveAll(all, "Cache-Control", "max-age=60");
+    proxy = startProxy();
+    fill(all);
+    assertThat(proxy.server.store().entryCount()).isEqualTo(2000);
+    proxy.advance(Duration.ofSeconds(1));
+
+    adminOk("POST", "/ban?regex=" + enc("/old/[0-9]*[02468]$"));
+    proxy.advance(Duration.ofSeconds(1));
+    // The periodic sweep (every minute on the cache I/O pool) applies the ban to objects nobody asks for.
+    proxy.server.store().sweepBans();
+    assertThat(proxy.server.store().entryCount()).isEqualTo(1000);
+    JsonObject listed = adminOk("GET", "/bans");
+    assertThat(listed.getJsonArray("bans")).hasSize(1);
+    assertThat(listed.getJsonArray("bans").getJsonObject(0).getLong("removed")).isEqualTo(1000);
+    await(() -> proxy.server.store().removedExplicitly() >= 1000, "explicit removals counted");
+    JsonObject shown = adminOk("GET", "/dashboard/snapshot");
+    assertThat(shown.getJsonArray("invalidations").getJsonObject(0).getString("kind")).isEqualTo("ban");
+    assertThat(shown.getJsonArray("invalidations").getJsonObject(0).getLong("removed")).isEqualTo(1000);
+
+    java.util.List<String> even = new java.util.ArrayList<>();
+    java.util.List<String> odd = new java.util.ArrayList<>();
+    for (int i = 0; i < all.size(); i++) {
+      (i % 2 == 0 ? even : odd).add(all.get(i));
+    }
+    int before = origin.totalRequests();
+    assertThat(hits(odd)).isEqualTo(1000);
+    assertThat(origin.totalRequests()).isEqualTo(before);
+    assertThat(hits(even)).isZero();
+    assertThat(origin.totalRequests()).isEqualTo(before + 1000);
+    proxy.server.metrics().whenStored(3000).get(60, TimeUnit.SECONDS);
+    // Objects older than the ban remain (the odd ones): it stays.
+    proxy.server.store().sweepBans();
+    assertThat(adminOk("GET", "/bans").getJsonArray("bans")).hasSize(1);
+
+    // Once every object older than the ban has expired (max-age 60 s + cache.keep 1 h), the sweep drops it.
+    proxy.advance(Duration.ofHours(2));
+    proxy.server.store().cleanUp();
+    await(() -> proxy.server.store().entryCount() == 0, "every object expired");
+    proxy.server.store().sweepBans();
+    assertThat(adminOk("GET", "/bans").getJsonArray("bans")).isEmpty();
+    await(() -> proxy.server.store().evictedExpired() >= 2000, "expiries counted");
+    assertThat(admin("GET", "/metrics").body()).containsPattern("zcproxy_cache_evictions_total\\{cause=\"expired\",?\\} 2000\\.0");
+  }
+
   @Test
   void regexAndHeaderBansAndBadPatternsAreRefusedWithJson() throws Exception {
     java.util.List<String> a = paths("/r/a", 50);

@@ -1,0 +1,94 @@
+package dev.zcproxy.proxy.admin;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.zcproxy.cache.CacheOutcome;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
+
+/**
+ * Requests, cache hits and body bytes per URL (primary cache key) for the most requested URLs only:
+ * a Caffeine map bounded to {@code capacity} URLs whose W-TinyLFU admission keeps the frequent ones
+ * and lets one-hit wonders go, so counting costs O(1) per response and memory stays bounded whatever
+ * the number of distinct URLs (URLs longer than {@link #MAX_URL_CHARS} are not counted). A URL's counts
+ * start again from zero if it was evicted and comes back.
+ */
+public final class TopUrls {
+  /** The counts of one URL. */
+  static final class Counts {
+    final LongAdder requests = new LongAdder();
+    final LongAdder hits = new LongAdder();
+    final LongAdder bytes = new LongAdder();
+  }
+
+  /** One URL's counts at the time of {@link #top}. */
+  public record Row(String url, long requests, long hits, long bytes) {}
+
+  /** Longer URLs are not counted, so the map's memory stays bounded by capacity × this. */
+  static final int MAX_URL_CHARS = 1024;
+  private static final Function<String, Counts> NEW = k -> new Counts();
+  private final Cache<String, Counts> counts;
+
+  /** @param capacity how many URLs are tracked at most */
+  public TopUrls(int capacity) {
+    // maintenance on the calling thread: no task per write handed to the common pool
+    this.counts = Caffeine.newBuilder().maximumSize(capacity).executor(Runnable::run).build();
+  }
+
+  /** Counts one response for {@code url}: HIT, STALE and REVALIDATED are hits; PIPE and SYNTH are not counted. */
+  public void record(String url, CacheOutcome outcome, long bodyBytes) {
+    if (url == null || url.length() > MAX_URL_CHARS || outcome == CacheOutcome.PIPE || outcome == CacheOutcome.SYNTH) {
+      return;
+    }
+    Counts c = counts.get(url, NEW);
+    c.requests.increment();
+    if (outcome == CacheOutcome.HIT || outcome == CacheOutcome.STALE || outcome == CacheOutcome.REVALIDATED) {
+      c.hits.increment();
+    }
+    if (bodyBytes > 0) {
+      c.bytes.add(bodyBytes);
+    }
+  }
+
+  /** The hits counted for {@code url}, or -1 when it is not tracked (never requested, or evicted). */
+  public long hits(String url) {
+    Counts c = counts.getIfPresent(url);
+    return c == null ? -1 : c.hits.sum();
+  }
+
+  /** How many URLs are tracked now (after pending evictions). */
+  long tracked() {
+    counts.cleanUp();
+    return counts.estimatedSize();
+  }
+
+  /** The {@code n} URLs with the most hits. O(tracked URLs · log n). */
+  public List<Row> topByHits(int n) {
+    return top(n, Comparator.comparingLong(Row::hits));
+  }
+
+  /** The {@code n} URLs that sent the most body bytes. */
+  public List<Row> topByBytes(int n) {
+    return top(n, Comparator.comparingLong(Row::bytes));
+  }
+
+  private List<Row> top(int n, Comparator<Row> by) {
+    PriorityQueue<Row> heap = new PriorityQueue<>(by); // smallest first: the one to drop
+    counts.asMap().forEach((url, c) -> {
+      Row r = new Row(url, c.requests.sum(), c.hits.sum(), c.bytes.sum());
+      if (heap.size() < n) {
+        heap.add(r);
+      } else if (by.compare(r, heap.peek()) > 0) {
+        heap.poll();
+        heap.add(r);
+      }
+    });
+    List<Row> out = new ArrayList<>(heap);
+    out.sort(by.reversed().thenComparing(Row::url));
+    return out;
+  }
+}

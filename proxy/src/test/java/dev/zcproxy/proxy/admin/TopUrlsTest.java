@@ -1,0 +1,39 @@
+package dev.zcproxy.proxy.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.zcproxy.cache.CacheOutcome;
+import org.junit.jupiter.api.Test;
+
+class TopUrlsTest {
+  @Test
+  void staysBoundedUnderManyOneHitWondersAndKeepsTheHotUrls() {
+    TopUrls top = new TopUrls(100);
+    for (int i = 0; i < 20_000; i++) {
+      top.record("http://a/once/" + i, CacheOutcome.MISS, 10);
+      if (i % 10 == 0) {
+        top.record("http://a/hot", CacheOutcome.HIT, 1000);
+        top.record("http://a/warm", i % 20 == 0 ? CacheOutcome.STALE : CacheOutcome.MISS, 5);
+      }
+    }
+    assertThat(top.tracked()).isLessThanOrEqualTo(100);
+    assertThat(top.hits("http://a/hot")).isEqualTo(2000);
+    assertThat(top.topByHits(2)).extracting(TopUrls.Row::url).containsExactly("http://a/hot", "http://a/warm");
+    assertThat(top.topByHits(2).get(1).hits()).isEqualTo(1000); // STALE counts as a hit, MISS does not
+    assertThat(top.topByHits(2).get(1).requests()).isEqualTo(2000);
+    assertThat(top.topByBytes(1).get(0).bytes()).isEqualTo(2_000_000);
+  }
+
+  @Test
+  void tunnelsSynthesisedAnswersAndOverlongUrlsAreNotCounted() {
+    TopUrls top = new TopUrls(100);
+    top.record("http://a/x", CacheOutcome.PIPE, 10);
+    top.record("http://a/y", CacheOutcome.SYNTH, 10);
+    String longUrl = "http://a/" + "q".repeat(TopUrls.MAX_URL_CHARS);
+    top.record(longUrl, CacheOutcome.HIT, 10);
+    assertThat(top.hits("http://a/x")).isEqualTo(-1);
+    assertThat(top.hits("http://a/y")).isEqualTo(-1);
+    assertThat(top.hits(longUrl)).isEqualTo(-1);
+    assertThat(top.tracked()).isZero();
+  }
+}

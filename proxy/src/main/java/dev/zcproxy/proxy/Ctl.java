@@ -40,11 +40,12 @@ public final class Ctl {
         entries PREFIX                       list the entries under a URL prefix (at most 1000)
         entry URL                            show one URL's stored variants and heads
         stats                                the counters as JSON
-        health                               ok, or what is wrong
+        health                               {"status":"ok"}, or draining / stopping (exit 1)
         reload                               re-read the config file (POST /reload)
+        drain [--cancel]                     fail /health for load balancers while still serving
 
       The admin listener: --admin HOST:PORT, else admin.address of the config file given with -c,
-      else 127.0.0.1:8079. The token for purge, ban and reload: the environment variable
+      else 127.0.0.1:8079. The token for purge, ban, reload and drain: the environment variable
       ZCPROXY_ADMIN_TOKEN, else the first line of --token-file FILE, else admin.token of the config file.
       """;
 
@@ -152,6 +153,11 @@ public final class Ctl {
       case "reload" -> {
         done(args);
         return call("POST", base + "/reload", token);
+      }
+      case "drain" -> {
+        boolean cancel = flag(args, "--cancel");
+        done(args);
+        return call("POST", base + "/drain" + (cancel ? "?cancel=true" : ""), token);
       }
       default -> throw new Usage("unknown command: " + command);
     }

@@ -62,7 +62,7 @@ class CtlIT extends OriginAndProxy {
 
     Run health = ctl(noToken, "--admin", admin(), "health");
     assertThat(health.code()).as(health.err()).isZero();
-    assertThat(health.out()).isEqualTo("ok");
+    assertThat(health.json().getString("status")).isEqualTo("ok");
     Run stats = ctl(noToken, "--admin", admin(), "stats");
     assertThat(stats.code()).isZero();
     assertThat(stats.json().getJsonObject("responses").getLong("HIT")).isEqualTo(1);
@@ -129,6 +129,15 @@ class CtlIT extends OriginAndProxy {
       assertThat(reload.code()).isEqualTo(1);
       assertThat(reload.err()).contains("POST /reload:");
     }
+
+    // Drain: /health fails for load balancers until the drain is cancelled.
+    assertThat(ctl(noToken, "--admin", admin(), "drain").code()).isEqualTo(1);
+    assertThat(ctl(envToken, "--admin", admin(), "drain").code()).isZero();
+    Run draining = ctl(noToken, "--admin", admin(), "health");
+    assertThat(draining.code()).isEqualTo(1);
+    assertThat(draining.err()).contains("draining");
+    assertThat(ctl(envToken, "--admin", admin(), "drain", "--cancel").code()).isZero();
+    assertThat(ctl(noToken, "--admin", admin(), "health").code()).isZero();
 
     // Usage errors: exit 2, nothing sent.
     int before = origin.totalRequests();

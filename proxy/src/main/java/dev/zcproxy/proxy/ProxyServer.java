@@ -58,6 +58,9 @@ public final class ProxyServer {
   private int port = -1;
   private int adminPort = -1;
   private ClientConnections connections;
+  /** The cluster, when {@code cluster.enabled}; else {@code null} (and no Hazelcast class is loaded). */
+  private volatile dev.zcproxy.proxy.cluster.Cluster cluster;
+  private volatile dev.zcproxy.proxy.cluster.OwnerRoute ownerRoute;
 
   public ProxyServer(ProxyConfig config) {
     this(config, System::currentTimeMillis);
@@ -174,7 +177,49 @@ public final class ProxyServer {
             return null;
           });
     }
+    if (config.cluster().enabled()) {
+      started = started.compose(v -> startCluster());
+    }
     return started;
+  }
+
+  /** Joins the cluster once the data port is known (peers forward misses to it). */
+  private Future<Void> startCluster() {
+    String listenHost = config.listen().address().host();
+    String advertise = config.cluster().advertiseOr(listenHost);
+    if (advertise.equals("0.0.0.0") || advertise.equals("::") || advertise.equals("[::]")) {
+      return Future.failedFuture(new IllegalArgumentException(
+          "cluster.advertise: \"\" (expected: the address peers reach this node at, when listen.address is " + listenHost + ")"));
+    }
+    dev.zcproxy.proxy.cluster.ClusterContext context = new dev.zcproxy.proxy.cluster.ClusterContext(config.cluster(), advertise, port, store);
+    // The cluster's own Vert.x instance is built off the data path's threads.
+    Promise<dev.zcproxy.proxy.cluster.Cluster> joined = Promise.promise();
+    Thread starter = new Thread(() -> dev.zcproxy.proxy.cluster.Clusters.start(context).onComplete(joined), "zcproxy-cluster-start");
+    starter.setDaemon(true);
+    starter.start();
+    return joined.future()
+        .map(c -> {
+          cluster = c;
+          ownerRoute = new dev.zcproxy.proxy.cluster.OwnerRoute(c, vertx, origin, config, store);
+          handler.ownerRoute(ownerRoute);
+          dev.zcproxy.proxy.cluster.ClusterMetrics.register(metrics.registry(), c, ownerRoute);
+          if (admin != null) {
+            admin.onInvalidation(c::invalidated);
+            admin.healthDetail(() -> clusterState() + "\n");
+          }
+          return null;
+        });
+  }
+
+  /** The cluster state in one line, or {@code "off"} without a cluster. */
+  public String clusterState() {
+    dev.zcproxy.proxy.cluster.Cluster c = cluster;
+    return c == null ? "off" : dev.zcproxy.proxy.cluster.ClusterMetrics.describe(config.cluster().name(), c, ownerRoute);
+  }
+
+  /** The cluster, or {@code null} when {@code cluster.enabled} is false. */
+  public dev.zcproxy.proxy.cluster.Cluster cluster() {
+    return cluster;
   }
 
   /** The one line printed at start: listen address, origin, cache, transport and transfer mode. */
@@ -190,7 +235,8 @@ public final class ProxyServer {
         + ", hits by " + hits
         + (adminPort > 0 ? ", admin http://" + config.admin().address().host() + ":" + adminPort
             + (config.admin().hasToken() ? " (purge needs the admin token)"
-                : " (no admin token: purge refused; set admin.token or ZCPROXY_ADMIN_TOKEN)") : "");
+                : " (no admin token: purge refused; set admin.token or ZCPROXY_ADMIN_TOKEN)") : "")
+        + (cluster != null ? ", " + clusterState() : "");
   }
 
   private static boolean isLoopback(String host) {
@@ -248,6 +294,8 @@ public final class ProxyServer {
     Promise<Void> done = Promise.promise();
     Future.join(shutdowns)
         .eventually(() -> admin == null ? Future.succeededFuture() : admin.close())
+        .eventually(() -> ownerRoute == null ? Future.succeededFuture() : ownerRoute.close())
+        .eventually(() -> cluster == null ? Future.succeededFuture() : cluster.close())
         .eventually(() -> origin == null ? Future.succeededFuture() : origin.close())
         .eventually(() -> {
           if (store != null) {

@@ -39,6 +39,10 @@ public final class AdminServer {
   private final LongSupplier clock;
   private final CachePolicy policy;
   private HttpServer server;
+  /** Told of every invalidation made here (the cluster broadcasts them); a no-op on a single node. */
+  private volatile java.util.function.Consumer<dev.zcproxy.proxy.cluster.Invalidation> invalidations = i -> { };
+  /** Lines {@code /health} adds after {@code ok} (the cluster state), or {@code null} for none. */
+  private volatile java.util.function.Supplier<String> healthDetail;
 
   /**
    * @param store the cache, or {@code null} when caching is disabled
@@ -62,6 +66,16 @@ public final class AdminServer {
     this.clock = clock;
   }
 
+  /** Sends every purge, soft purge, tag purge and ban made here to {@code listener} too, once applied here. */
+  public void onInvalidation(java.util.function.Consumer<dev.zcproxy.proxy.cluster.Invalidation> listener) {
+    this.invalidations = listener;
+  }
+
+  /** Adds {@code detail} (one or more lines) to the {@code /health} answer. */
+  public void healthDetail(java.util.function.Supplier<String> detail) {
+    this.healthDetail = detail;
+  }
+
   public Future<Integer> listen(String host, int port) {
     Router router = Router.router(vertx);
     router.route().handler(rc -> {
@@ -77,7 +91,10 @@ public final class AdminServer {
       }
       error(rc, v.status(), v.error());
     });
-    router.get("/health").handler(rc -> rc.response().putHeader("content-type", "text/plain").end("ok\n"));
+    router.get("/health").handler(rc -> {
+      java.util.function.Supplier<String> detail = healthDetail;
+      rc.response().putHeader("content-type", "text/plain").end(detail == null ? "ok\n" : "ok\n" + detail.get());
+    });
     router.get("/stats").handler(rc -> rc.response().putHeader("content-type", "application/json").end(metrics.toJson() + "\n"));
     router.get("/metrics").handler(rc -> rc.response().putHeader("content-type", "text/plain; version=0.0.4").end(metrics.toPrometheus()));
     router.route(HttpMethod.POST, "/purge").handler(this::purge);
@@ -110,7 +127,9 @@ public final class AdminServer {
       return;
     }
     if (isSoft(rc)) {
-      Future.fromCompletionStage(store.softInvalidate(key, clock.getAsLong()), vertx.getOrCreateContext())
+      long at = clock.getAsLong();
+      invalidations.accept(dev.zcproxy.proxy.cluster.Invalidation.purge(key, true, at));
+      Future.fromCompletionStage(store.softInvalidate(key, at), vertx.getOrCreateContext())
           .onSuccess(marked -> {
             metrics.softPurged(marked);
             json(rc, new JsonObject().put("marked_stale", marked).put("key", key));
@@ -119,6 +138,7 @@ public final class AdminServer {
       return;
     }
     int removed = store.invalidate(key);
+    invalidations.accept(dev.zcproxy.proxy.cluster.Invalidation.purge(key, false, clock.getAsLong()));
     metrics.purged(removed);
     json(rc, new JsonObject().put("purged", removed).put("key", key));
   }
@@ -131,7 +151,9 @@ public final class AdminServer {
     }
     metrics.tagPurged();
     if (isSoft(rc)) {
-      Future.fromCompletionStage(store.softPurgeTag(tag, clock.getAsLong()), vertx.getOrCreateContext())
+      long at = clock.getAsLong();
+      invalidations.accept(dev.zcproxy.proxy.cluster.Invalidation.tag(tag, true, at));
+      Future.fromCompletionStage(store.softPurgeTag(tag, at), vertx.getOrCreateContext())
           .onSuccess(marked -> {
             metrics.softPurged(marked);
             json(rc, new JsonObject().put("marked_stale", marked).put("tag", tag));
@@ -140,6 +162,7 @@ public final class AdminServer {
       return;
     }
     int removed = store.purgeTag(tag);
+    invalidations.accept(dev.zcproxy.proxy.cluster.Invalidation.tag(tag, false, clock.getAsLong()));
     metrics.purged(removed);
     json(rc, new JsonObject().put("purged", removed).put("tag", tag));
   }
@@ -179,6 +202,8 @@ public final class AdminServer {
       return;
     }
     metrics.banAdded();
+    java.util.function.Consumer<dev.zcproxy.proxy.cluster.Invalidation> broadcast = invalidations;
+    added.thenAccept(b -> broadcast.accept(dev.zcproxy.proxy.cluster.Invalidation.ban(b)));
     Future.fromCompletionStage(added, vertx.getOrCreateContext())
         .onSuccess(b -> json(rc, new JsonObject().put("ban", banJson(b)).put("bans", store.bans().size())))
         .onFailure(t -> error(rc, 500, "ban added but the ban list could not be written: " + t));

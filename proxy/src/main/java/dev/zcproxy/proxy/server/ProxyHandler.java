@@ -438,7 +438,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    * @param fwd the RFC 9211 {@code fwd} reason
    */
   private void fetch(Exchange ex, String fwd, EntryMeta stale, Fill fill) {
-    MultiMap headers = originRequestHeaders(ex.req, ex.head, true);
+    dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
+    ex.owner = route == null ? null : route.ownerFor(ex.primaryKey, ex.req.headers());
+    // A miss sent to the key's owner and not kept here goes with the client's conditionals and range:
+    // the owner answers them from its cache (304, 206) as it would the client itself.
+    boolean forCache = ex.owner == null || stale != null || route.localCopy();
+    MultiMap headers = originRequestHeaders(ex.req, ex.head, forCache);
     if (stale != null) {
       HeaderMaps.copyInto(policy.validators(stale), headers);
     }
@@ -448,8 +453,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     // with a HEAD, whose 200 may refresh the stored response (RFC 9111 §4.3.5).
     HttpMethod method = ex.req.method() == HttpMethod.HEAD && stale == null ? HttpMethod.GET : ex.req.method();
     ex.originRequest();
-    dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
-    ex.owner = route == null ? null : route.ownerFor(ex.primaryKey, ex.req.headers());
     (ex.owner == null ? origin.send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex))
         : route.send(ex.owner, ex.head.authority(), method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex)))
         .map(ProxyHandler::requireFinal).onComplete(ar -> {

@@ -34,7 +34,8 @@ public final class Main {
     }
     ProxyServer server = new ProxyServer(config);
     try {
-      server.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      // joining a cluster (Hazelcast's start and join) can take longer than starting the listeners
+      server.start().toCompletionStage().toCompletableFuture().get(config.cluster().enabled() ? 180 : 60, TimeUnit.SECONDS);
     } catch (Exception e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       System.err.println("zcproxy: could not start: " + cause);

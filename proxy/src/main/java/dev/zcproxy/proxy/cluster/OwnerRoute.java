@@ -125,6 +125,16 @@ public final class OwnerRoute {
     });
   }
 
+  /**
+   * An unsafe request answered here invalidated {@code primaryKey} (RFC 9111 §4.4) in this node's cache:
+   * when another node owns the key, the invalidation is broadcast so that its stored copy goes too.
+   */
+  public void invalidatedHere(String primaryKey, long atMillis) {
+    if (!closed && cluster.ownerOf(primaryKey) != null) {
+      cluster.invalidated(Invalidation.purge(primaryKey, false, atMillis));
+    }
+  }
+
   private OriginClient peer(Cluster.Node owner) {
     return peers.computeIfAbsent(owner.address(), a -> new OriginClient(vertx, new ProxyConfig.Origin(
         new ProxyConfig.OriginUrl("http", owner.host(), owner.port()),

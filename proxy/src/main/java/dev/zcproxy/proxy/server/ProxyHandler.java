@@ -425,8 +425,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     List<String> keys = policy.invalidations(head, rh);
+    dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
     for (String k : keys) {
       store.invalidate(k);
+      if (route != null) {
+        route.invalidatedHere(k, clock.getAsLong()); // the owner, which holds the stored copy, drops it too
+      }
     }
   }
 

@@ -264,6 +264,16 @@ class ClusterIT {
     await("the ban reached nodes 2 and 3", 1000, () -> tryAdminGet(node2Admin, "/bans").body.contains(HOST + "/banned/")
         && node3.store().bans().list().stream().anyMatch(b -> b.expression().equals(HOST + "/banned/")));
     assertThat(metric(node3, "zcproxy_cluster_invalidations_received_total")).isGreaterThanOrEqualTo(3);
+
+    // RFC 9111 §4.4: a POST answered through node 1 invalidates the URI in its owner's cache too
+    String posted = pathOwnedBy(3, "/post/");
+    origin.serve(posted, "v1".getBytes(StandardCharsets.UTF_8), "Cache-Control", "max-age=3600");
+    assertThat(get(node1.port(), posted).status).isEqualTo(200);
+    assertThat(node3.store().variants(key(posted))).hasSize(1);
+    Response post = exchange(node1.port(), "POST " + posted + " HTTP/1.1\r\nHost: " + HOST
+        + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    assertThat(post.status).isEqualTo(200);
+    await("the POST's invalidation reached the owner", 1000, () -> node3.store().variants(key(posted)).isEmpty());
   }
 
   @Test

@@ -40,7 +40,8 @@ public final class Main {
     // always: a reload may move the access log to a file (and SIGUSR1's default would end the JVM)
     LogSetup.reopenOnSigusr1(server::reopenAccessLog);
     try {
-      server.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      // joining a cluster (Hazelcast's start and join) can take longer than starting the listeners
+      server.start().toCompletionStage().toCompletableFuture().get(config.cluster().enabled() ? 180 : 60, TimeUnit.SECONDS);
     } catch (Exception e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       System.err.println("zcproxy: could not start: " + cause);

@@ -71,6 +71,9 @@ public final class ProxyServer {
 
   /** The servers of one client listener (one per event loop), their deployment and the port they bound. */
   private record Listener(String deploymentId, List<HttpServer> servers, int port) {}
+  /** The cluster, when {@code cluster.enabled}; else {@code null} (and no Hazelcast class is loaded). */
+  private volatile dev.zcproxy.proxy.cluster.Cluster cluster;
+  private volatile dev.zcproxy.proxy.cluster.OwnerRoute ownerRoute;
 
   public ProxyServer(ProxyConfig config) {
     this(config, System::currentTimeMillis);
@@ -159,6 +162,9 @@ public final class ProxyServer {
         admin = a;
         return null;
       });
+    }
+    if (config.cluster().enabled()) {
+      started = started.compose(v -> startCluster());
     }
     return started;
   }
@@ -256,6 +262,9 @@ public final class ProxyServer {
     long grace = next.listen().shutdownGrace().toMillis();
     handler = new ProxyHandler(vertx, next, nextPolicy, store, origin, new BodyTransfer(next.transfer().sendfile(), cacheIo),
         metrics, clock, cacheIo, handler);
+    if (ownerRoute != null) {
+      handler.ownerRoute(ownerRoute); // the cluster is kept across reloads (cluster.* needs a restart)
+    }
     policy = nextPolicy;
     if (plan.touches("origin")) {
       origin.reconfigure(next.origin(), next.listen().shutdownGrace());
@@ -345,6 +354,45 @@ public final class ProxyServer {
     return drained.future().compose(v -> close());
   }
 
+  /** Joins the cluster once the data port is known (peers forward misses to it). */
+  private Future<Void> startCluster() {
+    String listenHost = config.listen().address().host();
+    String advertise = config.cluster().advertiseOr(listenHost);
+    if (advertise.equals("0.0.0.0") || advertise.equals("::") || advertise.equals("[::]")) {
+      return Future.failedFuture(new IllegalArgumentException(
+          "cluster.advertise: \"\" (expected: the address peers reach this node at, when listen.address is " + listenHost + ")"));
+    }
+    dev.zcproxy.proxy.cluster.ClusterContext context = new dev.zcproxy.proxy.cluster.ClusterContext(config.cluster(), advertise, listener.port(), store);
+    // The cluster's own Vert.x instance is built off the data path's threads.
+    Promise<dev.zcproxy.proxy.cluster.Cluster> joined = Promise.promise();
+    Thread starter = new Thread(() -> dev.zcproxy.proxy.cluster.Clusters.start(context).onComplete(joined), "zcproxy-cluster-start");
+    starter.setDaemon(true);
+    starter.start();
+    return joined.future()
+        .map(c -> {
+          cluster = c;
+          ownerRoute = new dev.zcproxy.proxy.cluster.OwnerRoute(c, vertx, origin, config, store);
+          handler.ownerRoute(ownerRoute);
+          dev.zcproxy.proxy.cluster.ClusterMetrics.register(metrics.registry(), c, ownerRoute);
+          if (admin != null) {
+            admin.onInvalidation(c::invalidated);
+            admin.healthDetail(() -> clusterState() + "\n");
+          }
+          return null;
+        });
+  }
+
+  /** The cluster state in one line, or {@code "off"} without a cluster. */
+  public String clusterState() {
+    dev.zcproxy.proxy.cluster.Cluster c = cluster;
+    return c == null ? "off" : dev.zcproxy.proxy.cluster.ClusterMetrics.describe(config.cluster().name(), c, ownerRoute);
+  }
+
+  /** The cluster, or {@code null} when {@code cluster.enabled} is false. */
+  public dev.zcproxy.proxy.cluster.Cluster cluster() {
+    return cluster;
+  }
+
   /** The one line printed at start: listen address, origin, cache, transport and transfer mode. */
   public String startupLine() {
     String transport = vertx.isNativeTransportEnabled() ? "epoll" : "nio";
@@ -358,7 +406,8 @@ public final class ProxyServer {
         + ", hits by " + hits
         + (adminPort > 0 ? ", admin http://" + config.admin().address().host() + ":" + adminPort
             + (config.admin().hasToken() ? " (purge needs the admin token)"
-                : " (no admin token: purge refused; set admin.token or ZCPROXY_ADMIN_TOKEN)") : "");
+                : " (no admin token: purge refused; set admin.token or ZCPROXY_ADMIN_TOKEN)") : "")
+        + (cluster != null ? ", " + clusterState() : "");
   }
 
   private static boolean isLoopback(String host) {
@@ -420,6 +469,8 @@ public final class ProxyServer {
     Promise<Void> done = Promise.promise();
     Future.join(shutdowns)
         .eventually(() -> admin == null ? Future.succeededFuture() : admin.close())
+        .eventually(() -> ownerRoute == null ? Future.succeededFuture() : ownerRoute.close())
+        .eventually(() -> cluster == null ? Future.succeededFuture() : cluster.close())
         .eventually(() -> origin == null ? Future.succeededFuture() : origin.close())
         .eventually(() -> {
           if (store != null) {

@@ -289,7 +289,15 @@ public final class DiskStore implements AutoCloseable {
    * once it is on disk. Throws {@link IllegalArgumentException} for a bad expression (nothing added).
    */
   public CompletableFuture<Bans.Ban> ban(Bans.Kind kind, String expression, String value) {
-    Bans.Ban b = bans.add(kind, expression, value, now());
+    return ban(kind, expression, value, now());
+  }
+
+  /**
+   * Adds a ban created at {@code createdMillis} (a ban another cluster node made: it applies to the
+   * entries stored before that time, as on the node it came from) and writes the ban list.
+   */
+  public CompletableFuture<Bans.Ban> ban(Bans.Kind kind, String expression, String value, long createdMillis) {
+    Bans.Ban b = bans.add(kind, expression, value, createdMillis);
     return CompletableFuture.supplyAsync(() -> {
       saveBans();
       return b;

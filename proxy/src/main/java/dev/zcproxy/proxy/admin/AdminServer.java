@@ -44,6 +44,10 @@ public final class AdminServer {
   private volatile Lifecycle lifecycle = Lifecycle.NONE;
   private HttpServer server;
   private final Dashboard dashboard;
+  /** Told of every invalidation made here (the cluster broadcasts them); a no-op on a single node. */
+  private volatile java.util.function.Consumer<dev.zcproxy.proxy.cluster.Invalidation> invalidations = i -> { };
+  /** What {@code /health} adds as {@code cluster} (the cluster state), or {@code null} for none. */
+  private volatile java.util.function.Supplier<String> healthDetail;
 
   /**
    * @param store the cache, or {@code null} when caching is disabled
@@ -66,6 +70,16 @@ public final class AdminServer {
     this.guard = new AdminGuard(token);
     this.clock = clock;
     this.dashboard = new Dashboard(vertx, metrics, store);
+  }
+
+  /** Sends every purge, soft purge, tag purge and ban made here to {@code listener} too, once applied here. */
+  public void onInvalidation(java.util.function.Consumer<dev.zcproxy.proxy.cluster.Invalidation> listener) {
+    this.invalidations = listener;
+  }
+
+  /** Adds {@code detail} to the {@code /health} answer as its {@code cluster} member. */
+  public void healthDetail(java.util.function.Supplier<String> detail) {
+    this.healthDetail = detail;
   }
 
   public Future<Integer> listen(String host, int port) {
@@ -107,7 +121,12 @@ public final class AdminServer {
   private void health(RoutingContext rc) {
     Lifecycle.State state = lifecycle.state();
     rc.response().setStatusCode(state == Lifecycle.State.OK ? 200 : 503);
-    json(rc, new JsonObject().put("status", state.label()));
+    JsonObject answer = new JsonObject().put("status", state.label());
+    java.util.function.Supplier<String> detail = healthDetail;
+    if (detail != null) {
+      answer.put("cluster", detail.get().strip());
+    }
+    json(rc, answer);
   }
 
   private void reload(RoutingContext rc) {
@@ -154,7 +173,9 @@ public final class AdminServer {
       return;
     }
     if (isSoft(rc)) {
-      Future.fromCompletionStage(store.softInvalidate(key, clock.getAsLong()), vertx.getOrCreateContext())
+      long at = clock.getAsLong();
+      invalidations.accept(dev.zcproxy.proxy.cluster.Invalidation.purge(key, true, at));
+      Future.fromCompletionStage(store.softInvalidate(key, at), vertx.getOrCreateContext())
           .onSuccess(marked -> {
             metrics.softPurged(marked);
             dashboard.invalidations().add(clock.getAsLong(), "soft-purge", url, marked);
@@ -164,6 +185,7 @@ public final class AdminServer {
       return;
     }
     int removed = store.invalidate(key);
+    invalidations.accept(dev.zcproxy.proxy.cluster.Invalidation.purge(key, false, clock.getAsLong()));
     metrics.purged(removed);
     dashboard.invalidations().add(clock.getAsLong(), "purge", url, removed);
     json(rc, new JsonObject().put("purged", removed).put("key", key));
@@ -177,7 +199,9 @@ public final class AdminServer {
     }
     metrics.tagPurged();
     if (isSoft(rc)) {
-      Future.fromCompletionStage(store.softPurgeTag(tag, clock.getAsLong()), vertx.getOrCreateContext())
+      long at = clock.getAsLong();
+      invalidations.accept(dev.zcproxy.proxy.cluster.Invalidation.tag(tag, true, at));
+      Future.fromCompletionStage(store.softPurgeTag(tag, at), vertx.getOrCreateContext())
           .onSuccess(marked -> {
             metrics.softPurged(marked);
             dashboard.invalidations().add(clock.getAsLong(), "soft-tag-purge", tag, marked);
@@ -187,6 +211,7 @@ public final class AdminServer {
       return;
     }
     int removed = store.purgeTag(tag);
+    invalidations.accept(dev.zcproxy.proxy.cluster.Invalidation.tag(tag, false, clock.getAsLong()));
     metrics.purged(removed);
     dashboard.invalidations().add(clock.getAsLong(), "tag-purge", tag, removed);
     json(rc, new JsonObject().put("purged", removed).put("tag", tag));
@@ -227,6 +252,8 @@ public final class AdminServer {
       return;
     }
     metrics.banAdded();
+    java.util.function.Consumer<dev.zcproxy.proxy.cluster.Invalidation> broadcast = invalidations;
+    added.thenAccept(b -> broadcast.accept(dev.zcproxy.proxy.cluster.Invalidation.ban(b)));
     Future.fromCompletionStage(added, vertx.getOrCreateContext())
         .onSuccess(b -> {
           dashboard.invalidations().add(clock.getAsLong(), "ban", b.kind().name().toLowerCase(Locale.ROOT) + " "

@@ -118,11 +118,16 @@ public final class ConfigLoader {
     keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport", "websocket", "connect-ports"));
     keys.put("admin", List.of("enabled", "address", "token"));
     keys.put("logging", List.of("access-log", "access-log-format", "level", "x-cache-header"));
+    keys.put("cluster", List.of("enabled", "name", "secret", "port", "bus-port", "advertise", "members", "owner-timeout",
+        "failure-timeout", "local-copy", "local-copy-entries", "ban-retention"));
     return Collections.unmodifiableMap(keys);
   }
 
   /** The environment variable that sets {@code admin.token}, winning over the file. */
   public static final String ADMIN_TOKEN_ENV = "ZCPROXY_ADMIN_TOKEN";
+
+  /** The environment variable that sets {@code cluster.secret}, winning over the file. */
+  public static final String CLUSTER_SECRET_ENV = "ZCPROXY_CLUSTER_SECRET";
 
   private static final String HOST_PORT_EXPECTED =
       "HOST:PORT, e.g. 127.0.0.1:8080, [::1]:8080 or :8080 for all interfaces";
@@ -143,6 +148,9 @@ public final class ConfigLoader {
         --cache-size SIZE   cache size limit, e.g. 10GiB (units B, KiB, MiB, GiB, TiB)
         --admin HOST:PORT   admin listener address, or "off" to disable it
         --access-log WHERE  stdout, off, or a file path
+        --cluster-port PORT this node's Hazelcast port (cluster.port)
+        --cluster-members HOST:PORT,...
+                            join these cluster members (turns cluster.enabled on)
         --help              print this help and exit
         --version           print the version and exit
 
@@ -150,6 +158,7 @@ public final class ConfigLoader {
       2 for a bad config file or command line.
 
       Environment: ZCPROXY_ADMIN_TOKEN  the admin bearer token (wins over admin.token in the file)
+                   ZCPROXY_CLUSTER_SECRET  the cluster secret (wins over cluster.secret in the file)
       """;
 
   private ConfigLoader() {}
@@ -248,6 +257,8 @@ public final class ConfigLoader {
             case "--cache-dir" -> "DIR";
             case "--cache-size" -> Units.SIZE_EXPECTED;
             case "--access-log" -> "stdout, off or a file path";
+            case "--cluster-port" -> "a port 1..65535";
+            case "--cluster-members" -> "HOST:PORT[,HOST:PORT...]";
             default -> throw unknownOption(name);
           };
       if (value == null) {
@@ -270,6 +281,11 @@ public final class ConfigLoader {
         case "--cache-size" ->
             flags.put("cache.max-size", Value.flag(name, "cache.max-size", value));
         case "--access-log" -> flags.put("logging.access-log", Value.flag(name, "logging.access-log", value));
+        case "--cluster-port" -> flags.put("cluster.port", Value.flag(name, "cluster.port", value));
+        case "--cluster-members" -> {
+          flags.put("cluster.enabled", Value.flag(name, "cluster.enabled", "true"));
+          flags.put("cluster.members", Value.flag(name, "cluster.members", value));
+        }
         case "--admin" -> {
           boolean off = value.equals("off");
           flags.put("admin.enabled", Value.flag(name, "admin.enabled", off ? "false" : "true"));
@@ -283,6 +299,10 @@ public final class ConfigLoader {
     String envToken = env.get(ADMIN_TOKEN_ENV);
     if (envToken != null && !envToken.isEmpty()) {
       flags.put("admin.token", Value.flag(ADMIN_TOKEN_ENV, "admin.token", envToken));
+    }
+    String envSecret = env.get(CLUSTER_SECRET_ENV);
+    if (envSecret != null && !envSecret.isEmpty()) {
+      flags.put("cluster.secret", Value.flag(CLUSTER_SECRET_ENV, "cluster.secret", envSecret));
     }
     Map<String, Value> values =
         config == null ? new LinkedHashMap<>() : readFile(config);
@@ -311,7 +331,7 @@ public final class ConfigLoader {
     List<String> flags =
         List.of(
             "--config", "--listen", "--origin", "--cache-dir", "--cache-size", "--admin", "--access-log",
-            "--help", "--version");
+            "--cluster-port", "--cluster-members", "--help", "--version");
     String near = closest(name, flags);
     return new ConfigException(
         "unknown option "
@@ -636,7 +656,22 @@ public final class ConfigLoader {
               b.level("logging.level", g.level()),
               b.bool("logging.x-cache-header", g.xCacheHeader()),
               b.accessLogFormat("logging.access-log-format", g.accessLogFormat()));
-      return new ProxyConfig(listen, origin, cache, transfer, admin, logging);
+      ProxyConfig.Cluster k = ProxyConfig.Cluster.DEFAULT;
+      ProxyConfig.Cluster cluster =
+          new ProxyConfig.Cluster(
+              b.bool("cluster.enabled", k.enabled()),
+              b.string("cluster.name", k.name(), "a name"),
+              b.string("cluster.secret", k.secret(), "a secret of at least " + ProxyConfig.Cluster.MIN_SECRET_LENGTH + " characters"),
+              b.integer("cluster.port", k.port(), "1..65535"),
+              b.integer("cluster.bus-port", k.busPort(), "0..65535"),
+              b.string("cluster.advertise", k.advertise(), "a host name or address"),
+              b.strings("cluster.members", k.members(), "a list of HOST:PORT, e.g. [10.0.0.1:5701, 10.0.0.2:5701]"),
+              b.duration("cluster.owner-timeout", k.ownerTimeout()),
+              b.duration("cluster.failure-timeout", k.failureTimeout()),
+              b.bool("cluster.local-copy", k.localCopy()),
+              b.integer("cluster.local-copy-entries", k.localCopyEntries(), ">= 1"),
+              b.duration("cluster.ban-retention", k.banRetention()));
+      return new ProxyConfig(listen, origin, cache, transfer, admin, logging, cluster);
     } catch (IllegalArgumentException e) {
       // A compact constructor rejected a value; its message starts with the key path.
       String message = String.valueOf(e.getMessage());
@@ -727,6 +762,10 @@ public final class ConfigLoader {
       Value v = values.get(path);
       if (v == null) {
         return dflt;
+      }
+      if (v.node() == null && v.flagText() != null) {
+        // a flag: comma-separated items
+        return java.util.Arrays.stream(v.flagText().split(",")).map(String::strip).filter(x -> !x.isEmpty()).toList();
       }
       if (!(v.node() instanceof SequenceNode seq)) {
         throw fail(v, v.describe() + " (expected: " + expected + ")");

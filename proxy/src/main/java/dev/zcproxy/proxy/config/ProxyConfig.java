@@ -16,9 +16,10 @@ import java.util.List;
  * {@code conf/proxy.yaml} spells out the same values (a test keeps the two equal).
  */
 public record ProxyConfig(
-    Listen listen, Origin origin, Cache cache, Transfer transfer, Admin admin, Logging logging) {
+    Listen listen, Origin origin, Cache cache, Transfer transfer, Admin admin, Logging logging, Cluster cluster) {
 
   public ProxyConfig {
+    requireNonNull(cluster, "cluster");
     requireNonNull(listen, "listen");
     requireNonNull(origin, "origin");
     requireNonNull(cache, "cache");
@@ -27,10 +28,97 @@ public record ProxyConfig(
     requireNonNull(logging, "logging");
   }
 
+  /** A single node (no cluster). */
+  public ProxyConfig(Listen listen, Origin origin, Cache cache, Transfer transfer, Admin admin, Logging logging) {
+    this(listen, origin, cache, transfer, admin, logging, Cluster.DEFAULT);
+  }
+
   /** The configuration with no file and no flags. */
   public static ProxyConfig defaults() {
     return new ProxyConfig(
-        Listen.DEFAULT, Origin.DEFAULT, Cache.DEFAULT, Transfer.DEFAULT, Admin.DEFAULT, Logging.DEFAULT);
+        Listen.DEFAULT, Origin.DEFAULT, Cache.DEFAULT, Transfer.DEFAULT, Admin.DEFAULT, Logging.DEFAULT, Cluster.DEFAULT);
+  }
+
+  /**
+   * Several zcproxy nodes sharing one cache key space over Hazelcast; off by default (then no Hazelcast
+   * class is loaded).
+   *
+   * <p>{@code port} is Hazelcast's member port, {@code busPort} the Vert.x clustered event bus port (0 =
+   * any free one); {@code advertise} the address peers reach this node at, for both and for the data
+   * port ({@code ""} = the listen address); {@code members} the {@code HOST:PORT} Hazelcast ports to
+   * join by TCP (multicast is off). {@code name} and {@code secret} together make the Hazelcast cluster
+   * name, so a node configured with another name or secret never joins. A miss for a key another node
+   * owns is fetched from it; when it does not answer within {@code ownerTimeout} the origin is asked
+   * directly. {@code failureTimeout} is how long a silent member stays in the cluster.
+   * {@code localCopy} keeps up to {@code localCopyEntries} objects owned by other nodes in this node's
+   * cache too. Bans are kept in the cluster for {@code banRetention}, for nodes that were away.
+   */
+  public record Cluster(
+      boolean enabled,
+      String name,
+      String secret,
+      int port,
+      int busPort,
+      String advertise,
+      List<String> members,
+      Duration ownerTimeout,
+      Duration failureTimeout,
+      boolean localCopy,
+      int localCopyEntries,
+      Duration banRetention) {
+
+    /** The shortest secret accepted, as for the admin token. */
+    public static final int MIN_SECRET_LENGTH = 16;
+
+    static final Cluster DEFAULT = new Cluster(false, "zcproxy", "", 5701, 0, "", List.of(), Duration.ofSeconds(2),
+        Duration.ofSeconds(10), false, 1000, Duration.ofDays(1));
+
+    public Cluster {
+      requireNonNull(name, "cluster.name");
+      requireNonNull(secret, "cluster.secret");
+      requireNonNull(advertise, "cluster.advertise");
+      requireNonNull(members, "cluster.members");
+      members = List.copyOf(members);
+      check(!name.isBlank() && name.chars().allMatch(c -> c > 0x20 && c < 0x7f), "cluster.name", "\"" + name + "\"",
+          "printable ASCII without spaces");
+      check(secret.isEmpty() || secret.chars().allMatch(c -> c > 0x20 && c < 0x7f), "cluster.secret", "(value not shown)",
+          "printable ASCII without spaces, e.g. the output of `openssl rand -hex 32`");
+      check(!enabled || secret.length() >= MIN_SECRET_LENGTH, "cluster.secret",
+          "(value not shown, " + secret.length() + " characters)",
+          "at least " + MIN_SECRET_LENGTH + " characters when cluster.enabled is true; env ZCPROXY_CLUSTER_SECRET");
+      check(port >= 1 && port <= 65535, "cluster.port", port, "1..65535");
+      check(busPort >= 0 && busPort <= 65535, "cluster.bus-port", busPort, "0..65535, 0 = any free port");
+      check(advertise.isEmpty() || (!advertise.isBlank() && advertise.indexOf(' ') < 0 && !advertise.contains("/")),
+          "cluster.advertise", "\"" + advertise + "\"", "a host name or address, or \"\" for the listen address");
+      for (String m : members) {
+        int colon = m.lastIndexOf(':');
+        int p = -1;
+        try {
+          p = colon > 0 ? Integer.parseInt(m.substring(colon + 1)) : -1;
+        } catch (NumberFormatException e) {
+          // reported below
+        }
+        check(colon > 0 && p >= 1 && p <= 65535, "cluster.members", "\"" + m + "\"", "HOST:PORT items, e.g. [10.0.0.1:5701]");
+      }
+      positive("cluster.owner-timeout", ownerTimeout);
+      check(failureTimeout != null && failureTimeout.toSeconds() >= 1, "cluster.failure-timeout",
+          failureTimeout == null ? "null" : Units.formatDuration(failureTimeout), ">= 1s");
+      check(localCopyEntries >= 1, "cluster.local-copy-entries", localCopyEntries, ">= 1");
+      positive("cluster.ban-retention", banRetention);
+    }
+
+    /** The address peers reach this node at: {@code advertise}, else the listen host. */
+    public String advertiseOr(String listenHost) {
+      return advertise.isEmpty() ? listenHost : advertise;
+    }
+
+    @Override
+    public String toString() {
+      return "Cluster[enabled=" + enabled + ", name=" + name + ", secret=" + (secret.isEmpty() ? "none" : "(set)")
+          + ", port=" + port + ", busPort=" + busPort + ", advertise=" + advertise + ", members=" + members
+          + ", ownerTimeout=" + ownerTimeout + ", failureTimeout=" + failureTimeout + ", localCopy=" + localCopy
+          + ", localCopyEntries=" + localCopyEntries + ", banRetention=" + banRetention + "]";
+    }
   }
 
   /**

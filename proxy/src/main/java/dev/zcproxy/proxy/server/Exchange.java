@@ -41,6 +41,8 @@ final class Exchange {
   /** The coalesced revalidation this request leads, if any: it tells the waiters the outcome. */
   Revalidation revalidation;
   boolean clientGone;
+  /** In a cluster: the node this request's miss was sent to (it owns the key), or {@code null} for the origin. */
+  dev.zcproxy.proxy.cluster.Cluster.Node owner;
   boolean finished;
   /** When the request was sent to the origin ({@link System#nanoTime}), or 0. */
   private long originSentNanos;

@@ -118,6 +118,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final boolean sendfileEnabled;
   /** Handed to every exchange, relay and fill this handler makes. */
   private final HandlerContext ctx;
+  /** In a cluster: where misses for keys other nodes own go ({@code null} for a single node). */
+  private volatile dev.zcproxy.proxy.cluster.OwnerRoute owners;
   /**
    * Not-storable reasons that come from the response itself, so every request for the URI will get them.
    * Not {@code set-cookie}: origins commonly set a cookie only for a request without one, so the next
@@ -202,6 +204,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
             ProxyHandler.this.joinOrFetch(ex, fill);
           }
         }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of());
+  }
+
+  /** Joins the cluster's key ownership: from now on misses for keys other nodes own are fetched from them. */
+  public void ownerRoute(dev.zcproxy.proxy.cluster.OwnerRoute route) {
+    this.owners = route;
   }
 
   // ---------------------------------------------------------------- recv
@@ -362,8 +369,10 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   private void missFetch(Exchange ex, String fwd) {
     boolean getOrHead = ex.req.method() == HttpMethod.GET || ex.req.method() == HttpMethod.HEAD;
-    if (!coalesce || !getOrHead || ex.body != null) {
-      fetch(ex, fwd, null, null);
+    dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
+    if (!coalesce || !getOrHead || ex.body != null
+        || (route != null && !route.localCopy() && route.ownerFor(ex.primaryKey, ex.req.headers()) != null)) {
+      fetch(ex, fwd, null, null); // a key owned elsewhere, not kept here: its owner coalesces
       return;
     }
     Fill[] created = new Fill[1];
@@ -438,8 +447,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     List<String> keys = policy.invalidations(head, rh);
+    dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
     for (String k : keys) {
       store.invalidate(k);
+      if (route != null) {
+        route.invalidatedHere(k, clock.getAsLong()); // the owner, which holds the stored copy, drops it too
+      }
     }
   }
 
@@ -451,7 +464,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    * @param fwd the RFC 9211 {@code fwd} reason
    */
   private void fetch(Exchange ex, String fwd, EntryMeta stale, Fill fill) {
-    MultiMap headers = originRequestHeaders(ex.req, ex.head, true);
+    dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
+    ex.owner = route == null ? null : route.ownerFor(ex.primaryKey, ex.req.headers());
+    // A miss sent to the key's owner and not kept here goes with the client's conditionals and range:
+    // the owner answers them from its cache (304, 206) as it would the client itself.
+    boolean forCache = ex.owner == null || stale != null || route.localCopy();
+    MultiMap headers = originRequestHeaders(ex.req, ex.head, forCache);
     if (stale != null) {
       HeaderMaps.copyInto(policy.validators(stale), headers);
     }
@@ -461,7 +479,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     // with a HEAD, whose 200 may refresh the stored response (RFC 9111 §4.3.5).
     HttpMethod method = ex.req.method() == HttpMethod.HEAD && stale == null ? HttpMethod.GET : ex.req.method();
     ex.originRequest();
-    origin.send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex))
+    (ex.owner == null ? origin.send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex))
+        : route.send(ex.owner, ex.head.authority(), method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex)))
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
       releaseBody(ex);
       if (ar.failed()) {
@@ -535,6 +554,15 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
     RequestHead head = asGet(ex.head);
     Storability storability = policy.storable(head, rh);
+    if (ex.owner != null && storability instanceof Storability.Store) {
+      // fetched from the key's owner node, which stores it; kept here too only with cluster.local-copy
+      dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
+      if (route != null && route.localCopy()) {
+        route.storedLocally(ex.primaryKey);
+      } else {
+        storability = new Storability.DontStore("owner");
+      }
+    }
     if (storability instanceof Storability.Store s) {
       hitForPass.invalidate(ex.primaryKey);
       EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), status, s.headers(), requestTime, responseTime, 0, 0);
@@ -749,6 +777,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     for (String name : stripRequestHeaders) {
       m.remove(name);
     }
+    m.remove(dev.zcproxy.proxy.cluster.OwnerRoute.FORWARDED);
     // The authority the request named (an absolute-form target's wins over Host, RFC 9112 §3.2.2).
     m.set(HttpHeaders.HOST, preserveHost ? head.authority() : originAuthority);
     String via = m.get("via");

@@ -11,7 +11,6 @@ import dev.zcproxy.proxy.admin.ProxyMetrics;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.internal.StrictRequestDecoder;
-import dev.zcproxy.proxy.origin.OriginClient;
 import dev.zcproxy.proxy.server.ProxyHandler;
 import dev.zcproxy.proxy.transfer.BodyTransfer;
 import io.vertx.core.DeploymentOptions;
@@ -52,7 +51,7 @@ public final class ProxyServer {
   private Vertx vertx;
   private ExecutorService cacheIo;
   private DiskStore store;
-  private OriginClient origin;
+  private dev.zcproxy.proxy.origin.OriginPools origins;
   private ProxyHandler handler;
   private AdminServer admin;
   private int port = -1;
@@ -117,8 +116,10 @@ public final class ProxyServer {
         }
       });
     }
-    origin = new OriginClient(vertx, config.origin());
-    handler = new ProxyHandler(vertx, config, policy, store, origin, new BodyTransfer(config.transfer().sendfile(), cacheIo),
+    origins = dev.zcproxy.proxy.origin.OriginPools.build(vertx, config, metrics.registry());
+    dev.zcproxy.proxy.server.SiteRouter router = new dev.zcproxy.proxy.server.SiteRouter(config, origins, policy);
+    origins.start();
+    handler = new ProxyHandler(vertx, config, policy, store, router, new BodyTransfer(config.transfer().sendfile(), cacheIo),
         metrics, clock, cacheIo);
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.listen().address().host())
@@ -164,6 +165,7 @@ public final class ProxyServer {
     });
     if (config.admin().enabled()) {
       admin = new AdminServer(vertx, metrics, store, config.admin().token(), clock, policy);
+      admin.sites(origins::toJson, router::keyOf);
       if (!config.admin().hasToken() && !isLoopback(config.admin().address().host())) {
         LOG.warn("admin listener on {} without admin.token: purge is refused, but /stats and /metrics are readable by"
             + " anyone who can reach it", config.admin().address());
@@ -184,7 +186,7 @@ public final class ProxyServer {
     String cache = c.enabled() ? c.dir().toAbsolutePath().normalize() + " (" + Sizes.human(c.maxSizeBytes()) + ")" : "disabled";
     String hits = config.transfer().sendfile() ? "sendfile" : "copy";
     return "zcproxy listening on http://" + config.listen().address().host() + ":" + port
-        + " -> origin " + config.origin().url()
+        + (config.sites().configured() ? " -> " + config.sites().list().size() + " sites" : " -> origin " + config.origin().url())
         + ", cache " + cache
         + ", transport " + transport
         + ", hits by " + hits
@@ -215,6 +217,11 @@ public final class ProxyServer {
   /** Client connections closed at accept because {@code listen.max-connections} was reached. */
   public long rejectedClientConnections() {
     return connections == null ? 0 : connections.rejected();
+  }
+
+  /** The origin pools: their servers' health and counters (null before {@link #start()}). */
+  public dev.zcproxy.proxy.origin.OriginPools origins() {
+    return origins;
   }
 
   public ProxyMetrics metrics() {
@@ -248,7 +255,7 @@ public final class ProxyServer {
     Promise<Void> done = Promise.promise();
     Future.join(shutdowns)
         .eventually(() -> admin == null ? Future.succeededFuture() : admin.close())
-        .eventually(() -> origin == null ? Future.succeededFuture() : origin.close())
+        .eventually(() -> origins == null ? Future.succeededFuture() : origins.close())
         .eventually(() -> {
           if (store != null) {
             store.close();

@@ -120,6 +120,13 @@ public final class ConfigLoader {
     return Collections.unmodifiableMap(keys);
   }
 
+  /** The top-level names: the sections of {@link #KEYS}, then {@code sites} and {@code default-site}. */
+  static List<String> sectionNames() {
+    List<String> names = new ArrayList<>(KEYS.keySet());
+    names.addAll(SitesLoader.TOP_LEVEL);
+    return names;
+  }
+
   /** The environment variable that sets {@code admin.token}, winning over the file. */
   public static final String ADMIN_TOKEN_ENV = "ZCPROXY_ADMIN_TOKEN";
 
@@ -296,7 +303,7 @@ public final class ConfigLoader {
   // ---- YAML to a flat map of key path -> value ------------------------------------------------
 
   /** One configured leaf value, from a YAML node or a flag. */
-  private record Value(String where, String path, Node node, String flagText) {
+  record Value(String where, String path, Node node, String flagText) {
     static Value flag(String flag, String path, String text) {
       return new Value(flag, path, null, text);
     }
@@ -373,9 +380,13 @@ public final class ConfigLoader {
     for (NodeTuple section : top.getValue()) {
       String name = keyName(source, "", section.getKeyNode());
       checkDuplicate(source, seenSections, name, section.getKeyNode());
+      if (SitesLoader.TOP_LEVEL.contains(name)) {
+        SitesLoader.flatten(source, name, section.getValueNode(), values);
+        continue;
+      }
       List<String> keys = KEYS.get(name);
       if (keys == null) {
-        String near = closest(name, new ArrayList<>(KEYS.keySet()));
+        String near = closest(name, sectionNames());
         String elsewhere = near == null ? sectionOf(name) : null;
         throw new ConfigException(
             at(source, section.getKeyNode())
@@ -384,7 +395,7 @@ public final class ConfigLoader {
                 + (near != null ? "did you mean " + near + "? " : "")
                 + (elsewhere != null ? "did you mean " + elsewhere + "." + name + "? " : "")
                 + "expected one of: "
-                + String.join(", ", KEYS.keySet())
+                + String.join(", ", sectionNames())
                 + ")");
       }
       Node body = section.getValueNode();
@@ -457,11 +468,11 @@ public final class ConfigLoader {
     return null;
   }
 
-  private static boolean isNull(Node node) {
+  static boolean isNull(Node node) {
     return node instanceof ScalarNode && node.getTag().equals(Tag.NULL);
   }
 
-  private static String at(String source, Node node) {
+  static String at(String source, Node node) {
     return source + ":" + (node.getStartMark().getLine() + 1) + ": ";
   }
 
@@ -583,7 +594,8 @@ public final class ConfigLoader {
               b.level("logging.level", g.level()),
               b.bool("logging.x-cache-header", g.xCacheHeader()),
               b.accessLogFormat("logging.access-log-format", g.accessLogFormat()));
-      return new ProxyConfig(listen, origin, cache, transfer, admin, logging);
+      Sites sites = SitesLoader.bind(values, b, source);
+      return new ProxyConfig(listen, origin, cache, transfer, admin, logging, sites);
     } catch (IllegalArgumentException e) {
       // A compact constructor rejected a value; its message starts with the key path.
       String message = String.valueOf(e.getMessage());
@@ -594,7 +606,7 @@ public final class ConfigLoader {
   }
 
   /** Typed reads of the flat map, each falling back to a default and failing with the key path. */
-  private static final class Binder {
+  static final class Binder {
     private final Map<String, Value> values;
 
     Binder(Map<String, Value> values) {
@@ -615,7 +627,7 @@ public final class ConfigLoader {
       return ((ScalarNode) v.node()).getValue();
     }
 
-    private ConfigException fail(Value v, String problem) {
+    ConfigException fail(Value v, String problem) {
       return new ConfigException(v.where() + ": " + v.path() + ": " + problem);
     }
 

@@ -16,9 +16,15 @@ import java.util.List;
  * {@code conf/proxy.yaml} spells out the same values (a test keeps the two equal).
  */
 public record ProxyConfig(
-    Listen listen, Origin origin, Cache cache, Transfer transfer, Admin admin, Logging logging) {
+    Listen listen, Origin origin, Cache cache, Transfer transfer, Admin admin, Logging logging, Sites sites) {
+
+  /** The configuration without {@code sites:}: {@code origin.url} is the one site. */
+  public ProxyConfig(Listen listen, Origin origin, Cache cache, Transfer transfer, Admin admin, Logging logging) {
+    this(listen, origin, cache, transfer, admin, logging, Sites.NONE);
+  }
 
   public ProxyConfig {
+    requireNonNull(sites, "sites");
     requireNonNull(listen, "listen");
     requireNonNull(origin, "origin");
     requireNonNull(cache, "cache");

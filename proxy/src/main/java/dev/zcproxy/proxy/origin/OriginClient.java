@@ -33,9 +33,18 @@ public final class OriginClient {
    */
   private final java.util.Map<Thread, HttpClient> perLoop = new java.util.concurrent.ConcurrentHashMap<>();
 
+  /** The server to send to; {@code config.url()} unless a pool gave another. */
+  private final ProxyConfig.OriginUrl url;
+
   public OriginClient(Vertx vertx, ProxyConfig.Origin config) {
+    this(vertx, config, config.url());
+  }
+
+  /** A client of the server at {@code url} (one of a site's pool) with the timeouts and limits of {@code config}. */
+  public OriginClient(Vertx vertx, ProxyConfig.Origin config, ProxyConfig.OriginUrl url) {
     this.vertx = vertx;
     this.config = config;
+    this.url = url;
     this.shared = build();
   }
 
@@ -60,9 +69,9 @@ public final class OriginClient {
         .setTcpNoDelay(true)
         .setDecompressionSupported(false)
         .setMaxHeaderSize(64 * 1024)
-        .setDefaultHost(config.url().host())
-        .setDefaultPort(config.url().port());
-    if (config.url().tls()) {
+        .setDefaultHost(url.host())
+        .setDefaultPort(url.port());
+    if (url.tls()) {
       options.setSsl(true);
     }
     return vertx.httpClientBuilder()
@@ -112,8 +121,8 @@ public final class OriginClient {
       OriginCodec.InterimListener interim) {
     RequestOptions ro = new RequestOptions()
         .setMethod(method)
-        .setHost(config.url().host())
-        .setPort(config.url().port())
+        .setHost(url.host())
+        .setPort(url.port())
         .setURI(uri)
         .setHeaders(headers)
         .setConnectTimeout(config.connectTimeout().toMillis())

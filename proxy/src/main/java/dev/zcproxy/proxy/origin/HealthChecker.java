@@ -7,7 +7,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -15,14 +14,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * own {@link OriginClient} (so an https server is checked with the same TLS settings as its requests);
  * a status in the expected range within {@code timeout} passes.
  *
- * <p>One periodic timer per pool, cancelled by {@link #stop}; at most one check per server in flight
- * (a check still running at the next tick counts as failed and no second one starts).
+ * <p>One periodic timer per pool, cancelled by {@link #stop}. A check unanswered within its timeout fails;
+ * no new check starts while the last one is within its timeout, and at most {@value #MAX_PENDING} per
+ * server are in flight (beyond, each tick counts one more failure and starts none).
  */
 final class HealthChecker {
   private final Vertx vertx;
   private final List<OriginServer> servers;
   private final Sites.Health health;
-  private final Set<OriginServer> running = ConcurrentHashMap.newKeySet();
+  /** Checks started and not answered yet, per server (a timed-out one stays until its request ends). */
+  private final java.util.Map<OriginServer, Integer> running = new ConcurrentHashMap<>();
+  private final java.util.Map<OriginServer, Long> lastStart = new ConcurrentHashMap<>();
+  /** Unanswered checks a server may have before no more are started. */
+  private static final int MAX_PENDING = 2;
   private long timer = -1;
   private volatile boolean stopped;
 
@@ -51,10 +55,18 @@ final class HealthChecker {
       if (stopped) {
         return;
       }
-      if (!running.add(s)) {
-        s.checkResult(false, "check still running after " + health.timeout().toMillis() + " ms", System.nanoTime());
+      long now = System.nanoTime();
+      int pending = running.getOrDefault(s, 0);
+      if (pending > 0 && now - lastStart.getOrDefault(s, now) < health.timeout().toNanos()) {
+        continue; // the last check is within its timeout: its own outcome counts
+      }
+      if (pending >= MAX_PENDING) {
+        // checks that timed out still wait for their connection: count one more failure, start none
+        s.checkResult(false, pending + " checks unanswered", now);
         continue;
       }
+      running.merge(s, 1, Integer::sum);
+      lastStart.put(s, now);
       check(s);
     }
   }
@@ -75,7 +87,7 @@ final class HealthChecker {
         .set(HttpHeaders.ACCEPT, "*/*");
     s.client().send(HttpMethod.GET, health.path(), headers, null).onComplete(ar -> {
       if (ar.failed()) {
-        running.remove(s);
+        running.merge(s, -1, Integer::sum);
         outcome.tryComplete(String.valueOf(ar.cause().getMessage()));
         return;
       }
@@ -83,7 +95,7 @@ final class HealthChecker {
       int status = cres.statusCode();
       // The body is read and dropped so the connection goes back to its pool.
       cres.body().onComplete(b -> {
-        running.remove(s);
+        running.merge(s, -1, Integer::sum);
         boolean ok = status >= health.expectMin() && status <= health.expectMax();
         outcome.tryComplete(ok ? null : "status " + status);
       });

@@ -76,6 +76,11 @@ class SitesIT {
         headersByPath.put(req.path(), req.getHeader("host"));
         Runnable answer = () -> req.response().putHeader("X-Server", name).putHeader("Cache-Control", cacheControl)
             .end(name + " " + req.path());
+        if (req.path().startsWith("/big")) {
+          req.response().putHeader("X-Server", name).putHeader("Cache-Control", cacheControl)
+              .end(io.vertx.core.buffer.Buffer.buffer(new byte[1 << 20]));
+          return;
+        }
         CountDownLatch h = hold;
         if (h != null && req.path().startsWith("/slow")) {
           held.incrementAndGet();
@@ -358,6 +363,21 @@ class SitesIT {
       release.countDown();
       pool.shutdownNow();
     }
+  }
+
+  @Test
+  void aSplicedOrCopiedBodyEndsItsRequestInFlight() throws Exception {
+    Named a = origin("a");
+    start("sites:\n  - name: s\n    hosts: [s.test]\n    origins: [" + a.url() + "]\n"
+        + "    max-connections: 1\n    queue: 0\n    balance: least-requests\n    cache: { enabled: false }\n");
+    // 1 MiB passes are spliced where epoll is available: each must give its pool slot back
+    for (int i = 0; i < 3; i++) {
+      Resp r = request("GET", "s.test", "/big" + i);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).hasSize(1 << 20);
+      await("the request out of flight", () -> server("s", "/", 0).inFlight() == 0);
+    }
+    assertThat(proxy.server.origins().pool("s", "/").servers().get(0).state()).isEqualTo(OriginServer.State.UP);
   }
 
   @Test

@@ -414,7 +414,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
       // RFC 9110 §9.3.3: a POST response that names its own URI, with explicit freshness, is stored
       // for that URI's GETs (after the invalidation above, RFC 9111 §4.4)
-      if (store != null && ex.req.method() == HttpMethod.POST
+      if (store != null && ex.target.cacheEnabled() && ex.req.method() == HttpMethod.POST
           && ex.target.policy().storable(ex.head, rh) instanceof Storability.Store s) {
         EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), rh.status(), s.headers(), requestTime, clock.getAsLong(), 0, 0);
         Fill f = new Fill(ctx, ex.context, ex.primaryKey, fwd);

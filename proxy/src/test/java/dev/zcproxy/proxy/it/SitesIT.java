@@ -74,6 +74,9 @@ class SitesIT {
           posts.incrementAndGet();
         }
         headersByPath.put(req.path(), req.getHeader("host"));
+        if (req.path().endsWith("/self")) {
+          req.response().putHeader("Content-Location", req.path()); // a POST answer that names its own URI
+        }
         Runnable answer = () -> req.response().putHeader("X-Server", name).putHeader("Cache-Control", cacheControl)
             .end(name + " " + req.path());
         if (req.path().startsWith("/big")) {
@@ -295,6 +298,15 @@ class SitesIT {
     assertThat(passed.header("cache-status")).contains("fwd=bypass").contains("detail=cache-disabled");
     assertThat(api.requests.get()).isEqualTo(2);
     assertThat(request("GET", "shop.test", "/apiary").body()).isEqualTo("site /apiary");
+    // a POST answer that names its own URI with explicit freshness is stored for GETs (RFC 9110 §9.3.3),
+    // but not where the cache is off
+    assertThat(request("POST", "shop.test", "/self").status()).isEqualTo(200);
+    await("the POST answer stored", () -> proxy.server.store().entryCount() == 2);
+    assertThat(request("POST", "shop.test", "/api/self").status()).isEqualTo(200);
+    assertThat(request("GET", "shop.test", "/self").header("cache-status")).contains("hit");
+    assertThat(request("GET", "shop.test", "/api/self").header("cache-status")).contains("cache-disabled");
+    assertThat(proxy.server.store().list("", 10)).extracting(m -> m.primaryKey())
+        .containsExactlyInAnyOrder("http://shop.test/apiary site=shop", "http://shop.test/self site=shop");
   }
 
   @Test

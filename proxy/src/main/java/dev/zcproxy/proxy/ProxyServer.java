@@ -13,7 +13,6 @@ import dev.zcproxy.proxy.config.ConfigLoader;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.internal.StrictRequestDecoder;
-import dev.zcproxy.proxy.origin.OriginClient;
 import dev.zcproxy.proxy.server.ProxyHandler;
 import dev.zcproxy.proxy.transfer.BodyTransfer;
 import io.vertx.core.DeploymentOptions;
@@ -55,7 +54,11 @@ public final class ProxyServer {
   private Vertx vertx;
   private ExecutorService cacheIo;
   private DiskStore store;
-  private OriginClient origin;
+  /** The sites' origin pools (one pool of {@code origin.url} without {@code sites:}); kept across reloads. */
+  private dev.zcproxy.proxy.origin.OriginPools origins;
+  private volatile dev.zcproxy.proxy.server.SiteRouter router;
+  /** A client of {@code origin.url} for the cluster's owner route, built only when the cluster is on. */
+  private dev.zcproxy.proxy.origin.OriginClient origin;
   /** Read once per request: a reload swaps in a handler built for the new config around the same cache. */
   private volatile ProxyHandler handler;
   private volatile CachePolicy policy;
@@ -149,8 +152,10 @@ public final class ProxyServer {
         }
       });
     }
-    origin = new OriginClient(vertx, config.origin());
-    handler = new ProxyHandler(vertx, config, policy, store, origin, new BodyTransfer(config.transfer().sendfile(), cacheIo),
+    origins = dev.zcproxy.proxy.origin.OriginPools.build(vertx, config, metrics.registry());
+    router = new dev.zcproxy.proxy.server.SiteRouter(config, origins, policy);
+    origins.start();
+    handler = new ProxyHandler(vertx, config, policy, store, router, new BodyTransfer(config.transfer().sendfile(), cacheIo),
         metrics, clock, cacheIo);
     connections = new ClientConnections(config.listen().maxConnections(), config.listen().requestHeadTimeout().toMillis());
     Future<Void> started = bindListener(config).map(l -> {
@@ -220,6 +225,7 @@ public final class ProxyServer {
   private Future<AdminServer> startAdmin(ProxyConfig config, CachePolicy policy) {
     AdminServer a = new AdminServer(vertx, metrics, store, config.admin().token(), clock, policy);
     a.lifecycle(lifecycle);
+    a.sites(origins::toJson, (primary, site) -> router.keyOf(primary, site));
     if (!config.admin().hasToken() && !isLoopback(config.admin().address().host())) {
       LOG.warn("admin listener on {} without admin.token: purge is refused, but /stats and /metrics are readable by"
           + " anyone who can reach it", config.admin().address());
@@ -260,14 +266,20 @@ public final class ProxyServer {
 
   private void commit(ProxyConfig next, ReloadPlan plan, CachePolicy nextPolicy, Listener newListener, AdminServer newAdmin) {
     long grace = next.listen().shutdownGrace().toMillis();
-    handler = new ProxyHandler(vertx, next, nextPolicy, store, origin, new BodyTransfer(next.transfer().sendfile(), cacheIo),
+    router = new dev.zcproxy.proxy.server.SiteRouter(next, origins, nextPolicy);
+    handler = new ProxyHandler(vertx, next, nextPolicy, store, router, new BodyTransfer(next.transfer().sendfile(), cacheIo),
         metrics, clock, cacheIo, handler);
     if (ownerRoute != null) {
       handler.ownerRoute(ownerRoute); // the cluster is kept across reloads (cluster.* needs a restart)
     }
     policy = nextPolicy;
     if (plan.touches("origin")) {
-      origin.reconfigure(next.origin(), next.listen().shutdownGrace());
+      // every server's client takes the new timeouts and limits; the one-site shorthand's also origin.url
+      for (dev.zcproxy.proxy.origin.OriginPool pool : origins.all()) {
+        for (dev.zcproxy.proxy.origin.OriginServer server : pool.servers()) {
+          server.client().reconfigure(next.origin(), next.listen().shutdownGrace());
+        }
+      }
     }
     connections.reconfigure(next.listen().maxConnections(), next.listen().requestHeadTimeout().toMillis());
     if (reopenAccessLog != null && plan.touches("logging")) {
@@ -371,6 +383,7 @@ public final class ProxyServer {
     return joined.future()
         .map(c -> {
           cluster = c;
+          origin = new dev.zcproxy.proxy.origin.OriginClient(vertx, config.origin());
           ownerRoute = new dev.zcproxy.proxy.cluster.OwnerRoute(c, vertx, origin, config, store);
           handler.ownerRoute(ownerRoute);
           dev.zcproxy.proxy.cluster.ClusterMetrics.register(metrics.registry(), c, ownerRoute);
@@ -400,7 +413,7 @@ public final class ProxyServer {
     String cache = c.enabled() ? c.dir().toAbsolutePath().normalize() + " (" + Sizes.human(c.maxSizeBytes()) + ")" : "disabled";
     String hits = config.transfer().sendfile() ? "sendfile" : "copy";
     return "zcproxy listening on http://" + config.listen().address().host() + ":" + port()
-        + " -> origin " + config.origin().url()
+        + (config.sites().configured() ? " -> " + config.sites().list().size() + " sites" : " -> origin " + config.origin().url())
         + ", cache " + cache
         + ", transport " + transport
         + ", hits by " + hits
@@ -433,6 +446,11 @@ public final class ProxyServer {
   /** Client connections closed at accept because {@code listen.max-connections} was reached. */
   public long rejectedClientConnections() {
     return connections == null ? 0 : connections.rejected();
+  }
+
+  /** The origin pools: their servers' health and counters (null before {@link #start()}). */
+  public dev.zcproxy.proxy.origin.OriginPools origins() {
+    return origins;
   }
 
   public ProxyMetrics metrics() {
@@ -472,6 +490,7 @@ public final class ProxyServer {
         .eventually(() -> ownerRoute == null ? Future.succeededFuture() : ownerRoute.close())
         .eventually(() -> cluster == null ? Future.succeededFuture() : cluster.close())
         .eventually(() -> origin == null ? Future.succeededFuture() : origin.close())
+        .eventually(() -> origins == null ? Future.succeededFuture() : origins.close())
         .eventually(() -> {
           if (store != null) {
             store.close();

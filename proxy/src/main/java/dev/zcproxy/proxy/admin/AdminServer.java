@@ -48,6 +48,20 @@ public final class AdminServer {
   private volatile java.util.function.Consumer<dev.zcproxy.proxy.cluster.Invalidation> invalidations = i -> { };
   /** What {@code /health} adds as {@code cluster} (the cluster state), or {@code null} for none. */
   private volatile java.util.function.Supplier<String> healthDetail;
+  /** The origin pools' state for {@code GET /origins}. */
+  private java.util.function.Supplier<JsonObject> origins = () -> new JsonObject().put("pools", new JsonArray());
+  /** A URL's primary key and a {@code site} parameter (or null) to the cache key, or null for no such site. */
+  private java.util.function.BinaryOperator<String> siteKey = (primary, site) -> site == null ? primary : null;
+
+  /**
+   * Adds the sites: {@code GET /origins} answers {@code origins}, and URLs given to purge, entries and ban
+   * are keyed with their site ({@code site=NAME}, or the site their host resolves to) by {@code siteKey}.
+   */
+  public AdminServer sites(java.util.function.Supplier<JsonObject> origins, java.util.function.BinaryOperator<String> siteKey) {
+    this.origins = origins;
+    this.siteKey = siteKey;
+    return this;
+  }
 
   /**
    * @param store the cache, or {@code null} when caching is disabled
@@ -108,6 +122,7 @@ public final class AdminServer {
     router.get("/bans").handler(this::listBans);
     router.get("/entries").handler(this::entries);
     dashboard.mount(router);
+    router.get("/origins").handler(rc -> json(rc, origins.get()));
     router.errorHandler(404, rc -> error(rc, 404, "no such admin endpoint: " + rc.request().path()));
     router.errorHandler(405, rc -> error(rc, 405, rc.request().method() + " is not allowed on " + rc.request().path()));
     router.errorHandler(500, rc -> error(rc, 500, "internal error: " + rc.failure()));
@@ -240,9 +255,24 @@ public final class AdminServer {
         error(rc, 400, "missing value parameter (the header value to ban)");
         return;
       }
+    } else if (req.getParam("site") != null) {
+      kind = Bans.Kind.REGEX;
+      expr = ".*";
     } else {
-      error(rc, 400, "expected one of: prefix=URL, regex=RE, header=NAME&value=V");
+      error(rc, 400, "expected one of: prefix=URL, regex=RE, header=NAME&value=V (each optionally with site=NAME), site=NAME");
       return;
+    }
+    String site = req.getParam("site");
+    if (site != null) {
+      if (kind == Bans.Kind.HEADER || siteKey.apply("http://x/", site) == null) {
+        error(rc, 400, kind == Bans.Kind.HEADER ? "site= does not combine with header=" : "no such site: " + site);
+        return;
+      }
+      // Keys of a site end with its mark (SiteRouter): the ban becomes a regex over the whole key.
+      String mark = java.util.regex.Pattern.quote(siteKey.apply("", site));
+      expr = kind == Bans.Kind.PREFIX ? "^[a-z]+://" + java.util.regex.Pattern.quote(Bans.normalizePrefix(expr)) + ".*" + mark + "$"
+          : "^(?=.*(?:" + expr + ")).*" + mark + "$";
+      kind = Bans.Kind.REGEX;
     }
     CompletableFuture<Bans.Ban> added;
     try {
@@ -309,8 +339,16 @@ public final class AdminServer {
       return;
     }
     String hostAndPath = Bans.normalizePrefix(prefix);
+    String site = rc.request().getParam("site");
+    String mark = site == null ? null : siteKey.apply("", site);
+    if (site != null && mark == null) {
+      error(rc, 404, "no such site: " + site);
+      return;
+    }
     // Walks the whole index: off the event loop.
-    vertx.executeBlocking(() -> store.list(hostAndPath, MAX_LISTED + 1), false).onComplete(ar -> {
+    vertx.executeBlocking(() -> mark == null ? store.list(hostAndPath, MAX_LISTED + 1)
+        : store.list(hostAndPath, Integer.MAX_VALUE).stream().filter(m -> m.primaryKey().endsWith(mark)).limit(MAX_LISTED + 1).toList(),
+        false).onComplete(ar -> {
       if (ar.failed()) {
         error(rc, 500, "listing failed: " + ar.cause());
         return;
@@ -327,7 +365,13 @@ public final class AdminServer {
 
   private JsonObject entryJson(EntryMeta m, long now) {
     long age = policy.ageSeconds(m, now);
-    JsonObject o = new JsonObject().put("url", m.primaryKey()).put("variant", m.variant()).put("size", m.bodyLength())
+    String url = m.primaryKey();
+    int mark = url.indexOf(" site=");
+    JsonObject o = new JsonObject().put("url", mark < 0 ? url : url.substring(0, mark));
+    if (mark >= 0) {
+      o.put("site", url.substring(mark + 6));
+    }
+    o.put("variant", m.variant()).put("size", m.bodyLength())
         .put("age", age).put("freshness_left", policy.lifetimeSeconds(m) - age)
         .put("stored", java.time.Instant.ofEpochMilli(m.responseTime()).toString());
     // responses from the cache for the URL (all its variants) since start, 0 when it is not among the tracked ones
@@ -358,8 +402,22 @@ public final class AdminServer {
     }
   }
 
-  /** The primary cache key of an absolute URL, or null after answering 400. */
-  private static String primaryKey(RoutingContext rc, String url) {
+  /** The cache key of an absolute URL in its site (or the {@code site} parameter's), or null after answering 400/404. */
+  private String primaryKey(RoutingContext rc, String url) {
+    String primary = urlKey(rc, url);
+    if (primary == null) {
+      return null;
+    }
+    String site = rc.request().getParam("site");
+    String key = siteKey.apply(primary, site);
+    if (key == null) {
+      error(rc, 404, site != null ? "no such site: " + site : "no site answers the host of " + url);
+    }
+    return key;
+  }
+
+  /** The primary cache key of an absolute URL, without site, or null after answering 400. */
+  private static String urlKey(RoutingContext rc, String url) {
     URI uri;
     try {
       uri = URI.create(url);

@@ -107,11 +107,22 @@ public final class OwnerRoute {
    */
   public Future<HttpClientResponse> send(Cluster.Node owner, String authority, HttpMethod method, String uri,
       MultiMap originHeaders, OriginBody body, OriginCodec.InterimListener interim) {
+    return send(owner, authority, method, uri, originHeaders, body, interim,
+        () -> origin.send(method, uri, originHeaders, body, interim));
+  }
+
+  /**
+   * As {@link #send(Cluster.Node, String, HttpMethod, String, MultiMap, OriginBody, OriginCodec.InterimListener)},
+   * falling back to {@code direct} (the request's site pool) instead of {@code origin.url}.
+   */
+  public Future<HttpClientResponse> send(Cluster.Node owner, String authority, HttpMethod method, String uri,
+      MultiMap originHeaders, OriginBody body, OriginCodec.InterimListener interim,
+      java.util.function.Supplier<Future<HttpClientResponse>> direct) {
     long now = System.nanoTime();
     Long until = suspectUntil.get(owner.address());
     if (until != null && until - now > 0) {
       fallbacks.increment();
-      return origin.send(method, uri, originHeaders, body, interim);
+      return direct.get();
     }
     MultiMap h = HttpHeaders.headers().addAll(originHeaders);
     h.set(HttpHeaders.HOST, authority);
@@ -121,7 +132,7 @@ public final class OwnerRoute {
       fallbacks.increment();
       suspectUntil.put(owner.address(), System.nanoTime() + SUSPECT_NANOS);
       LOG.debug("owner {} of {} did not answer ({}); fetching from the origin", owner.address(), uri, t.toString());
-      return origin.send(method, uri, originHeaders, body, interim);
+      return direct.get();
     });
   }
 

@@ -123,6 +123,13 @@ public final class ConfigLoader {
     return Collections.unmodifiableMap(keys);
   }
 
+  /** The top-level names: the sections of {@link #KEYS}, then {@code sites} and {@code default-site}. */
+  static List<String> sectionNames() {
+    List<String> names = new ArrayList<>(KEYS.keySet());
+    names.addAll(SitesLoader.TOP_LEVEL);
+    return names;
+  }
+
   /** The environment variable that sets {@code admin.token}, winning over the file. */
   public static final String ADMIN_TOKEN_ENV = "ZCPROXY_ADMIN_TOKEN";
 
@@ -445,9 +452,13 @@ public final class ConfigLoader {
     for (NodeTuple section : top.getValue()) {
       String name = keyName(source, "", section.getKeyNode());
       checkDuplicate(source, seenSections, name, section.getKeyNode());
+      if (SitesLoader.TOP_LEVEL.contains(name)) {
+        SitesLoader.flatten(source, name, section.getValueNode(), values);
+        continue;
+      }
       List<String> keys = KEYS.get(name);
       if (keys == null) {
-        String near = closest(name, new ArrayList<>(KEYS.keySet()));
+        String near = closest(name, sectionNames());
         String elsewhere = near == null ? sectionOf(name) : null;
         throw new ConfigException(
             at(source, section.getKeyNode())
@@ -456,7 +467,7 @@ public final class ConfigLoader {
                 + (near != null ? "did you mean " + near + "? " : "")
                 + (elsewhere != null ? "did you mean " + elsewhere + "." + name + "? " : "")
                 + "expected one of: "
-                + String.join(", ", KEYS.keySet())
+                + String.join(", ", sectionNames())
                 + ")");
       }
       Node body = section.getValueNode();
@@ -529,11 +540,11 @@ public final class ConfigLoader {
     return null;
   }
 
-  private static boolean isNull(Node node) {
+  static boolean isNull(Node node) {
     return node instanceof ScalarNode && node.getTag().equals(Tag.NULL);
   }
 
-  private static String at(String source, Node node) {
+  static String at(String source, Node node) {
     return source + ":" + (node.getStartMark().getLine() + 1) + ": ";
   }
 
@@ -671,7 +682,8 @@ public final class ConfigLoader {
               b.bool("cluster.local-copy", k.localCopy()),
               b.integer("cluster.local-copy-entries", k.localCopyEntries(), ">= 1"),
               b.duration("cluster.ban-retention", k.banRetention()));
-      return new ProxyConfig(listen, origin, cache, transfer, admin, logging, cluster);
+      Sites sites = SitesLoader.bind(values, b, source);
+      return new ProxyConfig(listen, origin, cache, transfer, admin, logging, sites, cluster);
     } catch (IllegalArgumentException e) {
       // A compact constructor rejected a value; its message starts with the key path.
       String message = String.valueOf(e.getMessage());
@@ -682,7 +694,7 @@ public final class ConfigLoader {
   }
 
   /** Typed reads of the flat map, each falling back to a default and failing with the key path. */
-  private static final class Binder {
+  static final class Binder {
     private final Map<String, Value> values;
 
     Binder(Map<String, Value> values) {
@@ -703,7 +715,7 @@ public final class ConfigLoader {
       return ((ScalarNode) v.node()).getValue();
     }
 
-    private ConfigException fail(Value v, String problem) {
+    ConfigException fail(Value v, String problem) {
       return new ConfigException(v.where() + ": " + v.path() + ": " + problem);
     }
 

@@ -16,9 +16,23 @@ import java.util.List;
  * {@code conf/proxy.yaml} spells out the same values (a test keeps the two equal).
  */
 public record ProxyConfig(
-    Listen listen, Origin origin, Cache cache, Transfer transfer, Admin admin, Logging logging, Cluster cluster) {
+    Listen listen, Origin origin, Cache cache, Transfer transfer, Admin admin, Logging logging, Sites sites,
+    Cluster cluster) {
+
+  /** The configuration without {@code sites:}: {@code origin.url} is the one site. */
+  public ProxyConfig(Listen listen, Origin origin, Cache cache, Transfer transfer, Admin admin, Logging logging,
+      Cluster cluster) {
+    this(listen, origin, cache, transfer, admin, logging, Sites.NONE, cluster);
+  }
+
+  /** A single node (no cluster). */
+  public ProxyConfig(Listen listen, Origin origin, Cache cache, Transfer transfer, Admin admin, Logging logging,
+      Sites sites) {
+    this(listen, origin, cache, transfer, admin, logging, sites, Cluster.DEFAULT);
+  }
 
   public ProxyConfig {
+    requireNonNull(sites, "sites");
     requireNonNull(cluster, "cluster");
     requireNonNull(listen, "listen");
     requireNonNull(origin, "origin");
@@ -28,15 +42,16 @@ public record ProxyConfig(
     requireNonNull(logging, "logging");
   }
 
-  /** A single node (no cluster). */
+  /** A single node with one site: {@code origin.url}. */
   public ProxyConfig(Listen listen, Origin origin, Cache cache, Transfer transfer, Admin admin, Logging logging) {
-    this(listen, origin, cache, transfer, admin, logging, Cluster.DEFAULT);
+    this(listen, origin, cache, transfer, admin, logging, Sites.NONE, Cluster.DEFAULT);
   }
 
   /** The configuration with no file and no flags. */
   public static ProxyConfig defaults() {
     return new ProxyConfig(
-        Listen.DEFAULT, Origin.DEFAULT, Cache.DEFAULT, Transfer.DEFAULT, Admin.DEFAULT, Logging.DEFAULT, Cluster.DEFAULT);
+        Listen.DEFAULT, Origin.DEFAULT, Cache.DEFAULT, Transfer.DEFAULT, Admin.DEFAULT, Logging.DEFAULT, Sites.NONE,
+        Cluster.DEFAULT);
   }
 
   /**

@@ -29,9 +29,21 @@ public final class OriginClient {
   /** Pools retired by a reload whose in-flight requests are still finishing. */
   private final java.util.Set<Pools> retiring = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /**
+   * Whether this client sends to {@code origin.url} (the one-site shorthand), so that a reload moves it
+   * with that key; a server of a site's pool keeps its own URL.
+   */
+  private final boolean followsConfigUrl;
+
   public OriginClient(Vertx vertx, ProxyConfig.Origin config) {
+    this(vertx, config, config.url());
+  }
+
+  /** A client of the server at {@code url} (one of a site's pool) with the timeouts and limits of {@code config}. */
+  public OriginClient(Vertx vertx, ProxyConfig.Origin config, ProxyConfig.OriginUrl url) {
     this.vertx = vertx;
-    this.pools = new Pools(config);
+    this.followsConfigUrl = url.equals(config.url());
+    this.pools = new Pools(config, url);
   }
 
   /**
@@ -42,6 +54,8 @@ public final class OriginClient {
    */
   private final class Pools {
     final ProxyConfig.Origin config;
+    /** The server to send to; {@code config.url()} unless a pool gave another. */
+    final ProxyConfig.OriginUrl url;
     final HttpClient shared;
     /**
      * One pool per event loop: a connection then always lives on the loop of the client requests that
@@ -52,9 +66,10 @@ public final class OriginClient {
     final java.util.concurrent.atomic.AtomicInteger refs = new java.util.concurrent.atomic.AtomicInteger(1);
     volatile long graceMillis;
 
-    Pools(ProxyConfig.Origin config) {
+    Pools(ProxyConfig.Origin config, ProxyConfig.OriginUrl url) {
       this.config = config;
-      this.shared = build(config);
+      this.url = url;
+      this.shared = build(config, url);
     }
 
     boolean retain() {
@@ -77,7 +92,7 @@ public final class OriginClient {
       if (ctx == null || !ctx.isEventLoopContext() || !io.vertx.core.Context.isOnEventLoopThread()) {
         return shared;
       }
-      return perLoop.computeIfAbsent(Thread.currentThread(), t -> build(config));
+      return perLoop.computeIfAbsent(Thread.currentThread(), t -> build(config, url));
     }
 
     Future<Void> shutdown(long millis) {
@@ -107,7 +122,7 @@ public final class OriginClient {
     Pools old;
     synchronized (this) {
       old = pools;
-      pools = new Pools(next);
+      pools = new Pools(next, followsConfigUrl ? next.url() : old.url);
     }
     old.graceMillis = grace.toMillis();
     retiring.add(old);
@@ -119,7 +134,7 @@ public final class OriginClient {
     return pools.config;
   }
 
-  private HttpClient build(ProxyConfig.Origin config) {
+  private HttpClient build(ProxyConfig.Origin config, ProxyConfig.OriginUrl url) {
     HttpClientOptions options = new HttpClientOptions()
         .setKeepAlive(true)
         .setKeepAliveTimeout((int) Math.max(1, config.keepAliveTimeout().toSeconds()))
@@ -132,9 +147,9 @@ public final class OriginClient {
         .setTcpNoDelay(true)
         .setDecompressionSupported(false)
         .setMaxHeaderSize(64 * 1024)
-        .setDefaultHost(config.url().host())
-        .setDefaultPort(config.url().port());
-    if (config.url().tls()) {
+        .setDefaultHost(url.host())
+        .setDefaultPort(url.port());
+    if (url.tls()) {
       options.setSsl(true);
     }
     return vertx.httpClientBuilder()
@@ -198,8 +213,8 @@ public final class OriginClient {
     ProxyConfig.Origin config = p.config;
     RequestOptions ro = new RequestOptions()
         .setMethod(method)
-        .setHost(config.url().host())
-        .setPort(config.url().port())
+        .setHost(p.url.host())
+        .setPort(p.url.port())
         .setURI(uri)
         .setHeaders(headers)
         .setConnectTimeout(config.connectTimeout().toMillis())

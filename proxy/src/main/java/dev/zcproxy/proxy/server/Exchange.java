@@ -33,6 +33,8 @@ final class Exchange {
   final HttpServerResponse resp;
   final RequestHead head;
   final String primaryKey;
+  /** The site, route and origin pool of this request; {@code null} only for a misdirected one (421). */
+  final SiteRouter.Target target;
   final Context context;
   final long startNanos = System.nanoTime();
   long bodyBytes;
@@ -56,13 +58,22 @@ final class Exchange {
    * @param target the origin-form request target, which is forwarded and keyed
    */
   Exchange(HandlerContext ctx, HttpServerRequest req, String authority, String target) {
+    this(ctx, req, authority, target, null);
+  }
+
+  /**
+   * @param route where the request goes ({@link SiteRouter#resolve}), or {@code null} when no site answers
+   *     its host; its site is part of the cache key
+   */
+  Exchange(HandlerContext ctx, HttpServerRequest req, String authority, String target, SiteRouter.Target route) {
+    this.target = route;
     this.ctx = ctx;
     this.req = req;
     this.resp = req.response();
     this.context = ctx.vertx().getOrCreateContext();
     this.head = new RequestHead(req.method().name(), req.isSSL() ? "https" : "http",
         authority == null ? ctx.originAuthority() : authority, target, HeaderMaps.toHeaders(req.headers()));
-    this.primaryKey = CacheKey.primaryOf(head);
+    this.primaryKey = route == null ? CacheKey.primaryOf(head) : CacheKey.primaryOf(head) + route.keySuffix();
     resp.closeHandler(v -> clientGone = true);
   }
 
@@ -90,6 +101,11 @@ final class Exchange {
 
   void originFailed(Throwable cause, String fwd) {
     ctx.metrics().originError();
+    if (cause instanceof dev.zcproxy.proxy.origin.OriginPool.Unavailable u && !resp.headWritten() && !clientGone) {
+      // no usable server, or the pool's queue is full: 503, saying why
+      synth(503, CacheStatus.fwd(fwd).detail(u.detail()), "503 " + u.getMessage() + "\n");
+      return;
+    }
     boolean timeout = OriginClient.isTimeout(cause);
     int status = timeout ? 504 : 502;
     String detail = timeout ? "origin-timeout" : "origin-unreachable";

@@ -90,12 +90,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   private final CachePolicy policy;
   private final DiskStore store;
-  private final OriginClient origin;
+  /** Host → site → route → origin pool, cache settings and key. */
+  private final SiteRouter router;
   private final BodyTransfer transfer;
   private final ProxyMetrics metrics;
   private final AccessLog accessLog;
   private final LongSupplier clock;
-  private final boolean preserveHost;
   private final boolean surrogateCapability;
   private final Tunnels tunnels;
   private final boolean websocket;
@@ -103,7 +103,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final RequestBodies bodies;
   private final List<dev.zcproxy.proxy.config.Cidr> trustedProxies;
   private final List<String> stripRequestHeaders;
-  private final List<String> keyHeaders;
   /** Connections answered with a framing error: whatever was pipelined behind it is never handled. */
   private final Set<HttpConnection> doomed;
   private final Set<String> backgroundRevalidations;
@@ -134,7 +133,18 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    */
   public ProxyHandler(Vertx vertx, ProxyConfig config, CachePolicy policy, DiskStore store, OriginClient origin,
       BodyTransfer transfer, ProxyMetrics metrics, LongSupplier clock, java.util.concurrent.Executor io) {
-    this(vertx, config, policy, store, origin, transfer, metrics, clock, io, null);
+    this(vertx, config, policy, store, SiteRouter.single(vertx, config, requireNonNull(origin, "origin"), policy), transfer,
+        metrics, clock, io, null);
+  }
+
+  /**
+   * @param router where each request goes ({@link SiteRouter}: sites, routes and their origin pools)
+   * @param store the cache, or {@code null} when caching is disabled (everything is PASS)
+   * @param clock epoch milliseconds, for HTTP dates and ages
+   */
+  public ProxyHandler(Vertx vertx, ProxyConfig config, CachePolicy policy, DiskStore store, SiteRouter router,
+      BodyTransfer transfer, ProxyMetrics metrics, LongSupplier clock, java.util.concurrent.Executor io) {
+    this(vertx, config, policy, store, router, transfer, metrics, clock, io, null);
   }
 
   /**
@@ -144,7 +154,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    *
    * @param previous the handler this one replaces, or {@code null} for fresh registries
    */
-  public ProxyHandler(Vertx vertx, ProxyConfig config, CachePolicy policy, DiskStore store, OriginClient origin,
+  public ProxyHandler(Vertx vertx, ProxyConfig config, CachePolicy policy, DiskStore store, SiteRouter router,
       BodyTransfer transfer, ProxyMetrics metrics, LongSupplier clock, java.util.concurrent.Executor io,
       ProxyHandler previous) {
     java.util.concurrent.Executor ioExecutor = requireNonNull(io, "io");
@@ -167,13 +177,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     requireNonNull(vertx, "vertx");
     this.policy = requireNonNull(policy, "policy");
     this.store = store;
-    this.origin = requireNonNull(origin, "origin");
+    this.router = requireNonNull(router, "router");
     this.transfer = requireNonNull(transfer, "transfer");
     this.metrics = requireNonNull(metrics, "metrics");
     this.clock = requireNonNull(clock, "clock");
     metrics.fillGauge(fills::size);
     this.accessLog = new AccessLog(!config.logging().accessLog().equals("off"), config.logging().accessLogJson(), clock);
-    this.preserveHost = config.origin().preserveHost();
     this.surrogateCapability = config.cache().enabled() && config.cache().surrogateControl();
     this.websocket = config.transfer().websocket();
     this.tunnels = new Tunnels(vertx,
@@ -189,7 +198,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.bodies = new RequestBodies(vertx, config.listen(), previous == null ? null : previous.bodies);
     this.trustedProxies = config.listen().trustedProxies().stream().map(dev.zcproxy.proxy.config.Cidr::parse).toList();
     this.stripRequestHeaders = config.origin().stripRequestHeaders();
-    this.keyHeaders = config.cache().keyHeaders();
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
         config.logging().xCacheHeader(), config.transfer().splice(), config.transfer().spliceMinBytes(),
         config.origin().idleTimeout().toMillis(), fills,
@@ -244,7 +252,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       tunnels.handle(req);
       return;
     }
-    Exchange ex = new Exchange(ctx, req, ok.authority(), ok.target());
+    SiteRouter.Target target = router.resolve(ok.authority(), ok.target());
+    Exchange ex = new Exchange(ctx, req, ok.authority(), ok.target(), target);
+    if (target == null) {
+      misdirected(ex, ok.hasBody());
+      return;
+    }
+    if (target.maxBodyBytes() > 0 && ok.bodyLength() > target.maxBodyBytes()) {
+      ex.reject(413, "body-too-large");
+      return;
+    }
     if (!ok.hasBody()) {
       if (req.headers().contains(HttpHeaders.CONTENT_LENGTH) && req.method() != HttpMethod.GET && req.method() != HttpMethod.HEAD) {
         ex.body = bodies.empty(); // a declared empty body is forwarded as Content-Length: 0 (some origins want 411 otherwise)
@@ -269,6 +286,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         return;
       }
       ex.body = ar.result();
+      if (target.maxBodyBytes() > 0 && ex.body.length() > target.maxBodyBytes()) {
+        ex.body.release();
+        ex.reject(413, "body-too-large");
+        return;
+      }
       String bad = dev.zcproxy.proxy.internal.StrictRequestDecoder.bodyRejected(req);
       if (bad != null) {
         ex.body.release();
@@ -287,7 +309,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   /** recv for a request whose head is valid and whose body, if any, has been read. */
   private void recv(Exchange ex) {
-    if (store == null) {
+    if (store == null || !ex.target.cacheEnabled()) {
       pass(ex, "bypass", "cache-disabled");
       return;
     }
@@ -315,7 +337,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         case SERVE_STALE -> deliverStored(ex, stale.entry(), CacheOutcome.STALE, CacheStatus.hit().detail("stale"));
         case SERVE_STALE_AND_REVALIDATE -> {
           deliverStored(ex, stale.entry(), CacheOutcome.STALE, CacheStatus.hit().detail("stale-while-revalidate"));
-          revalidateInBackground(ex.head, stale.entry());
+          revalidateInBackground(ex.head, stale.entry(), ex.target);
         }
         case REVALIDATE -> revalidate(ex, requestNoCache(ex.head) ? "request" : "stale", stale.entry());
       }
@@ -406,7 +428,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     MultiMap headers = originRequestHeaders(ex.req, ex.head, false);
     long requestTime = clock.getAsLong();
     ex.originRequest();
-    origin.send(ex.req.method(), ex.head.pathAndQuery(), headers, ex.body, interimTo(ex))
+    ex.target.pool().send(ex.req.method(), ex.head.pathAndQuery(), headers, ex.body, interimTo(ex), ex.primaryKey)
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
       releaseBody(ex);
       if (ar.failed()) {
@@ -416,15 +438,15 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       HttpClientResponse cres = ar.result();
       ex.originResponded(cres.statusCode());
       ResponseHead rh = new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
-      invalidateAfter(ex.head, rh);
+      invalidateAfter(ex.head, rh, ex.target.keySuffix());
       CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", rh.status());
       if (detail != null) {
         cs.detail(detail);
       }
       // RFC 9110 §9.3.3: a POST response that names its own URI, with explicit freshness, is stored
       // for that URI's GETs (after the invalidation above, RFC 9111 §4.4)
-      if (store != null && ex.req.method() == HttpMethod.POST
-          && policy.storable(ex.head, rh) instanceof Storability.Store s) {
+      if (store != null && ex.target.cacheEnabled() && ex.req.method() == HttpMethod.POST
+          && ex.target.policy().storable(ex.head, rh) instanceof Storability.Store s) {
         EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), rh.status(), s.headers(), requestTime, clock.getAsLong(), 0, 0);
         Fill f = new Fill(ctx, ex.context, ex.primaryKey, fwd);
         f.start(cres, rh, meta, cs.param("stored"));
@@ -442,16 +464,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
   }
 
-  private void invalidateAfter(RequestHead head, ResponseHead rh) {
+  private void invalidateAfter(RequestHead head, ResponseHead rh, String keySuffix) {
     if (store == null) {
       return;
     }
     List<String> keys = policy.invalidations(head, rh);
     dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
     for (String k : keys) {
-      store.invalidate(k);
+      store.invalidate(k + keySuffix);
       if (route != null) {
-        route.invalidatedHere(k, clock.getAsLong()); // the owner, which holds the stored copy, drops it too
+        route.invalidatedHere(k + keySuffix, clock.getAsLong()); // the owner, which holds the stored copy, drops it too
       }
     }
   }
@@ -479,8 +501,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     // with a HEAD, whose 200 may refresh the stored response (RFC 9111 §4.3.5).
     HttpMethod method = ex.req.method() == HttpMethod.HEAD && stale == null ? HttpMethod.GET : ex.req.method();
     ex.originRequest();
-    (ex.owner == null ? origin.send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex))
-        : route.send(ex.owner, ex.head.authority(), method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex)))
+    (ex.owner == null ? ex.target.pool().send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex), ex.primaryKey)
+        : route.send(ex.owner, ex.head.authority(), method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex),
+            () -> ex.target.pool().send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex), ex.primaryKey)))
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
       releaseBody(ex);
       if (ar.failed()) {
@@ -505,7 +528,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     long responseTime = clock.getAsLong();
     int status = cres.statusCode();
     ex.originResponded(status);
-    ResponseHead rh = keyed(new ResponseHead(status, HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))));
+    ResponseHead rh = keyed(new ResponseHead(status, HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))), ex.target.keyHeaders());
     if (stale != null) {
       if (status == 304) {
         cres.end();
@@ -553,7 +576,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
     }
     RequestHead head = asGet(ex.head);
-    Storability storability = policy.storable(head, rh);
+    Storability storability = ex.target.policy().storable(head, rh);
     if (ex.owner != null && storability instanceof Storability.Store) {
       // fetched from the key's owner node, which stores it; kept here too only with cluster.local-copy
       dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
@@ -594,7 +617,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    * is stored and served as its own variant (Varnish's {@code hash_data} on a header, done through the
    * secondary key so purges and invalidations by URL still reach every variant).
    */
-  private ResponseHead keyed(ResponseHead rh) {
+  private static ResponseHead keyed(ResponseHead rh, List<String> keyHeaders) {
     if (keyHeaders.isEmpty()) {
       return rh;
     }
@@ -612,7 +635,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   }
 
   /** stale-while-revalidate: one background revalidation per stored variant at a time. */
-  private void revalidateInBackground(RequestHead head, EntryMeta stale) {
+  private void revalidateInBackground(RequestHead head, EntryMeta stale, SiteRouter.Target target) {
     String token = stale.key().hash();
     if (!backgroundRevalidations.add(token)) {
       return;
@@ -625,7 +648,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     HeaderMaps.copyInto(policy.validators(stale), headers);
     long requestTime = clock.getAsLong();
     metrics.originRequest();
-    origin.send(HttpMethod.GET, head.pathAndQuery(), headers, null).map(ProxyHandler::requireFinal).onComplete(ar -> {
+    target.pool().send(HttpMethod.GET, head.pathAndQuery(), headers, null, null, stale.primaryKey())
+        .map(ProxyHandler::requireFinal).onComplete(ar -> {
       if (ar.failed()) {
         backgroundRevalidations.remove(token);
         metrics.originError();
@@ -633,14 +657,15 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
       HttpClientResponse cres = ar.result();
       long responseTime = clock.getAsLong();
-      ResponseHead rh = keyed(new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))));
+      ResponseHead rh = keyed(new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))),
+          target.keyHeaders());
       if (rh.status() == 304) {
         cres.end();
         store.update(stale, policy.merge304(stale, rh, requestTime, responseTime))
             .whenComplete((m, t) -> backgroundRevalidations.remove(token));
         return;
       }
-      Storability s = policy.storable(head, rh);
+      Storability s = target.policy().storable(head, rh);
       if (s instanceof Storability.Store st) {
         EntryMeta meta = new EntryMeta(stale.primaryKey(), st.variant(), rh.status(), st.headers(), requestTime, responseTime, 0, 0);
         Fill f = new Fill(ctx, ctx.vertx().getOrCreateContext(), stale.primaryKey(), "stale");
@@ -736,6 +761,19 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     ex.finish(outcome, mode, sent);
   }
 
+  /**
+   * No site answers the request's host and there is no {@code default-site}: 421 Misdirected Request
+   * (RFC 9110 §15.5.20), as a client may retry on another connection; with a body the connection closes.
+   */
+  private void misdirected(Exchange ex, boolean hasBody) {
+    metrics.badRequest();
+    if (hasBody) {
+      ex.reject(421, "unknown-host");
+    } else {
+      ex.synth(421, CacheStatus.fwd("bypass").detail("unknown-host"), "421 no site for this host\n");
+    }
+  }
+
   // ---------------------------------------------------------------- helpers
 
   /**
@@ -779,7 +817,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
     m.remove(dev.zcproxy.proxy.cluster.OwnerRoute.FORWARDED);
     // The authority the request named (an absolute-form target's wins over Host, RFC 9112 §3.2.2).
-    m.set(HttpHeaders.HOST, preserveHost ? head.authority() : originAuthority);
+    // Without origin.preserve-host (or a site's preserve-host) the pool puts its server's authority instead.
+    m.set(HttpHeaders.HOST, head.authority());
     String via = m.get("via");
     m.set("via", Via.appendTo(via));
     forwarded(req, head, m);
@@ -948,7 +987,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     Fill.View v = fill.view();
-    Storability mine = v.head() == null ? null : policy.storable(asGet(ex.head), v.head());
+    Storability mine = v.head() == null ? null : ex.target.policy().storable(asGet(ex.head), v.head());
     if (mine instanceof Storability.Store s && s.variant().equals(v.meta().variant())) {
       startReader(ex, fill, false);
     } else {

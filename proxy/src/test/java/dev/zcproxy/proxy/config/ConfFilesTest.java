@@ -28,7 +28,8 @@ class ConfFilesTest {
         .contains(
             CONF.resolve("proxy.yaml"),
             CONF.resolve("examples/minimal.yaml"),
-            CONF.resolve("examples/dev-loopback.yaml"));
+            CONF.resolve("examples/dev-loopback.yaml"),
+            CONF.resolve("examples/sites.yaml"));
   }
 
   @ParameterizedTest
@@ -48,7 +49,8 @@ class ConfFilesTest {
         ConfigLoader.KEYS.entrySet().stream()
             .flatMap((Map.Entry<String, List<String>> e) ->
                 e.getValue().stream().map(k -> e.getKey() + "." + k))
-            .toList();
+            .collect(java.util.stream.Collectors.toCollection(java.util.ArrayList::new));
+    expected.addAll(SitesLoader.TOP_LEVEL);
     String reference = Files.readString(CONF.resolve("proxy.yaml"));
     assertThat(ConfigLoader.keyPaths(reference, "proxy.yaml")).isEqualTo(expected);
   }

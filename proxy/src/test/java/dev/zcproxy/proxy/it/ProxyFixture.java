@@ -29,6 +29,11 @@ final class ProxyFixture implements AutoCloseable {
     return new ProxyFixture(config(originUrl, cacheDir, extraYaml));
   }
 
+  /** A proxy with exactly {@code config}. */
+  static ProxyFixture start(ProxyConfig config) throws Exception {
+    return new ProxyFixture(config);
+  }
+
   static ProxyConfig config(String originUrl, Path cacheDir, String... extraYaml) {
     StringBuilder yaml = new StringBuilder()
         .append("listen:\n  address: 127.0.0.1:0\n  event-loops: 1\n  shutdown-grace: 5s\n")

@@ -1093,6 +1093,12 @@ public final class DiskStore implements AutoCloseable {
     return locks[hash.hashCode() & (LOCK_STRIPES - 1)];
   }
 
+  /** Empties the head cache (tests, measurements of the index alone). */
+  void dropHeads() {
+    heads.invalidateAll();
+    heads.cleanUp();
+  }
+
   /** The number of heads in the head cache (tests, diagnostics). */
   long cachedHeadCount() {
     heads.cleanUp();

@@ -5,16 +5,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitOption;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -50,6 +45,7 @@ final class StoreScanner {
   private static final int CLEAN_UP_EVERY = 256;
   /** How many scan tasks run at once. */
   static final int WORKERS = 2;
+  private static final int FIRST_READ = 4096;
 
   private final DiskStore store;
   private final StoreLayout layout;
@@ -127,27 +123,17 @@ final class StoreScanner {
     return out;
   }
 
+  /** Scans one {@code dir/a/bc} directory: a plain listing (no stat per file), then each file. */
   private void scanDir(Path dir) {
-    try {
-      Files.walkFileTree(dir, EnumSet.noneOf(FileVisitOption.class), 1, new SimpleFileVisitor<>() {
-        @Override
-        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-          if (store.isClosed()) {
-            return FileVisitResult.TERMINATE;
-          }
-          if (attrs.isRegularFile()) {
-            scanFile(file);
-          }
-          return FileVisitResult.CONTINUE;
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+      for (Path file : ds) {
+        if (store.isClosed()) {
+          return;
         }
-
-        @Override
-        public FileVisitResult visitFileFailed(Path file, IOException e) {
-          return FileVisitResult.CONTINUE; // deleted meanwhile, or unreadable: not ours to judge
-        }
-      });
-    } catch (IOException e) {
-      LOG.debug("cache scan: cannot walk {}: {}", dir, e.toString());
+        scanFile(file);
+      }
+    } catch (IOException | java.nio.file.DirectoryIteratorException e) {
+      LOG.debug("cache scan: cannot list {}: {}", dir, e.toString());
     }
   }
 
@@ -239,14 +225,20 @@ final class StoreScanner {
   static EntryMeta readHeader(Path file, StoreLayout.Name name, KeyHasher hasher) throws IOException, EntryFormat.FormatException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
-      ByteBuffer fixed = ByteBuffer.allocate(EntryFormat.FIXED_SIZE);
-      readFully(ch, fixed, 0);
-      fixed.flip();
-      int metaLength = EntryFormat.metaLength(fixed);
-      ByteBuffer header = ByteBuffer.allocate(EntryFormat.FIXED_SIZE + metaLength);
-      header.put(fixed);
-      readFully(ch, header, EntryFormat.FIXED_SIZE);
-      header.flip();
+      // One read of the first page holds the whole header of almost every entry.
+      ByteBuffer first = ByteBuffer.allocate((int) Math.min(FIRST_READ, Math.max(size, EntryFormat.FIXED_SIZE)));
+      readFully(ch, first, 0);
+      first.flip();
+      int metaLength = EntryFormat.metaLength(first.duplicate());
+      ByteBuffer header;
+      if (EntryFormat.FIXED_SIZE + metaLength <= first.limit()) {
+        header = first.limit(EntryFormat.FIXED_SIZE + metaLength);
+      } else {
+        header = ByteBuffer.allocate(EntryFormat.FIXED_SIZE + metaLength);
+        header.put(first);
+        readFully(ch, header, header.position());
+        header.flip();
+      }
       EntryMeta meta = EntryFormat.decode(header).meta();
       if (name != null && !hasher.hash(meta.primaryKey(), meta.variant()).equals(name.hash())) {
         throw new EntryFormat.FormatException("key does not match file name");

@@ -192,6 +192,11 @@ public final class DiskStore implements AutoCloseable {
     DiskStore store = new DiskStore(config, ioExecutor, clockMillis, retainUntil, maxOpenFiles, hasher, scanGate);
     LOG.info("cache index bounded by {} MiB of heap (max heap {} MiB) and {} MiB on disk",
         config.indexHeapBytes() >> 20, Runtime.getRuntime().maxMemory() >> 20, config.maxBytes() >> 20);
+    try {
+      Files.createDirectories(config.dir()); // the free-space probe needs it; the scan would create it later
+    } catch (IOException e) {
+      LOG.warn("cannot create the cache directory {}: {}", config.dir(), e.toString());
+    }
     store.measureFree();
     ioExecutor.execute(() -> {
       try {
@@ -913,14 +918,21 @@ public final class DiskStore implements AutoCloseable {
 
   /** Whether {@code bytes} could be written if every entry were evicted (ignores space other writers will free). */
   boolean couldFit(long bytes) {
-    return bytes <= room() + index.diskBytes();
+    return bytes <= roomIfEmpty();
+  }
+
+  /** {@link #room()} plus the indexed bytes, saturated (the free space is Long.MAX_VALUE until measured). */
+  private long roomIfEmpty() {
+    long r = room();
+    long sum = r + index.diskBytes();
+    return r > 0 && sum < 0 ? Long.MAX_VALUE : sum;
   }
 
   /** Measures, then evicts the coldest entries until {@code bytes} fit (unless they could not fit even in an empty cache). */
   private void makeRoom(long bytes) {
     measureFree();
     long missing = bytes - room();
-    if (missing <= 0 || (bytes > 0 && bytes > room() + index.diskBytes())) {
+    if (missing <= 0 || (bytes > 0 && bytes > roomIfEmpty())) {
       return;
     }
     long freed = 0;

@@ -797,7 +797,27 @@ public final class DiskStore implements AutoCloseable {
         }
       }
     }
+    if (!scanned.isDone()) {
+      // The scan has not reached every file yet: one of an earlier run must not come back after the purge.
+      String plain = hasher.hash(primaryKey, "");
+      try {
+        ioExecutor.execute(() -> purgeOnDisk(plain));
+      } catch (RuntimeException e) { // shut down
+        LOG.debug("cannot purge {} on disk: {}", primaryKey, e.toString());
+      }
+    }
     return n;
+  }
+
+  /** Removes the entry of {@code hash} left by an earlier run, indexing it from disk first if needed, and deletes its file now. Blocks. */
+  private void purgeOnDisk(String hash) {
+    synchronized (lockFor(hash)) { // the scan indexes under the same lock: it cannot bring the file back
+      findOnDisk(hash);
+      StoreEntry e = index.peek(hash);
+      if (e != null && !isOwnGeneration(e.generation()) && index.removeIf(e)) {
+        fileGone(e);
+      }
+    }
   }
 
   /**

@@ -147,6 +147,25 @@ class DiskStoreLookupTest {
     }
   }
 
+  @Test
+  void aPurgeWhileTheScanRunsIsNotUndoneByTheScan() throws Exception {
+    List<EntryMeta> seeded = seed(50);
+    CompletableFuture<Void> gate = new CompletableFuture<>();
+    try (DiskStore s = open(KeyHasher.SHA256, gate)) {
+      EntryMeta purged = seeded.get(7);
+      s.invalidate(purged.primaryKey()); // nothing indexed yet: its file is still on disk
+      io.submit(() -> { }).get(10, TimeUnit.SECONDS); // work the purge queued
+      io.submit(() -> { }).get(10, TimeUnit.SECONDS);
+
+      gate.complete(null);
+      s.scanned().get(60, TimeUnit.SECONDS);
+      s.cleanUp();
+      assertThat(s.variants(purged.primaryKey())).isEmpty();
+      assertThat(s.variants(seeded.get(8).primaryKey())).containsExactly(seeded.get(8));
+      assertThat(s.entryCount()).isEqualTo(49);
+    }
+  }
+
   /** Writes {@code n} entry files straight into place, as an earlier run would have left them. */
   private List<EntryMeta> seed(int n) throws IOException {
     StoreLayout layout = new StoreLayout(dir);

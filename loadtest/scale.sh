@@ -50,6 +50,8 @@ CP=cache/target/test-classes:cache/target/classes:$(cat "$WORK/cp.txt")
 BASE=http://127.0.0.1:$PORT
 
 ms() { date +%s%3N; }
+# CPU seconds (user + system) the process has used so far
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 hwm_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 # live heap after a full GC: the total of a class histogram (jcmd runs a full GC first)
@@ -103,7 +105,9 @@ log "$seed"
 
 log "baseline: zcproxy ($BIG_HEAP) with an empty cache"
 start "$BIG_OPTS" "$DIR.empty" "$WORK/empty.log"
-wait_http "$BASE/obj/0" 60 "$PID" || die "zcproxy did not start: $(tail -5 "$WORK/empty.log")"
+wait_http "$BASE/obj/0" 120 "$PID" || die "zcproxy did not start: $(tail -5 "$WORK/empty.log")"
+empty_up_ms=$(( $(ms) - T0 ))
+empty_cpu=$(cpu_s "$PID")
 wait_scan "$WORK/empty.log" 60 >/dev/null || true
 curl -s -o /dev/null "$BASE/obj/0" || true
 base_heap=$(live_heap "$PID")
@@ -113,7 +117,7 @@ log "restart over $N entries ($BIG_HEAP)"
 start "$BIG_OPTS" "$DIR" "$WORK/big.log"
 last=$((N - 1))
 first_ms=
-for ((i = 0; i < 600; i++)); do
+for ((i = 0; i < 6000; i++)); do
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/obj/$last" || true)
   if [[ $code == 200 ]]; then first_ms=$(( $(ms) - T0 )); break; fi
   [[ $code == 000 ]] || { log "first request: HTTP $code"; break; }
@@ -125,6 +129,7 @@ read -r during_hits during_ok during_other < <(sample)
 scan=$(wait_scan "$WORK/big.log" 900) || die "scan did not finish: $(tail -5 "$WORK/big.log")"
 read -r entries scan_ms <<<"$scan"
 full_ms=$(( $(ms) - T0 ))
+full_cpu=$(cpu_s "$PID")
 read -r hits ok other < <(sample)
 heap=$(live_heap "$PID")
 per_entry=$(awk -v h="$heap" -v b="$base_heap" -v n="$entries" 'BEGIN {printf "%.0f", (h - b) / n}')
@@ -154,9 +159,11 @@ jdk=$(java -version 2>&1 | head -1)
   echo "| measure | value |"
   echo "|---|---|"
   echo "| seed: direct entry-file writes (ScaleTool, 2 threads, no HTTP, no index) | $N files in ${seed_s} s, $seed_rate files/s |"
-  echo "| restart ($BIG_HEAP): first response (a key the scan had not reached: $scanning_at_first) | ${first_ms:-none} ms after exec |"
+  echo "| JVM start to first response, empty cache (the machine's start-up cost, for comparison) | $empty_up_ms ms after exec |"
+  echo "| restart ($BIG_HEAP): first response, a hit (scan still running: $scanning_at_first) | ${first_ms:-none} ms after exec |"
   echo "| restart: $SAMPLE random keys while the scan ran | $during_hits hits, $during_other not 200 |"
   echo "| restart: full index built | $entries entries; scan $scan_ms ms (log), $full_ms ms after exec |"
+  echo "| CPU used by the proxy from exec to the full index (empty-cache start: $empty_cpu s) | $full_cpu s |"
   echo "| after the scan: $SAMPLE random keys | $hits hits, $other not 200 |"
   echo "| heap per index entry after a full GC (live heap - empty-cache baseline) / entries | **$per_entry B** ($heap - $base_heap B) |"
   echo "| RSS ($BIG_HEAP) after the scan / peak | $rss / $hwm MiB |"

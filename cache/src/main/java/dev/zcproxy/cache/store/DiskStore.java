@@ -224,7 +224,7 @@ public final class DiskStore implements AutoCloseable {
 
   /** The indexed entries that may be variants of {@code primaryKey} (not yet checked against their heads). */
   private List<StoreEntry> candidates(String primaryKey) {
-    Key128 plain = Key128.of(hasher.hash(primaryKey, ""));
+    Key128 plain = hasher.key(primaryKey, "");
     return index.candidates(plain, () -> Key128.of(hasher.primaryHash(primaryKey)));
   }
 

@@ -85,6 +85,15 @@ class DiskStoreLookupTest {
   }
 
   @Test
+  void theLookupKeyIsTheFileNamesHash() {
+    for (String[] k : new String[][] {{"http://a/1", ""}, {"https://b.example/x?y=1", "gzip"}, {"http://caf\u00e9/\u2603", "br;v"}}) {
+      assertThat(KeyHasher.SHA256.key(k[0], k[1]))
+          .isEqualTo(Key128.of(dev.zcproxy.cache.CacheKey.of(k[0], k[1]).hash()))
+          .extracting(Key128::hex).isEqualTo(dev.zcproxy.cache.CacheKey.of(k[0], k[1]).hash());
+    }
+  }
+
+  @Test
   void aForcedHashCollisionNeverServesTheOtherUrlsObject() throws Exception {
     try (DiskStore s = open(COLLIDING, CompletableFuture.completedFuture(null))) {
       s.scanned().get(10, TimeUnit.SECONDS);

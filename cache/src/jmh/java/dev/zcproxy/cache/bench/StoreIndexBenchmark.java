@@ -195,6 +195,12 @@ public class StoreIndexBenchmark {
     return store.variants(lookupKeys[c.advance()]);
   }
 
+  /** The non-blocking lookup the proxy makes ({@link DiskStore#lookup}); heads cached, so it completes at once. */
+  @Benchmark
+  public List<EntryMeta> lookup(Cursor c) {
+    return store.lookup(lookupKeys[c.advance()]).getNow(null);
+  }
+
   /** Opening a hit whose file channel is cached (completes without an executor hop), then releasing it. */
   @Benchmark
   public OpenEntry openCachedAndClose(Cursor c) {

@@ -96,7 +96,15 @@ public final class DiskStore implements AutoCloseable {
   private final LongSupplier clockMillis;
   private final ToLongFunction<EntryMeta> retainUntil;
   private final StoreIndex index;
+  private final KeyHasher hasher;
+  /**
+   * Stored heads (the meta decoded from entry files) by {@code (generation, fingerprint)}: a changed
+   * entry has a new key, so a stale head is never served, it just ages out. Bounded by bytes.
+   */
+  private final Cache<Key128, EntryMeta> heads;
   private final EntryCompactor compactor = new EntryCompactor();
+  /** Test seam: the scan waits for it before reading the directory. */
+  private final CompletableFuture<?> scanGate;
   private final Cache<Long, SharedChannel> openFiles;
   private final Set<EntryWriter> writers = ConcurrentHashMap.newKeySet();
   /** Primary key -> the generation counter when it was last invalidated; older writers may not publish. */
@@ -121,8 +129,10 @@ public final class DiskStore implements AutoCloseable {
   volatile long failWritesAfter = -1;
 
   private DiskStore(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
-      ToLongFunction<EntryMeta> retainUntil, int maxOpenFiles) {
+      ToLongFunction<EntryMeta> retainUntil, int maxOpenFiles, KeyHasher hasher, CompletableFuture<?> scanGate) {
     this.config = config;
+    this.hasher = hasher;
+    this.scanGate = scanGate;
     this.layout = new StoreLayout(config.dir());
     this.ioExecutor = ioExecutor;
     this.clockMillis = clockMillis;
@@ -134,8 +144,13 @@ public final class DiskStore implements AutoCloseable {
     // files this instance is publishing (left alone) from those of earlier runs.
     this.session = (new SecureRandom().nextInt() & 0xFFFFFFL) | 1L;
     this.bans = loadBans(config.dir().resolve(BANS_FILE));
-    this.index = new StoreIndex(config.maxBytes(), config.indexHeapBytes(), ioExecutor, clockMillis, retainUntil,
+    this.index = new StoreIndex(config.maxBytes(), config.indexHeapBytes(), ioExecutor, clockMillis,
         this::fileGone, new TagIndex(config.tagHeaders()));
+    this.heads = Caffeine.newBuilder()
+        .maximumWeight(headCacheBytes(config))
+        .weigher((Key128 k, EntryMeta m) -> HeapEstimate.headBytes(m))
+        .executor(ioExecutor)
+        .build();
     this.openFiles = Caffeine.newBuilder()
         .maximumSize(maxOpenFiles)
         .executor(ioExecutor)
@@ -163,18 +178,30 @@ public final class DiskStore implements AutoCloseable {
 
   static DiskStore open(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
       ToLongFunction<EntryMeta> retainUntil, int maxOpenFiles) {
+    return open(config, ioExecutor, clockMillis, retainUntil, maxOpenFiles, KeyHasher.SHA256,
+        CompletableFuture.completedFuture(null));
+  }
+
+  /** Tests: with another key hash function, and a scan that starts once {@code scanGate} completes. */
+  static DiskStore open(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
+      ToLongFunction<EntryMeta> retainUntil, int maxOpenFiles, KeyHasher hasher, CompletableFuture<?> scanGate) {
     requireNonNull(config, "config");
     requireNonNull(ioExecutor, "ioExecutor");
     requireNonNull(clockMillis, "clockMillis");
     requireNonNull(retainUntil, "retainUntil");
-    DiskStore store = new DiskStore(config, ioExecutor, clockMillis, retainUntil, maxOpenFiles);
+    DiskStore store = new DiskStore(config, ioExecutor, clockMillis, retainUntil, maxOpenFiles, hasher, scanGate);
     LOG.info("cache index bounded by {} MiB of heap (max heap {} MiB) and {} MiB on disk",
         config.indexHeapBytes() >> 20, Runtime.getRuntime().maxMemory() >> 20, config.maxBytes() >> 20);
+    try {
+      Files.createDirectories(config.dir()); // the free-space probe needs it; the scan would create it later
+    } catch (IOException e) {
+      LOG.warn("cannot create the cache directory {}: {}", config.dir(), e.toString());
+    }
     store.measureFree();
     ioExecutor.execute(() -> {
       try {
-        new StoreScanner(store).run();
-        store.scanned.complete(null);
+        store.scanGate.join();
+        new StoreScanner(store).run(store.scanned);
       } catch (Throwable t) {
         LOG.error("cache scan of {} failed", config.dir(), t);
         store.scanned.completeExceptionally(t);
@@ -183,39 +210,194 @@ public final class DiskStore implements AutoCloseable {
     return store;
   }
 
+  /** The head cache's bound: half the index's heap budget, at most 64 MiB, at least 1 MiB. */
+  static long headCacheBytes(StoreConfig config) {
+    return Math.max(1L << 20, Math.min(64L << 20, config.indexHeapBytes() / 2));
+  }
+
+  // ---- lookup ----
+
+  /** The hash naming {@code key} in this store (index key and file name). */
+  String hashOf(CacheKey key) {
+    return hasher.hash(key.primary(), key.variant());
+  }
+
+  /** The indexed entries that may be variants of {@code primaryKey} (not yet checked against their heads). */
+  private List<StoreEntry> candidates(String primaryKey) {
+    Key128 plain = hasher.key(primaryKey, "");
+    return index.candidates(plain, () -> Key128.of(hasher.primaryHash(primaryKey)));
+  }
+
+  private static Key128 headKey(StoreEntry e) {
+    return new Key128(e.generation(), e.fingerprint);
+  }
+
+  /** The cached head of {@code e}, or null when it is not in the head cache. Never blocks. */
+  private EntryMeta cachedHead(StoreEntry e) {
+    return heads.getIfPresent(headKey(e));
+  }
+
   /**
-   * Every indexed variant stored for {@code primaryKey}; never blocks. A variant that a ban applies
-   * to ({@link Bans#test}) is removed here, lazily, and not returned.
+   * The head of {@code e}: from the head cache, else read from its file (blocks on disk) and cached.
+   * Null when the file cannot be read (gone meanwhile, corrupt).
    */
-  public List<EntryMeta> variants(String primaryKey) {
-    requireNonNull(primaryKey, "primaryKey");
-    List<EntryMeta> vs = index.variants(primaryKey);
-    if (bans.isEmpty() || vs.isEmpty()) {
-      return vs;
+  EntryMeta head(StoreEntry e) {
+    EntryMeta m = cachedHead(e);
+    return m != null ? m : loadHead(e, true);
+  }
+
+  /** Reads the head of {@code e} from its file; caches it when {@code cache} and it is still {@code e}'s. */
+  private EntryMeta loadHead(StoreEntry e, boolean cache) {
+    EntryMeta m;
+    try {
+      m = StoreScanner.readHeader(pathOf(e), null, null);
+    } catch (IOException | EntryFormat.FormatException x) {
+      LOG.debug("cannot read the head of {}: {}", pathOf(e), x.toString());
+      return null;
     }
+    if (cache && e.isOf(m)) {
+      heads.put(headKey(e), compactor.compact(m));
+    }
+    return m;
+  }
+
+  /**
+   * The stored head (status, header fields, times, URL) of the indexed variant {@code key}, for a
+   * response written from it: from the head cache, bounded by bytes, else read from the entry file on
+   * the I/O executor. Completes with null when {@code key} is not indexed. The hit fast path builds its
+   * pre-encoded response heads from this.
+   */
+  public CompletableFuture<EntryMeta> head(CacheKey key) {
+    requireNonNull(key, "key");
+    StoreEntry e = index.peek(hashOf(key));
+    if (e == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    EntryMeta m = cachedHead(e);
+    if (m != null) {
+      return CompletableFuture.completedFuture(m.key().equals(key) ? m : null);
+    }
+    return CompletableFuture.supplyAsync(() -> {
+      EntryMeta loaded = head(e);
+      return loaded != null && loaded.key().equals(key) ? loaded : null;
+    }, ioExecutor);
+  }
+
+  /**
+   * Every variant stored for {@code primaryKey}, like {@link #variants}, without blocking: complete at
+   * once when their heads are cached (the usual hit), else completed on the I/O executor once the heads
+   * are read from their files. While the startup scan runs, a key it has not reached yet is looked up
+   * on disk by its hash (its {@code dir/a/bc/} directory) and indexed, so a restart does not turn
+   * stored objects into misses (a {@code Vary} variant, named by a hash the URL alone does not give,
+   * waits for the scan).
+   */
+  public CompletableFuture<List<EntryMeta>> lookup(String primaryKey) {
+    requireNonNull(primaryKey, "primaryKey");
+    List<StoreEntry> es = candidates(primaryKey);
+    if (es.isEmpty()) {
+      if (scanned.isDone() || closed) {
+        return CompletableFuture.completedFuture(List.of());
+      }
+      return CompletableFuture.supplyAsync(() -> {
+        findOnDisk(hasher.hash(primaryKey, ""));
+        return variants(primaryKey);
+      }, ioExecutor);
+    }
+    List<EntryMeta> found = new ArrayList<>(es.size());
+    for (StoreEntry e : es) {
+      EntryMeta m = cachedHead(e);
+      if (m == null) {
+        return CompletableFuture.supplyAsync(() -> variants(primaryKey), ioExecutor);
+      }
+      found.add(m);
+    }
+    return CompletableFuture.completedFuture(checked(primaryKey, es, found));
+  }
+
+  /** Indexes the files of {@code hash} that are on disk and not indexed yet (a lookup while the scan runs). Blocks. */
+  void findOnDisk(String hash) {
+    Path dir = layout.entryPath(hash, 0).getParent();
+    String prefix = hash + '-';
+    List<Path> files = new ArrayList<>(1);
+    try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(dir, prefix + "*")) {
+      for (Path p : ds) {
+        files.add(p);
+      }
+    } catch (NoSuchFileException e) {
+      return;
+    } catch (IOException e) {
+      LOG.debug("cannot list {}: {}", dir, e.toString());
+      return;
+    }
+    StoreScanner scanner = new StoreScanner(this);
+    for (Path p : files) {
+      scanner.scanFile(p);
+    }
+    if (!files.isEmpty()) {
+      foundOnDisk.incrementAndGet();
+    }
+  }
+
+  private final AtomicLong foundOnDisk = new AtomicLong();
+
+  /** How many lookups found their entry on disk before the startup scan reached it. */
+  public long foundOnDisk() {
+    return foundOnDisk.get();
+  }
+
+  /**
+   * The heads of {@code es} that really are variants of {@code primaryKey} (a hash collision is never
+   * served) and no ban applies to ({@link Bans#test}; those are removed here, lazily).
+   */
+  private List<EntryMeta> checked(String primaryKey, List<StoreEntry> es, List<EntryMeta> found) {
     List<EntryMeta> kept = null;
-    for (int i = 0; i < vs.size(); i++) {
-      EntryMeta m = vs.get(i);
-      Bans.Ban b = bans.test(m);
-      if (b != null) {
-        if (index.removeIf(m.key().hash(), m)) {
-          b.countRemoved();
-          banMatches.increment();
+    for (int i = 0; i < found.size(); i++) {
+      EntryMeta m = found.get(i);
+      boolean drop = m == null || !m.primaryKey().equals(primaryKey);
+      if (!drop && !bans.isEmpty()) {
+        Bans.Ban b = bans.test(m);
+        if (b != null) {
+          drop = true;
+          if (index.removeIf(es.get(i))) {
+            b.countRemoved();
+            banMatches.increment();
+          }
         }
+      }
+      if (drop) {
         if (kept == null) {
-          kept = new ArrayList<>(vs.subList(0, i));
+          kept = new ArrayList<>(found.subList(0, i));
         }
       } else if (kept != null) {
         kept.add(m);
       }
     }
-    return kept == null ? vs : kept;
+    return kept == null ? found : kept;
+  }
+
+  /**
+   * Every indexed variant stored for {@code primaryKey}. Never blocks when their heads are in the head
+   * cache; otherwise reads them from their files (a short positional read, usually from the page
+   * cache): on an event loop prefer {@link #lookup}. A variant that a ban applies to ({@link Bans#test})
+   * is removed here, lazily, and not returned.
+   */
+  public List<EntryMeta> variants(String primaryKey) {
+    requireNonNull(primaryKey, "primaryKey");
+    List<StoreEntry> es = candidates(primaryKey);
+    if (es.isEmpty()) {
+      return List.of();
+    }
+    List<EntryMeta> found = new ArrayList<>(es.size());
+    for (StoreEntry e : es) {
+      found.add(head(e));
+    }
+    return checked(primaryKey, es, found);
   }
 
   /**
    * Up to {@code limit} indexed entries whose URL's host and path ({@link Bans#hostAndPath}) start with
-   * {@code hostAndPathPrefix}, in no particular order. Walks the whole index: for the admin API, not
-   * the request path (call it off the event loop on a large cache).
+   * {@code hostAndPathPrefix}, in no particular order. Walks the whole index and reads the heads not
+   * cached from their files: for the admin API, not the request path (call it off the event loop).
    */
   public List<EntryMeta> list(String hostAndPathPrefix, int limit) {
     requireNonNull(hostAndPathPrefix, "hostAndPathPrefix");
@@ -224,8 +406,9 @@ public final class DiskStore implements AutoCloseable {
       if (out.size() >= limit) {
         break;
       }
-      if (Bans.hostAndPath(e.meta().primaryKey()).startsWith(hostAndPathPrefix)) {
-        out.add(e.meta());
+      EntryMeta m = headQuietly(e);
+      if (m != null && Bans.hostAndPath(m.primaryKey()).startsWith(hostAndPathPrefix)) {
+        out.add(m);
       }
     }
     return out;
@@ -237,24 +420,33 @@ public final class DiskStore implements AutoCloseable {
   public List<EntryMeta> tagged(String tag) {
     requireNonNull(tag, "tag");
     List<EntryMeta> out = new ArrayList<>();
-    for (String hash : index.tags().hashes(tag)) {
-      StoreEntry e = index.peek(hash);
-      if (e != null) {
-        out.add(e.meta());
+    for (Key128 k : index.tags().keys(tag)) {
+      StoreEntry e = index.peek(k);
+      EntryMeta m = e == null ? null : headQuietly(e);
+      if (m != null) {
+        out.add(m);
       }
     }
     return out;
   }
 
-  /** Removes every entry tagged {@code tag}; returns how many. Costs O(entries with that tag). */
+  /** Removes every entry tagged {@code tag}; returns how many. Costs O(entries with that tag), reads no file. */
   public int purgeTag(String tag) {
+    requireNonNull(tag, "tag");
     int n = 0;
-    for (EntryMeta m : tagged(tag)) {
-      if (index.removeIf(m.key().hash(), m)) {
+    for (Key128 k : index.tags().keys(tag)) {
+      StoreEntry e = index.peek(k);
+      if (e != null && e.tags().contains(tag) && index.removeIf(e)) {
         n++;
       }
     }
     return n;
+  }
+
+  /** The head of {@code e} from the cache or its file, without caching it (sweeps and listings). */
+  private EntryMeta headQuietly(StoreEntry e) {
+    EntryMeta m = cachedHead(e);
+    return m != null ? m : loadHead(e, false);
   }
 
   /** Soft-purges every entry tagged {@code tag} ({@link #softInvalidate}); completes with how many were marked. */
@@ -316,10 +508,13 @@ public final class DiskStore implements AutoCloseable {
     long oldest = now();
     long matched = 0;
     for (StoreEntry e : index.all()) {
-      EntryMeta m = e.meta();
+      EntryMeta m = headQuietly(e);
+      if (m == null) {
+        continue;
+      }
       Bans.Ban b = bans.test(m);
       if (b != null) {
-        if (index.removeIf(e.hash(), m)) {
+        if (index.removeIf(e)) {
           b.countRemoved();
           banMatches.increment();
           matched++;
@@ -384,7 +579,7 @@ public final class DiskStore implements AutoCloseable {
    */
   public EntryWriter newWriter(EntryMeta meta, long expectedLength) {
     requireNonNull(meta, "meta");
-    String hash = meta.key().hash();
+    String hash = hashOf(meta.key());
     long gen = nextGeneration();
     EntryWriter w = new EntryWriter(this, meta, expectedLength, hash, gen, layout.tempPath(hash, gen));
     if (closed) {
@@ -410,23 +605,31 @@ public final class DiskStore implements AutoCloseable {
     if (closed) {
       return CompletableFuture.failedFuture(new IllegalStateException("store closed"));
     }
-    StoreEntry e = index.peek(meta.key().hash());
+    StoreEntry e = index.peek(hashOf(meta.key()));
     if (e == null) {
       return CompletableFuture.failedFuture(notIndexed(meta));
     }
-    SharedChannel cached = openFiles.getIfPresent(e.generation());
-    if (cached != null && cached.retain()) {
-      return CompletableFuture.completedFuture(new OpenEntry(e.meta(), cached));
+    EntryMeta head = cachedHead(e);
+    if (head != null && !head.key().equals(meta.key())) {
+      return CompletableFuture.failedFuture(notIndexed(meta)); // a hash collision: another URL's file
     }
-    return CompletableFuture.supplyAsync(() -> openSlow(e), ioExecutor);
+    SharedChannel cached = head == null ? null : openFiles.getIfPresent(e.generation());
+    if (cached != null && cached.retain()) {
+      return CompletableFuture.completedFuture(new OpenEntry(head, cached));
+    }
+    return CompletableFuture.supplyAsync(() -> openSlow(e, meta), ioExecutor);
   }
 
-  private OpenEntry openSlow(StoreEntry e) {
+  private OpenEntry openSlow(StoreEntry e, EntryMeta requested) {
+    EntryMeta head = head(e);
+    if (head == null || !head.key().equals(requested.key())) {
+      throw new CompletionException(notIndexed(requested));
+    }
     FileChannel ch;
     try {
       ch = FileChannel.open(pathOf(e), StandardOpenOption.READ);
     } catch (NoSuchFileException x) {
-      throw new CompletionException(notIndexed(e.meta()));
+      throw new CompletionException(notIndexed(requested));
     } catch (IOException x) {
       throw new CompletionException(x);
     }
@@ -443,7 +646,7 @@ public final class DiskStore implements AutoCloseable {
         sc.releaseOwner();
       }
     }
-    return new OpenEntry(e.meta(), sc);
+    return new OpenEntry(head, sc);
   }
 
   private static NoSuchFileException notIndexed(EntryMeta meta) {
@@ -503,23 +706,24 @@ public final class DiskStore implements AutoCloseable {
   }
 
   private EntryMeta doUpdate(EntryMeta stored, EntryMeta updated) throws IOException {
-    String hash = updated.key().hash();
+    String hash = hashOf(updated.key());
     synchronized (lockFor(hash)) {
       StoreEntry cur = index.peek(hash);
-      if (cur == null) {
+      EntryMeta curMeta = cur == null ? null : head(cur);
+      if (cur == null || curMeta == null || !curMeta.key().equals(updated.key())) {
         throw notIndexed(updated);
       }
       boolean same = stored != null
-          ? cur.meta().equals(stored)
-          : cur.meta().bodyOffset() == updated.bodyOffset() && cur.meta().bodyLength() == updated.bodyLength();
+          ? cur.isOf(stored) && curMeta.equals(stored)
+          : curMeta.bodyOffset() == updated.bodyOffset() && curMeta.bodyLength() == updated.bodyLength();
       if (!same) {
         throw new IllegalStateException("entry " + updated.primaryKey() + " was replaced or updated since it was read");
       }
-      long bodyLength = cur.meta().bodyLength();
-      EntryMeta meta = updated.withBody(bodyLength, cur.meta().bodyOffset());
+      long bodyLength = curMeta.bodyLength();
+      EntryMeta meta = updated.withBody(bodyLength, curMeta.bodyOffset());
       byte[] metaBytes = EntryFormat.encodeMeta(meta);
       StoreEntry next;
-      if (EntryFormat.fits(metaBytes.length, cur.meta().bodyOffset())) {
+      if (EntryFormat.fits(metaBytes.length, curMeta.bodyOffset())) {
         try (FileChannel ch = FileChannel.open(pathOf(cur), StandardOpenOption.WRITE)) {
           writeFully(ch, EntryFormat.encodeHeader(metaBytes, meta.bodyOffset(), bodyLength), 0);
           if (config.fsync()) {
@@ -534,7 +738,7 @@ public final class DiskStore implements AutoCloseable {
         Path target = layout.entryPath(hash, gen);
         liveTemps.add(temp);
         try {
-          rewrite(cur, temp, metaBytes, meta);
+          rewrite(cur, curMeta, temp, metaBytes, meta);
           Files.createDirectories(target.getParent());
           Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
@@ -545,6 +749,7 @@ public final class DiskStore implements AutoCloseable {
         }
         next = entry(hash, meta, gen);
       }
+      heads.put(headKey(next), compactor.compact(meta));
       if (!index.replaceIfGeneration(cur.generation(), next)) {
         if (next.generation() != cur.generation()) {
           deleteQuietly(pathOf(next));
@@ -555,7 +760,7 @@ public final class DiskStore implements AutoCloseable {
     }
   }
 
-  private void rewrite(StoreEntry cur, Path temp, byte[] metaBytes, EntryMeta meta) throws IOException {
+  private void rewrite(StoreEntry cur, EntryMeta curMeta, Path temp, byte[] metaBytes, EntryMeta meta) throws IOException {
     Files.createDirectories(temp.getParent());
     try (FileChannel src = FileChannel.open(pathOf(cur), StandardOpenOption.READ);
         FileChannel dst = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -564,7 +769,7 @@ public final class DiskStore implements AutoCloseable {
         writeFully(dst, ByteBuffer.allocate(1), meta.bodyOffset() - 1);
       }
       dst.position(meta.bodyOffset());
-      long from = cur.meta().bodyOffset();
+      long from = curMeta.bodyOffset();
       long left = meta.bodyLength();
       while (left > 0) {
         long n = src.transferTo(from, left, dst);
@@ -583,7 +788,7 @@ public final class DiskStore implements AutoCloseable {
   /** Removes one variant from the index and deletes its file. */
   public void remove(CacheKey key) {
     requireNonNull(key, "key");
-    index.remove(key.hash());
+    index.remove(hashOf(key));
   }
 
   /** Removes every variant of {@code primaryKey}; returns how many were removed. */
@@ -594,13 +799,33 @@ public final class DiskStore implements AutoCloseable {
       // Writers of this key that started before now must not publish afterwards: their response
       // predates the invalidating request (RFC 9111 §4.4).
       invalidatedBelow.put(primaryKey, nextGeneration());
-      for (String hash : index.hashesOf(primaryKey)) {
-        if (index.remove(hash) != null) {
+      for (StoreEntry e : candidates(primaryKey)) {
+        if (index.remove(e) != null) {
           n++;
         }
       }
     }
+    if (!scanned.isDone()) {
+      // The scan has not reached every file yet: one of an earlier run must not come back after the purge.
+      String plain = hasher.hash(primaryKey, "");
+      try {
+        ioExecutor.execute(() -> purgeOnDisk(plain));
+      } catch (RuntimeException e) { // shut down
+        LOG.debug("cannot purge {} on disk: {}", primaryKey, e.toString());
+      }
+    }
     return n;
+  }
+
+  /** Removes the entry of {@code hash} left by an earlier run, indexing it from disk first if needed, and deletes its file now. Blocks. */
+  private void purgeOnDisk(String hash) {
+    synchronized (lockFor(hash)) { // the scan indexes under the same lock: it cannot bring the file back
+      findOnDisk(hash);
+      StoreEntry e = index.peek(hash);
+      if (e != null && !isOwnGeneration(e.generation()) && index.removeIf(e)) {
+        fileGone(e);
+      }
+    }
   }
 
   /**
@@ -611,7 +836,7 @@ public final class DiskStore implements AutoCloseable {
   public CompletableFuture<Integer> softInvalidate(String primaryKey, long atMillis) {
     requireNonNull(primaryKey, "primaryKey");
     List<CompletableFuture<Boolean>> marks = new ArrayList<>();
-    for (EntryMeta m : index.variants(primaryKey)) {
+    for (EntryMeta m : variants(primaryKey)) {
       marks.add(softInvalidate(m, atMillis));
     }
     return CompletableFuture.allOf(marks.toArray(CompletableFuture[]::new))
@@ -721,19 +946,26 @@ public final class DiskStore implements AutoCloseable {
 
   /** Whether {@code bytes} could be written if every entry were evicted (ignores space other writers will free). */
   boolean couldFit(long bytes) {
-    return bytes <= room() + index.diskBytes();
+    return bytes <= roomIfEmpty();
+  }
+
+  /** {@link #room()} plus the indexed bytes, saturated (the free space is Long.MAX_VALUE until measured). */
+  private long roomIfEmpty() {
+    long r = room();
+    long sum = r + index.diskBytes();
+    return r > 0 && sum < 0 ? Long.MAX_VALUE : sum;
   }
 
   /** Measures, then evicts the coldest entries until {@code bytes} fit (unless they could not fit even in an empty cache). */
   private void makeRoom(long bytes) {
     measureFree();
     long missing = bytes - room();
-    if (missing <= 0 || (bytes > 0 && bytes > room() + index.diskBytes())) {
+    if (missing <= 0 || (bytes > 0 && bytes > roomIfEmpty())) {
       return;
     }
     long freed = 0;
     for (StoreEntry e : index.coldest(missing)) {
-      if (index.remove(e.hash()) != null) {
+      if (index.remove(e) != null) {
         fileGone(e); // now, not when Caffeine's removal notice runs: the space is needed at once
         freed += (long) e.diskKiB() << 10;
         evictedForSpace.incrementAndGet();
@@ -893,10 +1125,19 @@ public final class DiskStore implements AutoCloseable {
     return index;
   }
 
-  /** A new index entry for {@code meta} (its strings shared with other entries where possible). */
+  KeyHasher hasher() {
+    return hasher;
+  }
+
+  /** A new index entry for {@code meta}, stored in the file {@code hash}-{@code generation}. */
   StoreEntry entry(String hash, EntryMeta meta, long generation) {
-    EntryMeta compact = compactor.compact(meta);
-    return new StoreEntry(hash, compact, generation, HeapEstimate.entryBytes(hash, compact, compactor));
+    List<String> tags = index.tags().isEnabled() ? index.tags().tagsOf(meta.headers()) : List.of();
+    StoreEntry.Extra extra = null;
+    if (!meta.variant().isEmpty() || !tags.isEmpty()) {
+      extra = new StoreEntry.Extra(meta.variant().isEmpty() ? null : Key128.of(hasher.primaryHash(meta.primaryKey())),
+          List.copyOf(tags));
+    }
+    return new StoreEntry(hash, meta, generation, retainUntil(meta), extra);
   }
 
   /** The file of an entry. */
@@ -918,6 +1159,23 @@ public final class DiskStore implements AutoCloseable {
 
   Object lockFor(String hash) {
     return locks[hash.hashCode() & (LOCK_STRIPES - 1)];
+  }
+
+  /** Empties the head cache (tests, measurements of the index alone). */
+  void dropHeads() {
+    heads.invalidateAll();
+    heads.cleanUp();
+  }
+
+  /** The number of heads in the head cache (tests, diagnostics). */
+  long cachedHeadCount() {
+    heads.cleanUp();
+    return heads.estimatedSize();
+  }
+
+  /** The head cache's bound in bytes. */
+  public long headCacheBytes() {
+    return heads.policy().eviction().orElseThrow().getMaximum();
   }
 
   long nextGeneration() {
@@ -959,10 +1217,11 @@ public final class DiskStore implements AutoCloseable {
    * Indexes a just-renamed file (replacing, and so deleting, an older file of the same key), unless
    * its primary key was invalidated after the write began: then the file is deleted and false returned.
    */
-  boolean publish(StoreEntry e) {
+  boolean publish(StoreEntry e, EntryMeta meta) {
     synchronized (publishLock) {
-      Long below = invalidatedBelow.getIfPresent(e.meta().primaryKey());
+      Long below = invalidatedBelow.getIfPresent(meta.primaryKey());
       if (below == null || e.generation() > below) {
+        heads.put(headKey(e), compactor.compact(meta)); // a new entry is likely asked for soon
         index.put(e);
         return true;
       }
@@ -973,6 +1232,7 @@ public final class DiskStore implements AutoCloseable {
 
   /** Called on the I/O executor when an entry left the index for good: drop its channel, delete its file. */
   private void fileGone(StoreEntry e) {
+    heads.invalidate(headKey(e));
     SharedChannel ch = openFiles.asMap().remove(e.generation());
     if (ch != null) {
       ch.releaseOwner();

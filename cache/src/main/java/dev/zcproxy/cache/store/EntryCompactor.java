@@ -9,7 +9,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Shrinks the heap of an entry's meta before it is indexed by sharing equal strings between entries.
+ * Shrinks the heap of a stored head before it enters the head cache by sharing equal strings between entries.
  *
  * <p>Every entry read from disk (and every one converted from the origin's response) has its own
  * copy of each header name, and many of the same values ({@code bytes}, {@code text/html}, a

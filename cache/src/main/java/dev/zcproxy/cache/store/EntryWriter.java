@@ -353,7 +353,7 @@ public final class EntryWriter {
         forceDirectory(target.getParent());
       }
       EntryMeta published = meta.withBody(length, bodyOffset);
-      if (store.publish(store.entry(hash, published, generation))) {
+      if (store.publish(store.entry(hash, published, generation), published)) {
         result.complete(published);
       } else {
         result.completeExceptionally(new IllegalStateException("entry " + meta.primaryKey() + " was invalidated while being written"));

@@ -4,18 +4,16 @@ import dev.zcproxy.cache.EntryMeta;
 import dev.zcproxy.cache.Headers;
 
 /**
- * A structural estimate of the heap one index entry takes, for bounding the index by heap.
+ * Structural estimates of heap: what one index entry costs (for bounding the index by heap) and what
+ * one cached head costs (for weighing the head cache).
  *
- * <p>It adds up the objects an entry owns on a 64-bit HotSpot with compressed oops and compressed
- * class pointers (heaps below 32 GiB: 12-byte object headers, 4-byte references, 8-byte alignment):
- * the hash, primary key and variant strings, the {@link EntryMeta}, its {@link Headers} with the two
- * immutable lists and every name and value string, the {@link StoreEntry}, and a fixed share for
- * Caffeine's node, its hash-table node and slot, its frequency sketch and the variant map's node.
- * Strings shared between entries ({@link EntryCompactor}'s canonical names and interned values, the
- * empty variant) count nothing (the interned values are a fixed cost, bounded by the compactor).
- * {@code HeapEstimateTest} checks it against the heap actually used after a full GC (typical small
- * object: about 820 bytes, within 2%). On heaps of 32 GiB and more (no compressed oops) entries are
- * about a third larger than estimated; the budget is then a quarter of a very large heap by default.
+ * <p>Sizes are for a 64-bit HotSpot with compressed oops and compressed class pointers (heaps below 32
+ * GiB: 12-byte object headers, 4-byte references, 8-byte alignment). An index entry is a
+ * {@link StoreEntry} (its own key) plus a fixed share for Caffeine's node, its hash-table node and
+ * slot and its frequency sketch; a variant link or tags add their objects and the variant map's or tag
+ * index's share. {@code HeapEstimateTest} checks it against the heap actually used after a full GC.
+ * On heaps of 32 GiB and more (no compressed oops) entries are about a third larger than estimated;
+ * the budget is then a quarter of a very large heap by default.
  */
 final class HeapEstimate {
   static final int HEADER = 12;
@@ -24,49 +22,48 @@ final class HeapEstimate {
   /**
    * Caffeine's bounded, weighted, variably expiring node (key, value, weight, policy weight, queue
    * type, variable time, access-order and timer-wheel links: 56 bytes), its ConcurrentHashMap node
-   * (32) and table slot (about 8), the frequency sketch (about 8 per entry), and the variant map's
-   * node and slot (40).
+   * (32), table slot (4 to 8 bytes, the table being 1/2 to 1/4 full) and the frequency sketch (8 per
+   * entry).
    */
-  static final int INDEX_OVERHEAD = 56 + 32 + 8 + 8 + 40;
-  /** {@link StoreEntry}: header, two references, a long and an int. */
-  static final int STORE_ENTRY = align(HEADER + 2 * REF + 8 + 4);
-  /** {@link EntryMeta}: header, four references, an int and five longs. */
-  static final int ENTRY_META = align(HEADER + 4 * REF + 4 + 5 * 8);
-  /** {@link Headers}: header and two references. */
-  static final int HEADERS = align(HEADER + 2 * REF);
+  static final int INDEX_OVERHEAD = 56 + 32 + 8 + 8;
+  /** {@link StoreEntry}: header, two longs of hash, generation, retainUntil, two ints, a reference. */
+  static final int STORE_ENTRY = align(HEADER + 4 * 8 + 2 * 4 + REF);
+  /** {@link StoreEntry.Extra}, its primary key hash, the variant map's key copy, node and slot. */
+  static final int EXTRA = align(HEADER + 2 * REF) + 2 * align(HEADER + 16) + 32 + 8;
 
   private HeapEstimate() {}
 
-  /** The estimated heap bytes of an index entry for {@code meta} under {@code hash}, no string shared. */
-  static int entryBytes(String hash, EntryMeta meta) {
-    return entryBytes(hash, meta, null);
+  /** The estimated heap bytes of the index entry {@code e}. */
+  static int entryBytes(StoreEntry e) {
+    if (e.extra == null) {
+      return INDEX_OVERHEAD + STORE_ENTRY;
+    }
+    long n = INDEX_OVERHEAD + STORE_ENTRY + EXTRA;
+    for (String t : e.extra.tags()) {
+      n += string(t) + 48; // the tag index's set node (shared strings not subtracted: an upper bound)
+    }
+    return (int) Math.min(Integer.MAX_VALUE, n + (e.extra.tags().isEmpty() ? 0 : list(e.extra.tags().size())));
   }
 
-  /**
-   * The estimated heap bytes of an index entry for {@code meta} under {@code hash}; the values that
-   * {@code compactor} (if not null) shares count nothing.
-   */
-  static int entryBytes(String hash, EntryMeta meta, EntryCompactor compactor) {
-    long n = INDEX_OVERHEAD + STORE_ENTRY + ENTRY_META + string(hash) + string(meta.primaryKey())
-        + (meta.variant().isEmpty() ? 0 : string(meta.variant())) + headers(meta.headers(), compactor);
-    return (int) Math.min(Integer.MAX_VALUE, n);
+  /** The estimated heap bytes of a cached head: the {@link EntryMeta}, its strings and header fields. */
+  static int headBytes(EntryMeta meta) {
+    long n = align(HEADER + 4 * REF + 4 + 5 * 8) + string(meta.primaryKey())
+        + (meta.variant().isEmpty() ? 0 : string(meta.variant())) + headers(meta.headers());
+    return (int) Math.min(Integer.MAX_VALUE, n + 64); // + the head cache's node
   }
 
   /** A {@link Headers}: the object, its two immutable lists and the strings not shared. */
-  static long headers(Headers h, EntryCompactor compactor) {
+  static long headers(Headers h) {
     if (h.isEmpty()) {
       return 0; // the shared empty instance
     }
-    long n = HEADERS + 2 * list(h.size());
+    long n = align(HEADER + 2 * REF) + 2 * list(h.size());
     for (int i = 0; i < h.size(); i++) {
       String name = h.name(i);
       if (!EntryCompactor.isCanonicalName(name)) {
         n += string(name);
       }
-      String value = h.value(i);
-      if (compactor == null || !compactor.isShared(value)) {
-        n += string(value);
-      }
+      n += string(h.value(i));
     }
     return n;
   }

@@ -5,7 +5,6 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Ticker;
-import dev.zcproxy.cache.EntryMeta;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -15,12 +14,14 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
-import java.util.function.ToLongFunction;
 
 /**
- * The in-memory index: Caffeine {@code hash -> StoreEntry}, bounded both by the bytes on disk and by
- * the heap the entries take, expiring each entry at its {@code retainUntil}, plus
- * {@code primaryKey -> hash(es)} for variant lookup.
+ * The in-memory index: Caffeine {@code key hash -> StoreEntry} (each entry its own key, about 160
+ * bytes of heap in all), bounded both by the bytes on disk and by the heap the entries take,
+ * expiring each entry at its {@code retainUntil}, plus {@code primary hash -> variant hashes} for the
+ * entries of a {@code Vary} response. An entry without a variant needs no link: its hash is computed
+ * from the primary key alone. Stored heads are not here: {@link DiskStore} reads them from the
+ * entry files (and keeps hot ones in its head cache).
  *
  * <h2>Two bounds, one maximum</h2>
  * Caffeine has one {@code maximumWeight}. Each entry weighs (in KiB)
@@ -38,18 +39,17 @@ import java.util.function.ToLongFunction;
  * 304 update of the same file); {@code fileGone} then deletes it and drops its cached channel.
  *
  * <p>The variant sets are made consistent with the index by {@link #syncVariant}, which runs after
- * every put and every removal and decides from the index itself (inside the set's map compute), so a
- * late removal notice cannot hide an entry that was put again meanwhile, and no hash outlives its
- * entry. A primary key with one variant (the usual case) maps to that hash itself, not to a set: a
- * one-element concurrent set costs about 200 bytes of heap.
+ * every put and every removal of a variant entry and decides from the index itself (inside the set's
+ * map compute), so a late removal notice cannot hide an entry that was put again meanwhile, and no
+ * hash outlives its entry.
  */
 final class StoreIndex {
   /** Caffeine's longest expiry is about 150 years; stay well below. */
   private static final long MAX_EXPIRY_NANOS = Long.MAX_VALUE >> 2;
 
-  private final Cache<String, StoreEntry> cache;
-  /** Primary key -> the hash (a String) of its only variant, or a concurrent Set of hashes. */
-  private final ConcurrentHashMap<String, Object> variants = new ConcurrentHashMap<>();
+  private final Cache<Key128, StoreEntry> cache;
+  /** Primary hash -> the key of its only variant entry, or a concurrent Set of keys (Vary'd responses only). */
+  private final ConcurrentHashMap<Key128, Object> variants = new ConcurrentHashMap<>();
   private final Consumer<StoreEntry> fileGone;
   private final TagIndex tags;
   private final long maxKiB;
@@ -65,13 +65,12 @@ final class StoreIndex {
    * @param maxBytes the bound on the bytes on disk
    * @param heapBudget the bound on the estimated heap of all entries (bytes)
    */
-  StoreIndex(long maxBytes, long heapBudget, Executor executor, LongSupplier clockMillis,
-      ToLongFunction<EntryMeta> retainUntil, Consumer<StoreEntry> fileGone) {
-    this(maxBytes, heapBudget, executor, clockMillis, retainUntil, fileGone, new TagIndex(List.of()));
+  StoreIndex(long maxBytes, long heapBudget, Executor executor, LongSupplier clockMillis, Consumer<StoreEntry> fileGone) {
+    this(maxBytes, heapBudget, executor, clockMillis, fileGone, new TagIndex(List.of()));
   }
 
   StoreIndex(long maxBytes, long heapBudget, Executor executor, LongSupplier clockMillis,
-      ToLongFunction<EntryMeta> retainUntil, Consumer<StoreEntry> fileGone, TagIndex tags) {
+      Consumer<StoreEntry> fileGone, TagIndex tags) {
     this.tags = tags;
     if (heapBudget <= 0) {
       throw new IllegalArgumentException("heapBudget: " + heapBudget + " (expected: > 0)");
@@ -83,13 +82,13 @@ final class StoreIndex {
     Ticker ticker = () -> clockMillis.getAsLong() * 1_000_000L;
     this.cache = Caffeine.newBuilder()
         .maximumWeight(maxKiB)
-        .weigher((String hash, StoreEntry e) -> weightKiB(e))
-        .expireAfter(new RetainExpiry(retainUntil))
+        .weigher((Key128 key, StoreEntry e) -> weightKiB(e))
+        .expireAfter(new RetainExpiry())
         .ticker(ticker)
         .executor(executor)
-        .removalListener((String hash, StoreEntry e, RemovalCause cause) -> {
+        .removalListener((Key128 key, StoreEntry e, RemovalCause cause) -> {
           removals[cause.ordinal()].increment();
-          onRemoval(hash, e);
+          onRemoval(e);
         })
         .build();
   }
@@ -113,15 +112,9 @@ final class StoreIndex {
     return (int) Math.min(Integer.MAX_VALUE, Math.max(e.diskKiB(), heapKiB));
   }
 
-  private static final class RetainExpiry implements Expiry<String, StoreEntry> {
-    private final ToLongFunction<EntryMeta> retainUntil;
-
-    RetainExpiry(ToLongFunction<EntryMeta> retainUntil) {
-      this.retainUntil = retainUntil;
-    }
-
-    private long nanosLeft(StoreEntry e, long nowNanos) {
-      long leftMillis = retainUntil.applyAsLong(e.meta()) - nowNanos / 1_000_000L;
+  private static final class RetainExpiry implements Expiry<Key128, StoreEntry> {
+    private static long nanosLeft(StoreEntry e, long nowNanos) {
+      long leftMillis = e.retainUntil - nowNanos / 1_000_000L;
       if (leftMillis <= 0) {
         return 0;
       }
@@ -129,106 +122,116 @@ final class StoreIndex {
     }
 
     @Override
-    public long expireAfterCreate(String hash, StoreEntry e, long currentTime) {
+    public long expireAfterCreate(Key128 key, StoreEntry e, long currentTime) {
       return nanosLeft(e, currentTime);
     }
 
     @Override
-    public long expireAfterUpdate(String hash, StoreEntry e, long currentTime, long currentDuration) {
+    public long expireAfterUpdate(Key128 key, StoreEntry e, long currentTime, long currentDuration) {
       return nanosLeft(e, currentTime);
     }
 
     @Override
-    public long expireAfterRead(String hash, StoreEntry e, long currentTime, long currentDuration) {
+    public long expireAfterRead(Key128 key, StoreEntry e, long currentTime, long currentDuration) {
       return currentDuration;
     }
   }
 
-  private void onRemoval(String hash, StoreEntry removed) {
-    if (hash == null || removed == null) {
+  private void onRemoval(StoreEntry removed) {
+    if (removed == null) {
       return;
     }
     diskKiB.add(-removed.diskKiB());
     heapBytes.add(-removed.heapBytes());
-    StoreEntry current = peek(hash);
+    StoreEntry current = peek(removed);
     if (current == null || current.generation() != removed.generation()) {
       fileGone.accept(removed);
     }
-    syncVariant(removed.meta().primaryKey(), hash);
-    tags.removed(removed, peek(hash));
+    if (removed.primary() != null) {
+      syncVariant(removed.primary(), removed);
+    }
+    tags.removed(removed, current);
   }
 
-  /** Makes {@code hash}'s membership in the variants of {@code primaryKey} match the index. */
-  private void syncVariant(String primaryKey, String hash) {
-    variants.compute(primaryKey, (pk, cur) -> {
-      boolean indexed = peek(hash) != null;
+  /** Makes {@code key}'s membership in the variants of {@code primary} match the index. */
+  private void syncVariant(Key128 primary, Key128 key) {
+    Key128 k = key.key(); // never keep an entry alive from the variant map
+    variants.compute(primary.key(), (pk, cur) -> {
+      StoreEntry now = peek(k);
+      boolean indexed = now != null && primary.equals(now.primary());
       if (cur == null) {
-        return indexed ? hash : null;
+        return indexed ? k : null;
       }
-      if (cur instanceof String only) {
-        if (only.equals(hash)) {
+      if (cur instanceof Key128 only) {
+        if (only.equals(k)) {
           return indexed ? only : null;
         }
         if (!indexed) {
           return only;
         }
-        Set<String> set = ConcurrentHashMap.newKeySet(4);
+        Set<Key128> set = ConcurrentHashMap.newKeySet(4);
         set.add(only);
-        set.add(hash);
+        set.add(k);
         return set;
       }
       @SuppressWarnings("unchecked")
-      Set<String> set = (Set<String>) cur;
+      Set<Key128> set = (Set<Key128>) cur;
       if (indexed) {
-        set.add(hash);
+        set.add(k);
       } else {
-        set.remove(hash);
+        set.remove(k);
       }
       return set.isEmpty() ? null : set;
     });
   }
 
-  /** The hashes listed for {@code primaryKey}: a live view or a one-element list. */
+  /** The variant keys listed for {@code primary}: a live view or a one-element list. */
   @SuppressWarnings("unchecked")
-  private Collection<String> hashesView(String primaryKey) {
-    Object v = variants.get(primaryKey);
+  private Collection<Key128> variantKeys(Key128 primary) {
+    Object v = variants.get(primary);
     if (v == null) {
       return List.of();
     }
-    return v instanceof String only ? List.of(only) : (Set<String>) v;
+    return v instanceof Key128 only ? List.of(only) : (Set<Key128>) v;
   }
 
-  /** The entry for {@code hash}, recording the access for admission and eviction. */
+  /** The entry for {@code key}, recording the access for admission and eviction. */
+  StoreEntry get(Key128 key) {
+    return cache.getIfPresent(key);
+  }
+
   StoreEntry get(String hash) {
-    return cache.getIfPresent(hash);
+    return get(Key128.of(hash));
   }
 
-  /** The entry for {@code hash} without recording an access. */
+  /** The entry for {@code key} without recording an access. */
+  StoreEntry peek(Key128 key) {
+    return cache.policy().getIfPresentQuietly(key);
+  }
+
   StoreEntry peek(String hash) {
-    return cache.policy().getIfPresentQuietly(hash);
+    return peek(Key128.of(hash));
   }
 
   /** Indexes {@code e}, replacing any entry of the same hash (whose file is then deleted). */
   void put(StoreEntry e) {
-    cache.put(e.hash(), e);
+    cache.put(e, e);
     added(e);
-    syncVariant(e.meta().primaryKey(), e.hash());
   }
 
   /** Indexes {@code e} unless an entry of its hash exists; returns that entry, or null when {@code e} went in. */
   StoreEntry putIfAbsent(StoreEntry e) {
-    StoreEntry prev = cache.asMap().putIfAbsent(e.hash(), e);
+    StoreEntry prev = cache.asMap().putIfAbsent(e, e);
     if (prev == null) {
       added(e);
     }
-    syncVariant(e.meta().primaryKey(), e.hash());
     return prev;
   }
 
-  /** Replaces the entry of {@code e.hash()} by {@code e} only if the current one has {@code generation}. */
+  /** Replaces the entry of {@code e}'s hash by {@code e} only if the current one has {@code generation}. */
   boolean replaceIfGeneration(long generation, StoreEntry e) {
     boolean[] done = new boolean[1];
-    cache.asMap().computeIfPresent(e.hash(), (h, cur) -> {
+    cache.asMap().computeIfPresent(e, (h, cur) -> {
       if (cur.generation() != generation) {
         return cur;
       }
@@ -238,15 +241,17 @@ final class StoreIndex {
     if (done[0]) {
       added(e);
     }
-    syncVariant(e.meta().primaryKey(), e.hash());
     return done[0];
   }
 
   private void added(StoreEntry e) {
     diskKiB.add(e.diskKiB());
     heapBytes.add(e.heapBytes());
+    if (e.primary() != null) {
+      syncVariant(e.primary(), e);
+    }
     tags.added(e);
-    StoreEntry now = peek(e.hash());
+    StoreEntry now = peek(e);
     if (now != e) { // left (or was replaced) at once: its removal notice may have run before the tags went in
       tags.removed(e, now);
     }
@@ -257,16 +262,20 @@ final class StoreIndex {
     return tags;
   }
 
-  /** Removes the entry of {@code hash}; returns it or null. */
-  StoreEntry remove(String hash) {
-    return cache.asMap().remove(hash);
+  /** Removes the entry of {@code key}; returns it or null. */
+  StoreEntry remove(Key128 key) {
+    return cache.asMap().remove(key);
   }
 
-  /** Removes the entry of {@code hash} only while its meta is still {@code meta}; whether it did. */
-  boolean removeIf(String hash, EntryMeta meta) {
+  StoreEntry remove(String hash) {
+    return remove(Key128.of(hash));
+  }
+
+  /** Removes the entry {@code e} only while it is still the one indexed (same generation and meta); whether it did. */
+  boolean removeIf(StoreEntry e) {
     boolean[] done = new boolean[1];
-    cache.asMap().computeIfPresent(hash, (h, cur) -> {
-      if (!cur.meta().equals(meta)) {
+    cache.asMap().computeIfPresent(e, (h, cur) -> {
+      if (cur.generation() != e.generation() || cur.fingerprint != e.fingerprint) {
         return cur;
       }
       done[0] = true;
@@ -276,29 +285,35 @@ final class StoreIndex {
   }
 
   /** A weakly consistent live view of every indexed entry (background sweeps). */
-  java.util.Collection<StoreEntry> all() {
+  Collection<StoreEntry> all() {
     return cache.asMap().values();
   }
 
-  /** The current variants of {@code primaryKey} (recording an access to each). */
-  List<EntryMeta> variants(String primaryKey) {
-    Collection<String> hashes = hashesView(primaryKey);
-    if (hashes.isEmpty()) {
-      return List.of();
+  /**
+   * The indexed entries that may hold a variant of the primary key: the one of {@code plainKey} (the
+   * hash of the primary key with no variant) and those linked to {@code primary} (computed only when
+   * some {@code Vary} variant is indexed at all). Records an access to each.
+   */
+  List<StoreEntry> candidates(Key128 plainKey, java.util.function.Supplier<Key128> primary) {
+    StoreEntry plain = get(plainKey);
+    if (variants.isEmpty()) {
+      return plain == null ? List.of() : List.of(plain);
     }
-    List<EntryMeta> out = new ArrayList<>(hashes.size());
-    for (String h : hashes) {
-      StoreEntry e = get(h);
-      if (e != null) {
-        out.add(e.meta());
+    Collection<Key128> keys = variantKeys(primary.get());
+    if (keys.isEmpty()) {
+      return plain == null ? List.of() : List.of(plain);
+    }
+    List<StoreEntry> out = new ArrayList<>(keys.size() + 1);
+    if (plain != null) {
+      out.add(plain);
+    }
+    for (Key128 k : keys) {
+      StoreEntry e = get(k);
+      if (e != null && !k.equals(plainKey)) {
+        out.add(e);
       }
     }
     return out;
-  }
-
-  /** A snapshot of the hashes listed for {@code primaryKey}. */
-  List<String> hashesOf(String primaryKey) {
-    return List.copyOf(hashesView(primaryKey));
   }
 
   long entryCount() {

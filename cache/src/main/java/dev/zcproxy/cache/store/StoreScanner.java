@@ -5,15 +5,15 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitOption;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.util.EnumSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,60 +35,105 @@ import org.slf4j.LoggerFactory;
  * executor. So after a restart with less heap or a smaller {@code maxBytes}, the entries first met in
  * directory order (effectively random) are kept and the rest are deleted, as eviction would have done.
  * The index is cleaned up every {@value #CLEAN_UP_EVERY} entries so its weighted size stays current.
+ *
+ * <p>The {@code dir/a/bc} directories are scanned by {@value #WORKERS} tasks on the I/O executor at
+ * once (bounded, so live traffic keeps the rest of the executor); {@link #scanFile} also indexes the
+ * files of one key on demand, for a lookup that comes before the scan reached them.
  */
 final class StoreScanner {
   private static final Logger LOG = LoggerFactory.getLogger(StoreScanner.class);
   private static final int CLEAN_UP_EVERY = 256;
+  /** How many scan tasks run at once. */
+  static final int WORKERS = 2;
+  private static final int FIRST_READ = 4096;
 
   private final DiskStore store;
   private final StoreLayout layout;
-  private int indexed;
-  private int dropped;
-  private int expired;
-  private int noRoom;
-  private int sinceCleanUp;
+  private final AtomicInteger indexed = new AtomicInteger();
+  private final AtomicInteger dropped = new AtomicInteger();
+  private final AtomicInteger expired = new AtomicInteger();
+  private final AtomicInteger noRoom = new AtomicInteger();
+  private final AtomicInteger sinceCleanUp = new AtomicInteger();
 
   StoreScanner(DiskStore store) {
     this.store = store;
     this.layout = store.layout();
   }
 
-  void run() throws IOException {
+  /** Cleans the temp directory, then scans every entry directory with {@link #WORKERS} tasks; completes {@code done}. */
+  void run(CompletableFuture<Void> done) throws IOException {
     long start = System.nanoTime();
     Files.createDirectories(layout.dir());
     Files.createDirectories(layout.tmpDir());
     cleanTemp();
-    Files.walkFileTree(layout.dir(), EnumSet.noneOf(FileVisitOption.class), 3, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-        if (store.isClosed()) {
-          return FileVisitResult.TERMINATE;
+    ConcurrentLinkedQueue<Path> dirs = new ConcurrentLinkedQueue<>(entryDirs());
+    AtomicInteger running = new AtomicInteger(WORKERS);
+    Runnable worker = () -> {
+      try {
+        for (Path d; (d = dirs.poll()) != null && !store.isClosed(); ) {
+          scanDir(d);
         }
-        return dir.equals(layout.tmpDir()) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+      } catch (RuntimeException | Error t) {
+        done.completeExceptionally(t);
+        throw t;
+      } finally {
+        if (running.decrementAndGet() == 0) {
+          finish(start);
+          done.complete(null);
+        }
       }
+    };
+    for (int i = 1; i < WORKERS; i++) {
+      try {
+        store.ioExecutor().execute(worker);
+      } catch (RuntimeException e) { // shut down: this thread does the work
+        running.decrementAndGet();
+      }
+    }
+    worker.run();
+  }
 
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-        if (store.isClosed()) {
-          return FileVisitResult.TERMINATE;
-        }
-        if (attrs.isRegularFile()) {
-          scanFile(file);
-        }
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult visitFileFailed(Path file, IOException e) {
-        return FileVisitResult.CONTINUE; // deleted meanwhile, or unreadable: not ours to judge
-      }
-    });
+  private void finish(long start) {
     LOG.info("cache scan of {}: {} entries indexed, {} invalid and {} expired files deleted in {} ms",
         layout.dir(), indexed, dropped, expired, (System.nanoTime() - start) / 1_000_000);
-    if (noRoom > 0) {
+    if (noRoom.get() > 0) {
       LOG.warn("cache scan of {}: the index was full ({} MiB of heap, {} MiB on disk): {} more entries deleted;"
           + " raise -Xmx, cache.index-heap or cache.max-size to keep more", layout.dir(), store.config().indexHeapBytes() >> 20,
           store.config().maxBytes() >> 20, noRoom);
+    }
+  }
+
+  /** The {@code dir/a/bc} directories (and any other directory two levels down, scanned the same way). */
+  private List<Path> entryDirs() throws IOException {
+    List<Path> out = new ArrayList<>(4096);
+    try (DirectoryStream<Path> top = Files.newDirectoryStream(layout.dir(), Files::isDirectory)) {
+      for (Path a : top) {
+        if (a.equals(layout.tmpDir())) {
+          continue;
+        }
+        try (DirectoryStream<Path> mid = Files.newDirectoryStream(a, Files::isDirectory)) {
+          for (Path bc : mid) {
+            out.add(bc);
+          }
+        } catch (IOException e) {
+          LOG.debug("cache scan: cannot list {}: {}", a, e.toString());
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Scans one {@code dir/a/bc} directory: a plain listing (no stat per file), then each file. */
+  private void scanDir(Path dir) {
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+      for (Path file : ds) {
+        if (store.isClosed()) {
+          return;
+        }
+        scanFile(file);
+      }
+    } catch (IOException | java.nio.file.DirectoryIteratorException e) {
+      LOG.debug("cache scan: cannot list {}: {}", dir, e.toString());
     }
   }
 
@@ -97,13 +142,14 @@ final class StoreScanner {
       for (Path p : ds) {
         if (!store.isLiveTemp(p) && p.getFileName().toString().endsWith(StoreLayout.TMP_SUFFIX)) {
           DiskStore.deleteQuietly(p);
-          dropped++;
+          dropped.incrementAndGet();
         }
       }
     }
   }
 
-  private void scanFile(Path file) {
+  /** Indexes one entry file (or deletes it: invalid, expired, no room, older than the indexed one). Blocks. */
+  void scanFile(Path file) {
     StoreLayout.Name name = StoreLayout.parse(file.getFileName().toString());
     if (name == null || !layout.isInPlace(file, name)) {
       LOG.debug("cache scan: ignoring {}", file);
@@ -120,7 +166,7 @@ final class StoreScanner {
       }
       EntryMeta meta;
       try {
-        meta = readHeader(file, name);
+        meta = readHeader(file, name, store.hasher());
       } catch (NoSuchFileException e) {
         return;
       } catch (IOException e) {
@@ -129,58 +175,72 @@ final class StoreScanner {
       } catch (EntryFormat.FormatException e) {
         LOG.debug("cache scan: deleting {}: {}", file, e.getMessage());
         DiskStore.deleteQuietly(file);
-        dropped++;
+        dropped.incrementAndGet();
         return;
       }
       if (store.retainUntil(meta) <= store.now()) {
         DiskStore.deleteQuietly(file);
-        expired++;
+        expired.incrementAndGet();
         return;
       }
       StoreEntry e = store.entry(name.hash(), meta, name.generation());
-      if (++sinceCleanUp >= CLEAN_UP_EVERY) {
-        sinceCleanUp = 0;
+      if (sinceCleanUp.incrementAndGet() >= CLEAN_UP_EVERY) {
+        sinceCleanUp.set(0);
         index.cleanUp(); // evictions of live traffic and our own writes settle: weightedSize is current
       }
-      StoreEntry existing = index.peek(name.hash());
+      StoreEntry existing = index.peek(e);
       if (existing == null && !index.hasRoomFor(e)) {
         DiskStore.deleteQuietly(file);
-        noRoom++;
+        noRoom.incrementAndGet();
         return;
       }
       existing = index.putIfAbsent(e);
       if (existing == null) {
-        indexed++;
-      } else if (!store.isOwnGeneration(existing.generation()) && isNewer(e, existing)
+        indexed.incrementAndGet();
+      } else if (!store.isOwnGeneration(existing.generation()) && isNewer(meta, e, existing)
           && index.replaceIfGeneration(existing.generation(), e)) {
-        dropped++; // the older file is deleted by the index
+        dropped.incrementAndGet(); // the older file is deleted by the index
       } else {
         DiskStore.deleteQuietly(file);
-        dropped++;
+        dropped.incrementAndGet();
       }
     }
   }
 
-  private static boolean isNewer(StoreEntry a, StoreEntry b) {
-    long ra = a.meta().responseTime();
-    long rb = b.meta().responseTime();
+  /** Whether the entry {@code a} (with meta {@code ma}) holds a newer response than the indexed {@code b}. */
+  private boolean isNewer(EntryMeta ma, StoreEntry a, StoreEntry b) {
+    EntryMeta mb = store.head(b);
+    if (mb == null) {
+      return true; // the indexed one is unreadable
+    }
+    long ra = ma.responseTime();
+    long rb = mb.responseTime();
     return ra > rb || (ra == rb && Long.compareUnsigned(a.generation(), b.generation()) > 0);
   }
 
-  /** Reads and validates the header of {@code file}. */
-  static EntryMeta readHeader(Path file, StoreLayout.Name name) throws IOException, EntryFormat.FormatException {
+  /**
+   * Reads and validates the header of {@code file}; when {@code name} is given, also that the key in it
+   * hashes ({@code hasher}) to the file's name.
+   */
+  static EntryMeta readHeader(Path file, StoreLayout.Name name, KeyHasher hasher) throws IOException, EntryFormat.FormatException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
-      ByteBuffer fixed = ByteBuffer.allocate(EntryFormat.FIXED_SIZE);
-      readFully(ch, fixed, 0);
-      fixed.flip();
-      int metaLength = EntryFormat.metaLength(fixed);
-      ByteBuffer header = ByteBuffer.allocate(EntryFormat.FIXED_SIZE + metaLength);
-      header.put(fixed);
-      readFully(ch, header, EntryFormat.FIXED_SIZE);
-      header.flip();
+      // One read of the first page holds the whole header of almost every entry.
+      ByteBuffer first = ByteBuffer.allocate((int) Math.min(FIRST_READ, Math.max(size, EntryFormat.FIXED_SIZE)));
+      readFully(ch, first, 0);
+      first.flip();
+      int metaLength = EntryFormat.metaLength(first.duplicate());
+      ByteBuffer header;
+      if (EntryFormat.FIXED_SIZE + metaLength <= first.limit()) {
+        header = first.limit(EntryFormat.FIXED_SIZE + metaLength);
+      } else {
+        header = ByteBuffer.allocate(EntryFormat.FIXED_SIZE + metaLength);
+        header.put(first);
+        readFully(ch, header, header.position());
+        header.flip();
+      }
       EntryMeta meta = EntryFormat.decode(header).meta();
-      if (!meta.key().hash().equals(name.hash())) {
+      if (name != null && !hasher.hash(meta.primaryKey(), meta.variant()).equals(name.hash())) {
         throw new EntryFormat.FormatException("key does not match file name");
       }
       if (size != meta.bodyOffset() + meta.bodyLength()) {

@@ -19,7 +19,7 @@ final class TagIndex {
   static final int MAX_TAG_LENGTH = 256;
 
   private final List<String> headerNames;
-  private final ConcurrentHashMap<String, Set<String>> byTag = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Set<Key128>> byTag = new ConcurrentHashMap<>();
 
   TagIndex(List<String> headerNames) {
     this.headerNames = List.copyOf(headerNames);
@@ -52,29 +52,39 @@ final class TagIndex {
     return out == null ? List.of() : out;
   }
 
+  /** Whether tags are indexed at all. */
+  boolean isEnabled() {
+    return !headerNames.isEmpty();
+  }
+
   void added(StoreEntry e) {
-    for (String t : tagsOf(e.meta().headers())) {
-      byTag.computeIfAbsent(t, k -> ConcurrentHashMap.newKeySet()).add(e.hash());
+    List<String> ts = e.tags();
+    if (ts.isEmpty()) {
+      return;
+    }
+    Key128 key = e.key();
+    for (String t : ts) {
+      byTag.computeIfAbsent(t, k -> ConcurrentHashMap.newKeySet()).add(key);
     }
   }
 
   /** {@code removed} left the index; {@code current} is what the index now holds for its hash (or null). */
   void removed(StoreEntry removed, StoreEntry current) {
-    List<String> keep = current == null ? List.of() : tagsOf(current.meta().headers());
-    for (String t : tagsOf(removed.meta().headers())) {
+    List<String> keep = current == null ? List.of() : current.tags();
+    for (String t : removed.tags()) {
       if (keep.contains(t)) {
         continue;
       }
       byTag.computeIfPresent(t, (k, set) -> {
-        set.remove(removed.hash());
+        set.remove(removed);
         return set.isEmpty() ? null : set;
       });
     }
   }
 
-  /** A snapshot of the hashes of the entries tagged {@code tag}. */
-  List<String> hashes(String tag) {
-    Set<String> s = byTag.get(tag);
+  /** A snapshot of the keys of the entries tagged {@code tag}. */
+  List<Key128> keys(String tag) {
+    Set<Key128> s = byTag.get(tag);
     return s == null ? List.of() : List.copyOf(s);
   }
 

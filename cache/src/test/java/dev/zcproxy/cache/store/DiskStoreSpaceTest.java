@@ -109,4 +109,21 @@ class DiskStoreSpaceTest {
     assertThat(store.entryCount()).isEqualTo(1);
     assertThat(CAPACITY - bytesInDir()).isGreaterThanOrEqualTo(MIB);
   }
+
+  /**
+   * A cache directory that does not exist yet when the store opens (a first start): the free space
+   * could not be measured, and "unknown" (Long.MAX_VALUE) plus the indexed bytes overflowed, so every
+   * write after the first few failed with "no room" until the next measurement.
+   */
+  @Test
+  void aCacheDirThatDoesNotExistYetStillTakesWrites() {
+    StoreFixture fresh = new StoreFixture(dir.resolve("not-yet").resolve("cache"));
+    try (DiskStore s = DiskStore.open(new StoreConfig(fresh.dir, 1L << 30, false), Runnable::run, fresh.clock::get,
+        m -> m.responseTime() + StoreFixture.HOUR)) {
+      for (int i = 0; i < 5; i++) {
+        StoreFixture.store(s, StoreFixture.meta("http://a/fresh/" + i), StoreFixture.body(100, i));
+      }
+      assertThat(s.entryCount()).isEqualTo(5);
+    }
+  }
 }

@@ -25,17 +25,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * End to end in a JVM with a small heap ({@code -Xmx32m}, the store with its default index heap
+ * End to end in a JVM with a small heap ({@code -Xmx16m}, the store with its default index heap
  * share): a directory holding far more tiny entries than that heap can index is scanned at start,
  * more are stored through the API, and the store restarts again; no OutOfMemoryError, the index
  * within its budget, lookups served, and the disk holding exactly the indexed files. Before the index
  * was bounded by heap, the first scan died of OutOfMemoryError, and so did every restart.
  */
 class ForkedHeapBoundTest {
-  private static final String HEAP = "-Xmx32m";
-  /** On disk before the first start: twice what 25% of 32 MiB can index (and more than 32 MiB could before). */
-  private static final int SEEDED = 20_000;
-  private static final int FILLED = 12_000;
+  private static final String HEAP = "-Xmx16m";
+  /** On disk before the first start: more than 25% of 16 MiB can index (and ten times what 16 MiB could before heads left the index). */
+  private static final int SEEDED = 30_000;
+  private static final int FILLED = 6_000;
 
   @TempDir Path tempDir;
   Path dir;

@@ -322,9 +322,20 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   /** lookup → hit / stale / miss, for a GET or HEAD (also re-run when a joined fill had already ended). */
   private void lookupAndServe(Exchange ex) {
+    // Complete at once when the stored heads are cached; else they are read from disk off the event loop.
+    CompletableFuture<List<EntryMeta>> found = store.lookup(ex.primaryKey);
+    List<EntryMeta> variants = found.getNow(null);
+    if (variants == null) {
+      Future.fromCompletionStage(found, ex.context).onComplete(ar -> lookupAndServe(ex, ar.succeeded() ? ar.result() : List.of()));
+      return;
+    }
+    lookupAndServe(ex, variants);
+  }
+
+  private void lookupAndServe(Exchange ex, List<EntryMeta> variants) {
     Lookup lookup;
     try {
-      lookup = policy.select(ex.head, store.variants(ex.primaryKey), clock.getAsLong());
+      lookup = policy.select(ex.head, variants, clock.getAsLong());
     } catch (RuntimeException e) {
       LOG.warn("lookup failed for {}; passing the request", ex.primaryKey, e);
       pass(ex, "bypass", "lookup-error");

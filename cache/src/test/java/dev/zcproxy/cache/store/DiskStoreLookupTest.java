@@ -1,0 +1,200 @@
+package dev.zcproxy.cache.store;
+
+import static dev.zcproxy.cache.store.StoreFixture.HOUR;
+import static dev.zcproxy.cache.store.StoreFixture.T0;
+import static dev.zcproxy.cache.store.StoreFixture.body;
+import static dev.zcproxy.cache.store.StoreFixture.meta;
+import static dev.zcproxy.cache.store.StoreFixture.readBody;
+import static dev.zcproxy.cache.store.StoreFixture.store;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.zcproxy.cache.EntryMeta;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Lookups now that heads live in the entry files: a key hash is never trusted alone (a forced
+ * collision serves nothing of the other URL), and after a restart a key the scan has not reached yet
+ * is found on disk by its hash.
+ */
+class DiskStoreLookupTest {
+  /** Every key hashes to the same 32 digits. */
+  static final KeyHasher COLLIDING = new KeyHasher() {
+    @Override
+    public String hash(String primary, String variant) {
+      return "0123456789abcdef0123456789abcdef";
+    }
+
+    @Override
+    public String primaryHash(String primary) {
+      return "fedcba9876543210fedcba9876543210";
+    }
+  };
+
+  @TempDir Path tempDir;
+  Path dir;
+  StoreFixture fx;
+  ExecutorService io;
+
+  /** Tens of thousands of files are slow to create on a busy disk: /dev/shm when it is a writable tmpfs. */
+  @BeforeEach
+  void setUp() throws IOException {
+    Path shm = Path.of("/dev/shm");
+    dir = Files.isDirectory(shm) && Files.isWritable(shm)
+        ? Files.createTempDirectory(shm, "zcproxy-lookup-")
+        : tempDir.resolve("cache");
+    fx = new StoreFixture(dir);
+    io = Executors.newFixedThreadPool(3);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    io.shutdownNow();
+    io.awaitTermination(10, TimeUnit.SECONDS);
+    if (!dir.startsWith(tempDir)) {
+      try (Stream<Path> s = Files.walk(dir)) {
+        for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
+
+  private DiskStore open(KeyHasher hasher, CompletableFuture<?> scanGate) {
+    return DiskStore.open(new StoreConfig(dir, 1L << 30, false), io, fx.clock::get, m -> m.responseTime() + HOUR,
+        DiskStore.DEFAULT_MAX_OPEN_FILES, hasher, scanGate);
+  }
+
+  @Test
+  void theLookupKeyIsTheFileNamesHash() {
+    for (String[] k : new String[][] {{"http://a/1", ""}, {"https://b.example/x?y=1", "gzip"}, {"http://caf\u00e9/\u2603", "br;v"}}) {
+      assertThat(KeyHasher.SHA256.key(k[0], k[1]))
+          .isEqualTo(Key128.of(dev.zcproxy.cache.CacheKey.of(k[0], k[1]).hash()))
+          .extracting(Key128::hex).isEqualTo(dev.zcproxy.cache.CacheKey.of(k[0], k[1]).hash());
+    }
+  }
+
+  @Test
+  void aForcedHashCollisionNeverServesTheOtherUrlsObject() throws Exception {
+    try (DiskStore s = open(COLLIDING, CompletableFuture.completedFuture(null))) {
+      s.scanned().get(10, TimeUnit.SECONDS);
+      EntryMeta a = store(s, meta("http://a/1"), body(10, 1));
+      EntryMeta b = store(s, meta("http://a/2"), body(20, 2)); // same hash: replaces a in the index
+
+      for (int round = 0; round < 2; round++) { // heads cached, then read from the file
+        assertThat(s.variants("http://a/1")).isEmpty();
+        assertThat(s.lookup("http://a/1").get(10, TimeUnit.SECONDS)).isEmpty();
+        assertThat(s.head(a.key()).get(10, TimeUnit.SECONDS)).isNull();
+        assertThatThrownBy(() -> s.open(a).join()).hasCauseInstanceOf(NoSuchFileException.class);
+
+        assertThat(s.lookup("http://a/2").get(10, TimeUnit.SECONDS)).containsExactly(b);
+        try (OpenEntry e = s.open(b).get(10, TimeUnit.SECONDS)) {
+          assertThat(e.meta()).isEqualTo(b);
+          assertThat(readBody(e)).isEqualTo(body(20, 2));
+        }
+        s.dropHeads();
+      }
+      assertThat(s.invalidate("http://a/1")).isLessThanOrEqualTo(1); // may evict b: a cache may always forget
+    }
+  }
+
+  @Test
+  void aVaryVariantOfACollidingUrlIsNotServedEither() throws Exception {
+    try (DiskStore s = open(COLLIDING, CompletableFuture.completedFuture(null))) {
+      s.scanned().get(10, TimeUnit.SECONDS);
+      EntryMeta gz = store(s, meta("http://a/v", "gzip", T0), body(10, 1));
+      s.dropHeads();
+      assertThat(s.variants("http://a/other")).isEmpty();
+      assertThat(s.variants("http://a/v")).containsExactly(gz);
+    }
+  }
+
+  @Test
+  void afterARestartAKeyTheScanHasNotReachedIsFoundOnDiskNotMissed() throws Exception {
+    int n = 20_000;
+    List<EntryMeta> seeded = seed(n);
+    CompletableFuture<Void> gate = new CompletableFuture<>();
+    try (DiskStore s = open(KeyHasher.SHA256, gate)) {
+      EntryMeta wanted = seeded.get(12_345);
+      List<EntryMeta> found = s.lookup(wanted.primaryKey()).get(10, TimeUnit.SECONDS);
+
+      assertThat(s.scanned()).as("the scan is held").isNotDone();
+      assertThat(found).containsExactly(wanted);
+      try (OpenEntry e = s.open(found.get(0)).get(10, TimeUnit.SECONDS)) {
+        assertThat(readBody(e)).isEqualTo(body(16, 12_345));
+      }
+      assertThat(s.foundOnDisk()).isEqualTo(1);
+      assertThat(s.entryCount()).isEqualTo(1);
+      assertThat(s.lookup("http://seed.example/not-there").get(10, TimeUnit.SECONDS)).isEmpty();
+
+      gate.complete(null);
+      s.scanned().get(120, TimeUnit.SECONDS);
+      s.cleanUp();
+      assertThat(s.entryCount()).isEqualTo(n);
+      assertThat(fx.entryFiles()).hasSize(n); // the one found early was neither indexed twice nor deleted
+      assertThat(s.variants(seeded.get(0).primaryKey())).containsExactly(seeded.get(0));
+      assertThat(s.variants(wanted.primaryKey())).containsExactly(wanted);
+    }
+  }
+
+  @Test
+  void aPurgeWhileTheScanRunsIsNotUndoneByTheScan() throws Exception {
+    List<EntryMeta> seeded = seed(50);
+    CompletableFuture<Void> gate = new CompletableFuture<>();
+    try (DiskStore s = open(KeyHasher.SHA256, gate)) {
+      EntryMeta purged = seeded.get(7);
+      s.invalidate(purged.primaryKey()); // nothing indexed yet: its file is still on disk
+      io.submit(() -> { }).get(10, TimeUnit.SECONDS); // work the purge queued
+      io.submit(() -> { }).get(10, TimeUnit.SECONDS);
+
+      gate.complete(null);
+      s.scanned().get(60, TimeUnit.SECONDS);
+      s.cleanUp();
+      assertThat(s.variants(purged.primaryKey())).isEmpty();
+      assertThat(s.variants(seeded.get(8).primaryKey())).containsExactly(seeded.get(8));
+      assertThat(s.entryCount()).isEqualTo(49);
+    }
+  }
+
+  /** Writes {@code n} entry files straight into place, as an earlier run would have left them. */
+  private List<EntryMeta> seed(int n) throws IOException {
+    StoreLayout layout = new StoreLayout(dir);
+    Set<Path> dirs = new HashSet<>();
+    List<EntryMeta> out = new java.util.ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      byte[] body = body(16, i);
+      EntryMeta m = meta("http://seed.example/o/" + i);
+      byte[] metaBytes = EntryFormat.encodeMeta(m);
+      long offset = EntryFormat.bodyOffsetFor(metaBytes.length);
+      Path file = layout.entryPath(m.key().hash(), (0x5EEDL << 40) | i);
+      if (dirs.add(file.getParent())) {
+        Files.createDirectories(file.getParent());
+      }
+      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        DiskStore.writeFully(ch, EntryFormat.encodeHeader(metaBytes, offset, body.length), 0);
+        DiskStore.writeFully(ch, ByteBuffer.wrap(body), offset);
+      }
+      out.add(m.withBody(body.length, offset));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Scale: N small cached objects (default 1,000,000). Seeds N entry files, then measures bin/zcproxy
+# over them: heap per index entry after a full GC, RSS, restart time to the first response and to the
+# full index, and whether keys the startup scan has not reached yet are served from disk (the origin
+# is a closed port: any miss would be a 502). Finally bin/zcproxy with its default heap over the same
+# directory: serving, no OutOfMemoryError (it keeps what its heap budget holds and deletes the rest).
+#
+#   loadtest/scale.sh                     # N=1000000, about 10-15 minutes
+#   N=20000 loadtest/scale.sh             # a quick check
+#   OUT=loadtest/results/SCALE-x.md loadtest/scale.sh
+#
+# Env: N, BODY (bytes per object, 64), DIR (cache dir; default under /dev/shm when it has room, else
+# /tmp: creating a million files on a busy disk takes far longer), PORT (18080), BIG_HEAP (-Xmx1g,
+# for the run that must hold every entry), SAMPLE (keys fetched per check, 200), KEEP=1 keeps DIR.
+# Talks to 127.0.0.1 only; stops only the processes it started, by PID.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. loadtest/lib/common.sh
+
+N=${N:-1000000}
+BODY=${BODY:-64}
+PORT=${PORT:-18080}
+SAMPLE=${SAMPLE:-200}
+BIG_HEAP=${BIG_HEAP:--Xmx1g}
+DEFAULT_OPTS="-Xms64m -Xmx128m -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k -XX:+ExitOnOutOfMemoryError"
+BIG_OPTS="-Xms64m $BIG_HEAP -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k -XX:+ExitOnOutOfMemoryError"
+need curl curl || die "curl is needed"
+command -v jcmd >/dev/null || die "jcmd (JDK) is needed"
+
+if [[ -z ${DIR:-} ]]; then
+  need_kib=$(( N * 9 + 1048576 ))
+  if [[ -d /dev/shm && -w /dev/shm ]] && (( $(df -Pk /dev/shm | awk 'NR==2 {print $4}') > need_kib )); then
+    DIR=/dev/shm/zcproxy-scale.$$
+  else
+    DIR=/tmp/zcproxy-scale.$$
+  fi
+fi
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do stop_pid "$p" zcproxy; done
+  [[ ${KEEP:-0} == 1 ]] || rm -rf "$DIR" "$DIR.empty"
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+[[ -f proxy/target/zcproxy.jar && -d cache/target/test-classes ]] || mvn -B -q -o -DskipTests package >&2
+mvn -B -q -o dependency:build-classpath -pl cache -Dmdep.outputFile="$WORK/cp.txt" >/dev/null
+CP=cache/target/test-classes:cache/target/classes:$(cat "$WORK/cp.txt")
+BASE=http://127.0.0.1:$PORT
+
+ms() { date +%s%3N; }
+# CPU seconds (user + system) the process has used so far
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+hwm_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+# live heap after a full GC: the total of a class histogram (jcmd runs a full GC first)
+live_heap() { jcmd "$1" GC.class_histogram 2>/dev/null | awk '/^Total/ {print $3}'; }
+
+# start OPTS DIR LOG: starts bin/zcproxy, sets PID and T0 (epoch ms at exec)
+start() {
+  T0=$(ms)
+  ZCPROXY_JAVA_OPTS="$1" bin/zcproxy --listen "127.0.0.1:$PORT" --origin http://127.0.0.1:9 \
+    --cache-dir "$2" --cache-size 64GiB >"$3" 2>&1 &
+  PID=$!
+  PIDS+=("$PID")
+}
+
+# wait_scan LOG SECS: waits for the scan's log line; prints "entries ms"
+wait_scan() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    if grep -q "cache scan of" "$1"; then
+      sed -n 's/.*cache scan of [^:]*: \([0-9]*\) entries indexed.* in \([0-9]*\) ms.*/\1 \2/p' "$1" | head -1
+      return 0
+    fi
+    kill -0 "$PID" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# sample: fetches SAMPLE random seeded keys; prints "hits ok other"
+sample() {
+  local hits=0 ok=0 other=0 i k out
+  for ((i = 0; i < SAMPLE; i++)); do
+    k=$(( (RANDOM * 32768 + RANDOM) % N ))
+    out=$(curl -s -o /dev/null -D - --max-time 5 "$BASE/obj/$k" | tr -d '\r')
+    if grep -q '^HTTP/1.1 200' <<<"$out"; then
+      ok=$((ok + 1))
+      grep -qi '^cache-status:.*hit' <<<"$out" && hits=$((hits + 1))
+    else
+      other=$((other + 1))
+    fi
+  done
+  echo "$hits $ok $other"
+}
+
+log "seeding $N objects of $BODY B into $DIR"
+mkdir -p "$DIR" "$DIR.empty"
+seed=$(java -Xmx256m -cp "$CP" dev.zcproxy.cache.store.ScaleTool seed "$DIR" "$N" "$BASE" "$BODY" 2 | grep '^RESULT')
+seed_rate=$(sed 's/.*rate=\([0-9]*\).*/\1/' <<<"$seed")
+seed_s=$(sed 's/.*seconds=\([0-9.]*\).*/\1/' <<<"$seed")
+log "$seed"
+
+log "baseline: zcproxy ($BIG_HEAP) with an empty cache"
+start "$BIG_OPTS" "$DIR.empty" "$WORK/empty.log"
+wait_http "$BASE/obj/0" 120 "$PID" || die "zcproxy did not start: $(tail -5 "$WORK/empty.log")"
+empty_up_ms=$(( $(ms) - T0 ))
+empty_cpu=$(cpu_s "$PID")
+wait_scan "$WORK/empty.log" 60 >/dev/null || true
+curl -s -o /dev/null "$BASE/obj/0" || true
+base_heap=$(live_heap "$PID")
+stop_pid "$PID" zcproxy
+
+log "restart over $N entries ($BIG_HEAP)"
+start "$BIG_OPTS" "$DIR" "$WORK/big.log"
+last=$((N - 1))
+first_ms=
+for ((i = 0; i < 6000; i++)); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/obj/$last" || true)
+  if [[ $code == 200 ]]; then first_ms=$(( $(ms) - T0 )); break; fi
+  [[ $code == 000 ]] || { log "first request: HTTP $code"; break; }
+  kill -0 "$PID" 2>/dev/null || die "zcproxy died: $(tail -5 "$WORK/big.log")"
+  sleep 0.02
+done
+scanning_at_first=$(grep -q "cache scan of" "$WORK/big.log" && echo no || echo yes)
+read -r during_hits during_ok during_other < <(sample)
+scan=$(wait_scan "$WORK/big.log" 900) || die "scan did not finish: $(tail -5 "$WORK/big.log")"
+read -r entries scan_ms <<<"$scan"
+full_ms=$(( $(ms) - T0 ))
+full_cpu=$(cpu_s "$PID")
+read -r hits ok other < <(sample)
+heap=$(live_heap "$PID")
+per_entry=$(awk -v h="$heap" -v b="$base_heap" -v n="$entries" 'BEGIN {printf "%.0f", (h - b) / n}')
+rss=$(rss_mib "$PID"); hwm=$(hwm_mib "$PID")
+stop_pid "$PID" zcproxy
+
+log "bin/zcproxy's default heap over the same directory"
+start "$DEFAULT_OPTS" "$DIR" "$WORK/default.log"
+wait_http "$BASE/obj/0" 60 "$PID" || die "zcproxy (default heap) did not start: $(tail -5 "$WORK/default.log")"
+dscan=$(wait_scan "$WORK/default.log" 900) || die "default-heap scan did not finish: $(tail -5 "$WORK/default.log")"
+read -r dentries dscan_ms <<<"$dscan"
+read -r dhits dok dother < <(sample)
+dheap=$(live_heap "$PID")
+drss=$(rss_mib "$PID"); dhwm=$(hwm_mib "$PID")
+alive=$(kill -0 "$PID" 2>/dev/null && echo yes || echo no)
+oom=$(grep -c OutOfMemoryError "$WORK/default.log" || true)
+stop_pid "$PID" zcproxy
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+jdk=$(java -version 2>&1 | head -1)
+{
+  echo "# Scale: $N small objects ($(date -u +%Y-%m-%d))"
+  echo
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $jdk; commit $commit."
+  echo "Cache dir: \`$DIR\` ($(df -P "$DIR" | awk 'NR==2 {print $1}')); body $BODY B per object. The origin is a closed port: a response that is not a hit is a 502."
+  echo
+  echo "| measure | value |"
+  echo "|---|---|"
+  echo "| seed: direct entry-file writes (ScaleTool, 2 threads, no HTTP, no index) | $N files in ${seed_s} s, $seed_rate files/s |"
+  echo "| JVM start to first response, empty cache (the machine's start-up cost, for comparison) | $empty_up_ms ms after exec |"
+  echo "| restart ($BIG_HEAP): first response, a hit (scan still running: $scanning_at_first) | ${first_ms:-none} ms after exec |"
+  echo "| restart: $SAMPLE random keys while the scan ran | $during_hits hits, $during_other not 200 |"
+  echo "| restart: full index built | $entries entries; scan $scan_ms ms (log), $full_ms ms after exec |"
+  echo "| CPU used by the proxy from exec to the full index (empty-cache start: $empty_cpu s) | $full_cpu s |"
+  echo "| after the scan: $SAMPLE random keys | $hits hits, $other not 200 |"
+  echo "| heap per index entry after a full GC (live heap - empty-cache baseline) / entries | **$per_entry B** ($heap - $base_heap B) |"
+  echo "| RSS ($BIG_HEAP) after the scan / peak | $rss / $hwm MiB |"
+  echo "| bin/zcproxy default heap (-Xmx128m): entries kept by the heap bound | $dentries (scan $dscan_ms ms; the rest deleted) |"
+  echo "| default heap: $SAMPLE random keys | $dhits hits, $dother not 200 (evicted keys are misses: 502 here) |"
+  echo "| default heap: alive, OutOfMemoryError lines, live heap, RSS / peak | $alive, $oom, $((dheap >> 20)) MiB, $drss / $dhwm MiB |"
+} | tee "$WORK/table.md"
+if [[ -n ${OUT:-} ]]; then cp "$WORK/table.md" "$OUT"; log "wrote $OUT"; fi

@@ -9,6 +9,7 @@ import dev.zcproxy.cache.store.StoreConfig;
 import dev.zcproxy.proxy.admin.AdminServer;
 import dev.zcproxy.proxy.admin.ProxyMetrics;
 import dev.zcproxy.proxy.config.ProxyConfig;
+import dev.zcproxy.proxy.internal.ClientChannels;
 import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.internal.StrictRequestDecoder;
 import dev.zcproxy.proxy.origin.OriginClient;
@@ -58,6 +59,12 @@ public final class ProxyServer {
   private int port = -1;
   private int adminPort = -1;
   private ClientConnections connections;
+  private List<Listeners.Spec> listeners = List.of();
+  /** Each listener's server instances (one per event loop), by index in {@link #listeners}. */
+  private final java.util.Map<Integer, List<HttpServer>> listenerServers = new java.util.concurrent.ConcurrentHashMap<>();
+  private int plainPort = -1;
+  private CertificateFiles certificates;
+  private io.vertx.core.net.KeyCertOptions certs;
 
   public ProxyServer(ProxyConfig config) {
     this(config, System::currentTimeMillis);
@@ -117,49 +124,75 @@ public final class ProxyServer {
         }
       });
     }
-    origin = new OriginClient(vertx, config.origin());
+    try {
+      origin = new OriginClient(vertx, config.origin());
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e); // an origin.tls file that cannot be read
+    }
     handler = new ProxyHandler(vertx, config, policy, store, origin, new BodyTransfer(config.transfer().sendfile(), cacheIo),
         metrics, clock, cacheIo);
-    HttpServerOptions options = new HttpServerOptions()
-        .setHost(config.listen().address().host())
-        .setPort(config.listen().address().port() == 0 && loops > 1 ? -1 : config.listen().address().port())
-        .setMaxHeaderSize(config.listen().maxHeaderBytes())
-        .setMaxInitialLineLength(config.listen().maxInitialLineBytes())
-        .setIdleTimeout((int) config.listen().idleTimeout().toSeconds())
-        .setIdleTimeoutUnit(TimeUnit.SECONDS)
-        .setCompressionSupported(false)
-        // 100 Continue is sent by the handler once the request passed its checks and its body is wanted.
-        .setHandle100ContinueAutomatically(false)
-        // HTTP/1.x only: the strict request decoder is installed per connection before its first byte,
-        // which the h2c detector would delay until after the first request was parsed.
-        .setHttp2ClearTextEnabled(false)
-        .setTcpNoDelay(true);
+    ProxyConfig.ListenTls tls = config.listen().tls();
+    if (tls.enabled()) {
+      certificates = new CertificateFiles(tls.certificates());
+      try {
+        certs = certificates.load();
+      } catch (IllegalArgumentException e) {
+        return Future.failedFuture(e);
+      }
+    }
+    List<Listeners.Spec> specs = Listeners.specs(config.listen(), loops, certs);
+    listeners = specs;
     ClientConnections conns = new ClientConnections(config.listen().maxConnections(), config.listen().requestHeadTimeout().toMillis());
     connections = conns;
     Future<String> deployed = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
       @Override
       public Future<?> start() {
-        return vertx.createHttpServer(options)
-            .connectionHandler(conn -> {
-              if (!conns.accept(conn)) {
-                return; // over listen.max-connections: closed at once
-              }
-              // A client that resets or hangs up mid-response is an everyday event, not an error of the
-              // proxy (Vert.x logs it at ERROR without a handler); the response's own outcome is logged.
-              conn.exceptionHandler(t -> LOG.debug("client connection {}: {}", conn.remoteAddress(), t.toString()));
-              StrictRequestDecoder.install(conn, options);
-              if (!HalfClose.install(conn)) {
-                LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());
-              }
-            })
-            .requestHandler(handler)
-            .invalidRequestHandler(handler.invalidRequestHandler())
-            .listen()
-            .onSuccess(servers::add);
+        List<Future<HttpServer>> listening = new ArrayList<>();
+        for (int i = 0; i < specs.size(); i++) {
+          int index = i;
+          HttpServerOptions options = specs.get(i).options();
+          listening.add(vertx.createHttpServer(options)
+              .connectionHandler(conn -> {
+                if (!conns.accept(conn)) {
+                  return; // over listen.max-connections: closed at once
+                }
+                // A client that resets or hangs up mid-response is an everyday event, not an error of the
+                // proxy (Vert.x logs it at ERROR without a handler); the response's own outcome is logged.
+                conn.exceptionHandler(t -> LOG.debug("client connection {}: {}", conn.remoteAddress(), t.toString()));
+                if (ClientChannels.isHttp2(conn)) {
+                  return; // HTTP/2 has its own framing; the HTTP/1 decoder and half-close hooks do not apply
+                }
+                ClientChannels.refuseH2cUpgrade(conn);
+                StrictRequestDecoder.install(conn, options);
+                if (!HalfClose.install(conn)) {
+                  LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());
+                }
+              })
+              .requestHandler(handler)
+              .invalidRequestHandler(handler.invalidRequestHandler())
+              .listen()
+              .onSuccess(s -> {
+                servers.add(s);
+                listenerServers.computeIfAbsent(index, k -> Collections.synchronizedList(new ArrayList<>())).add(s);
+              }));
+        }
+        return Future.all(listening);
       }
     }, new DeploymentOptions().setInstances(loops));
     Future<Void> started = deployed.map(id -> {
-      port = servers.get(0).actualPort();
+      port = listenerServers.get(0).get(0).actualPort();
+      if (specs.size() > 1) {
+        plainPort = listenerServers.get(1).get(0).actualPort();
+      }
+      if (tls.enabled() && !tls.reloadCheck().isZero()) {
+        vertx.setPeriodic(tls.reloadCheck().toMillis(), id2 -> {
+          try {
+            cacheIo.execute(() -> reloadCertificates(false));
+          } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // the proxy is closing
+          }
+        });
+      }
       return null;
     });
     if (config.admin().enabled()) {
@@ -177,20 +210,69 @@ public final class ProxyServer {
     return started;
   }
 
-  /** The one line printed at start: listen address, origin, cache, transport and transfer mode. */
+  /** The one line printed at start: listeners (protocols, how hits move), origin, cache, transport. */
   public String startupLine() {
     String transport = vertx.isNativeTransportEnabled() ? "epoll" : "nio";
     ProxyConfig.Cache c = config.cache();
     String cache = c.enabled() ? c.dir().toAbsolutePath().normalize() + " (" + Sizes.human(c.maxSizeBytes()) + ")" : "disabled";
-    String hits = config.transfer().sendfile() ? "sendfile" : "copy";
-    return "zcproxy listening on http://" + config.listen().address().host() + ":" + port
+    StringBuilder listening = new StringBuilder();
+    for (int i = 0; i < listeners.size(); i++) {
+      Listeners.Spec l = listeners.get(i);
+      listening.append(i == 0 ? "" : " and ").append(l.scheme()).append("://").append(l.address().host()).append(':')
+          .append(i == 0 ? port : plainPort).append(" (").append(l.describe(config.transfer().sendfile())).append(')');
+    }
+    return "zcproxy listening on " + listening
         + " -> origin " + config.origin().url()
         + ", cache " + cache
         + ", transport " + transport
-        + ", hits by " + hits
         + (adminPort > 0 ? ", admin http://" + config.admin().address().host() + ":" + adminPort
             + (config.admin().hasToken() ? " (purge needs the admin token)"
                 : " (no admin token: purge refused; set admin.token or ZCPROXY_ADMIN_TOKEN)") : "");
+  }
+
+  /**
+   * Re-reads the listener's certificate and key files and serves them to new connections (open ones keep
+   * theirs); completes with whether anything changed. A file that cannot be read or parsed leaves the
+   * current certificates in place and fails the future. Without TLS it completes with false.
+   */
+  public Future<Boolean> reloadCertificates() {
+    if (certificates == null || vertx == null) {
+      return Future.succeededFuture(false);
+    }
+    io.vertx.core.Promise<Boolean> done = io.vertx.core.Promise.promise();
+    cacheIo.execute(() -> reloadCertificates(true).onComplete(done));
+    return done.future();
+  }
+
+  /** On the I/O pool: reads the files if forced or changed, then updates every TLS server instance. */
+  private synchronized Future<Boolean> reloadCertificates(boolean force) {
+    if (!force && !certificates.changed()) {
+      return Future.succeededFuture(false);
+    }
+    io.vertx.core.net.PemKeyCertOptions fresh;
+    try {
+      fresh = certificates.load();
+    } catch (IllegalArgumentException e) {
+      LOG.warn("TLS certificates not reloaded, the current ones stay: {}", e.getMessage());
+      return Future.failedFuture(e);
+    }
+    List<HttpServer> tlsServers = listenerServers.getOrDefault(0, List.of());
+    List<Future<Boolean>> updates = new ArrayList<>();
+    synchronized (tlsServers) {
+      for (HttpServer s : tlsServers) {
+        io.vertx.core.net.ServerSSLOptions o = listeners.get(0).options().getSslOptions().copy().setKeyCertOptions(fresh);
+        updates.add(s.updateSSLOptions(o, true));
+      }
+    }
+    return Future.all(updates).map(cf -> {
+      LOG.info("TLS certificates reloaded from {}", config.listen().tls().certificates());
+      return true;
+    }).onFailure(t -> LOG.warn("TLS certificates not reloaded, the current ones stay: {}", t.toString()));
+  }
+
+  /** The port of the plain listener beside a TLS one ({@code listen.plain-address}), or -1 when there is none. */
+  public int plainPort() {
+    return plainPort;
   }
 
   private static boolean isLoopback(String host) {

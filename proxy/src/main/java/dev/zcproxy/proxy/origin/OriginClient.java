@@ -26,6 +26,8 @@ public final class OriginClient {
   private final Vertx vertx;
   private final ProxyConfig.Origin config;
   private final HttpClient shared;
+  /** TLS towards an https origin, or {@code null} for http. */
+  private final OriginTls tls;
   /**
    * One pool per event loop: a connection then always lives on the loop of the client requests that
    * use it, which lets a body be spliced socket to socket (both channels on one loop) and saves a
@@ -36,6 +38,7 @@ public final class OriginClient {
   public OriginClient(Vertx vertx, ProxyConfig.Origin config) {
     this.vertx = vertx;
     this.config = config;
+    this.tls = config.url().tls() ? new OriginTls(config.tls()) : null;
     this.shared = build();
   }
 
@@ -62,8 +65,8 @@ public final class OriginClient {
         .setMaxHeaderSize(64 * 1024)
         .setDefaultHost(config.url().host())
         .setDefaultPort(config.url().port());
-    if (config.url().tls()) {
-      options.setSsl(true);
+    if (tls != null) {
+      tls.applyTo(options);
     }
     return vertx.httpClientBuilder()
         .with(options)
@@ -112,12 +115,16 @@ public final class OriginClient {
       OriginCodec.InterimListener interim) {
     RequestOptions ro = new RequestOptions()
         .setMethod(method)
-        .setHost(config.url().host())
+        .setHost(tls == null ? config.url().host() : tls.serverName(config.url().host()))
         .setPort(config.url().port())
         .setURI(uri)
         .setHeaders(headers)
         .setConnectTimeout(config.connectTimeout().toMillis())
         .setIdleTimeout(config.firstByteTimeout().toMillis());
+    if (tls != null && tls.overridesServerName()) {
+      // connect to the URL's address, but send and verify the configured server name
+      ro.setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(config.url().port(), config.url().host()));
+    }
     return client().request(ro).compose(req -> {
       if (!OriginCodec.onInterim(req.connection(), interim) && interim != null) {
         req.earlyHintsHandler(h -> interim.interim(103, "Early Hints", h));
@@ -138,6 +145,19 @@ public final class OriginClient {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof TimeoutException || c instanceof io.netty.channel.ConnectTimeoutException
           || c.getClass().getSimpleName().contains("Timeout")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether a failure was the TLS handshake with an https origin (an untrusted or expired certificate, a
+   * host name that does not match, no common protocol): answered 502 with {@code detail=origin-tls-failed}.
+   */
+  public static boolean isTlsFailure(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof javax.net.ssl.SSLException || c instanceof java.security.cert.CertificateException) {
         return true;
       }
     }

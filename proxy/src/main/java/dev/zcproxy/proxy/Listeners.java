@@ -33,7 +33,7 @@ final class Listeners {
       if (!http2) {
         return "http/1.1, hits by " + h1;
       }
-      return (tls ? "h2 + http/1.1" : "http/1.1 + h2c prior knowledge") + ", hits by " + h1 + " / copy-h2";
+      return tls ? "h2 + http/1.1, hits by " + h1 + " / copy-h2" : "http/1.1 (no h2c), hits by " + h1;
     }
   }
 
@@ -60,10 +60,11 @@ final class Listeners {
         .setCompressionSupported(false)
         // 100 Continue is sent by the handler once the request passed its checks and its body is wanted.
         .setHandle100ContinueAutomatically(false)
-        // Off unless listen.http2: the strict request decoder is installed per connection before its first
-        // byte, which the h2c detector would delay; with it on, Vert.x's h2c Upgrade handler is removed per
-        // connection (ClientChannels.refuseH2cUpgrade) so only prior knowledge starts HTTP/2.
-        .setHttp2ClearTextEnabled(certs == null && l.http2())
+        // HTTP/1.x only on plain listeners, even with listen.http2: the strict request decoder, the head
+        // timer and the half-close hook are installed per connection before its first byte; Vert.x's h2c
+        // detector configures the pipeline only after that byte, and with it on plain HTTP/1.1 broke
+        // (RequestSmugglingIT: 36 of 38 failed). HTTP/2 is offered by ALPN on TLS listeners.
+        .setHttp2ClearTextEnabled(false)
         .setTcpNoDelay(true);
     if (certs != null) {
       ProxyConfig.ListenTls t = l.tls();

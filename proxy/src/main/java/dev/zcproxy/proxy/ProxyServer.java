@@ -162,7 +162,6 @@ public final class ProxyServer {
                 if (ClientChannels.isHttp2(conn)) {
                   return; // HTTP/2 has its own framing; the HTTP/1 decoder and half-close hooks do not apply
                 }
-                ClientChannels.refuseH2cUpgrade(conn);
                 StrictRequestDecoder.install(conn, options);
                 if (!HalfClose.install(conn)) {
                   LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());

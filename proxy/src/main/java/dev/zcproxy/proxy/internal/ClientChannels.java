@@ -79,25 +79,6 @@ public final class ClientChannels {
         && base.channel().pipeline().get(io.netty.handler.codec.http2.Http2ConnectionHandler.class) != null;
   }
 
-  /**
-   * Takes Vert.x's h2c Upgrade handler out of an HTTP/1.x connection's pipeline (it is there when the
-   * listener accepts h2c prior knowledge): a request with {@code Upgrade: h2c} is then served as HTTP/1.1
-   * like on a listener without HTTP/2 (RFC 9113 dropped the upgrade). Returns whether one was removed.
-   */
-  public static boolean refuseH2cUpgrade(HttpConnection conn) {
-    if (!(conn instanceof ConnectionBase base)) {
-      return false;
-    }
-    ChannelPipeline p = base.channel().pipeline();
-    for (Map.Entry<String, ChannelHandler> e : p) {
-      if (e.getValue().getClass().getName().equals("io.vertx.core.http.impl.Http1xUpgradeToH2CHandler")) {
-        p.remove(e.getKey());
-        return true;
-      }
-    }
-    return false;
-  }
-
   /** Closes the connection's channel at once, with no graceful shutdown: for connections refused at accept. */
   public static void closeNow(HttpConnection conn) {
     if (conn instanceof ConnectionBase base) {

@@ -14,7 +14,7 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.concurrent.TimeUnit;
 
-/** Vert.x clients for the TLS and HTTP/2 ITs: TLS with a test CA and SNI, HTTP/2 by ALPN or h2c prior knowledge. */
+/** Vert.x clients for the TLS and HTTP/2 ITs: TLS with a test CA and SNI, HTTP/2 by ALPN. */
 final class TlsClients implements AutoCloseable {
   /** What a request got: status, head, body, protocol version and the server certificate's subject (or null). */
   record Got(int status, MultiMap headers, Buffer body, HttpVersion version, String peerSubject) {
@@ -31,12 +31,6 @@ final class TlsClients implements AutoCloseable {
         .setTrustOptions(new PemTrustOptions().addCertPath(ca.toString()))
         .setUseAlpn(true).setProtocolVersion(http2 ? HttpVersion.HTTP_2 : HttpVersion.HTTP_1_1)
         .setConnectTimeout(5000));
-  }
-
-  /** A client speaking h2c with prior knowledge (no Upgrade). */
-  HttpClient h2c() {
-    return vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
-        .setHttp2ClearTextUpgrade(false).setConnectTimeout(5000));
   }
 
   /** GET {@code path} from 127.0.0.1:{@code port}, with {@code host} as the TLS server name and Host. */

@@ -58,7 +58,7 @@ final class TlsSections {
             path(ck.get("key"), "listen.tls.certificates.key")));
       }
     }
-    return wrap(m, () -> new ListenTls(certs,
+    return wrap(node, m, () -> new ListenTls(certs,
         strings(m.get("protocols"), "listen.tls.protocols", d.protocols()),
         strings(m.get("ciphers"), "listen.tls.ciphers", d.ciphers()),
         duration(m.get("reload-check"), "listen.tls.reload-check", d.reloadCheck()),
@@ -72,7 +72,7 @@ final class TlsSections {
     if (m == null) {
       return d;
     }
-    return wrap(m, () -> new OriginTls(
+    return wrap(node, m, () -> new OriginTls(
         bool(m.get("verify"), "origin.tls.verify", d.verify()),
         optionalPath(m.get("ca-file"), "origin.tls.ca-file"),
         m.get("sni") == null ? d.sni() : text(m.get("sni"), "origin.tls.sni", "a host name").strip(),
@@ -81,7 +81,7 @@ final class TlsSections {
   }
 
   /** Runs a record constructor, turning its "key: value (expected)" into a message with the line of that key. */
-  private <T> T wrap(Map<String, Node> m, java.util.function.Supplier<T> make) {
+  private <T> T wrap(Node section, Map<String, Node> m, java.util.function.Supplier<T> make) {
     try {
       return make.get();
     } catch (IllegalArgumentException e) {
@@ -89,7 +89,7 @@ final class TlsSections {
       int colon = msg.indexOf(": ");
       String key = colon < 0 ? "" : msg.substring(0, colon);
       Node at = m.get(key.substring(key.lastIndexOf('.') + 1));
-      throw new ConfigException(source + (at == null ? "" : ":" + line(at)) + ": " + msg, e);
+      throw new ConfigException(source + ":" + line(at == null ? section : at) + ": " + msg, e);
     }
   }
 

@@ -72,7 +72,7 @@ class Http2IT extends OriginAndProxy {
   @Test
   void aLargeBodyIsByteIdenticalOverH2AndHttp11OverTls() throws Exception {
     TestCerts certs = TestCerts.create(certDir);
-    byte[] big = CachingIT.body(3 << 20, 7);
+    byte[] big = CachingIT.body(1 << 20, 7);
     origin.serve("/big", big, "Cache-Control", "max-age=600");
     proxy = ProxyFixture.start(origin.url(), cacheDir, TlsIT.tlsYaml(certs.leaf("a.test")), "listen.http2: true");
     HttpClient h2 = clients.tls(certs.caCert, true);

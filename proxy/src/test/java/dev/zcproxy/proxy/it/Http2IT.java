@@ -94,6 +94,27 @@ class Http2IT extends OriginAndProxy {
   }
 
   @Test
+  void earlyHintsReachAnH2Client() throws Exception {
+    TestCerts certs = TestCerts.create(certDir);
+    origin.route("/hints", req -> req.response()
+        .writeEarlyHints(io.vertx.core.http.HttpHeaders.headers().add("link", "</style.css>; rel=preload; as=style"))
+        .onComplete(x -> req.response().putHeader("cache-control", "max-age=600").end("hinted")));
+    proxy = ProxyFixture.start(origin.url(), cacheDir, TlsIT.tlsYaml(certs.leaf("a.test")), "listen.http2: true");
+    HttpClient c = clients.tls(certs.caCert, true);
+    java.util.concurrent.CompletableFuture<String> hint = new java.util.concurrent.CompletableFuture<>();
+    String body = c.request(new io.vertx.core.http.RequestOptions().setHost("a.test").setPort(proxy.server.port())
+            .setURI("/hints").setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(proxy.server.port(), "127.0.0.1")))
+        .compose(req -> {
+          req.earlyHintsHandler(h -> hint.complete(h.get("link")));
+          return req.send().compose(r -> r.body());
+        })
+        .toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS).toString();
+    assertThat(body).isEqualTo("hinted");
+    assertThat(hint.get(5, TimeUnit.SECONDS)).isEqualTo("</style.css>; rel=preload; as=style");
+    assertThat(origin.requests("/hints")).isEqualTo(1);
+  }
+
+  @Test
   void aPlainListenerStaysHttp11WithHttp2On() throws Exception {
     origin.serve("/h2", BODY, "Cache-Control", "max-age=600");
     proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.http2: true");

@@ -143,11 +143,28 @@ public final class ClientChannels {
       }
       if (sawBytes) {
         // written from the front of the pipeline: the HTTP encoder is mid-nothing, the decoder mid-head
-        raw.writeAndFlush(Unpooled.wrappedBuffer(RESPONSE_408)).addListener(ChannelFutureListener.CLOSE);
+        plainWriter(raw).writeAndFlush(Unpooled.wrappedBuffer(RESPONSE_408)).addListener(ChannelFutureListener.CLOSE);
       } else {
         raw.close();
       }
     }
+  }
+
+  /**
+   * Where to write raw response bytes so that they reach the client as plaintext HTTP: the front of the
+   * pipeline, or on a TLS connection the handler just behind the {@code SslHandler} (bytes written there
+   * are encrypted; written in front of it they would go out as cleartext inside the TLS stream).
+   */
+  static ChannelHandlerContext plainWriter(ChannelHandlerContext raw) {
+    ChannelPipeline p = raw.pipeline();
+    ChannelHandlerContext ssl = p.context(io.netty.handler.ssl.SslHandler.class);
+    if (ssl == null) {
+      return raw;
+    }
+    java.util.List<String> names = p.names();
+    int i = names.indexOf(ssl.name());
+    ChannelHandlerContext behind = i >= 0 && i + 1 < names.size() ? p.context(names.get(i + 1)) : null;
+    return behind == null ? raw : behind;
   }
 
   /** In front of the decoder: the first bytes of a head start the clock. */

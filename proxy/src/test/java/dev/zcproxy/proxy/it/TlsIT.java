@@ -184,6 +184,29 @@ class TlsIT extends OriginAndProxy {
     assertThat(origin.totalRequests()).isZero();
   }
 
+  @Test
+  void aSlowHeadOverTlsGets408InTheTlsStreamAfterTheRequestHeadTimeout() throws Exception {
+    proxy = ProxyFixture.start(origin.url(), cacheDir, tlsYaml(certs.leaf("a.test")), "listen.request-head-timeout: 1s");
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    java.security.KeyStore ks = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+    ks.load(null, null);
+    try (InputStream in = Files.newInputStream(certs.caCert)) {
+      ks.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    tmf.init(ks);
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    ctx.init(null, tmf.getTrustManagers(), null);
+    try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", proxy.server.port())) {
+      s.setSoTimeout(10_000);
+      s.startHandshake();
+      s.getOutputStream().write("GET /slow HTTP/1.1\r\nHost: a.test\r\n".getBytes(StandardCharsets.US_ASCII)); // never ends
+      s.getOutputStream().flush();
+      String got = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      assertThat(got).startsWith("HTTP/1.1 408");
+    }
+    assertThat(origin.totalRequests()).isZero();
+  }
+
   static byte[] readToEof(InputStream in) throws Exception {
     return in.readAllBytes();
   }

@@ -67,7 +67,15 @@ public final class ClientChannels {
     }
     String behind = p.names().indexOf(decoder) > p.names().indexOf(encoder) ? decoder : encoder;
     State state = new State(timeoutMs);
-    p.addFirst("zc-head-bytes", new RawSide(state));
+    // On TLS behind the SslHandler: it sees the request's bytes decrypted, including those that came in
+    // the same read as the client's Finished (decrypted after this connection was set up); in front of
+    // it those bytes went by before the handler existed, and a slow head was then closed without its 408.
+    ChannelHandlerContext ssl = p.context(io.netty.handler.ssl.SslHandler.class);
+    if (ssl != null) {
+      p.addAfter(ssl.name(), "zc-head-bytes", new RawSide(state));
+    } else {
+      p.addFirst("zc-head-bytes", new RawSide(state));
+    }
     p.addAfter(behind, "zc-head-decoded", new DecodedSide(state));
     state.start(p.context("zc-head-bytes"), false);
     return true;

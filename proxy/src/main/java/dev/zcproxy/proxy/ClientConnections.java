@@ -53,7 +53,8 @@ final class ClientConnections {
         full.set(false);
       }
     });
-    if (headTimeoutMs > 0 && !ClientChannels.installHeadTimeout(conn, headTimeoutMs) && headTimerWarned.compareAndSet(false, true)) {
+    // HTTP/2 connections have no HTTP/1 head to time: the TLS handshake timeout and the idle timeout bound them
+    if (headTimeoutMs > 0 && !ClientChannels.isHttp2(conn) && !ClientChannels.installHeadTimeout(conn, headTimeoutMs) && headTimerWarned.compareAndSet(false, true)) {
       LOG.warn("listen.request-head-timeout not applied: the connection is not a plain HTTP/1 Vert.x connection");
     }
     return true;

@@ -11,6 +11,7 @@ import dev.zcproxy.proxy.admin.Lifecycle;
 import dev.zcproxy.proxy.admin.ProxyMetrics;
 import dev.zcproxy.proxy.config.ConfigLoader;
 import dev.zcproxy.proxy.config.ProxyConfig;
+import dev.zcproxy.proxy.internal.ClientChannels;
 import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.internal.StrictRequestDecoder;
 import dev.zcproxy.proxy.server.ProxyHandler;
@@ -72,11 +73,31 @@ public final class ProxyServer {
   /** What reopens the access-log file ({@code SIGUSR1}); set by {@link #ownLogging}. */
   private volatile Runnable reopenAccessLog;
 
-  /** The servers of one client listener (one per event loop), their deployment and the port they bound. */
-  private record Listener(String deploymentId, List<HttpServer> servers, int port) {}
+  /**
+   * The client listeners of one configuration: their deployment, what each listens as, and each one's
+   * servers (one per event loop), by index in {@code specs} (0: {@code listen.address}).
+   */
+  private record Listener(String deploymentId, List<Listeners.Spec> specs, java.util.Map<Integer, List<HttpServer>> bySpec) {
+    int port() {
+      return bySpec.get(0).get(0).actualPort();
+    }
+
+    int plainPort() {
+      return specs.size() > 1 ? bySpec.get(1).get(0).actualPort() : -1;
+    }
+
+    List<HttpServer> servers() {
+      List<HttpServer> all = new ArrayList<>();
+      bySpec.values().forEach(all::addAll);
+      return all;
+    }
+  }
   /** The cluster, when {@code cluster.enabled}; else {@code null} (and no Hazelcast class is loaded). */
   private volatile dev.zcproxy.proxy.cluster.Cluster cluster;
   private volatile dev.zcproxy.proxy.cluster.OwnerRoute ownerRoute;
+  /** The TLS listener's certificate files, or {@code null} without TLS. */
+  private CertificateFiles certificates;
+  private io.vertx.core.net.KeyCertOptions certs;
 
   public ProxyServer(ProxyConfig config) {
     this(config, System::currentTimeMillis);
@@ -152,14 +173,36 @@ public final class ProxyServer {
         }
       });
     }
-    origins = dev.zcproxy.proxy.origin.OriginPools.build(vertx, config, metrics.registry());
+    try {
+      origins = dev.zcproxy.proxy.origin.OriginPools.build(vertx, config, metrics.registry());
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e); // an origin.tls file that cannot be read
+    }
     router = new dev.zcproxy.proxy.server.SiteRouter(config, origins, policy);
     origins.start();
     handler = new ProxyHandler(vertx, config, policy, store, router, new BodyTransfer(config.transfer().sendfile(), cacheIo),
         metrics, clock, cacheIo);
     connections = new ClientConnections(config.listen().maxConnections(), config.listen().requestHeadTimeout().toMillis());
+    ProxyConfig.ListenTls tls = config.listen().tls();
+    if (tls.enabled()) {
+      certificates = new CertificateFiles(tls.certificates());
+      try {
+        certs = certificates.load();
+      } catch (IllegalArgumentException e) {
+        return Future.failedFuture(e);
+      }
+    }
     Future<Void> started = bindListener(config).map(l -> {
       listener = l;
+      if (tls.enabled() && !tls.reloadCheck().isZero()) {
+        vertx.setPeriodic(tls.reloadCheck().toMillis(), id -> {
+          try {
+            cacheIo.execute(() -> reloadCertificates(false));
+          } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // the proxy is closing
+          }
+        });
+      }
       return null;
     });
     if (config.admin().enabled()) {
@@ -179,47 +222,59 @@ public final class ProxyServer {
         c.cdnCacheControl(), c.surrogateControl(), c.maxVariants(), Math.min(c.maxObjectBytes(), c.maxSizeBytes()), c.setCookie()));
   }
 
-  /** Binds the client listener for {@code config}, one server per event loop, handing requests to the current handler. */
+  /**
+   * Binds the client listeners for {@code config} (the main one, TLS when {@code listen.tls} has
+   * certificates, and {@code listen.plain-address} beside it), one server per event loop each, handing
+   * requests to the current handler.
+   */
   private Future<Listener> bindListener(ProxyConfig config) {
-    HttpServerOptions options = new HttpServerOptions()
-        .setHost(config.listen().address().host())
-        .setPort(config.listen().address().port() == 0 && loops > 1 ? -1 : config.listen().address().port())
-        .setMaxHeaderSize(config.listen().maxHeaderBytes())
-        .setMaxInitialLineLength(config.listen().maxInitialLineBytes())
-        .setIdleTimeout((int) config.listen().idleTimeout().toSeconds())
-        .setIdleTimeoutUnit(TimeUnit.SECONDS)
-        .setCompressionSupported(false)
-        // 100 Continue is sent by the handler once the request passed its checks and its body is wanted.
-        .setHandle100ContinueAutomatically(false)
-        // HTTP/1.x only: the strict request decoder is installed per connection before its first byte,
-        // which the h2c detector would delay until after the first request was parsed.
-        .setHttp2ClearTextEnabled(false)
-        .setTcpNoDelay(true);
+    List<Listeners.Spec> specs = Listeners.specs(config.listen(), loops, certs);
     ClientConnections conns = connections;
-    List<HttpServer> servers = Collections.synchronizedList(new ArrayList<>());
+    java.util.Map<Integer, List<HttpServer>> bySpec = new java.util.concurrent.ConcurrentHashMap<>();
     Future<String> deployed = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
       @Override
       public Future<?> start() {
-        return vertx.createHttpServer(options)
-            .connectionHandler(conn -> {
-              if (!conns.accept(conn)) {
-                return; // over listen.max-connections: closed at once
-              }
-              // A client that resets or hangs up mid-response is an everyday event, not an error of the
-              // proxy (Vert.x logs it at ERROR without a handler); the response's own outcome is logged.
-              conn.exceptionHandler(t -> LOG.debug("client connection {}: {}", conn.remoteAddress(), t.toString()));
-              StrictRequestDecoder.install(conn, options);
-              if (!HalfClose.install(conn)) {
-                LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());
-              }
-            })
-            .requestHandler(req -> handler.handle(req))
-            .invalidRequestHandler(req -> handler.invalidRequestHandler().handle(req))
-            .listen()
-            .onSuccess(servers::add);
+        List<Future<HttpServer>> listening = new ArrayList<>();
+        for (int i = 0; i < specs.size(); i++) {
+          int index = i;
+          HttpServerOptions options = specs.get(i).options();
+          listening.add(vertx.createHttpServer(options)
+              .connectionHandler(conn -> {
+                if (!conns.accept(conn)) {
+                  return; // over listen.max-connections: closed at once
+                }
+                // A client that resets or hangs up mid-response is an everyday event, not an error of the
+                // proxy (Vert.x logs it at ERROR without a handler); the response's own outcome is logged.
+                conn.exceptionHandler(t -> LOG.debug("client connection {}: {}", conn.remoteAddress(), t.toString()));
+                if (ClientChannels.isHttp2(conn)) {
+                  return; // HTTP/2 has its own framing; the HTTP/1 decoder and half-close hooks do not apply
+                }
+                StrictRequestDecoder.install(conn, options);
+                if (!HalfClose.install(conn)) {
+                  LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());
+                }
+              })
+              .requestHandler(req -> handler.handle(req))
+              .invalidRequestHandler(req -> handler.invalidRequestHandler().handle(req))
+              .listen()
+              .onSuccess(srv -> bySpec.computeIfAbsent(index, k -> Collections.synchronizedList(new ArrayList<>())).add(srv)));
+        }
+        return Future.all(listening);
       }
     }, new DeploymentOptions().setInstances(loops));
-    return deployed.map(id -> new Listener(id, List.copyOf(servers), servers.get(0).actualPort()));
+    return deployed.map(id -> new Listener(id, specs, java.util.Map.copyOf(bySpec)));
+  }
+
+  /** What the listeners say in the start line: scheme, address and how hits move, per listener. */
+  private String listening() {
+    Listener l = listener;
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; l != null && i < l.specs().size(); i++) {
+      Listeners.Spec spec = l.specs().get(i);
+      out.append(i == 0 ? "" : " and ").append(spec.scheme()).append("://").append(spec.address().host()).append(':')
+          .append(i == 0 ? l.port() : l.plainPort()).append(" (").append(spec.describe(config.transfer().sendfile())).append(')');
+    }
+    return out.toString();
   }
 
   private Future<AdminServer> startAdmin(ProxyConfig config, CachePolicy policy) {
@@ -406,21 +461,67 @@ public final class ProxyServer {
     return cluster;
   }
 
-  /** The one line printed at start: listen address, origin, cache, transport and transfer mode. */
+  /** The one line printed at start: listeners (protocols, how hits move), origin, cache, transport. */
   public String startupLine() {
     String transport = vertx.isNativeTransportEnabled() ? "epoll" : "nio";
     ProxyConfig.Cache c = config.cache();
     String cache = c.enabled() ? c.dir().toAbsolutePath().normalize() + " (" + Sizes.human(c.maxSizeBytes()) + ")" : "disabled";
-    String hits = config.transfer().sendfile() ? "sendfile" : "copy";
-    return "zcproxy listening on http://" + config.listen().address().host() + ":" + port()
+    return "zcproxy listening on " + listening()
         + (config.sites().configured() ? " -> " + config.sites().list().size() + " sites" : " -> origin " + config.origin().url())
         + ", cache " + cache
         + ", transport " + transport
-        + ", hits by " + hits
         + (adminPort > 0 ? ", admin http://" + config.admin().address().host() + ":" + adminPort
             + (config.admin().hasToken() ? " (purge needs the admin token)"
                 : " (no admin token: purge refused; set admin.token or ZCPROXY_ADMIN_TOKEN)") : "")
         + (cluster != null ? ", " + clusterState() : "");
+  }
+
+  /**
+   * Re-reads the listener's certificate and key files and serves them to new connections (open ones keep
+   * theirs); completes with whether anything changed. A file that cannot be read or parsed leaves the
+   * current certificates in place and fails the future. Without TLS it completes with false.
+   */
+  public Future<Boolean> reloadCertificates() {
+    if (certificates == null || vertx == null) {
+      return Future.succeededFuture(false);
+    }
+    io.vertx.core.Promise<Boolean> done = io.vertx.core.Promise.promise();
+    cacheIo.execute(() -> reloadCertificates(true).onComplete(done));
+    return done.future();
+  }
+
+  /** On the I/O pool: reads the files if forced or changed, then updates every TLS server instance. */
+  private synchronized Future<Boolean> reloadCertificates(boolean force) {
+    if (!force && !certificates.changed()) {
+      return Future.succeededFuture(false);
+    }
+    io.vertx.core.net.PemKeyCertOptions fresh;
+    try {
+      fresh = certificates.load();
+    } catch (IllegalArgumentException e) {
+      LOG.warn("TLS certificates not reloaded, the current ones stay: {}", e.getMessage());
+      return Future.failedFuture(e);
+    }
+    certs = fresh; // a listener bound later (a reload that moves it) starts with these
+    Listener l = listener;
+    List<HttpServer> tlsServers = l.bySpec().getOrDefault(0, List.of());
+    List<Future<Boolean>> updates = new ArrayList<>();
+    synchronized (tlsServers) {
+      for (HttpServer s : tlsServers) {
+        io.vertx.core.net.ServerSSLOptions o = l.specs().get(0).options().getSslOptions().copy().setKeyCertOptions(fresh);
+        updates.add(s.updateSSLOptions(o, true));
+      }
+    }
+    return Future.all(updates).map(cf -> {
+      LOG.info("TLS certificates reloaded from {}", config.listen().tls().certificates());
+      return true;
+    }).onFailure(t -> LOG.warn("TLS certificates not reloaded, the current ones stay: {}", t.toString()));
+  }
+
+  /** The port of the plain listener beside a TLS one ({@code listen.plain-address}), or -1 when there is none. */
+  public int plainPort() {
+    Listener l = listener;
+    return l == null ? -1 : l.plainPort();
   }
 
   private static boolean isLoopback(String host) {

@@ -142,7 +142,7 @@ public final class ProxyMetrics {
   }
 
   private static String label(TransferMode m) {
-    return m.name().toLowerCase(Locale.ROOT);
+    return m.label();
   }
 
   /** The registry every meter is in; give it to Vert.x so its HTTP metrics are scraped with these. */

@@ -80,7 +80,10 @@ public final class ConfigLoader {
             "body-buffer-size",
             "body-buffer-total",
             "body-timeout",
-            "body-temp-dir"));
+            "body-temp-dir",
+            "http2",
+            "plain-address",
+            "tls"));
     keys.put(
         "origin",
         List.of(
@@ -91,7 +94,8 @@ public final class ConfigLoader {
             "max-connections",
             "keep-alive-timeout",
             "preserve-host",
-            "strip-request-headers"));
+            "strip-request-headers",
+            "tls"));
     keys.put(
         "cache",
         List.of(
@@ -593,6 +597,7 @@ public final class ConfigLoader {
 
   static ProxyConfig bind(Map<String, Value> values, String source) {
     Binder b = new Binder(values);
+    TlsSections tls = new TlsSections(source);
     try {
       Listen l = Listen.DEFAULT;
       Listen listen =
@@ -612,7 +617,10 @@ public final class ConfigLoader {
               b.size("listen.body-buffer-total", l.bodyBufferTotalBytes()),
               b.duration("listen.body-timeout", l.bodyTimeout()),
               b.path("listen.body-temp-dir", l.bodyTempDir()),
-              b.duration("listen.drain-time", l.drainTime()));
+              b.duration("listen.drain-time", l.drainTime()),
+              tls.listen(b.node("listen.tls")),
+              b.bool("listen.http2", l.http2()),
+              b.optionalHostPort("listen.plain-address"));
       Origin o = Origin.DEFAULT;
       Origin origin =
           new Origin(
@@ -623,7 +631,8 @@ public final class ConfigLoader {
               b.integer("origin.max-connections", o.maxConnections(), "> 0"),
               b.duration("origin.keep-alive-timeout", o.keepAliveTimeout()),
               b.bool("origin.preserve-host", o.preserveHost()),
-              b.strings("origin.strip-request-headers", o.stripRequestHeaders(), "a list of header field names, or [] for none"));
+              b.strings("origin.strip-request-headers", o.stripRequestHeaders(), "a list of header field names, or [] for none"),
+              tls.origin(b.node("origin.tls")));
       Cache c = Cache.DEFAULT;
       Cache cache =
           new Cache(
@@ -721,6 +730,21 @@ public final class ConfigLoader {
 
     private ConfigException bad(Value v, String reason) {
       return fail(v, v.describe() + " " + reason);
+    }
+
+    /** The YAML node at {@code path} (a nested mapping such as {@code listen.tls}), or null if unset. */
+    Node node(String path) {
+      Value v = values.get(path);
+      return v == null ? null : v.node();
+    }
+
+    /** A {@code HOST:PORT}, or {@code null} when unset or {@code ""}. */
+    HostPort optionalHostPort(String path) {
+      Value v = values.get(path);
+      if (v == null || text(v, HOST_PORT_EXPECTED + ", or \"\" for none").isBlank()) {
+        return null;
+      }
+      return hostPort(path, null);
     }
 
     String string(String path, String dflt, String expected) {

@@ -167,7 +167,10 @@ public record ProxyConfig(
       long bodyBufferTotalBytes,
       Duration bodyTimeout,
       Path bodyTempDir,
-      Duration drainTime) {
+      Duration drainTime,
+      ListenTls tls,
+      boolean http2,
+      HostPort plainAddress) {
 
     static final Listen DEFAULT =
         new Listen(
@@ -185,7 +188,10 @@ public record ProxyConfig(
             64L << 20,
             Duration.ofSeconds(60),
             Path.of("./var/body-temp"),
-            Duration.ZERO);
+            Duration.ZERO,
+            ListenTls.OFF,
+            false,
+            null);
 
     public Listen {
       requireNonNull(address, "listen.address");
@@ -213,15 +219,38 @@ public record ProxyConfig(
       requireNonNull(bodyTempDir, "listen.body-temp-dir");
       check(!bodyTempDir.toString().isBlank(), "listen.body-temp-dir", "\"" + bodyTempDir + "\"", "a directory path");
       notNegative("listen.drain-time", drainTime, "0 = stop at once");
+      requireNonNull(tls, "listen.tls");
+      check(plainAddress == null || tls.enabled(), "listen.plain-address", plainAddress,
+          "\"\" unless listen.tls has certificates (without TLS, listen.address is the plain listener)");
     }
 
-    /** The listener with no drain time. */
+    /** The listener with a drain time, without TLS, HTTP/2 or a second plain address. */
+    public Listen(HostPort address, int maxHeaderBytes, int maxInitialLineBytes, Duration idleTimeout, int eventLoops,
+        Duration shutdownGrace, int maxConnections, Duration requestHeadTimeout, List<String> trustedProxies,
+        long maxBodyBytes, long bodyBufferBytes, long bodyBufferTotalBytes, Duration bodyTimeout, Path bodyTempDir,
+        Duration drainTime) {
+      this(address, maxHeaderBytes, maxInitialLineBytes, idleTimeout, eventLoops, shutdownGrace, maxConnections,
+          requestHeadTimeout, trustedProxies, maxBodyBytes, bodyBufferBytes, bodyBufferTotalBytes, bodyTimeout, bodyTempDir,
+          drainTime, ListenTls.OFF, false, null);
+    }
+
+    /** The listener with TLS, HTTP/2 or a second plain address, and no drain time. */
+    public Listen(HostPort address, int maxHeaderBytes, int maxInitialLineBytes, Duration idleTimeout, int eventLoops,
+        Duration shutdownGrace, int maxConnections, Duration requestHeadTimeout, List<String> trustedProxies,
+        long maxBodyBytes, long bodyBufferBytes, long bodyBufferTotalBytes, Duration bodyTimeout, Path bodyTempDir,
+        ListenTls tls, boolean http2, HostPort plainAddress) {
+      this(address, maxHeaderBytes, maxInitialLineBytes, idleTimeout, eventLoops, shutdownGrace, maxConnections,
+          requestHeadTimeout, trustedProxies, maxBodyBytes, bodyBufferBytes, bodyBufferTotalBytes, bodyTimeout, bodyTempDir,
+          Duration.ZERO, tls, http2, plainAddress);
+    }
+
+    /** The listener without drain time, TLS, HTTP/2 or a second plain address. */
     public Listen(HostPort address, int maxHeaderBytes, int maxInitialLineBytes, Duration idleTimeout, int eventLoops,
         Duration shutdownGrace, int maxConnections, Duration requestHeadTimeout, List<String> trustedProxies,
         long maxBodyBytes, long bodyBufferBytes, long bodyBufferTotalBytes, Duration bodyTimeout, Path bodyTempDir) {
       this(address, maxHeaderBytes, maxInitialLineBytes, idleTimeout, eventLoops, shutdownGrace, maxConnections,
           requestHeadTimeout, trustedProxies, maxBodyBytes, bodyBufferBytes, bodyBufferTotalBytes, bodyTimeout, bodyTempDir,
-          Duration.ZERO);
+          Duration.ZERO, ListenTls.OFF, false, null);
     }
 
     /** The listener with default request-body handling and no trusted proxies. */
@@ -257,7 +286,8 @@ public record ProxyConfig(
       int maxConnections,
       Duration keepAliveTimeout,
       boolean preserveHost,
-      List<String> stripRequestHeaders) {
+      List<String> stripRequestHeaders,
+      OriginTls tls) {
 
     static final Origin DEFAULT =
         new Origin(
@@ -268,7 +298,15 @@ public record ProxyConfig(
             64,
             Duration.ofSeconds(60),
             true,
-            List.of());
+            List.of(),
+            OriginTls.DEFAULT);
+
+    /** The origin settings with the default TLS settings (verification on, the JVM's trust store). */
+    public Origin(OriginUrl url, Duration connectTimeout, Duration firstByteTimeout, Duration idleTimeout,
+        int maxConnections, Duration keepAliveTimeout, boolean preserveHost, List<String> stripRequestHeaders) {
+      this(url, connectTimeout, firstByteTimeout, idleTimeout, maxConnections, keepAliveTimeout, preserveHost,
+          stripRequestHeaders, OriginTls.DEFAULT);
+    }
 
     /** The origin settings with no request fields stripped. */
     public Origin(OriginUrl url, Duration connectTimeout, Duration firstByteTimeout, Duration idleTimeout,
@@ -289,6 +327,98 @@ public record ProxyConfig(
         check(!h.isBlank() && h.chars().allMatch(c -> c > ' ' && c < 0x7f && c != ':'), "origin.strip-request-headers",
             "\"" + h + "\"", "a list of header field names");
       }
+      requireNonNull(tls, "origin.tls");
+    }
+  }
+
+  /** A certificate chain (leaf first) and its private key, both PEM files. */
+  public record CertKey(Path cert, Path key) {
+    public CertKey {
+      requireNonNull(cert, "cert");
+      requireNonNull(key, "key");
+    }
+  }
+
+  /**
+   * TLS on the client listener ({@code listen.tls}); off when {@code certificates} is empty.
+   *
+   * <p>Several certificates are chosen by the client's SNI server name (the first when none matches or
+   * the client sends none). {@code protocols} are the enabled TLS versions; {@code ciphers} empty means
+   * {@link #MODERN_CIPHERS}. The certificate and key files are checked every {@code reloadCheck} and
+   * served anew when they changed (zero = only on an explicit reload). {@code handshakeTimeout} bounds
+   * a TLS handshake.
+   */
+  public record ListenTls(
+      List<CertKey> certificates, List<String> protocols, List<String> ciphers, Duration reloadCheck,
+      Duration handshakeTimeout) {
+
+    /** The TLS versions zcproxy accepts at all. */
+    public static final List<String> KNOWN_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
+
+    /**
+     * The default cipher suites: Mozilla's "intermediate" list (TLS 1.3 AEAD suites, then ECDHE with
+     * AES-GCM or ChaCha20-Poly1305 for TLS 1.2), in the JDK's names.
+     */
+    public static final List<String> MODERN_CIPHERS = List.of(
+        "TLS_AES_128_GCM_SHA256",
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+
+    /** No TLS. */
+    public static final ListenTls OFF =
+        new ListenTls(List.of(), KNOWN_PROTOCOLS, List.of(), Duration.ofSeconds(10), Duration.ofSeconds(10));
+
+    public ListenTls {
+      requireNonNull(certificates, "listen.tls.certificates");
+      certificates = List.copyOf(certificates);
+      requireNonNull(protocols, "listen.tls.protocols");
+      protocols = List.copyOf(protocols);
+      check(!protocols.isEmpty(), "listen.tls.protocols", "[]", "one or more of " + String.join(", ", KNOWN_PROTOCOLS));
+      for (String p : protocols) {
+        check(KNOWN_PROTOCOLS.contains(p), "listen.tls.protocols", p, "one or more of " + String.join(", ", KNOWN_PROTOCOLS));
+      }
+      requireNonNull(ciphers, "listen.tls.ciphers");
+      ciphers = List.copyOf(ciphers);
+      notNegative("listen.tls.reload-check", reloadCheck, "0 = only on reload");
+      positive("listen.tls.handshake-timeout", handshakeTimeout);
+    }
+
+    /** Whether the listener speaks TLS. */
+    public boolean enabled() {
+      return !certificates.isEmpty();
+    }
+
+    /** The cipher suites to enable: the configured ones, or {@link #MODERN_CIPHERS}. */
+    public List<String> effectiveCiphers() {
+      return ciphers.isEmpty() ? MODERN_CIPHERS : ciphers;
+    }
+  }
+
+  /**
+   * TLS towards {@code https://} origins ({@code origin.tls}).
+   *
+   * <p>{@code verify} checks the origin's certificate chain and host name (off only for tests and
+   * private networks you trust); {@code caFile} (PEM, may hold several certificates) replaces the JVM's
+   * trust store when set; {@code sni} is the server name sent and verified instead of the URL's host
+   * ({@code ""} = the host); {@code cert} and {@code key} are a client certificate for origins that
+   * ask for one (both or neither).
+   */
+  public record OriginTls(boolean verify, Path caFile, String sni, Path cert, Path key) {
+    /** Verification on against the JVM's trust store, no client certificate. */
+    public static final OriginTls DEFAULT = new OriginTls(true, null, "", null, null);
+
+    public OriginTls {
+      requireNonNull(sni, "origin.tls.sni");
+      check(sni.chars().allMatch(c -> c > ' ' && c < 0x7f && c != '/' && c != ':'), "origin.tls.sni", "\"" + sni + "\"",
+          "a DNS host name, or \"\" for the origin URL's host");
+      check((cert == null) == (key == null), cert == null ? "origin.tls.cert" : "origin.tls.key", "\"\"",
+          "origin.tls.cert and origin.tls.key both set, or neither");
     }
   }
 

@@ -67,10 +67,24 @@ public final class ClientChannels {
     }
     String behind = p.names().indexOf(decoder) > p.names().indexOf(encoder) ? decoder : encoder;
     State state = new State(timeoutMs);
-    p.addFirst("zc-head-bytes", new RawSide(state));
+    // On TLS behind the SslHandler: it sees the request's bytes decrypted, including those that came in
+    // the same read as the client's Finished (decrypted after this connection was set up); in front of
+    // it those bytes went by before the handler existed, and a slow head was then closed without its 408.
+    ChannelHandlerContext ssl = p.context(io.netty.handler.ssl.SslHandler.class);
+    if (ssl != null) {
+      p.addAfter(ssl.name(), "zc-head-bytes", new RawSide(state));
+    } else {
+      p.addFirst("zc-head-bytes", new RawSide(state));
+    }
     p.addAfter(behind, "zc-head-decoded", new DecodedSide(state));
     state.start(p.context("zc-head-bytes"), false);
     return true;
+  }
+
+  /** Whether {@code conn} is an HTTP/2 connection (ALPN h2 or h2c prior knowledge): its channel runs Netty's HTTP/2 codec. */
+  public static boolean isHttp2(HttpConnection conn) {
+    return conn instanceof ConnectionBase base
+        && base.channel().pipeline().get(io.netty.handler.codec.http2.Http2ConnectionHandler.class) != null;
   }
 
   /** Closes the connection's channel at once, with no graceful shutdown: for connections refused at accept. */
@@ -137,11 +151,28 @@ public final class ClientChannels {
       }
       if (sawBytes) {
         // written from the front of the pipeline: the HTTP encoder is mid-nothing, the decoder mid-head
-        raw.writeAndFlush(Unpooled.wrappedBuffer(RESPONSE_408)).addListener(ChannelFutureListener.CLOSE);
+        plainWriter(raw).writeAndFlush(Unpooled.wrappedBuffer(RESPONSE_408)).addListener(ChannelFutureListener.CLOSE);
       } else {
         raw.close();
       }
     }
+  }
+
+  /**
+   * Where to write raw response bytes so that they reach the client as plaintext HTTP: the front of the
+   * pipeline, or on a TLS connection the handler just behind the {@code SslHandler} (bytes written there
+   * are encrypted; written in front of it they would go out as cleartext inside the TLS stream).
+   */
+  static ChannelHandlerContext plainWriter(ChannelHandlerContext raw) {
+    ChannelPipeline p = raw.pipeline();
+    ChannelHandlerContext ssl = p.context(io.netty.handler.ssl.SslHandler.class);
+    if (ssl == null) {
+      return raw;
+    }
+    java.util.List<String> names = p.names();
+    int i = names.indexOf(ssl.name());
+    ChannelHandlerContext behind = i >= 0 && i + 1 < names.size() ? p.context(names.get(i + 1)) : null;
+    return behind == null ? raw : behind;
   }
 
   /** In front of the decoder: the first bytes of a head start the clock. */

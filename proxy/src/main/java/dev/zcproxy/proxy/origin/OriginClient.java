@@ -56,6 +56,8 @@ public final class OriginClient {
     final ProxyConfig.Origin config;
     /** The server to send to; {@code config.url()} unless a pool gave another. */
     final ProxyConfig.OriginUrl url;
+    /** TLS towards an https origin, or {@code null} for http. */
+    final OriginTls tls;
     final HttpClient shared;
     /**
      * One pool per event loop: a connection then always lives on the loop of the client requests that
@@ -69,6 +71,7 @@ public final class OriginClient {
     Pools(ProxyConfig.Origin config, ProxyConfig.OriginUrl url) {
       this.config = config;
       this.url = url;
+      this.tls = url.tls() ? new OriginTls(config.tls()) : null;
       this.shared = build(config, url);
     }
 
@@ -149,8 +152,9 @@ public final class OriginClient {
         .setMaxHeaderSize(64 * 1024)
         .setDefaultHost(url.host())
         .setDefaultPort(url.port());
-    if (url.tls()) {
-      options.setSsl(true);
+    OriginTls tls = url.tls() ? new OriginTls(config.tls()) : null;
+    if (tls != null) {
+      tls.applyTo(options);
     }
     return vertx.httpClientBuilder()
         .with(options)
@@ -213,12 +217,16 @@ public final class OriginClient {
     ProxyConfig.Origin config = p.config;
     RequestOptions ro = new RequestOptions()
         .setMethod(method)
-        .setHost(p.url.host())
+        .setHost(p.tls == null ? p.url.host() : p.tls.serverName(p.url.host()))
         .setPort(p.url.port())
         .setURI(uri)
         .setHeaders(headers)
         .setConnectTimeout(config.connectTimeout().toMillis())
         .setIdleTimeout(config.firstByteTimeout().toMillis());
+    if (p.tls != null && p.tls.overridesServerName()) {
+      // connect to the URL's address, but send and verify the configured server name
+      ro.setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(p.url.port(), p.url.host()));
+    }
     return p.client().request(ro).compose(req -> {
       if (!OriginCodec.onInterim(req.connection(), interim) && interim != null) {
         req.earlyHintsHandler(h -> interim.interim(103, "Early Hints", h));
@@ -239,6 +247,19 @@ public final class OriginClient {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof TimeoutException || c instanceof io.netty.channel.ConnectTimeoutException
           || c.getClass().getSimpleName().contains("Timeout")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether a failure was the TLS handshake with an https origin (an untrusted or expired certificate, a
+   * host name that does not match, no common protocol): answered 502 with {@code detail=origin-tls-failed}.
+   */
+  public static boolean isTlsFailure(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof javax.net.ssl.SSLException || c instanceof java.security.cert.CertificateException) {
         return true;
       }
     }

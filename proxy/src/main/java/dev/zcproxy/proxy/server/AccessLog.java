@@ -67,7 +67,7 @@ final class AccessLog {
       return;
     }
     ACCESS.info("{} \"{} {} {}\" {} {} {}us {} {} {}", client, safe(method), safe(uri), version, status, bytes, micros, outcome,
-        mode.name().toLowerCase(Locale.ROOT), complete ? "complete" : "aborted");
+        mode.label(), complete ? "complete" : "aborted");
   }
 
   /**
@@ -88,7 +88,7 @@ final class AccessLog {
     sb.append(",\"version\":");
     jsonString(sb, version == null || version.equals("-") ? null : version);
     sb.append(",\"status\":").append(status).append(",\"bytes\":").append(bytes).append(",\"duration_us\":").append(micros)
-        .append(",\"outcome\":\"").append(outcome.name()).append("\",\"mode\":\"").append(mode.name().toLowerCase(Locale.ROOT))
+        .append(",\"outcome\":\"").append(outcome.name()).append("\",\"mode\":\"").append(mode.label())
         .append("\",\"complete\":").append(complete);
     if (originStatus >= 0) {
       sb.append(",\"origin_status\":").append(originStatus).append(",\"origin_us\":").append(originMicros);

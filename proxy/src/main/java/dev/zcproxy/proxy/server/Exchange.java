@@ -108,7 +108,8 @@ final class Exchange {
     }
     boolean timeout = OriginClient.isTimeout(cause);
     int status = timeout ? 504 : 502;
-    String detail = timeout ? "origin-timeout" : "origin-unreachable";
+    boolean tls = !timeout && OriginClient.isTlsFailure(cause);
+    String detail = timeout ? "origin-timeout" : tls ? "origin-tls-failed" : "origin-unreachable";
     LOG.debug("origin request for {} failed: {}", head.uri(), cause.toString());
     if (resp.headWritten() || clientGone) {
       resp.reset();
@@ -116,7 +117,7 @@ final class Exchange {
       return;
     }
     synth(status, CacheStatus.fwd(fwd).detail(detail),
-        status + (timeout ? " origin timed out\n" : " origin unreachable\n"));
+        status + (timeout ? " origin timed out\n" : tls ? " origin TLS handshake failed\n" : " origin unreachable\n"));
   }
 
   /**
@@ -124,7 +125,8 @@ final class Exchange {
    * call for an exchange counts. A failed {@code sent} is logged as {@code aborted} with the body bytes
    * counted so far in {@link #bodyBytes} (writers add to it as their writes complete).
    */
-  void finish(CacheOutcome outcome, TransferMode mode, Future<Void> sent) {
+  void finish(CacheOutcome outcome, TransferMode how, Future<Void> sent) {
+    TransferMode mode = how.on(req.isSSL(), req.version() == HttpVersion.HTTP_2);
     sent.onComplete(ar -> {
       if (finished) {
         return;

@@ -29,4 +29,15 @@ final class HeaderMaps {
   static long contentLength(MultiMap headers) {
     return ContentLength.parse(headers.getAll(HttpHeaders.CONTENT_LENGTH));
   }
+
+  /** The fields RFC 9113 §8.2.2 forbids in HTTP/2 messages. */
+  private static final java.util.List<String> CONNECTION_SPECIFIC =
+      java.util.List.of("connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade");
+
+  /** Removes the HTTP/1 connection-specific fields from a response head about to go out on HTTP/2. */
+  static void stripConnectionSpecific(io.vertx.core.MultiMap headers) {
+    for (String name : CONNECTION_SPECIFIC) {
+      headers.remove(name);
+    }
+  }
 }

@@ -224,6 +224,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   @Override
   public void handle(HttpServerRequest req) {
     req.pause();
+    if (req.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
+      // RFC 9113 §8.2.2: no connection-specific fields on HTTP/2 (clients treat them as a malformed response)
+      req.response().headersEndHandler(v -> HeaderMaps.stripConnectionSpecific(req.response().headers()));
+      // RFC 9113 §8.3.1: :authority stands for Host; every later step (checks, key, origin Host) reads Host
+      if (req.headers().get(HttpHeaders.HOST) == null && req.authority() != null) {
+        req.headers().set(HttpHeaders.HOST, req.authority().toString());
+      }
+    }
     if (doomed.contains(req.connection())) {
       return; // pipelined behind a request whose framing was rejected: the connection is closing
     }

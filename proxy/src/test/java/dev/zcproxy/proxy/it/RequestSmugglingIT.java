@@ -244,6 +244,7 @@ class RequestSmugglingIT {
     // (a hit, or collapsed into the fill if it is still being stored: the origin count is the proof)
     assertThat(again).startsWith("HTTP/1.1 200 ").endsWith("origin saw /abs?q=1 via other.example");
     assertThat(origin.requests()).hasSize(1);
+    proxy.server.metrics().whenStored(1).get(20, java.util.concurrent.TimeUnit.SECONDS); // the commit is asynchronous
     assertThat(proxy.server.store().variants("http://other.example/abs?q=1")).hasSize(1);
     assertThat(proxy.server.store().variants("http://h/abs?q=1")).isEmpty();
   }

@@ -469,6 +469,8 @@ class CachingIT extends OriginAndProxy {
     HttpResponse<String> r = proxy.client.send(req, HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.body()).isEqualTo(sha256(upload));
+    // A response is counted when the proxy has finished it, which can be just after the client read its last byte.
+    proxy.server.metrics().whenResponses(CacheOutcome.PASS, 1).get(20, java.util.concurrent.TimeUnit.SECONDS);
     assertThat(proxy.server.metrics().responses(CacheOutcome.PASS)).isEqualTo(1);
   }
 

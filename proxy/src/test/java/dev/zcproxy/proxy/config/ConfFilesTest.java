@@ -29,7 +29,9 @@ class ConfFilesTest {
             CONF.resolve("proxy.yaml"),
             CONF.resolve("examples/minimal.yaml"),
             CONF.resolve("examples/dev-loopback.yaml"),
-            CONF.resolve("examples/sites.yaml"));
+            CONF.resolve("examples/sites.yaml"),
+            CONF.resolve("examples/tls.yaml"),
+            CONF.resolve("examples/sites-tls.yaml"));
   }
 
   @ParameterizedTest

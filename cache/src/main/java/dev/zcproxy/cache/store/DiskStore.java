@@ -118,6 +118,8 @@ public final class DiskStore implements AutoCloseable {
   private final AtomicLong lastWriteErrorLog = new AtomicLong(System.nanoTime() - WRITE_ERROR_LOG_INTERVAL_NANOS);
   private final AtomicLong suppressedWriteErrors = new AtomicLong();
   volatile WriteHook writeHook = (temp, position, length) -> { };
+  /** Told the generation of every file that left the index for good (see {@link #onFileGone}). */
+  private volatile java.util.function.LongConsumer goneListener = generation -> { };
   volatile long failWritesAfter = -1;
 
   private DiskStore(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
@@ -935,8 +937,18 @@ public final class DiskStore implements AutoCloseable {
     return false;
   }
 
+  /**
+   * Calls {@code listener} with the {@link OpenEntry#generation} of every file that leaves the index for
+   * good (evicted, purged, banned, replaced), so that copies of its body kept elsewhere are dropped.
+   * Runs on the I/O executor; one listener, the last one set.
+   */
+  public void onFileGone(java.util.function.LongConsumer listener) {
+    this.goneListener = requireNonNull(listener, "listener");
+  }
+
   /** Called on the I/O executor when an entry left the index for good: drop its channel, delete its file. */
   private void fileGone(StoreEntry e) {
+    goneListener.accept(e.generation());
     SharedChannel ch = openFiles.asMap().remove(e.generation());
     if (ch != null) {
       ch.releaseOwner();

@@ -62,6 +62,9 @@ public final class ProxyMetrics {
   private volatile LongSupplier cacheEntries = () -> 0;
   private volatile LongSupplier cacheBytes = () -> 0;
   private volatile LongSupplier fillsInFlight = () -> 0;
+  private final LongAdder ramLoads = new LongAdder();
+  private volatile LongSupplier ramObjects = () -> 0;
+  private final java.util.Queue<Waiter> ramLoadWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   /** Metrics in a registry of their own. */
   public ProxyMetrics() {
@@ -114,6 +117,9 @@ public final class ProxyMetrics {
         .description("Entries in the cache index.").register(registry);
     Gauge.builder("zcproxy.cache.bytes", this, m -> m.cacheBytes.getAsLong())
         .description("Bytes on disk of the indexed entries.").register(registry);
+    counter("zcproxy.ram.loads", "Bodies read from their cache file into the RAM tier.", ramLoads);
+    Gauge.builder("zcproxy.ram.objects", this, m -> m.ramObjects.getAsLong())
+        .description("Bodies kept in the RAM tier now.").register(registry);
     Gauge.builder("zcproxy.fills.in.flight", this, m -> m.fillsInFlight.getAsLong())
         .description("Origin fetches being written into the cache now.").register(registry);
   }
@@ -193,6 +199,27 @@ public final class ProxyMetrics {
   /** Completes once {@code n} responses in total have been stored (commits are asynchronous). */
   public java.util.concurrent.CompletableFuture<Void> whenStored(long n) {
     return when(storedWaiters, stored, n);
+  }
+
+  /** A hit entry's body was read into the RAM tier: its next hits are written from memory. */
+  public void ramLoaded() {
+    ramLoads.increment();
+    release(ramLoadWaiters, ramLoads.sum());
+  }
+
+  /** Where the number of bodies in the RAM tier comes from. */
+  public void ramGauge(LongSupplier objects) {
+    this.ramObjects = objects;
+  }
+
+  /** Bodies kept in the RAM tier now. */
+  public long ramObjects() {
+    return ramObjects.getAsLong();
+  }
+
+  /** Completes once {@code n} bodies in total have been read into the RAM tier. */
+  public java.util.concurrent.CompletableFuture<Void> whenRamLoaded(long n) {
+    return when(ramLoadWaiters, ramLoads, n);
   }
 
   /** Completes once {@code n} requests in total have joined a fetch under way. */

@@ -35,6 +35,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
@@ -116,6 +117,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final long hitForPassMillis;
   private final boolean coalesce;
   private final boolean sendfileEnabled;
+  /** Bodies of small hot entries kept in the heap, or {@code null} without a cache. */
+  private final RamTier ram;
   /** Handed to every exchange, relay and fill this handler makes. */
   private final HandlerContext ctx;
   /**
@@ -167,6 +170,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.trustedProxies = config.listen().trustedProxies().stream().map(dev.zcproxy.proxy.config.Cidr::parse).toList();
     this.stripRequestHeaders = config.origin().stripRequestHeaders();
     this.keyHeaders = config.cache().keyHeaders();
+    this.ram = store == null || config.cache().ram().sizeBytes() == 0 ? null : new RamTier(config.cache().ram(), ioExecutor, metrics::ramLoaded);
+    if (ram != null) {
+      store.onFileGone(ram::drop);
+      metrics.ramGauge(ram::size);
+    }
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
         config.logging().xCacheHeader(), config.transfer().splice(), config.transfer().spliceMinBytes(),
         config.origin().idleTimeout().toMillis(), fills, ConcurrentHashMap.newKeySet(), new HandlerContext.Flow() {
@@ -674,13 +682,29 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ex.finish(outcome, TransferMode.NONE, resp.end());
       return;
     }
+    long bodyLength = length;
+    byte[] kept = ram == null || !ram.admits(entry.bodyLength()) ? null : ram.get(open.generation());
+    if (kept != null && kept.length == entry.bodyLength()) {
+      // RAM tier: head and body leave in one write, no sendfile of a few KiB.
+      open.close();
+      int from = (int) (offset - entry.bodyOffset());
+      Buffer body = from == 0 && length == kept.length ? Buffer.buffer(kept) : Buffer.buffer((int) length).appendBytes(kept, from, (int) length);
+      Future<Void> sent = resp.end(body);
+      sent.onSuccess(v -> ex.bodyBytes = bodyLength);
+      ex.finish(outcome, TransferMode.RAM, sent);
+      return;
+    }
     TransferMode mode = transfer.modeFor(ex.req);
     Future<Void> sent = transfer.send(resp, mode, open.channel(), offset, length);
-    long bodyLength = length;
+    EntryMeta served = entry;
     sent.onComplete(ar -> {
-      open.close();
       if (ar.succeeded()) {
         ex.bodyBytes = bodyLength; // a cut sendfile reports no count: only a whole body is counted
+      }
+      if (ar.succeeded() && ram != null && ram.admits(served.bodyLength())) {
+        ram.load(open, served.bodyOffset(), served.bodyLength()); // the next hit comes from RAM; closes open
+      } else {
+        open.close();
       }
     });
     ex.finish(outcome, mode, sent);

@@ -415,6 +415,19 @@ public final class DiskStore implements AutoCloseable {
     return CompletableFuture.supplyAsync(() -> openSlow(e), ioExecutor);
   }
 
+  /**
+   * The index's current meta of {@code meta}'s entry and the generation of its file, or {@code null} when
+   * it is not indexed; never blocks and opens nothing (for bodies kept elsewhere by generation).
+   */
+  public Indexed indexed(EntryMeta meta) {
+    requireNonNull(meta, "meta");
+    StoreEntry e = closed ? null : index.peek(meta.key().hash());
+    return e == null ? null : new Indexed(e.meta(), e.generation());
+  }
+
+  /** An indexed entry's current meta and its file's {@link OpenEntry#generation}. */
+  public record Indexed(EntryMeta meta, long generation) {}
+
   private OpenEntry openSlow(StoreEntry e) {
     FileChannel ch;
     try {

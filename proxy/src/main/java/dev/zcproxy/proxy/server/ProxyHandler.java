@@ -614,15 +614,24 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   // ---------------------------------------------------------------- deliver from the cache
 
   private void deliverStored(Exchange ex, EntryMeta entry, CacheOutcome outcome, CacheStatus cs) {
+    if (ram != null && ram.admits(entry.bodyLength())) {
+      // A body kept in RAM needs no open file: no open-file cache slot, no open(2) on the I/O pool.
+      DiskStore.Indexed indexed = store.indexed(entry);
+      byte[] kept = indexed == null ? null : ram.get(indexed.generation());
+      if (kept != null && kept.length == indexed.meta().bodyLength()) {
+        writeStored(ex, entry, indexed.meta(), null, kept, outcome, cs);
+        return;
+      }
+    }
     CompletableFuture<OpenEntry> opening = store.open(entry);
     OpenEntry ready = opening.getNow(null);
     if (ready != null) {
-      writeStored(ex, entry, ready, outcome, cs);
+      writeStored(ex, entry, ready.meta(), ready, null, outcome, cs);
       return;
     }
     Future.fromCompletionStage(opening, ex.context).onComplete(ar -> {
       if (ar.succeeded()) {
-        writeStored(ex, entry, ar.result(), outcome, cs);
+        writeStored(ex, entry, ar.result().meta(), ar.result(), null, outcome, cs);
       } else {
         // The file went away under the index (evicted, deleted by hand): drop it and fetch again.
         LOG.debug("stored entry {} could not be opened: {}", entry.primaryKey(), ar.cause().toString());
@@ -632,16 +641,23 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     });
   }
 
-  private void writeStored(Exchange ex, EntryMeta requested, OpenEntry open, CacheOutcome outcome, CacheStatus cs) {
+  /**
+   * Answers from a stored entry: its body from {@code kept} (the RAM tier) when not {@code null}, else
+   * from {@code open}'s file (then {@code open} is not {@code null} and is closed here).
+   *
+   * @param fileMeta the meta of the file the body comes from (the index's current one)
+   */
+  private void writeStored(Exchange ex, EntryMeta requested, EntryMeta fileMeta, OpenEntry open, byte[] kept,
+      CacheOutcome outcome, CacheStatus cs) {
     HttpServerResponse resp = ex.resp;
-    // The open file's meta describes its body; headers merged from a 304 may not have reached it yet.
-    EntryMeta entry = open.meta();
+    // The file's meta describes its body; headers merged from a 304 may not have reached it yet.
+    EntryMeta entry = fileMeta;
     if (requested.bodyLength() == entry.bodyLength() && requested.bodyOffset() == entry.bodyOffset()
         && requested.responseTime() > entry.responseTime()) {
       entry = requested;
     }
     if (ex.clientGone) {
-      open.close();
+      close(open);
       ex.finish(outcome, TransferMode.NONE, Future.failedFuture("client gone"));
       return;
     }
@@ -654,7 +670,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (policy.notModified(ex.head, entry)) {
       resp.setStatusCode(304);
       resp.headers().remove(HttpHeaders.CONTENT_LENGTH);
-      open.close();
+      close(open);
       ex.finish(outcome, TransferMode.NONE, resp.end());
       return;
     }
@@ -671,22 +687,24 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         resp.setStatusCode(416);
         resp.putHeader(HttpHeaders.CONTENT_RANGE, "bytes */" + u.completeLength());
         resp.putHeader(HttpHeaders.CONTENT_LENGTH, "0");
-        open.close();
+        close(open);
         ex.finish(outcome, TransferMode.NONE, resp.end());
         return;
       }
     }
     resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(length));
     if (ex.req.method() == HttpMethod.HEAD || entry.status() == 204 || entry.status() == 304) {
-      open.close();
+      close(open);
       ex.finish(outcome, TransferMode.NONE, resp.end());
       return;
     }
     long bodyLength = length;
-    byte[] kept = ram == null || !ram.admits(entry.bodyLength()) ? null : ram.get(open.generation());
+    if (kept == null && ram != null && ram.admits(entry.bodyLength())) {
+      kept = ram.get(open.generation());
+    }
     if (kept != null && kept.length == entry.bodyLength()) {
       // RAM tier: head and body leave in one write, no sendfile of a few KiB.
-      open.close();
+      close(open);
       int from = (int) (offset - entry.bodyOffset());
       Buffer body = from == 0 && length == kept.length ? Buffer.buffer(kept) : Buffer.buffer((int) length).appendBytes(kept, from, (int) length);
       Future<Void> sent = resp.end(body);
@@ -704,10 +722,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       if (ar.succeeded() && ram != null && ram.admits(served.bodyLength())) {
         ram.load(open, served.bodyOffset(), served.bodyLength()); // the next hit comes from RAM; closes open
       } else {
-        open.close();
+        close(open);
       }
     });
     ex.finish(outcome, mode, sent);
+  }
+
+  private static void close(OpenEntry open) {
+    if (open != null) {
+      open.close();
+    }
   }
 
   // ---------------------------------------------------------------- helpers

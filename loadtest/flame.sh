@@ -28,6 +28,7 @@ BEFORE_JAR=${BEFORE_JAR:-}
 AFTER_JAR=${AFTER_JAR:-$ROOT/proxy/target/zcproxy.jar}
 ZCPROXY_JAVA_OPTS=${ZCPROXY_JAVA_OPTS:--Xms64m -Xmx128m -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k}
 ORIGIN_PORT=${ORIGIN_PORT:-18381}
+ZCPROXY_ADMIN_PORT=${ZCPROXY_ADMIN_PORT:-18390}
 ZCPROXY_PORT=${ZCPROXY_PORT:-18380}
 INSTALL=${INSTALL:-1}
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo nocommit)
@@ -70,7 +71,7 @@ profile() { # LABEL JAR
   # shellcheck disable=SC2086
   java $ZCPROXY_JAVA_OPTS -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints -jar "$jar" \
     --listen "127.0.0.1:$ZCPROXY_PORT" --origin "http://127.0.0.1:$ORIGIN_PORT" \
-    --cache-dir "$WORK/cache" --cache-size 1GiB --access-log off >"$OUT/$label-zcproxy.log" 2>&1 &
+    --cache-dir "$WORK/cache" --cache-size 1GiB --admin "127.0.0.1:$ZCPROXY_ADMIN_PORT" --access-log off >"$OUT/$label-zcproxy.log" 2>&1 &
   PROXY_PID=$!
   wait_http "http://127.0.0.1:$ZCPROXY_PORT/" 60 "$PROXY_PID" || die "zcproxy ($label) did not start"
   curl -s -o /dev/null "http://127.0.0.1:$ZCPROXY_PORT/files/$SIZE"

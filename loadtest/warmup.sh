@@ -43,6 +43,7 @@ if [[ -z $JDK25 ]]; then
   for d in /usr/lib/jvm/*25*; do [[ -x $d/bin/java ]] && JDK25=$d/bin/java; done
 fi
 ORIGIN_PORT=${ORIGIN_PORT:-18281}
+ZCPROXY_ADMIN_PORT=${ZCPROXY_ADMIN_PORT:-18290}
 ZCPROXY_PORT=${ZCPROXY_PORT:-18280}
 JAR=${JAR:-$ROOT/proxy/target/zcproxy.jar}
 INSTALL=${INSTALL:-1}
@@ -91,7 +92,7 @@ start_proxy() { # SETUP OPTS... : a fresh zcproxy through bin/zcproxy on an empt
   local t0; t0=$(date +%s%N)
   JAVA_HOME=$home ZCPROXY_JAR=$JAR ZCPROXY_JAVA_OPTS="$HEAP_OPTS $*" ZCPROXY_AOT_CACHE=$(archive_of "$setup") \
     "$ROOT/bin/zcproxy" --listen "127.0.0.1:$ZCPROXY_PORT" --origin "http://127.0.0.1:$ORIGIN_PORT" \
-    --cache-dir "$WORK/cache" --cache-size 1GiB --access-log off >>"$WORK/zcproxy.log" 2>&1 &
+    --cache-dir "$WORK/cache" --cache-size 1GiB --admin "127.0.0.1:$ZCPROXY_ADMIN_PORT" --access-log off >>"$WORK/zcproxy.log" 2>&1 &
   PROXY_PID=$!
   wait_http "http://127.0.0.1:$ZCPROXY_PORT/" 60 "$PROXY_PID" || { log "zcproxy did not start: $(tail -3 "$WORK/zcproxy.log")"; return 1; }
   START_MS=$((($(date +%s%N) - t0) / 1000000))

@@ -54,12 +54,17 @@ final class Exchange {
    * @param target the origin-form request target, which is forwarded and keyed
    */
   Exchange(HandlerContext ctx, HttpServerRequest req, String authority, String target) {
+    this(ctx, req, authority, target, HeaderMaps.toHeaders(req.headers()));
+  }
+
+  /** @param headers {@code req}'s header fields, already converted */
+  Exchange(HandlerContext ctx, HttpServerRequest req, String authority, String target, dev.zcproxy.cache.Headers headers) {
     this.ctx = ctx;
     this.req = req;
     this.resp = req.response();
     this.context = ctx.vertx().getOrCreateContext();
     this.head = new RequestHead(req.method().name(), req.isSSL() ? "https" : "http",
-        authority == null ? ctx.originAuthority() : authority, target, HeaderMaps.toHeaders(req.headers()));
+        authority == null ? ctx.originAuthority() : authority, target, headers);
     this.primaryKey = CacheKey.primaryOf(head);
     resp.closeHandler(v -> clientGone = true);
   }

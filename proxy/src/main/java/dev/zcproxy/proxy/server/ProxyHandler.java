@@ -22,6 +22,7 @@ import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.internal.InterimResponses;
 import dev.zcproxy.proxy.internal.OriginCodec;
+import dev.zcproxy.proxy.internal.RamBodies;
 import dev.zcproxy.proxy.internal.ResponseFiles;
 import dev.zcproxy.proxy.internal.Splicer;
 import dev.zcproxy.proxy.internal.TunnelResult;
@@ -206,7 +207,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       tunnels.handle(req);
       return;
     }
-    RequestCheck.Verdict verdict = RequestCheck.check(Exchange.versionName(req.version()), req.uri(), HeaderMaps.toHeaders(req.headers()));
+    Headers requestHeaders = HeaderMaps.toHeaders(req.headers()); // once: the check and the exchange share it
+    RequestCheck.Verdict verdict = RequestCheck.check(Exchange.versionName(req.version()), req.uri(), requestHeaders);
     if (verdict instanceof RequestCheck.Reject r) {
       reject(req, r.status(), r.reason());
       return;
@@ -223,7 +225,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       tunnels.handle(req);
       return;
     }
-    Exchange ex = new Exchange(ctx, req, ok.authority(), ok.target());
+    Exchange ex = new Exchange(ctx, req, ok.authority(), ok.target(), requestHeaders);
     if (!ok.hasBody()) {
       if (req.headers().contains(HttpHeaders.CONTENT_LENGTH) && req.method() != HttpMethod.GET && req.method() != HttpMethod.HEAD) {
         ex.body = bodies.empty(); // a declared empty body is forwarded as Content-Length: 0 (some origins want 411 otherwise)
@@ -662,9 +664,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     long now = clock.getAsLong();
-    Headers headers = policy.responseHeaders(entry, now);
     resp.setStatusCode(entry.status());
-    HeaderMaps.copyInto(headers, resp.headers());
+    MultiMap out = resp.headers();
+    policy.forEachResponseHeader(entry, now, out::add); // no intermediate copy of the stored fields
     ex.decorate(outcome, cs);
     ex.req.resume();
     if (policy.notModified(ex.head, entry)) {
@@ -706,7 +708,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       // RAM tier: head and body leave in one write, no sendfile of a few KiB.
       close(open);
       int from = (int) (offset - entry.bodyOffset());
-      Buffer body = from == 0 && length == kept.length ? Buffer.buffer(kept) : Buffer.buffer((int) length).appendBytes(kept, from, (int) length);
+      Buffer body = RamBodies.wrap(kept, from, (int) length); // no copy: the kept array is never changed
       Future<Void> sent = resp.end(body);
       sent.onSuccess(v -> ex.bodyBytes = bodyLength);
       ex.finish(outcome, TransferMode.RAM, sent);

@@ -29,6 +29,8 @@ final class RamTier {
   private final Cache<Long, byte[]> bodies;
   private final Executor io;
   private final Runnable loaded;
+  /** Generations being read in now: one read per body, however many hits come meanwhile. */
+  private final java.util.Set<Long> loading = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /** @param loaded called after each body was read in (a metric) */
   RamTier(ProxyConfig.Ram config, Executor io, Runnable loaded) {
@@ -57,7 +59,8 @@ final class RamTier {
    * hands its reference over). Does nothing more when the body is already kept or not admitted.
    */
   void load(OpenEntry open, long offset, long length) {
-    if (!admits(length) || bodies.getIfPresent(open.generation()) != null) {
+    long generation = open.generation();
+    if (!admits(length) || bodies.getIfPresent(generation) != null || !loading.add(generation)) {
       open.close();
       return;
     }
@@ -69,11 +72,12 @@ final class RamTier {
             throw new IOException("cache file shorter than its header says");
           }
         }
-        bodies.put(open.generation(), bb.array());
+        bodies.put(generation, bb.array());
         loaded.run();
       } catch (IOException e) {
         LOG.debug("could not read entry {} into the RAM tier: {}", open.meta().primaryKey(), e.toString());
       } finally {
+        loading.remove(generation);
         open.close();
       }
     });

@@ -47,11 +47,14 @@ final class VarySelector {
   }
 
   static boolean isStar(Headers response) {
-    return fields(response).contains("*");
+    return response.contains("Vary") && fields(response).contains("*");
   }
 
   /** The secondary key of {@code request} under the {@code Vary} of {@code response}. */
   static String key(Headers response, Headers request) {
+    if (!response.contains("Vary")) {
+      return ""; // the common case, on every lookup: no set, no list
+    }
     TreeSet<String> names = fields(response);
     if (names.isEmpty()) {
       return "";

@@ -126,6 +126,8 @@ public final class DiskStore implements AutoCloseable {
   private final AtomicLong lastWriteErrorLog = new AtomicLong(System.nanoTime() - WRITE_ERROR_LOG_INTERVAL_NANOS);
   private final AtomicLong suppressedWriteErrors = new AtomicLong();
   volatile WriteHook writeHook = (temp, position, length) -> { };
+  /** Told the generation of every file that left the index for good (see {@link #onFileGone}). */
+  private volatile java.util.function.LongConsumer goneListener = generation -> { };
   volatile long failWritesAfter = -1;
 
   private DiskStore(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
@@ -619,6 +621,24 @@ public final class DiskStore implements AutoCloseable {
     }
     return CompletableFuture.supplyAsync(() -> openSlow(e, meta), ioExecutor);
   }
+
+  /**
+   * The index's current meta of {@code meta}'s entry and the generation of its file, or {@code null} when
+   * it is not indexed or its head is not in memory; never blocks and opens nothing (for bodies kept
+   * elsewhere by generation).
+   */
+  public Indexed indexed(EntryMeta meta) {
+    requireNonNull(meta, "meta");
+    StoreEntry e = closed ? null : index.peek(hashOf(meta.key()));
+    if (e == null) {
+      return null;
+    }
+    EntryMeta head = cachedHead(e);
+    return head == null || !head.key().equals(meta.key()) ? null : new Indexed(head, e.generation());
+  }
+
+  /** An indexed entry's current meta and its file's {@link OpenEntry#generation}. */
+  public record Indexed(EntryMeta meta, long generation) {}
 
   private OpenEntry openSlow(StoreEntry e, EntryMeta requested) {
     EntryMeta head = head(e);
@@ -1230,9 +1250,19 @@ public final class DiskStore implements AutoCloseable {
     return false;
   }
 
+  /**
+   * Calls {@code listener} with the {@link OpenEntry#generation} of every file that leaves the index for
+   * good (evicted, purged, banned, replaced), so that copies of its body kept elsewhere are dropped.
+   * Runs on the I/O executor; one listener, the last one set.
+   */
+  public void onFileGone(java.util.function.LongConsumer listener) {
+    this.goneListener = requireNonNull(listener, "listener");
+  }
+
   /** Called on the I/O executor when an entry left the index for good: drop its channel, delete its file. */
   private void fileGone(StoreEntry e) {
     heads.invalidate(headKey(e));
+    goneListener.accept(e.generation());
     SharedChannel ch = openFiles.asMap().remove(e.generation());
     if (ch != null) {
       ch.releaseOwner();

@@ -36,6 +36,14 @@ public final class OpenEntry implements AutoCloseable {
     return shared.channel();
   }
 
+  /**
+   * The generation of this entry's file: unique to the file, kept by an in-place 304 update (same body),
+   * never reused by another file. A copy of the body may be cached under it.
+   */
+  public long generation() {
+    return shared.generation();
+  }
+
   /** Releases this reference; the channel is closed when no reference remains and the store let it go. Idempotent. */
   @Override
   public void close() {

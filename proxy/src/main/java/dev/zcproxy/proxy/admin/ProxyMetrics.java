@@ -70,6 +70,9 @@ public final class ProxyMetrics {
   /** How many URLs {@link #topUrls()} tracks. */
   static final int TOP_URLS_TRACKED = 10_000;
   private final TopUrls topUrls = new TopUrls(TOP_URLS_TRACKED);
+  private final LongAdder ramLoads = new LongAdder();
+  private volatile LongSupplier ramObjects = () -> 0;
+  private final java.util.Queue<Waiter> ramLoadWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   /** Metrics in a registry of their own. */
   public ProxyMetrics() {
@@ -133,6 +136,9 @@ public final class ProxyMetrics {
     FunctionCounter.builder("zcproxy.cache.evictions", this, m -> m.removedExplicitly.getAsLong()).tags("cause", "explicit")
         .description("Entries that left the cache: size (it was full), expired (stale past keep), explicit (purge,"
             + " ban, invalidation, free space).").register(registry);
+    counter("zcproxy.ram.loads", "Bodies read from their cache file into the RAM tier.", ramLoads);
+    Gauge.builder("zcproxy.ram.objects", this, m -> m.ramObjects.getAsLong())
+        .description("Bodies kept in the RAM tier now.").register(registry);
     Gauge.builder("zcproxy.fills.in.flight", this, m -> m.fillsInFlight.getAsLong())
         .description("Origin fetches being written into the cache now.").register(registry);
   }
@@ -212,6 +218,27 @@ public final class ProxyMetrics {
   /** Completes once {@code n} responses in total have been stored (commits are asynchronous). */
   public java.util.concurrent.CompletableFuture<Void> whenStored(long n) {
     return when(storedWaiters, stored, n);
+  }
+
+  /** A hit entry's body was read into the RAM tier: its next hits are written from memory. */
+  public void ramLoaded() {
+    ramLoads.increment();
+    release(ramLoadWaiters, ramLoads.sum());
+  }
+
+  /** Where the number of bodies in the RAM tier comes from. */
+  public void ramGauge(LongSupplier objects) {
+    this.ramObjects = objects;
+  }
+
+  /** Bodies kept in the RAM tier now. */
+  public long ramObjects() {
+    return ramObjects.getAsLong();
+  }
+
+  /** Completes once {@code n} bodies in total have been read into the RAM tier. */
+  public java.util.concurrent.CompletableFuture<Void> whenRamLoaded(long n) {
+    return when(ramLoadWaiters, ramLoads, n);
   }
 
   /** Completes once {@code n} requests in total have joined a fetch under way. */

@@ -118,7 +118,9 @@ public final class ConfigLoader {
 
             "key-headers",
             "tag-headers",
-            "strip-tag-headers"));
+            "strip-tag-headers",
+            "ram-size",
+            "ram-max-object-size"));
     keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport", "websocket", "connect-ports"));
     keys.put("admin", List.of("enabled", "address", "token"));
     keys.put("logging", List.of("access-log", "access-log-format", "level", "x-cache-header"));
@@ -655,7 +657,9 @@ public final class ConfigLoader {
 
               b.strings("cache.key-headers", c.keyHeaders(), "a list of header field names, or [] for none"),
               b.strings("cache.tag-headers", c.tagHeaders(), "a list of header field names, or [] for none"),
-              b.bool("cache.strip-tag-headers", c.stripTagHeaders()));
+              b.bool("cache.strip-tag-headers", c.stripTagHeaders()),
+              new ProxyConfig.Ram(b.size("cache.ram-size", c.ram().sizeBytes()),
+                  b.size("cache.ram-max-object-size", c.ram().maxObjectBytes())));
       Transfer t = Transfer.DEFAULT;
       Transfer transfer =
           new Transfer(

@@ -455,7 +455,18 @@ public record ProxyConfig(
       SetCookie setCookie,
       List<String> keyHeaders,
       List<String> tagHeaders,
-      boolean stripTagHeaders) {
+      boolean stripTagHeaders,
+      Ram ram) {
+
+    /** A cache section with the default RAM tier. */
+    public Cache(boolean enabled, Path dir, long maxSizeBytes, long maxObjectBytes, boolean fsync, long minFreeBytes,
+        double heuristicFraction, Duration heuristicMax, Duration keep, boolean cdnCacheControl, boolean surrogateControl,
+        int maxVariants, boolean coalesce, Duration hitForPass, IndexHeap indexHeap, SetCookie setCookie,
+        List<String> keyHeaders, List<String> tagHeaders, boolean stripTagHeaders) {
+      this(enabled, dir, maxSizeBytes, maxObjectBytes, fsync, minFreeBytes, heuristicFraction, heuristicMax, keep,
+          cdnCacheControl, surrogateControl, maxVariants, coalesce, hitForPass, indexHeap, setCookie, keyHeaders,
+          tagHeaders, stripTagHeaders, Ram.DEFAULT);
+    }
 
     /** The default tag headers: Fastly's and Cloudflare's. */
     public static final List<String> DEFAULT_TAG_HEADERS = List.of("Surrogate-Key", "Cache-Tag");
@@ -515,12 +526,34 @@ public record ProxyConfig(
         check(!h.isBlank() && h.chars().allMatch(c -> c > ' ' && c < 0x7f && c != ':' && c != ','), "cache.key-headers",
             "\"" + h + "\"", "a list of header field names");
       }
+      requireNonNull(ram, "cache.ram-size");
       requireNonNull(tagHeaders, "cache.tag-headers");
       tagHeaders = List.copyOf(tagHeaders);
       for (String h : tagHeaders) {
         check(!h.isBlank() && h.chars().allMatch(c -> c > ' ' && c < 0x7f && c != ':' && c != ','), "cache.tag-headers",
             "\"" + h + "\"", "a list of header field names");
       }
+    }
+  }
+
+  /**
+   * The RAM tier ({@code cache.ram-size}, {@code cache.ram-max-object-size}): bodies of hit entries up to
+   * {@code maxObjectBytes} are kept in the heap, bounded by {@code sizeBytes} in total, and written behind
+   * their head in one write instead of a head write plus a sendfile. {@code sizeBytes} zero turns it off.
+   */
+  public record Ram(long sizeBytes, long maxObjectBytes) {
+    /** 16 MiB of bodies of at most 16 KiB each (1,000 to 16,000 objects). */
+    public static final Ram DEFAULT = new Ram(16L << 20, 16L << 10);
+
+    public Ram {
+      check(sizeBytes >= 0, "cache.ram-size", sizeBytes, ">= 0 (0 = off)");
+      check(maxObjectBytes >= 0 && maxObjectBytes <= Integer.MAX_VALUE, "cache.ram-max-object-size", maxObjectBytes,
+          "0..2GiB");
+    }
+
+    /** Whether a body of {@code length} bytes may be kept. */
+    public boolean admits(long length) {
+      return sizeBytes > 0 && length > 0 && length <= maxObjectBytes && length <= sizeBytes;
     }
   }
 

@@ -29,8 +29,9 @@ import java.util.function.LongConsumer;
  * <p>How (DESIGN.md §3): the caller has taken every byte Vert.x already decoded through the normal
  * handlers; this class stops Vert.x reading the origin socket (auto-read off), then queues Netty's
  * {@code AbstractEpollStreamChannel.spliceTo} for exactly the remaining length, and turns auto-read on.
- * The origin connection's HTTP decoder never sees those bytes, so the connection cannot be reused:
- * it is closed when the body has moved. Spliced bytes also bypass idle timers, so the client socket's
+ * The origin connection's HTTP decoder never sees those bytes: after a splice to the client,
+ * {@link OriginCodec#bodySpliced} ends the response in its place and the connection goes back to the
+ * pool (or is closed when bytes beyond the body wait on it); after a fill it is closed. Spliced bytes also bypass idle timers, so the client socket's
  * idle handler is taken out during the transfer and progress is watched through {@code TCP_INFO}.
  *
  * <p>Preconditions, checked by {@link #whyNotToClient} and {@link #whyNotToFile}: native epoll on both
@@ -156,21 +157,31 @@ public final class BodySplice {
   /**
    * Splices the next {@code length} body bytes from the origin socket to the client socket, on the
    * origin's event loop. The response head and the bytes already decoded must have been written
-   * (their write futures completed). Completes when the bytes moved; the origin connection is then
-   * closed. Fails when the origin closes early or stays silent longer than {@code idleMillis}.
+   * (their write futures completed). Completes when the bytes moved; the origin connection then goes
+   * back to the pool ({@link OriginCodec#bodySpliced}) or, when it cannot, is closed. Fails when the
+   * origin closes early or stays silent longer than {@code idleMillis}.
    */
   public static Future<Void> toClient(HttpClientResponse cres, HttpServerRequest req, long length, long idleMillis) {
     AbstractEpollStreamChannel o = (AbstractEpollStreamChannel) originChannel(cres);
     AbstractEpollStreamChannel c = (AbstractEpollStreamChannel) clientChannel(req);
     Promise<Void> done = Promise.promise();
     o.eventLoop().execute(() -> {
-      removeIdleHandlers(o); // the origin connection is closed afterwards
+      List<ChannelHandler> originIdle = removeIdleHandlers(o);
       List<ChannelHandler> idle = removeIdleHandlers(c);
       Watchdog dog = new Watchdog(o, idleMillis);
       ChannelFuture f = o.spliceTo(c, (int) Math.min(length, Integer.MAX_VALUE));
       o.config().setAutoRead(true);
       f.addListener(x -> {
         restoreIdleHandlers(c, idle);
+        if (x.isSuccess()) {
+          dog.cancel();
+          restoreIdleHandlers(o, originIdle); // before the pool may hand the connection out again
+          if (!OriginCodec.bodySpliced(o)) {
+            o.close();
+          }
+          done.tryComplete();
+          return;
+        }
         finish(x, dog, o, done);
       });
     });

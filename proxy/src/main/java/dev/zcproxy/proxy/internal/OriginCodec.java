@@ -46,6 +46,11 @@ import org.slf4j.LoggerFactory;
  *       Vert.x only ever sees the final response. 100 Continue is dropped (the proxy answers its clients'
  *       {@code Expect} itself). A 101 ends the connection's HTTP: it is passed on and the connection is
  *       closed after it.
+ *   <li><b>Spliced bodies.</b> A body moved past this codec with {@code splice(2)} ({@link BodySplice}) was
+ *       never decoded: {@link #bodySpliced} then ends the response as if its last byte had been decoded
+ *       (the decoder reset, the end handed to Vert.x), so the connection goes back to the pool, unless a
+ *       byte beyond the spliced length is already waiting on the socket, or the origin closed it: then it
+ *       is closed, as for unsolicited bytes above.
  *   <li><b>HEAD.</b> Netty's client codec pairs requests and responses by polling a queue once per
  *       response, 1xx included, so a HEAD answered with a 1xx first reads the final response's body that
  *       never comes; here the pairing skips 1xx responses.
@@ -119,6 +124,38 @@ public final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.
       ch.eventLoop().execute(() -> codec.listener = listener); // runs before the request's own write
     }
     return true;
+  }
+
+  /** Where {@link #bodySpliced} reads one probe byte; its contents are never looked at. */
+  private static final java.nio.ByteBuffer PROBE = java.nio.ByteBuffer.allocateDirect(8);
+
+  /**
+   * Ends the response whose remaining body was just spliced out of {@code ch} (exactly its declared
+   * length) and returns whether the connection went back to the pool; false means the caller must close
+   * it (no {@link OriginCodec}, not epoll, bytes beyond the body already waiting, the origin closed, or
+   * the response asked for close). Call on the channel's event loop, once the splice completed.
+   */
+  public static boolean bodySpliced(Channel ch) {
+    if (!(ch.pipeline().get("codec") instanceof OriginCodec codec) || codec.dirty || !ch.isActive()
+        || !(ch instanceof io.netty.channel.epoll.AbstractEpollStreamChannel epoll) || codec.decoder.leftover() > 0) {
+      return false;
+    }
+    int n;
+    try {
+      io.netty.channel.unix.FileDescriptor fd = epoll.fd();
+      n = fd.read(PROBE, 0, 1); // non-blocking: 0 = nothing waiting, -1 = closed, 1 = a byte too many
+    } catch (java.io.IOException e) {
+      return false;
+    }
+    if (n != 0) {
+      codec.unsolicited(ch.pipeline().context(codec), Math.max(0, n));
+      return false;
+    }
+    codec.decoder.reset(); // the body went past it: the next bytes start a new response
+    ChannelHandlerContext cctx = ch.pipeline().context(codec);
+    cctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
+    cctx.fireChannelReadComplete();
+    return ch.isActive() && !codec.dirty;
   }
 
   /** A request refused before any byte of it was written, because its connection had to be closed. */

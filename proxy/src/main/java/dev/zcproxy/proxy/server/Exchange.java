@@ -58,21 +58,23 @@ final class Exchange {
    * @param target the origin-form request target, which is forwarded and keyed
    */
   Exchange(HandlerContext ctx, HttpServerRequest req, String authority, String target) {
-    this(ctx, req, authority, target, null);
+    this(ctx, req, authority, target, HeaderMaps.toHeaders(req.headers()), null);
   }
 
   /**
+   * @param headers {@code req}'s header fields, already converted
    * @param route where the request goes ({@link SiteRouter#resolve}), or {@code null} when no site answers
    *     its host; its site is part of the cache key
    */
-  Exchange(HandlerContext ctx, HttpServerRequest req, String authority, String target, SiteRouter.Target route) {
+  Exchange(HandlerContext ctx, HttpServerRequest req, String authority, String target, dev.zcproxy.cache.Headers headers,
+      SiteRouter.Target route) {
     this.target = route;
     this.ctx = ctx;
     this.req = req;
     this.resp = req.response();
     this.context = ctx.vertx().getOrCreateContext();
     this.head = new RequestHead(req.method().name(), req.isSSL() ? "https" : "http",
-        authority == null ? ctx.originAuthority() : authority, target, HeaderMaps.toHeaders(req.headers()));
+        authority == null ? ctx.originAuthority() : authority, target, headers);
     this.primaryKey = route == null ? CacheKey.primaryOf(head) : CacheKey.primaryOf(head) + route.keySuffix();
     resp.closeHandler(v -> clientGone = true);
   }

@@ -22,6 +22,7 @@ import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.internal.InterimResponses;
 import dev.zcproxy.proxy.internal.OriginCodec;
+import dev.zcproxy.proxy.internal.RamBodies;
 import dev.zcproxy.proxy.internal.ResponseFiles;
 import dev.zcproxy.proxy.internal.Splicer;
 import dev.zcproxy.proxy.internal.TunnelResult;
@@ -35,6 +36,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
@@ -115,6 +117,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final long hitForPassMillis;
   private final boolean coalesce;
   private final boolean sendfileEnabled;
+  /** Bodies of small hot entries kept in the heap, or {@code null} without a cache. */
+  private final RamTier ram;
   /** Handed to every exchange, relay and fill this handler makes. */
   private final HandlerContext ctx;
   /** In a cluster: where misses for keys other nodes own go ({@code null} for a single node). */
@@ -198,6 +202,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.bodies = new RequestBodies(vertx, config.listen(), previous == null ? null : previous.bodies);
     this.trustedProxies = config.listen().trustedProxies().stream().map(dev.zcproxy.proxy.config.Cidr::parse).toList();
     this.stripRequestHeaders = config.origin().stripRequestHeaders();
+    this.ram = previous != null ? previous.ram
+        : store == null || config.cache().ram().sizeBytes() == 0 ? null : new RamTier(config.cache().ram(), ioExecutor, metrics::ramLoaded);
+    if (ram != null && previous == null) {
+      store.onFileGone(ram::drop);
+      metrics.ramGauge(ram::size);
+    }
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
         config.logging().xCacheHeader(), config.transfer().splice(), config.transfer().spliceMinBytes(),
         config.origin().idleTimeout().toMillis(), fills,
@@ -243,7 +253,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       tunnels.handle(req);
       return;
     }
-    RequestCheck.Verdict verdict = RequestCheck.check(Exchange.versionName(req.version()), req.uri(), HeaderMaps.toHeaders(req.headers()));
+    Headers requestHeaders = HeaderMaps.toHeaders(req.headers()); // once: the check and the exchange share it
+    RequestCheck.Verdict verdict = RequestCheck.check(Exchange.versionName(req.version()), req.uri(), requestHeaders);
     if (verdict instanceof RequestCheck.Reject r) {
       reject(req, r.status(), r.reason());
       return;
@@ -261,7 +272,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     SiteRouter.Target target = router.resolve(ok.authority(), ok.target());
-    Exchange ex = new Exchange(ctx, req, ok.authority(), ok.target(), target);
+    Exchange ex = new Exchange(ctx, req, ok.authority(), ok.target(), requestHeaders, target);
     if (target == null) {
       misdirected(ex, ok.hasBody());
       return;
@@ -700,15 +711,24 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   // ---------------------------------------------------------------- deliver from the cache
 
   private void deliverStored(Exchange ex, EntryMeta entry, CacheOutcome outcome, CacheStatus cs) {
+    if (ram != null && ram.admits(entry.bodyLength())) {
+      // A body kept in RAM needs no open file: no open-file cache slot, no open(2) on the I/O pool.
+      DiskStore.Indexed indexed = store.indexed(entry);
+      byte[] kept = indexed == null ? null : ram.get(indexed.generation());
+      if (kept != null && kept.length == indexed.meta().bodyLength()) {
+        writeStored(ex, entry, indexed.meta(), null, kept, outcome, cs);
+        return;
+      }
+    }
     CompletableFuture<OpenEntry> opening = store.open(entry);
     OpenEntry ready = opening.getNow(null);
     if (ready != null) {
-      writeStored(ex, entry, ready, outcome, cs);
+      writeStored(ex, entry, ready.meta(), ready, null, outcome, cs);
       return;
     }
     Future.fromCompletionStage(opening, ex.context).onComplete(ar -> {
       if (ar.succeeded()) {
-        writeStored(ex, entry, ar.result(), outcome, cs);
+        writeStored(ex, entry, ar.result().meta(), ar.result(), null, outcome, cs);
       } else {
         // The file went away under the index (evicted, deleted by hand): drop it and fetch again.
         LOG.debug("stored entry {} could not be opened: {}", entry.primaryKey(), ar.cause().toString());
@@ -718,29 +738,36 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     });
   }
 
-  private void writeStored(Exchange ex, EntryMeta requested, OpenEntry open, CacheOutcome outcome, CacheStatus cs) {
+  /**
+   * Answers from a stored entry: its body from {@code kept} (the RAM tier) when not {@code null}, else
+   * from {@code open}'s file (then {@code open} is not {@code null} and is closed here).
+   *
+   * @param fileMeta the meta of the file the body comes from (the index's current one)
+   */
+  private void writeStored(Exchange ex, EntryMeta requested, EntryMeta fileMeta, OpenEntry open, byte[] kept,
+      CacheOutcome outcome, CacheStatus cs) {
     HttpServerResponse resp = ex.resp;
-    // The open file's meta describes its body; headers merged from a 304 may not have reached it yet.
-    EntryMeta entry = open.meta();
+    // The file's meta describes its body; headers merged from a 304 may not have reached it yet.
+    EntryMeta entry = fileMeta;
     if (requested.bodyLength() == entry.bodyLength() && requested.bodyOffset() == entry.bodyOffset()
         && requested.responseTime() > entry.responseTime()) {
       entry = requested;
     }
     if (ex.clientGone) {
-      open.close();
+      close(open);
       ex.finish(outcome, TransferMode.NONE, Future.failedFuture("client gone"));
       return;
     }
     long now = clock.getAsLong();
-    Headers headers = policy.responseHeaders(entry, now);
     resp.setStatusCode(entry.status());
-    HeaderMaps.copyInto(headers, resp.headers());
+    MultiMap out = resp.headers();
+    policy.forEachResponseHeader(entry, now, out::add); // no intermediate copy of the stored fields
     ex.decorate(outcome, cs);
     ex.req.resume();
     if (policy.notModified(ex.head, entry)) {
       resp.setStatusCode(304);
       resp.headers().remove(HttpHeaders.CONTENT_LENGTH);
-      open.close();
+      close(open);
       ex.finish(outcome, TransferMode.NONE, resp.end());
       return;
     }
@@ -757,24 +784,42 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         resp.setStatusCode(416);
         resp.putHeader(HttpHeaders.CONTENT_RANGE, "bytes */" + u.completeLength());
         resp.putHeader(HttpHeaders.CONTENT_LENGTH, "0");
-        open.close();
+        close(open);
         ex.finish(outcome, TransferMode.NONE, resp.end());
         return;
       }
     }
     resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(length));
     if (ex.req.method() == HttpMethod.HEAD || entry.status() == 204 || entry.status() == 304) {
-      open.close();
+      close(open);
       ex.finish(outcome, TransferMode.NONE, resp.end());
+      return;
+    }
+    long bodyLength = length;
+    if (kept == null && ram != null && ram.admits(entry.bodyLength())) {
+      kept = ram.get(open.generation());
+    }
+    if (kept != null && kept.length == entry.bodyLength()) {
+      // RAM tier: head and body leave in one write, no sendfile of a few KiB.
+      close(open);
+      int from = (int) (offset - entry.bodyOffset());
+      Buffer body = RamBodies.wrap(kept, from, (int) length); // no copy: the kept array is never changed
+      Future<Void> sent = resp.end(body);
+      sent.onSuccess(v -> ex.bodyBytes = bodyLength);
+      ex.finish(outcome, TransferMode.RAM, sent);
       return;
     }
     TransferMode mode = transfer.modeFor(ex.req);
     Future<Void> sent = transfer.send(resp, mode, open.channel(), offset, length);
-    long bodyLength = length;
+    EntryMeta served = entry;
     sent.onComplete(ar -> {
-      open.close();
       if (ar.succeeded()) {
         ex.bodyBytes = bodyLength; // a cut sendfile reports no count: only a whole body is counted
+      }
+      if (ar.succeeded() && ram != null && ram.admits(served.bodyLength())) {
+        ram.load(open, served.bodyOffset(), served.bodyLength()); // the next hit comes from RAM; closes open
+      } else {
+        close(open);
       }
     });
     ex.finish(outcome, mode, sent);
@@ -790,6 +835,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ex.reject(421, "unknown-host");
     } else {
       ex.synth(421, CacheStatus.fwd("bypass").detail("unknown-host"), "421 no site for this host\n");
+      }
+    }
+
+  private static void close(OpenEntry open) {
+    if (open != null) {
+      open.close();
     }
   }
 

@@ -6,6 +6,11 @@ import java.util.Locale;
 public enum TransferMode {
   /** {@code sendfile(2)} from the cache file: no body byte in the Java heap. */
   SENDFILE,
+  /**
+   * From the RAM tier: a small body copied from memory behind its head, head and body in one write (no
+   * file, no sendfile).
+   */
+  RAM,
   /** {@code splice(2)} between sockets or from a socket into a file. */
   SPLICE,
   /** Read into buffers and written again on plain HTTP/1.x (NIO fallback, streamed origin bodies, small bodies). */

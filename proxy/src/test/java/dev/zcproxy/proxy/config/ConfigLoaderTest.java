@@ -111,6 +111,10 @@ class ConfigLoaderTest {
             "bad.yaml:2: cache.tag-headers: \"Surrogate-Key, Cache-Tag\" (expected: a list of header field names)"),
         bad("strip tag headers", "cache:\n  strip-tag-headers: maybe\n",
             "bad.yaml:2: cache.strip-tag-headers: \"maybe\""),
+        bad("negative ram size", "cache:\n  ram-size: -1\n",
+            "bad.yaml:2: cache.ram-size: -1 (expected: >= 0 (0 = off))"),
+        bad("ram object size word", "cache:\n  ram-max-object-size: small\n",
+            "bad.yaml:2: cache.ram-max-object-size: \"small\" is not a size"),
         bad("set-cookie mode", "cache:\n  set-cookie: keep\n",
             "bad.yaml:2: cache.set-cookie: \"keep\" is not a set-cookie mode (expected: pass, strip or store)"),
         bad("log level", "logging:\n  level: verbose\n",
@@ -227,6 +231,17 @@ class ConfigLoaderTest {
     assertThat(c.admin().toString()).doesNotContain("0123456789abcdef-token");
     assertThat(c.logging())
         .isEqualTo(new ProxyConfig.Logging("/var/log/zcproxy/access.log", "debug", false, "json"));
+  }
+
+  @Test
+  void ramTierDefaultsTo16MiBOfBodiesUpTo16KiBAndCanBeTurnedOff() {
+    assertThat(ProxyConfig.defaults().cache().ram()).isEqualTo(new ProxyConfig.Ram(16L << 20, 16L << 10));
+    ProxyConfig c = ConfigLoader.parse("cache:\n  ram-size: 64MiB\n  ram-max-object-size: 4KiB\n", "r.yaml");
+    assertThat(c.cache().ram()).isEqualTo(new ProxyConfig.Ram(64L << 20, 4L << 10));
+    assertThat(c.cache().ram().admits(4096)).isTrue();
+    assertThat(c.cache().ram().admits(4097)).isFalse();
+    assertThat(c.cache().ram().admits(0)).isFalse();
+    assertThat(ConfigLoader.parse("cache:\n  ram-size: 0\n", "r.yaml").cache().ram().admits(1)).isFalse();
   }
 
   @Test

@@ -1,0 +1,96 @@
+package dev.zcproxy.proxy.server;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.zcproxy.cache.store.OpenEntry;
+import dev.zcproxy.proxy.config.ProxyConfig;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Bodies of small hit entries kept in the heap, so that a hit writes head and body in one write
+ * instead of a head write and a {@code sendfile(2)} of a few KiB (HAProxy's and Varnish's RAM caches).
+ *
+ * <p>Keyed by the file's {@link OpenEntry#generation}: unique to one file, so a copy can never stand in
+ * for another response's body; the store tells {@link #drop} when a file leaves the index for good
+ * (purge, ban, eviction, replacement). The disk file stays the source of truth: a body is read into
+ * RAM from the open entry after it was served from the file once (a second hit is the first from RAM),
+ * on the I/O executor. Bounded by bytes with Caffeine's W-TinyLFU, which keeps the often-hit objects.
+ */
+final class RamTier {
+  private static final Logger LOG = LoggerFactory.getLogger(RamTier.class);
+  /** Heap a kept body costs beyond its bytes: array header, map node, key. */
+  private static final int OVERHEAD = 96;
+
+  private final ProxyConfig.Ram config;
+  private final Cache<Long, byte[]> bodies;
+  private final Executor io;
+  private final Runnable loaded;
+  /** Generations being read in now: one read per body, however many hits come meanwhile. */
+  private final java.util.Set<Long> loading = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** @param loaded called after each body was read in (a metric) */
+  RamTier(ProxyConfig.Ram config, Executor io, Runnable loaded) {
+    this.config = config;
+    this.io = io;
+    this.loaded = loaded;
+    this.bodies = Caffeine.newBuilder()
+        .maximumWeight(Math.max(1, config.sizeBytes()))
+        .weigher((Long gen, byte[] b) -> b.length + OVERHEAD)
+        .executor(Runnable::run)
+        .build();
+  }
+
+  /** Whether a body of {@code length} bytes is kept here once read. */
+  boolean admits(long length) {
+    return config.admits(length);
+  }
+
+  /** The kept body of the file with this generation, or {@code null}. */
+  byte[] get(long generation) {
+    return bodies.getIfPresent(generation);
+  }
+
+  /**
+   * Reads the body of {@code open} into RAM on the I/O executor, then closes {@code open} (the caller
+   * hands its reference over). Does nothing more when the body is already kept or not admitted.
+   */
+  void load(OpenEntry open, long offset, long length) {
+    long generation = open.generation();
+    if (!admits(length) || bodies.getIfPresent(generation) != null || !loading.add(generation)) {
+      open.close();
+      return;
+    }
+    io.execute(() -> {
+      try {
+        ByteBuffer bb = ByteBuffer.allocate((int) length);
+        while (bb.hasRemaining()) {
+          if (open.channel().read(bb, offset + bb.position()) < 0) {
+            throw new IOException("cache file shorter than its header says");
+          }
+        }
+        bodies.put(generation, bb.array());
+        loaded.run();
+      } catch (IOException e) {
+        LOG.debug("could not read entry {} into the RAM tier: {}", open.meta().primaryKey(), e.toString());
+      } finally {
+        loading.remove(generation);
+        open.close();
+      }
+    });
+  }
+
+  /** Forgets the body of the file with this generation (it left the index). */
+  void drop(long generation) {
+    bodies.invalidate(generation);
+  }
+
+  /** The number of bodies kept now. */
+  long size() {
+    bodies.cleanUp();
+    return bodies.estimatedSize();
+  }
+}

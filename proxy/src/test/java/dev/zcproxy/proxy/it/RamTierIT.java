@@ -1,0 +1,173 @@
+package dev.zcproxy.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.zcproxy.cache.CacheOutcome;
+import dev.zcproxy.proxy.transfer.TransferMode;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The RAM tier ({@code cache.ram-size}): small hit bodies are written from memory after their first hit,
+ * and such a hit answers exactly as one from the file (headers, 304, HEAD, Range); invalidation drops the
+ * copy, and bodies above {@code cache.ram-max-object-size} stay on sendfile.
+ */
+class RamTierIT extends OriginAndProxy {
+  private static final String TOKEN = "test-admin-token-0123456789";
+
+  private long hits;
+
+  /** A GET that is a HIT, counted before it returns (a response is counted once its last byte left). */
+  private HttpResponse<byte[]> hit(String path, String... headers) throws Exception {
+    HttpResponse<byte[]> r = proxy.get(path, headers);
+    assertThat(r.headers().firstValue("x-cache")).as("x-cache of %s", path).hasValue("HIT");
+    proxy.server.metrics().whenResponses(CacheOutcome.HIT, ++hits).get(10, TimeUnit.SECONDS);
+    return r;
+  }
+
+  /** Sendfile responses before the hits: the misses' fill readers send with sendfile too. */
+  private long sendfileBase;
+
+  private void missesCounted(long n) throws Exception {
+    proxy.server.metrics().whenStored(n).get(20, TimeUnit.SECONDS);
+    proxy.server.metrics().whenResponses(CacheOutcome.MISS, n).get(10, TimeUnit.SECONDS);
+    sendfileBase = proxy.server.metrics().responses(TransferMode.SENDFILE);
+  }
+
+  private long sendfileHits() {
+    return proxy.server.metrics().responses(TransferMode.SENDFILE) - sendfileBase;
+  }
+
+  private static Map<String, java.util.List<String>> headersOf(HttpResponse<?> r) {
+    return new TreeMap<>(r.headers().map());
+  }
+
+  @Test
+  void aSmallHitIsWrittenFromRamAfterItsFirstAndAnswersExactlyAsTheFileDoes() throws Exception {
+    byte[] body = CachingIT.body(1024, 7);
+    origin.serve("/small", body, "Cache-Control", "max-age=600", "ETag", "\"v1\"", "Content-Type", "application/x-test");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+
+    proxy.get("/small");
+    missesCounted(1);
+    HttpResponse<byte[]> fromFile = hit("/small");
+    assertThat(sendfileHits()).isEqualTo(1);
+    proxy.server.metrics().whenRamLoaded(1).get(10, TimeUnit.SECONDS);
+
+    HttpResponse<byte[]> fromRam = hit("/small");
+    assertThat(proxy.server.metrics().responses(TransferMode.RAM)).isEqualTo(1);
+    assertThat(proxy.server.metrics().bytes(TransferMode.RAM)).isEqualTo(1024);
+    assertThat(fromRam.statusCode()).isEqualTo(200);
+    assertThat(fromRam.body()).isEqualTo(body);
+    assertThat(headersOf(fromRam)).isEqualTo(headersOf(fromFile));
+    assertThat(fromRam.headers().firstValue("content-length")).hasValue("1024");
+
+    HttpResponse<byte[]> head = proxy.send("HEAD", "/small");
+    assertThat(head.statusCode()).isEqualTo(200);
+    assertThat(head.body()).isEmpty();
+    assertThat(head.headers().firstValue("content-length")).hasValue("1024");
+
+    HttpResponse<byte[]> notModified = hit("/small", "If-None-Match", "\"v1\"");
+    assertThat(notModified.statusCode()).isEqualTo(304);
+    assertThat(notModified.body()).isEmpty();
+
+    HttpResponse<byte[]> part = hit("/small", "Range", "bytes=10-19");
+    assertThat(part.statusCode()).isEqualTo(206);
+    assertThat(part.headers().firstValue("content-range")).hasValue("bytes 10-19/1024");
+    assertThat(part.body()).isEqualTo(Arrays.copyOfRange(body, 10, 20));
+
+    HttpResponse<byte[]> tail = hit("/small", "Range", "bytes=-4");
+    assertThat(tail.statusCode()).isEqualTo(206);
+    assertThat(tail.body()).isEqualTo(Arrays.copyOfRange(body, 1020, 1024));
+
+    HttpResponse<byte[]> unsatisfiable = hit("/small", "Range", "bytes=5000-");
+    assertThat(unsatisfiable.statusCode()).isEqualTo(416);
+
+    assertThat(proxy.server.metrics().responses(TransferMode.RAM)).isEqualTo(3); // 200 and the two 206s
+    assertThat(sendfileHits()).isEqualTo(1);
+    assertThat(origin.requests("/small")).isEqualTo(1);
+    assertThat(proxy.server.metrics().ramObjects()).isEqualTo(1);
+  }
+
+  @Test
+  void aPurgeDropsTheRamCopyAndTheNewBodyIsServed() throws Exception {
+    AtomicReference<byte[]> current = new AtomicReference<>(CachingIT.body(2000, 1));
+    origin.route("/p", req -> req.response().putHeader("Cache-Control", "max-age=600")
+        .end(io.vertx.core.buffer.Buffer.buffer(current.get())));
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "admin.token: " + TOKEN);
+    byte[] first = current.get();
+
+    proxy.get("/p");
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    hit("/p");
+    proxy.server.metrics().whenRamLoaded(1).get(10, TimeUnit.SECONDS);
+    assertThat(hit("/p").body()).isEqualTo(first);
+    assertThat(proxy.server.metrics().responses(TransferMode.RAM)).isEqualTo(1);
+
+    // Same length, other bytes: only the file's identity can tell the two apart.
+    byte[] second = CachingIT.body(2000, 2);
+    current.set(second);
+    HttpRequest purge = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.server.adminPort() + "/purge?url="
+            + java.net.URLEncoder.encode(proxy.url("/p"), java.nio.charset.StandardCharsets.UTF_8)))
+        .POST(HttpRequest.BodyPublishers.noBody()).header("Authorization", "Bearer " + TOKEN).build();
+    assertThat(proxy.client.send(purge, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+    for (int i = 0; i < 500 && proxy.server.metrics().ramObjects() > 0; i++) {
+      Thread.sleep(10); // the store tells the RAM tier on its I/O executor; bounded wait
+    }
+    assertThat(proxy.server.metrics().ramObjects()).as("RAM copies after the purge").isZero();
+
+    HttpResponse<byte[]> refetched = proxy.get("/p");
+    assertThat(refetched.headers().firstValue("x-cache")).hasValue("MISS");
+    assertThat(refetched.body()).isEqualTo(second);
+    proxy.server.metrics().whenStored(2).get(20, TimeUnit.SECONDS);
+    assertThat(hit("/p").body()).isEqualTo(second);
+    proxy.server.metrics().whenRamLoaded(2).get(10, TimeUnit.SECONDS);
+    assertThat(hit("/p").body()).isEqualTo(second);
+    assertThat(proxy.server.metrics().responses(TransferMode.RAM)).isEqualTo(2);
+    assertThat(origin.requests("/p")).isEqualTo(2);
+  }
+
+  @Test
+  void bodiesAboveTheThresholdStayOnSendfile() throws Exception {
+    byte[] big = CachingIT.body(4096, 3);
+    byte[] small = CachingIT.body(100, 4);
+    origin.serve("/big", big, "Cache-Control", "max-age=600");
+    origin.serve("/tiny", small, "Cache-Control", "max-age=600");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "cache.ram-max-object-size: 4095B");
+
+    proxy.get("/big");
+    proxy.get("/tiny");
+    missesCounted(2);
+    for (int i = 0; i < 3; i++) {
+      assertThat(hit("/big").body()).isEqualTo(big);
+    }
+    hit("/tiny");
+    proxy.server.metrics().whenRamLoaded(1).get(10, TimeUnit.SECONDS);
+    assertThat(hit("/tiny").body()).isEqualTo(small);
+    assertThat(hit("/big").body()).isEqualTo(big);
+    assertThat(sendfileHits()).isEqualTo(5);
+    assertThat(proxy.server.metrics().responses(TransferMode.RAM)).isEqualTo(1);
+    assertThat(proxy.server.metrics().ramObjects()).isEqualTo(1);
+  }
+
+  @Test
+  void withTheTierOffEveryHitUsesSendfile() throws Exception {
+    byte[] small = CachingIT.body(100, 4);
+    origin.serve("/tiny", small, "Cache-Control", "max-age=600");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "cache.ram-size: 0");
+    proxy.get("/tiny");
+    missesCounted(1);
+    for (int i = 0; i < 3; i++) {
+      assertThat(hit("/tiny").body()).isEqualTo(small);
+    }
+    assertThat(sendfileHits()).isEqualTo(3);
+    assertThat(proxy.server.metrics().responses(TransferMode.RAM)).isZero();
+  }
+}

@@ -1,0 +1,65 @@
+package dev.zcproxy.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.zcproxy.cache.CacheOutcome;
+import dev.zcproxy.proxy.transfer.TransferMode;
+import io.vertx.core.buffer.Buffer;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Pass-through by splice keeps the origin connection: exactly Content-Length bytes are spliced, then the
+ * connection's decoder is reset and it goes back to the pool; an origin that sent more than it declared
+ * gets its connection closed, and the next request is not answered with those bytes.
+ */
+class SpliceKeepAliveIT {
+  private static final int SIZE = 300 * 1024; // above transfer.splice-min-size (192 KiB)
+
+  @TempDir
+  Path cacheDir;
+
+  private static Buffer response(byte[] body, String extra) {
+    return Buffer.buffer(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\nCache-Control: no-store\r\n\r\n")
+        .getBytes(StandardCharsets.ISO_8859_1)).appendBytes(body).appendString(extra);
+  }
+
+  @Test
+  void aSplicedBodyLeavesTheOriginConnectionInThePoolForTheNextRequest() throws Exception {
+    byte[] body = CachingIT.body(SIZE, 11);
+    try (RawOrigin origin = RawOrigin.start((r, s) -> s.write(response(body, "")));
+        ProxyFixture proxy = ProxyFixture.start(origin.url(), cacheDir)) {
+      for (int i = 0; i < 3; i++) {
+        HttpResponse<byte[]> got = proxy.get("/p" + i);
+        assertThat(got.statusCode()).isEqualTo(200);
+        assertThat(got.body()).as("body %d", i).isEqualTo(body);
+      }
+      proxy.server.metrics().whenResponses(CacheOutcome.MISS, 3).get(10, TimeUnit.SECONDS);
+      assertThat(proxy.server.metrics().responses(TransferMode.SPLICE)).isEqualTo(3);
+      assertThat(origin.requests).hasValue(3);
+      assertThat(origin.connections).as("origin connections for 3 spliced bodies").hasValue(1);
+    }
+  }
+
+  @Test
+  void bytesBeyondTheSplicedLengthCloseTheConnectionAndNeverReachTheNextClient() throws Exception {
+    byte[] body = CachingIT.body(SIZE, 12);
+    byte[] second = CachingIT.body(SIZE, 13);
+    String smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nCache-Control: no-store\r\n\r\nevil!";
+    try (RawOrigin origin = RawOrigin.start((r, s) -> s.write(r.n() == 1 ? response(body, smuggled) : response(second, "")));
+        ProxyFixture proxy = ProxyFixture.start(origin.url(), cacheDir)) {
+      HttpResponse<byte[]> first = proxy.get("/a");
+      assertThat(first.body()).isEqualTo(body);
+      assertThat(origin.closed.await(10, TimeUnit.SECONDS)).as("the proxy closed the dirty connection").isTrue();
+      HttpResponse<byte[]> next = proxy.get("/b");
+      assertThat(next.statusCode()).isEqualTo(200);
+      assertThat(next.body()).isEqualTo(second);
+      assertThat(origin.requests).hasValue(2);
+      assertThat(origin.connections).hasValue(2);
+    }
+  }
+}

@@ -249,8 +249,9 @@ class ClusterIT {
       origin.serve(p, "p".getBytes(StandardCharsets.UTF_8), "Cache-Control", "max-age=3600");
       assertThat(get(node1.port(), p).status).isEqualTo(200);
     }
-    assertThat(adminGet(node2Admin, "/entries?url=" + url(on2)).status).isEqualTo(200);
-    assertThat(node3.store().variants(key(on3))).hasSize(1);
+    // the owner commits its fill just after the response went out
+    await("stored at the owners", 10_000, () -> tryAdminGet(node2Admin, "/entries?url=" + url(on2)).status == 200
+        && node3.store().variants(key(on3)).size() == 1);
     assertThat(admin(node1.adminPort(), "POST", "/purge?url=" + url(on2)).status).isEqualTo(200);
     assertThat(admin(node1.adminPort(), "POST", "/purge?url=" + url(on3)).status).isEqualTo(200);
     // within a second of node 1 answering the purges
@@ -269,7 +270,7 @@ class ClusterIT {
     String posted = pathOwnedBy(3, "/post/");
     origin.serve(posted, "v1".getBytes(StandardCharsets.UTF_8), "Cache-Control", "max-age=3600");
     assertThat(get(node1.port(), posted).status).isEqualTo(200);
-    assertThat(node3.store().variants(key(posted))).hasSize(1);
+    await("stored at its owner", 10_000, () -> node3.store().variants(key(posted)).size() == 1);
     Response post = exchange(node1.port(), "POST " + posted + " HTTP/1.1\r\nHost: " + HOST
         + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     assertThat(post.status).isEqualTo(200);

@@ -1,6 +1,5 @@
 package dev.zcproxy.proxy.cluster;
 
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -28,23 +27,11 @@ public final class Rendezvous {
     return best;
   }
 
-  /** 64-bit FNV-1a over the UTF-8 bytes. */
   static long hash(String s) {
-    long h = 0xcbf29ce484222325L;
-    for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
-      h ^= b & 0xff;
-      h *= 0x100000001b3L;
-    }
-    return mix(h);
+    return dev.zcproxy.proxy.origin.Hash64.of(s);
   }
 
-  /** MurmurHash3's 64-bit finalizer: every input bit affects every output bit. */
   static long mix(long h) {
-    h ^= h >>> 33;
-    h *= 0xff51afd7ed558ccdL;
-    h ^= h >>> 33;
-    h *= 0xc4ceb9fe1a85ec53L;
-    h ^= h >>> 33;
-    return h;
+    return dev.zcproxy.proxy.origin.Hash64.mix(h);
   }
 }

@@ -1,7 +1,6 @@
 package dev.zcproxy.proxy.origin;
 
 import dev.zcproxy.proxy.config.Sites;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Predicate;
@@ -183,18 +182,7 @@ abstract class Balancer<T extends Balancer.Member> {
     }
   }
 
-  /** 64-bit FNV-1a over the UTF-8 bytes, finished with MurmurHash3's fmix64 so nearby strings spread. */
   static long hash(String s) {
-    long h = 0xcbf29ce484222325L;
-    for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
-      h ^= b & 0xff;
-      h *= 0x100000001b3L;
-    }
-    h ^= h >>> 33;
-    h *= 0xff51afd7ed558ccdL;
-    h ^= h >>> 33;
-    h *= 0xc4ceb9fe1a85ec53L;
-    h ^= h >>> 33;
-    return h;
+    return Hash64.of(s);
   }
 }

@@ -5,10 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -69,18 +67,7 @@ class RequestSmugglingIT {
       s.setSoTimeout(10_000);
       s.getOutputStream().write(raw.getBytes(StandardCharsets.ISO_8859_1));
       s.getOutputStream().flush();
-      InputStream in = s.getInputStream();
-      ByteArrayOutputStream got = new ByteArrayOutputStream();
-      byte[] buf = new byte[8192];
-      try {
-        int n;
-        while ((n = in.read(buf)) > 0) {
-          got.write(buf, 0, n);
-        }
-      } catch (SocketTimeoutException e) {
-        got.write("<<timeout: connection left open>>".getBytes(StandardCharsets.ISO_8859_1));
-      }
-      return got.toString(StandardCharsets.ISO_8859_1);
+      return SlowUploadIT.readToClose(s); // "<<timeout>>" at the end when the connection was left open
     }
   }
 

@@ -58,8 +58,6 @@ public final class ProxyServer {
   /** The sites' origin pools (one pool of {@code origin.url} without {@code sites:}); kept across reloads. */
   private dev.zcproxy.proxy.origin.OriginPools origins;
   private volatile dev.zcproxy.proxy.server.SiteRouter router;
-  /** A client of {@code origin.url} for the cluster's owner route, built only when the cluster is on. */
-  private dev.zcproxy.proxy.origin.OriginClient origin;
   /** Read once per request: a reload swaps in a handler built for the new config around the same cache. */
   private volatile ProxyHandler handler;
   private volatile CachePolicy policy;
@@ -438,8 +436,7 @@ public final class ProxyServer {
     return joined.future()
         .map(c -> {
           cluster = c;
-          origin = new dev.zcproxy.proxy.origin.OriginClient(vertx, config.origin());
-          ownerRoute = new dev.zcproxy.proxy.cluster.OwnerRoute(c, vertx, origin, config, store);
+          ownerRoute = new dev.zcproxy.proxy.cluster.OwnerRoute(c, vertx, config, store);
           handler.ownerRoute(ownerRoute);
           dev.zcproxy.proxy.cluster.ClusterMetrics.register(metrics.registry(), c, ownerRoute);
           if (admin != null) {
@@ -590,7 +587,6 @@ public final class ProxyServer {
         .eventually(() -> admin == null ? Future.succeededFuture() : admin.close())
         .eventually(() -> ownerRoute == null ? Future.succeededFuture() : ownerRoute.close())
         .eventually(() -> cluster == null ? Future.succeededFuture() : cluster.close())
-        .eventually(() -> origin == null ? Future.succeededFuture() : origin.close())
         .eventually(() -> origins == null ? Future.succeededFuture() : origins.close())
         .eventually(() -> {
           if (store != null) {

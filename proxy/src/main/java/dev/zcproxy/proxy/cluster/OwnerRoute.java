@@ -42,7 +42,6 @@ public final class OwnerRoute {
 
   private final Cluster cluster;
   private final Vertx vertx;
-  private final OriginClient origin;
   private final ProxyConfig.Origin originConfig;
   private final ProxyConfig.Cluster config;
   private final Map<String, OriginClient> peers = new ConcurrentHashMap<>();
@@ -55,13 +54,11 @@ public final class OwnerRoute {
 
   /**
    * @param vertx the data path's Vert.x: connections to owners live on the loops of the requests
-   * @param origin the origin, for keys this node owns and when an owner fails
    * @param store the cache local copies are dropped from when they are evicted from the local-copy set
    */
-  public OwnerRoute(Cluster cluster, Vertx vertx, OriginClient origin, ProxyConfig config, DiskStore store) {
+  public OwnerRoute(Cluster cluster, Vertx vertx, ProxyConfig config, DiskStore store) {
     this.cluster = requireNonNull(cluster, "cluster");
     this.vertx = requireNonNull(vertx, "vertx");
-    this.origin = requireNonNull(origin, "origin");
     this.originConfig = config.origin();
     this.config = config.cluster();
     this.localCopies = Caffeine.newBuilder().maximumSize(this.config.localCopyEntries())
@@ -99,21 +96,12 @@ public final class OwnerRoute {
 
   /**
    * Sends a miss for a key {@code owner} owns to it, with the request's own authority as {@code Host}
-   * (so the owner computes the same key) and {@value #FORWARDED}; falls back to the origin, with {@code
-   * originHeaders} as they are, when the owner gives no response head within the owner timeout.
+   * (so the owner computes the same key) and {@value #FORWARDED}; falls back to {@code direct} (the
+   * request's site pool, with {@code originHeaders} as they are) when the owner gives no response head
+   * within the owner timeout.
    *
    * @param authority the authority the client's request named
    * @param originHeaders the fields as they would go to the origin
-   */
-  public Future<HttpClientResponse> send(Cluster.Node owner, String authority, HttpMethod method, String uri,
-      MultiMap originHeaders, OriginBody body, OriginCodec.InterimListener interim) {
-    return send(owner, authority, method, uri, originHeaders, body, interim,
-        () -> origin.send(method, uri, originHeaders, body, interim));
-  }
-
-  /**
-   * As {@link #send(Cluster.Node, String, HttpMethod, String, MultiMap, OriginBody, OriginCodec.InterimListener)},
-   * falling back to {@code direct} (the request's site pool) instead of {@code origin.url}.
    */
   public Future<HttpClientResponse> send(Cluster.Node owner, String authority, HttpMethod method, String uri,
       MultiMap originHeaders, OriginBody body, OriginCodec.InterimListener interim,

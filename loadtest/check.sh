@@ -25,4 +25,13 @@ if printf 'round\tscenario\n' | awk -f "$HERE/lib/report.awk" >/dev/null; then
 else
   echo "FAIL awk lib/report.awk"; fail=1
 fi
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "skip python3 lib/chart.py (no python3 installed)"
+elif printf 'round\tscenario\tparam\tconns\ttarget\trps\tcpu_s_per_10k\n1\thit\t1k\t1x16\tnginx\t100\t1\n1\thit\t1k\t1x16\tzcproxy\t80\t2\n' \
+    >"${TMPDIR:-/tmp}/chart-check.$$.tsv" && python3 "$HERE/lib/chart.py" "${TMPDIR:-/tmp}/chart-check.$$.tsv" | grep -q '0.80x nginx'; then
+  echo "ok   python3 lib/chart.py"
+else
+  echo "FAIL python3 lib/chart.py"; fail=1
+fi
+rm -f "${TMPDIR:-/tmp}/chart-check.$$.tsv"
 exit $fail

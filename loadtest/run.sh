@@ -459,4 +459,7 @@ awk -f "$HERE/lib/report.awk" -v env_file="$RESULTS/env.txt" -v status_file="$ST
 echo >&2
 cat "$SUMMARY"
 log "summary: $SUMMARY"
+if command -v python3 >/dev/null 2>&1; then
+  python3 "$HERE/lib/chart.py" "$TSV" >"$RESULTS/chart.svg" && log "chart: $RESULTS/chart.svg"
+fi
 log "raw rows: $TSV"

@@ -3,15 +3,10 @@ package dev.zcproxy.proxy.config;
 import static java.util.Objects.requireNonNull;
 
 import dev.zcproxy.cache.policy.SetCookie;
-import dev.zcproxy.proxy.config.ProxyConfig.Admin;
-import dev.zcproxy.proxy.config.ProxyConfig.Cache;
 import dev.zcproxy.proxy.config.ProxyConfig.HostPort;
 import dev.zcproxy.proxy.config.ProxyConfig.IndexHeap;
-import dev.zcproxy.proxy.config.ProxyConfig.Listen;
 import dev.zcproxy.proxy.config.ProxyConfig.Logging;
-import dev.zcproxy.proxy.config.ProxyConfig.Origin;
 import dev.zcproxy.proxy.config.ProxyConfig.OriginUrl;
-import dev.zcproxy.proxy.config.ProxyConfig.Transfer;
 import java.io.IOException;
 import java.io.StringReader;
 import java.net.URI;
@@ -48,7 +43,9 @@ import org.yaml.snakeyaml.nodes.Tag;
  * ({@code file:line} or the flag), the dotted YAML key path, the bad value and what was expected.
  * Unknown keys fail (with a "did you mean" when a known key is within edit distance 2), so a typo
  * fails at startup instead of being ignored. An empty file, or a missing section or key, takes the
- * values of {@link ProxyConfig#defaults()}. Size and duration syntax: see {@link Units}.
+ * values of {@link ProxyConfig#defaults()}. Size and duration syntax: see {@link Units}. The keys,
+ * their binding into the records, the flags and {@code --help} come from the declarations in {@link
+ * ConfigKeys} (how to add a key is described there).
  *
  * <p>{@link #fromArgs} reports {@code --help} and {@code --version} by throwing {@link
  * ConfigException.InfoRequested} (exit code 0, message to stdout), so {@code Main} needs one catch:
@@ -57,77 +54,8 @@ import org.yaml.snakeyaml.nodes.Tag;
  */
 public final class ConfigLoader {
 
-  /** Every section and its keys, in the order of {@code conf/proxy.yaml}. */
-  static final Map<String, List<String>> KEYS = keys();
-
-  private static Map<String, List<String>> keys() {
-    Map<String, List<String>> keys = new LinkedHashMap<>();
-    keys.put(
-        "listen",
-        List.of(
-            "address",
-            "max-header-size",
-            "max-initial-line",
-            "idle-timeout",
-            "event-loops",
-            "shutdown-grace",
-            "drain-time",
-            "max-connections",
-            "request-head-timeout",
-
-            "trusted-proxies",
-            "max-body-size",
-            "body-buffer-size",
-            "body-buffer-total",
-            "body-timeout",
-            "body-temp-dir",
-            "http2",
-            "plain-address",
-            "tls"));
-    keys.put(
-        "origin",
-        List.of(
-            "url",
-            "connect-timeout",
-            "first-byte-timeout",
-            "idle-timeout",
-            "max-connections",
-            "keep-alive-timeout",
-            "preserve-host",
-            "strip-request-headers",
-            "tls"));
-    keys.put(
-        "cache",
-        List.of(
-            "enabled",
-            "dir",
-            "max-size",
-            "index-heap",
-            "max-object-size",
-            "fsync",
-            "min-free",
-            "heuristic-fraction",
-            "heuristic-max",
-            "keep",
-            "cdn-cache-control",
-            "surrogate-control",
-            "max-variants",
-            "coalesce",
-            "hit-for-pass",
-            "set-cookie",
-
-            "key-headers",
-            "tag-headers",
-            "strip-tag-headers",
-            "ram-size",
-            "ram-max-object-size"));
-    keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport", "websocket", "connect-ports"));
-    keys.put("admin", List.of("enabled", "address", "token"));
-    keys.put("logging", List.of("access-log", "access-log-format", "level", "x-cache-header"));
-    keys.put("cluster", List.of("enabled", "name", "secret", "port", "bus-port", "advertise", "members", "owner-timeout",
-        "failure-timeout", "local-copy", "local-copy-entries", "ban-retention"));
-    return Collections.unmodifiableMap(keys);
-  }
+  /** Every section and its keys, in the order of {@code conf/proxy.yaml} (declared in {@link ConfigKeys}). */
+  static final Map<String, List<String>> KEYS = ConfigKeys.table();
 
   /** The top-level names: the sections of {@link #KEYS}, then {@code sites} and {@code default-site}. */
   static List<String> sectionNames() {
@@ -142,37 +70,10 @@ public final class ConfigLoader {
   /** The environment variable that sets {@code cluster.secret}, winning over the file. */
   public static final String CLUSTER_SECRET_ENV = "ZCPROXY_CLUSTER_SECRET";
 
-  private static final String HOST_PORT_EXPECTED =
+  static final String HOST_PORT_EXPECTED =
       "HOST:PORT, e.g. 127.0.0.1:8080, [::1]:8080 or :8080 for all interfaces";
-  private static final String URL_EXPECTED =
+  static final String URL_EXPECTED =
       "http://HOST[:PORT] or https://HOST[:PORT], e.g. http://127.0.0.1:8081";
-
-  private static final String USAGE =
-      """
-      Usage: java -jar zcproxy.jar [--config FILE] [OPTION]...
-
-      zcproxy, a caching reverse proxy. Options override the values of the config file; without
-      --config the built-in defaults (the values listed in conf/proxy.yaml) are used.
-
-        --config FILE       YAML config file (every key is documented in conf/proxy.yaml)
-        --listen HOST:PORT  client listener, e.g. 127.0.0.1:8080, [::1]:8080, :8080 (all interfaces)
-        --origin URL        origin, http://HOST[:PORT] or https://HOST[:PORT], no path
-        --cache-dir DIR     cache directory
-        --cache-size SIZE   cache size limit, e.g. 10GiB (units B, KiB, MiB, GiB, TiB)
-        --admin HOST:PORT   admin listener address, or "off" to disable it
-        --access-log WHERE  stdout, off, or a file path
-        --cluster-port PORT this node's Hazelcast port (cluster.port)
-        --cluster-members HOST:PORT,...
-                            join these cluster members (turns cluster.enabled on)
-        --help              print this help and exit
-        --version           print the version and exit
-
-      Options may also be written --option=VALUE. Exit status: 0 for --help and --version,
-      2 for a bad config file or command line.
-
-      Environment: ZCPROXY_ADMIN_TOKEN  the admin bearer token (wins over admin.token in the file)
-                   ZCPROXY_CLUSTER_SECRET  the cluster secret (wins over cluster.secret in the file)
-      """;
 
   private ConfigLoader() {}
 
@@ -262,60 +163,39 @@ public final class ConfigLoader {
       } else {
         value = i + 1 < args.length && !args[i + 1].startsWith("--") ? args[i + 1] : null;
       }
-      String expected =
-          switch (name) {
-            case "--config" -> "FILE";
-            case "--listen", "--admin" -> HOST_PORT_EXPECTED;
-            case "--origin" -> URL_EXPECTED;
-            case "--cache-dir" -> "DIR";
-            case "--cache-size" -> Units.SIZE_EXPECTED;
-            case "--access-log" -> "stdout, off or a file path";
-            case "--cluster-port" -> "a port 1..65535";
-            case "--cluster-members" -> "HOST:PORT[,HOST:PORT...]";
-            default -> throw unknownOption(name);
-          };
+      ConfigKeys.KeyFlag flag = null;
+      for (ConfigKeys.KeyFlag f : ConfigKeys.flags()) {
+        if (f.flag().name().equals(name)) {
+          flag = f;
+        }
+      }
+      if (flag == null && !name.equals("--config")) {
+        throw unknownOption(name);
+      }
+      String expected = flag == null ? "FILE" : flag.flag().expected();
       if (value == null) {
         throw new ConfigException(name + ": missing value (expected: " + expected + ")");
       }
       if (eq < 0 || !arg.startsWith("--")) {
         i++;
       }
-      switch (name) {
-        case "--config" -> {
-          try {
-            config = Path.of(value);
-          } catch (InvalidPathException e) {
-            throw new ConfigException(name + ": \"" + value + "\" is not a path (expected: FILE)");
-          }
+      if (flag == null) {
+        try {
+          config = Path.of(value);
+        } catch (InvalidPathException e) {
+          throw new ConfigException(name + ": \"" + value + "\" is not a path (expected: FILE)");
         }
-        case "--listen" -> flags.put("listen.address", Value.flag(name, "listen.address", value));
-        case "--origin" -> flags.put("origin.url", Value.flag(name, "origin.url", value));
-        case "--cache-dir" -> flags.put("cache.dir", Value.flag(name, "cache.dir", value));
-        case "--cache-size" ->
-            flags.put("cache.max-size", Value.flag(name, "cache.max-size", value));
-        case "--access-log" -> flags.put("logging.access-log", Value.flag(name, "logging.access-log", value));
-        case "--cluster-port" -> flags.put("cluster.port", Value.flag(name, "cluster.port", value));
-        case "--cluster-members" -> {
-          flags.put("cluster.enabled", Value.flag(name, "cluster.enabled", "true"));
-          flags.put("cluster.members", Value.flag(name, "cluster.members", value));
-        }
-        case "--admin" -> {
-          boolean off = value.equals("off");
-          flags.put("admin.enabled", Value.flag(name, "admin.enabled", off ? "false" : "true"));
-          if (!off) {
-            flags.put("admin.address", Value.flag(name, "admin.address", value));
-          }
-        }
-        default -> throw new AssertionError(name);
+        continue;
+      }
+      for (Map.Entry<String, String> set : flag.sets(value).entrySet()) {
+        flags.put(set.getKey(), Value.flag(name, set.getKey(), set.getValue()));
       }
     }
-    String envToken = env.get(ADMIN_TOKEN_ENV);
-    if (envToken != null && !envToken.isEmpty()) {
-      flags.put("admin.token", Value.flag(ADMIN_TOKEN_ENV, "admin.token", envToken));
-    }
-    String envSecret = env.get(CLUSTER_SECRET_ENV);
-    if (envSecret != null && !envSecret.isEmpty()) {
-      flags.put("cluster.secret", Value.flag(CLUSTER_SECRET_ENV, "cluster.secret", envSecret));
+    for (Map.Entry<String, String> e : ConfigKeys.envs().entrySet()) {
+      String text = env.get(e.getKey());
+      if (text != null && !text.isEmpty()) {
+        flags.put(e.getValue(), Value.flag(e.getKey(), e.getValue(), text));
+      }
     }
     Map<String, Value> values =
         config == null ? new LinkedHashMap<>() : readFile(config);
@@ -326,7 +206,7 @@ public final class ConfigLoader {
 
   /** The {@code --help} text. */
   public static String usage() {
-    return USAGE;
+    return ConfigKeys.usage();
   }
 
   /** The {@code --version} text: the jar's implementation version, if the manifest has one. */
@@ -341,10 +221,9 @@ public final class ConfigLoader {
   }
 
   private static ConfigException unknownOption(String name) {
-    List<String> flags =
-        List.of(
-            "--config", "--listen", "--origin", "--cache-dir", "--cache-size", "--admin", "--access-log",
-            "--cluster-port", "--cluster-members", "--help", "--version");
+    List<String> flags = new ArrayList<>(List.of("--config"));
+    ConfigKeys.flags().forEach(f -> flags.add(f.flag().name()));
+    flags.addAll(List.of("--help", "--version"));
     String near = closest(name, flags);
     return new ConfigException(
         "unknown option "
@@ -598,105 +477,9 @@ public final class ConfigLoader {
   // ---- flat map to records -------------------------------------------------------------------
 
   static ProxyConfig bind(Map<String, Value> values, String source) {
-    Binder b = new Binder(values);
-    TlsSections tls = new TlsSections(source);
+    Binder b = new Binder(values, source);
     try {
-      Listen l = Listen.DEFAULT;
-      Listen listen =
-          new Listen(
-              b.hostPort("listen.address", l.address()),
-              b.intSize("listen.max-header-size", l.maxHeaderBytes()),
-              b.intSize("listen.max-initial-line", l.maxInitialLineBytes()),
-              b.duration("listen.idle-timeout", l.idleTimeout()),
-              b.integer("listen.event-loops", l.eventLoops(), ">= 0, 0 = one per core"),
-              b.duration("listen.shutdown-grace", l.shutdownGrace()),
-              b.integer("listen.max-connections", l.maxConnections(), "> 0"),
-              b.duration("listen.request-head-timeout", l.requestHeadTimeout()),
-
-              b.strings("listen.trusted-proxies", l.trustedProxies(), "a list of addresses or CIDR blocks, e.g. [10.0.0.0/8], or [] for none"),
-              b.size("listen.max-body-size", l.maxBodyBytes()),
-              b.size("listen.body-buffer-size", l.bodyBufferBytes()),
-              b.size("listen.body-buffer-total", l.bodyBufferTotalBytes()),
-              b.duration("listen.body-timeout", l.bodyTimeout()),
-              b.path("listen.body-temp-dir", l.bodyTempDir()),
-              b.duration("listen.drain-time", l.drainTime()),
-              tls.listen(b.node("listen.tls")),
-              b.bool("listen.http2", l.http2()),
-              b.optionalHostPort("listen.plain-address"));
-      Origin o = Origin.DEFAULT;
-      Origin origin =
-          new Origin(
-              b.originUrl("origin.url", o.url()),
-              b.duration("origin.connect-timeout", o.connectTimeout()),
-              b.duration("origin.first-byte-timeout", o.firstByteTimeout()),
-              b.duration("origin.idle-timeout", o.idleTimeout()),
-              b.integer("origin.max-connections", o.maxConnections(), "> 0"),
-              b.duration("origin.keep-alive-timeout", o.keepAliveTimeout()),
-              b.bool("origin.preserve-host", o.preserveHost()),
-              b.strings("origin.strip-request-headers", o.stripRequestHeaders(), "a list of header field names, or [] for none"),
-              tls.origin(b.node("origin.tls")));
-      Cache c = Cache.DEFAULT;
-      Cache cache =
-          new Cache(
-              b.bool("cache.enabled", c.enabled()),
-              b.path("cache.dir", c.dir()),
-              b.size("cache.max-size", c.maxSizeBytes()),
-              b.size("cache.max-object-size", c.maxObjectBytes()),
-              b.bool("cache.fsync", c.fsync()),
-              b.size("cache.min-free", c.minFreeBytes()),
-              b.fraction("cache.heuristic-fraction", c.heuristicFraction()),
-              b.duration("cache.heuristic-max", c.heuristicMax()),
-              b.duration("cache.keep", c.keep()),
-              b.bool("cache.cdn-cache-control", c.cdnCacheControl()),
-              b.bool("cache.surrogate-control", c.surrogateControl()),
-              b.integer("cache.max-variants", c.maxVariants(), ">= 1"),
-              b.bool("cache.coalesce", c.coalesce()),
-              b.duration("cache.hit-for-pass", c.hitForPass()),
-              b.indexHeap("cache.index-heap", c.indexHeap()),
-              b.setCookie("cache.set-cookie", c.setCookie()),
-
-              b.strings("cache.key-headers", c.keyHeaders(), "a list of header field names, or [] for none"),
-              b.strings("cache.tag-headers", c.tagHeaders(), "a list of header field names, or [] for none"),
-              b.bool("cache.strip-tag-headers", c.stripTagHeaders()),
-              new ProxyConfig.Ram(b.size("cache.ram-size", c.ram().sizeBytes()),
-                  b.size("cache.ram-max-object-size", c.ram().maxObjectBytes())));
-      Transfer t = Transfer.DEFAULT;
-      Transfer transfer =
-          new Transfer(
-              b.bool("transfer.sendfile", t.sendfile()),
-              b.bool("transfer.splice", t.splice()),
-              b.size("transfer.splice-min-size", t.spliceMinBytes()),
-              b.bool("transfer.native-transport", t.nativeTransport()),
-              b.bool("transfer.websocket", t.websocket()),
-              b.ports("transfer.connect-ports", t.connectPorts()));
-      Admin a = Admin.DEFAULT;
-      Admin admin =
-          new Admin(b.bool("admin.enabled", a.enabled()), b.hostPort("admin.address", a.address()),
-              b.string("admin.token", a.token(), "a token of at least " + Admin.MIN_TOKEN_LENGTH + " characters, or \"\" for none"));
-      Logging g = Logging.DEFAULT;
-      Logging logging =
-          new Logging(
-              b.string("logging.access-log", g.accessLog(), "stdout, off or a file path"),
-              b.level("logging.level", g.level()),
-              b.bool("logging.x-cache-header", g.xCacheHeader()),
-              b.accessLogFormat("logging.access-log-format", g.accessLogFormat()));
-      ProxyConfig.Cluster k = ProxyConfig.Cluster.DEFAULT;
-      ProxyConfig.Cluster cluster =
-          new ProxyConfig.Cluster(
-              b.bool("cluster.enabled", k.enabled()),
-              b.string("cluster.name", k.name(), "a name"),
-              b.string("cluster.secret", k.secret(), "a secret of at least " + ProxyConfig.Cluster.MIN_SECRET_LENGTH + " characters"),
-              b.integer("cluster.port", k.port(), "1..65535"),
-              b.integer("cluster.bus-port", k.busPort(), "0..65535"),
-              b.string("cluster.advertise", k.advertise(), "a host name or address"),
-              b.strings("cluster.members", k.members(), "a list of HOST:PORT, e.g. [10.0.0.1:5701, 10.0.0.2:5701]"),
-              b.duration("cluster.owner-timeout", k.ownerTimeout()),
-              b.duration("cluster.failure-timeout", k.failureTimeout()),
-              b.bool("cluster.local-copy", k.localCopy()),
-              b.integer("cluster.local-copy-entries", k.localCopyEntries(), ">= 1"),
-              b.duration("cluster.ban-retention", k.banRetention()));
-      Sites sites = SitesLoader.bind(values, b, source);
-      return new ProxyConfig(listen, origin, cache, transfer, admin, logging, sites, cluster);
+      return ConfigKeys.bind(values, b, source);
     } catch (IllegalArgumentException e) {
       // A compact constructor rejected a value; its message starts with the key path.
       String message = String.valueOf(e.getMessage());
@@ -709,9 +492,16 @@ public final class ConfigLoader {
   /** Typed reads of the flat map, each falling back to a default and failing with the key path. */
   static final class Binder {
     private final Map<String, Value> values;
+    private final TlsSections tls;
 
-    Binder(Map<String, Value> values) {
+    Binder(Map<String, Value> values, String source) {
       this.values = values;
+      this.tls = new TlsSections(source);
+    }
+
+    /** The binder of the nested {@code listen.tls} and {@code origin.tls} mappings. */
+    TlsSections tls() {
+      return tls;
     }
 
     /** The scalar text at {@code path}, or null if unset; fails on a mapping, list or null. */

@@ -20,8 +20,8 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * the loader's key paths ({@code sites[0].origins[1].url}) so every error names its path and line.
  */
 final class SitesLoader {
-  /** The top-level keys this loader owns, in the order of {@code conf/proxy.yaml}. */
-  static final List<String> TOP_LEVEL = List.of("sites", "default-site");
+  /** The top-level keys this loader owns, as declared in {@link ConfigKeys}. */
+  static final List<String> TOP_LEVEL = ConfigKeys.topLevelNames();
   static final List<String> POOL_KEYS = List.of("origins", "balance", "health", "retries", "max-connections", "queue",
       "queue-timeout");
   static final List<String> SITE_KEYS = concat(List.of("name", "hosts"), POOL_KEYS,

@@ -23,10 +23,10 @@ import org.yaml.snakeyaml.nodes.Tag;
  * expected, like {@link ConfigLoader}.
  */
 final class TlsSections {
-  /** The keys of {@code listen.tls}, in the order of {@code conf/proxy.yaml}. */
-  static final List<String> LISTEN_KEYS = List.of("certificates", "protocols", "ciphers", "reload-check", "handshake-timeout");
-  /** The keys of {@code origin.tls}, in the order of {@code conf/proxy.yaml}. */
-  static final List<String> ORIGIN_KEYS = List.of("verify", "ca-file", "sni", "cert", "key");
+  /** The keys of {@code listen.tls}, as declared in {@link ConfigKeys}. */
+  static final List<String> LISTEN_KEYS = ConfigKeys.childNames("listen", "tls");
+  /** The keys of {@code origin.tls}, as declared in {@link ConfigKeys}. */
+  static final List<String> ORIGIN_KEYS = ConfigKeys.childNames("origin", "tls");
 
   private static final String CERTS_EXPECTED = "a list of {cert: FILE, key: FILE}, e.g. [{cert: site.pem, key: site.key}]";
 

@@ -14,6 +14,7 @@ import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -121,7 +122,7 @@ public final class OriginPools {
     for (OriginPool p : pools.values()) {
       JsonArray servers = new JsonArray();
       for (OriginServer s : p.servers()) {
-        servers.add(new JsonObject().put("url", s.id()).put("weight", s.weight()).put("state", s.state().name().toLowerCase())
+        servers.add(new JsonObject().put("url", s.id()).put("weight", s.weight()).put("state", s.state().name().toLowerCase(Locale.ROOT))
             .put("in_flight", s.inFlight()).put("requests", s.requests()).put("errors", s.errors())
             .put("ejections", s.ejections()).put("checks_failed", s.checksFailed()).put("last_problem", s.lastProblem()));
       }

@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * {@code Cache-Status: zcproxy; fwd=bypass; detail=connect-port-denied} or {@code detail=connect-disabled}.
  * A target that cannot be reached answers {@code 502}.
  *
- * <p>Upgrade: the request head is sent as is to the origin (plus {@code Via} and {@code X-Forwarded-For}); a
+ * <p>Upgrade: the request head goes to the origin without its hop-by-hop fields (plus {@code Via} and {@code X-Forwarded-For}); a
  * {@code 101} from the origin is answered with the origin's 101 headers (Vert.x writes the status line when
  * the request is turned into a socket), anything else is relayed as a normal response.
  */
@@ -232,22 +232,30 @@ public final class Tunnels {
     });
   }
 
-  /** The request head for the origin: the client's, plus Via and X-Forwarded-For. */
+  /**
+   * The request head for the origin: the client's without its hop-by-hop fields ({@link HopByHop}, as for
+   * every forwarded request), plus {@code Connection: Upgrade} with the client's {@code Upgrade}, Via and
+   * X-Forwarded-For.
+   */
   static Buffer requestHead(HttpServerRequest req) {
     StringBuilder sb = new StringBuilder(512);
     sb.append(req.method().name()).append(' ').append(req.uri()).append(" HTTP/1.1\r\n");
     String via = null;
     String xff = null;
+    Headers.Builder fields = Headers.builder();
     for (Map.Entry<String, String> h : req.headers()) {
       String name = h.getKey();
       if (name.equalsIgnoreCase("Via")) {
         via = via == null ? h.getValue() : via + ", " + h.getValue();
       } else if (name.equalsIgnoreCase("X-Forwarded-For")) {
         xff = xff == null ? h.getValue() : xff + ", " + h.getValue();
-      } else if (!name.equalsIgnoreCase("Proxy-Connection") && !name.equalsIgnoreCase("Keep-Alive")) {
-        sb.append(name).append(": ").append(h.getValue()).append("\r\n");
+      } else {
+        fields.add(name, h.getValue());
       }
     }
+    HopByHop.strip(fields.build()).forEach((name, value) -> sb.append(name).append(": ").append(value).append("\r\n"));
+    sb.append("Connection: Upgrade\r\n");
+    sb.append("Upgrade: ").append(String.join(", ", req.headers().getAll(HttpHeaders.UPGRADE))).append("\r\n");
     sb.append("Via: ").append(Via.appendTo(via)).append("\r\n");
     SocketAddress remote = req.remoteAddress();
     if (remote != null && remote.hostAddress() != null) {

@@ -45,6 +45,21 @@ class ConfFilesTest {
     assertThat(ConfigLoader.load(CONF.resolve("proxy.yaml"))).isEqualTo(ProxyConfig.defaults());
   }
 
+  /**
+   * {@code conf/proxy.yaml} is what {@link ConfigKeys} declares; with {@code -Dzcproxy.writeReference=true}
+   * this test rewrites the file instead (then review the diff).
+   */
+  @Test
+  void referenceIsGeneratedFromTheDeclarations() throws IOException {
+    Path reference = CONF.resolve("proxy.yaml");
+    if (Boolean.getBoolean("zcproxy.writeReference")) {
+      Files.writeString(reference, ConfigKeys.reference());
+    }
+    assertThat(Files.readString(reference))
+        .as("conf/proxy.yaml differs from ConfigKeys: regenerate it with -Dzcproxy.writeReference=true (see ConfigKeys)")
+        .isEqualTo(ConfigKeys.reference());
+  }
+
   @Test
   void referenceListsEveryKeyInOrder() throws IOException {
     List<String> expected =

@@ -6,37 +6,16 @@ import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Soft purge, bans and surrogate keys through the admin API against a real origin: what the admin
  * call answered, what clients get next, and (by counting origin requests) what the cache still holds.
  */
-class InvalidationIT {
+class InvalidationIT extends OriginAndProxy {
   private static final String TOKEN = "test-admin-token-0123456789";
-  @TempDir
-  Path cacheDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
-
-  @BeforeEach
-  void start() throws Exception {
-    origin = FixtureOrigin.start();
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    if (proxy != null) {
-      proxy.close();
-    }
-    origin.close();
-  }
 
   private ProxyFixture startProxy(String... extra) throws Exception {
     String[] all = new String[extra.length + 1];
@@ -108,7 +87,7 @@ class InvalidationIT {
     assertThat(stale.statusCode()).isEqualTo(200);
     assertThat(new String(stale.body())).isEqualTo("soft body");
     assertThat(stale.headers().firstValue("x-cache")).hasValue("STALE");
-    origin = FixtureOrigin.start(); // for @AfterEach
+    origin = FixtureOrigin.start(); // for OriginAndProxy's @AfterEach
     assertThat(admin("GET", "/metrics").body()).contains("zcproxy_soft_purges_total 2.0");
   }
 

@@ -2,9 +2,6 @@ package dev.zcproxy.proxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -26,28 +23,23 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 /**
  * Request bodies are read in full before the origin is contacted: slow uploaders hold no origin
  * connection and get 408, oversized bodies get 413, large bodies go through a temp file that is always
  * deleted, and {@code Expect: 100-continue} still works.
  */
-class SlowUploadIT {
-  @TempDir
-  Path cacheDir;
+class SlowUploadIT extends OriginAndProxy {
   @TempDir
   Path bodyDir;
-  FixtureOrigin origin;
-  ProxyFixture proxy;
-  ListAppender<ILoggingEvent> access;
-  Logger accessLogger;
+  @RegisterExtension
+  final AccessLogCapture access = new AccessLogCapture();
   final List<Socket> sockets = new ArrayList<>();
 
   @BeforeEach
   void start() throws Exception {
-    origin = FixtureOrigin.start();
     origin.route("/upload", req -> req.body().onSuccess(b -> {
       try {
         String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b.getBytes()));
@@ -59,11 +51,6 @@ class SlowUploadIT {
     for (int i = 0; i < 5; i++) {
       origin.serve("/miss" + i, ("miss " + i).getBytes(), "Cache-Control", "max-age=600");
     }
-    accessLogger = (Logger) LoggerFactory.getLogger("zcproxy.access");
-    access = new ListAppender<>();
-    access.start();
-    accessLogger.addAppender(access);
-    accessLogger.setLevel(ch.qos.logback.classic.Level.INFO);
     proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout", "origin.max-connections: 2",
         "listen.body-timeout: 1500ms", "listen.body-buffer-size: 16KiB", "listen.body-buffer-total: 64KiB",
         "listen.max-body-size: 1MiB", "listen.body-temp-dir: " + bodyDir);
@@ -71,12 +58,9 @@ class SlowUploadIT {
 
   @AfterEach
   void stop() throws Exception {
-    accessLogger.detachAppender(access);
     for (Socket s : sockets) {
       s.close();
     }
-    proxy.close();
-    origin.close();
   }
 
   Socket open() throws Exception {
@@ -107,7 +91,7 @@ class SlowUploadIT {
   }
 
   List<String> accessLines() {
-    return access.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    return List.copyOf(access.lines);
   }
 
   long tempFiles() throws Exception {

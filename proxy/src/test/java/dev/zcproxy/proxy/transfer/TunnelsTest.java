@@ -98,7 +98,12 @@ class TunnelsTest {
     wsOriginPort = await(wsOrigin.listen(0, "127.0.0.1")).actualPort();
 
     HttpServer plainOrigin = vertx.createHttpServer().requestHandler(req -> {
-      if (req.path().endsWith("/chunked")) {
+      if (req.path().endsWith("/headers")) {
+        StringBuilder received = new StringBuilder();
+        req.headers().forEach(h -> received.append(h.getKey().toLowerCase(Locale.ROOT)).append(": ")
+            .append(h.getValue()).append('\n'));
+        req.response().setStatusCode(200).end(received.toString());
+      } else if (req.path().endsWith("/chunked")) {
         req.response().setStatusCode(400).setChunked(true).putHeader("X-Origin", "plain");
         req.response().write("no ");
         req.response().end("upgrade here");
@@ -352,6 +357,23 @@ class TunnelsTest {
     assertThat(e2.getStatus()).isEqualTo(400);
     assertThat(e2.getBody().toString()).isEqualTo("no upgrade here");
     assertThat(reports).isEmpty();
+  }
+
+  @ParameterizedTest
+  @EnumSource(T.class)
+  void theUpgradeRequestLosesItsHopByHopFieldsLikeEveryForwardedRequest(T t) throws Exception {
+    start(t, null);
+    try (Socket s = rawSocket()) {
+      send(s, "GET /plain/headers HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, X-Hop\r\n"
+          + "Upgrade: websocket\r\nX-Hop: secret\r\nTE: trailers\r\nProxy-Authorization: Basic dTpw\r\n"
+          + "Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nX-End: 1\r\n\r\n");
+      String head = readHead(s.getInputStream());
+      assertThat(head).startsWith("HTTP/1.1 200");
+      String received = readBody(s.getInputStream(), head);
+      assertThat(received).as("what the origin received")
+          .contains("upgrade: websocket\n", "connection: Upgrade\n", "via: 1.1 zcproxy\n", "x-end: 1\n")
+          .doesNotContain("x-hop", "te:", "proxy-authorization", "keep-alive", "proxy-connection");
+    }
   }
 
   // ------------------------------------------------------------------ helpers

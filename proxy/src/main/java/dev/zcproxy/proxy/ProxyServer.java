@@ -97,8 +97,20 @@ public final class ProxyServer {
   private CertificateFiles certificates;
   private io.vertx.core.net.KeyCertOptions certs;
 
+  /** How bodies reach sendfile, splice and the written-bytes counts; tests swap it to make them fail. */
+  private dev.zcproxy.proxy.transfer.TransferPlatform transferPlatform = dev.zcproxy.proxy.transfer.TransferPlatform.internals();
+
   public ProxyServer(ProxyConfig config) {
     this(config, System::currentTimeMillis);
+  }
+
+  /**
+   * Uses {@code platform} for sendfile, splice and counting written bytes instead of the internals (tests
+   * make a probe or an operation fail with it). Call before {@link #start}.
+   */
+  public ProxyServer transferPlatform(dev.zcproxy.proxy.transfer.TransferPlatform platform) {
+    this.transferPlatform = requireNonNull(platform, "platform");
+    return this;
   }
 
   /** @param clock epoch milliseconds, used for every HTTP date and age decision */
@@ -178,7 +190,7 @@ public final class ProxyServer {
     }
     router = new dev.zcproxy.proxy.server.SiteRouter(config, origins, policy);
     origins.start();
-    handler = new ProxyHandler(vertx, config, policy, store, router, new BodyTransfer(config.transfer().sendfile(), cacheIo),
+    handler = new ProxyHandler(vertx, config, policy, store, router, new BodyTransfer(cacheIo, transferPlatform),
         metrics, clock, cacheIo);
     connections = new ClientConnections(config.listen().maxConnections(), config.listen().requestHeadTimeout().toMillis());
     ProxyConfig.ListenTls tls = config.listen().tls();
@@ -320,7 +332,7 @@ public final class ProxyServer {
   private void commit(ProxyConfig next, ReloadPlan plan, CachePolicy nextPolicy, Listener newListener, AdminServer newAdmin) {
     long grace = next.listen().shutdownGrace().toMillis();
     router = new dev.zcproxy.proxy.server.SiteRouter(next, origins, nextPolicy);
-    handler = new ProxyHandler(vertx, next, nextPolicy, store, router, new BodyTransfer(next.transfer().sendfile(), cacheIo),
+    handler = new ProxyHandler(vertx, next, nextPolicy, store, router, new BodyTransfer(cacheIo, transferPlatform),
         metrics, clock, cacheIo, handler);
     if (ownerRoute != null) {
       handler.ownerRoute(ownerRoute); // the cluster is kept across reloads (cluster.* needs a restart)

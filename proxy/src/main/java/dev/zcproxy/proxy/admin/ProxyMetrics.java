@@ -44,6 +44,11 @@ public final class ProxyMetrics {
   private final Map<TransferMode, LongAdder> modeResponses = new EnumMap<>(TransferMode.class);
   private final Map<TransferMode, LongAdder> modeBytes = new EnumMap<>(TransferMode.class);
   private final Map<TransferMode, LongAdder> fillBytes = new EnumMap<>(TransferMode.class);
+  /** Responses planned with a zero-copy mode (row: sendfile, splice) that went as a copy mode (column). */
+  private final LongAdder[][] fallbacks = new LongAdder[TransferMode.values().length][TransferMode.values().length];
+  private final LongAdder fillSpliceFallbacks = new LongAdder();
+  private final LongAdder writtenAsFileRegions = new LongAdder();
+  private final LongAdder writtenAsBuffers = new LongAdder();
   private final LongAdder originRequests = new LongAdder();
   private final LongAdder originErrors = new LongAdder();
   private final Timer originDuration;
@@ -105,6 +110,20 @@ public final class ProxyMetrics {
         "mode", label(TransferMode.SPLICE));
     counter("zcproxy.fill.bytes", "Body bytes written into the cache, by how they moved.", fillBytes.get(TransferMode.COPY),
         "mode", label(TransferMode.COPY));
+    for (TransferMode planned : new TransferMode[] {TransferMode.SENDFILE, TransferMode.SPLICE}) {
+      for (TransferMode went : new TransferMode[] {TransferMode.COPY, TransferMode.COPY_TLS, TransferMode.COPY_H2}) {
+        LongAdder a = new LongAdder();
+        fallbacks[planned.ordinal()][went.ordinal()] = a;
+        counter("zcproxy.transfer.fallbacks", "Responses planned as sendfile or splice whose body went as a copy"
+            + " (counted under the copy mode in zcproxy.responses).", a, "planned", label(planned), "mode", label(went));
+      }
+    }
+    counter("zcproxy.fill.fallbacks", "Fills planned as splice that copied instead (the file descriptor was not"
+        + " reachable).", fillSpliceFallbacks, "planned", label(TransferMode.SPLICE), "mode", label(TransferMode.COPY));
+    counter("zcproxy.transfer.written.bytes", "Response body bytes handed to client connections, by how: file"
+        + " regions (sendfile) or buffers (copied); spliced bytes pass neither.", writtenAsFileRegions, "as", "file-region");
+    counter("zcproxy.transfer.written.bytes", "Response body bytes handed to client connections, by how: file"
+        + " regions (sendfile) or buffers (copied); spliced bytes pass neither.", writtenAsBuffers, "as", "buffer");
     counter("zcproxy.origin.requests", "Requests sent to the origin.", originRequests);
     counter("zcproxy.origin.errors", "Origin requests that failed (unreachable, timeout, reset).", originErrors);
     originDuration = Timer.builder("zcproxy.origin.duration")
@@ -180,6 +199,39 @@ public final class ProxyMetrics {
    */
   public java.util.concurrent.CompletableFuture<Void> whenResponses(CacheOutcome outcome, long n) {
     return when(responseWaiters.get(outcome), responses.get(outcome), n);
+  }
+
+  /**
+   * A response planned as {@code planned} (sendfile or splice) whose body went as {@code went}: it is
+   * counted under {@code went} by {@link #response}, and here.
+   */
+  public void transferFallback(TransferMode planned, TransferMode went) {
+    LongAdder a = fallbacks[planned.ordinal()][went.ordinal()];
+    if (a != null) {
+      a.increment();
+    }
+  }
+
+  /** Responses planned as {@code planned} that went another way, since start. */
+  public long transferFallbacks(TransferMode planned) {
+    long n = 0;
+    for (LongAdder a : fallbacks[planned.ordinal()]) {
+      n += a == null ? 0 : a.sum();
+    }
+    return n;
+  }
+
+  /** A fill planned as {@code planned} (splice) that copied instead. */
+  public void fillFallback(TransferMode planned) {
+    if (planned == TransferMode.SPLICE) {
+      fillSpliceFallbacks.increment();
+    }
+  }
+
+  /** Body bytes a response handed its client connection as file regions and as buffers. */
+  public void written(long fileRegionBytes, long bufferBytes) {
+    writtenAsFileRegions.add(fileRegionBytes);
+    writtenAsBuffers.add(bufferBytes);
   }
 
   /** Body bytes written into the cache from the origin, by how they moved (splice or copy). */
@@ -356,7 +408,8 @@ public final class ProxyMetrics {
 
   /**
    * The counters as a JSON object (for {@code /stats}), read from the registry: {@code responses} by
-   * outcome, {@code transfer} by mode, {@code fill}, {@code origin}, {@code cache}, {@code bad_requests}
+   * outcome, {@code transfer} by mode (responses, bytes, and fallbacks: responses planned as that mode
+   * that went as a copy), {@code fill}, {@code written} (body bytes by file region or buffer), {@code origin}, {@code cache}, {@code bad_requests}
    * and {@code latency_ms} (count, mean and max per outcome).
    */
   public String toJson() {
@@ -371,7 +424,8 @@ public final class ProxyMetrics {
     for (TransferMode m : TransferMode.values()) {
       transfer.put(label(m), new JsonObject()
           .put("responses", sum("zcproxy.responses", "mode", label(m)))
-          .put("bytes", sum("zcproxy.response.bytes", "mode", label(m))));
+          .put("bytes", sum("zcproxy.response.bytes", "mode", label(m)))
+          .put("fallbacks", sum("zcproxy.transfer.fallbacks", "planned", label(m))));
     }
     return new JsonObject()
         .put("responses", byOutcome)
@@ -379,7 +433,11 @@ public final class ProxyMetrics {
         .put("fill", new JsonObject()
             .put("splice_bytes", sum("zcproxy.fill.bytes", "mode", label(TransferMode.SPLICE)))
             .put("copy_bytes", sum("zcproxy.fill.bytes", "mode", label(TransferMode.COPY)))
+            .put("splice_fallbacks", sum("zcproxy.fill.fallbacks"))
             .put("in_flight", gauge("zcproxy.fills.in.flight")))
+        .put("written", new JsonObject()
+            .put("file_region_bytes", sum("zcproxy.transfer.written.bytes", "as", "file-region"))
+            .put("buffer_bytes", sum("zcproxy.transfer.written.bytes", "as", "buffer")))
         .put("origin", new JsonObject()
             .put("requests", sum("zcproxy.origin.requests"))
             .put("errors", sum("zcproxy.origin.errors"))

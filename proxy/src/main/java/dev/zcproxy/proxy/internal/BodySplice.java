@@ -81,6 +81,22 @@ public final class BodySplice {
     return null;
   }
 
+  /**
+   * Why the descriptor of this open file cannot be reached (a fill into it then copies); {@code null}
+   * when it can. The static probe can pass while a particular channel is of another implementation.
+   */
+  public static String whyNotInto(FileChannel file) {
+    String noFds = whyNoFileDescriptors();
+    if (noFds != null) {
+      return noFds;
+    }
+    try {
+      return nettyFd(file).intValue() >= 0 ? null : "no file descriptor";
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return "file descriptor not reachable: " + e;
+    }
+  }
+
   private static Channel originChannel(HttpClientResponse cres) {
     return cres.request().connection() instanceof ConnectionBase c ? c.channel() : null;
   }

@@ -51,6 +51,8 @@ final class Exchange {
   /** The origin's response status, or -1 when none was received. */
   private int originStatus = -1;
   private long originMicros = -1;
+  /** What the connection had been handed when this exchange began, to tell how its body really went. */
+  private final dev.zcproxy.proxy.transfer.TransferPlatform.WriteCount writeMark;
 
   /**
    * @param authority the authority the request names (absolute-form target, else Host), or {@code null}
@@ -77,6 +79,7 @@ final class Exchange {
         authority == null ? ctx.originAuthority() : authority, target, headers);
     this.primaryKey = route == null ? CacheKey.primaryOf(head) : CacheKey.primaryOf(head) + route.keySuffix();
     resp.closeHandler(v -> clientGone = true);
+    this.writeMark = ctx.planner().mark(req);
   }
 
   /** Adds Via, Cache-Status and X-Cache to the response head. */
@@ -139,10 +142,19 @@ final class Exchange {
       // No head went out and the client left: nginx's 499, not a status nobody received.
       int status = !complete && !resp.headWritten() && clientGone ? 499 : resp.getStatusCode();
       long nanos = System.nanoTime() - startNanos;
-      ctx.metrics().response(outcome, mode, bytes, nanos);
+      // Count what the connection was handed, not what was planned: a silent copy shows as a fallback.
+      dev.zcproxy.proxy.transfer.TransferPlatform.WriteCount wrote = ctx.planner().wroteSince(req, writeMark);
+      TransferMode used = ctx.planner().settle(mode, wrote, bytes).on(req.isSSL(), req.version() == HttpVersion.HTTP_2);
+      if (used != mode) {
+        ctx.metrics().transferFallback(mode, used);
+      }
+      if (wrote != null) {
+        ctx.metrics().written(wrote.fileRegionBytes(), wrote.bufferBytes());
+      }
+      ctx.metrics().response(outcome, used, bytes, nanos);
       ctx.metrics().urlResponse(primaryKey, outcome, bytes);
       ctx.accessLog().log(remote(req), req.method().name(), req.uri(), versionName(req.version()), status,
-          bytes, nanos / 1000, outcome, mode, complete, originStatus, originMicros);
+          bytes, nanos / 1000, outcome, used, complete, originStatus, originMicros);
     });
   }
 

@@ -5,13 +5,11 @@ import dev.zcproxy.cache.EntryMeta;
 import dev.zcproxy.cache.ResponseHead;
 import dev.zcproxy.cache.policy.CacheStatus;
 import dev.zcproxy.cache.store.EntryWriter;
-import dev.zcproxy.proxy.internal.BodySplice;
-import dev.zcproxy.proxy.internal.ResponseFiles;
 import dev.zcproxy.proxy.transfer.TransferMode;
+import dev.zcproxy.proxy.transfer.TransferPlan;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
-import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import java.nio.ByteBuffer;
@@ -209,13 +207,10 @@ final class Fill {
     view = new View(State.FILLING, head, meta, cs, expected, 0, Long.MAX_VALUE, expected, null, w.bodyOffset(), false);
     w.onProgress(new ProgressRelay(w));
     w.onFailure(t -> owner.runOnContext(v -> degrade()));
-    String whyNot = !ctx.spliceEnabled() ? "disabled" : expected < 0 || expected < ctx.spliceMinBytes() ? "small or unknown length"
-        : BodySplice.whyNotToFile(cres, w.bodyOffset(), expected);
+    TransferPlan plan = ctx.planner().forFill(cres, w.bodyOffset(), expected);
     // A write error under splice loses the bytes in flight, so splice only into space reserved for
     // the whole body; the copy fill keeps what is not on disk yet and degrades to a pass-through instead.
-    if (whyNot == null && !w.reserveSpace()) {
-      whyNot = "no disk space reserved";
-    }
+    boolean splice = plan.mode() == TransferMode.SPLICE && w.reserveSpace();
     cres.handler(this::onData);
     cres.exceptionHandler(t -> {
       if (!splicing) {
@@ -228,8 +223,8 @@ final class Fill {
         onOriginEnd();
       }
     });
-    if (whyNot == null) {
-      BodySplice.holdOrigin(cres);
+    if (splice) {
+      ctx.transfer().holdOrigin(cres);
       owner.runOnContext(v -> startSplice());
     }
     for (Exchange e : drainWaiters()) {
@@ -292,11 +287,11 @@ final class Fill {
     if (originEnded) {
       // The whole body came with the head (the end handler took it from there): the connection goes
       // back to the pool, reading again.
-      BodySplice.releaseOrigin(cres);
+      ctx.transfer().releaseOrigin(cres);
       return;
     }
     if (state != State.FILLING) {
-      BodySplice.releaseOrigin(cres); // degraded before the splice began: go on copying
+      ctx.transfer().releaseOrigin(cres); // degraded before the splice began: go on copying
       return;
     }
     writer.externalTarget().whenComplete((fc, t) -> owner.runOnContext(x -> {
@@ -304,12 +299,20 @@ final class Fill {
         // The writer failed before a byte was spliced: nothing is lost, the copy path takes over
         // (and if the origin's end arrived meanwhile, its handler already passed the body through).
         degrade();
-        BodySplice.releaseOrigin(cres);
+        ctx.transfer().releaseOrigin(cres);
+        return;
+      }
+      String whyNot = ctx.transfer().whyNotSpliceInto(fc);
+      if (whyNot != null) {
+        // Nothing was read from the origin yet: copy the rest instead, counted, and the request goes on.
+        LOG.info("fill of {} copies instead of splicing: {}", key, whyNot);
+        ctx.metrics().fillFallback(TransferMode.SPLICE);
+        ctx.transfer().releaseOrigin(cres);
         return;
       }
       splicing = true;
       long remaining = view.expected - received;
-      BodySplice.toFile(cres, fc, writer.bodyOffset() + received, remaining, ctx.originIdleMillis(), writer::externalWritten)
+      ctx.transfer().spliceToFile(cres, fc, writer.bodyOffset() + received, remaining, ctx.originIdleMillis(), writer::externalWritten)
           .onComplete(ar -> owner.runOnContext(y -> {
             if (ar.succeeded()) {
               received += remaining; // the whole body is in the file now
@@ -675,17 +678,15 @@ final class Fill {
       if (sent < fileEnd && v.channel != null) {
         long n = fileEnd - sent;
         sending = true;
-        Future<Long> f = mode == TransferMode.SENDFILE
-            ? ResponseFiles.sendRange(ex.req, v.channel, v.bodyOffset + sent, n).map(x -> n)
-            : copyRange(v.channel, v.bodyOffset + sent, n);
-        f.onComplete(ar -> ex.context.runOnContext(x -> {
+        fill.ctx.transfer().sendRange(ex.req, mode, v.channel, v.bodyOffset + sent, n, k -> {
+          sent += k;
+          ex.bodyBytes = sent;
+        }).onComplete(ar -> ex.context.runOnContext(x -> {
           sending = false;
           if (ar.failed()) {
             cut(ar.cause());
             return;
           }
-          sent += ar.result();
-          ex.bodyBytes = sent;
           pump();
         }));
         return;
@@ -738,37 +739,6 @@ final class Fill {
           pump();
         });
       });
-    }
-
-    /** The portable path: reads up to 256 KiB of the range on the cache-io pool, writes it with back-pressure. */
-    private Future<Long> copyRange(FileChannel ch, long offset, long length) {
-      Promise<Long> result = Promise.promise();
-      int chunk = (int) Math.min(length, TAIL_SLICE);
-      fill.ctx.ioExecutor().execute(() -> {
-        try {
-          ByteBuffer bb = ByteBuffer.allocate(chunk);
-          while (bb.hasRemaining()) {
-            int r = ch.read(bb, offset + bb.position());
-            if (r < 0) {
-              throw new java.io.EOFException("cache file shorter than written");
-            }
-          }
-          ex.context.runOnContext(v -> {
-            // Complete once in the socket: writeQueueFull() counts messages, not bytes (16 x 256 KiB
-            // per client that never reads), so waiting for the write is what bounds the memory.
-            ex.resp.write(Buffer.buffer(bb.array())).onComplete(w -> {
-              if (w.succeeded()) {
-                result.tryComplete((long) chunk);
-              } else {
-                result.tryFail(w.cause());
-              }
-            });
-          });
-        } catch (java.io.IOException e) {
-          result.tryFail(e);
-        }
-      });
-      return result.future();
     }
   }
 }

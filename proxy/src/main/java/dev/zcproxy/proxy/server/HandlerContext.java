@@ -19,7 +19,8 @@ import java.util.concurrent.Executor;
  * @param ioExecutor the cache-io pool: reads and closes of fill files
  * @param originAuthority the {@code Host} sent to the origin, and the request authority when the client sent none
  * @param xCache whether responses carry the {@code X-Cache} debug header
- * @param spliceMinBytes the smallest body of known length worth a splice(2)
+ * @param planner decides how each body moves (sendfile, splice, copy ...)
+ * @param transfer carries the plans out
  * @param originIdleMillis the origin idle timeout, for spliced bodies
  * @param fills fetches under way, by primary key, that misses for the same URI join
  * @param fillFiles the cache files fills hold open for their readers, closed by {@link ProxyHandler#closeFiles}
@@ -36,8 +37,8 @@ record HandlerContext(
     Executor ioExecutor,
     String originAuthority,
     boolean xCache,
-    boolean spliceEnabled,
-    long spliceMinBytes,
+    dev.zcproxy.proxy.transfer.TransferPlanner planner,
+    dev.zcproxy.proxy.transfer.BodyTransfer transfer,
     long originIdleMillis,
     ConcurrentHashMap<String, Fill> fills,
     java.util.Set<java.nio.channels.FileChannel> fillFiles,

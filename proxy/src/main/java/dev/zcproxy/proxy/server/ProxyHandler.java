@@ -23,12 +23,13 @@ import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.internal.InterimResponses;
 import dev.zcproxy.proxy.internal.OriginCodec;
 import dev.zcproxy.proxy.internal.RamBodies;
-import dev.zcproxy.proxy.internal.ResponseFiles;
 import dev.zcproxy.proxy.internal.Splicer;
 import dev.zcproxy.proxy.internal.TunnelResult;
 import dev.zcproxy.proxy.origin.OriginClient;
 import dev.zcproxy.proxy.transfer.BodyTransfer;
 import dev.zcproxy.proxy.transfer.TransferMode;
+import dev.zcproxy.proxy.transfer.TransferPlan;
+import dev.zcproxy.proxy.transfer.TransferPlanner;
 import dev.zcproxy.proxy.transfer.Tunnels;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
@@ -95,6 +96,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   /** Host → site → route → origin pool, cache settings and key. */
   private final SiteRouter router;
   private final BodyTransfer transfer;
+  /** Decides how each body moves; the only way to {@code proxy.internal}'s transfers. */
+  private final TransferPlanner planner;
   private final ProxyMetrics metrics;
   private final AccessLog accessLog;
   private final LongSupplier clock;
@@ -116,7 +119,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final ConcurrentHashMap<String, Revalidation> revalidations;
   private final long hitForPassMillis;
   private final boolean coalesce;
-  private final boolean sendfileEnabled;
   /** Bodies of small hot entries kept in the heap, or {@code null} without a cache. */
   private final RamTier ram;
   /** Handed to every exchange, relay and fill this handler makes. */
@@ -167,7 +169,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.fills = previous == null ? new ConcurrentHashMap<>() : previous.fills;
     this.revalidations = previous == null ? new ConcurrentHashMap<>() : previous.revalidations;
     this.coalesce = config.cache().coalesce();
-    this.sendfileEnabled = config.transfer().sendfile();
     this.hitForPassMillis = config.cache().hitForPass().toMillis();
     this.hitForPass = previous != null ? previous.hitForPass : com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
         .maximumSize(100_000)
@@ -183,6 +184,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.store = store;
     this.router = requireNonNull(router, "router");
     this.transfer = requireNonNull(transfer, "transfer");
+    this.planner = new TransferPlanner(config.transfer(), transfer.platform());
     this.metrics = requireNonNull(metrics, "metrics");
     this.clock = requireNonNull(clock, "clock");
     metrics.fillGauge(fills::size);
@@ -209,7 +211,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       metrics.ramGauge(ram::size);
     }
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
-        config.logging().xCacheHeader(), config.transfer().splice(), config.transfer().spliceMinBytes(),
+        config.logging().xCacheHeader(), planner, transfer,
         config.origin().idleTimeout().toMillis(), fills,
         previous == null ? ConcurrentHashMap.newKeySet() : previous.ctx.fillFiles(), new HandlerContext.Flow() {
           @Override
@@ -799,7 +801,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (kept == null && ram != null && ram.admits(entry.bodyLength())) {
       kept = ram.get(open.generation());
     }
-    if (kept != null && kept.length == entry.bodyLength()) {
+    TransferMode mode = planner.forHit(ex.req, length, kept != null && kept.length == entry.bodyLength()).mode();
+    if (mode == TransferMode.RAM) {
       // RAM tier: head and body leave in one write, no sendfile of a few KiB.
       close(open);
       int from = (int) (offset - entry.bodyOffset());
@@ -809,7 +812,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ex.finish(outcome, TransferMode.RAM, sent);
       return;
     }
-    TransferMode mode = transfer.modeFor(ex.req);
     Future<Void> sent = transfer.send(resp, mode, open.channel(), offset, length);
     EntryMeta served = entry;
     sent.onComplete(ar -> {
@@ -1082,8 +1084,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       respondFromFill(ex, fill, view, leader, null);
       return;
     }
-    boolean sendfile = sendfileEnabled && expected >= 0 && ResponseFiles.canSendRanges(ex.req);
-    Fill.Reader reader = new Fill.Reader(ex, fill, sendfile ? TransferMode.SENDFILE : TransferMode.COPY);
+    TransferPlan plan = planner.forFillReader(ex.req, expected);
+    Fill.Reader reader = new Fill.Reader(ex, fill, plan.mode());
     fill.addReader(reader, added -> {
       if (!added) {
         // The fill ended (or degraded) between joining and now: its entry is in the index, or not.

@@ -3,8 +3,8 @@ package dev.zcproxy.proxy.server;
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.ResponseHead;
 import dev.zcproxy.cache.policy.CacheStatus;
-import dev.zcproxy.proxy.internal.BodySplice;
 import dev.zcproxy.proxy.transfer.TransferMode;
+import dev.zcproxy.proxy.transfer.TransferPlan;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
@@ -93,9 +93,8 @@ final class Relay {
       return;
     }
     writeClientHead();
-    String whyNot = !ctx.spliceEnabled() ? "disabled" : bodyless || expected < 0 || expected < ctx.spliceMinBytes() ? "small or unknown length"
-        : BodySplice.whyNotToClient(cres, ex.req, expected);
-    if (whyNot == null) {
+    TransferPlan plan = ctx.planner().forRelay(ex.req, cres, expected, bodyless);
+    if (plan.mode() == TransferMode.SPLICE) {
       startSplice();
       return;
     }
@@ -137,7 +136,7 @@ final class Relay {
       }
     });
     ex.resp.closeHandler(v -> ex.clientGone = true);
-    BodySplice.holdOrigin(cres);
+    ctx.transfer().holdOrigin(cres);
     ex.context.runOnContext(v -> {
       if (state != State.SPLICE_PENDING || originEnded) {
         return; // the whole body came with the head, or the origin failed already
@@ -151,7 +150,7 @@ final class Relay {
           ex.finish(outcome, TransferMode.SPLICE, ex.resp.reset().flatMap(x -> Future.failedFuture("client gone")));
           return;
         }
-        BodySplice.toClient(cres, ex.req, remaining, ctx.originIdleMillis()).onComplete(ar -> {
+        ctx.transfer().spliceToClient(cres, ex.req, remaining, ctx.originIdleMillis()).onComplete(ar -> {
           if (ar.succeeded()) {
             state = State.DONE;
             ex.bodyBytes += remaining;

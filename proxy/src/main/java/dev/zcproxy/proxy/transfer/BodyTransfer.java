@@ -1,44 +1,52 @@
 package dev.zcproxy.proxy.transfer;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.function.LongConsumer;
 
 /**
- * Writes a stored body to the client: with sendfile on plain HTTP/1.1 and by copying otherwise, and
- * reports which it used.
+ * Carries out {@link TransferPlan}s: writes stored bodies and ranges of filling files to clients (with
+ * sendfile, or with the one copy loop of this proxy), and splices origin bodies, through the
+ * {@link TransferPlatform}.
  *
  * <p>Vert.x issues {@code sendfile(2)} for {@link HttpServerResponse#sendFile(FileChannel, long, long)}
- * on a plain HTTP/1.1 connection without compression (DESIGN.md §3); {@code forceCopy} makes every
- * send go through buffers instead, which the tests use to check both paths behave the same.
+ * on a plain HTTP/1.1 connection without compression (DESIGN.md §3); on any other it copies, which the
+ * {@link TransferPlanner} counts as a fallback when the plan said sendfile.
  */
 public final class BodyTransfer {
   private static final int COPY_CHUNK = 64 * 1024;
-  private final boolean sendfile;
-  private final java.util.concurrent.Executor ioExecutor;
+  private final Executor ioExecutor;
+  private final TransferPlatform platform;
 
   /**
-   * @param sendfile whether plain HTTP/1.1 responses use sendfile
-   * @param io where the copy path reads the file (a read may block on disk: never on an event loop)
+   * @param io where the copy loop reads files (a read may block on disk: never on an event loop)
+   * @param platform the operations below the public Vert.x API
    */
-  public BodyTransfer(boolean sendfile, java.util.concurrent.Executor io) {
-    this.sendfile = sendfile;
-    this.ioExecutor = java.util.Objects.requireNonNull(io, "io");
+  public BodyTransfer(Executor io, TransferPlatform platform) {
+    this.ioExecutor = Objects.requireNonNull(io, "io");
+    this.platform = Objects.requireNonNull(platform, "platform");
   }
 
-  /** The mode {@link #send} will use for a response on this connection. */
-  public TransferMode modeFor(io.vertx.core.http.HttpServerRequest req) {
-    // One eligibility rule for whole bodies and for ranges of a filling file.
-    return sendfile && dev.zcproxy.proxy.internal.ResponseFiles.canSendRanges(req) ? TransferMode.SENDFILE : TransferMode.COPY;
+  /** The operations below the public Vert.x API this uses (and the planner asks). */
+  public TransferPlatform platform() {
+    return platform;
   }
 
   /**
    * Sends {@code length} bytes of {@code channel} from {@code offset} as the rest of the response and
-   * ends it. The head (status, headers including Content-Length) must be set, not yet written.
-   * The caller keeps ownership of the channel and closes it when the future completes.
+   * ends it, by sendfile when {@code mode} says so, else by copying. The head (status, headers including
+   * Content-Length) must be set, not yet written. The caller keeps ownership of the channel and closes
+   * it when the future completes. Call on the response's event loop.
    */
   public Future<Void> send(HttpServerResponse resp, TransferMode mode, FileChannel channel, long offset, long length) {
     if (length == 0) {
@@ -47,82 +55,136 @@ public final class BodyTransfer {
     if (mode == TransferMode.SENDFILE) {
       return resp.sendFile(channel, offset, length);
     }
-    return copy(resp, channel, offset, length);
-  }
-
-  /**
-   * The portable path: 64 KiB positional reads on the I/O executor, each written on the response's
-   * event loop with back-pressure.
-   */
-  private Future<Void> copy(HttpServerResponse resp, FileChannel channel, long offset, long length) {
     if (!resp.headWritten() && resp.headers().get("content-length") == null) {
       resp.putHeader("content-length", Long.toString(length));
     }
-    CopyLoop loop = new CopyLoop(resp, channel, offset, length, io.vertx.core.Vertx.currentContext());
+    return copy(resp, channel, offset, length, n -> {}).transform(ar -> {
+      if (ar.succeeded()) {
+        return resp.end();
+      }
+      resp.reset(); // a short body must never look complete
+      return Future.failedFuture(ar.cause());
+    });
+  }
+
+  /**
+   * Appends {@code length} bytes of {@code channel} from {@code offset} to a response body under way
+   * (its head written), by sendfile when {@code mode} says so, else by copying; {@code progress} gets
+   * the bytes of each finished write. Call on the request's event loop.
+   */
+  public Future<Void> sendRange(HttpServerRequest req, TransferMode mode, FileChannel channel, long offset, long length,
+      LongConsumer progress) {
+    if (mode == TransferMode.SENDFILE) {
+      return platform.sendRange(req, channel, offset, length).onSuccess(v -> progress.accept(length));
+    }
+    return copy(req.response(), channel, offset, length, progress);
+  }
+
+  /**
+   * The copy loop: 64 KiB positional reads on the I/O executor, each written on the caller's event loop
+   * once the previous write is in the socket. Vert.x 5's {@code writeQueueFull()} counts messages, not
+   * bytes, so waiting for each write is what bounds the heap a client that never reads can hold to one
+   * chunk. Does not end the response.
+   */
+  private Future<Void> copy(HttpServerResponse resp, FileChannel channel, long offset, long length, LongConsumer progress) {
+    Context context = Objects.requireNonNull(io.vertx.core.Vertx.currentContext(), "call on an event loop");
+    CopyLoop loop = new CopyLoop(resp, channel, offset, offset + length, context, progress);
     loop.next();
     return loop.done.future();
   }
 
   private final class CopyLoop {
-    final io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+    final Promise<Void> done = Promise.promise();
     final HttpServerResponse resp;
     final FileChannel channel;
-    final io.vertx.core.Context context;
+    final Context context;
+    final LongConsumer progress;
     long pos;
     final long end;
 
-    CopyLoop(HttpServerResponse resp, FileChannel channel, long offset, long length, io.vertx.core.Context context) {
+    CopyLoop(HttpServerResponse resp, FileChannel channel, long from, long end, Context context, LongConsumer progress) {
       this.resp = resp;
       this.channel = channel;
-      this.pos = offset;
-      this.end = offset + length;
+      this.pos = from;
+      this.end = end;
       this.context = context;
+      this.progress = progress;
     }
 
     /** Reads the next chunk off the event loop, then writes it on it. */
     void next() {
+      if (pos >= end) {
+        done.tryComplete();
+        return;
+      }
       int n = (int) Math.min(COPY_CHUNK, end - pos);
       long at = pos;
-      ioExecutor.execute(() -> {
-        ByteBuffer bb = ByteBuffer.allocate(n);
-        IOException failure = null;
-        try {
-          while (bb.hasRemaining()) {
-            int r = channel.read(bb, at + bb.position());
-            if (r < 0) {
-              throw new IOException("cache file shorter than its header says");
+      try {
+        ioExecutor.execute(() -> {
+          ByteBuffer bb = ByteBuffer.allocate(n);
+          IOException failure = null;
+          try {
+            while (bb.hasRemaining()) {
+              int r = channel.read(bb, at + bb.position());
+              if (r < 0) {
+                throw new IOException("cache file shorter than its header says");
+              }
             }
+          } catch (IOException e) {
+            failure = e;
           }
-        } catch (IOException e) {
-          failure = e;
-        }
-        IOException f = failure;
-        context.runOnContext(v -> write(bb, n, f));
-      });
+          IOException f = failure;
+          context.runOnContext(v -> write(bb, n, f));
+        });
+      } catch (java.util.concurrent.RejectedExecutionException stopping) {
+        done.tryFail(stopping);
+      }
     }
 
     private void write(ByteBuffer bb, int n, IOException failure) {
       if (failure != null) {
-        resp.reset();
         done.tryFail(failure);
         return;
       }
-      pos += n;
-      Future<Void> written = resp.write(Buffer.buffer(bb.array()));
-      if (pos >= end) {
-        resp.end().onComplete(done);
-        return;
-      }
-      // Read the next chunk once this one is in the socket: Vert.x 5's writeQueueFull() counts messages,
-      // not bytes (16 queued 64 KiB chunks per client), so a client that never reads would hold 1 MiB of
-      // heap each. Waiting for the write bounds it to one chunk.
-      written.onComplete(ar -> {
+      resp.write(Buffer.buffer(bb.array())).onComplete(ar -> {
         if (ar.failed()) {
           done.tryFail(ar.cause());
-        } else {
-          next();
+          return;
         }
+        pos += n;
+        progress.accept(n);
+        next();
       });
     }
+  }
+
+  /** Stops Vert.x reading the origin socket: call in the response handler of a body planned to splice. */
+  public void holdOrigin(HttpClientResponse cres) {
+    platform.holdOrigin(cres);
+  }
+
+  /** Undoes {@link #holdOrigin}: the splice did not start, Vert.x reads and decodes the body again. */
+  public void releaseOrigin(HttpClientResponse cres) {
+    platform.releaseOrigin(cres);
+  }
+
+  /** Splices the next {@code length} body bytes from the origin socket to the client socket (see {@code BodySplice}). */
+  public Future<Void> spliceToClient(HttpClientResponse cres, HttpServerRequest req, long length, long idleMillis) {
+    return platform.spliceToClient(cres, req, length, idleMillis);
+  }
+
+  /**
+   * Why a fill cannot splice into this open file (its descriptor is not reachable); {@code null} when it
+   * can. Ask right before {@link #spliceToFile}: nothing has been read from the origin then, so the fill
+   * can still copy.
+   */
+  public String whyNotSpliceInto(FileChannel file) {
+    return platform.whyNotSpliceInto(file);
+  }
+
+  /** Splices the next {@code length} body bytes from the origin socket into {@code file} at {@code offset} (see {@code BodySplice}). */
+  public Future<Void> spliceToFile(HttpClientResponse cres, FileChannel file, long offset, long length, long idleMillis,
+      LongConsumer chunkDone) {
+    return platform.spliceToFile(cres, file, offset, length, idleMillis, chunkDone);
   }
 }

@@ -50,6 +50,61 @@ class InternalsContractTest {
   }
 
   @Test
+  void anOpenFileChannelHandsOverItsDescriptor(@TempDir Path dir) throws Exception {
+    try (FileChannel file = FileChannel.open(dir.resolve("g"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      assertThat(BodySplice.whyNotInto(file)).as("the fill's last check before splicing into its file").isNull();
+    }
+  }
+
+  @Test
+  void theWriteCounterSitsInFrontOfVertxAndTellsFileRegionsFromBuffers(@TempDir Path dir) throws Exception {
+    vertx = Vertx.builder().withTransport(Transport.EPOLL).build();
+    Path file = dir.resolve("body");
+    Files.write(file, new byte[5000]);
+    CompletableFuture<long[]> counted = new CompletableFuture<>();
+    HttpServer http = vertx.createHttpServer()
+        .requestHandler(req -> {
+          WrittenBytes w = WrittenBytes.of(req.connection());
+          if (w == null) {
+            counted.completeExceptionally(new AssertionError("write counter not installed"));
+            req.response().end();
+            return;
+          }
+          FileChannel ch;
+          try {
+            ch = FileChannel.open(file, StandardOpenOption.READ);
+          } catch (java.io.IOException e) {
+            counted.completeExceptionally(e);
+            return;
+          }
+          req.response().putHeader("content-length", "5300").setChunked(false);
+          req.response().write(io.vertx.core.buffer.Buffer.buffer(new byte[300]))
+              .compose(v -> ResponseFiles.sendRange(req, ch, 0, 5000))
+              .compose(v -> req.response().end())
+              .onComplete(ar -> {
+                try {
+                  ch.close();
+                } catch (java.io.IOException ignored) {
+                  // test file
+                }
+                counted.complete(new long[] {w.fileRegionBytes(), w.bufferBytes(), WrittenBytes.of(req.connection()) == w ? 1 : 0});
+              });
+        });
+    int port = http.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS).actualPort();
+    HttpClientAgent client = vertx.createHttpClient();
+    int length = client.request(HttpMethod.GET, port, "127.0.0.1", "/")
+        .compose(r -> r.send())
+        .compose(r -> r.body())
+        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS).length();
+
+    long[] c = counted.get(30, TimeUnit.SECONDS);
+    assertThat(length).isEqualTo(5300);
+    assertThat(c[0]).as("sendfile went as a file region").isEqualTo(5000);
+    assertThat(c[1]).as("the written buffer, not the head").isEqualTo(300);
+    assertThat(c[2]).as("installed once per connection").isEqualTo(1);
+  }
+
+  @Test
   void nettyStillSplicesBetweenSocketsAndIntoFiles() throws Exception {
     assertThat(AbstractEpollStreamChannel.class.getMethod("spliceTo", AbstractEpollStreamChannel.class, int.class))
         .isNotNull();

@@ -20,8 +20,17 @@ final class ProxyFixture implements AutoCloseable {
   final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
   private ProxyFixture(ProxyConfig config) throws Exception {
-    server = new ProxyServer(config, clock::get);
+    this(config, dev.zcproxy.proxy.transfer.TransferPlatform.internals());
+  }
+
+  private ProxyFixture(ProxyConfig config, dev.zcproxy.proxy.transfer.TransferPlatform platform) throws Exception {
+    server = new ProxyServer(config, clock::get).transferPlatform(platform);
     server.start().toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+  }
+
+  /** A proxy with exactly {@code config} whose sendfile, splice and written-byte counts go through {@code platform}. */
+  static ProxyFixture start(ProxyConfig config, dev.zcproxy.proxy.transfer.TransferPlatform platform) throws Exception {
+    return new ProxyFixture(config, platform);
   }
 
   /** A proxy with one event loop, cache in {@code cacheDir}, admin on a free port, plus any extra YAML lines. */

@@ -11,6 +11,7 @@ import dev.zcproxy.cache.ResponseHead;
 import dev.zcproxy.cache.policy.CachePolicy;
 import dev.zcproxy.cache.policy.CacheStatus;
 import dev.zcproxy.cache.policy.HopByHop;
+import dev.zcproxy.cache.policy.HttpCache;
 import dev.zcproxy.cache.policy.RangeDecision;
 import dev.zcproxy.cache.policy.Storability;
 import dev.zcproxy.cache.policy.Via;
@@ -91,6 +92,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private static final Set<String> CACHE_CONDITIONALS = Set.of("if-none-match", "if-modified-since", "if-range", "range");
 
   private final CachePolicy policy;
+  /** Every RFC 9111 decision: the handler asks, and acts on the answer. */
+  private final HttpCache cache;
   private final DiskStore store;
   /** Host → site → route → origin pool, cache settings and key. */
   private final SiteRouter router;
@@ -180,6 +183,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
     requireNonNull(vertx, "vertx");
     this.policy = requireNonNull(policy, "policy");
+    this.cache = new HttpCache(policy, requireNonNull(clock, "clock"));
     this.store = store;
     this.router = requireNonNull(router, "router");
     this.transfer = requireNonNull(transfer, "transfer");
@@ -332,7 +336,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       pass(ex, "bypass", "cache-disabled");
       return;
     }
-    if (!policy.isLookupMethod(ex.head.method())) {
+    if (!cache.looksUp(ex.head)) {
       pass(ex, "method", null);
       return;
     }
@@ -354,7 +358,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private void lookupAndServe(Exchange ex, List<EntryMeta> variants) {
     Lookup lookup;
     try {
-      lookup = policy.select(ex.head, variants, clock.getAsLong());
+      lookup = cache.lookup(ex.head, variants);
     } catch (RuntimeException e) {
       LOG.warn("lookup failed for {}; passing the request", ex.primaryKey, e);
       pass(ex, "bypass", "lookup-error");
@@ -369,9 +373,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           deliverStored(ex, stale.entry(), CacheOutcome.STALE, CacheStatus.hit().detail("stale-while-revalidate"));
           revalidateInBackground(ex.head, stale.entry(), ex.target);
         }
-        case REVALIDATE -> revalidate(ex, requestNoCache(ex.head) ? "request" : "stale", stale.entry());
+        case REVALIDATE -> revalidate(ex, stale.fwd(), stale.entry());
       }
-    } else if (lookup instanceof Lookup.Miss miss) {
+    } else {
+      // a miss, or a kind of answer this handler does not act on yet: fetched as a miss
+      Lookup.Miss miss = lookup instanceof Lookup.Miss m ? m : new Lookup.Miss("miss", false);
       if (miss.onlyIfCached()) {
         ex.synth(504, CacheStatus.fwd("miss").detail("only-if-cached"), "not in cache (only-if-cached)\n");
       } else if (hitForPass.getIfPresent(ex.primaryKey) != null) {
@@ -441,15 +447,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     return head.method().equals("HEAD")
         ? new RequestHead("GET", head.scheme(), head.authority(), head.pathAndQuery(), head.headers())
         : head;
-  }
-
-  private static boolean requestNoCache(RequestHead head) {
-    for (String d : head.headers().members("cache-control")) {
-      if (d.regionMatches(true, 0, "no-cache", 0, 8)) {
-        return true;
-      }
-    }
-    return !head.headers().contains("cache-control") && head.headers().members("pragma").stream().anyMatch(p -> p.equalsIgnoreCase("no-cache"));
   }
 
   // ---------------------------------------------------------------- pass

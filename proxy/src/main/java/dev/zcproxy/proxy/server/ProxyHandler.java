@@ -13,7 +13,9 @@ import dev.zcproxy.cache.policy.CacheStatus;
 import dev.zcproxy.cache.policy.HopByHop;
 import dev.zcproxy.cache.policy.HttpCache;
 import dev.zcproxy.cache.policy.RangeDecision;
-import dev.zcproxy.cache.policy.Storability;
+import dev.zcproxy.cache.policy.OriginFields;
+import dev.zcproxy.cache.policy.Reason;
+import dev.zcproxy.cache.policy.ResponseAction;
 import dev.zcproxy.cache.policy.Via;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.EntryWriter;
@@ -89,7 +91,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
   /** How long a rejected request's remaining bytes are read and dropped before its connection closes. */
   private static final long LINGER_MILLIS = 2000;
-  private static final Set<String> CACHE_CONDITIONALS = Set.of("if-none-match", "if-modified-since", "if-range", "range");
 
   private final CachePolicy policy;
   /** Every RFC 9111 decision: the handler asks, and acts on the answer. */
@@ -126,13 +127,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final HandlerContext ctx;
   /** In a cluster: where misses for keys other nodes own go ({@code null} for a single node). */
   private volatile dev.zcproxy.proxy.cluster.OwnerRoute owners;
-  /**
-   * Not-storable reasons that come from the response itself, so every request for the URI will get them.
-   * Not {@code set-cookie}: origins commonly set a cookie only for a request without one, so the next
-   * response may well be storable (Varnish makes these hit-for-miss, not hit-for-pass).
-   */
-  private static final Set<String> RESPONSE_REASONS = Set.of("no-store", "private", "status", "no-freshness", "vary-star",
-      "too-large", "partial");
 
   /**
    * @param store the cache, or {@code null} when caching is disabled (everything is PASS)
@@ -225,7 +219,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           public void joinOrFetch(Exchange ex, Fill fill) {
             ProxyHandler.this.joinOrFetch(ex, fill);
           }
-        }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of());
+        }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of(), cache);
   }
 
   /** Joins the cluster's key ownership: from now on misses for keys other nodes own are fetched from them. */
@@ -442,17 +436,10 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
   }
 
-  /** The request as fetched for the cache: a HEAD is fetched (and stored) as a GET. */
-  private static RequestHead asGet(RequestHead head) {
-    return head.method().equals("HEAD")
-        ? new RequestHead("GET", head.scheme(), head.authority(), head.pathAndQuery(), head.headers())
-        : head;
-  }
-
   // ---------------------------------------------------------------- pass
 
   private void pass(Exchange ex, String fwd, String detail) {
-    MultiMap headers = originRequestHeaders(ex.req, ex.head, false);
+    MultiMap headers = originRequestHeaders(ex.req, ex.head, OriginFields.UNCHANGED);
     long requestTime = clock.getAsLong();
     ex.originRequest();
     ex.target.pool().send(ex.req.method(), ex.head.pathAndQuery(), headers, ex.body, interimTo(ex), ex.primaryKey)
@@ -473,10 +460,10 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       // RFC 9110 §9.3.3: a POST response that names its own URI, with explicit freshness, is stored
       // for that URI's GETs (after the invalidation above, RFC 9111 §4.4)
       if (store != null && ex.target.cacheEnabled() && ex.req.method() == HttpMethod.POST
-          && ex.target.policy().storable(ex.head, rh) instanceof Storability.Store s) {
-        EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), rh.status(), s.headers(), requestTime, clock.getAsLong(), 0, 0);
+          && cache.storage(ex.head, rh, ex.primaryKey, requestTime, clock.getAsLong(), ex.target.policy())
+              instanceof ResponseAction.Store s) {
         Fill f = new Fill(ctx, ex.context, ex.primaryKey, fwd);
-        f.start(cres, rh, meta, cs.param("stored"));
+        f.start(cres, rh, s.entry(), cs.param("stored"));
         startReader(ex, f, true);
         return;
       }
@@ -495,12 +482,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (store == null) {
       return;
     }
-    List<String> keys = policy.invalidations(head, rh);
     dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
-    for (String k : keys) {
-      store.invalidate(k + keySuffix);
+    for (String k : cache.invalidations(head, rh, keySuffix)) {
+      store.invalidate(k);
       if (route != null) {
-        route.invalidatedHere(k + keySuffix, clock.getAsLong()); // the owner, which holds the stored copy, drops it too
+        route.invalidatedHere(k, clock.getAsLong()); // the owner, which holds the stored copy, drops it too
       }
     }
   }
@@ -517,16 +503,13 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     ex.owner = route == null ? null : route.ownerFor(ex.primaryKey, ex.req.headers());
     // A miss sent to the key's owner and not kept here goes with the client's conditionals and range:
     // the owner answers them from its cache (304, 206) as it would the client itself.
-    boolean forCache = ex.owner == null || stale != null || route.localCopy();
-    MultiMap headers = originRequestHeaders(ex.req, ex.head, forCache);
-    if (stale != null) {
-      HeaderMaps.copyInto(policy.validators(stale), headers);
-    }
+    boolean storedHere = ex.owner == null || route.localCopy();
+    MultiMap headers = originRequestHeaders(ex.req, ex.head, cache.originFields(stale, storedHere));
     long requestTime = clock.getAsLong();
     // A HEAD that misses is fetched as a GET (nginx's proxy_cache_convert_head): the body is stored for
     // the next requests and this client gets the head only. A HEAD that finds a stale GET revalidates it
     // with a HEAD, whose 200 may refresh the stored response (RFC 9111 §4.3.5).
-    HttpMethod method = ex.req.method() == HttpMethod.HEAD && stale == null ? HttpMethod.GET : ex.req.method();
+    HttpMethod method = HttpMethod.valueOf(cache.originMethod(ex.head, stale));
     ex.originRequest();
     (ex.owner == null ? ex.target.pool().send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex), ex.primaryKey)
         : route.send(ex.owner, ex.head.authority(), method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex),
@@ -538,7 +521,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           fill.headFailed(ar.cause());
         }
         releaseRevalidation(ex);
-        if (stale != null && policy.staleIfError(ex.head, stale, clock.getAsLong())) {
+        if (stale != null && cache.staleIfError(ex.head, stale)) {
           metrics.originError();
           deliverStored(ex, stale, CacheOutcome.STALE, CacheStatus.fwd("stale").detail("stale-if-error"));
         } else {
@@ -556,68 +539,49 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     int status = cres.statusCode();
     ex.originResponded(status);
     ResponseHead rh = keyed(new ResponseHead(status, HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))), ex.target.keyHeaders());
-    if (stale != null) {
-      if (status == 304) {
-        cres.end();
-        EntryMeta merged = policy.merge304(stale, rh, requestTime, responseTime);
-        // Deliver once the index holds the refreshed entry, so the next request is a hit (a small
-        // in-place header write on the cache-io pool).
-        Revalidation r = ex.revalidation;
-        ex.revalidation = null;
-        store.update(stale, merged).whenComplete((m, t) -> ex.context.runOnContext(v -> {
-          if (t != null) {
-            LOG.debug("could not update stored headers of {}: {}", stale.primaryKey(), t.toString());
-          }
-          EntryMeta refreshed = t == null ? m : merged;
-          if (r != null) {
-            revalidations.remove(r.key, r);
-            r.revalidated(refreshed, (e, entry) -> deliverStored(e, entry, CacheOutcome.REVALIDATED,
-                CacheStatus.fwd(fwd).param("fwd-status", 304).param("collapsed")));
-          }
-          deliverStored(ex, refreshed, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", 304));
-        }));
-        return;
-      }
-      if (status == 200 && ex.req.method() == HttpMethod.HEAD) {
-        EntryMeta updated = policy.mergeHead(stale, rh, requestTime, responseTime).orElse(null);
-        if (updated != null) {
-          // RFC 9111 §4.3.5: the HEAD refreshed the stored GET; answer from it, as for a 304
-          releaseRevalidation(ex);
-          cres.end();
-          store.update(stale, updated).whenComplete((m, t) -> ex.context.runOnContext(v ->
-              deliverStored(ex, t == null ? m : updated, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", 200))));
-          return;
-        }
-      }
-      if (status >= 500 && policy.staleIfError(ex.head, stale, responseTime)) {
-        releaseRevalidation(ex);
-        cres.request().connection().close();
-        deliverStored(ex, stale, CacheOutcome.STALE,
-            CacheStatus.fwd(fwd).param("fwd-status", status).detail("stale-if-error"));
-        return;
-      }      if (ex.req.method() == HttpMethod.HEAD) {
-        // A HEAD's answer has no body to store: relayed, and the stored GET is left as it is.
-        releaseRevalidation(ex);
-        new Relay(ctx, ex, cres, rh, CacheOutcome.MISS, CacheStatus.fwd(fwd).param("fwd-status", status).detail("head")).start();
-        return;
-      }
-    }
-    RequestHead head = asGet(ex.head);
-    Storability storability = ex.target.policy().storable(head, rh);
-    if (ex.owner != null && storability instanceof Storability.Store) {
+    ResponseAction action = cache.afterFetch(ex.head, rh, stale, ex.primaryKey, requestTime, responseTime, ex.target.policy());
+    if (ex.owner != null && action instanceof ResponseAction.Store) {
       // fetched from the key's owner node, which stores it; kept here too only with cluster.local-copy
       dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
       if (route != null && route.localCopy()) {
         route.storedLocally(ex.primaryKey);
       } else {
-        storability = new Storability.DontStore("owner");
+        action = new ResponseAction.Pass(Reason.OWNER);
       }
     }
-    if (storability instanceof Storability.Store s) {
+    if (action instanceof ResponseAction.Merge merge) {
+      // A 304, or a HEAD's 200 that matches the stored GET (RFC 9111 §4.3.5): deliver once the index
+      // holds the refreshed entry, so the next request is a hit (a small in-place header write on the
+      // cache-io pool).
+      cres.end();
+      EntryMeta merged = merge.refreshed();
+      Revalidation r = ex.revalidation;
+      ex.revalidation = null;
+      store.update(stale, merged).whenComplete((m, t) -> ex.context.runOnContext(v -> {
+        if (t != null) {
+          LOG.debug("could not update stored headers of {}: {}", stale.primaryKey(), t.toString());
+        }
+        EntryMeta refreshed = t == null ? m : merged;
+        if (r != null) {
+          revalidations.remove(r.key, r);
+          r.revalidated(refreshed, (e, entry) -> deliverStored(e, entry, CacheOutcome.REVALIDATED,
+              CacheStatus.fwd(fwd).param("fwd-status", status).param("collapsed")));
+        }
+        deliverStored(ex, refreshed, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", status));
+      }));
+      return;
+    }
+    if (action instanceof ResponseAction.ServeStale) {
+      releaseRevalidation(ex);
+      cres.request().connection().close();
+      deliverStored(ex, stale, CacheOutcome.STALE,
+          CacheStatus.fwd(fwd).param("fwd-status", status).detail("stale-if-error"));
+      return;
+    }
+    if (action instanceof ResponseAction.Store st) {
       hitForPass.invalidate(ex.primaryKey);
-      EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), status, s.headers(), requestTime, responseTime, 0, 0);
       Fill f = fill != null ? fill : new Fill(ctx, ex.context, ex.primaryKey, fwd);
-      f.start(cres, rh, meta, CacheStatus.fwd(fwd).param("fwd-status", status).param("stored"));
+      f.start(cres, rh, st.entry(), CacheStatus.fwd(fwd).param("fwd-status", status).param("stored"));
       Revalidation r = ex.revalidation;
       if (r != null) {
         ex.revalidation = null;
@@ -628,14 +592,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     releaseRevalidation(ex);
-    String reason = ((Storability.DontStore) storability).reason();
+    ResponseAction.Pass pass = (ResponseAction.Pass) action;
     if (fill != null) {
-      if (RESPONSE_REASONS.contains(reason) && hitForPassMillis > 0) {
+      if (pass.reason().remembered() && hitForPassMillis > 0) {
         hitForPass.put(ex.primaryKey, Boolean.TRUE);
       }
       fill.notShared();
     }
-    CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", status).detail(reason);
+    CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", status).detail(pass.detail());
     new Relay(ctx, ex, cres, rh, CacheOutcome.MISS, cs).start();
   }
 
@@ -669,10 +633,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
     MultiMap headers = HttpHeaders.headers();
     HeaderMaps.copyInto(HopByHop.strip(head.headers()), headers);
-    CACHE_CONDITIONALS.forEach(headers::remove);
+    OriginFields fields = cache.originFields(stale, true);
+    fields.remove().forEach(headers::remove);
     headers.add("via", Via.MEMBER);
     addSurrogateCapability(headers);
-    HeaderMaps.copyInto(policy.validators(stale), headers);
+    HeaderMaps.copyInto(fields.add(), headers);
     long requestTime = clock.getAsLong();
     metrics.originRequest();
     target.pool().send(HttpMethod.GET, head.pathAndQuery(), headers, null, null, stale.primaryKey())
@@ -688,16 +653,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           target.keyHeaders());
       if (rh.status() == 304) {
         cres.end();
-        store.update(stale, policy.merge304(stale, rh, requestTime, responseTime))
+        store.update(stale, cache.merge304(stale, rh, requestTime, responseTime).refreshed())
             .whenComplete((m, t) -> backgroundRevalidations.remove(token));
         return;
       }
-      Storability s = target.policy().storable(head, rh);
-      if (s instanceof Storability.Store st) {
-        EntryMeta meta = new EntryMeta(stale.primaryKey(), st.variant(), rh.status(), st.headers(), requestTime, responseTime, 0, 0);
+      // judged as the client's request, as before: a HEAD's background GET is not stored
+      if (cache.storage(head, rh, stale.primaryKey(), requestTime, responseTime, target.policy())
+          instanceof ResponseAction.Store st) {
         Fill f = new Fill(ctx, ctx.vertx().getOrCreateContext(), stale.primaryKey(), "stale");
         f.onDone = () -> backgroundRevalidations.remove(token);
-        f.start(cres, rh, meta, CacheStatus.fwd("stale"));
+        f.start(cres, rh, st.entry(), CacheStatus.fwd("stale"));
       } else {
         cres.request().connection().close();
         backgroundRevalidations.remove(token);
@@ -744,12 +709,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private void writeStored(Exchange ex, EntryMeta requested, EntryMeta fileMeta, OpenEntry open, byte[] kept,
       CacheOutcome outcome, CacheStatus cs) {
     HttpServerResponse resp = ex.resp;
-    // The file's meta describes its body; headers merged from a 304 may not have reached it yet.
-    EntryMeta entry = fileMeta;
-    if (requested.bodyLength() == entry.bodyLength() && requested.bodyOffset() == entry.bodyOffset()
-        && requested.responseTime() > entry.responseTime()) {
-      entry = requested;
-    }
+    EntryMeta entry = cache.served(requested, fileMeta); // headers merged from a 304 may not have reached the file
     if (ex.clientGone) {
       close(open);
       ex.finish(outcome, TransferMode.NONE, Future.failedFuture("client gone"));
@@ -872,13 +832,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     throw new io.vertx.core.VertxException("origin answered " + cres.statusCode() + " as its final response", true);
   }
 
-  private MultiMap originRequestHeaders(HttpServerRequest req, RequestHead head, boolean forCache) {
+  /** The origin request's fields: the client's without hop-by-hop ones, with {@code fields}' edits and this proxy's. */
+  private MultiMap originRequestHeaders(HttpServerRequest req, RequestHead head, OriginFields fields) {
     MultiMap m = HttpHeaders.headers();
     HeaderMaps.copyInto(HopByHop.strip(head.headers()), m);
     m.remove(HttpHeaders.EXPECT);
-    if (forCache) {
-      CACHE_CONDITIONALS.forEach(m::remove);
-    }
+    fields.remove().forEach(m::remove);
     for (String name : stripRequestHeaders) {
       m.remove(name);
     }
@@ -890,6 +849,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     m.set("via", Via.appendTo(via));
     forwarded(req, head, m);
     addSurrogateCapability(m);
+    HeaderMaps.copyInto(fields.add(), m);
     return m;
   }
 
@@ -1054,8 +1014,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     Fill.View v = fill.view();
-    Storability mine = v.head() == null ? null : ex.target.policy().storable(asGet(ex.head), v.head());
-    if (mine instanceof Storability.Store s && s.variant().equals(v.meta().variant())) {
+    if (cache.joins(ex.head, v.head(), v.head() == null ? null : v.meta().variant(), ex.target.policy())) {
       startReader(ex, fill, false);
     } else {
       fetch(ex, fill.fwd, null, null);

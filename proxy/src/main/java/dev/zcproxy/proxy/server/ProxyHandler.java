@@ -56,16 +56,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs one client request through recv → lookup → hit / stale / miss / pass → deliver, asking the
- * {@link CachePolicy} for every decision and acting on it with the store, the origin client and the
- * body transfer.
+ * Runs one client request through recv → lookup → act (hit / stale / miss / pass) → deliver, asking
+ * {@link HttpCache} (on the hit path, its {@link CachePolicy} directly) for every RFC 9111 decision
+ * and acting on the answer with the store, the origin client and the body transfer; it decides
+ * nothing about caching itself.
  *
  * <h2>Design notes</h2>
  * <ul>
  *   <li><b>recv.</b> GET and HEAD are looked up; every other method is forwarded with its body streamed
  *       (PASS) and, on a non-error response, invalidates the URIs the policy names (RFC 9111 §4.4).
- *   <li><b>lookup.</b> {@link CachePolicy#select} chooses among the stored variants of the URI
- *       (RFC 9111 §4.1 Vary, §4.2 freshness, §5.2.1 request directives, RFC 5861).
+ *   <li><b>lookup.</b> {@link HttpCache#lookup} chooses among the stored variants of the URI
+ *       (RFC 9111 §4.1 Vary, §4.2 freshness, §5.2.1 request directives, RFC 5861); a miss for a URI
+ *       the {@link Coalescer} marks hit-for-pass is passed.
  *   <li><b>hit.</b> The stored head is written with a current {@code Age} (§5.1), then the body with
  *       sendfile from the entry's file. Conditional requests are answered 304 from the entry (§4.3.2),
  *       a single {@code Range} 206 from the file (RFC 9110 §14). HEAD is answered from a stored GET.
@@ -73,17 +75,20 @@ import org.slf4j.LoggerFactory;
  *       headers (§4.3.4) and the entry is served (REVALIDATED); a 5xx or an unreachable origin serves
  *       it stale when stale-if-error allows (RFC 5861 §4); stale-while-revalidate serves it at once and
  *       revalidates once in the background.
- *   <li><b>miss.</b> The request goes to the origin without its conditional and range fields, so the
- *       response is complete and storable; the body streams to the client and into an
- *       {@link EntryWriter}, which publishes it only when the length matches (§3.3: an incomplete
+ *   <li><b>miss.</b> The request goes to the origin with the fields {@link HttpCache#originFields}
+ *       gives (without its conditional and range fields, so the response is complete and storable),
+ *       joining a fill under way for the URI through the {@link Coalescer}; {@link HttpCache#afterFetch}
+ *       says whether the response is stored, merged or passed, and why. A stored body streams to the
+ *       client and into an {@link EntryWriter}, which publishes it only when the length matches (§3.3: an incomplete
  *       response is never stored as complete). An origin that dies mid-body closes the client
  *       connection, so a short body never looks complete.
  *   <li><b>deliver.</b> Every response carries this proxy's {@code Cache-Status} member (RFC 9211) and
  *       {@code Via}; hop-by-hop fields are never forwarded either way (RFC 9110 §7.6.1).
  * </ul>
  *
- * <p>This class keeps the flow; the pieces it acts through live beside it: {@code Exchange} (one
- * request's state), {@code Relay} (an origin body that is not stored, copied or spliced to the client),
+ * <p>This class keeps the flow; the pieces it acts through live beside it: {@code Coalescer} (the
+ * registries where requests for the same thing meet), {@code Exchange} (one request's state),
+ * {@code Relay} (an origin body that is not stored, copied or spliced to the client),
  * {@code Fill} (one coalesced fetch into a cache file, read by every waiting client through its
  * {@code Fill.Reader}s). They get what they use of this handler through a {@code HandlerContext}.
  */
@@ -111,14 +116,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final List<String> stripRequestHeaders;
   /** Connections answered with a framing error: whatever was pipelined behind it is never handled. */
   private final Set<HttpConnection> doomed;
-  private final Set<String> backgroundRevalidations;
-  /** Fetches under way, by primary key, that misses for the same URI join instead of fetching again. */
-  private final ConcurrentHashMap<String, Fill> fills;
-  /** URIs whose last response could not be stored: misses go straight to the origin for a while. */
-  private final com.github.benmanes.caffeine.cache.Cache<String, Boolean> hitForPass;
-  /** Revalidations under way, by stored variant, that other requests for it wait for. */
-  private final ConcurrentHashMap<String, Revalidation> revalidations;
-  private final long hitForPassMillis;
+  /** Fills, revalidations and hit-for-pass marks under way, where requests for the same thing meet. */
+  private final Coalescer coalescer;
   private final boolean coalesce;
   private final boolean sendfileEnabled;
   /** Bodies of small hot entries kept in the heap, or {@code null} without a cache. */
@@ -160,21 +159,10 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ProxyHandler previous) {
     java.util.concurrent.Executor ioExecutor = requireNonNull(io, "io");
     this.doomed = previous == null ? ConcurrentHashMap.newKeySet() : previous.doomed;
-    this.backgroundRevalidations = previous == null ? ConcurrentHashMap.newKeySet() : previous.backgroundRevalidations;
-    this.fills = previous == null ? new ConcurrentHashMap<>() : previous.fills;
-    this.revalidations = previous == null ? new ConcurrentHashMap<>() : previous.revalidations;
+    this.coalescer = new Coalescer(config.cache().hitForPass().toMillis(), requireNonNull(clock, "clock"),
+        previous == null ? null : previous.coalescer);
     this.coalesce = config.cache().coalesce();
     this.sendfileEnabled = config.transfer().sendfile();
-    this.hitForPassMillis = config.cache().hitForPass().toMillis();
-    this.hitForPass = previous != null ? previous.hitForPass : com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
-        .maximumSize(100_000)
-        .expireAfterWrite(java.time.Duration.ofMillis(Math.max(1, hitForPassMillis)))
-        .ticker(() -> java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(clock.getAsLong()))
-        .build();
-    if (previous != null) {
-      this.hitForPass.policy().expireAfterWrite()
-          .ifPresent(e -> e.setExpiresAfter(java.time.Duration.ofMillis(Math.max(1, hitForPassMillis))));
-    }
     requireNonNull(vertx, "vertx");
     this.policy = requireNonNull(policy, "policy");
     this.cache = new HttpCache(policy, requireNonNull(clock, "clock"));
@@ -183,7 +171,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.transfer = requireNonNull(transfer, "transfer");
     this.metrics = requireNonNull(metrics, "metrics");
     this.clock = requireNonNull(clock, "clock");
-    metrics.fillGauge(fills::size);
+    metrics.fillGauge(coalescer.fills()::size);
     this.accessLog = new AccessLog(!config.logging().accessLog().equals("off"), config.logging().accessLogJson(), clock);
     this.surrogateCapability = config.cache().enabled() && config.cache().surrogateControl();
     this.websocket = config.transfer().websocket();
@@ -208,7 +196,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
         config.logging().xCacheHeader(), config.transfer().splice(), config.transfer().spliceMinBytes(),
-        config.origin().idleTimeout().toMillis(), fills,
+        config.origin().idleTimeout().toMillis(), coalescer.fills(),
         previous == null ? ConcurrentHashMap.newKeySet() : previous.ctx.fillFiles(), new HandlerContext.Flow() {
           @Override
           public void pass(Exchange ex, String fwd, String detail) {
@@ -374,7 +362,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       Lookup.Miss miss = lookup instanceof Lookup.Miss m ? m : new Lookup.Miss("miss", false);
       if (miss.onlyIfCached()) {
         ex.synth(504, CacheStatus.fwd("miss").detail("only-if-cached"), "not in cache (only-if-cached)\n");
-      } else if (hitForPass.getIfPresent(ex.primaryKey) != null) {
+      } else if (coalescer.hitForPass(ex.primaryKey)) {
         pass(ex, miss.detail(), "hit-for-pass");
       } else {
         missFetch(ex, miss.detail());
@@ -382,10 +370,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
   }
 
-  /**
-   * A miss: joins the fetch already under way for this URI (coalescing), or starts one that later
-   * requests can join. Only bodiless GETs and HEADs coalesce; the rest fetch on their own.
-   */
   /**
    * A stale entry that must be validated: joins the revalidation of the same variant under way, or
    * starts one (coalesced like misses); only bodiless GETs coalesce.
@@ -395,9 +379,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       fetch(ex, fwd, stale, null);
       return;
     }
-    Revalidation[] created = new Revalidation[1];
-    Revalidation r = revalidations.computeIfAbsent(stale.key().hash(), k -> created[0] = new Revalidation(k, stale));
-    if (r == created[0]) {
+    Coalescer.Joined<Revalidation> joined = coalescer.revalidation(stale);
+    Revalidation r = joined.value();
+    if (joined.leads()) {
       ex.revalidation = r;
       fetch(ex, fwd, stale, null);
       return;
@@ -414,11 +398,15 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     Revalidation r = ex.revalidation;
     if (r != null) {
       ex.revalidation = null;
-      revalidations.remove(r.key, r);
+      coalescer.ended(r);
       r.release(e -> fetch(e, "stale", r.stale, null));
     }
   }
 
+  /**
+   * A miss: joins the fetch already under way for this URI (coalescing), or starts one that later
+   * requests can join. Only bodiless GETs and HEADs coalesce; the rest fetch on their own.
+   */
   private void missFetch(Exchange ex, String fwd) {
     boolean getOrHead = ex.req.method() == HttpMethod.GET || ex.req.method() == HttpMethod.HEAD;
     dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
@@ -427,12 +415,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       fetch(ex, fwd, null, null); // a key owned elsewhere, not kept here: its owner coalesces
       return;
     }
-    Fill[] created = new Fill[1];
-    Fill fill = fills.compute(ex.primaryKey, (k, f) -> f != null && f.joinable() ? f : (created[0] = new Fill(ctx, ex.context, k, fwd)));
-    if (fill == created[0]) {
-      fetch(ex, fwd, null, fill);
+    Coalescer.Joined<Fill> joined = coalescer.fill(ex.primaryKey, k -> new Fill(ctx, ex.context, k, fwd));
+    if (joined.leads()) {
+      fetch(ex, fwd, null, joined.value());
     } else {
-      fill.await(ex);
+      joined.value().await(ex);
     }
   }
 
@@ -563,7 +550,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         }
         EntryMeta refreshed = t == null ? m : merged;
         if (r != null) {
-          revalidations.remove(r.key, r);
+          coalescer.ended(r);
           r.revalidated(refreshed, (e, entry) -> deliverStored(e, entry, CacheOutcome.REVALIDATED,
               CacheStatus.fwd(fwd).param("fwd-status", status).param("collapsed")));
         }
@@ -579,13 +566,13 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     if (action instanceof ResponseAction.Store st) {
-      hitForPass.invalidate(ex.primaryKey);
+      coalescer.clearHitForPass(ex.primaryKey);
       Fill f = fill != null ? fill : new Fill(ctx, ex.context, ex.primaryKey, fwd);
       f.start(cres, rh, st.entry(), CacheStatus.fwd(fwd).param("fwd-status", status).param("stored"));
       Revalidation r = ex.revalidation;
       if (r != null) {
         ex.revalidation = null;
-        revalidations.remove(r.key, r);
+        coalescer.ended(r);
         r.filling(f, this::joinOrFetch);
       }
       startReader(ex, f, true);
@@ -594,8 +581,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     releaseRevalidation(ex);
     ResponseAction.Pass pass = (ResponseAction.Pass) action;
     if (fill != null) {
-      if (pass.reason().remembered() && hitForPassMillis > 0) {
-        hitForPass.put(ex.primaryKey, Boolean.TRUE);
+      if (pass.reason().remembered()) {
+        coalescer.markHitForPass(ex.primaryKey);
       }
       fill.notShared();
     }
@@ -627,8 +614,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   /** stale-while-revalidate: one background revalidation per stored variant at a time. */
   private void revalidateInBackground(RequestHead head, EntryMeta stale, SiteRouter.Target target) {
-    String token = stale.key().hash();
-    if (!backgroundRevalidations.add(token)) {
+    if (!coalescer.startBackground(stale)) {
       return;
     }
     MultiMap headers = HttpHeaders.headers();
@@ -643,7 +629,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     target.pool().send(HttpMethod.GET, head.pathAndQuery(), headers, null, null, stale.primaryKey())
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
       if (ar.failed()) {
-        backgroundRevalidations.remove(token);
+        coalescer.endBackground(stale);
         metrics.originError();
         return;
       }
@@ -654,18 +640,18 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       if (rh.status() == 304) {
         cres.end();
         store.update(stale, cache.merge304(stale, rh, requestTime, responseTime).refreshed())
-            .whenComplete((m, t) -> backgroundRevalidations.remove(token));
+            .whenComplete((m, t) -> coalescer.endBackground(stale));
         return;
       }
       // judged as the client's request, as before: a HEAD's background GET is not stored
       if (cache.storage(head, rh, stale.primaryKey(), requestTime, responseTime, target.policy())
           instanceof ResponseAction.Store st) {
         Fill f = new Fill(ctx, ctx.vertx().getOrCreateContext(), stale.primaryKey(), "stale");
-        f.onDone = () -> backgroundRevalidations.remove(token);
+        f.onDone = () -> coalescer.endBackground(stale);
         f.start(cres, rh, st.entry(), CacheStatus.fwd("stale"));
       } else {
         cres.request().connection().close();
-        backgroundRevalidations.remove(token);
+        coalescer.endBackground(stale);
       }
     });
   }

@@ -3,7 +3,10 @@ package dev.zcproxy.cache;
 /**
  * The cache's answer for one request: a stored response to use as is, a stale one to handle, or none.
  *
- * <p>Produced by {@link dev.zcproxy.cache.policy.CachePolicy#select}; the proxy acts on it.
+ * <p>Produced by {@link dev.zcproxy.cache.policy.CachePolicy#select} (through
+ * {@link dev.zcproxy.cache.policy.HttpCache#lookup}); the proxy acts on it. Sealed so that the proxy's
+ * {@code instanceof} chain names every kind; a new kind (a stored partial response, say) is a new
+ * record here, and a proxy that does not handle it yet treats it as a miss.
  */
 public sealed interface Lookup {
 
@@ -17,8 +20,16 @@ public sealed interface Lookup {
    * @param entry the stored response
    * @param ageSeconds its current age
    * @param action what the proxy may do with it
+   * @param fwd why it is not used as is, in {@code Cache-Status} {@code fwd} vocabulary: {@code request}
+   *     (the request's {@code no-cache}, or {@code Pragma: no-cache} without {@code Cache-Control},
+   *     asks for validation) or {@code stale}
    */
-  record Stale(EntryMeta entry, long ageSeconds, Action action) implements Lookup {}
+  record Stale(EntryMeta entry, long ageSeconds, Action action, String fwd) implements Lookup {
+    /** A stale entry whose use the request did not refuse ({@code fwd=stale}). */
+    public Stale(EntryMeta entry, long ageSeconds, Action action) {
+      this(entry, ageSeconds, action, "stale");
+    }
+  }
 
   /**
    * No stored response can be used.

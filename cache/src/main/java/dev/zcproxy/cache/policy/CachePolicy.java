@@ -123,6 +123,9 @@ public final class CachePolicy {
     long age = Freshness.seconds(ageMs);
     boolean noCacheRequest = reqCc.has("no-cache") || (!rh.contains("Cache-Control") && pragmaNoCache(rh));
     if (noCacheRequest || f.control.noCacheUnqualified()) {
+      if (noCacheRequest && !onlyIfCached) {
+        return new Lookup.Stale(chosen, age, Lookup.Action.REVALIDATE, "request");
+      }
       return revalidate(chosen, age, onlyIfCached, noCacheRequest ? "request" : "stale");
     }
     if (!f.isFresh(nowMillis)) {

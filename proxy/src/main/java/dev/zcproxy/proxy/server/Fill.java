@@ -593,24 +593,10 @@ final class Fill {
 
   /**
    * Keeps at most {@code cache.max-variants} variants per URI (RFC 9111 §4.1 lets a cache choose):
-   * before a new variant is stored, the least recently received ones beyond the bound go.
+   * before a new variant is stored, the ones {@link dev.zcproxy.cache.policy.HttpCache#variantsToDrop} names go.
    */
   private void boundVariants(EntryMeta incoming) {
-    List<EntryMeta> stored = ctx.store().variants(incoming.primaryKey());
-    int max = ctx.policy().config().maxVariants();
-    List<EntryMeta> others = new ArrayList<>();
-    for (EntryMeta m : stored) {
-      if (!m.variant().equals(incoming.variant())) {
-        others.add(m);
-      }
-    }
-    if (others.size() < max) {
-      return;
-    }
-    others.sort(java.util.Comparator.comparingLong(EntryMeta::responseTime));
-    for (int i = 0; i <= others.size() - max; i++) {
-      ctx.store().remove(others.get(i).key());
-    }
+    ctx.cache().variantsToDrop(incoming, ctx.store().variants(incoming.primaryKey())).forEach(ctx.store()::remove);
   }
 
   /**

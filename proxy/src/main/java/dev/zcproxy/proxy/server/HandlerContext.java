@@ -27,6 +27,8 @@ import java.util.concurrent.Executor;
  *     at stop if a fill could not close its own (its event loop stopped first)
  * @param stripResponseHeaders origin response fields never sent to clients (the cache tag headers,
  *     kept in the stored entry for purge by tag)
+ * @param cache the RFC 9111 decisions ({@link dev.zcproxy.cache.policy.HttpCache}): a {@link Fill} asks it
+ *     which variants make room for the one it stores
  */
 record HandlerContext(
     Vertx vertx,
@@ -43,7 +45,8 @@ record HandlerContext(
     ConcurrentHashMap<String, Fill> fills,
     java.util.Set<java.nio.channels.FileChannel> fillFiles,
     Flow flow,
-    java.util.List<String> stripResponseHeaders) {
+    java.util.List<String> stripResponseHeaders,
+    dev.zcproxy.cache.policy.HttpCache cache) {
 
   /** The steps of the request flow, in {@link ProxyHandler}, that a {@link Fill} sends its waiting requests back to. */
   interface Flow {

@@ -11,8 +11,11 @@ import dev.zcproxy.cache.ResponseHead;
 import dev.zcproxy.cache.policy.CachePolicy;
 import dev.zcproxy.cache.policy.CacheStatus;
 import dev.zcproxy.cache.policy.HopByHop;
+import dev.zcproxy.cache.policy.HttpCache;
 import dev.zcproxy.cache.policy.RangeDecision;
-import dev.zcproxy.cache.policy.Storability;
+import dev.zcproxy.cache.policy.OriginFields;
+import dev.zcproxy.cache.policy.Reason;
+import dev.zcproxy.cache.policy.ResponseAction;
 import dev.zcproxy.cache.policy.Via;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.EntryWriter;
@@ -54,16 +57,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs one client request through recv → lookup → hit / stale / miss / pass → deliver, asking the
- * {@link CachePolicy} for every decision and acting on it with the store, the origin client and the
- * body transfer.
+ * Runs one client request through recv → lookup → act (hit / stale / miss / pass) → deliver, asking
+ * {@link HttpCache} (on the hit path, its {@link CachePolicy} directly) for every RFC 9111 decision
+ * and acting on the answer with the store, the origin client and the body transfer; it decides
+ * nothing about caching itself.
  *
  * <h2>Design notes</h2>
  * <ul>
  *   <li><b>recv.</b> GET and HEAD are looked up; every other method is forwarded with its body streamed
  *       (PASS) and, on a non-error response, invalidates the URIs the policy names (RFC 9111 §4.4).
- *   <li><b>lookup.</b> {@link CachePolicy#select} chooses among the stored variants of the URI
- *       (RFC 9111 §4.1 Vary, §4.2 freshness, §5.2.1 request directives, RFC 5861).
+ *   <li><b>lookup.</b> {@link HttpCache#lookup} chooses among the stored variants of the URI
+ *       (RFC 9111 §4.1 Vary, §4.2 freshness, §5.2.1 request directives, RFC 5861); a miss for a URI
+ *       the {@link Coalescer} marks hit-for-pass is passed.
  *   <li><b>hit.</b> The stored head is written with a current {@code Age} (§5.1), then the body with
  *       sendfile from the entry's file. Conditional requests are answered 304 from the entry (§4.3.2),
  *       a single {@code Range} 206 from the file (RFC 9110 §14). HEAD is answered from a stored GET.
@@ -71,17 +76,20 @@ import org.slf4j.LoggerFactory;
  *       headers (§4.3.4) and the entry is served (REVALIDATED); a 5xx or an unreachable origin serves
  *       it stale when stale-if-error allows (RFC 5861 §4); stale-while-revalidate serves it at once and
  *       revalidates once in the background.
- *   <li><b>miss.</b> The request goes to the origin without its conditional and range fields, so the
- *       response is complete and storable; the body streams to the client and into an
- *       {@link EntryWriter}, which publishes it only when the length matches (§3.3: an incomplete
+ *   <li><b>miss.</b> The request goes to the origin with the fields {@link HttpCache#originFields}
+ *       gives (without its conditional and range fields, so the response is complete and storable),
+ *       joining a fill under way for the URI through the {@link Coalescer}; {@link HttpCache#afterFetch}
+ *       says whether the response is stored, merged or passed, and why. A stored body streams to the
+ *       client and into an {@link EntryWriter}, which publishes it only when the length matches (§3.3: an incomplete
  *       response is never stored as complete). An origin that dies mid-body closes the client
  *       connection, so a short body never looks complete.
  *   <li><b>deliver.</b> Every response carries this proxy's {@code Cache-Status} member (RFC 9211) and
  *       {@code Via}; hop-by-hop fields are never forwarded either way (RFC 9110 §7.6.1).
  * </ul>
  *
- * <p>This class keeps the flow; the pieces it acts through live beside it: {@code Exchange} (one
- * request's state), {@code Relay} (an origin body that is not stored, copied or spliced to the client),
+ * <p>This class keeps the flow; the pieces it acts through live beside it: {@code Coalescer} (the
+ * registries where requests for the same thing meet), {@code Exchange} (one request's state),
+ * {@code Relay} (an origin body that is not stored, copied or spliced to the client),
  * {@code Fill} (one coalesced fetch into a cache file, read by every waiting client through its
  * {@code Fill.Reader}s). They get what they use of this handler through a {@code HandlerContext}.
  */
@@ -89,9 +97,10 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
   /** How long a rejected request's remaining bytes are read and dropped before its connection closes. */
   private static final long LINGER_MILLIS = 2000;
-  private static final Set<String> CACHE_CONDITIONALS = Set.of("if-none-match", "if-modified-since", "if-range", "range");
 
   private final CachePolicy policy;
+  /** Every RFC 9111 decision: the handler asks, and acts on the answer. */
+  private final HttpCache cache;
   private final DiskStore store;
   /** Host → site → route → origin pool, cache settings and key. */
   private final SiteRouter router;
@@ -110,14 +119,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final List<String> stripRequestHeaders;
   /** Connections answered with a framing error: whatever was pipelined behind it is never handled. */
   private final Set<HttpConnection> doomed;
-  private final Set<String> backgroundRevalidations;
-  /** Fetches under way, by primary key, that misses for the same URI join instead of fetching again. */
-  private final ConcurrentHashMap<String, Fill> fills;
-  /** URIs whose last response could not be stored: misses go straight to the origin for a while. */
-  private final com.github.benmanes.caffeine.cache.Cache<String, Boolean> hitForPass;
-  /** Revalidations under way, by stored variant, that other requests for it wait for. */
-  private final ConcurrentHashMap<String, Revalidation> revalidations;
-  private final long hitForPassMillis;
+  /** Fills, revalidations and hit-for-pass marks under way, where requests for the same thing meet. */
+  private final Coalescer coalescer;
   private final boolean coalesce;
   /** Bodies of small hot entries kept in the heap, or {@code null} without a cache. */
   private final RamTier ram;
@@ -125,13 +128,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final HandlerContext ctx;
   /** In a cluster: where misses for keys other nodes own go ({@code null} for a single node). */
   private volatile dev.zcproxy.proxy.cluster.OwnerRoute owners;
-  /**
-   * Not-storable reasons that come from the response itself, so every request for the URI will get them.
-   * Not {@code set-cookie}: origins commonly set a cookie only for a request without one, so the next
-   * response may well be storable (Varnish makes these hit-for-miss, not hit-for-pass).
-   */
-  private static final Set<String> RESPONSE_REASONS = Set.of("no-store", "private", "status", "no-freshness", "vary-star",
-      "too-large", "partial");
 
   /**
    * @param store the cache, or {@code null} when caching is disabled (everything is PASS)
@@ -165,29 +161,19 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ProxyHandler previous) {
     java.util.concurrent.Executor ioExecutor = requireNonNull(io, "io");
     this.doomed = previous == null ? ConcurrentHashMap.newKeySet() : previous.doomed;
-    this.backgroundRevalidations = previous == null ? ConcurrentHashMap.newKeySet() : previous.backgroundRevalidations;
-    this.fills = previous == null ? new ConcurrentHashMap<>() : previous.fills;
-    this.revalidations = previous == null ? new ConcurrentHashMap<>() : previous.revalidations;
+    this.coalescer = new Coalescer(config.cache().hitForPass().toMillis(), requireNonNull(clock, "clock"),
+        previous == null ? null : previous.coalescer);
     this.coalesce = config.cache().coalesce();
-    this.hitForPassMillis = config.cache().hitForPass().toMillis();
-    this.hitForPass = previous != null ? previous.hitForPass : com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
-        .maximumSize(100_000)
-        .expireAfterWrite(java.time.Duration.ofMillis(Math.max(1, hitForPassMillis)))
-        .ticker(() -> java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(clock.getAsLong()))
-        .build();
-    if (previous != null) {
-      this.hitForPass.policy().expireAfterWrite()
-          .ifPresent(e -> e.setExpiresAfter(java.time.Duration.ofMillis(Math.max(1, hitForPassMillis))));
-    }
     requireNonNull(vertx, "vertx");
     this.policy = requireNonNull(policy, "policy");
+    this.cache = new HttpCache(policy, requireNonNull(clock, "clock"));
     this.store = store;
     this.router = requireNonNull(router, "router");
     this.transfer = requireNonNull(transfer, "transfer");
     this.planner = new TransferPlanner(config.transfer(), transfer.platform());
     this.metrics = requireNonNull(metrics, "metrics");
     this.clock = requireNonNull(clock, "clock");
-    metrics.fillGauge(fills::size);
+    metrics.fillGauge(coalescer.fills()::size);
     this.accessLog = new AccessLog(!config.logging().accessLog().equals("off"), config.logging().accessLogJson(), clock);
     this.surrogateCapability = config.cache().enabled() && config.cache().surrogateControl();
     this.websocket = config.transfer().websocket();
@@ -212,7 +198,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
         config.logging().xCacheHeader(), planner, transfer,
-        config.origin().idleTimeout().toMillis(), fills,
+        config.origin().idleTimeout().toMillis(), coalescer.fills(),
         previous == null ? ConcurrentHashMap.newKeySet() : previous.ctx.fillFiles(), new HandlerContext.Flow() {
           @Override
           public void pass(Exchange ex, String fwd, String detail) {
@@ -223,7 +209,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           public void joinOrFetch(Exchange ex, Fill fill) {
             ProxyHandler.this.joinOrFetch(ex, fill);
           }
-        }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of());
+        }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of(), cache);
   }
 
   /** Joins the cluster's key ownership: from now on misses for keys other nodes own are fetched from them. */
@@ -334,7 +320,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       pass(ex, "bypass", "cache-disabled");
       return;
     }
-    if (!policy.isLookupMethod(ex.head.method())) {
+    if (!cache.looksUp(ex.head)) {
       pass(ex, "method", null);
       return;
     }
@@ -356,7 +342,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private void lookupAndServe(Exchange ex, List<EntryMeta> variants) {
     Lookup lookup;
     try {
-      lookup = policy.select(ex.head, variants, clock.getAsLong());
+      lookup = cache.lookup(ex.head, variants);
     } catch (RuntimeException e) {
       LOG.warn("lookup failed for {}; passing the request", ex.primaryKey, e);
       pass(ex, "bypass", "lookup-error");
@@ -371,12 +357,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           deliverStored(ex, stale.entry(), CacheOutcome.STALE, CacheStatus.hit().detail("stale-while-revalidate"));
           revalidateInBackground(ex.head, stale.entry(), ex.target);
         }
-        case REVALIDATE -> revalidate(ex, requestNoCache(ex.head) ? "request" : "stale", stale.entry());
+        case REVALIDATE -> revalidate(ex, stale.fwd(), stale.entry());
       }
-    } else if (lookup instanceof Lookup.Miss miss) {
+    } else {
+      // a miss, or a kind of answer this handler does not act on yet: fetched as a miss
+      Lookup.Miss miss = lookup instanceof Lookup.Miss m ? m : new Lookup.Miss("miss", false);
       if (miss.onlyIfCached()) {
         ex.synth(504, CacheStatus.fwd("miss").detail("only-if-cached"), "not in cache (only-if-cached)\n");
-      } else if (hitForPass.getIfPresent(ex.primaryKey) != null) {
+      } else if (coalescer.hitForPass(ex.primaryKey)) {
         pass(ex, miss.detail(), "hit-for-pass");
       } else {
         missFetch(ex, miss.detail());
@@ -384,10 +372,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
   }
 
-  /**
-   * A miss: joins the fetch already under way for this URI (coalescing), or starts one that later
-   * requests can join. Only bodiless GETs and HEADs coalesce; the rest fetch on their own.
-   */
   /**
    * A stale entry that must be validated: joins the revalidation of the same variant under way, or
    * starts one (coalesced like misses); only bodiless GETs coalesce.
@@ -397,9 +381,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       fetch(ex, fwd, stale, null);
       return;
     }
-    Revalidation[] created = new Revalidation[1];
-    Revalidation r = revalidations.computeIfAbsent(stale.key().hash(), k -> created[0] = new Revalidation(k, stale));
-    if (r == created[0]) {
+    Coalescer.Joined<Revalidation> joined = coalescer.revalidation(stale);
+    Revalidation r = joined.value();
+    if (joined.leads()) {
       ex.revalidation = r;
       fetch(ex, fwd, stale, null);
       return;
@@ -416,11 +400,15 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     Revalidation r = ex.revalidation;
     if (r != null) {
       ex.revalidation = null;
-      revalidations.remove(r.key, r);
+      coalescer.ended(r);
       r.release(e -> fetch(e, "stale", r.stale, null));
     }
   }
 
+  /**
+   * A miss: joins the fetch already under way for this URI (coalescing), or starts one that later
+   * requests can join. Only bodiless GETs and HEADs coalesce; the rest fetch on their own.
+   */
   private void missFetch(Exchange ex, String fwd) {
     boolean getOrHead = ex.req.method() == HttpMethod.GET || ex.req.method() == HttpMethod.HEAD;
     dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
@@ -429,35 +417,18 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       fetch(ex, fwd, null, null); // a key owned elsewhere, not kept here: its owner coalesces
       return;
     }
-    Fill[] created = new Fill[1];
-    Fill fill = fills.compute(ex.primaryKey, (k, f) -> f != null && f.joinable() ? f : (created[0] = new Fill(ctx, ex.context, k, fwd)));
-    if (fill == created[0]) {
-      fetch(ex, fwd, null, fill);
+    Coalescer.Joined<Fill> joined = coalescer.fill(ex.primaryKey, k -> new Fill(ctx, ex.context, k, fwd));
+    if (joined.leads()) {
+      fetch(ex, fwd, null, joined.value());
     } else {
-      fill.await(ex);
+      joined.value().await(ex);
     }
-  }
-
-  /** The request as fetched for the cache: a HEAD is fetched (and stored) as a GET. */
-  private static RequestHead asGet(RequestHead head) {
-    return head.method().equals("HEAD")
-        ? new RequestHead("GET", head.scheme(), head.authority(), head.pathAndQuery(), head.headers())
-        : head;
-  }
-
-  private static boolean requestNoCache(RequestHead head) {
-    for (String d : head.headers().members("cache-control")) {
-      if (d.regionMatches(true, 0, "no-cache", 0, 8)) {
-        return true;
-      }
-    }
-    return !head.headers().contains("cache-control") && head.headers().members("pragma").stream().anyMatch(p -> p.equalsIgnoreCase("no-cache"));
   }
 
   // ---------------------------------------------------------------- pass
 
   private void pass(Exchange ex, String fwd, String detail) {
-    MultiMap headers = originRequestHeaders(ex.req, ex.head, false);
+    MultiMap headers = originRequestHeaders(ex.req, ex.head, OriginFields.UNCHANGED);
     long requestTime = clock.getAsLong();
     ex.originRequest();
     ex.target.pool().send(ex.req.method(), ex.head.pathAndQuery(), headers, ex.body, interimTo(ex), ex.primaryKey)
@@ -478,10 +449,10 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       // RFC 9110 §9.3.3: a POST response that names its own URI, with explicit freshness, is stored
       // for that URI's GETs (after the invalidation above, RFC 9111 §4.4)
       if (store != null && ex.target.cacheEnabled() && ex.req.method() == HttpMethod.POST
-          && ex.target.policy().storable(ex.head, rh) instanceof Storability.Store s) {
-        EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), rh.status(), s.headers(), requestTime, clock.getAsLong(), 0, 0);
+          && cache.storage(ex.head, rh, ex.primaryKey, requestTime, clock.getAsLong(), ex.target.policy())
+              instanceof ResponseAction.Store s) {
         Fill f = new Fill(ctx, ex.context, ex.primaryKey, fwd);
-        f.start(cres, rh, meta, cs.param("stored"));
+        f.start(cres, rh, s.entry(), cs.param("stored"));
         startReader(ex, f, true);
         return;
       }
@@ -500,12 +471,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (store == null) {
       return;
     }
-    List<String> keys = policy.invalidations(head, rh);
     dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
-    for (String k : keys) {
-      store.invalidate(k + keySuffix);
+    for (String k : cache.invalidations(head, rh, keySuffix)) {
+      store.invalidate(k);
       if (route != null) {
-        route.invalidatedHere(k + keySuffix, clock.getAsLong()); // the owner, which holds the stored copy, drops it too
+        route.invalidatedHere(k, clock.getAsLong()); // the owner, which holds the stored copy, drops it too
       }
     }
   }
@@ -522,16 +492,13 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     ex.owner = route == null ? null : route.ownerFor(ex.primaryKey, ex.req.headers());
     // A miss sent to the key's owner and not kept here goes with the client's conditionals and range:
     // the owner answers them from its cache (304, 206) as it would the client itself.
-    boolean forCache = ex.owner == null || stale != null || route.localCopy();
-    MultiMap headers = originRequestHeaders(ex.req, ex.head, forCache);
-    if (stale != null) {
-      HeaderMaps.copyInto(policy.validators(stale), headers);
-    }
+    boolean storedHere = ex.owner == null || route.localCopy();
+    MultiMap headers = originRequestHeaders(ex.req, ex.head, cache.originFields(stale, storedHere));
     long requestTime = clock.getAsLong();
     // A HEAD that misses is fetched as a GET (nginx's proxy_cache_convert_head): the body is stored for
     // the next requests and this client gets the head only. A HEAD that finds a stale GET revalidates it
     // with a HEAD, whose 200 may refresh the stored response (RFC 9111 §4.3.5).
-    HttpMethod method = ex.req.method() == HttpMethod.HEAD && stale == null ? HttpMethod.GET : ex.req.method();
+    HttpMethod method = HttpMethod.valueOf(cache.originMethod(ex.head, stale));
     ex.originRequest();
     (ex.owner == null ? ex.target.pool().send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex), ex.primaryKey)
         : route.send(ex.owner, ex.head.authority(), method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex),
@@ -543,7 +510,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           fill.headFailed(ar.cause());
         }
         releaseRevalidation(ex);
-        if (stale != null && policy.staleIfError(ex.head, stale, clock.getAsLong())) {
+        if (stale != null && cache.staleIfError(ex.head, stale)) {
           metrics.originError();
           deliverStored(ex, stale, CacheOutcome.STALE, CacheStatus.fwd("stale").detail("stale-if-error"));
         } else {
@@ -561,86 +528,67 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     int status = cres.statusCode();
     ex.originResponded(status);
     ResponseHead rh = keyed(new ResponseHead(status, HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))), ex.target.keyHeaders());
-    if (stale != null) {
-      if (status == 304) {
-        cres.end();
-        EntryMeta merged = policy.merge304(stale, rh, requestTime, responseTime);
-        // Deliver once the index holds the refreshed entry, so the next request is a hit (a small
-        // in-place header write on the cache-io pool).
-        Revalidation r = ex.revalidation;
-        ex.revalidation = null;
-        store.update(stale, merged).whenComplete((m, t) -> ex.context.runOnContext(v -> {
-          if (t != null) {
-            LOG.debug("could not update stored headers of {}: {}", stale.primaryKey(), t.toString());
-          }
-          EntryMeta refreshed = t == null ? m : merged;
-          if (r != null) {
-            revalidations.remove(r.key, r);
-            r.revalidated(refreshed, (e, entry) -> deliverStored(e, entry, CacheOutcome.REVALIDATED,
-                CacheStatus.fwd(fwd).param("fwd-status", 304).param("collapsed")));
-          }
-          deliverStored(ex, refreshed, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", 304));
-        }));
-        return;
-      }
-      if (status == 200 && ex.req.method() == HttpMethod.HEAD) {
-        EntryMeta updated = policy.mergeHead(stale, rh, requestTime, responseTime).orElse(null);
-        if (updated != null) {
-          // RFC 9111 §4.3.5: the HEAD refreshed the stored GET; answer from it, as for a 304
-          releaseRevalidation(ex);
-          cres.end();
-          store.update(stale, updated).whenComplete((m, t) -> ex.context.runOnContext(v ->
-              deliverStored(ex, t == null ? m : updated, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", 200))));
-          return;
-        }
-      }
-      if (status >= 500 && policy.staleIfError(ex.head, stale, responseTime)) {
-        releaseRevalidation(ex);
-        cres.request().connection().close();
-        deliverStored(ex, stale, CacheOutcome.STALE,
-            CacheStatus.fwd(fwd).param("fwd-status", status).detail("stale-if-error"));
-        return;
-      }      if (ex.req.method() == HttpMethod.HEAD) {
-        // A HEAD's answer has no body to store: relayed, and the stored GET is left as it is.
-        releaseRevalidation(ex);
-        new Relay(ctx, ex, cres, rh, CacheOutcome.MISS, CacheStatus.fwd(fwd).param("fwd-status", status).detail("head")).start();
-        return;
-      }
-    }
-    RequestHead head = asGet(ex.head);
-    Storability storability = ex.target.policy().storable(head, rh);
-    if (ex.owner != null && storability instanceof Storability.Store) {
+    ResponseAction action = cache.afterFetch(ex.head, rh, stale, ex.primaryKey, requestTime, responseTime, ex.target.policy());
+    if (ex.owner != null && action instanceof ResponseAction.Store) {
       // fetched from the key's owner node, which stores it; kept here too only with cluster.local-copy
       dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
       if (route != null && route.localCopy()) {
         route.storedLocally(ex.primaryKey);
       } else {
-        storability = new Storability.DontStore("owner");
+        action = new ResponseAction.Pass(Reason.OWNER);
       }
     }
-    if (storability instanceof Storability.Store s) {
-      hitForPass.invalidate(ex.primaryKey);
-      EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), status, s.headers(), requestTime, responseTime, 0, 0);
+    if (action instanceof ResponseAction.Merge merge) {
+      // A 304, or a HEAD's 200 that matches the stored GET (RFC 9111 §4.3.5): deliver once the index
+      // holds the refreshed entry, so the next request is a hit (a small in-place header write on the
+      // cache-io pool).
+      cres.end();
+      EntryMeta merged = merge.refreshed();
+      Revalidation r = ex.revalidation;
+      ex.revalidation = null;
+      store.update(stale, merged).whenComplete((m, t) -> ex.context.runOnContext(v -> {
+        if (t != null) {
+          LOG.debug("could not update stored headers of {}: {}", stale.primaryKey(), t.toString());
+        }
+        EntryMeta refreshed = t == null ? m : merged;
+        if (r != null) {
+          coalescer.ended(r);
+          r.revalidated(refreshed, (e, entry) -> deliverStored(e, entry, CacheOutcome.REVALIDATED,
+              CacheStatus.fwd(fwd).param("fwd-status", status).param("collapsed")));
+        }
+        deliverStored(ex, refreshed, CacheOutcome.REVALIDATED, CacheStatus.fwd(fwd).param("fwd-status", status));
+      }));
+      return;
+    }
+    if (action instanceof ResponseAction.ServeStale) {
+      releaseRevalidation(ex);
+      cres.request().connection().close();
+      deliverStored(ex, stale, CacheOutcome.STALE,
+          CacheStatus.fwd(fwd).param("fwd-status", status).detail("stale-if-error"));
+      return;
+    }
+    if (action instanceof ResponseAction.Store st) {
+      coalescer.clearHitForPass(ex.primaryKey);
       Fill f = fill != null ? fill : new Fill(ctx, ex.context, ex.primaryKey, fwd);
-      f.start(cres, rh, meta, CacheStatus.fwd(fwd).param("fwd-status", status).param("stored"));
+      f.start(cres, rh, st.entry(), CacheStatus.fwd(fwd).param("fwd-status", status).param("stored"));
       Revalidation r = ex.revalidation;
       if (r != null) {
         ex.revalidation = null;
-        revalidations.remove(r.key, r);
+        coalescer.ended(r);
         r.filling(f, this::joinOrFetch);
       }
       startReader(ex, f, true);
       return;
     }
     releaseRevalidation(ex);
-    String reason = ((Storability.DontStore) storability).reason();
+    ResponseAction.Pass pass = (ResponseAction.Pass) action;
     if (fill != null) {
-      if (RESPONSE_REASONS.contains(reason) && hitForPassMillis > 0) {
-        hitForPass.put(ex.primaryKey, Boolean.TRUE);
+      if (pass.reason().remembered()) {
+        coalescer.markHitForPass(ex.primaryKey);
       }
       fill.notShared();
     }
-    CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", status).detail(reason);
+    CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", status).detail(pass.detail());
     new Relay(ctx, ex, cres, rh, CacheOutcome.MISS, cs).start();
   }
 
@@ -668,22 +616,22 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
   /** stale-while-revalidate: one background revalidation per stored variant at a time. */
   private void revalidateInBackground(RequestHead head, EntryMeta stale, SiteRouter.Target target) {
-    String token = stale.key().hash();
-    if (!backgroundRevalidations.add(token)) {
+    if (!coalescer.startBackground(stale)) {
       return;
     }
     MultiMap headers = HttpHeaders.headers();
     HeaderMaps.copyInto(HopByHop.strip(head.headers()), headers);
-    CACHE_CONDITIONALS.forEach(headers::remove);
+    OriginFields fields = cache.originFields(stale, true);
+    fields.remove().forEach(headers::remove);
     headers.add("via", Via.MEMBER);
     addSurrogateCapability(headers);
-    HeaderMaps.copyInto(policy.validators(stale), headers);
+    HeaderMaps.copyInto(fields.add(), headers);
     long requestTime = clock.getAsLong();
     metrics.originRequest();
     target.pool().send(HttpMethod.GET, head.pathAndQuery(), headers, null, null, stale.primaryKey())
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
       if (ar.failed()) {
-        backgroundRevalidations.remove(token);
+        coalescer.endBackground(stale);
         metrics.originError();
         return;
       }
@@ -693,19 +641,19 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           target.keyHeaders());
       if (rh.status() == 304) {
         cres.end();
-        store.update(stale, policy.merge304(stale, rh, requestTime, responseTime))
-            .whenComplete((m, t) -> backgroundRevalidations.remove(token));
+        store.update(stale, cache.merge304(stale, rh, requestTime, responseTime).refreshed())
+            .whenComplete((m, t) -> coalescer.endBackground(stale));
         return;
       }
-      Storability s = target.policy().storable(head, rh);
-      if (s instanceof Storability.Store st) {
-        EntryMeta meta = new EntryMeta(stale.primaryKey(), st.variant(), rh.status(), st.headers(), requestTime, responseTime, 0, 0);
+      // judged as the client's request, as before: a HEAD's background GET is not stored
+      if (cache.storage(head, rh, stale.primaryKey(), requestTime, responseTime, target.policy())
+          instanceof ResponseAction.Store st) {
         Fill f = new Fill(ctx, ctx.vertx().getOrCreateContext(), stale.primaryKey(), "stale");
-        f.onDone = () -> backgroundRevalidations.remove(token);
-        f.start(cres, rh, meta, CacheStatus.fwd("stale"));
+        f.onDone = () -> coalescer.endBackground(stale);
+        f.start(cres, rh, st.entry(), CacheStatus.fwd("stale"));
       } else {
         cres.request().connection().close();
-        backgroundRevalidations.remove(token);
+        coalescer.endBackground(stale);
       }
     });
   }
@@ -749,12 +697,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private void writeStored(Exchange ex, EntryMeta requested, EntryMeta fileMeta, OpenEntry open, byte[] kept,
       CacheOutcome outcome, CacheStatus cs) {
     HttpServerResponse resp = ex.resp;
-    // The file's meta describes its body; headers merged from a 304 may not have reached it yet.
-    EntryMeta entry = fileMeta;
-    if (requested.bodyLength() == entry.bodyLength() && requested.bodyOffset() == entry.bodyOffset()
-        && requested.responseTime() > entry.responseTime()) {
-      entry = requested;
-    }
+    EntryMeta entry = cache.served(requested, fileMeta); // headers merged from a 304 may not have reached the file
     if (ex.clientGone) {
       close(open);
       ex.finish(outcome, TransferMode.NONE, Future.failedFuture("client gone"));
@@ -877,13 +820,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     throw new io.vertx.core.VertxException("origin answered " + cres.statusCode() + " as its final response", true);
   }
 
-  private MultiMap originRequestHeaders(HttpServerRequest req, RequestHead head, boolean forCache) {
+  /** The origin request's fields: the client's without hop-by-hop ones, with {@code fields}' edits and this proxy's. */
+  private MultiMap originRequestHeaders(HttpServerRequest req, RequestHead head, OriginFields fields) {
     MultiMap m = HttpHeaders.headers();
     HeaderMaps.copyInto(HopByHop.strip(head.headers()), m);
     m.remove(HttpHeaders.EXPECT);
-    if (forCache) {
-      CACHE_CONDITIONALS.forEach(m::remove);
-    }
+    fields.remove().forEach(m::remove);
     for (String name : stripRequestHeaders) {
       m.remove(name);
     }
@@ -895,6 +837,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     m.set("via", Via.appendTo(via));
     forwarded(req, head, m);
     addSurrogateCapability(m);
+    HeaderMaps.copyInto(fields.add(), m);
     return m;
   }
 
@@ -1059,8 +1002,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     Fill.View v = fill.view();
-    Storability mine = v.head() == null ? null : ex.target.policy().storable(asGet(ex.head), v.head());
-    if (mine instanceof Storability.Store s && s.variant().equals(v.meta().variant())) {
+    if (cache.joins(ex.head, v.head(), v.head() == null ? null : v.meta().variant(), ex.target.policy())) {
       startReader(ex, fill, false);
     } else {
       fetch(ex, fill.fwd, null, null);

@@ -247,6 +247,32 @@ class CachingIT extends OriginAndProxy {
   }
 
   @Test
+  void anUnknownDirectiveThatStartsWithNoCacheIsNotTheRequestsNoCache_9111_5_2_3() throws Exception {
+    origin.route("/nc", req -> {
+      if ("\"v1\"".equals(req.getHeader("If-None-Match"))) {
+        req.response().setStatusCode(304).putHeader("ETag", "\"v1\"").putHeader("Cache-Control", "max-age=60").end();
+      } else {
+        req.response().putHeader("ETag", "\"v1\"").putHeader("Cache-Control", "max-age=60").end("version one");
+      }
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/nc");
+    awaitStored(1);
+    proxy.advance(Duration.ofSeconds(120));
+    // no-cache-foo is an extension directive this cache does not know (ignored, §5.2.3): the entry is
+    // revalidated because it is stale, not because the request asked for it (RFC 9211 fwd=stale).
+    HttpResponse<byte[]> reval = proxy.get("/nc", "Cache-Control", "no-cache-foo");
+    assertThat(new String(reval.body())).isEqualTo("version one");
+    assertThat(reval.headers().firstValue("x-cache")).hasValue("REVALIDATED");
+    assertThat(reval.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("fwd=stale").contains("fwd-status=304"));
+    assertThat(origin.requests("/nc")).isEqualTo(2);
+    // A real no-cache on a fresh entry is the request's: fwd=request.
+    HttpResponse<byte[]> asked = proxy.get("/nc", "Cache-Control", "no-cache");
+    assertThat(asked.headers().firstValue("cache-status")).hasValueSatisfying(v -> assertThat(v).contains("fwd=request").contains("fwd-status=304"));
+    assertThat(origin.requests("/nc")).isEqualTo(3);
+  }
+
+  @Test
   void clientConditionalRequestIsAnswered304FromTheCache() throws Exception {
     origin.serve("/c", "cached".getBytes(), "Cache-Control", "max-age=600", "ETag", "\"e1\"");
     proxy = ProxyFixture.start(origin.url(), cacheDir);

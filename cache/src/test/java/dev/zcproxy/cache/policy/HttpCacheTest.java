@@ -1,0 +1,308 @@
+package dev.zcproxy.cache.policy;
+
+import static dev.zcproxy.cache.policy.Fixtures.T0;
+import static dev.zcproxy.cache.policy.Fixtures.URI;
+import static dev.zcproxy.cache.policy.Fixtures.at;
+import static dev.zcproxy.cache.policy.Fixtures.date;
+import static dev.zcproxy.cache.policy.Fixtures.entry;
+import static dev.zcproxy.cache.policy.Fixtures.get;
+import static dev.zcproxy.cache.policy.Fixtures.request;
+import static dev.zcproxy.cache.policy.Fixtures.response;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.zcproxy.cache.EntryMeta;
+import dev.zcproxy.cache.Headers;
+import dev.zcproxy.cache.Lookup;
+import dev.zcproxy.cache.ResponseHead;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Every answer of the facade, as a value, at times set on a fake clock. */
+class HttpCacheTest {
+  private final AtomicLong clock = new AtomicLong(T0);
+  private final CachePolicy policy = new CachePolicy(PolicyConfig.defaults());
+  private final HttpCache cache = new HttpCache(policy, clock::get);
+
+  private void advance(long seconds) {
+    clock.addAndGet(seconds * 1000);
+  }
+
+  // ---------------------------------------------------------------- recv and lookup
+
+  @Test
+  void getAndHeadAreLookedUpOtherMethodsAreNot() {
+    assertThat(cache.looksUp(get())).isTrue();
+    assertThat(cache.looksUp(request("HEAD"))).isTrue();
+    assertThat(cache.looksUp(request("POST"))).isFalse();
+    assertThat(cache.looksUp(request("get"))).isFalse(); // methods are case-sensitive (RFC 9110 §9.1)
+  }
+
+  @Test
+  void theLookupIsMadeAtTheClocksNow() {
+    EntryMeta e = entry("Cache-Control", "max-age=60", "Date", date(0));
+    assertThat(cache.lookup(get(), List.of(e))).isEqualTo(new Lookup.Fresh(e, 0));
+    advance(59);
+    assertThat(cache.lookup(get(), List.of(e))).isEqualTo(new Lookup.Fresh(e, 59));
+    advance(1);
+    assertThat(cache.lookup(get(), List.of(e))).isEqualTo(new Lookup.Stale(e, 60, Lookup.Action.REVALIDATE, "stale"));
+  }
+
+  /** The request's no-cache is the directive itself, not any directive that starts with it (§5.2.1.4, §5.2.3). */
+  @ParameterizedTest(name = "[{index}] {0} | pragma {1} at +{2}s -> {3}")
+  @CsvSource(delimiter = ';', nullValues = "-", value = {
+      "no-cache;            -;        10; request",
+      "NO-CACHE;            -;        10; request",
+      "no-cache=\"x\";      -;        10; request",
+      "max-age=600, no-cache; -;      10; request",
+      "no-cache;            -;        90; request",
+      "no-cache-foo;        -;        90; stale",
+      "no-cachex;           -;        90; stale",
+      "no-cache-foo;        -;        10; fresh",
+      "-;                   no-cache; 10; request",
+      "-;                   no-cache-foo; 10; fresh",
+      "max-age=5;           no-cache; 10; stale",
+      "max-age=0;           -;        10; stale",
+      "-;                   -;        90; stale",
+  })
+  void aRevalidationSaysWhetherTheRequestAskedForIt(String cc, String pragma, long at, String expected) {
+    EntryMeta e = entry("Cache-Control", "max-age=60", "Date", date(0), "ETag", "\"v1\"");
+    List<String> fields = new java.util.ArrayList<>();
+    if (cc != null) {
+      fields.addAll(List.of("Cache-Control", cc));
+    }
+    if (pragma != null) {
+      fields.addAll(List.of("Pragma", pragma));
+    }
+    advance(at);
+    Lookup l = cache.lookup(get(fields.toArray(String[]::new)), List.of(e));
+    if (expected.equals("fresh")) {
+      assertThat(l).isInstanceOf(Lookup.Fresh.class);
+    } else {
+      assertThat(l).isInstanceOf(Lookup.Stale.class);
+      assertThat(((Lookup.Stale) l).action()).isEqualTo(Lookup.Action.REVALIDATE);
+      assertThat(((Lookup.Stale) l).fwd()).isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void aStaleEntryServedStaleIsNotTheRequestsRevalidation() {
+    EntryMeta e = entry("Cache-Control", "max-age=60, stale-while-revalidate=60", "Date", date(0));
+    advance(90);
+    assertThat(cache.lookup(get(), List.of(e))).isEqualTo(new Lookup.Stale(e, 90, Lookup.Action.SERVE_STALE_AND_REVALIDATE));
+    assertThat(((Lookup.Stale) cache.lookup(get(), List.of(e))).fwd()).isEqualTo("stale");
+  }
+
+  // ---------------------------------------------------------------- the origin request
+
+  @Test
+  void aFetchForTheCacheDropsTheClientsConditionalsAndRange() {
+    OriginFields miss = cache.originFields(null, true);
+    assertThat(miss.remove()).containsExactlyInAnyOrder("if-none-match", "if-modified-since", "if-range", "range");
+    assertThat(miss.add().isEmpty()).isTrue();
+  }
+
+  @Test
+  void aMissAnsweredByAnotherCacheKeepsTheClientsFields() {
+    assertThat(cache.originFields(null, false)).isEqualTo(OriginFields.UNCHANGED);
+    assertThat(OriginFields.UNCHANGED.remove()).isEmpty();
+  }
+
+  @Test
+  void aRevalidationSendsTheStoredValidatorsInsteadOfTheClients() {
+    EntryMeta e = entry("ETag", "\"v1\"", "Last-Modified", date(-100));
+    for (boolean storedHere : new boolean[] {true, false}) {
+      OriginFields f = cache.originFields(e, storedHere);
+      assertThat(f.remove()).contains("if-none-match", "if-modified-since", "if-range", "range");
+      assertThat(f.add()).isEqualTo(Headers.of("If-None-Match", "\"v1\"", "If-Modified-Since", date(-100)));
+    }
+    assertThat(cache.originFields(entry("Cache-Control", "max-age=1"), true).add().isEmpty()).isTrue();
+  }
+
+  @Test
+  void aHeadThatMissesIsFetchedAsAGetAndOneThatRevalidatesAsAHead() {
+    assertThat(cache.originMethod(request("HEAD"), null)).isEqualTo("GET");
+    assertThat(cache.originMethod(request("HEAD"), entry())).isEqualTo("HEAD");
+    assertThat(cache.originMethod(get(), null)).isEqualTo("GET");
+  }
+
+  // ---------------------------------------------------------------- the origin response
+
+  @Test
+  void aStorableResponseIsStoredAsAnEntryWithItsTimes() {
+    ResponseAction a = cache.afterFetch(get("Accept-Encoding", "gzip"),
+        response(200, "Cache-Control", "max-age=60", "Vary", "Accept-Encoding", "Connection", "close"),
+        null, URI, at(1), at(2), policy);
+    assertThat(a).isInstanceOf(ResponseAction.Store.class);
+    EntryMeta m = ((ResponseAction.Store) a).entry();
+    assertThat(m.primaryKey()).isEqualTo(URI);
+    assertThat(m.variant()).isNotEmpty();
+    assertThat(m.status()).isEqualTo(200);
+    assertThat(m.headers().contains("Connection")).isFalse();
+    assertThat(m.requestTime()).isEqualTo(at(1));
+    assertThat(m.responseTime()).isEqualTo(at(2));
+    assertThat(m.bodyLength()).isZero();
+  }
+
+  @Test
+  void aHeadThatMissesIsStoredAsTheGetItWasFetchedAs() {
+    ResponseAction a = cache.afterFetch(request("HEAD"), response(200, "Cache-Control", "max-age=60"), null, URI, T0, T0, policy);
+    assertThat(a).isInstanceOf(ResponseAction.Store.class);
+  }
+
+  /** Hit-for-pass is remembered for reasons that come from the response, not from the request. */
+  @ParameterizedTest(name = "[{index}] {0} {1} | req {2} -> {3} remembered={4}")
+  @CsvSource(delimiter = ';', nullValues = "-", value = {
+      "GET;  200; -;                           Cache-Control: no-store;                      NO_STORE;         true",
+      "GET;  200; -;                           Cache-Control: private;                       PRIVATE;          true",
+      "GET;  200; -;                           Vary: *|Cache-Control: max-age=60;            VARY_STAR;        true",
+      "GET;  206; -;                           Cache-Control: max-age=60;                    PARTIAL;          true",
+      "GET;  599; -;                           Cache-Control: max-age=60, must-understand;   STATUS;           true",
+      "GET;  201; -;                           Content-Length: 5;                             NO_FRESHNESS;     true",
+      "GET;  200; -;                           Cache-Control: max-age=60|Set-Cookie: a=1;    SET_COOKIE;       false",
+      "GET;  200; Cache-Control: no-store;     Cache-Control: max-age=60;                    REQUEST_NO_STORE; false",
+      "GET;  200; Authorization: Basic eA==;   Cache-Control: max-age=60;                    AUTHORIZATION;    false",
+      "POST; 200; -;                           Cache-Control: max-age=60;                    METHOD;           false",
+  })
+  void anUnstorableResponseIsPassedWithAReasonThatSaysWhetherToRemember(String method, int status, String req,
+      String resp, Reason reason, boolean remembered) {
+    ResponseAction a = cache.afterFetch(request(method, Fixtures.fields(req)), response(status, Fixtures.fields(resp)),
+        null, URI, T0, T0, policy);
+    assertThat(a).isEqualTo(new ResponseAction.Pass(reason, reason.token()));
+    assertThat(reason.remembered()).isEqualTo(remembered);
+  }
+
+  @Test
+  void aSitesStorageRulesDecideWhatIsStored() {
+    CachePolicy small = new CachePolicy(new PolicyConfig(0.1, 86_400, 3_600, true, true, 16, 10));
+    ResponseHead big = response(200, "Cache-Control", "max-age=60", "Content-Length", "11");
+    assertThat(cache.afterFetch(get(), big, null, URI, T0, T0, policy)).isInstanceOf(ResponseAction.Store.class);
+    assertThat(cache.afterFetch(get(), big, null, URI, T0, T0, small)).isEqualTo(new ResponseAction.Pass(Reason.TOO_LARGE));
+  }
+
+  @Test
+  void theRememberedReasonsAreTheResponsesOwn() {
+    Set<String> remembered = Arrays.stream(Reason.values()).filter(Reason::remembered).map(Reason::token).collect(Collectors.toSet());
+    assertThat(remembered).containsExactlyInAnyOrder("no-store", "private", "status", "no-freshness", "vary-star", "too-large", "partial");
+  }
+
+  @Test
+  void anUnknownReasonIsPassedWithItsTokenAndNotRemembered() {
+    assertThat(Reason.of("something-new")).isEqualTo(Reason.OTHER);
+    assertThat(Reason.OTHER.remembered()).isFalse();
+    for (Reason r : Reason.values()) {
+      assertThat(Reason.of(r.token())).isEqualTo(r);
+    }
+  }
+
+  @Test
+  void a304IsMergedIntoTheStaleEntry() {
+    EntryMeta stale = entry("Cache-Control", "max-age=60", "ETag", "\"v1\"", "X-Old", "1");
+    ResponseAction a = cache.afterFetch(get(), response(304, "ETag", "\"v1\"", "X-New", "2"), stale, URI, at(100), at(101), policy);
+    assertThat(a).isInstanceOf(ResponseAction.Merge.class);
+    EntryMeta m = ((ResponseAction.Merge) a).refreshed();
+    assertThat(m.headers().get("X-New")).isEqualTo("2");
+    assertThat(m.headers().get("X-Old")).isEqualTo("1");
+    assertThat(m.responseTime()).isEqualTo(at(101));
+    assertThat(m.bodyLength()).isEqualTo(stale.bodyLength());
+    assertThat(cache.merge304(stale, response(304, "ETag", "\"v1\"", "X-New", "2"), at(100), at(101))).isEqualTo(a);
+  }
+
+  @Test
+  void aHeadsMatching200RefreshesTheStoredGetAndAnotherIsPassed() {
+    EntryMeta stale = entry("Cache-Control", "max-age=60", "ETag", "\"v1\"");
+    ResponseAction same = cache.afterFetch(request("HEAD"), response(200, "ETag", "\"v1\"", "Content-Length", "1000",
+        "Cache-Control", "max-age=60"), stale, URI, at(100), at(100), policy);
+    assertThat(same).isInstanceOf(ResponseAction.Merge.class);
+    ResponseAction other = cache.afterFetch(request("HEAD"), response(200, "ETag", "\"v1\"", "Content-Length", "5",
+        "Cache-Control", "max-age=60"), stale, URI, at(100), at(100), policy);
+    assertThat(other).isEqualTo(new ResponseAction.Pass(Reason.HEAD));
+    assertThat(Reason.HEAD.remembered()).isFalse();
+  }
+
+  @Test
+  void a5xxServesTheStaleEntryOnlyWhereStaleIfErrorAllows() {
+    EntryMeta allowed = entry("Cache-Control", "max-age=60, stale-if-error=600", "Date", date(0));
+    EntryMeta not = entry("Cache-Control", "max-age=60", "Date", date(0));
+    ResponseHead error = response(503);
+    assertThat(cache.afterFetch(get(), error, allowed, URI, at(100), at(100), policy)).isEqualTo(new ResponseAction.ServeStale());
+    assertThat(cache.afterFetch(get(), error, allowed, URI, at(1000), at(1000), policy)).isEqualTo(new ResponseAction.Pass(Reason.NO_FRESHNESS));
+    assertThat(cache.afterFetch(get(), error, not, URI, at(100), at(100), policy)).isEqualTo(new ResponseAction.Pass(Reason.NO_FRESHNESS));
+  }
+
+  @Test
+  void staleIfErrorForAnUnreachableOriginIsJudgedAtTheClocksNow() {
+    EntryMeta e = entry("Cache-Control", "max-age=60, stale-if-error=600", "Date", date(0));
+    advance(600);
+    assertThat(cache.staleIfError(get(), e)).isTrue();
+    advance(61);
+    assertThat(cache.staleIfError(get(), e)).isFalse();
+  }
+
+  @Test
+  void aWaiterJoinsAFillOnlyForTheVariantItSelects() {
+    ResponseHead varied = response(200, "Cache-Control", "max-age=60", "Vary", "Accept-Language");
+    String en = ((ResponseAction.Store) cache.afterFetch(get("Accept-Language", "en"), varied, null, URI, T0, T0, policy))
+        .entry().variant();
+    assertThat(cache.joins(get("Accept-Language", "en"), varied, en, policy)).isTrue();
+    assertThat(cache.joins(request("HEAD", "Accept-Language", "en"), varied, en, policy)).isTrue();
+    assertThat(cache.joins(get("Accept-Language", "de"), varied, en, policy)).isFalse();
+    assertThat(cache.joins(get(), null, "", policy)).isFalse();
+  }
+
+  // ---------------------------------------------------------------- store and invalidate
+
+  @Test
+  void theOldestOtherVariantsGoWhenTheLimitIsReached() {
+    HttpCache two = new HttpCache(new CachePolicy(new PolicyConfig(0.1, 86_400, 3_600, true, true, 2, Long.MAX_VALUE)), clock::get);
+    EntryMeta a = entry(200, "a", T0, at(1));
+    EntryMeta b = entry(200, "b", T0, at(3));
+    EntryMeta c = entry(200, "c", T0, at(2));
+    EntryMeta incoming = entry(200, "d", T0, at(4));
+    assertThat(two.variantsToDrop(incoming, List.of())).isEmpty();
+    assertThat(two.variantsToDrop(incoming, List.of(a))).isEmpty();
+    assertThat(two.variantsToDrop(incoming, List.of(a, b))).containsExactly(a.key());
+    assertThat(two.variantsToDrop(incoming, List.of(b, a, c))).containsExactly(a.key(), c.key());
+    // replacing its own variant takes no other's place
+    assertThat(two.variantsToDrop(entry(200, "a", T0, at(4)), List.of(a, b))).isEmpty();
+  }
+
+  @Test
+  void invalidationsCarryTheSitesKeySuffix() {
+    var post = request("POST");
+    var ok = response(200);
+    assertThat(cache.invalidations(post, ok, "")).containsExactly(URI);
+    assertThat(cache.invalidations(post, ok, "#site")).containsExactly(URI + "#site");
+    assertThat(cache.invalidations(post, response(500), "#site")).isEmpty();
+    assertThat(cache.invalidations(get(), ok, "#site")).isEmpty();
+  }
+
+  // ---------------------------------------------------------------- deliver
+
+  @Test
+  void theOpenedEntryIsServedUnlessTheRequestedOneIsANewerMergeOfTheSameBody() {
+    EntryMeta opened = new EntryMeta(URI, "", 200, Headers.of("X", "old"), T0, T0, 10, 100);
+    EntryMeta merged = opened.withHeaders(Headers.of("X", "new"), at(5), at(5));
+    assertThat(cache.served(merged, opened)).isSameAs(merged);
+    assertThat(cache.served(opened, merged)).isSameAs(merged);
+    EntryMeta rewritten = new EntryMeta(URI, "", 200, Headers.of("X", "other"), T0, T0, 20, 100);
+    assertThat(cache.served(merged, rewritten)).isSameAs(rewritten);
+    assertThat(cache.served(opened, opened)).isSameAs(opened);
+  }
+
+  @Test
+  void theResponseFieldsCarryTheAgeAtTheClocksNow() {
+    EntryMeta e = entry("Cache-Control", "max-age=60", "Date", date(0));
+    advance(7);
+    Headers.Builder b = Headers.builder();
+    cache.forEachResponseHeader(e, b::add);
+    assertThat(b.build().get("Age")).isEqualTo("7");
+    assertThat(cache.notModified(get("If-None-Match", "*"), e)).isTrue();
+    assertThat(cache.range(get("Range", "bytes=0-9"), e)).isInstanceOf(RangeDecision.Partial.class);
+  }
+}

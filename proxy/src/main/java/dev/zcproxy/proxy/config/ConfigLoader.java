@@ -82,6 +82,7 @@ public final class ConfigLoader {
             "body-timeout",
             "body-temp-dir",
             "http2",
+            "http2-cleartext",
             "plain-address",
             "tls"));
     keys.put(
@@ -622,7 +623,8 @@ public final class ConfigLoader {
               b.duration("listen.drain-time", l.drainTime()),
               tls.listen(b.node("listen.tls")),
               b.bool("listen.http2", l.http2()),
-              b.optionalHostPort("listen.plain-address"));
+              b.optionalHostPort("listen.plain-address"),
+              b.bool("listen.http2-cleartext", l.http2Cleartext()));
       Origin o = Origin.DEFAULT;
       Origin origin =
           new Origin(

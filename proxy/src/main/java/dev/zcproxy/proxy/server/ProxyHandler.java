@@ -1105,7 +1105,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     HeaderMaps.copyInto(leader ? view.head().headers() : meta.headers(), resp.headers());
     CacheStatus cs = leader ? view.cs() : CacheStatus.fwd(fill.fwd).param("fwd-status", meta.status()).param("stored").param("collapsed");
     ex.decorate(CacheOutcome.MISS, cs);
-    ex.req.resume();
+    if (!ex.req.isEnded()) {
+      ex.req.resume(); // an HTTP/2 request already resumed and ended throws on a second resume()
+    }
     if (reader == null) {
       if (expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0))) {
         resp.setStatusCode(304);

@@ -191,11 +191,22 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.websocket = config.transfer().websocket();
     this.tunnels = new Tunnels(vertx,
         new Splicer(config.transfer().splice(), config.listen().idleTimeout(), java.time.Duration.ZERO),
-        config.origin().url().host(), config.origin().url().port(), java.util.Set.copyOf(config.transfer().connectPorts()),
+        new Tunnels.Route() {
+          @Override
+          public dev.zcproxy.proxy.origin.OriginPool pool(String authority, String path) {
+            SiteRouter.Target t = router.resolve(authority, path);
+            return t == null ? null : t.pool();
+          }
+
+          @Override
+          public boolean sites() {
+            return router.configured();
+          }
+        }, java.util.Set.copyOf(config.transfer().connectPorts()),
         (kind, mode, up, down) -> {
           TransferMode m = mode == TunnelResult.Mode.SPLICE ? TransferMode.SPLICE : TransferMode.COPY;
           metrics.response(CacheOutcome.PIPE, m, Math.max(0, up) + Math.max(0, down));
-        });
+        }, previous == null ? null : previous.tunnels);
     ProxyConfig.OriginUrl url = config.origin().url();
     boolean defaultPort = url.port() == (url.tls() ? 443 : 80);
     this.originAuthority = defaultPort ? url.host() : url.host() + ":" + url.port();

@@ -22,7 +22,7 @@ final class Listeners {
    * several event loops is given to Vert.x as a negative key (-1 main, -2 plain) so every loop's
    * instance shares one random port per listener.
    */
-  record Spec(ProxyConfig.HostPort address, HttpServerOptions options, boolean tls, boolean http2) {
+  record Spec(ProxyConfig.HostPort address, HttpServerOptions options, boolean tls, boolean http2, boolean h2c) {
     String scheme() {
       return tls ? "https" : "http";
     }
@@ -30,10 +30,10 @@ final class Listeners {
     /** What the start line says about this listener: protocols and how hits move. */
     String describe(boolean sendfile) {
       String h1 = tls ? "copy-tls" : sendfile ? "sendfile" : "copy";
-      if (!http2) {
-        return "http/1.1, hits by " + h1;
+      if (tls ? http2 : h2c) {
+        return (tls ? "h2" : "h2c") + " + http/1.1, hits by " + h1 + " / copy-h2";
       }
-      return tls ? "h2 + http/1.1, hits by " + h1 + " / copy-h2" : "http/1.1 (no h2c), hits by " + h1;
+      return "http/1.1, hits by " + h1;
     }
   }
 
@@ -41,9 +41,10 @@ final class Listeners {
   static List<Spec> specs(ProxyConfig.Listen l, int loops, KeyCertOptions certs) {
     List<Spec> out = new ArrayList<>();
     boolean tls = l.tls().enabled();
-    out.add(new Spec(l.address(), options(l, l.address(), loops, -1, tls ? certs : null), tls, l.http2()));
+    out.add(new Spec(l.address(), options(l, l.address(), loops, -1, tls ? certs : null), tls, l.http2(),
+        !tls && l.http2Cleartext()));
     if (tls && l.plainAddress() != null) {
-      out.add(new Spec(l.plainAddress(), options(l, l.plainAddress(), loops, -2, null), false, l.http2()));
+      out.add(new Spec(l.plainAddress(), options(l, l.plainAddress(), loops, -2, null), false, l.http2(), l.http2Cleartext()));
     }
     return out;
   }
@@ -60,10 +61,11 @@ final class Listeners {
         .setCompressionSupported(false)
         // 100 Continue is sent by the handler once the request passed its checks and its body is wanted.
         .setHandle100ContinueAutomatically(false)
-        // HTTP/1.x only on plain listeners, even with listen.http2: the strict request decoder, the head
-        // timer and the half-close hook are installed per connection before its first byte; Vert.x's h2c
-        // detector configures the pipeline only after that byte, and with it on plain HTTP/1.1 broke
-        // (RequestSmugglingIT: 36 of 38 failed). HTTP/2 is offered by ALPN on TLS listeners.
+        // HTTP/1.x for Vert.x on plain listeners: the strict request decoder, the head timer and the
+        // half-close hook are installed per connection before its first byte. Vert.x's h2c detector sets up
+        // the HTTP/1 connection only after the first request head (with it on, RequestSmugglingIT failed 36
+        // of 38); with listen.http2-cleartext our own detector (PriorKnowledge) switches a connection that
+        // starts with the HTTP/2 preface instead. HTTP/2 on TLS listeners is offered by ALPN.
         .setHttp2ClearTextEnabled(false)
         .setTcpNoDelay(true);
     if (certs != null) {

@@ -13,6 +13,7 @@ import dev.zcproxy.proxy.config.ConfigLoader;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.ClientChannels;
 import dev.zcproxy.proxy.internal.HalfClose;
+import dev.zcproxy.proxy.internal.PriorKnowledge;
 import dev.zcproxy.proxy.internal.StrictRequestDecoder;
 import dev.zcproxy.proxy.server.ProxyHandler;
 import dev.zcproxy.proxy.transfer.BodyTransfer;
@@ -250,6 +251,10 @@ public final class ProxyServer {
           HttpServerOptions options = specs.get(i).options();
           listening.add(vertx.createHttpServer(options)
               .connectionHandler(conn -> {
+                if (PriorKnowledge.switched(conn)) {
+                  conn.exceptionHandler(t -> LOG.debug("client connection {}: {}", conn.remoteAddress(), t.toString()));
+                  return; // h2c: the HTTP/1 connection this channel began as was admitted already
+                }
                 if (!conns.accept(conn)) {
                   return; // over listen.max-connections: closed at once
                 }
@@ -262,6 +267,9 @@ public final class ProxyServer {
                 StrictRequestDecoder.install(conn, options);
                 if (!HalfClose.install(conn)) {
                   LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());
+                }
+                if (specs.get(index).h2c()) {
+                  PriorKnowledge.install(conn); // in front of the hooks above: an HTTP/1 connection meets them unchanged
                 }
               })
               .requestHandler(req -> handler.handle(req))

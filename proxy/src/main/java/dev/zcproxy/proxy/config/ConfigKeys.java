@@ -252,8 +252,9 @@ final class ConfigKeys {
           key("body-timeout", "bodyTimeout", DURATION, "408 when a request body sends no byte for this long"),
           key("body-temp-dir", "bodyTempDir", PATH,
               "temp files of request bodies, deleted when the request ends (and at start)"),
-          key("http2", "http2", BOOL,
-              "HTTP/2 by ALPN h2 on the TLS listener (plain listeners stay HTTP/1.1: no h2c, see README)"),
+          key("http2", "http2", BOOL, "HTTP/2 by ALPN h2 on the TLS listener"),
+          key("http2-cleartext", "http2Cleartext", BOOL,
+              "also HTTP/2 with prior knowledge (h2c, curl --http2-prior-knowledge) on plain listeners; never by Upgrade: h2c"),
           key("plain-address", "plainAddress", OPTIONAL_HOST_PORT,
               "with tls: a second, plain-HTTP listener (nginx's \"listen 80\" beside \"listen 443 ssl\"); \"\" = none"),
           key("tls", "tls", LISTEN_TLS, "")
@@ -353,9 +354,9 @@ final class ConfigKeys {
           key("native-transport", "nativeTransport", BOOL,
               "use epoll when available, else NIO (the reason is logged)"),
           key("websocket", "websocket", BOOL,
-              "tunnel WebSocket/Upgrade requests to the origin (spliced both ways)"),
+              "tunnel WebSocket/Upgrade requests to a server of the site's pool (spliced both ways)"),
           key("connect-ports", "connectPorts", PORTS,
-              "CONNECT to the origin host on these ports, e.g. [443]; [] = CONNECT off")),
+              "CONNECT to the origin host (with sites: a site's host) on these ports, e.g. [443]; [] = CONNECT off")),
       section("admin",
           """
           Separate listener for health, stats and purge. Keep it off public interfaces.

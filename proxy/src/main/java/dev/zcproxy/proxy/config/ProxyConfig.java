@@ -150,7 +150,8 @@ public record ProxyConfig(
    * 408. {@code trustedProxies} are the address blocks whose {@code X-Forwarded-*} and {@code Forwarded}
    * fields are kept (and appended to); from any other client they are replaced. {@code drainTime} is
    * how long the proxy keeps serving with {@code /health} answering 503 "draining" on SIGTERM, before
-   * the graceful stop (HAProxy's {@code grace}); zero means stop at once.
+   * the graceful stop (HAProxy's {@code grace}); zero means stop at once. {@code http2Cleartext} lets
+   * plain listeners also take HTTP/2 with prior knowledge (h2c).
    */
   public record Listen(
       HostPort address,
@@ -170,7 +171,8 @@ public record ProxyConfig(
       Duration drainTime,
       ListenTls tls,
       boolean http2,
-      HostPort plainAddress) {
+      HostPort plainAddress,
+      boolean http2Cleartext) {
 
     static final Listen DEFAULT =
         new Listen(
@@ -191,7 +193,8 @@ public record ProxyConfig(
             Duration.ZERO,
             ListenTls.OFF,
             false,
-            null);
+            null,
+            false);
 
     public Listen {
       requireNonNull(address, "listen.address");
@@ -224,6 +227,16 @@ public record ProxyConfig(
           "\"\" unless listen.tls has certificates (without TLS, listen.address is the plain listener)");
     }
 
+    /** The listener without HTTP/2 cleartext (h2c) on its plain listeners. */
+    public Listen(HostPort address, int maxHeaderBytes, int maxInitialLineBytes, Duration idleTimeout, int eventLoops,
+        Duration shutdownGrace, int maxConnections, Duration requestHeadTimeout, List<String> trustedProxies,
+        long maxBodyBytes, long bodyBufferBytes, long bodyBufferTotalBytes, Duration bodyTimeout, Path bodyTempDir,
+        Duration drainTime, ListenTls tls, boolean http2, HostPort plainAddress) {
+      this(address, maxHeaderBytes, maxInitialLineBytes, idleTimeout, eventLoops, shutdownGrace, maxConnections,
+          requestHeadTimeout, trustedProxies, maxBodyBytes, bodyBufferBytes, bodyBufferTotalBytes, bodyTimeout, bodyTempDir,
+          drainTime, tls, http2, plainAddress, false);
+    }
+
     /** The listener with a drain time, without TLS, HTTP/2 or a second plain address. */
     public Listen(HostPort address, int maxHeaderBytes, int maxInitialLineBytes, Duration idleTimeout, int eventLoops,
         Duration shutdownGrace, int maxConnections, Duration requestHeadTimeout, List<String> trustedProxies,
@@ -231,7 +244,7 @@ public record ProxyConfig(
         Duration drainTime) {
       this(address, maxHeaderBytes, maxInitialLineBytes, idleTimeout, eventLoops, shutdownGrace, maxConnections,
           requestHeadTimeout, trustedProxies, maxBodyBytes, bodyBufferBytes, bodyBufferTotalBytes, bodyTimeout, bodyTempDir,
-          drainTime, ListenTls.OFF, false, null);
+          drainTime, ListenTls.OFF, false, null, false);
     }
 
     /** The listener with TLS, HTTP/2 or a second plain address, and no drain time. */
@@ -241,7 +254,7 @@ public record ProxyConfig(
         ListenTls tls, boolean http2, HostPort plainAddress) {
       this(address, maxHeaderBytes, maxInitialLineBytes, idleTimeout, eventLoops, shutdownGrace, maxConnections,
           requestHeadTimeout, trustedProxies, maxBodyBytes, bodyBufferBytes, bodyBufferTotalBytes, bodyTimeout, bodyTempDir,
-          Duration.ZERO, tls, http2, plainAddress);
+          Duration.ZERO, tls, http2, plainAddress, false);
     }
 
     /** The listener without drain time, TLS, HTTP/2 or a second plain address. */
@@ -250,7 +263,7 @@ public record ProxyConfig(
         long maxBodyBytes, long bodyBufferBytes, long bodyBufferTotalBytes, Duration bodyTimeout, Path bodyTempDir) {
       this(address, maxHeaderBytes, maxInitialLineBytes, idleTimeout, eventLoops, shutdownGrace, maxConnections,
           requestHeadTimeout, trustedProxies, maxBodyBytes, bodyBufferBytes, bodyBufferTotalBytes, bodyTimeout, bodyTempDir,
-          Duration.ZERO, ListenTls.OFF, false, null);
+          Duration.ZERO, ListenTls.OFF, false, null, false);
     }
 
     /** The listener with default request-body handling and no trusted proxies. */

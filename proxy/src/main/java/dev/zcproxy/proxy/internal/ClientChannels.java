@@ -81,6 +81,15 @@ public final class ClientChannels {
     return true;
   }
 
+  /** Takes the request-head timer out of a pipeline that stops speaking HTTP/1 (h2c with prior knowledge). */
+  static void leaveHttp1(ChannelPipeline p) {
+    for (String name : new String[] {"zc-head-bytes", "zc-head-decoded"}) {
+      if (p.get(name) != null) {
+        p.remove(name); // the raw side cancels the timer as it goes
+      }
+    }
+  }
+
   /** Whether {@code conn} is an HTTP/2 connection (ALPN h2 or h2c prior knowledge): its channel runs Netty's HTTP/2 codec. */
   public static boolean isHttp2(HttpConnection conn) {
     return conn instanceof ConnectionBase base
@@ -205,6 +214,11 @@ public final class ClientChannels {
     public void channelInactive(ChannelHandlerContext ctx) {
       state.cancel();
       ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+      state.cancel();
     }
   }
 

@@ -10,6 +10,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -236,6 +238,49 @@ public final class OriginPool {
         OriginPool.this.release();
       }
     }
+  }
+
+  /** The origin leg of a tunnel: the raw connection and the server it reached. */
+  public record TunnelLeg(NetSocket socket, OriginServer server) {}
+
+  /** Whether the client's {@code Host} goes to the origin (else each server's own authority). */
+  public boolean preserveHost() {
+    return preserveHost;
+  }
+
+  /**
+   * Opens a raw connection for a tunnel (CONNECT, WebSocket) to a server of this pool, with {@code client}:
+   * picked by the balancer for {@code key} among the usable servers, the next one after a failed connect (at
+   * most {@code retries} more), each outcome counted in the server's health like a request's. {@code port}
+   * above 0 replaces the server's port (a CONNECT names its own). Servers reached over https are skipped:
+   * a raw tunnel cannot carry their TLS. Fails with {@link Unavailable} when no server can be tried, else
+   * with the last connect failure.
+   */
+  public Future<TunnelLeg> connectTunnel(NetClient client, String key, int port) {
+    Promise<TunnelLeg> result = Promise.promise();
+    connectTunnel(client, key, port, new ArrayList<>(2), null, result);
+    return result.future();
+  }
+
+  private void connectTunnel(NetClient client, String key, int port, List<OriginServer> tried, Throwable last,
+      Promise<TunnelLeg> result) {
+    long now = System.nanoTime();
+    OriginServer s = tried.size() > config.retries() ? null
+        : balancer.pick(key, c -> !tried.contains(c) && !c.url().tls() && c.usable(now));
+    if (s == null) {
+      result.fail(last != null ? last : new Unavailable("no-healthy-origin", "no healthy plain-http origin server in pool "
+          + site + name + " for a tunnel"));
+      return;
+    }
+    tried.add(s);
+    client.connect(port > 0 ? port : s.url().port(), s.url().host()).onComplete(ar -> {
+      s.requestResult(ar.failed(), ar.failed() ? "tunnel connect: " + ar.cause().getMessage() : null, System.nanoTime());
+      if (ar.succeeded()) {
+        result.complete(new TunnelLeg(ar.result(), s));
+      } else {
+        connectTunnel(client, key, port, tried, ar.cause(), result);
+      }
+    });
   }
 
   private static boolean connectTimeout(Throwable t) {

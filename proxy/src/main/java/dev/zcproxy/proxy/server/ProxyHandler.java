@@ -179,11 +179,22 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.websocket = config.transfer().websocket();
     this.tunnels = new Tunnels(vertx,
         new Splicer(config.transfer().splice(), config.listen().idleTimeout(), java.time.Duration.ZERO),
-        config.origin().url().host(), config.origin().url().port(), java.util.Set.copyOf(config.transfer().connectPorts()),
+        new Tunnels.Route() {
+          @Override
+          public dev.zcproxy.proxy.origin.OriginPool pool(String authority, String path) {
+            SiteRouter.Target t = router.resolve(authority, path);
+            return t == null ? null : t.pool();
+          }
+
+          @Override
+          public boolean sites() {
+            return router.configured();
+          }
+        }, java.util.Set.copyOf(config.transfer().connectPorts()),
         (kind, mode, up, down) -> {
           TransferMode m = mode == TunnelResult.Mode.SPLICE ? TransferMode.SPLICE : TransferMode.COPY;
           metrics.response(CacheOutcome.PIPE, m, Math.max(0, up) + Math.max(0, down));
-        });
+        }, previous == null ? null : previous.tunnels);
     ProxyConfig.OriginUrl url = config.origin().url();
     boolean defaultPort = url.port() == (url.tls() ? 443 : 80);
     this.originAuthority = defaultPort ? url.host() : url.host() + ":" + url.port();
@@ -1049,7 +1060,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     HeaderMaps.copyInto(leader ? view.head().headers() : meta.headers(), resp.headers());
     CacheStatus cs = leader ? view.cs() : CacheStatus.fwd(fill.fwd).param("fwd-status", meta.status()).param("stored").param("collapsed");
     ex.decorate(CacheOutcome.MISS, cs);
-    ex.req.resume();
+    if (!ex.req.isEnded()) {
+      ex.req.resume(); // an HTTP/2 request already resumed and ended throws on a second resume()
+    }
     if (reader == null) {
       if (expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0))) {
         resp.setStatusCode(304);

@@ -6,6 +6,7 @@ import dev.zcproxy.cache.policy.HopByHop;
 import dev.zcproxy.cache.policy.Via;
 import dev.zcproxy.proxy.internal.Splicer;
 import dev.zcproxy.proxy.internal.TunnelResult;
+import dev.zcproxy.proxy.origin.OriginPool;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -66,9 +67,36 @@ public final class Tunnels {
     ProxyMetricsHook NONE = (kind, mode, up, down) -> { };
   }
 
+  /** Where tunnels go: the origin pool of the request's site and route. */
+  public interface Route {
+    /** The pool for a request to {@code authority} (host[:port]) and {@code path}, or {@code null} when no site answers. */
+    OriginPool pool(String authority, String path);
+
+    /**
+     * Whether sites are configured: a CONNECT may then name any host of a site (the tunnel still goes to one
+     * of that site's servers); without, only the host of an origin server, as before sites.
+     */
+    boolean sites();
+  }
+
+  /** The route of the one-origin shorthand: every tunnel goes to {@code pool}. */
+  public static Route single(OriginPool pool) {
+    Objects.requireNonNull(pool, "pool");
+    return new Route() {
+      @Override
+      public OriginPool pool(String authority, String path) {
+        return pool;
+      }
+
+      @Override
+      public boolean sites() {
+        return false;
+      }
+    };
+  }
+
   private final Splicer splicer;
-  private final String originHost;
-  private final int originPort;
+  private final Route route;
   private final Set<Integer> connectPorts;
   private final ProxyMetricsHook hook;
   private final NetClient netClient;
@@ -76,26 +104,34 @@ public final class Tunnels {
   /**
    * @param vertx the Vert.x instance whose event loops serve the requests
    * @param splicer joins the two legs
-   * @param originHost the origin for Upgrade requests
-   * @param originPort the origin's port
-   * @param connectPorts target ports allowed for CONNECT (to the origin host only); empty disables CONNECT
+   * @param route the origin pool each tunnel goes to (a server picked by its balancer, healthy, the next on a
+   *     failed connect)
+   * @param connectPorts target ports allowed for CONNECT; empty disables CONNECT
    * @param hook receives one report per finished tunnel
+   * @param previous the tunnels of the configuration this one replaces (a reload), whose connection client is
+   *     shared, or {@code null} for a client of its own
    */
   public Tunnels(
       Vertx vertx,
       Splicer splicer,
-      String originHost,
-      int originPort,
+      Route route,
       Set<Integer> connectPorts,
-      ProxyMetricsHook hook) {
+      ProxyMetricsHook hook,
+      Tunnels previous) {
     this.splicer = Objects.requireNonNull(splicer, "splicer");
-    this.originHost = Objects.requireNonNull(originHost, "originHost");
-    this.originPort = originPort;
+    this.route = Objects.requireNonNull(route, "route");
     this.connectPorts = Set.copyOf(connectPorts);
     this.hook = Objects.requireNonNull(hook, "hook");
-    // One client for all: connect() called from a request handler runs on that request's event loop,
-    // which is what splice needs (both sockets on one loop).
-    this.netClient = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true).setConnectTimeout(10_000));
+    // One client for all, and across reloads (a client per reload was never closed): connect() called from
+    // a request handler runs on that request's event loop, which is what splice needs (both sockets on one
+    // loop), and its options never change.
+    this.netClient = previous != null ? previous.netClient
+        : vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true).setConnectTimeout(10_000));
+  }
+
+  /** The client that opens the origin legs (shared with the tunnels this one replaced). */
+  NetClient netClient() {
+    return netClient;
   }
 
   /** Whether this request is a tunnel: {@code CONNECT}, or an HTTP/1.1 {@code GET} asking to upgrade. */
@@ -159,8 +195,10 @@ public final class Tunnels {
       simple(req.response(), 403, "CONNECT is disabled\n", "connect-disabled");
       return;
     }
-    if (!target.host().equalsIgnoreCase(originHost)) {
-      // A reverse proxy, not an open one: CONNECT reaches the origin host only.
+    String authority = (target.host().indexOf(':') >= 0 ? "[" + target.host() + "]" : target.host()) + ":" + target.port();
+    OriginPool pool = route.pool(authority, "/");
+    if (pool == null || !(route.sites() || namesServer(pool, target.host()))) {
+      // A reverse proxy, not an open one: CONNECT reaches the servers of the site it names only.
       simple(req.response(), 403, "CONNECT to " + target.host() + " is not allowed\n", "connect-host-denied");
       return;
     }
@@ -169,14 +207,14 @@ public final class Tunnels {
       return;
     }
     req.pause();
-    netClient.connect(target.port(), target.host()).onComplete(ar -> {
+    pool.connectTunnel(netClient, authority, target.port()).onComplete(ar -> {
       if (ar.failed()) {
         LOG.debug("CONNECT {} failed: {}", target, ar.cause().toString());
         req.resume();
-        simple(req.response(), 502, "cannot connect to " + target + "\n", "connect-failed");
+        connectFailed(req, ar.cause(), "cannot connect to " + target + "\n", "connect-failed");
         return;
       }
-      NetSocket origin = ar.result();
+      NetSocket origin = ar.result().socket();
       origin.pause();
       // Vert.x answers "200 OK" (no body) to a CONNECT when the request becomes a socket.
       req.toNetSocket().onComplete(sr -> {
@@ -219,17 +257,42 @@ public final class Tunnels {
   // ---------------------------------------------------------------- Upgrade
 
   private void upgrade(HttpServerRequest req) {
+    String authority = req.getHeader(HttpHeaders.HOST);
+    if (authority == null && req.authority() != null) {
+      authority = req.authority().toString();
+    }
+    OriginPool pool = route.pool(authority, req.path() == null ? "/" : req.path());
+    if (pool == null) {
+      simple(req.response(), 421, "421 no site for this host\n", "unknown-host");
+      return;
+    }
     req.pause();
-    Buffer head = requestHead(req);
-    netClient.connect(originPort, originHost).onComplete(ar -> {
+    pool.connectTunnel(netClient, req.uri(), 0).onComplete(ar -> {
       if (ar.failed()) {
         LOG.debug("upgrade: origin connect failed: {}", ar.cause().toString());
         req.resume();
-        simple(req.response(), 502, "origin unreachable\n", "origin-unreachable");
+        connectFailed(req, ar.cause(), "origin unreachable\n", "origin-unreachable");
         return;
       }
-      new UpgradeExchange(req, ar.result()).start(head);
+      if (!pool.preserveHost()) {
+        req.headers().set(HttpHeaders.HOST, ar.result().server().authority()); // as every request to this pool
+      }
+      new UpgradeExchange(req, ar.result().socket()).start(requestHead(req));
     });
+  }
+
+  /** Whether {@code host} is the host of one of {@code pool}'s servers. */
+  private static boolean namesServer(OriginPool pool, String host) {
+    return pool.servers().stream().anyMatch(s -> s.url().host().equalsIgnoreCase(host));
+  }
+
+  /** 503 when no server of the pool could be tried (as for requests), else 502. */
+  private static void connectFailed(HttpServerRequest req, Throwable cause, String body, String detail) {
+    if (cause instanceof OriginPool.Unavailable u) {
+      simple(req.response(), 503, "no origin server available\n", u.detail());
+    } else {
+      simple(req.response(), 502, body, detail);
+    }
   }
 
   /**

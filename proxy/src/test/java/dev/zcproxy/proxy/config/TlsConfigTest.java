@@ -14,7 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
-/** The {@code listen.tls}, {@code listen.http2}, {@code listen.plain-address} and {@code origin.tls} keys. */
+/** The {@code listen.tls}, {@code listen.http2}, {@code listen.http2-cleartext}, {@code listen.plain-address} and {@code origin.tls} keys. */
 class TlsConfigTest {
   @Test
   void defaultsArePlainHttp11AndVerifiedOrigins() {
@@ -22,6 +22,7 @@ class TlsConfigTest {
     assertThat(d.listen().tls()).isEqualTo(ListenTls.OFF);
     assertThat(d.listen().tls().enabled()).isFalse();
     assertThat(d.listen().http2()).isFalse();
+    assertThat(d.listen().http2Cleartext()).isFalse();
     assertThat(d.listen().plainAddress()).isNull();
     assertThat(d.listen().tls().protocols()).containsExactly("TLSv1.3", "TLSv1.2");
     assertThat(d.listen().tls().effectiveCiphers()).isEqualTo(ListenTls.MODERN_CIPHERS);
@@ -35,6 +36,7 @@ class TlsConfigTest {
         listen:
           address: :8443
           http2: true
+          http2-cleartext: true
           plain-address: 127.0.0.1:8080
           tls:
             certificates:
@@ -50,6 +52,7 @@ class TlsConfigTest {
           tls: {verify: false, ca-file: /etc/ca.pem, sni: o.example, cert: /etc/c.pem, key: /etc/c.key}
         """, "tls.yaml");
     assertThat(c.listen().http2()).isTrue();
+    assertThat(c.listen().http2Cleartext()).isTrue();
     assertThat(c.listen().plainAddress()).isEqualTo(new HostPort("127.0.0.1", 8080));
     assertThat(c.listen().tls()).isEqualTo(new ListenTls(
         List.of(new CertKey(Path.of("/etc/a.pem"), Path.of("/etc/a.key")), new CertKey(Path.of("/etc/b.pem"), Path.of("/etc/b.key"))),

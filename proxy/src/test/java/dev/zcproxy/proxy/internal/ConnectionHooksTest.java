@@ -27,6 +27,13 @@ class ConnectionHooksTest {
   }
 
   @Test
+  void h2cPriorKnowledgeIsNotInstalledOnAForeignConnection() {
+    assertThat(PriorKnowledge.install(foreign)).isFalse();
+    assertThat(PriorKnowledge.switched(foreign)).isFalse();
+    assertThat(calls).hasValue(0);
+  }
+
+  @Test
   void theOriginCodecIsNotInstalledOnAForeignConnection() {
     assertThat(OriginCodec.install(foreign, new HttpClientOptions())).isFalse();
     assertThat(OriginCodec.onInterim(foreign, (s, r, h) -> { })).isFalse();

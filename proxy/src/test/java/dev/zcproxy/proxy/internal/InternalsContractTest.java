@@ -126,6 +126,7 @@ class InternalsContractTest {
               "strict request decoder", StrictRequestDecoder.install(conn, serverOptions),
               "half-close", HalfClose.install(conn),
               "request-head timeout", ClientChannels.installHeadTimeout(conn, 10_000),
+              "h2c prior knowledge", PriorKnowledge.install(conn),
               "channel", ch));
         })
         .requestHandler(req -> req.response().end("ok"));
@@ -149,6 +150,7 @@ class InternalsContractTest {
     assertThat(hooks.get("strict request decoder")).as("strict request decoder").isEqualTo(true);
     assertThat(hooks.get("half-close")).as("half-close").isEqualTo(true);
     assertThat(hooks.get("request-head timeout")).as("request-head timeout").isEqualTo(true);
+    assertThat(hooks.get("h2c prior knowledge")).as("Vert.x's HTTP/2 handler reachable for h2c").isEqualTo(true);
     assertThat(hooks.get("channel")).isInstanceOf(AbstractEpollStreamChannel.class);
   }
 

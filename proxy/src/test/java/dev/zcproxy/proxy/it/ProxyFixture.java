@@ -51,6 +51,10 @@ final class ProxyFixture implements AutoCloseable {
         .append("admin:\n  address: 127.0.0.1:0\n")
         .append("logging:\n  access-log: off\n");
     String base = yaml.toString();
+    if (Boolean.getBoolean("zcproxy.it.h2c")) {
+      // -Dzcproxy.it.h2c=true: every IT with h2c prior knowledge on, to show the HTTP/1 hooks still hold
+      base = merge(base, "listen.http2-cleartext: true");
+    }
     for (String extra : extraYaml) {
       base = merge(base, extra);
     }

@@ -3,8 +3,11 @@ package dev.zcproxy.proxy.transfer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.Splicer;
 import dev.zcproxy.proxy.internal.TunnelResult;
+import dev.zcproxy.proxy.origin.OriginClient;
+import dev.zcproxy.proxy.origin.OriginPool;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -118,8 +121,8 @@ class TunnelsTest {
     Splicer splicer = new Splicer(true);
     Tunnels.ProxyMetricsHook hook = (kind, mode, up, down) -> reports.add(new Report(kind, mode, up, down));
     Set<Integer> ports = allowedPorts == null ? Set.of(echoPort, blastPort) : allowedPorts;
-    Tunnels ws = new Tunnels(vertx, splicer, "127.0.0.1", wsOriginPort, ports, hook);
-    Tunnels plain = new Tunnels(vertx, splicer, "127.0.0.1", plainOriginPort, ports, hook);
+    Tunnels ws = new Tunnels(vertx, splicer, Tunnels.single(pool(wsOriginPort)), ports, hook, null);
+    Tunnels plain = new Tunnels(vertx, splicer, Tunnels.single(pool(plainOriginPort)), ports, hook, null);
     HttpServer proxy = vertx.createHttpServer().requestHandler(req -> {
       Tunnels tunnels = req.path() != null && req.path().startsWith("/plain") ? plain : ws;
       if (tunnels.isTunnel(req)) {
@@ -129,6 +132,12 @@ class TunnelsTest {
       }
     });
     proxyPort = await(proxy.listen(0, "127.0.0.1")).actualPort();
+  }
+
+  /** The one-server pool of an origin on 127.0.0.1:{@code port}, as the {@code origin.url} shorthand makes it. */
+  private OriginPool pool(int port) {
+    ProxyConfig.OriginUrl url = new ProxyConfig.OriginUrl("http", "127.0.0.1", port);
+    return OriginPool.single(vertx, new OriginClient(vertx, ProxyConfig.defaults().origin(), url), url, true);
   }
 
   @AfterEach

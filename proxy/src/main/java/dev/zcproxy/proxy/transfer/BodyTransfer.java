@@ -24,7 +24,10 @@ import java.util.function.LongConsumer;
  * {@link TransferPlanner} counts as a fallback when the plan said sendfile.
  */
 public final class BodyTransfer {
+  /** Chunk of a whole stored body: a hit's copy. */
   private static final int COPY_CHUNK = 64 * 1024;
+  /** Chunk of a filling file's range: fewer hops for the many readers a coalesced fill can have. */
+  private static final int RANGE_CHUNK = 256 * 1024;
   private final Executor ioExecutor;
   private final TransferPlatform platform;
 
@@ -58,7 +61,7 @@ public final class BodyTransfer {
     if (!resp.headWritten() && resp.headers().get("content-length") == null) {
       resp.putHeader("content-length", Long.toString(length));
     }
-    return copy(resp, channel, offset, length, n -> {}).transform(ar -> {
+    return copy(resp, channel, offset, length, COPY_CHUNK, n -> {}).transform(ar -> {
       if (ar.succeeded()) {
         return resp.end();
       }
@@ -77,18 +80,19 @@ public final class BodyTransfer {
     if (mode == TransferMode.SENDFILE) {
       return platform.sendRange(req, channel, offset, length).onSuccess(v -> progress.accept(length));
     }
-    return copy(req.response(), channel, offset, length, progress);
+    return copy(req.response(), channel, offset, length, RANGE_CHUNK, progress);
   }
 
   /**
-   * The copy loop: 64 KiB positional reads on the I/O executor, each written on the caller's event loop
+   * The copy loop: positional reads of {@code chunk} bytes on the I/O executor, each written on the caller's event loop
    * once the previous write is in the socket. Vert.x 5's {@code writeQueueFull()} counts messages, not
    * bytes, so waiting for each write is what bounds the heap a client that never reads can hold to one
    * chunk. Does not end the response.
    */
-  private Future<Void> copy(HttpServerResponse resp, FileChannel channel, long offset, long length, LongConsumer progress) {
+  private Future<Void> copy(HttpServerResponse resp, FileChannel channel, long offset, long length, int chunk,
+      LongConsumer progress) {
     Context context = Objects.requireNonNull(io.vertx.core.Vertx.currentContext(), "call on an event loop");
-    CopyLoop loop = new CopyLoop(resp, channel, offset, offset + length, context, progress);
+    CopyLoop loop = new CopyLoop(resp, channel, offset, offset + length, chunk, context, progress);
     loop.next();
     return loop.done.future();
   }
@@ -99,10 +103,13 @@ public final class BodyTransfer {
     final FileChannel channel;
     final Context context;
     final LongConsumer progress;
+    final int chunk;
     long pos;
     final long end;
 
-    CopyLoop(HttpServerResponse resp, FileChannel channel, long from, long end, Context context, LongConsumer progress) {
+    CopyLoop(HttpServerResponse resp, FileChannel channel, long from, long end, int chunk, Context context,
+        LongConsumer progress) {
+      this.chunk = chunk;
       this.resp = resp;
       this.channel = channel;
       this.pos = from;
@@ -117,7 +124,7 @@ public final class BodyTransfer {
         done.tryComplete();
         return;
       }
-      int n = (int) Math.min(COPY_CHUNK, end - pos);
+      int n = (int) Math.min(chunk, end - pos);
       long at = pos;
       try {
         ioExecutor.execute(() -> {

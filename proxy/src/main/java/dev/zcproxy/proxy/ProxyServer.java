@@ -427,7 +427,8 @@ public final class ProxyServer {
       return Future.failedFuture(new IllegalArgumentException(
           "cluster.advertise: \"\" (expected: the address peers reach this node at, when listen.address is " + listenHost + ")"));
     }
-    dev.zcproxy.proxy.cluster.ClusterContext context = new dev.zcproxy.proxy.cluster.ClusterContext(config.cluster(), advertise, listener.port(), store);
+    dev.zcproxy.proxy.cluster.ClusterContext context = new dev.zcproxy.proxy.cluster.ClusterContext(config.cluster(), advertise, listener.port(), store,
+        store == null ? null : config.cache().dir());
     // The cluster's own Vert.x instance is built off the data path's threads.
     Promise<dev.zcproxy.proxy.cluster.Cluster> joined = Promise.promise();
     Thread starter = new Thread(() -> dev.zcproxy.proxy.cluster.Clusters.start(context).onComplete(joined), "zcproxy-cluster-start");

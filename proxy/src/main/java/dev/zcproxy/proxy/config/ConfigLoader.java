@@ -123,9 +123,10 @@ public final class ConfigLoader {
             "ram-max-object-size"));
     keys.put("transfer", List.of("sendfile", "splice", "splice-min-size", "native-transport", "websocket", "connect-ports"));
     keys.put("admin", List.of("enabled", "address", "token"));
-    keys.put("logging", List.of("access-log", "access-log-format", "level", "x-cache-header"));
+    keys.put("logging", List.of("access-log", "access-log-format", "level", "x-cache-header", "cluster-level"));
     keys.put("cluster", List.of("enabled", "name", "secret", "port", "bus-port", "advertise", "members", "owner-timeout",
-        "failure-timeout", "local-copy", "local-copy-entries", "ban-retention"));
+        "failure-timeout", "local-copy", "local-copy-entries", "ban-retention", "invalidation-log", "invalidation-retention",
+        "handoff-window"));
     return Collections.unmodifiableMap(keys);
   }
 
@@ -679,7 +680,8 @@ public final class ConfigLoader {
               b.string("logging.access-log", g.accessLog(), "stdout, off or a file path"),
               b.level("logging.level", g.level()),
               b.bool("logging.x-cache-header", g.xCacheHeader()),
-              b.accessLogFormat("logging.access-log-format", g.accessLogFormat()));
+              b.accessLogFormat("logging.access-log-format", g.accessLogFormat()),
+              b.level("logging.cluster-level", g.clusterLevel()));
       ProxyConfig.Cluster k = ProxyConfig.Cluster.DEFAULT;
       ProxyConfig.Cluster cluster =
           new ProxyConfig.Cluster(
@@ -694,7 +696,10 @@ public final class ConfigLoader {
               b.duration("cluster.failure-timeout", k.failureTimeout()),
               b.bool("cluster.local-copy", k.localCopy()),
               b.integer("cluster.local-copy-entries", k.localCopyEntries(), ">= 1"),
-              b.duration("cluster.ban-retention", k.banRetention()));
+              b.duration("cluster.ban-retention", k.banRetention()),
+              b.integer("cluster.invalidation-log", k.invalidationLog(), ">= 1"),
+              b.duration("cluster.invalidation-retention", k.invalidationRetention()),
+              b.duration("cluster.handoff-window", k.handoffWindow()));
       Sites sites = SitesLoader.bind(values, b, source);
       return new ProxyConfig(listen, origin, cache, transfer, admin, logging, sites, cluster);
     } catch (IllegalArgumentException e) {

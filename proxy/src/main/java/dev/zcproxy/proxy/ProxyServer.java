@@ -226,7 +226,12 @@ public final class ProxyServer {
    * requests to the current handler.
    */
   private Future<Listener> bindListener(ProxyConfig config) {
-    List<Listeners.Spec> specs = Listeners.specs(config.listen(), loops, certs);
+    List<Listeners.Spec> specs;
+    try {
+      specs = Listeners.specs(config.listen(), loops, certs);
+    } catch (IllegalStateException e) {
+      return Future.failedFuture(e); // listen.tls.provider: openssl where it cannot load
+    }
     ClientConnections conns = connections;
     java.util.Map<Integer, List<HttpServer>> bySpec = new java.util.concurrent.ConcurrentHashMap<>();
     Future<String> deployed = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {

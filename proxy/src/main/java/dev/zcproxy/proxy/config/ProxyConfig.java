@@ -369,7 +369,10 @@ public record ProxyConfig(
    */
   public record ListenTls(
       List<CertKey> certificates, List<String> protocols, List<String> ciphers, Duration reloadCheck,
-      Duration handshakeTimeout) {
+      Duration handshakeTimeout, String provider) {
+
+    /** The accepted values of {@code listen.tls.provider}: the JDK's TLS engine, or OpenSSL (BoringSSL, netty-tcnative). */
+    public static final List<String> PROVIDERS = List.of("jdk", "openssl");
 
     /** The TLS versions zcproxy accepts at all. */
     public static final List<String> KNOWN_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
@@ -393,6 +396,12 @@ public record ProxyConfig(
     public static final ListenTls OFF =
         new ListenTls(List.of(), KNOWN_PROTOCOLS, List.of(), Duration.ofSeconds(10), Duration.ofSeconds(10));
 
+    /** With the JDK's TLS engine. */
+    public ListenTls(List<CertKey> certificates, List<String> protocols, List<String> ciphers, Duration reloadCheck,
+        Duration handshakeTimeout) {
+      this(certificates, protocols, ciphers, reloadCheck, handshakeTimeout, "jdk");
+    }
+
     public ListenTls {
       requireNonNull(certificates, "listen.tls.certificates");
       certificates = List.copyOf(certificates);
@@ -406,6 +415,13 @@ public record ProxyConfig(
       ciphers = List.copyOf(ciphers);
       notNegative("listen.tls.reload-check", reloadCheck, "0 = only on reload");
       positive("listen.tls.handshake-timeout", handshakeTimeout);
+      requireNonNull(provider, "listen.tls.provider");
+      check(PROVIDERS.contains(provider), "listen.tls.provider", provider, "one of " + String.join(", ", PROVIDERS));
+    }
+
+    /** Whether the TLS engine is OpenSSL rather than the JDK's. */
+    public boolean openssl() {
+      return provider.equals("openssl");
     }
 
     /** Whether the listener speaks TLS. */

@@ -24,7 +24,8 @@ import org.yaml.snakeyaml.nodes.Tag;
  */
 final class TlsSections {
   /** The keys of {@code listen.tls}, in the order of {@code conf/proxy.yaml}. */
-  static final List<String> LISTEN_KEYS = List.of("certificates", "protocols", "ciphers", "reload-check", "handshake-timeout");
+  static final List<String> LISTEN_KEYS = List.of("certificates", "protocols", "ciphers", "reload-check", "handshake-timeout",
+      "provider");
   /** The keys of {@code origin.tls}, in the order of {@code conf/proxy.yaml}. */
   static final List<String> ORIGIN_KEYS = List.of("verify", "ca-file", "sni", "cert", "key");
 
@@ -62,7 +63,9 @@ final class TlsSections {
         strings(m.get("protocols"), "listen.tls.protocols", d.protocols()),
         strings(m.get("ciphers"), "listen.tls.ciphers", d.ciphers()),
         duration(m.get("reload-check"), "listen.tls.reload-check", d.reloadCheck()),
-        duration(m.get("handshake-timeout"), "listen.tls.handshake-timeout", d.handshakeTimeout())));
+        duration(m.get("handshake-timeout"), "listen.tls.handshake-timeout", d.handshakeTimeout()),
+        m.get("provider") == null ? d.provider()
+            : text(m.get("provider"), "listen.tls.provider", String.join(" or ", ListenTls.PROVIDERS)).strip()));
   }
 
   /** {@code origin.tls} from its YAML node ({@code null} when not set). */

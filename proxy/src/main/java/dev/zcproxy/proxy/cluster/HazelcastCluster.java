@@ -367,7 +367,12 @@ final class HazelcastCluster implements Cluster {
         LOG.info("replayed {} invalidation(s) from the cluster's log ({} stored variants removed or marked stale)", replays, applied);
       }
       return null;
-    }, false)).mapEmpty();
+    }, false)).<Void>mapEmpty().recover(t -> {
+      // the log moved on while it was read (entries expired), or the cluster is going away: not a reason
+      // to keep this node out; the next member change tries again
+      LOG.warn("could not replay the cluster's invalidation log: {}", t.toString());
+      return Future.succeededFuture();
+    });
   }
 
   @Override

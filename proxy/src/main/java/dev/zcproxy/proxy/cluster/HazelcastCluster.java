@@ -38,9 +38,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Purges, soft purges and tag purges are also appended to a Hazelcast ring buffer, the invalidation
  * log (bounded by {@code cluster.invalidation-log} entries and {@code cluster.invalidation-retention}):
- * each event on the bus carries its sequence in the log, and every node records the highest sequence it
- * applied ({@link InvalidationProgress}, beside its cache). A node that (re)joins replays the entries
- * after it, so a purge made while it was away (stopped, killed, cut off) reaches it too. The log has an
+ * while a node is a member it gets every event on the bus, and once a second it records the log's tail
+ * as applied ({@link InvalidationProgress}, beside its cache). A node that (re)joins replays the entries
+ * after its record (and {@value #REPLAY_OVERLAP} before it, for events that were still on their way),
+ * so a purge made while it was away (stopped, killed, cut off) reaches it too. The log has an
  * epoch, drawn by the first node that uses it: after the whole cluster was down the log starts again,
  * and a node whose record names another epoch replays all of it (replays change only what was stored
  * before the invalidation, so replaying too much costs nothing but lookups).
@@ -59,7 +60,7 @@ final class HazelcastCluster implements Cluster {
   private static final String LOG_RING = "zcproxy.invalidations";
   private static final String META_MAP = "zcproxy.meta";
   private static final String EPOCH_KEY = "invalidation-log-epoch";
-  /** Sequences replayed before the recorded one: events of two senders can arrive out of order. */
+  /** Sequences replayed before the recorded one: events still on their way when the tail was recorded. */
   private static final long REPLAY_OVERLAP = 32;
   private static final int READ_BATCH = 500;
 
@@ -158,8 +159,13 @@ final class HazelcastCluster implements Cluster {
     });
     refresh();
     consumer = vertx.eventBus().consumer(address, m -> onMessage(m.body()));
-    // the record of how far the log was applied is written at most once a second
+    // Once a second: the log's tail is recorded as applied (this node is a member and gets every event
+    // on the bus; one still in flight is covered by the replay's overlap) and written if it moved.
     flushTimer = vertx.setPeriodic(1000, t -> vertx.executeBlocking(() -> {
+      String ofEpoch = epoch;
+      if (!ofEpoch.isEmpty()) {
+        progress.applied(ofEpoch, hz.<String>getRingbuffer(LOG_RING).tailSequence());
+      }
       progress.flush();
       return null;
     }, false));
@@ -234,24 +240,16 @@ final class HazelcastCluster implements Cluster {
   @Override
   public void invalidated(Invalidation inv) {
     String message = signed(inv, null, -1);
+    // published at once (the nodes that are up apply it within milliseconds), kept in the log for the others
+    vertx.eventBus().publish(address, message);
     if (inv.kind() != Invalidation.Kind.BAN) {
-      // into the log first, so that the event names its sequence; published whatever the log says
-      String ofEpoch = epoch;
       Ringbuffer<String> log = hz.getRingbuffer(LOG_RING);
       log.addAsync(message, OverflowPolicy.OVERWRITE).whenComplete((seq, t) -> {
-        if (t != null || ofEpoch.isEmpty()) {
-          if (t != null) {
-            LOG.warn("invalidation could not be kept in the cluster's log (nodes that are away will miss it): {}", t.toString());
-          }
-          vertx.eventBus().publish(address, message);
-        } else {
-          progress.applied(ofEpoch, seq);
-          vertx.eventBus().publish(address, signed(inv, ofEpoch, seq));
+        if (t != null) {
+          LOG.warn("invalidation could not be kept in the cluster's log (nodes that are away will miss it): {}", t.toString());
         }
       });
-      return;
     }
-    vertx.eventBus().publish(address, message);
     if (inv.kind() == Invalidation.Kind.BAN) {
       IMap<String, String> bans = hz.getMap(BANS_MAP);
       bans.setAsync(signer.sign(inv.banIdentity()), message, config.banRetention().toMillis(), TimeUnit.MILLISECONDS)
@@ -281,10 +279,7 @@ final class HazelcastCluster implements Cluster {
         }
       });
     }
-    if (body.containsKey("seq") && epoch.equals(body.getString("epoch"))) {
-      // before the first catch-up knows the epoch, the catch-up's own record covers this one
-      progress.applied(epoch, body.getLong("seq"));
-    }
+
     LOG.debug("applied {} {} from {}", inv.kind(), inv.subject(), body.getString("node"));
   }
 

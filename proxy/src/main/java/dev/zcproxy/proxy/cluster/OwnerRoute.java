@@ -54,6 +54,8 @@ public final class OwnerRoute {
   private final ProxyConfig.Origin originConfig;
   private final ProxyConfig.Cluster config;
   private final Map<String, OriginClient> peers = new ConcurrentHashMap<>();
+  /** For hand-offs: half the owner timeout, so that a slow previous owner leaves a forwarding node time for the origin. */
+  private final Map<String, OriginClient> handoffPeers = new ConcurrentHashMap<>();
   private final Map<String, Long> suspectUntil = new ConcurrentHashMap<>();
   private final LongAdder forwarded = new LongAdder();
   private final LongAdder fallbacks = new LongAdder();
@@ -132,7 +134,8 @@ public final class OwnerRoute {
     h.set(FORWARDED, cluster.self().address() + HANDOFF);
     h.add(HttpHeaders.CACHE_CONTROL, "only-if-cached");
     handoffs.increment();
-    return peer(previous).send(method, uri, h, null, interim).transform(ar -> {
+    OriginClient client = handoffPeers.computeIfAbsent(previous.address(), a -> client(previous, config.ownerTimeout().dividedBy(2)));
+    return client.send(method, uri, h, null, interim).transform(ar -> {
       if (ar.failed()) {
         suspectUntil.put(previous.address(), System.nanoTime() + SUSPECT_NANOS);
         LOG.debug("previous owner {} of {} did not answer ({}); fetching from the origin", previous.address(), uri,
@@ -210,10 +213,13 @@ public final class OwnerRoute {
   }
 
   private OriginClient peer(Cluster.Node owner) {
-    return peers.computeIfAbsent(owner.address(), a -> new OriginClient(vertx, new ProxyConfig.Origin(
-        new ProxyConfig.OriginUrl("http", owner.host(), owner.port()),
-        config.ownerTimeout(), config.ownerTimeout(), originConfig.idleTimeout(), originConfig.maxConnections(),
-        originConfig.keepAliveTimeout(), true, List.of())));
+    return peers.computeIfAbsent(owner.address(), a -> client(owner, config.ownerTimeout()));
+  }
+
+  private OriginClient client(Cluster.Node node, java.time.Duration timeout) {
+    return new OriginClient(vertx, new ProxyConfig.Origin(new ProxyConfig.OriginUrl("http", node.host(), node.port()),
+        timeout, timeout, originConfig.idleTimeout(), originConfig.maxConnections(), originConfig.keepAliveTimeout(), true,
+        List.of()));
   }
 
   /** Requests forwarded to an owner node. */
@@ -229,7 +235,8 @@ public final class OwnerRoute {
   /** Closes the connections to the other nodes. */
   public Future<Void> close() {
     closed = true;
-    List<Future<Void>> closing = peers.values().stream().map(OriginClient::close).toList();
+    List<Future<Void>> closing = java.util.stream.Stream.concat(peers.values().stream(), handoffPeers.values().stream())
+        .map(OriginClient::close).toList();
     return Future.join(closing).mapEmpty();
   }
 }

@@ -5,6 +5,8 @@
 #
 #   DURATION=2 SIZES=1k loadtest/tls.sh        # a smoke run (seconds)
 #   loadtest/tls.sh                            # 10 s per cell, sizes 1k 64k 1m, both protocols
+#   PROVIDERS="jdk openssl" TARGETS=zcproxy loadtest/tls.sh
+#                                              # zcproxy's JDK TLS engine against OpenSSL (listen.tls.provider)
 #
 # Needs java, openssl, curl, nginx, wrk (HTTP/1.1) and h2load (apt-get install nghttp2-client; the
 # script installs what is missing when run as root and INSTALL=1). Prints one line per cell and keeps
@@ -20,6 +22,7 @@ DURATION=${DURATION:-10}                # seconds per cell
 SIZES=${SIZES:-1k 64k 1m}
 PROTOS=${PROTOS:-h1 h2}                 # h1: wrk over TLS; h2: h2load (ALPN h2)
 TARGETS=${TARGETS:-zcproxy nginx}
+PROVIDERS=${PROVIDERS:-jdk}             # zcproxy's listen.tls.provider, one run each: jdk, openssl
 CONNS=${CONNS:-16}
 STREAMS=${STREAMS:-10}                  # h2load -m: concurrent streams per connection
 ORIGIN_PORT=${ORIGIN_PORT:-18181}
@@ -65,6 +68,8 @@ start_origin "$JAR" "127.0.0.1:$ORIGIN_PORT" "$WORK/data" 1 "$sizes_csv" "$RESUL
 
 # ---- targets
 start_zc() {
+  local provider=${1:-jdk}
+  rm -rf "$WORK/zc"
   mkdir -p "$WORK/zc/cache"
   cat >"$WORK/zc/zcproxy.yaml" <<EOF
 listen:
@@ -72,6 +77,7 @@ listen:
   http2: true
   tls:
     certificates: [{cert: $WORK/site.pem, key: $WORK/site.key}]
+    provider: $provider
 origin:
   url: http://127.0.0.1:$ORIGIN_PORT
 cache:
@@ -158,16 +164,31 @@ one_cell() {
 need wrk wrk || log "wrk missing: h1 cells skipped"
 need h2load nghttp2-client || log "h2load missing (apt-get install nghttp2-client): h2 cells skipped"
 printf 'target\tproto\tsize\treq_s\tMB_s\tcpu_s_per_GB\n' | tee "$TSV"
+runs=()
 for target in $TARGETS; do
   case $target in
-    zcproxy) start_zc; port=$ZCPROXY_PORT; pid=$ZC_PID ;;
-    nginx) start_nginx; port=$NGINX_PORT; pid=$NGINX_PID ;;
+    zcproxy) for p in $PROVIDERS; do runs+=("zcproxy:$p"); done ;;
+    nginx) runs+=(nginx) ;;
     *) die "unknown target $target" ;;
+  esac
+done
+for run in "${runs[@]}"; do
+  case $run in
+    zcproxy:*)
+      provider=${run#zcproxy:}
+      start_zc "$provider"; port=$ZCPROXY_PORT; pid=$ZC_PID
+      # with one provider the label stays "zcproxy", as in earlier results
+      label=zcproxy; [[ $PROVIDERS == "jdk" ]] || label="zcproxy-$provider" ;;
+    nginx) start_nginx; port=$NGINX_PORT; pid=$NGINX_PID; label=nginx ;;
   esac
   for proto in $PROTOS; do
     [[ $proto == h1 ]] && ! command -v wrk >/dev/null && continue
     [[ $proto == h2 ]] && ! command -v h2load >/dev/null && continue
-    for size in $SIZES; do one_cell "$target" "$port" "$pid" "$proto" "$size"; done
+    for size in $SIZES; do one_cell "$label" "$port" "$pid" "$proto" "$size"; done
   done
+  if [[ $run == zcproxy:* ]]; then
+    stop_pid "$ZC_PID" zcproxy
+    ZC_PID=
+  fi
 done
 log "results in $RESULTS"

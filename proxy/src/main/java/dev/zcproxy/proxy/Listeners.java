@@ -29,7 +29,8 @@ final class Listeners {
 
     /** What the start line says about this listener: protocols and how hits move. */
     String describe(boolean sendfile) {
-      String h1 = tls ? "copy-tls" : sendfile ? "sendfile" : "copy";
+      String h1 = tls ? (options.getSslEngineOptions() instanceof io.vertx.core.net.OpenSSLEngineOptions ? "copy-tls (openssl)" : "copy-tls")
+          : sendfile ? "sendfile" : "copy";
       if (tls ? http2 : h2c) {
         return (tls ? "h2" : "h2c") + " + http/1.1, hits by " + h1 + " / copy-h2";
       }
@@ -81,6 +82,7 @@ final class Listeners {
       for (String c : t.effectiveCiphers()) {
         options.addEnabledCipherSuite(c);
       }
+      options.setSslEngineOptions(TlsEngines.of(t));
     }
     return options;
   }

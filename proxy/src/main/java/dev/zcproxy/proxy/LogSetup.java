@@ -35,6 +35,7 @@ final class LogSetup {
       return NOTHING;
     }
     ctx.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(logging.level(), Level.INFO));
+    ctx.getLogger("com.hazelcast").setLevel(Level.toLevel(logging.clusterLevel(), Level.WARN));
     Logger access = ctx.getLogger("zcproxy.access");
     // Applied again by a reload: the file of the last call goes, the appenders of logback.xml come back.
     List<Appender<ILoggingEvent>> console = consoleAppenders(ctx, access);

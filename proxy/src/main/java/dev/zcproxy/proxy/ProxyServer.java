@@ -239,7 +239,12 @@ public final class ProxyServer {
    * requests to the current handler.
    */
   private Future<Listener> bindListener(ProxyConfig config) {
-    List<Listeners.Spec> specs = Listeners.specs(config.listen(), loops, certs);
+    List<Listeners.Spec> specs;
+    try {
+      specs = Listeners.specs(config.listen(), loops, certs);
+    } catch (IllegalStateException e) {
+      return Future.failedFuture(e); // listen.tls.provider: openssl where it cannot load
+    }
     ClientConnections conns = connections;
     java.util.Map<Integer, List<HttpServer>> bySpec = new java.util.concurrent.ConcurrentHashMap<>();
     Future<String> deployed = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
@@ -447,7 +452,8 @@ public final class ProxyServer {
       return Future.failedFuture(new IllegalArgumentException(
           "cluster.advertise: \"\" (expected: the address peers reach this node at, when listen.address is " + listenHost + ")"));
     }
-    dev.zcproxy.proxy.cluster.ClusterContext context = new dev.zcproxy.proxy.cluster.ClusterContext(config.cluster(), advertise, listener.port(), store);
+    dev.zcproxy.proxy.cluster.ClusterContext context = new dev.zcproxy.proxy.cluster.ClusterContext(config.cluster(), advertise, listener.port(), store,
+        store == null ? null : config.cache().dir());
     // The cluster's own Vert.x instance is built off the data path's threads.
     Promise<dev.zcproxy.proxy.cluster.Cluster> joined = Promise.promise();
     Thread starter = new Thread(() -> dev.zcproxy.proxy.cluster.Clusters.start(context).onComplete(joined), "zcproxy-cluster-start");

@@ -34,6 +34,15 @@ class LogSetupTest {
   }
 
   @Test
+  void hazelcastGetsTheClusterLevel() {
+    LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
+    LogSetup.apply(new ProxyConfig.Logging("off", "info", true, "text", "debug"));
+    assertThat(ctx.getLogger("com.hazelcast.cluster").getEffectiveLevel().toString()).isEqualTo("DEBUG");
+    LogSetup.apply(new ProxyConfig.Logging("off", "info", true, "text"));
+    assertThat(ctx.getLogger("com.hazelcast.cluster").getEffectiveLevel().toString()).isEqualTo("WARN");
+  }
+
+  @Test
   void reopenWritesToANewFileAtThePathAfterTheOldOneWasMoved() throws Exception {
     Path log = dir.resolve("access.log");
     Runnable reopen = LogSetup.apply(new ProxyConfig.Logging(log.toString(), "info", true, "json"));

@@ -29,11 +29,16 @@ public interface Cluster {
     return owner == null || owner.address().equals(self().address()) ? null : owner;
   }
 
-  /** Broadcasts an invalidation this node has applied to every other node (bans are also kept for nodes that are away). */
+  /** Broadcasts an invalidation this node has applied to every other node (and keeps it for nodes that are away). */
   void invalidated(Invalidation invalidation);
 
   /** Invalidations received from other nodes and applied here. */
   long invalidationsReceived();
+
+  /** Invalidations made while this node was away, replayed from the cluster's log when it (re)joined. */
+  default long invalidationsReplayed() {
+    return 0;
+  }
 
   /** Leaves the cluster. */
   Future<Void> close();

@@ -32,6 +32,13 @@ import org.slf4j.LoggerFactory;
  * owner that does not answer with a response head within {@code cluster.owner-timeout} (down, slow,
  * refusing) is skipped: the request goes to the origin directly and is not stored here, and the owner
  * is not asked again for a second, so a dead owner costs one timeout, not one per request.
+ *
+ * <p>A node that has just joined (started, restarted, back after a failure) owns keys that another node
+ * held while it was away. For {@code cluster.handoff-window} after joining, a miss for a key it owns
+ * that is not in its own cache is first asked from that node (the owner under the rendezvous without
+ * this one) with {@code Cache-Control: only-if-cached}: its copy comes over and is stored here, and only
+ * what it does not have either (504) goes to the origin. So a node that comes back with an empty or
+ * outdated cache takes its keys back without sending a request per key to the origin.
  */
 public final class OwnerRoute {
   private static final Logger LOG = LoggerFactory.getLogger(OwnerRoute.class);
@@ -39,15 +46,23 @@ public final class OwnerRoute {
   public static final String FORWARDED = "x-zcproxy-forwarded";
   /** How long an owner that failed is bypassed. */
   private static final long SUSPECT_NANOS = 1_000_000_000L;
+  /** The {@value #FORWARDED} value's suffix on a hand-off request: the receiver answers from its cache only. */
+  static final String HANDOFF = ";handoff";
 
   private final Cluster cluster;
   private final Vertx vertx;
   private final ProxyConfig.Origin originConfig;
   private final ProxyConfig.Cluster config;
   private final Map<String, OriginClient> peers = new ConcurrentHashMap<>();
+  /** For hand-offs: half the owner timeout, so that a slow previous owner leaves a forwarding node time for the origin. */
+  private final Map<String, OriginClient> handoffPeers = new ConcurrentHashMap<>();
   private final Map<String, Long> suspectUntil = new ConcurrentHashMap<>();
   private final LongAdder forwarded = new LongAdder();
   private final LongAdder fallbacks = new LongAdder();
+  private final LongAdder handoffs = new LongAdder();
+  private final LongAdder handedOver = new LongAdder();
+  /** Until when ({@link System#nanoTime}) misses for this node's keys are asked from their previous owner first. */
+  private final long handoffUntil;
   /** With {@code local-copy}: the keys owned elsewhere that this node keeps, least recently stored dropped first. */
   private final Cache<String, Boolean> localCopies;
   private volatile boolean closed;
@@ -61,6 +76,7 @@ public final class OwnerRoute {
     this.vertx = requireNonNull(vertx, "vertx");
     this.originConfig = config.origin();
     this.config = config.cluster();
+    this.handoffUntil = System.nanoTime() + this.config.handoffWindow().toNanos();
     this.localCopies = Caffeine.newBuilder().maximumSize(this.config.localCopyEntries())
         .<String, Boolean>removalListener((key, v, cause) -> {
           // evicted from the set, and still not ours: drop the copy (replaced or explicit: nothing to do)
@@ -82,6 +98,68 @@ public final class OwnerRoute {
       return null;
     }
     return cluster.ownerOf(primaryKey);
+  }
+
+  /**
+   * The node to ask first for a miss on {@code primaryKey}, a key this node owns: the node that owned
+   * it while this one was away; or {@code null} (outside the hand-off window, a key owned elsewhere, a
+   * hand-off request itself, no other member).
+   */
+  public Cluster.Node previousOwnerFor(String primaryKey, MultiMap requestHeaders) {
+    if (closed || System.nanoTime() - handoffUntil >= 0) {
+      return null;
+    }
+    String fwd = requestHeaders.get(FORWARDED);
+    if ((fwd != null && fwd.endsWith(HANDOFF)) || cluster.ownerOf(primaryKey) != null) {
+      return null;
+    }
+    List<Cluster.Node> others = cluster.members().stream()
+        .filter(n -> !n.address().equals(cluster.self().address())).toList();
+    return Rendezvous.owner(others, primaryKey);
+  }
+
+  /**
+   * Asks {@code previous} for its stored copy of a key this node now owns ({@code only-if-cached}); what
+   * it does not have (504), or a node that does not answer within the owner timeout, goes to {@code direct}.
+   */
+  public Future<HttpClientResponse> handoff(Cluster.Node previous, String authority, HttpMethod method, String uri,
+      MultiMap originHeaders, OriginCodec.InterimListener interim,
+      java.util.function.Supplier<Future<HttpClientResponse>> direct) {
+    Long until = suspectUntil.get(previous.address());
+    if (until != null && until - System.nanoTime() > 0) {
+      return direct.get();
+    }
+    MultiMap h = HttpHeaders.headers().addAll(originHeaders);
+    h.set(HttpHeaders.HOST, authority);
+    h.set(FORWARDED, cluster.self().address() + HANDOFF);
+    h.add(HttpHeaders.CACHE_CONTROL, "only-if-cached");
+    handoffs.increment();
+    OriginClient client = handoffPeers.computeIfAbsent(previous.address(), a -> client(previous, config.ownerTimeout().dividedBy(2)));
+    return client.send(method, uri, h, null, interim).transform(ar -> {
+      if (ar.failed()) {
+        suspectUntil.put(previous.address(), System.nanoTime() + SUSPECT_NANOS);
+        LOG.debug("previous owner {} of {} did not answer ({}); fetching from the origin", previous.address(), uri,
+            ar.cause().toString());
+        return direct.get();
+      }
+      HttpClientResponse r = ar.result();
+      if (r.statusCode() == 504) {
+        r.end(); // not in its cache either (only-if-cached): the body is its short note
+        return direct.get();
+      }
+      handedOver.increment();
+      return Future.succeededFuture(r);
+    });
+  }
+
+  /** Misses for keys this node owns asked from their previous owner first (the hand-off window). */
+  public long handoffs() {
+    return handoffs.sum();
+  }
+
+  /** Of those, the ones the previous owner answered from its cache (an origin request saved). */
+  public long handedOver() {
+    return handedOver.sum();
   }
 
   /** Whether responses fetched from an owner may be stored here too ({@code cluster.local-copy}). */
@@ -135,10 +213,13 @@ public final class OwnerRoute {
   }
 
   private OriginClient peer(Cluster.Node owner) {
-    return peers.computeIfAbsent(owner.address(), a -> new OriginClient(vertx, new ProxyConfig.Origin(
-        new ProxyConfig.OriginUrl("http", owner.host(), owner.port()),
-        config.ownerTimeout(), config.ownerTimeout(), originConfig.idleTimeout(), originConfig.maxConnections(),
-        originConfig.keepAliveTimeout(), true, List.of())));
+    return peers.computeIfAbsent(owner.address(), a -> client(owner, config.ownerTimeout()));
+  }
+
+  private OriginClient client(Cluster.Node node, java.time.Duration timeout) {
+    return new OriginClient(vertx, new ProxyConfig.Origin(new ProxyConfig.OriginUrl("http", node.host(), node.port()),
+        timeout, timeout, originConfig.idleTimeout(), originConfig.maxConnections(), originConfig.keepAliveTimeout(), true,
+        List.of()));
   }
 
   /** Requests forwarded to an owner node. */
@@ -154,7 +235,8 @@ public final class OwnerRoute {
   /** Closes the connections to the other nodes. */
   public Future<Void> close() {
     closed = true;
-    List<Future<Void>> closing = peers.values().stream().map(OriginClient::close).toList();
+    List<Future<Void>> closing = java.util.stream.Stream.concat(peers.values().stream(), handoffPeers.values().stream())
+        .map(OriginClient::close).toList();
     return Future.join(closing).mapEmpty();
   }
 }

@@ -269,7 +269,9 @@ final class ConfigKeys {
                   key("reload-check", "reloadCheck", NESTED_DURATION,
                       "re-read the cert/key files this often and serve new ones without restart; 0 = only on reload"),
                   key("handshake-timeout", "handshakeTimeout", NESTED_DURATION,
-                      "close a client whose TLS handshake is not done within this"))),
+                      "close a client whose TLS handshake is not done within this"),
+                  key("provider", "provider", NESTED_STRING,
+                      "TLS engine: jdk, or openssl (BoringSSL from netty-tcnative, Linux x86-64; fails at start if it cannot load)"))),
       section("origin",
           "The single origin every request is forwarded to.",
           key("url", "url", ORIGIN_URL, "http:// or https://, host and optional port; no path")
@@ -382,7 +384,9 @@ final class ConfigKeys {
               "text (one space-separated line) or json (one JSON object per line)"),
           key("level", "level", LEVEL, "error, warn, info, debug or trace"),
           key("x-cache-header", "xCacheHeader", BOOL,
-              "add an X-Cache header (hit, miss or pass, and why) to responses")),
+              "add an X-Cache header (hit, miss or pass, and why) to responses"),
+          key("cluster-level", "clusterLevel", LEVEL,
+              "Hazelcast's log level (with cluster.enabled); info logs every connection and partition move")),
       section("cluster",
           """
           Several nodes sharing one cache (README "Running a cluster"). Each cache key has one owner node
@@ -416,7 +420,12 @@ final class ConfigKeys {
               "also keep objects owned by other nodes in this node's cache (hot objects served locally)"),
           key("local-copy-entries", "localCopyEntries", integer(">= 1"), "most objects owned elsewhere kept with local-copy"),
           key("ban-retention", "banRetention", DURATION,
-              "bans are kept in the cluster this long, re-applied by nodes that were away")));
+              "bans are kept in the cluster this long, re-applied by nodes that were away"),
+          key("invalidation-log", "invalidationLog", integer(">= 1"),
+              "purges, soft purges and tag purges kept in the cluster (newest), replayed by nodes that were away"),
+          key("invalidation-retention", "invalidationRetention", DURATION, "how long each of those is kept"),
+          key("handoff-window", "handoffWindow", DURATION,
+              "after joining, a miss for a key this node owns first asks the node that held it meanwhile (its cache only); 0 = off")));
 
   /** The top-level keys after the sections, bound by {@link SitesLoader} into {@link ProxyConfig#sites()}. */
   static final List<Key> TOP_LEVEL = List.of(

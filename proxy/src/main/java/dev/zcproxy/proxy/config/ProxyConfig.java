@@ -80,13 +80,24 @@ public record ProxyConfig(
       Duration failureTimeout,
       boolean localCopy,
       int localCopyEntries,
-      Duration banRetention) {
+      Duration banRetention,
+      int invalidationLog,
+      Duration invalidationRetention,
+      Duration handoffWindow) {
 
     /** The shortest secret accepted, as for the admin token. */
     public static final int MIN_SECRET_LENGTH = 16;
 
     static final Cluster DEFAULT = new Cluster(false, "zcproxy", "", 5701, 0, "", List.of(), Duration.ofSeconds(2),
-        Duration.ofSeconds(10), false, 1000, Duration.ofDays(1));
+        Duration.ofSeconds(10), false, 1000, Duration.ofDays(1), 10_000, Duration.ofDays(1), Duration.ofMinutes(1));
+
+    /** Without the invalidation log and hand-off keys: their defaults. */
+    public Cluster(boolean enabled, String name, String secret, int port, int busPort, String advertise,
+        List<String> members, Duration ownerTimeout, Duration failureTimeout, boolean localCopy, int localCopyEntries,
+        Duration banRetention) {
+      this(enabled, name, secret, port, busPort, advertise, members, ownerTimeout, failureTimeout, localCopy,
+          localCopyEntries, banRetention, 10_000, Duration.ofDays(1), Duration.ofMinutes(1));
+    }
 
     public Cluster {
       requireNonNull(name, "cluster.name");
@@ -120,6 +131,12 @@ public record ProxyConfig(
           failureTimeout == null ? "null" : Units.formatDuration(failureTimeout), ">= 1s");
       check(localCopyEntries >= 1, "cluster.local-copy-entries", localCopyEntries, ">= 1");
       positive("cluster.ban-retention", banRetention);
+      check(invalidationLog >= 1, "cluster.invalidation-log", invalidationLog, ">= 1");
+      requireNonNull(invalidationRetention, "cluster.invalidation-retention");
+      check(invalidationRetention.toSeconds() >= 1 && invalidationRetention.toSeconds() <= Integer.MAX_VALUE,
+          "cluster.invalidation-retention", Units.formatDuration(invalidationRetention), "1s..68 years");
+      check(handoffWindow != null && !handoffWindow.isNegative(), "cluster.handoff-window",
+          handoffWindow == null ? "null" : Units.formatDuration(handoffWindow), ">= 0s, 0 = off");
     }
 
     /** The address peers reach this node at: {@code advertise}, else the listen host. */
@@ -132,7 +149,9 @@ public record ProxyConfig(
       return "Cluster[enabled=" + enabled + ", name=" + name + ", secret=" + (secret.isEmpty() ? "none" : "(set)")
           + ", port=" + port + ", busPort=" + busPort + ", advertise=" + advertise + ", members=" + members
           + ", ownerTimeout=" + ownerTimeout + ", failureTimeout=" + failureTimeout + ", localCopy=" + localCopy
-          + ", localCopyEntries=" + localCopyEntries + ", banRetention=" + banRetention + "]";
+          + ", localCopyEntries=" + localCopyEntries + ", banRetention=" + banRetention
+          + ", invalidationLog=" + invalidationLog + ", invalidationRetention=" + invalidationRetention
+          + ", handoffWindow=" + handoffWindow + "]";
     }
   }
 
@@ -363,7 +382,10 @@ public record ProxyConfig(
    */
   public record ListenTls(
       List<CertKey> certificates, List<String> protocols, List<String> ciphers, Duration reloadCheck,
-      Duration handshakeTimeout) {
+      Duration handshakeTimeout, String provider) {
+
+    /** The accepted values of {@code listen.tls.provider}: the JDK's TLS engine, or OpenSSL (BoringSSL, netty-tcnative). */
+    public static final List<String> PROVIDERS = List.of("jdk", "openssl");
 
     /** The TLS versions zcproxy accepts at all. */
     public static final List<String> KNOWN_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
@@ -387,6 +409,12 @@ public record ProxyConfig(
     public static final ListenTls OFF =
         new ListenTls(List.of(), KNOWN_PROTOCOLS, List.of(), Duration.ofSeconds(10), Duration.ofSeconds(10));
 
+    /** With the JDK's TLS engine. */
+    public ListenTls(List<CertKey> certificates, List<String> protocols, List<String> ciphers, Duration reloadCheck,
+        Duration handshakeTimeout) {
+      this(certificates, protocols, ciphers, reloadCheck, handshakeTimeout, "jdk");
+    }
+
     public ListenTls {
       requireNonNull(certificates, "listen.tls.certificates");
       certificates = List.copyOf(certificates);
@@ -400,6 +428,13 @@ public record ProxyConfig(
       ciphers = List.copyOf(ciphers);
       notNegative("listen.tls.reload-check", reloadCheck, "0 = only on reload");
       positive("listen.tls.handshake-timeout", handshakeTimeout);
+      requireNonNull(provider, "listen.tls.provider");
+      check(PROVIDERS.contains(provider), "listen.tls.provider", provider, "one of " + String.join(", ", PROVIDERS));
+    }
+
+    /** Whether the TLS engine is OpenSSL rather than the JDK's. */
+    public boolean openssl() {
+      return provider.equals("openssl");
     }
 
     /** Whether the listener speaks TLS. */
@@ -683,9 +718,10 @@ public record ProxyConfig(
    * Access log and log level.
    *
    * <p>{@code accessLog} is {@code stdout}, {@code off} or a file path; {@code level} is one of
-   * {@link #LEVELS}; {@code accessLogFormat} is one of {@link #ACCESS_LOG_FORMATS}.
+   * {@link #LEVELS}; {@code accessLogFormat} is one of {@link #ACCESS_LOG_FORMATS}; {@code clusterLevel}
+   * (one of {@link #LEVELS}) is Hazelcast's level, which logs every connection and partition move at info.
    */
-  public record Logging(String accessLog, String level, boolean xCacheHeader, String accessLogFormat) {
+  public record Logging(String accessLog, String level, boolean xCacheHeader, String accessLogFormat, String clusterLevel) {
 
     /** The accepted values of {@code logging.level}, quietest first. */
     public static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
@@ -693,7 +729,12 @@ public record ProxyConfig(
     /** The accepted values of {@code logging.access-log-format}: a text line or a JSON object per request. */
     public static final List<String> ACCESS_LOG_FORMATS = List.of("text", "json");
 
-    static final Logging DEFAULT = new Logging("stdout", "info", true, "text");
+    static final Logging DEFAULT = new Logging("stdout", "info", true, "text", "warn");
+
+    /** Hazelcast at {@code warn}. */
+    public Logging(String accessLog, String level, boolean xCacheHeader, String accessLogFormat) {
+      this(accessLog, level, xCacheHeader, accessLogFormat, "warn");
+    }
 
     /** Text access lines. */
     public Logging(String accessLog, String level, boolean xCacheHeader) {
@@ -704,6 +745,8 @@ public record ProxyConfig(
       requireNonNull(accessLog, "logging.access-log");
       requireNonNull(level, "logging.level");
       requireNonNull(accessLogFormat, "logging.access-log-format");
+      requireNonNull(clusterLevel, "logging.cluster-level");
+      check(LEVELS.contains(clusterLevel), "logging.cluster-level", clusterLevel, "one of " + String.join(", ", LEVELS));
       check(
           ACCESS_LOG_FORMATS.contains(accessLogFormat),
           "logging.access-log-format",

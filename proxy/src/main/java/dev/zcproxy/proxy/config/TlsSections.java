@@ -62,7 +62,9 @@ final class TlsSections {
         strings(m.get("protocols"), "listen.tls.protocols", d.protocols()),
         strings(m.get("ciphers"), "listen.tls.ciphers", d.ciphers()),
         duration(m.get("reload-check"), "listen.tls.reload-check", d.reloadCheck()),
-        duration(m.get("handshake-timeout"), "listen.tls.handshake-timeout", d.handshakeTimeout())));
+        duration(m.get("handshake-timeout"), "listen.tls.handshake-timeout", d.handshakeTimeout()),
+        m.get("provider") == null ? d.provider()
+            : text(m.get("provider"), "listen.tls.provider", String.join(" or ", ListenTls.PROVIDERS)).strip()));
   }
 
   /** {@code origin.tls} from its YAML node ({@code null} when not set). */

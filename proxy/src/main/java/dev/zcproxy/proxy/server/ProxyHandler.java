@@ -388,6 +388,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    * starts one (coalesced like misses); only bodiless GETs coalesce.
    */
   private void revalidate(Exchange ex, String fwd, EntryMeta stale) {
+    dev.zcproxy.proxy.cluster.OwnerRoute route = owners;
+    if (route != null && !route.localCopy() && route.ownerFor(ex.primaryKey, ex.req.headers()) != null) {
+      // A copy kept from when this node owned the key (its owner is back): dropped rather than
+      // revalidated through the owner each time it goes stale; the owner answers as for any miss.
+      store.remove(stale.key());
+      missFetch(ex, fwd);
+      return;
+    }
     if (!coalesce || ex.req.method() != HttpMethod.GET || ex.body != null) {
       fetch(ex, fwd, stale, null);
       return;
@@ -511,7 +519,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     // with a HEAD, whose 200 may refresh the stored response (RFC 9111 §4.3.5).
     HttpMethod method = HttpMethod.valueOf(cache.originMethod(ex.head, stale));
     ex.originRequest();
-    (ex.owner == null ? ex.target.pool().send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex), ex.primaryKey)
+    // just joined: a miss for a key this node owns is first asked from the node that held it meanwhile
+    dev.zcproxy.proxy.cluster.Cluster.Node previous = route == null || ex.owner != null || stale != null || ex.body != null
+        ? null : route.previousOwnerFor(ex.primaryKey, ex.req.headers());
+    (previous != null ? route.handoff(previous, ex.head.authority(), method, ex.head.pathAndQuery(), headers, interimTo(ex),
+            () -> ex.target.pool().send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex), ex.primaryKey))
+        : ex.owner == null ? ex.target.pool().send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex), ex.primaryKey)
         : route.send(ex.owner, ex.head.authority(), method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex),
             () -> ex.target.pool().send(method, ex.head.pathAndQuery(), headers, ex.body, interimTo(ex), ex.primaryKey)))
         .map(ProxyHandler::requireFinal).onComplete(ar -> {

@@ -43,10 +43,13 @@ class ClusterConfigTest {
           local-copy: true
           local-copy-entries: 50
           ban-retention: 2h
+          invalidation-log: 500
+          invalidation-retention: 3h
+          handoff-window: 0s
         """.formatted(SECRET), "c.yaml").cluster();
     assertThat(c).isEqualTo(new ProxyConfig.Cluster(true, "edge", SECRET, 5801, 5802, "10.0.0.1",
         List.of("10.0.0.1:5801", "10.0.0.2:5801"), Duration.ofMillis(500), Duration.ofSeconds(4), true, 50,
-        Duration.ofHours(2)));
+        Duration.ofHours(2), 500, Duration.ofHours(3), Duration.ZERO));
     assertThat(c.toString()).doesNotContain(SECRET);
   }
 
@@ -64,6 +67,16 @@ class ClusterConfigTest {
     assertThat(error("cluster:\n  owner-timeout: 0s\n").getMessage()).contains("cluster.owner-timeout");
     assertThat(error("cluster:\n  failure-timeout: 500ms\n").getMessage()).contains("cluster.failure-timeout");
     assertThat(error("cluster:\n  gossip: true\n").getMessage()).contains("cluster.gossip");
+    assertThat(error("cluster:\n  invalidation-log: 0\n").getMessage()).contains("cluster.invalidation-log");
+    assertThat(error("cluster:\n  invalidation-retention: 500ms\n").getMessage()).contains("cluster.invalidation-retention");
+    assertThat(error("cluster:\n  handoff-window: -1s\n").getMessage()).contains("cluster.handoff-window");
+  }
+
+  @Test
+  void hazelcastLogsWarningsOnlyUnlessLoggingClusterLevelSaysOtherwise() {
+    assertThat(ConfigLoader.parse("", "d.yaml").logging().clusterLevel()).isEqualTo("warn");
+    assertThat(ConfigLoader.parse("logging:\n  cluster-level: info\n", "l.yaml").logging().clusterLevel()).isEqualTo("info");
+    assertThat(error("logging:\n  cluster-level: loud\n").getMessage()).contains("logging.cluster-level").contains("loud");
   }
 
   @Test

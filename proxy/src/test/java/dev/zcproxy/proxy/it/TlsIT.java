@@ -42,6 +42,21 @@ class TlsIT extends OriginAndProxy {
     }
   }
 
+  /** The TLS engine under test ({@code listen.tls.provider}); {@link TlsOpenSslIT} runs every test with OpenSSL. */
+  String provider() {
+    return "jdk";
+  }
+
+  /** {@link #tlsYaml(String, TestCerts.Leaf...)} with {@link #provider()}. */
+  String tls(String handshakeTimeout, TestCerts.Leaf... leaves) {
+    String yaml = tlsYaml(handshakeTimeout, leaves);
+    return yaml.substring(0, yaml.length() - 1) + ", provider: " + provider() + "}";
+  }
+
+  String tls(TestCerts.Leaf... leaves) {
+    return tls("10s", leaves);
+  }
+
   static String tlsYaml(TestCerts.Leaf... leaves) {
     return tlsYaml("10s", leaves);
   }
@@ -59,7 +74,7 @@ class TlsIT extends OriginAndProxy {
   void missThenHitOverTlsReachTheOriginOnceAndAreCopied() throws Exception {
     origin.serve("/t", "hello over tls".getBytes(StandardCharsets.UTF_8), "Cache-Control", "max-age=600");
     TestCerts.Leaf a = certs.leaf("a.test");
-    proxy = ProxyFixture.start(origin.url(), cacheDir, tlsYaml(a), "listen.plain-address: 127.0.0.1:0");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, tls(a), "listen.plain-address: 127.0.0.1:0");
     HttpClient c = clients.tls(certs.caCert, false);
 
     TlsClients.Got miss = TlsClients.get(c, proxy.server.port(), "a.test", "/t");
@@ -93,6 +108,11 @@ class TlsIT extends OriginAndProxy {
     assertThat(proxy.server.metrics().responses(TransferMode.COPY_TLS)).isEqualTo(2);
     assertThat(proxy.server.startupLine()).contains("https://127.0.0.1:" + proxy.server.port(), "copy-tls",
         "http://127.0.0.1:" + proxy.server.plainPort(), "sendfile");
+    if (provider().equals("openssl")) {
+      assertThat(proxy.server.startupLine()).contains("copy-tls (openssl)");
+    } else {
+      assertThat(proxy.server.startupLine()).doesNotContain("openssl");
+    }
   }
 
   @Test
@@ -100,7 +120,7 @@ class TlsIT extends OriginAndProxy {
     origin.serve("/s", "x".getBytes(StandardCharsets.UTF_8), "Cache-Control", "max-age=600");
     TestCerts.Leaf a = certs.leaf("a.test");
     TestCerts.Leaf b = certs.leaf("b.test", "*.b.test");
-    proxy = ProxyFixture.start(origin.url(), cacheDir, tlsYaml(a, b));
+    proxy = ProxyFixture.start(origin.url(), cacheDir, tls(a, b));
     HttpClient c = clients.tls(certs.caCert, false);
     assertThat(TlsClients.get(c, proxy.server.port(), "b.test", "/s").peerSubject()).isEqualTo("CN=b.test");
     assertThat(TlsClients.get(c, proxy.server.port(), "www.b.test", "/s").peerSubject()).isEqualTo("CN=b.test");
@@ -115,7 +135,7 @@ class TlsIT extends OriginAndProxy {
     Path key = certDir.resolve("live.key");
     Files.copy(old.cert(), cert);
     Files.copy(old.key(), key);
-    proxy = ProxyFixture.start(origin.url(), cacheDir, tlsYaml(new TestCerts.Leaf(cert, key, "a.test")));
+    proxy = ProxyFixture.start(origin.url(), cacheDir, tls(new TestCerts.Leaf(cert, key, "a.test")));
     HttpClient c = clients.tls(certs.caCert, false);
     assertThat(serial(c)).isEqualTo(1001);
 
@@ -156,7 +176,7 @@ class TlsIT extends OriginAndProxy {
   @Test
   void plaintextToTheTlsPortIsClosedWithoutAnAnswerAndTlsStillWorks() throws Exception {
     origin.serve("/p", "x".getBytes(StandardCharsets.UTF_8), "Cache-Control", "max-age=600");
-    proxy = ProxyFixture.start(origin.url(), cacheDir, tlsYaml(certs.leaf("a.test")));
+    proxy = ProxyFixture.start(origin.url(), cacheDir, tls(certs.leaf("a.test")));
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5000);
       s.setSoTimeout(10_000);
@@ -170,7 +190,7 @@ class TlsIT extends OriginAndProxy {
 
   @Test
   void aStalledHandshakeIsClosedAfterTheHandshakeTimeout() throws Exception {
-    proxy = ProxyFixture.start(origin.url(), cacheDir, tlsYaml("1s", certs.leaf("a.test")));
+    proxy = ProxyFixture.start(origin.url(), cacheDir, tls("1s", certs.leaf("a.test")));
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5000);
       s.setSoTimeout(10_000);
@@ -186,7 +206,7 @@ class TlsIT extends OriginAndProxy {
 
   @Test
   void aSlowHeadOverTlsGets408InTheTlsStreamAfterTheRequestHeadTimeout() throws Exception {
-    proxy = ProxyFixture.start(origin.url(), cacheDir, tlsYaml(certs.leaf("a.test")), "listen.request-head-timeout: 1s");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, tls(certs.leaf("a.test")), "listen.request-head-timeout: 1s");
     javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
     java.security.KeyStore ks = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
     ks.load(null, null);

@@ -642,6 +642,7 @@ public final class DiskStore implements AutoCloseable {
    */
   StoreScanner.Loaded loadSnapshot() {
     long start = System.nanoTime();
+    long cpuStart = threadCpuNanos();
     GenerationSet known = new GenerationSet();
     GenerationSet journaled = new GenerationSet();
     for (long[] r : IndexJournal.replay(config.dir())) {
@@ -685,9 +686,10 @@ public final class DiskStore implements AutoCloseable {
       result = new IndexSnapshot.Result(counts[0], false, e.toString());
     }
     long ms = (System.nanoTime() - start) / 1_000_000;
+    long cpuMs = (threadCpuNanos() - cpuStart) / 1_000_000;
     if (result.records() > 0 || result.complete()) {
-      LOG.info("cache index of {}: {} entries loaded from the snapshot in {} ms ({} expired, {} over the bounds"
-          + " deleted){}", config.dir(), counts[0], ms, counts[1], counts[2],
+      LOG.info("cache index of {}: {} entries loaded from the snapshot in {} ms ({} ms of CPU; {} expired, {} over"
+          + " the bounds deleted){}", config.dir(), counts[0], ms, cpuMs, counts[1], counts[2],
           result.complete() ? "" : "; the snapshot is damaged (" + result.problem() + "), the scan reads the rest");
     } else if (!"no snapshot".equals(result.problem())) {
       LOG.warn("cache index snapshot of {} not used: {}; the scan reads every file", config.dir(), result.problem());
@@ -695,6 +697,12 @@ public final class DiskStore implements AutoCloseable {
     changesAtLoad = index.changes();
     loaded.complete(null);
     return new StoreScanner.Loaded(known, result.complete());
+  }
+
+  /** This thread's CPU time so far (ns), or 0 when the JVM cannot tell: the load's cost on a busy machine. */
+  private static long threadCpuNanos() {
+    java.lang.management.ThreadMXBean t = java.lang.management.ManagementFactory.getThreadMXBean();
+    return t.isCurrentThreadCpuTimeSupported() ? t.getCurrentThreadCpuTime() : 0;
   }
 
   /**
@@ -710,7 +718,7 @@ public final class DiskStore implements AutoCloseable {
       journal.deleteBelow(keepFrom);
       snapshotChanges = changes;
       snapshotNanos = System.nanoTime();
-      LOG.debug("cache index snapshot of {}: {} entries in {} ms", config.dir(), n, (snapshotNanos - start) / 1_000_000);
+      LOG.info("cache index snapshot of {}: {} entries written in {} ms", config.dir(), n, (snapshotNanos - start) / 1_000_000);
     }
   }
 

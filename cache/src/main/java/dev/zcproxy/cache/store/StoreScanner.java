@@ -258,6 +258,8 @@ final class StoreScanner {
       existing = index.putIfAbsent(e);
       if (existing == null) {
         indexed.incrementAndGet();
+      } else if (existing.generation() == e.generation()) {
+        return; // this very file, indexed meanwhile from the snapshot (the loader takes no lock)
       } else if (!store.isOwnGeneration(existing.generation()) && isNewer(meta, e, existing)
           && index.replaceIfGeneration(existing.generation(), e)) {
         dropped.incrementAndGet(); // the older file is deleted by the index

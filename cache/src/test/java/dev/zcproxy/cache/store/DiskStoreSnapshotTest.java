@@ -332,4 +332,50 @@ class DiskStoreSnapshotTest {
       s.scanned().get(10, TimeUnit.SECONDS);
     }
   }
+  @Test
+  void aFileIndexedFromTheSnapshotWhileALookupReadsItIsNotTakenForAnOlderCopyAndDeleted() throws Exception {
+    EntryMeta m;
+    try (DiskStore s = open(dir, CompletableFuture.completedFuture(null))) {
+      s.scanned().get(10, TimeUnit.SECONDS);
+      m = store(s, meta("http://a/raced"), body(10, 1));
+    }
+    Files.delete(dir.resolve(IndexSnapshot.FILE)); // the loader below is played by the hook
+    // While the lookup's scan of the key's file reads it (the key check hashes the URL), the snapshot
+    // loader indexes the same file: the scan must see the same generation, not a duplicate to delete.
+    DiskStore[] store = new DiskStore[1];
+    boolean[] armed = {true};
+    KeyHasher racing = new KeyHasher() {
+      @Override
+      public String hash(String primary, String variant) {
+        String h = KeyHasher.SHA256.hash(primary, variant);
+        if (armed[0] && store[0] != null && primary.equals("http://a/raced") && StackWalker.getInstance()
+            .walk(f -> f.anyMatch(x -> x.getMethodName().equals("readHeader")))) {
+          armed[0] = false;
+          Path file = fx.entryFiles().get(0);
+          StoreLayout.Name name = StoreLayout.parse(file.getFileName().toString());
+          store[0].index().putIfAbsent(store[0].entry(name.hash(), m, name.generation()));
+        }
+        return h;
+      }
+
+      @Override
+      public String primaryHash(String primary) {
+        return KeyHasher.SHA256.primaryHash(primary);
+      }
+    };
+    CompletableFuture<Void> gate = new CompletableFuture<>();
+    try (DiskStore s = DiskStore.open(new StoreConfig(dir, BIG, false).withTagHeaders(List.of("Surrogate-Key")), io,
+        fx.clock::get, x -> x.responseTime() + HOUR, DiskStore.DEFAULT_MAX_OPEN_FILES, racing, gate)) {
+      store[0] = s;
+      s.indexLoaded().get(10, TimeUnit.SECONDS);
+      assertThat(s.lookup("http://a/raced").get(10, TimeUnit.SECONDS)).containsExactly(m);
+      assertThat(armed[0]).as("the race was played").isFalse();
+      assertThat(fx.entryFiles()).hasSize(1);
+      try (OpenEntry e = s.open(m).get(10, TimeUnit.SECONDS)) {
+        assertThat(readBody(e)).isEqualTo(body(10, 1));
+      }
+      gate.complete(null);
+      s.scanned().get(10, TimeUnit.SECONDS);
+    }
+  }
 }

@@ -629,6 +629,13 @@ public final class DiskStore implements AutoCloseable {
 
   // ---- index snapshot (IndexSnapshot, IndexJournal) ----
 
+  private volatile long loadedFromSnapshot;
+
+  /** How many entries the start indexed from the index snapshot (not from reading their files). */
+  public long loadedFromSnapshot() {
+    return loadedFromSnapshot;
+  }
+
   /** Completes when the index snapshot has been loaded (at once when there is none); the scan follows. */
   public CompletableFuture<Void> indexLoaded() {
     return loaded.copy();
@@ -695,6 +702,7 @@ public final class DiskStore implements AutoCloseable {
       LOG.warn("cache index snapshot of {} not used: {}; the scan reads every file", config.dir(), result.problem());
     }
     changesAtLoad = index.changes();
+    loadedFromSnapshot = counts[0];
     loaded.complete(null);
     return new StoreScanner.Loaded(known, result.complete());
   }
@@ -734,8 +742,9 @@ public final class DiskStore implements AutoCloseable {
 
   /** Writes a snapshot unless nothing changed since the last one; logs a failure. */
   void writeSnapshotIfChanged() {
-    if (index.changes() == snapshotChanges) {
-      return;
+    if (index.changes() == snapshotChanges
+        || (index.entryCount() == 0 && !Files.exists(config.dir().resolve(IndexSnapshot.FILE)))) {
+      return; // nothing new, or nothing to say (an empty cache directory stays empty)
     }
     try {
       writeSnapshot();

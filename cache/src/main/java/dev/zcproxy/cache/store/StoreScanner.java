@@ -135,14 +135,17 @@ final class StoreScanner {
     }
   }
 
-  /** After the scan: a snapshot of what it found, unless the loaded one was whole and the scan changed nothing. */
+  /**
+   * After the scan: a snapshot of what it found, unless the scan changed nothing and the loaded one was
+   * whole (or there was none and the index is empty).
+   */
   private void snapshotIfChanged() {
-    if (snapshotComplete && indexed.get() == 0 && dropped.get() == 0 && expired.get() == 0 && noRoom.get() == 0
-        && missing.get() == 0) {
+    boolean changed = indexed.get() > 0 || dropped.get() > 0 || expired.get() > 0 || noRoom.get() > 0 || missing.get() > 0;
+    if (!changed && snapshotComplete) {
       store.snapshotIsCurrent();
-      return;
+    } else if (changed || store.index().entryCount() > 0) {
+      store.writeSnapshotIfChanged();
     }
-    store.writeSnapshotIfChanged();
   }
 
   private void finish(long start) {

@@ -48,7 +48,7 @@ CACHE_SIZE=${CACHE_SIZE:-2GiB}          # for every cache: zcproxy --cache-size,
 NGINX_CACHE_LOCK=${NGINX_CACHE_LOCK:-on}   # nginx proxy_cache_lock: on coalesces misses, but also
                                         # serialises requests for a no-store URL (see README)
 VARNISH_TRANSIENT=${VARNISH_TRANSIENT:-2G}  # Varnish keeps pass bodies in Transient (malloc): bound it
-ZCPROXY_JAVA_OPTS=${ZCPROXY_JAVA_OPTS:--Xms64m -Xmx128m -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k}   # as bin/zcproxy
+ZCPROXY_JAVA_OPTS=${ZCPROXY_JAVA_OPTS:--Xms64m -Xmx768m -XX:+UseSerialGC -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k}   # as bin/zcproxy
 ZCPROXY_ARGS=${ZCPROXY_ARGS:---access-log off}   # extra zcproxy flags (access log off, as nginx access_log off)
 JAR=${JAR:-$ROOT/proxy/target/zcproxy.jar}
 BUILD=${BUILD:-auto}                    # auto: build the jar when missing; 1: always; 0: never

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Scale: N small cached objects (default 1,000,000). Seeds N entry files, then measures bin/zcproxy
-# over them: heap per index entry after a full GC, RSS, restart time to the first response and to the
-# full index, and whether keys the startup scan has not reached yet are served from disk (the origin
-# is a closed port: any miss would be a 502). Finally bin/zcproxy with its default heap over the same
-# directory: serving, no OutOfMemoryError (it keeps what its heap budget holds and deletes the rest).
+# Scale: N small cached objects (default 1,000,000). Seeds N entry files, starts bin/zcproxy over them
+# once with no index snapshot (the full scan reads every file, then writes the snapshot) and stops it
+# cleanly, then measures a restart: time to the first response, to the full index (loaded from the
+# snapshot) and to the end of the scan that reconciles the directory with it, heap per index entry
+# after a full GC, RSS, and whether keys are served from disk (the origin is a closed port: any miss
+# would be a 502). Finally bin/zcproxy with its own default JVM options over the same directory:
+# serving, no OutOfMemoryError (it keeps what its heap budget holds and deletes the rest).
 #
 #   loadtest/scale.sh                     # N=1000000, about 10-15 minutes
 #   N=20000 loadtest/scale.sh             # a quick check
@@ -11,7 +13,7 @@
 #
 # Env: N, BODY (bytes per object, 64), DIR (cache dir; default under /dev/shm when it has room, else
 # /tmp: creating a million files on a busy disk takes far longer), PORT (18080), BIG_HEAP (-Xmx1g,
-# for the run that must hold every entry), SAMPLE (keys fetched per check, 200), KEEP=1 keeps DIR.
+# for the measured restart), SAMPLE (keys fetched per check, 200), KEEP=1 keeps DIR.
 # Talks to 127.0.0.1 only; stops only the processes it started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ BODY=${BODY:-64}
 PORT=${PORT:-18080}
 SAMPLE=${SAMPLE:-200}
 BIG_HEAP=${BIG_HEAP:--Xmx1g}
-DEFAULT_OPTS="-Xms64m -Xmx128m -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k -XX:+ExitOnOutOfMemoryError"
+DEFAULT_OPTS=""   # bin/zcproxy's own
 BIG_OPTS="-Xms64m $BIG_HEAP -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k -XX:+ExitOnOutOfMemoryError"
 need curl curl || die "curl is needed"
 command -v jcmd >/dev/null || die "jcmd (JDK) is needed"
@@ -56,6 +58,32 @@ rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 hwm_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 # live heap after a full GC: the total of a class histogram (jcmd runs a full GC first)
 live_heap() { jcmd "$1" GC.class_histogram 2>/dev/null | awk '/^Total/ {print $3}'; }
+
+# stop_clean PID: TERM, then waits up to 300 s (the index snapshot is written at a clean stop)
+stop_clean() {
+  local i
+  kill -TERM "$1" 2>/dev/null || return 0
+  for ((i = 0; i < 3000; i++)); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  log "zcproxy ($1) did not stop in 300 s; sending KILL"
+  kill -KILL "$1" 2>/dev/null || true
+}
+
+# wait_line LOG PATTERN SECS: waits for a log line matching PATTERN; prints it
+wait_line() {
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    if grep -q "$2" "$1"; then
+      grep "$2" "$1" | head -1
+      return 0
+    fi
+    kill -0 "$PID" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
 
 # start OPTS DIR LOG: starts bin/zcproxy, sets PID and T0 (epoch ms at exec)
 start() {
@@ -113,7 +141,16 @@ curl -s -o /dev/null "$BASE/obj/0" || true
 base_heap=$(live_heap "$PID")
 stop_pid "$PID" zcproxy
 
-log "restart over $N entries ($BIG_HEAP)"
+log "first start over $N entries ($BIG_HEAP), no index snapshot yet: the full scan"
+start "$BIG_OPTS" "$DIR" "$WORK/first.log"
+first_scan=$(wait_scan "$WORK/first.log" 3600) || die "first scan did not finish: $(tail -5 "$WORK/first.log")"
+read -r first_entries first_scan_ms <<<"$first_scan"
+wait_line "$WORK/first.log" "cache index snapshot of .* written" 600 >/dev/null || die "no snapshot written: $(tail -5 "$WORK/first.log")"
+snap_write_ms=$(sed -n 's/.*cache index snapshot of .*: [0-9]* entries written in \([0-9]*\) ms.*/\1/p' "$WORK/first.log" | head -1)
+stop_clean "$PID"
+snap_bytes=$(stat -c %s "$DIR/index.snapshot" 2>/dev/null || echo 0)
+
+log "restart over $N entries ($BIG_HEAP), from the snapshot"
 start "$BIG_OPTS" "$DIR" "$WORK/big.log"
 last=$((N - 1))
 first_ms=
@@ -126,19 +163,25 @@ for ((i = 0; i < 6000; i++)); do
 done
 scanning_at_first=$(grep -q "cache scan of" "$WORK/big.log" && echo no || echo yes)
 read -r during_hits during_ok during_other < <(sample)
+loaded=$(wait_line "$WORK/big.log" "entries loaded from the snapshot" 900) || die "snapshot not loaded: $(tail -5 "$WORK/big.log")"
+read -r loaded_n load_ms load_cpu_ms <<<"$(sed -n 's/.*: \([0-9]*\) entries loaded from the snapshot in \([0-9]*\) ms (\([0-9]*\) ms of CPU.*/\1 \2 \3/p' <<<"$loaded")"
+# when the index was whole: the log line's own time stamp, from exec
+loaded_after_exec=$(( $(date -d "$(awk '{print $1}' <<<"$loaded")" +%s%3N) - T0 ))
 scan=$(wait_scan "$WORK/big.log" 900) || die "scan did not finish: $(tail -5 "$WORK/big.log")"
 read -r entries scan_ms <<<"$scan"
 full_ms=$(( $(ms) - T0 ))
 full_cpu=$(cpu_s "$PID")
 read -r hits ok other < <(sample)
 heap=$(live_heap "$PID")
-per_entry=$(awk -v h="$heap" -v b="$base_heap" -v n="$entries" 'BEGIN {printf "%.0f", (h - b) / n}')
+per_entry=$(awk -v h="$heap" -v b="$base_heap" -v n="$((loaded_n + entries))" 'BEGIN {printf "%.0f", (h - b) / n}')
 rss=$(rss_mib "$PID"); hwm=$(hwm_mib "$PID")
-stop_pid "$PID" zcproxy
+stop_clean "$PID"
 
-log "bin/zcproxy's default heap over the same directory"
+log "bin/zcproxy's default JVM options over the same directory"
 start "$DEFAULT_OPTS" "$DIR" "$WORK/default.log"
 wait_http "$BASE/obj/0" 60 "$PID" || die "zcproxy (default heap) did not start: $(tail -5 "$WORK/default.log")"
+dl=$(wait_line "$WORK/default.log" "entries loaded from the snapshot" 900) || die "default: snapshot not loaded: $(tail -5 "$WORK/default.log")"
+read -r dloaded dload_ms <<<"$(sed -n 's/.*: \([0-9]*\) entries loaded from the snapshot in \([0-9]*\) ms (.*/\1 \2/p' <<<"$dl")"
 dscan=$(wait_scan "$WORK/default.log" 900) || die "default-heap scan did not finish: $(tail -5 "$WORK/default.log")"
 read -r dentries dscan_ms <<<"$dscan"
 read -r dhits dok dother < <(sample)
@@ -149,26 +192,30 @@ oom=$(grep -c OutOfMemoryError "$WORK/default.log" || true)
 stop_pid "$PID" zcproxy
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dopts=$(sed -n 's/^opts=\${ZCPROXY_JAVA_OPTS:-\(.*\)}$/\1/p' bin/zcproxy)
 jdk=$(java -version 2>&1 | head -1)
 {
   echo "# Scale: $N small objects ($(date -u +%Y-%m-%d))"
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $jdk; commit $commit."
+  echo "bin/zcproxy's default JVM options: \`$dopts\`; the measured restart uses \`$BIG_OPTS\`."
   echo "Cache dir: \`$DIR\` ($(df -P "$DIR" | awk 'NR==2 {print $1}')); body $BODY B per object. The origin is a closed port: a response that is not a hit is a 502."
   echo
   echo "| measure | value |"
   echo "|---|---|"
   echo "| seed: direct entry-file writes (ScaleTool, 2 threads, no HTTP, no index) | $N files in ${seed_s} s, $seed_rate files/s |"
   echo "| JVM start to first response, empty cache (the machine's start-up cost, for comparison) | $empty_up_ms ms after exec |"
-  echo "| restart ($BIG_HEAP): first response, a hit (scan still running: $scanning_at_first) | ${first_ms:-none} ms after exec |"
-  echo "| restart: $SAMPLE random keys while the scan ran | $during_hits hits, $during_other not 200 |"
-  echo "| restart: full index built | $entries entries; scan $scan_ms ms (log), $full_ms ms after exec |"
-  echo "| CPU used by the proxy from exec to the full index (empty-cache start: $empty_cpu s) | $full_cpu s |"
+  echo "| first start, no snapshot: full scan of every file | $first_entries entries in $first_scan_ms ms (log); snapshot written in ${snap_write_ms:-?} ms, $((snap_bytes >> 20)) MiB |"
+  echo "| restart ($BIG_HEAP): first response, a hit (reconciling scan still running: $scanning_at_first) | ${first_ms:-none} ms after exec |"
+  echo "| restart: full index loaded from the snapshot | $loaded_n entries in $load_ms ms, $load_cpu_ms ms of CPU (log); whole $loaded_after_exec ms after exec |"
+  echo "| restart: $SAMPLE random keys right after the first response | $during_hits hits, $during_other not 200 |"
+  echo "| restart: reconciling scan done (lists the directories, reads only files the snapshot does not know) | $entries new entries; scan $scan_ms ms (log), $full_ms ms after exec |"
+  echo "| CPU used by the proxy from exec to the end of the scan (empty-cache start: $empty_cpu s) | $full_cpu s |"
   echo "| after the scan: $SAMPLE random keys | $hits hits, $other not 200 |"
   echo "| heap per index entry after a full GC (live heap - empty-cache baseline) / entries | **$per_entry B** ($heap - $base_heap B) |"
   echo "| RSS ($BIG_HEAP) after the scan / peak | $rss / $hwm MiB |"
-  echo "| bin/zcproxy default heap (-Xmx128m): entries kept by the heap bound | $dentries (scan $dscan_ms ms; the rest deleted) |"
-  echo "| default heap: $SAMPLE random keys | $dhits hits, $dother not 200 (evicted keys are misses: 502 here) |"
-  echo "| default heap: alive, OutOfMemoryError lines, live heap, RSS / peak | $alive, $oom, $((dheap >> 20)) MiB, $drss / $dhwm MiB |"
+  echo "| bin/zcproxy's default JVM options: entries indexed (from the snapshot; kept by the heap bound) | $dloaded (load $dload_ms ms; scan $dscan_ms ms) |"
+  echo "| default options: $SAMPLE random keys | $dhits hits, $dother not 200 (evicted keys are misses: 502 here) |"
+  echo "| default options: alive, OutOfMemoryError lines, live heap, RSS / peak | $alive, $oom, $((dheap >> 20)) MiB, $drss / $dhwm MiB |"
 } | tee "$WORK/table.md"
 if [[ -n ${OUT:-} ]]; then cp "$WORK/table.md" "$OUT"; log "wrote $OUT"; fi

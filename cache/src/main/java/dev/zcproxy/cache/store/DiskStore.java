@@ -122,7 +122,21 @@ public final class DiskStore implements AutoCloseable {
   private final long session;
   private final AtomicLong generations = new AtomicLong();
   private final CompletableFuture<Void> scanned = new CompletableFuture<>();
+  /** Completes when the index snapshot has been loaded (or found missing or unusable). */
+  private final CompletableFuture<Void> loaded = new CompletableFuture<>();
+  /** In-place updates since the last snapshot. */
+  private final IndexJournal journal;
+  private final Object snapshotLock = new Object();
+  private final java.util.concurrent.atomic.AtomicBoolean snapshotQueued = new java.util.concurrent.atomic.AtomicBoolean();
+  /** {@link StoreIndex#changes()} when the last snapshot began; -1: none written by this instance. */
+  private volatile long snapshotChanges = -1;
+  private volatile long snapshotNanos = System.nanoTime();
+  /** {@link StoreIndex#changes()} when the snapshot had been loaded. */
+  private volatile long changesAtLoad = -1;
+  /** How often an index snapshot is written while the index changes (and at a clean stop). */
+  static final long SNAPSHOT_INTERVAL_NANOS = 300_000_000_000L;
   private volatile boolean closed;
+  private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
   private final AtomicLong lastWriteErrorLog = new AtomicLong(System.nanoTime() - WRITE_ERROR_LOG_INTERVAL_NANOS);
   private final AtomicLong suppressedWriteErrors = new AtomicLong();
   volatile WriteHook writeHook = (temp, position, length) -> { };
@@ -146,6 +160,7 @@ public final class DiskStore implements AutoCloseable {
     // files this instance is publishing (left alone) from those of earlier runs.
     this.session = (new SecureRandom().nextInt() & 0xFFFFFFL) | 1L;
     this.bans = loadBans(config.dir().resolve(BANS_FILE));
+    this.journal = new IndexJournal(config.dir(), config.fsync());
     this.index = new StoreIndex(config.maxBytes(), config.indexHeapBytes(), ioExecutor, clockMillis,
         this::fileGone, new TagIndex(config.tagHeaders()));
     this.heads = Caffeine.newBuilder()
@@ -202,10 +217,12 @@ public final class DiskStore implements AutoCloseable {
     store.measureFree();
     ioExecutor.execute(() -> {
       try {
+        StoreScanner.Loaded loaded = store.loadSnapshot();
         store.scanGate.join();
-        new StoreScanner(store).run(store.scanned);
+        new StoreScanner(store, loaded).run(store.scanned);
       } catch (Throwable t) {
         LOG.error("cache scan of {} failed", config.dir(), t);
+        store.loaded.complete(null);
         store.scanned.completeExceptionally(t);
       }
     });
@@ -253,14 +270,43 @@ public final class DiskStore implements AutoCloseable {
     EntryMeta m;
     try {
       m = StoreScanner.readHeader(pathOf(e), null, null);
-    } catch (IOException | EntryFormat.FormatException x) {
+    } catch (NoSuchFileException | EntryFormat.FormatException x) {
+      if (!isOwnGeneration(e.generation())) {
+        // Indexed from a snapshot, which does not read the files: gone since (purged, evicted, replaced
+        // before a crash) or not valid (damaged, truncated, another format version). The scan would have
+        // dropped it; so does its first read. (The file is deleted with the entry.)
+        LOG.debug("dropping {}: {}", pathOf(e), x.toString());
+        index.removeIf(e);
+      }
+      return null;
+    } catch (IOException x) {
       LOG.debug("cannot read the head of {}: {}", pathOf(e), x.toString());
       return null;
     }
     if (cache && e.isOf(m)) {
+      if (!isOwnGeneration(e.generation()) && e.retainUntil != retainUntil(m)) {
+        heal(e, m); // the retention policy changed since the snapshot
+      }
       heads.put(headKey(e), compactor.compact(m));
+    } else if (cache && !isOwnGeneration(e.generation())) {
+      heal(e, m);
     }
     return m;
+  }
+
+  /**
+   * An entry of an earlier run whose file says otherwise than the index (changed in place after the
+   * snapshot, or indexed under another retention policy): indexes what the file says.
+   */
+  private void heal(StoreEntry e, EntryMeta m) {
+    String hash = e.hash();
+    if (!hashOf(m.key()).equals(hash)) {
+      return; // not this entry's file
+    }
+    StoreEntry fresh = entry(hash, m, e.generation());
+    if (index.replaceIfSame(e, fresh)) {
+      heads.put(headKey(fresh), compactor.compact(m));
+    }
   }
 
   /**
@@ -309,7 +355,16 @@ public final class DiskStore implements AutoCloseable {
     for (StoreEntry e : es) {
       EntryMeta m = cachedHead(e);
       if (m == null) {
-        return CompletableFuture.supplyAsync(() -> variants(primaryKey), ioExecutor);
+        return CompletableFuture.supplyAsync(() -> {
+          List<EntryMeta> vs = variants(primaryKey);
+          if (vs.isEmpty() && !scanned.isDone() && !closed) {
+            // An entry of the snapshot whose file is gone (variants removed it): a newer file of the
+            // key may be on disk that the scan has not reached yet.
+            findOnDisk(hasher.hash(primaryKey, ""));
+            vs = variants(primaryKey);
+          }
+          return vs;
+        }, ioExecutor);
       }
       found.add(m);
     }
@@ -572,6 +627,153 @@ public final class DiskStore implements AutoCloseable {
     return scanned.copy();
   }
 
+  // ---- index snapshot (IndexSnapshot, IndexJournal) ----
+
+  private volatile long loadedFromSnapshot;
+
+  /** How many entries the start indexed from the index snapshot (not from reading their files). */
+  public long loadedFromSnapshot() {
+    return loadedFromSnapshot;
+  }
+
+  /** Completes when the index snapshot has been loaded (at once when there is none); the scan follows. */
+  public CompletableFuture<Void> indexLoaded() {
+    return loaded.copy();
+  }
+
+  /**
+   * Indexes the entries of the snapshot, except those the journals name (changed in place since: the
+   * scan reads their files) and those past their retention (their files are deleted), within the
+   * index's bounds like the scan. Returns what the scan needs to reconcile. Blocks; completes
+   * {@link #indexLoaded()}.
+   */
+  StoreScanner.Loaded loadSnapshot() {
+    long start = System.nanoTime();
+    long cpuStart = threadCpuNanos();
+    GenerationSet known = new GenerationSet();
+    GenerationSet journaled = new GenerationSet();
+    for (long[] r : IndexJournal.replay(config.dir())) {
+      if (r[2] != 0) {
+        journaled.add(r[2]);
+      }
+    }
+    long[] counts = new long[4]; // indexed, expired, no room, other file indexed
+    long now = now();
+    IndexSnapshot.Result result;
+    try {
+      result = IndexSnapshot.read(config.dir(), config.tagHeaders(), r -> {
+        if (closed || r.generation() == 0 || journaled.contains(r.generation())) {
+          return;
+        }
+        StoreEntry e = new StoreEntry(r);
+        if (r.retainUntil() <= now) {
+          deleteQuietly(pathOf(e));
+          counts[1]++;
+          return;
+        }
+        if ((counts[0] & 255) == 0) {
+          index.cleanUp(); // evictions settle: weightedSize is current
+        }
+        if (index.peek(e) == null && !index.hasRoomFor(e)) {
+          deleteQuietly(pathOf(e));
+          counts[2]++;
+          return;
+        }
+        StoreEntry prev = index.putIfAbsent(e);
+        if (prev == null) {
+          known.add(e.generation());
+          counts[0]++;
+        } else if (prev.generation() != e.generation()) {
+          // Indexed meanwhile from another file of the key (published now, or found on disk): that one won.
+          deleteQuietly(pathOf(e));
+          counts[3]++;
+        }
+      });
+    } catch (IOException | RuntimeException e) {
+      result = new IndexSnapshot.Result(counts[0], false, e.toString());
+    }
+    long ms = (System.nanoTime() - start) / 1_000_000;
+    long cpuMs = (threadCpuNanos() - cpuStart) / 1_000_000;
+    if (result.records() > 0 || result.complete()) {
+      LOG.info("cache index of {}: {} entries loaded from the snapshot in {} ms ({} ms of CPU; {} expired, {} over"
+          + " the bounds deleted){}", config.dir(), counts[0], ms, cpuMs, counts[1], counts[2],
+          result.complete() ? "" : "; the snapshot is damaged (" + result.problem() + "), the scan reads the rest");
+    } else if (!"no snapshot".equals(result.problem())) {
+      LOG.warn("cache index snapshot of {} not used: {}; the scan reads every file", config.dir(), result.problem());
+    }
+    changesAtLoad = index.changes();
+    loadedFromSnapshot = counts[0];
+    loaded.complete(null);
+    return new StoreScanner.Loaded(known, result.complete());
+  }
+
+  /** This thread's CPU time so far (ns), or 0 when the JVM cannot tell: the load's cost on a busy machine. */
+  private static long threadCpuNanos() {
+    java.lang.management.ThreadMXBean t = java.lang.management.ManagementFactory.getThreadMXBean();
+    return t.isCurrentThreadCpuTimeSupported() ? t.getCurrentThreadCpuTime() : 0;
+  }
+
+  /**
+   * Writes the index snapshot now (temp file and atomic rename), then deletes the journals it makes
+   * redundant. Blocks on disk: on the I/O executor or at stop.
+   */
+  void writeSnapshot() throws IOException {
+    synchronized (snapshotLock) {
+      long start = System.nanoTime();
+      long changes = index.changes();
+      long keepFrom = journal.rotate();
+      long n = IndexSnapshot.write(config.dir(), index.all(), config.tagHeaders(), now(), config.fsync());
+      journal.deleteBelow(keepFrom);
+      snapshotChanges = changes;
+      snapshotNanos = System.nanoTime();
+      LOG.info("cache index snapshot of {}: {} entries written in {} ms", config.dir(), n, (snapshotNanos - start) / 1_000_000);
+    }
+  }
+
+  /** The index is what the snapshot on disk says (loaded whole, nothing found to reconcile). */
+  void snapshotIsCurrent() {
+    synchronized (snapshotLock) {
+      if (snapshotChanges == -1) {
+        snapshotChanges = changesAtLoad;
+        snapshotNanos = System.nanoTime();
+      }
+    }
+  }
+
+  /** Writes a snapshot unless nothing changed since the last one; logs a failure. */
+  void writeSnapshotIfChanged() {
+    if (index.changes() == snapshotChanges
+        || (index.entryCount() == 0 && !Files.exists(config.dir().resolve(IndexSnapshot.FILE)))) {
+      return; // nothing new, or nothing to say (an empty cache directory stays empty)
+    }
+    try {
+      writeSnapshot();
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("cannot write the cache index snapshot of {}: {}", config.dir(), e.toString());
+    }
+  }
+
+  /** From {@link #cleanUp}: queues a snapshot on the I/O executor when it is due and the index changed. */
+  private void snapshotIfDue() {
+    if (closed || !scanned.isDone() || index.changes() == snapshotChanges
+        || System.nanoTime() - snapshotNanos < SNAPSHOT_INTERVAL_NANOS || !snapshotQueued.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      ioExecutor.execute(() -> {
+        try {
+          if (!closed) {
+            writeSnapshotIfChanged();
+          }
+        } finally {
+          snapshotQueued.set(false);
+        }
+      });
+    } catch (RuntimeException e) { // shut down
+      snapshotQueued.set(false);
+    }
+  }
+
   /**
    * Starts writing a new entry for {@code meta} (its body offset and length are filled in at commit).
    * Never blocks: the temp file is created on the I/O executor. After {@link #close} the writer is
@@ -743,12 +945,22 @@ public final class DiskStore implements AutoCloseable {
       EntryMeta meta = updated.withBody(bodyLength, curMeta.bodyOffset());
       byte[] metaBytes = EntryFormat.encodeMeta(meta);
       StoreEntry next;
-      if (EntryFormat.fits(metaBytes.length, curMeta.bodyOffset())) {
-        try (FileChannel ch = FileChannel.open(pathOf(cur), StandardOpenOption.WRITE)) {
-          writeFully(ch, EntryFormat.encodeHeader(metaBytes, meta.bodyOffset(), bodyLength), 0);
-          if (config.fsync()) {
-            ch.force(true);
+      var updating = journal.updating();
+      boolean inPlace = EntryFormat.fits(metaBytes.length, curMeta.bodyOffset());
+      if (inPlace) {
+        // Journaled first: a snapshot taken before this update cannot tell the file changed.
+        updating.lock();
+        try {
+          journal.append(cur, cur.generation());
+          try (FileChannel ch = FileChannel.open(pathOf(cur), StandardOpenOption.WRITE)) {
+            writeFully(ch, EntryFormat.encodeHeader(metaBytes, meta.bodyOffset(), bodyLength), 0);
+            if (config.fsync()) {
+              ch.force(true);
+            }
           }
+        } catch (IOException | RuntimeException x) {
+          updating.unlock();
+          throw x;
         }
         next = entry(hash, meta, cur.generation());
       } else {
@@ -770,7 +982,15 @@ public final class DiskStore implements AutoCloseable {
         next = entry(hash, meta, gen);
       }
       heads.put(headKey(next), compactor.compact(meta));
-      if (!index.replaceIfGeneration(cur.generation(), next)) {
+      boolean replaced;
+      try {
+        replaced = index.replaceIfGeneration(cur.generation(), next);
+      } finally {
+        if (inPlace) {
+          updating.unlock();
+        }
+      }
+      if (!replaced) {
         if (next.generation() != cur.generation()) {
           deleteQuietly(pathOf(next));
         }
@@ -1094,6 +1314,7 @@ public final class DiskStore implements AutoCloseable {
     index.cleanUp();
     openFiles.cleanUp();
     usableBytes();
+    snapshotIfDue();
   }
 
   /**
@@ -1113,7 +1334,8 @@ public final class DiskStore implements AutoCloseable {
   /**
    * Stops accepting writes, aborts in-flight writers (their temp files are deleted on the I/O
    * executor) and closes cached channels (open readers keep theirs until they close). Published
-   * entries stay on disk for the next start.
+   * entries stay on disk for the next start, and the index snapshot is written for it (blocks on
+   * disk: about a second per million entries) unless nothing changed since the last one.
    */
   @Override
   public void close() {
@@ -1125,6 +1347,12 @@ public final class DiskStore implements AutoCloseable {
       ch.releaseOwner();
     }
     openFiles.invalidateAll();
+    if (closing.compareAndSet(false, true)) {
+      if (loaded.isDone()) { // a snapshot cut short by the stop would only replace a better one
+        writeSnapshotIfChanged();
+      }
+      journal.close();
+    }
   }
 
   // ---- package-private: used by EntryWriter, StoreScanner and tests ----

@@ -46,6 +46,16 @@ final class StoreEntry extends Key128 {
     this.extra = extra;
   }
 
+  /** An entry as an {@link IndexSnapshot} recorded it. */
+  StoreEntry(IndexSnapshot.Record r) {
+    super(r.hi(), r.lo());
+    this.generation = r.generation();
+    this.retainUntil = r.retainUntil();
+    this.diskKiB = Math.max(1, r.diskKiB());
+    this.fingerprint = r.fingerprint();
+    this.extra = r.primary() == null && r.tags().isEmpty() ? null : new Extra(r.primary(), r.tags());
+  }
+
   /** A plain entry (no variant link, no tags). */
   StoreEntry(String hash, EntryMeta meta, long generation, long retainUntil) {
     this(hash, meta, generation, retainUntil, null);

@@ -58,6 +58,8 @@ final class StoreIndex {
   private final double kibPerHeapByte;
   private final LongAdder diskKiB = new LongAdder();
   private final LongAdder heapBytes = new LongAdder();
+  /** Puts and removal notices so far (a snapshot is written only when the index changed). */
+  private final LongAdder changes = new LongAdder();
   /** Removal notices by {@link RemovalCause} ordinal (for the eviction metrics). */
   private final LongAdder[] removals = newAdders(RemovalCause.values().length);
 
@@ -143,6 +145,7 @@ final class StoreIndex {
     }
     diskKiB.add(-removed.diskKiB());
     heapBytes.add(-removed.heapBytes());
+    changes.increment();
     StoreEntry current = peek(removed);
     if (current == null || current.generation() != removed.generation()) {
       fileGone.accept(removed);
@@ -244,7 +247,32 @@ final class StoreIndex {
     return done[0];
   }
 
+  /**
+   * Replaces {@code expected} by {@code e} (same hash) only while the index holds an entry of the same
+   * generation and fingerprint as {@code expected}; whether it did.
+   */
+  boolean replaceIfSame(StoreEntry expected, StoreEntry e) {
+    boolean[] done = new boolean[1];
+    cache.asMap().computeIfPresent(e, (h, cur) -> {
+      if (cur.generation() != expected.generation() || cur.fingerprint != expected.fingerprint) {
+        return cur;
+      }
+      done[0] = true;
+      return e;
+    });
+    if (done[0]) {
+      added(e);
+    }
+    return done[0];
+  }
+
+  /** How many puts and removal notices the index has seen. */
+  long changes() {
+    return changes.sum();
+  }
+
   private void added(StoreEntry e) {
+    changes.increment();
     diskKiB.add(e.diskKiB());
     heapBytes.add(e.heapBytes());
     if (e.primary() != null) {

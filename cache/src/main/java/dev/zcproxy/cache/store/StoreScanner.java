@@ -54,10 +54,29 @@ final class StoreScanner {
   private final AtomicInteger expired = new AtomicInteger();
   private final AtomicInteger noRoom = new AtomicInteger();
   private final AtomicInteger sinceCleanUp = new AtomicInteger();
+  private final AtomicInteger missing = new AtomicInteger();
+  /** The generations indexed from the snapshot whose files the scan has not listed yet. */
+  private final GenerationSet known;
+  private final boolean snapshotComplete;
 
+  /**
+   * What the snapshot gave the scan to reconcile.
+   *
+   * @param known the generations of the entries indexed from the snapshot
+   * @param complete whether the snapshot was read whole (else the scan's result is written as a new one)
+   */
+  record Loaded(GenerationSet known, boolean complete) {}
+
+  /** A scanner for lookups ({@link #scanFile}) with no snapshot to reconcile. */
   StoreScanner(DiskStore store) {
+    this(store, new Loaded(new GenerationSet(), false));
+  }
+
+  StoreScanner(DiskStore store, Loaded loaded) {
     this.store = store;
     this.layout = store.layout();
+    this.known = loaded.known();
+    this.snapshotComplete = loaded.complete();
   }
 
   /** Cleans the temp directory, then scans every entry directory with {@link #WORKERS} tasks; completes {@code done}. */
@@ -78,8 +97,14 @@ final class StoreScanner {
         throw t;
       } finally {
         if (running.decrementAndGet() == 0) {
+          if (!store.isClosed()) {
+            removeMissing();
+          }
           finish(start);
           done.complete(null);
+          if (!store.isClosed()) {
+            snapshotIfChanged();
+          }
         }
       }
     };
@@ -93,9 +118,41 @@ final class StoreScanner {
     worker.run();
   }
 
+  /**
+   * Removes the entries indexed from the snapshot whose files the scan did not list: purged, evicted
+   * or replaced after the snapshot was written, before a crash. (A lookup never served them meanwhile:
+   * it reads the head from the file.)
+   */
+  private void removeMissing() {
+    if (known.size() == 0) {
+      return;
+    }
+    StoreIndex index = store.index();
+    for (StoreEntry e : index.all()) {
+      if (known.contains(e.generation()) && index.removeIf(e)) {
+        missing.incrementAndGet();
+      }
+    }
+  }
+
+  /**
+   * After the scan: a snapshot of what it found, unless the scan changed nothing and the loaded one was
+   * whole (or there was none and the index is empty).
+   */
+  private void snapshotIfChanged() {
+    boolean changed = indexed.get() > 0 || dropped.get() > 0 || expired.get() > 0 || noRoom.get() > 0 || missing.get() > 0;
+    if (!changed && snapshotComplete) {
+      store.snapshotIsCurrent();
+    } else if (changed || store.index().entryCount() > 0) {
+      store.writeSnapshotIfChanged();
+    }
+  }
+
   private void finish(long start) {
-    LOG.info("cache scan of {}: {} entries indexed, {} invalid and {} expired files deleted in {} ms",
-        layout.dir(), indexed, dropped, expired, (System.nanoTime() - start) / 1_000_000);
+    LOG.info("cache scan of {}: {} entries indexed, {} invalid and {} expired files deleted{} in {} ms",
+        layout.dir(), indexed, dropped, expired,
+        missing.get() > 0 ? ", " + missing + " entries of the snapshot whose files were gone removed" : "",
+        (System.nanoTime() - start) / 1_000_000);
     if (noRoom.get() > 0) {
       LOG.warn("cache scan of {}: the index was full ({} MiB of heap, {} MiB on disk): {} more entries deleted;"
           + " raise -Xmx, cache.index-heap or cache.max-size to keep more", layout.dir(), store.config().indexHeapBytes() >> 20,
@@ -125,10 +182,17 @@ final class StoreScanner {
 
   /** Scans one {@code dir/a/bc} directory: a plain listing (no stat per file), then each file. */
   private void scanDir(Path dir) {
+    boolean reconcile = known.size() > 0;
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
       for (Path file : ds) {
         if (store.isClosed()) {
           return;
+        }
+        if (reconcile) {
+          StoreLayout.Name name = StoreLayout.parse(file.getFileName().toString());
+          if (name != null && known.remove(name.generation())) {
+            continue; // indexed from the snapshot: its file is here, no need to read it
+          }
         }
         scanFile(file);
       }
@@ -197,6 +261,8 @@ final class StoreScanner {
       existing = index.putIfAbsent(e);
       if (existing == null) {
         indexed.incrementAndGet();
+      } else if (existing.generation() == e.generation()) {
+        return; // this very file, indexed meanwhile from the snapshot (the loader takes no lock)
       } else if (!store.isOwnGeneration(existing.generation()) && isNewer(meta, e, existing)
           && index.replaceIfGeneration(existing.generation(), e)) {
         dropped.incrementAndGet(); // the older file is deleted by the index

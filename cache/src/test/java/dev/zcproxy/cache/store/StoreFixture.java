@@ -69,10 +69,12 @@ final class StoreFixture {
     return w.commit().join();
   }
 
-  /** Every regular file under the store dir, temp files included. */
+  /** Every regular file under the store dir, temp files included (not the index snapshot and journals). */
   List<Path> allFiles() {
     try (Stream<Path> s = Files.walk(dir)) {
-      return s.filter(Files::isRegularFile).sorted().toList();
+      return s.filter(Files::isRegularFile)
+          .filter(p -> !(p.getParent().equals(dir) && p.getFileName().toString().startsWith("index.")))
+          .sorted().toList();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -82,8 +84,10 @@ final class StoreFixture {
     return allFiles().stream().filter(p -> p.getParent().getFileName().toString().equals(StoreLayout.TMP)).toList();
   }
 
+  /** The files in the entry directories (not temp files, nor the ban list, index snapshot and journals at the top). */
   List<Path> entryFiles() {
-    return allFiles().stream().filter(p -> !p.getParent().getFileName().toString().equals(StoreLayout.TMP)).toList();
+    return allFiles().stream().filter(p -> !p.getParent().getFileName().toString().equals(StoreLayout.TMP)
+        && !p.getParent().equals(dir)).toList();
   }
 
   static byte[] readBody(OpenEntry e) {

@@ -195,6 +195,17 @@ public class StoreIndexBenchmark {
     return store.variants(lookupKeys[c.advance()]);
   }
 
+  /**
+   * The index side of a RAM-tier hit: the lookup, then {@link DiskStore#indexed} of the entry it found (the
+   * current meta and file generation that key the RAM copy). Before the per-thread key memo this hashed the
+   * URL twice (SHA-256 each).
+   */
+  @Benchmark
+  public DiskStore.Indexed hitLookup(Cursor c) {
+    List<EntryMeta> found = store.lookup(lookupKeys[c.advance()]).getNow(null);
+    return found == null || found.isEmpty() ? null : store.indexed(found.get(0));
+  }
+
   /** The non-blocking lookup the proxy makes ({@link DiskStore#lookup}); heads cached, so it completes at once. */
   @Benchmark
   public List<EntryMeta> lookup(Cursor c) {

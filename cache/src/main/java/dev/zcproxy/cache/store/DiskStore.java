@@ -97,6 +97,7 @@ public final class DiskStore implements AutoCloseable {
   private final ToLongFunction<EntryMeta> retainUntil;
   private final StoreIndex index;
   private final KeyHasher hasher;
+  private final ThreadLocal<KeyMemo> lastKey = ThreadLocal.withInitial(KeyMemo::new);
   /**
    * Stored heads (the meta decoded from entry files) by {@code (generation, fingerprint)}: a changed
    * entry has a new key, so a stale head is never served, it just ages out. Bounded by bytes.
@@ -241,9 +242,34 @@ public final class DiskStore implements AutoCloseable {
     return hasher.hash(key.primary(), key.variant());
   }
 
+  /**
+   * The index key of a variant, from a one-entry memo per thread: a hit hashes its URL for the lookup and
+   * again to find its entry ({@link #indexed}, {@link #open}); the second is then a string comparison, not
+   * a SHA-256.
+   */
+  private Key128 keyOf(String primary, String variant) {
+    KeyMemo m = lastKey.get();
+    Key128 k = m.key;
+    if (k != null && primary.equals(m.primary) && variant.equals(m.variant)) {
+      return k;
+    }
+    k = hasher.key(primary, variant);
+    m.primary = primary;
+    m.variant = variant;
+    m.key = k;
+    return k;
+  }
+
+  /** The last key hashed on a thread ({@link #keyOf}). */
+  private static final class KeyMemo {
+    String primary;
+    String variant;
+    Key128 key;
+  }
+
   /** The indexed entries that may be variants of {@code primaryKey} (not yet checked against their heads). */
   private List<StoreEntry> candidates(String primaryKey) {
-    Key128 plain = hasher.key(primaryKey, "");
+    Key128 plain = keyOf(primaryKey, "");
     return index.candidates(plain, () -> Key128.of(hasher.primaryHash(primaryKey)));
   }
 
@@ -809,7 +835,7 @@ public final class DiskStore implements AutoCloseable {
     if (closed) {
       return CompletableFuture.failedFuture(new IllegalStateException("store closed"));
     }
-    StoreEntry e = index.peek(hashOf(meta.key()));
+    StoreEntry e = index.peek(keyOf(meta.primaryKey(), meta.variant()));
     if (e == null) {
       return CompletableFuture.failedFuture(notIndexed(meta));
     }
@@ -831,12 +857,13 @@ public final class DiskStore implements AutoCloseable {
    */
   public Indexed indexed(EntryMeta meta) {
     requireNonNull(meta, "meta");
-    StoreEntry e = closed ? null : index.peek(hashOf(meta.key()));
+    StoreEntry e = closed ? null : index.peek(keyOf(meta.primaryKey(), meta.variant()));
     if (e == null) {
       return null;
     }
     EntryMeta head = cachedHead(e);
-    return head == null || !head.key().equals(meta.key()) ? null : new Indexed(head, e.generation());
+    return head == null || !head.primaryKey().equals(meta.primaryKey()) || !head.variant().equals(meta.variant()) ? null
+        : new Indexed(head, e.generation());
   }
 
   /** An indexed entry's current meta and its file's {@link OpenEntry#generation}. */

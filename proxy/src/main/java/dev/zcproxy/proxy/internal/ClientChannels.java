@@ -117,6 +117,16 @@ public final class ClientChannels {
     }
   }
 
+  /**
+   * Notes that a final response left on {@code p} without passing the HTTP encoder (a pre-encoded hit,
+   * {@link HitWriter}): the head timer then re-arms as it does after an encoded response's last part.
+   */
+  static void responseEnded(ChannelPipeline p) {
+    if (p.get("zc-head-decoded") instanceof DecodedSide d) {
+      d.state.ends++;
+    }
+  }
+
   /** Per-connection state, touched only on the channel's event loop. */
   private static final class State {
     final long timeoutMs;

@@ -124,6 +124,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final boolean coalesce;
   /** Bodies of small hot entries kept in the heap, or {@code null} without a cache. */
   private final RamTier ram;
+  /** The plain GET hit from RAM with a pre-encoded head, or {@code null} without a RAM tier. */
+  private final HitPath hitPath;
   /** Handed to every exchange, relay and fill this handler makes. */
   private final HandlerContext ctx;
   /** In a cluster: where misses for keys other nodes own go ({@code null} for a single node). */
@@ -221,6 +223,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
             ProxyHandler.this.joinOrFetch(ex, fill);
           }
         }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of(), cache);
+    this.hitPath = ram == null ? null : new HitPath(ctx, ram, policy, clock);
   }
 
   /** Joins the cluster's key ownership: from now on misses for keys other nodes own are fetched from them. */
@@ -688,9 +691,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (ram != null && ram.admits(entry.bodyLength())) {
       // A body kept in RAM needs no open file: no open-file cache slot, no open(2) on the I/O pool.
       DiskStore.Indexed indexed = store.indexed(entry);
-      byte[] kept = indexed == null ? null : ram.get(indexed.generation());
-      if (kept != null && kept.length == indexed.meta().bodyLength()) {
-        writeStored(ex, entry, indexed.meta(), null, kept, outcome, cs);
+      RamTier.Kept kept = indexed == null ? null : ram.kept(indexed.generation());
+      if (kept != null && kept.body().length == indexed.meta().bodyLength()) {
+        if (hitPath.serve(ex, entry, indexed, kept, outcome)) {
+          return; // the plain GET hit: pre-encoded head and body in one write
+        }
+        writeStored(ex, entry, indexed.meta(), null, kept.body(), outcome, cs);
         return;
       }
     }

@@ -26,7 +26,7 @@ final class RamTier {
   private static final int OVERHEAD = 96;
 
   private final ProxyConfig.Ram config;
-  private final Cache<Long, byte[]> bodies;
+  private final Cache<Long, Kept> bodies;
   private final Executor io;
   private final Runnable loaded;
   /** Generations being read in now: one read per body, however many hits come meanwhile. */
@@ -39,7 +39,7 @@ final class RamTier {
     this.loaded = loaded;
     this.bodies = Caffeine.newBuilder()
         .maximumWeight(Math.max(1, config.sizeBytes()))
-        .weigher((Long gen, byte[] b) -> b.length + OVERHEAD)
+        .weigher((Long gen, Kept k) -> k.body.length + OVERHEAD + (k.head == null ? 0 : k.head.head().retainedBytes()))
         .executor(Runnable::run)
         .build();
   }
@@ -51,8 +51,30 @@ final class RamTier {
 
   /** The kept body of the file with this generation, or {@code null}. */
   byte[] get(long generation) {
+    Kept k = bodies.getIfPresent(generation);
+    return k == null ? null : k.body;
+  }
+
+  /** The kept body of the file with this generation and the response head encoded for it, or {@code null}. */
+  Kept kept(long generation) {
     return bodies.getIfPresent(generation);
   }
+
+  /**
+   * Keeps {@code head} beside the body {@code kept} (weighed with it) unless the body was dropped or replaced
+   * meanwhile; returns what is kept now.
+   */
+  Kept withHead(long generation, Kept kept, HitHead head) {
+    Kept next = new Kept(kept.body, head);
+    return bodies.asMap().replace(generation, kept, next) ? next : kept;
+  }
+
+  /**
+   * A body in RAM and, once a fast-path hit encoded it, its response head.
+   *
+   * @param head the pre-encoded head, or {@code null} until the first fast-path hit
+   */
+  record Kept(byte[] body, HitHead head) {}
 
   /**
    * Reads the body of {@code open} into RAM on the I/O executor, then closes {@code open} (the caller
@@ -72,7 +94,7 @@ final class RamTier {
             throw new IOException("cache file shorter than its header says");
           }
         }
-        bodies.put(generation, bb.array());
+        bodies.put(generation, new Kept(bb.array(), null));
         loaded.run();
       } catch (IOException e) {
         LOG.debug("could not read entry {} into the RAM tier: {}", open.meta().primaryKey(), e.toString());

@@ -41,6 +41,20 @@ class ConnectionHooksTest {
   }
 
   @Test
+  void aPreEncodedHitIsNotWrittenToAForeignRequest() {
+    io.vertx.core.http.HttpServerRequest req = (io.vertx.core.http.HttpServerRequest) Proxy.newProxyInstance(
+        getClass().getClassLoader(), new Class<?>[] {io.vertx.core.http.HttpServerRequest.class}, (p, m, a) -> switch (m.getName()) {
+          case "version" -> io.vertx.core.http.HttpVersion.HTTP_1_1;
+          case "isSSL" -> false;
+          case "connection" -> foreign;
+          default -> throw new UnsupportedOperationException(m.getName());
+        });
+    dev.zcproxy.cache.EncodedHead head = dev.zcproxy.cache.EncodedHead.builder(200, "OK").build();
+    assertThat(HitWriter.write(req, 200, head, 0, new byte[1], 0, 1)).isNull();
+    assertThat(calls).hasValue(0);
+  }
+
+  @Test
   void onlyARefusedRequestCountsAsNotSent() {
     assertThat(OriginCodec.notSent(new RuntimeException(new OriginCodec.UnsentRequestException()))).isTrue();
     assertThat(OriginCodec.notSent(new java.io.IOException("connection reset"))).isFalse();

@@ -154,6 +154,50 @@ class InternalsContractTest {
     assertThat(hooks.get("channel")).isInstanceOf(AbstractEpollStreamChannel.class);
   }
 
+  @Test
+  void preEncodedHitsAreWrittenPastTheEncoderAndTheConnectionGoesOn() throws Exception {
+    assertThat(HitWriter.whyUnavailable()).as("Vert.x members the hit writer uses").isNull();
+    vertx = Vertx.builder().withTransport(Transport.EPOLL).build();
+    dev.zcproxy.cache.EncodedHead head = dev.zcproxy.cache.EncodedHead.builder(200, "OK")
+        .field("X-Pre", "encoded").field("Content-Length", "5").build();
+    byte[] body = "hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    java.util.List<String> paths = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpServer http = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(30))
+        .requestHandler(req -> {
+          io.vertx.core.Future<Void> sent = HitWriter.write(req, 200, head, 3, body, 0, body.length);
+          paths.add(sent == null ? "fallback" : "direct");
+          if (sent == null) {
+            req.response().putHeader("X-Pre", "fallback").end("hello");
+          }
+        });
+    int port = http.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS).actualPort();
+    HttpClientAgent client = vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setKeepAlive(true).setPipelining(true).setIdleTimeout(30))
+        .with(new io.vertx.core.http.PoolOptions().setHttp1MaxSize(1)).build();
+    java.util.List<io.vertx.core.Future<String>> answers = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      answers.add(client.request(HttpMethod.GET, port, "127.0.0.1", "/" + i).compose(r -> r.send())
+          .compose(r -> r.body().map(b -> r.getHeader("X-Pre") + " " + r.getHeader("Age") + " " + b + " "
+              + r.request().connection().hashCode())));
+    }
+    java.util.List<String> got = new java.util.ArrayList<>();
+    for (io.vertx.core.Future<String> f : answers) {
+      got.add(f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS));
+    }
+    assertThat(paths).containsExactly("direct", "direct", "direct");
+    String conn = got.get(0).substring(got.get(0).lastIndexOf(' '));
+    assertThat(got).containsExactly("encoded 3 hello" + conn, "encoded 3 hello" + conn, "encoded 3 hello" + conn);
+
+    // an HTTP/1.0 client: the caller's normal path
+    HttpClientAgent old = vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_1_0)).build();
+    String fallback = old.request(HttpMethod.GET, port, "127.0.0.1", "/old").compose(r -> r.send())
+        .compose(r -> r.body().map(b -> r.getHeader("X-Pre") + " " + b))
+        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    assertThat(fallback).isEqualTo("fallback hello");
+    assertThat(paths).endsWith("fallback");
+  }
+
   private static boolean hasIdleHandler(Channel ch) {
     for (Map.Entry<String, ChannelHandler> e : ch.pipeline()) {
       if (e.getValue() instanceof IdleStateHandler) {

@@ -701,7 +701,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
     }
     CompletableFuture<OpenEntry> opening = store.open(entry);
-    OpenEntry ready = opening.getNow(null);
+    // getNow would throw on a future that already failed (the entry left the index since the lookup)
+    OpenEntry ready = opening.isDone() && !opening.isCompletedExceptionally() ? opening.join() : null;
     if (ready != null) {
       writeStored(ex, entry, ready.meta(), ready, null, outcome, cs);
       return;

@@ -345,7 +345,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private void lookupAndServe(Exchange ex) {
     // Complete at once when the stored heads are cached; else they are read from disk off the event loop.
     CompletableFuture<List<EntryMeta>> found = store.lookup(ex.primaryKey);
-    List<EntryMeta> variants = found.getNow(null);
+    List<EntryMeta> variants = found.isDone() && !found.isCompletedExceptionally() ? found.join() : null;
     if (variants == null) {
       Future.fromCompletionStage(found, ex.context).onComplete(ar -> lookupAndServe(ex, ar.succeeded() ? ar.result() : List.of()));
       return;

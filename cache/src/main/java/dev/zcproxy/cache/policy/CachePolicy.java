@@ -317,9 +317,12 @@ public final class CachePolicy {
     return asked >= 0 && !rc.hasSMaxage() && staleness <= asked * 1000;
   }
 
-  /** The primary keys that a response to a POST, PUT, DELETE or PATCH invalidates (RFC 9111 §4.4; not PURGE or unknown methods). */
+  /**
+   * The primary keys that a response to an invalidating method invalidates (RFC 9111 §4.4): POST, PUT,
+   * DELETE or PATCH, or any method not known to be safe with {@link InvalidateMethods#ANY_UNSAFE}.
+   */
   public List<String> invalidations(RequestHead req, ResponseHead resp) {
-    return Invalidation.keys(requireNonNull(req, "req"), requireNonNull(resp, "resp"));
+    return Invalidation.keys(requireNonNull(req, "req"), requireNonNull(resp, "resp"), config.invalidateMethods());
   }
 
   /**

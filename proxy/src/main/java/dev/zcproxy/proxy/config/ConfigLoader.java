@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.zcproxy.cache.policy.InvalidateMethods;
 import dev.zcproxy.cache.policy.SetCookie;
 import dev.zcproxy.proxy.config.ProxyConfig.Admin;
 import dev.zcproxy.proxy.config.ProxyConfig.Cache;
@@ -115,6 +116,7 @@ public final class ConfigLoader {
             "coalesce",
             "hit-for-pass",
             "set-cookie",
+            "invalidate-methods",
 
             "key-headers",
             "tag-headers",
@@ -659,7 +661,8 @@ public final class ConfigLoader {
               b.strings("cache.tag-headers", c.tagHeaders(), "a list of header field names, or [] for none"),
               b.bool("cache.strip-tag-headers", c.stripTagHeaders()),
               new ProxyConfig.Ram(b.size("cache.ram-size", c.ram().sizeBytes()),
-                  b.size("cache.ram-max-object-size", c.ram().maxObjectBytes())));
+                  b.size("cache.ram-max-object-size", c.ram().maxObjectBytes())),
+              b.invalidateMethods("cache.invalidate-methods", c.invalidateMethods()));
       Transfer t = Transfer.DEFAULT;
       Transfer transfer =
           new Transfer(
@@ -930,6 +933,20 @@ public final class ConfigLoader {
         case "strip" -> SetCookie.STRIP;
         case "store" -> SetCookie.STORE;
         default -> throw bad(v, "is not a set-cookie mode (expected: " + expected + ")");
+      };
+    }
+
+    InvalidateMethods invalidateMethods(String path, InvalidateMethods dflt) {
+      String expected = "standard or any-unsafe";
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, expected).strip().toLowerCase(Locale.ROOT);
+      return switch (t) {
+        case "standard" -> InvalidateMethods.STANDARD;
+        case "any-unsafe" -> InvalidateMethods.ANY_UNSAFE;
+        default -> throw bad(v, "is not an invalidate-methods mode (expected: " + expected + ")");
       };
     }
 

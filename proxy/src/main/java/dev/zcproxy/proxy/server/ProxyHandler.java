@@ -372,10 +372,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         case REVALIDATE -> revalidate(ex, requestNoCache(ex.head) ? "request" : "stale", stale.entry());
       }
     } else if (lookup instanceof Lookup.Miss miss) {
-      if (miss.onlyIfCached()) {
+      // RFC 9111 §3.3: a stored partial response may answer a range inside it
+      EntryMeta partial = policy.partialFor(ex.head, variants, clock.getAsLong());
+      if (partial != null) {
+        deliverStored(ex, partial, CacheOutcome.HIT, CacheStatus.hit().detail("partial"));
+      } else if (miss.onlyIfCached()) {
         ex.synth(504, CacheStatus.fwd("miss").detail("only-if-cached"), "not in cache (only-if-cached)\n");
       } else if (hitForPass.getIfPresent(ex.primaryKey) != null) {
         pass(ex, miss.detail(), "hit-for-pass");
+      } else if (policy.forwardsRange(ex.head)) {
+        pass(ex, miss.detail(), "range"); // its 206 is stored as a partial entry (see pass)
       } else {
         missFetch(ex, miss.detail());
       }
@@ -480,6 +486,15 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         EntryMeta meta = new EntryMeta(ex.primaryKey, s.variant(), rh.status(), s.headers(), requestTime, clock.getAsLong(), 0, 0);
         Fill f = new Fill(ctx, ex.context, ex.primaryKey, fwd);
         f.start(cres, rh, meta, cs.param("stored"));
+        startReader(ex, f, true);
+        return;
+      }
+      // RFC 9111 §3.3: a 206 with one Content-Range of known complete length is stored as a partial entry
+      EntryMeta partial = store != null && ex.target.cacheEnabled() && ex.req.method() == HttpMethod.GET
+          ? ex.target.policy().partialToStore(ex.primaryKey, ex.head, rh, requestTime, clock.getAsLong()) : null;
+      if (partial != null) {
+        Fill f = new Fill(ctx, ex.context, ex.primaryKey, fwd);
+        f.start(cres, rh, partial, cs.param("stored"));
         startReader(ex, f, true);
         return;
       }

@@ -3,12 +3,16 @@
 // cache-tests.fyi web UI uses to draw each cell), and optionally checks the
 // failing required tests against known-failures.tsv.
 //
-// usage: node score.mjs RESULTS.json [--target NAME] [--known FILE] [--check]
+// usage: node score.mjs RESULTS.json [--target NAME] [--known FILE] [--profile P] [--check]
 //
 // Which tests count: every test the CLI runs (tests/index.mjs plus the
 // surrogate-control suite that cli.mjs appends), less the browser_only ones
 // that client/runner.mjs skips for a non-browser run: 165 required, 95
 // optimal, 90 informational ("check") tests in 0.4.5.
+//
+// --profile names the zcproxy profile the results are of (defaults, rfc; default:
+// defaults): a known-failures entry with a fourth column applies only to the
+// profiles listed there (comma-separated), one without to every profile.
 //
 // A test whose dependency did not pass is "dependency failed": neither a pass
 // nor a fail. So are setup failures, retries, harness failures and untested.
@@ -38,23 +42,27 @@ const NAMES = {
 
 function usage (msg) {
   if (msg) console.error(`score.mjs: ${msg}`)
-  console.error('usage: node score.mjs RESULTS.json [--target NAME] [--known FILE] [--check]')
+  console.error('usage: node score.mjs RESULTS.json [--target NAME] [--known FILE] [--profile P] [--check]')
   process.exit(2)
 }
 
 const args = process.argv.slice(2)
+const PROFILES = ['defaults', 'rfc']
 let resultsFile, target, knownFile
+let profile = 'defaults'
 let check = false
 for (let i = 0; i < args.length; i++) {
   const a = args[i]
   if (a === '--check') check = true
   else if (a === '--target') target = args[++i]
   else if (a === '--known') knownFile = args[++i]
+  else if (a === '--profile') profile = args[++i]
   else if (a.startsWith('--')) usage(`unknown option ${a}`)
   else if (resultsFile === undefined) resultsFile = a
   else usage('more than one results file')
 }
 if (!resultsFile) usage('no results file')
+if (!PROFILES.includes(profile)) usage(`unknown profile ${profile} (${PROFILES.join(', ')})`)
 knownFile = knownFile || path.join(here, 'known-failures.tsv')
 target = target || path.basename(resultsFile, '.json')
 
@@ -112,12 +120,12 @@ const opt = byKind.optimal
 const inf = byKind.check
 const c = (k, n) => k.counts[n] || 0
 
-console.log(`== http-cache-tests 0.4.5 against ${target} (${resultsFile})`)
+console.log(`== http-cache-tests 0.4.5 against ${target}, profile ${profile} (${resultsFile})`)
 console.log(`required: ${c(req, 'pass')} passed, ${c(req, 'fail')} failed (of ${req.total}${others(req, ['pass', 'fail'])})`)
 console.log(`optimal: ${c(opt, 'pass')} passed (of ${opt.total}; ${c(opt, 'not optimal')} not optimal${others(opt, ['pass', 'not optimal'])})`)
 console.log(`informational: ${c(inf, 'yes')} yes, ${c(inf, 'no')} no (of ${inf.total}${others(inf, ['yes', 'no'])})`)
 
-// known failures: id <TAB> RFC section <TAB> reason; '#' starts a comment
+// known failures: id <TAB> RFC section <TAB> reason [<TAB> profiles]; '#' starts a comment
 function readKnown (file) {
   const known = new Map()
   const problems = []
@@ -137,6 +145,18 @@ function readKnown (file) {
       return
     }
     if (!(cols[0] in classOf)) problems.push(`${file}:${i + 1}: unknown test id ${cols[0]}`)
+    if (cols.length > 4) {
+      problems.push(`${file}:${i + 1}: want at most 4 columns (test id, RFC section, reason, profiles)`)
+      return
+    }
+    const profiles = cols.length === 4 ? cols[3].split(',').map(p => p.trim()) : PROFILES
+    const unknown = profiles.filter(p => !PROFILES.includes(p))
+    if (unknown.length) {
+      problems.push(`${file}:${i + 1}: unknown profile ${unknown.join(', ')} (${PROFILES.join(', ')})`)
+      return
+    }
+    if (!profiles.includes(profile)) return // an entry of another profile
+    if (known.has(cols[0])) problems.push(`${file}:${i + 1}: ${cols[0]} is listed twice for profile ${profile}`)
     known.set(cols[0], { section: cols[1], reason: cols[2] })
   })
   return { known, problems }
@@ -163,7 +183,7 @@ if (check) {
   const unexpected = (req.ids.fail || []).filter(id => !known.has(id))
   const expected = (req.ids.fail || []).filter(id => known.has(id))
   const stale = [...known.keys()].filter(id => classOf[id] === 'pass' || classOf[id] === 'yes')
-  console.log(`== check against ${path.relative(process.cwd(), knownFile) || knownFile}`)
+  console.log(`== check against ${path.relative(process.cwd(), knownFile) || knownFile} (profile ${profile})`)
   for (const p of problems) console.log(`known-failures problem: ${p}`)
   console.log(`known failures that failed as listed: ${expected.length}`)
   if (stale.length) {

@@ -233,7 +233,8 @@ public final class ProxyServer {
 
   private static CachePolicy policyOf(ProxyConfig.Cache c) {
     return new CachePolicy(new PolicyConfig(c.heuristicFraction(), c.heuristicMax().toSeconds(), c.keep().toSeconds(),
-        c.cdnCacheControl(), c.surrogateControl(), c.maxVariants(), Math.min(c.maxObjectBytes(), c.maxSizeBytes()), c.setCookie()));
+        c.cdnCacheControl(), c.surrogateControl(), c.maxVariants(), Math.min(c.maxObjectBytes(), c.maxSizeBytes()), c.setCookie(),
+        c.invalidateMethods()));
   }
 
   /**

@@ -44,6 +44,7 @@ record ReloadPlan(List<String> changed, List<String> restartRequired) {
       "cache.coalesce",
       "cache.hit-for-pass",
       "cache.set-cookie",
+      "cache.invalidate-methods",
       "cache.key-headers",
       "cache.strip-tag-headers",
       "transfer.sendfile",

@@ -10,9 +10,10 @@ class ReloadPlanTest {
   @Test
   void originPolicyLoggingTokenAndTransferKnobsAreLive() {
     ReloadPlan p = ReloadPlan.of(List.of("origin.url", "origin.connect-timeout", "cache.coalesce", "cache.keep",
-        "logging.level", "logging.access-log", "admin.token", "transfer.splice-min-size", "listen.max-connections"));
+        "logging.level", "logging.access-log", "admin.token", "transfer.splice-min-size", "listen.max-connections",
+        "cache.invalidate-methods"));
     assertThat(p.restartRequired()).isEmpty();
-    assertThat(p.changed()).hasSize(9);
+    assertThat(p.changed()).hasSize(10);
     assertThat(p.rebindListener()).isFalse();
     assertThat(p.rebindAdmin()).isFalse();
     assertThat(p.touches("origin")).isTrue();

@@ -96,7 +96,7 @@ public final class CachePolicy {
     EntryMeta chosen = null;
     long chosenDate = Long.MIN_VALUE;
     for (EntryMeta e : variants) {
-      if (VarySelector.isStar(e.headers()) || !VarySelector.key(e.headers(), rh).equals(e.variant())) {
+      if (e.status() == 206 || VarySelector.isStar(e.headers()) || !VarySelector.key(e.headers(), rh).equals(e.variant())) {
         continue;
       }
       if (chosen == null) {
@@ -149,7 +149,7 @@ public final class CachePolicy {
     }
     EntryMeta chosen = null;
     for (EntryMeta e : variants) {
-      if (VarySelector.isStar(e.headers()) || !VarySelector.matchesByLanguage(e.headers(), e.variant(), rh)) {
+      if (e.status() == 206 || VarySelector.isStar(e.headers()) || !VarySelector.matchesByLanguage(e.headers(), e.variant(), rh)) {
         continue;
       }
       if (chosen == null || freshness(e).date > freshness(chosen).date
@@ -297,9 +297,50 @@ public final class CachePolicy {
     return Validation.notModified(requireNonNull(req, "req"), requireNonNull(entry, "entry"));
   }
 
-  /** How to answer {@code req}'s {@code Range}/{@code If-Range} from the complete stored {@code entry}. */
+  /**
+   * How to answer {@code req}'s {@code Range}/{@code If-Range} from the stored {@code entry}: a complete
+   * one, or a partial one ({@link #partialFor} chose it) whose sub-range is sent, else (the same
+   * {@code Range} as the stored one's request) the stored 206 as it is.
+   */
   public RangeDecision range(RequestHead req, EntryMeta entry) {
-    return Ranges.decide(requireNonNull(req, "req"), requireNonNull(entry, "entry"));
+    requireNonNull(req, "req");
+    requireNonNull(entry, "entry");
+    if (entry.status() == 206) {
+      RangeDecision.Partial p = PartialContent.within(req, entry);
+      return p != null ? p : new RangeDecision.Full();
+    }
+    return Ranges.decide(req, entry);
+  }
+
+  /** Whether a range miss for {@code req} goes to the origin with its {@code Range} ({@link PartialContent}). */
+  public boolean forwardsRange(RequestHead req) {
+    return PartialContent.forwardsRange(requireNonNull(req, "req"));
+  }
+
+  /**
+   * The fresh stored partial (206) entry among {@code variants} whose range holds {@code req}'s, or
+   * {@code null} (RFC 9111 §3.3, {@link PartialContent}). Only for a request {@link #select} missed.
+   */
+  public EntryMeta partialFor(RequestHead req, List<EntryMeta> variants, long nowMillis) {
+    requireNonNull(req, "req");
+    requireNonNull(variants, "variants");
+    return PartialContent.answering(req, variants, e -> freshness(e).isFresh(nowMillis));
+  }
+
+  /**
+   * The partial entry to store under {@code primaryKey} for the 206 {@code resp} to the range request
+   * {@code req}, or {@code null} when it is not stored (RFC 9111 §3.3, {@link PartialContent}).
+   */
+  public EntryMeta partialToStore(String primaryKey, RequestHead req, ResponseHead resp, long requestTime,
+      long responseTime) {
+    requireNonNull(primaryKey, "primaryKey");
+    requireNonNull(req, "req");
+    requireNonNull(resp, "resp");
+    if (resp.status() != 206) {
+      return null;
+    }
+    Storability asComplete = storable(req, new ResponseHead(200, resp.headers()));
+    return PartialContent.toStore(primaryKey, req, resp, asComplete, requestTime, responseTime);
   }
 
   /** Whether {@code entry} may be served stale because the origin failed (RFC 5861 §4, RFC 9111 §4.2.4). */
@@ -320,9 +361,12 @@ public final class CachePolicy {
     return asked >= 0 && !rc.hasSMaxage() && staleness <= asked * 1000;
   }
 
-  /** The primary keys that a response to a POST, PUT, DELETE or PATCH invalidates (RFC 9111 §4.4; not PURGE or unknown methods). */
+  /**
+   * The primary keys that a response to an invalidating method invalidates (RFC 9111 §4.4): POST, PUT,
+   * DELETE or PATCH, or any method not known to be safe with {@link InvalidateMethods#ANY_UNSAFE}.
+   */
   public List<String> invalidations(RequestHead req, ResponseHead resp) {
-    return Invalidation.keys(requireNonNull(req, "req"), requireNonNull(resp, "resp"));
+    return Invalidation.keys(requireNonNull(req, "req"), requireNonNull(resp, "resp"), config.invalidateMethods());
   }
 
   /**

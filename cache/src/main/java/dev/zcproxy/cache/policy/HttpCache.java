@@ -162,6 +162,19 @@ public final class HttpCache {
     return new ResponseAction.Merge(policy.merge304(stale, notModified, requestTime, responseTime));
   }
 
+  /** Whether a range miss for {@code req} goes to the origin with its {@code Range} (RFC 9111 §3.3). */
+  public boolean forwardsRange(RequestHead req) {
+    return policy.forwardsRange(req);
+  }
+
+  /**
+   * The fresh stored partial (206) entry among {@code variants} that answers {@code req}'s range, or
+   * {@code null} (RFC 9111 §3.3); asked only when the lookup missed.
+   */
+  public EntryMeta partialFor(RequestHead req, List<EntryMeta> variants) {
+    return policy.partialFor(req, variants, clock.getAsLong());
+  }
+
   /**
    * Whether a request that waited for a fill reads it: the fill's response, stored as
    * {@code fillVariant}, is the variant this request selects under the site's rules.

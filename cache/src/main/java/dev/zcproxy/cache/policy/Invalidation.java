@@ -8,7 +8,6 @@ import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
 /**
  * Which stored responses an unsafe request invalidates.
@@ -19,19 +18,17 @@ import java.util.Set;
  * have the same origin (scheme and authority, default ports ignored, RFC 9110 §4.3.1); other origins
  * are never invalidated, against denial-of-service by a hostile origin.
  *
- * <p>Deliberate deviation: §4.4 also names methods whose safety is unknown. zcproxy does not, because
- * any client of the data port could then evict any URL with {@code PURGE} or a made-up method that
- * an origin happens to answer 2xx (purging belongs to the authenticated admin listener). Method
- * names are case-sensitive (RFC 9110 §9.1): {@code post} is an unknown method.
+ * <p>Deliberate deviation by default: §4.4 also names methods whose safety is unknown. zcproxy does
+ * not, unless {@link InvalidateMethods#ANY_UNSAFE}, because any client of the data port could then
+ * evict any URL with {@code PURGE} or a made-up method that an origin happens to answer 2xx (purging
+ * belongs to the authenticated admin listener). Method names are case-sensitive (RFC 9110 §9.1):
+ * {@code post} is an unknown method.
  */
 final class Invalidation {
-  /** The methods whose successful responses invalidate: the standard unsafe ones. */
-  private static final Set<String> INVALIDATING = Set.of("POST", "PUT", "DELETE", "PATCH");
-
   private Invalidation() {}
 
-  static List<String> keys(RequestHead req, ResponseHead resp) {
-    if (!INVALIDATING.contains(req.method()) || resp.status() < 200 || resp.status() >= 400) {
+  static List<String> keys(RequestHead req, ResponseHead resp, InvalidateMethods methods) {
+    if (!methods.invalidates(req.method()) || resp.status() < 200 || resp.status() >= 400) {
       return List.of();
     }
     List<String> out = new ArrayList<>(3);

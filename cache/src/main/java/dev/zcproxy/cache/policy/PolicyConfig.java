@@ -14,6 +14,7 @@ package dev.zcproxy.cache.policy;
  * @param maxVariants how many {@code Vary} variants of one URI are kept at most
  * @param maxObjectBytes responses with a larger known body are not stored
  * @param setCookie what to do with a storable response that sets a cookie
+ * @param invalidateMethods which methods' successful responses invalidate stored responses (RFC 9111 §4.4)
  */
 public record PolicyConfig(
     double heuristicFraction,
@@ -23,7 +24,15 @@ public record PolicyConfig(
     boolean surrogateControl,
     int maxVariants,
     long maxObjectBytes,
-    SetCookie setCookie) {
+    SetCookie setCookie,
+    InvalidateMethods invalidateMethods) {
+
+  /** The knobs with {@code invalidateMethods} at its default, {@link InvalidateMethods#STANDARD}. */
+  public PolicyConfig(double heuristicFraction, long heuristicMaxSeconds, long keepSeconds, boolean cdnCacheControl,
+      boolean surrogateControl, int maxVariants, long maxObjectBytes, SetCookie setCookie) {
+    this(heuristicFraction, heuristicMaxSeconds, keepSeconds, cdnCacheControl, surrogateControl, maxVariants, maxObjectBytes,
+        setCookie, InvalidateMethods.STANDARD);
+  }
 
   /** The knobs with {@code setCookie} at its default, {@link SetCookie#PASS}. */
   public PolicyConfig(double heuristicFraction, long heuristicMaxSeconds, long keepSeconds, boolean cdnCacheControl,
@@ -35,6 +44,9 @@ public record PolicyConfig(
   public PolicyConfig {
     if (setCookie == null) {
       throw new IllegalArgumentException("setCookie: null (expected: PASS, STRIP or STORE)");
+    }
+    if (invalidateMethods == null) {
+      throw new IllegalArgumentException("invalidateMethods: null (expected: STANDARD or ANY_UNSAFE)");
     }
     if (!(heuristicFraction >= 0 && heuristicFraction <= 1)) {
       throw new IllegalArgumentException("heuristicFraction: " + heuristicFraction + " (expected: 0..1)");
@@ -55,7 +67,7 @@ public record PolicyConfig(
 
   /**
    * The defaults: 10% heuristic up to a day, keep stale entries an hour, both targeted fields on, 16
-   * variants, responses that set cookies not stored.
+   * variants, responses that set cookies not stored, only the standard unsafe methods invalidate.
    */
   public static PolicyConfig defaults() {
     return new PolicyConfig(0.1, 86_400, 3_600, true, true, 16, Long.MAX_VALUE);

@@ -7,15 +7,22 @@ public sealed interface RangeDecision {
   record Full() implements RangeDecision {}
 
   /**
-   * Send one byte range as 206 with {@code Content-Range: bytes first-last/complete}.
+   * Send one byte range as 206 with {@code Content-Range: bytes from-last/complete}.
    *
-   * @param first offset of the first byte in the body
+   * @param first offset of the first byte in the stored body
    * @param length number of bytes
-   * @param completeLength the whole body's length
+   * @param completeLength the whole representation's length
+   * @param from offset of the first byte in the representation: {@code first} for a complete stored
+   *     body, more for a stored partial one (RFC 9111 §3.3)
    */
-  record Partial(long first, long length, long completeLength) implements RangeDecision {
+  record Partial(long first, long length, long completeLength, long from) implements RangeDecision {
+    /** A range of a complete stored body, where body and representation offsets agree. */
+    public Partial(long first, long length, long completeLength) {
+      this(first, length, completeLength, first);
+    }
+
     public String contentRange() {
-      return "bytes " + first + "-" + (first + length - 1) + "/" + completeLength;
+      return "bytes " + from + "-" + (from + length - 1) + "/" + completeLength;
     }
   }
 

@@ -10,6 +10,7 @@ import dev.zcproxy.cache.RequestHead;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -50,5 +51,47 @@ class InvalidationTest {
     RequestHead req = request(method);
     List<String> keys = POLICY.invalidations(req, response(status, fields(respHeaders)));
     assertThat(keys).containsExactlyElementsOf(expected == null ? List.of() : Arrays.asList(expected.split(" ")));
+  }
+
+  private static final CachePolicy ANY_UNSAFE = anyUnsafe();
+
+  private static CachePolicy anyUnsafe() {
+    PolicyConfig d = PolicyConfig.defaults();
+    return new CachePolicy(new PolicyConfig(d.heuristicFraction(), d.heuristicMaxSeconds(), d.keepSeconds(),
+        d.cdnCacheControl(), d.surrogateControl(), d.maxVariants(), d.maxObjectBytes(), d.setCookie(),
+        InvalidateMethods.ANY_UNSAFE));
+  }
+
+  @DisplayName("cache.invalidate-methods: any-unsafe also invalidates on methods whose safety is unknown (RFC 9111 §4.4),"
+      + " never on the safe ones (RFC 9110 §9.2.1), CONNECT or an error status")
+  @ParameterizedTest(name = "[{index}] {0} -> {1} [{2}] -> {3}")
+  @CsvSource(delimiter = ';', nullValues = "-", value = {
+      "POST; 200; -; http://example.com/a",
+      "PATCH; 302; -; http://example.com/a",
+      "M-SEARCH; 200; -; http://example.com/a",
+      "M-SEARCH; 200; Content-Location: /c; http://example.com/a http://example.com/c",
+      "M-SEARCH; 200; Location: http://other.example/b; http://example.com/a",
+      "PURGE; 200; -; http://example.com/a",
+      "FOO; 204; -; http://example.com/a",
+      "post; 200; -; http://example.com/a",
+      "FOO; 404; -; -",
+      "FOO; 500; -; -",
+      "GET; 200; -; -",
+      "HEAD; 200; -; -",
+      "OPTIONS; 200; -; -",
+      "TRACE; 200; -; -",
+      "CONNECT; 200; -; -",
+  })
+  void anyUnsafeInvalidations_9111_4_4(String method, int status, String respHeaders, String expected) {
+    List<String> keys = ANY_UNSAFE.invalidations(request(method), response(status, fields(respHeaders)));
+    assertThat(keys).containsExactlyElementsOf(expected == null ? List.of() : Arrays.asList(expected.split(" ")));
+  }
+
+  @Test
+  void defaultsInvalidateOnlyTheStandardUnsafeMethods() {
+    assertThat(PolicyConfig.defaults().invalidateMethods()).isEqualTo(InvalidateMethods.STANDARD);
+    assertThat(InvalidateMethods.STANDARD.invalidates("M-SEARCH")).isFalse();
+    assertThat(InvalidateMethods.ANY_UNSAFE.invalidates("")).isFalse();
+    assertThat(InvalidateMethods.ANY_UNSAFE.invalidates(null)).isFalse();
   }
 }

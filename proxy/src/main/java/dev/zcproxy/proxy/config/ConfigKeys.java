@@ -1,5 +1,6 @@
 package dev.zcproxy.proxy.config;
 
+import dev.zcproxy.cache.policy.InvalidateMethods;
 import dev.zcproxy.cache.policy.SetCookie;
 import dev.zcproxy.proxy.config.ConfigLoader.Binder;
 import dev.zcproxy.proxy.config.ConfigLoader.Value;
@@ -136,6 +137,8 @@ final class ConfigKeys {
   static final Type<IndexHeap> INDEX_HEAP = new Type<>(Binder::indexHeap, IndexHeap::toString);
   static final Type<SetCookie> SET_COOKIE =
       new Type<>(Binder::setCookie, s -> s.name().toLowerCase(Locale.ROOT));
+  static final Type<InvalidateMethods> INVALIDATE_METHODS =
+      new Type<>(Binder::invalidateMethods, m -> m.name().toLowerCase(Locale.ROOT).replace('_', '-'));
   static final Type<String> LEVEL = new Type<>(Binder::level, s -> s);
   static final Type<String> ACCESS_LOG_FORMAT = new Type<>(Binder::accessLogFormat, s -> s);
   static final Type<List<Integer>> PORTS = new Type<>(Binder::ports, ConfigKeys::list);
@@ -337,6 +340,14 @@ final class ConfigKeys {
                   then every client gets that cookie (someone's session); nginx and Varnish do not cache such
                   responses by default, and neither does zcproxy. An origin that marks the field
                   Cache-Control: private="Set-Cookie" (or no-cache="Set-Cookie") is cached without it in every mode."""),
+          key("invalidate-methods", "invalidateMethods", INVALIDATE_METHODS,
+              "standard = POST, PUT, DELETE, PATCH; any-unsafe = every method but GET, HEAD, OPTIONS, TRACE (RFC 9111 §4.4)")
+              .comment("""
+                  Which request methods evict the target URI (and its same-origin Location/Content-Location) when the
+                  origin answers them 2xx/3xx (RFC 9111 §4.4). RFC 9111 asks for every unsafe method, including
+                  unknown ones; but then any client of the data port can evict any URL with PURGE or a made-up
+                  method the origin happens to answer 2xx (purging belongs to the admin listener), so by default only
+                  the standard unsafe methods do, as in nginx and Varnish."""),
           key("key-headers", "keyHeaders", strings(HEADERS),
               "request fields added to the cache key (appended to Vary), e.g. [X-Forwarded-Host]"),
           key("tag-headers", "tagHeaders", strings(HEADERS),

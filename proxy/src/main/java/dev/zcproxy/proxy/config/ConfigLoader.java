@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.zcproxy.cache.policy.InvalidateMethods;
 import dev.zcproxy.cache.policy.SetCookie;
 import dev.zcproxy.proxy.config.ProxyConfig.HostPort;
 import dev.zcproxy.proxy.config.ProxyConfig.IndexHeap;
@@ -720,6 +721,20 @@ public final class ConfigLoader {
         case "strip" -> SetCookie.STRIP;
         case "store" -> SetCookie.STORE;
         default -> throw bad(v, "is not a set-cookie mode (expected: " + expected + ")");
+      };
+    }
+
+    InvalidateMethods invalidateMethods(String path, InvalidateMethods dflt) {
+      String expected = "standard or any-unsafe";
+      Value v = values.get(path);
+      if (v == null) {
+        return dflt;
+      }
+      String t = text(v, expected).strip().toLowerCase(Locale.ROOT);
+      return switch (t) {
+        case "standard" -> InvalidateMethods.STANDARD;
+        case "any-unsafe" -> InvalidateMethods.ANY_UNSAFE;
+        default -> throw bad(v, "is not an invalidate-methods mode (expected: " + expected + ")");
       };
     }
 

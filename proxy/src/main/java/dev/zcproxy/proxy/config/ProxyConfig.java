@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.zcproxy.cache.policy.InvalidateMethods;
 import dev.zcproxy.cache.policy.SetCookie;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -478,7 +479,8 @@ public record ProxyConfig(
    * being stored, rather than go below it.
    *
    * <p>{@code heuristicMax}, {@code keep} and {@code hitForPass} zero mean off. A relative {@code dir}
-   * is resolved against the working directory. {@code setCookie}: see {@link SetCookie}. {@code keyHeaders} are request
+   * is resolved against the working directory. {@code setCookie}: see {@link SetCookie};
+   * {@code invalidateMethods}: see {@link InvalidateMethods}. {@code keyHeaders} are request
    * fields that become part of the cache key (added to every stored response's {@code Vary}).
    * {@code tagHeaders} are origin response fields whose space- or comma-separated values tag the
    * stored entry for purge by tag ({@code Surrogate-Key}, {@code Cache-Tag}); {@code stripTagHeaders}
@@ -504,7 +506,18 @@ public record ProxyConfig(
       List<String> keyHeaders,
       List<String> tagHeaders,
       boolean stripTagHeaders,
-      Ram ram) {
+      Ram ram,
+      InvalidateMethods invalidateMethods) {
+
+    /** A cache section where only the standard unsafe methods invalidate ({@code cache.invalidate-methods: standard}). */
+    public Cache(boolean enabled, Path dir, long maxSizeBytes, long maxObjectBytes, boolean fsync, long minFreeBytes,
+        double heuristicFraction, Duration heuristicMax, Duration keep, boolean cdnCacheControl, boolean surrogateControl,
+        int maxVariants, boolean coalesce, Duration hitForPass, IndexHeap indexHeap, SetCookie setCookie,
+        List<String> keyHeaders, List<String> tagHeaders, boolean stripTagHeaders, Ram ram) {
+      this(enabled, dir, maxSizeBytes, maxObjectBytes, fsync, minFreeBytes, heuristicFraction, heuristicMax, keep,
+          cdnCacheControl, surrogateControl, maxVariants, coalesce, hitForPass, indexHeap, setCookie, keyHeaders,
+          tagHeaders, stripTagHeaders, ram, InvalidateMethods.STANDARD);
+    }
 
     /** A cache section with the default RAM tier. */
     public Cache(boolean enabled, Path dir, long maxSizeBytes, long maxObjectBytes, boolean fsync, long minFreeBytes,
@@ -553,6 +566,7 @@ public record ProxyConfig(
 
     public Cache {
       requireNonNull(setCookie, "cache.set-cookie");
+      requireNonNull(invalidateMethods, "cache.invalidate-methods");
       requireNonNull(dir, "cache.dir");
       check(!dir.toString().isBlank(), "cache.dir", "\"" + dir + "\"", "a directory path");
       positive("cache.max-size", maxSizeBytes);

@@ -376,10 +376,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     } else {
       // a miss, or a kind of answer this handler does not act on yet: fetched as a miss
       Lookup.Miss miss = lookup instanceof Lookup.Miss m ? m : new Lookup.Miss("miss", false);
-      if (miss.onlyIfCached()) {
+      // RFC 9111 §3.3: a stored partial response may answer a range inside it
+      EntryMeta partial = cache.partialFor(ex.head, variants);
+      if (partial != null) {
+        deliverStored(ex, partial, CacheOutcome.HIT, CacheStatus.hit().detail("partial"));
+      } else if (miss.onlyIfCached()) {
         ex.synth(504, CacheStatus.fwd("miss").detail("only-if-cached"), "not in cache (only-if-cached)\n");
       } else if (coalescer.hitForPass(ex.primaryKey)) {
         pass(ex, miss.detail(), "hit-for-pass");
+      } else if (cache.forwardsRange(ex.head)) {
+        pass(ex, miss.detail(), "range"); // its 206 is stored as a partial entry (see pass)
       } else {
         missFetch(ex, miss.detail());
       }
@@ -475,6 +481,15 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
               instanceof ResponseAction.Store s) {
         Fill f = new Fill(ctx, ex.context, ex.primaryKey, fwd);
         f.start(cres, rh, s.entry(), cs.param("stored"));
+        startReader(ex, f, true);
+        return;
+      }
+      // RFC 9111 §3.3: a 206 with one Content-Range of known complete length is stored as a partial entry
+      EntryMeta partial = store != null && ex.target.cacheEnabled() && ex.req.method() == HttpMethod.GET
+          ? ex.target.policy().partialToStore(ex.primaryKey, ex.head, rh, requestTime, clock.getAsLong()) : null;
+      if (partial != null) {
+        Fill f = new Fill(ctx, ex.context, ex.primaryKey, fwd);
+        f.start(cres, rh, partial, cs.param("stored"));
         startReader(ex, f, true);
         return;
       }

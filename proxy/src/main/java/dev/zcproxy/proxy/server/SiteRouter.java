@@ -102,7 +102,8 @@ public final class SiteRouter {
       PolicyConfig b = policy.config();
       long max = sc.maxObjectBytes() != null ? Math.min(sc.maxObjectBytes(), cache.maxSizeBytes()) : b.maxObjectBytes();
       p = new CachePolicy(new PolicyConfig(b.heuristicFraction(), b.heuristicMaxSeconds(), b.keepSeconds(),
-          b.cdnCacheControl(), b.surrogateControl(), b.maxVariants(), max, sc.setCookie() != null ? sc.setCookie() : b.setCookie()));
+          b.cdnCacheControl(), b.surrogateControl(), b.maxVariants(), max, sc.setCookie() != null ? sc.setCookie() : b.setCookie(),
+          b.invalidateMethods()));
     }
     return new Target(site.name(), siteKey(site.name()), pool, enabled, List.copyOf(keys), p, site.maxBodyBytes());
   }

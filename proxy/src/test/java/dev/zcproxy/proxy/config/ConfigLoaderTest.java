@@ -3,6 +3,7 @@ package dev.zcproxy.proxy.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.zcproxy.cache.policy.InvalidateMethods;
 import dev.zcproxy.proxy.config.ProxyConfig.HostPort;
 import dev.zcproxy.proxy.config.ProxyConfig.OriginUrl;
 import java.nio.file.Path;
@@ -117,6 +118,8 @@ class ConfigLoaderTest {
             "bad.yaml:2: cache.ram-max-object-size: \"small\" is not a size"),
         bad("set-cookie mode", "cache:\n  set-cookie: keep\n",
             "bad.yaml:2: cache.set-cookie: \"keep\" is not a set-cookie mode (expected: pass, strip or store)"),
+        bad("invalidate-methods mode", "cache:\n  heuristic-fraction: 0.1\n  invalidate-methods: all\n",
+            "bad.yaml:3: cache.invalidate-methods: \"all\" is not an invalidate-methods mode (expected: standard or any-unsafe)"),
         bad("log level", "logging:\n  level: verbose\n",
             "bad.yaml:2: logging.level: \"verbose\" is not a log level"
                 + " (expected: one of error, warn, info, debug, trace)"),
@@ -231,6 +234,15 @@ class ConfigLoaderTest {
     assertThat(c.admin().toString()).doesNotContain("0123456789abcdef-token");
     assertThat(c.logging())
         .isEqualTo(new ProxyConfig.Logging("/var/log/zcproxy/access.log", "debug", false, "json"));
+  }
+
+  @Test
+  void invalidateMethodsDefaultsToStandardAndCanOptIntoAnyUnsafe() {
+    assertThat(ProxyConfig.defaults().cache().invalidateMethods()).isEqualTo(InvalidateMethods.STANDARD);
+    assertThat(ConfigLoader.parse("cache:\n  invalidate-methods: any-unsafe\n", "i.yaml").cache().invalidateMethods())
+        .isEqualTo(InvalidateMethods.ANY_UNSAFE);
+    assertThat(ConfigLoader.parse("cache:\n  invalidate-methods: Standard\n", "i.yaml").cache().invalidateMethods())
+        .isEqualTo(InvalidateMethods.STANDARD);
   }
 
   @Test

@@ -13,7 +13,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Who may purge: the admin listener wants a bearer token for anything but reads and refuses browser
- * pages of other origins; the data port never evicts for a PURGE or an unknown method. Each test
+ * pages of other origins; by default the data port never evicts for a PURGE or an unknown method. Each test
  * asserts what the client got and, by counting origin requests, whether the entry survived.
  */
 class AdminIT extends OriginAndProxy {
@@ -137,5 +137,26 @@ class AdminIT extends OriginAndProxy {
     storeP();
     assertThat(proxy.send("POST", "/p").statusCode()).isEqualTo(200);
     assertThat(stillCached()).isFalse();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"PURGE", "M-SEARCH", "FOO"})
+  void withAnyUnsafeAnUnknownMethodTheOriginAnswers2xxEvicts_9111_4_4(String method) throws Exception {
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "cache.invalidate-methods: any-unsafe");
+    storeP();
+    int before = origin.requests("/p");
+    assertThat(proxy.send(method, "/p").statusCode()).as("forwarded, and the origin said 200").isEqualTo(200);
+    assertThat(origin.requests("/p")).isEqualTo(before + 1);
+    assertThat(stillCached()).as("evicted by " + method).isFalse();
+  }
+
+  @Test
+  void withAnyUnsafeASafeMethodStillNeverEvicts() throws Exception {
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "cache.invalidate-methods: any-unsafe");
+    storeP();
+    int before = origin.requests("/p");
+    assertThat(proxy.send("OPTIONS", "/p").statusCode()).isEqualTo(200);
+    assertThat(origin.requests("/p")).isEqualTo(before + 1);
+    assertThat(stillCached()).isTrue();
   }
 }

@@ -75,6 +75,8 @@ public final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.
   private final ArrayDeque<HttpMethod> outstanding = new ArrayDeque<>();
   /** Set once unsolicited bytes were seen: nothing more is read or written. */
   private boolean dirty;
+  /** Requests written on this connection so far (read by other threads: {@link #reused}). */
+  private volatile int written;
   private InterimListener listener;
   private final Decoder decoder;
 
@@ -124,6 +126,15 @@ public final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.
       ch.eventLoop().execute(() -> codec.listener = listener); // runs before the request's own write
     }
     return true;
+  }
+
+  /**
+   * Whether {@code conn} already carried a request (a pooled connection reused), as far as its {@link
+   * OriginCodec} knows; false for a new connection or one without the codec. Call before writing the next request.
+   */
+  public static boolean reused(HttpConnection conn) {
+    return conn instanceof VertxConnection vc
+        && vc.channelHandlerContext().pipeline().get("codec") instanceof OriginCodec codec && codec.written > 0;
   }
 
   /** Where {@link #bodySpliced} reads one probe byte; its contents are never looked at. */
@@ -224,6 +235,7 @@ public final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.
         throw new UnsentRequestException();
       }
       outstanding.add(request.method());
+      written++;
       super.encodeInitialLine(buf, request);
     }
   }

@@ -191,12 +191,49 @@ public final class OriginClient {
       OriginCodec.InterimListener interim) {
     headers.remove("content-length");
     headers.remove("transfer-encoding");
-    Future<HttpClientResponse> first = sendOnce(method, uri, headers, body, interim);
+    boolean[] interimSeen = new boolean[1];
+    OriginCodec.InterimListener seen = interim == null ? null : (status, reason, h) -> {
+      interimSeen[0] = true;
+      interim.interim(status, reason, h);
+    };
+    Future<HttpClientResponse> first = sendOnce(method, uri, headers, body, seen);
     // A pooled connection closed because its origin sent bytes nobody asked for refuses requests before
     // writing a byte of them (OriginCodec); such a request never reached the origin and goes again on
-    // another connection, body and all (the body is held in full). Requests that were written are
-    // never sent twice.
-    return first.recover(t -> OriginCodec.notSent(t) ? sendOnce(method, uri, headers, body, interim) : Future.failedFuture(t));
+    // another connection, body and all (the body is held in full). A written request goes again only
+    // when it is idempotent (RFC 9110 §9.2.2) and went on a reused connection that closed before any
+    // byte of a response: the race with the origin's keep-alive timeout, which nginx also retries once.
+    return first.recover(t -> OriginCodec.notSent(t)
+        || (t instanceof StaleConnection && IDEMPOTENT.contains(method) && !interimSeen[0])
+        ? sendOnce(method, uri, headers, body, interim).recover(again -> Future.failedFuture(unwrap(again)))
+        : Future.failedFuture(unwrap(t)));
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    return t instanceof StaleConnection ? t.getCause() : t;
+  }
+
+  /** RFC 9110 §9.2.2. */
+  private static final java.util.Set<HttpMethod> IDEMPOTENT = java.util.Set.of(HttpMethod.GET, HttpMethod.HEAD,
+      HttpMethod.OPTIONS, HttpMethod.TRACE, HttpMethod.PUT, HttpMethod.DELETE);
+
+  /** A request on a reused pooled connection that closed before any byte of the response (its cause). */
+  private static final class StaleConnection extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    StaleConnection(Throwable cause) {
+      super(cause.getMessage(), cause, false, false);
+    }
+  }
+
+  /** Whether {@code t} says the connection ended (closed or reset) before the response head. */
+  private static boolean closedBeforeHead(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof io.vertx.core.http.HttpClosedException
+          || (c instanceof java.io.IOException && !(c instanceof java.net.ConnectException))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private Future<HttpClientResponse> sendOnce(HttpMethod method, String uri, MultiMap headers, OriginBody body,
@@ -228,6 +265,7 @@ public final class OriginClient {
       ro.setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(p.url.port(), p.url.host()));
     }
     return p.client().request(ro).compose(req -> {
+      boolean reused = OriginCodec.reused(req.connection());
       if (!OriginCodec.onInterim(req.connection(), interim) && interim != null) {
         req.earlyHintsHandler(h -> interim.interim(103, "Early Hints", h));
       }
@@ -238,7 +276,7 @@ public final class OriginClient {
         req.putHeader("content-length", Long.toString(body.length()));
         resp = body.sendWith(req);
       }
-      return resp;
+      return reused ? resp.recover(t -> Future.failedFuture(closedBeforeHead(t) ? new StaleConnection(t) : t)) : resp;
     });
   }
 

@@ -64,6 +64,47 @@ class OriginConnectionIT {
     }
   }
 
+  /**
+   * The race every keep-alive client has with an origin's idle timeout: the proxy writes a request on a
+   * pooled connection just as the origin closes it, so the connection ends before any byte of a response.
+   * An idempotent request goes again on a new connection (as nginx does for a cached connection); the
+   * client never sees a 502 for it.
+   */
+  @Test
+  void anIdempotentRequestOnAPooledConnectionTheOriginClosedGoesAgainOnANewOne() throws Exception {
+    try (RawOrigin origin = RawOrigin.start(closesTheSecondRequestsConnection());
+        ProxyFixture proxy = ProxyFixture.start(origin.url(), cacheDir)) {
+      assertThat(new String(proxy.get("/a").body())).isEqualTo("ok");
+      HttpResponse<byte[]> second = proxy.get("/b");
+      assertThat(second.statusCode()).isEqualTo(200);
+      assertThat(new String(second.body())).isEqualTo("ok");
+      assertThat(origin.requests).as("/b sent twice: on the closing connection, then on a new one").hasValue(3);
+      assertThat(origin.connections).hasValue(2);
+    }
+  }
+
+  @Test
+  void aPostOnAPooledConnectionTheOriginClosedIsNotSentAgain() throws Exception {
+    try (RawOrigin origin = RawOrigin.start(closesTheSecondRequestsConnection());
+        ProxyFixture proxy = ProxyFixture.start(origin.url(), cacheDir)) {
+      assertThat(new String(proxy.get("/a").body())).isEqualTo("ok");
+      HttpResponse<byte[]> post = proxy.send("POST", "/b");
+      assertThat(post.statusCode()).isEqualTo(502);
+      assertThat(origin.requests).as("a POST may have been acted on: never sent twice").hasValue(2);
+    }
+  }
+
+  /** Answers the first request, closes the connection on the second without a byte, answers the rest. */
+  private static java.util.function.BiConsumer<RawOrigin.Request, NetSocket> closesTheSecondRequestsConnection() {
+    return (r, s) -> {
+      if (r.n() == 2) {
+        s.close();
+      } else {
+        RawOrigin.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: no-store\r\n\r\nok");
+      }
+    };
+  }
+
   @Test
   void aConnectionIsReusedWhenTheOriginBehaves() throws Exception {
     try (RawOrigin origin = RawOrigin.start((r, s) ->

@@ -274,7 +274,8 @@ final class ConfigKeys {
                   key("handshake-timeout", "handshakeTimeout", NESTED_DURATION,
                       "close a client whose TLS handshake is not done within this"),
                   key("provider", "provider", NESTED_STRING,
-                      "TLS engine: jdk, or openssl (BoringSSL from netty-tcnative, Linux x86-64; fails at start if it cannot load)"))),
+                      "TLS engine: auto = openssl where it loads, else jdk; openssl = BoringSSL from netty-tcnative "
+                          + "(Linux x86-64; fails at start if it cannot load; measured faster); jdk = the JDK's"))),
       section("origin",
           "The single origin every request is forwarded to.",
           key("url", "url", ORIGIN_URL, "http:// or https://, host and optional port; no path")

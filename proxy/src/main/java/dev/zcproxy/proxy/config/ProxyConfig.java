@@ -385,8 +385,11 @@ public record ProxyConfig(
       List<CertKey> certificates, List<String> protocols, List<String> ciphers, Duration reloadCheck,
       Duration handshakeTimeout, String provider) {
 
-    /** The accepted values of {@code listen.tls.provider}: the JDK's TLS engine, or OpenSSL (BoringSSL, netty-tcnative). */
-    public static final List<String> PROVIDERS = List.of("jdk", "openssl");
+    /**
+     * The accepted values of {@code listen.tls.provider}: the JDK's TLS engine, OpenSSL (BoringSSL,
+     * netty-tcnative), or auto (OpenSSL where its native library loads, else the JDK's).
+     */
+    public static final List<String> PROVIDERS = List.of("auto", "jdk", "openssl");
 
     /** The TLS versions zcproxy accepts at all. */
     public static final List<String> KNOWN_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
@@ -408,7 +411,7 @@ public record ProxyConfig(
 
     /** No TLS. */
     public static final ListenTls OFF =
-        new ListenTls(List.of(), KNOWN_PROTOCOLS, List.of(), Duration.ofSeconds(10), Duration.ofSeconds(10));
+        new ListenTls(List.of(), KNOWN_PROTOCOLS, List.of(), Duration.ofSeconds(10), Duration.ofSeconds(10), "auto");
 
     /** With the JDK's TLS engine. */
     public ListenTls(List<CertKey> certificates, List<String> protocols, List<String> ciphers, Duration reloadCheck,
@@ -433,9 +436,14 @@ public record ProxyConfig(
       check(PROVIDERS.contains(provider), "listen.tls.provider", provider, "one of " + String.join(", ", PROVIDERS));
     }
 
-    /** Whether the TLS engine is OpenSSL rather than the JDK's. */
+    /** Whether the TLS engine must be OpenSSL (the proxy does not start without it). */
     public boolean openssl() {
       return provider.equals("openssl");
+    }
+
+    /** Whether the TLS engine is OpenSSL where it loads, else the JDK's. */
+    public boolean auto() {
+      return provider.equals("auto");
     }
 
     /** Whether the listener speaks TLS. */

@@ -26,7 +26,7 @@ class TlsConfigTest {
     assertThat(d.listen().plainAddress()).isNull();
     assertThat(d.listen().tls().protocols()).containsExactly("TLSv1.3", "TLSv1.2");
     assertThat(d.listen().tls().effectiveCiphers()).isEqualTo(ListenTls.MODERN_CIPHERS);
-    assertThat(d.listen().tls().provider()).isEqualTo("jdk");
+    assertThat(d.listen().tls().provider()).isEqualTo("auto");
     assertThat(d.origin().tls()).isEqualTo(OriginTls.DEFAULT);
     assertThat(d.origin().tls().verify()).isTrue();
   }
@@ -70,7 +70,7 @@ class TlsConfigTest {
       "listen:\\n  tls:\\n    reload-chek: 1s|t.yaml:3: listen.tls.reload-chek: unknown key (did you mean listen.tls.reload-check?",
       "listen:\\n  tls:\\n    handshake-timeout: 0|t.yaml:3: listen.tls.handshake-timeout: 0 (expected: > 0)",
       "listen:\\n  tls: yes|t.yaml:2: listen.tls: is not a mapping",
-      "listen:\\n  tls:\\n    provider: gnutls|t.yaml:3: listen.tls.provider: gnutls (expected: one of jdk, openssl)",
+      "listen:\\n  tls:\\n    provider: gnutls|t.yaml:3: listen.tls.provider: gnutls (expected: one of auto, jdk, openssl)",
       "listen:\\n  plain-address: :8080|t.yaml:2: listen.plain-address: 0.0.0.0:8080 (expected: \"\" unless listen.tls has certificates",
       "origin:\\n  tls:\\n    verify: maybe|t.yaml:3: origin.tls.verify: \"maybe\" is not a boolean",
       "origin:\\n  tls:\\n    cert: c.pem|t.yaml:3: origin.tls.key: \"\" (expected: origin.tls.cert and origin.tls.key both set, or neither)",

@@ -73,7 +73,7 @@ final class HitPath {
     }
     HitHead head = kept.head();
     if (head == null || head.source() != entry || head.profile() != ctx) {
-      head = HitHead.encode(entry, policy, ctx);
+      head = HitHead.encode(entry, ex.target.policy(), ctx); // the site's rules (e.g. its set-cookie mode)
       kept = ram.withHead(indexed.generation(), kept, head);
     }
     long age = policy.ageSeconds(entry, clock.getAsLong());

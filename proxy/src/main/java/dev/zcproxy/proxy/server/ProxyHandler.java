@@ -752,7 +752,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     long now = clock.getAsLong();
     resp.setStatusCode(entry.status());
     MultiMap out = resp.headers();
-    policy.forEachResponseHeader(entry, now, out::add); // no intermediate copy of the stored fields
+    // the site's rules (e.g. its set-cookie mode); no intermediate copy of the stored fields
+    ex.target.policy().forEachResponseHeader(entry, now, out::add);
     ex.decorate(outcome, cs);
     ex.req.resume();
     if (policy.notModified(ex.head, entry)) {

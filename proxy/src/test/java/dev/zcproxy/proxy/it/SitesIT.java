@@ -74,6 +74,9 @@ class SitesIT {
           posts.incrementAndGet();
         }
         headersByPath.put(req.path(), req.getHeader("host"));
+        if (req.path().startsWith("/cookie")) {
+          req.response().putHeader("Set-Cookie", "id=" + name); // a shared cookie the site chose to store
+        }
         if (req.path().endsWith("/self")) {
           req.response().putHeader("Content-Location", req.path()); // a POST answer that names its own URI
         }
@@ -307,6 +310,23 @@ class SitesIT {
     assertThat(request("GET", "shop.test", "/api/self").header("cache-status")).contains("cache-disabled");
     assertThat(proxy.server.store().list("", 10)).extracting(m -> m.primaryKey())
         .containsExactlyInAnyOrder("http://shop.test/apiary site=shop", "http://shop.test/self site=shop");
+  }
+
+  @Test
+  void aSiteWithSetCookieStoreServesTheStoredCookieOnHitsWhileTheGlobalDefaultPasses() throws Exception {
+    Named shop = origin("shop");
+    shop.cacheControl = "max-age=600";
+    start("sites:\n  - name: shop\n    hosts: [shop.test]\n    origins: [" + shop.url() + "]\n"
+        + "    cache: { set-cookie: store }\n");
+    Resp miss = request("GET", "shop.test", "/cookie");
+    assertThat(miss.header("set-cookie")).isEqualTo("id=shop");
+    await("the response with its cookie stored", () -> proxy.server.store().entryCount() == 1);
+    for (int i = 0; i < 2; i++) { // the second hit may come from the RAM tier's pre-encoded head
+      Resp hit = request("GET", "shop.test", "/cookie");
+      assertThat(hit.header("cache-status")).contains("hit");
+      assertThat(hit.header("set-cookie")).as("hit %d keeps the site's stored cookie", i).isEqualTo("id=shop");
+    }
+    assertThat(shop.requests.get()).isEqualTo(1);
   }
 
   @Test

@@ -19,6 +19,9 @@
 #                  (-XX:AOTCacheOutput, JEP 483/514/515), then -XX:AOTCache
 #   jdk25-aot-serial  the same with -XX:+UseSerialGC
 #   jdk25-zgc      JDK 25, -XX:+UseZGC (generational) with the same small heap
+#   jdk17-serial-cts  JDK 17, serial, -XX:CompileThresholdScaling=0.25 (the JIT compiles after a quarter
+#                  of the usual invocation counts)
+#   jdk17-serial-c1   JDK 17, serial, -XX:TieredStopAtLevel=1 (C1 only: no C2 warm-up, lower peak)
 # Every zcproxy is started through bin/zcproxy (JAVA_HOME, ZCPROXY_JAVA_OPTS = HEAP_OPTS + the set-up's
 # GC, ZCPROXY_AOT_CACHE for the archive set-ups), so what is measured is what bin/zcproxy runs. A training
 # run serves TRAIN (20 s) of hits and 2 s of passes, then stops with SIGTERM (the archive is written at exit). Results: results/WARMUP-<date>-<commit>.md (+ .tsv); nothing is committed for you.
@@ -36,7 +39,7 @@ ROUNDS=${ROUNDS:-3}
 SIZE=${SIZE:-1k}
 CONNS=${CONNS:-1x16}
 SETUPS=${SETUPS:-jdk17 jdk17-serial jdk17-parallel jdk17-cds jdk25 jdk25-serial jdk25-aot jdk25-aot-serial jdk25-zgc}
-HEAP_OPTS=${HEAP_OPTS:--Xms64m -Xmx128m -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k}  # as bin/zcproxy
+HEAP_OPTS=${HEAP_OPTS:--Xms64m -Xmx768m -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k}  # as bin/zcproxy
 JDK17=${JDK17:-java}
 JDK25=${JDK25:-}
 if [[ -z $JDK25 ]]; then
@@ -71,6 +74,8 @@ opts_of() {
   case $1 in
     jdk17 | jdk25) echo "" ;;
     *-serial) echo "-XX:+UseSerialGC" ;;
+    *-serial-cts) echo "-XX:+UseSerialGC -XX:CompileThresholdScaling=0.25" ;;
+    *-serial-c1) echo "-XX:+UseSerialGC -XX:TieredStopAtLevel=1" ;;
     *-parallel) echo "-XX:+UseParallelGC" ;;
     *-zgc) echo "-XX:+UseZGC" ;;
     *) echo "" ;;

@@ -178,7 +178,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.surrogateCapability = config.cache().enabled() && config.cache().surrogateControl();
     this.websocket = config.transfer().websocket();
     this.tunnels = new Tunnels(vertx,
-        new Splicer(config.transfer().splice(), config.listen().idleTimeout(), java.time.Duration.ZERO),
+        new Splicer(config.listen().idleTimeout(), java.time.Duration.ZERO), planner,
         new Tunnels.Route() {
           @Override
           public dev.zcproxy.proxy.origin.OriginPool pool(String authority, String path) {

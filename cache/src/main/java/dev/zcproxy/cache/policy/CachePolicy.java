@@ -259,27 +259,13 @@ public final class CachePolicy {
    * the same fields in the same order.
    */
   public void forEachResponseHeader(EntryMeta entry, long nowMillis, java.util.function.BiConsumer<String, String> out) {
+    responseFields(entry, nowMillis).forEach(out);
+  }
+
+  /** The fields to send with {@code entry} at {@code nowMillis} under this policy's cookie rule, as a value. */
+  public ResponseFields responseFields(EntryMeta entry, long nowMillis) {
     requireNonNull(entry, "entry");
-    Headers h = entry.headers();
-    boolean dropCookies = config.setCookie() != SetCookie.STORE;
-    String age = null;
-    for (int i = 0; i < h.size(); i++) {
-      String name = h.name(i);
-      if (dropCookies && SetCookie.isCookieField(name)) {
-        continue;
-      }
-      if (name.equalsIgnoreCase("Age")) {
-        if (age == null) {
-          age = Long.toString(ageSeconds(entry, nowMillis));
-          out.accept("Age", age);
-        }
-        continue;
-      }
-      out.accept(name, h.value(i));
-    }
-    if (age == null) {
-      out.accept("Age", Long.toString(ageSeconds(entry, nowMillis)));
-    }
+    return new ResponseFields(entry, config.setCookie() == SetCookie.STORE, ageSeconds(entry, nowMillis));
   }
 
   /** The current age of {@code entry} at {@code nowMillis} in whole seconds (RFC 9111 §4.2.3). */

@@ -10,7 +10,6 @@ import dev.zcproxy.cache.ResponseHead;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.function.BiConsumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -34,9 +33,12 @@ import java.util.function.LongSupplier;
  *       (its {@code max-object-size} and {@code set-cookie}), given as the site's {@link CachePolicy}.
  *   <li><b>store.</b> {@link #variantsToDrop}: at most {@link PolicyConfig#maxVariants} variants of a
  *       URI; the oldest others go (§4.1 leaves the number to the cache).
- *   <li><b>deliver.</b> {@link #served} picks, of the entry the lookup chose and the one the store
- *       opened, the one that describes the response; {@link #notModified}, {@link #range} and
- *       {@link #forEachResponseHeader} answer from it.
+ *   <li><b>pass.</b> {@link #afterPass}: what is stored of a response to a request passed to the
+ *       origin (a POST's for its {@code Content-Location}, a forwarded range's 206 as a partial entry).
+ *   <li><b>deliver.</b> {@link #deliver}: how a stored entry answers the request, as a {@link Delivery}
+ *       (full, 304, 206 with its range, 416, or the head alone) with the fields to send
+ *       ({@link ResponseFields}, with the current {@code Age}); {@link #answersInFull} says when it is
+ *       always the full response (the pre-encoded hit path).
  *   <li><b>invalidate.</b> {@link #invalidations}: the keys an unsafe method's response invalidates (§4.4).
  * </ol>
  */
@@ -44,6 +46,9 @@ public final class HttpCache {
   /** The client fields a fetch for the cache does not forward: its conditionals and range. */
   static final List<String> CONDITIONALS_AND_RANGE = List.of("if-none-match", "if-modified-since", "if-range", "range");
   private static final OriginFields FILL = new OriginFields(CONDITIONALS_AND_RANGE, dev.zcproxy.cache.Headers.empty());
+
+  /** A passed request's response that nothing stores. */
+  private static final ResponseAction.Pass PASSED = new ResponseAction.Pass(Reason.OTHER, "passed");
 
   private final CachePolicy policy;
   private final LongSupplier clock;
@@ -168,6 +173,32 @@ public final class HttpCache {
   }
 
   /**
+   * What to keep of the origin's response to a request passed to it ({@code req} as sent, not a fetch
+   * for the cache): a POST response that names its own URI with explicit freshness is stored for that
+   * URI's GETs (RFC 9110 §9.3.3); a 206 to a GET whose range went to the origin is stored as a partial
+   * entry (RFC 9111 §3.3); anything else is only relayed ({@link ResponseAction.Pass}, with the
+   * detail {@code passed} unless a storage rule said why: the request was passed before it was sent).
+   *
+   * @param site the storage rules of the request's site
+   */
+  public ResponseAction afterPass(RequestHead req, ResponseHead resp, String primaryKey, long requestTime,
+      long responseTime, CachePolicy site) {
+    requireNonNull(req, "req");
+    requireNonNull(resp, "resp");
+    if (req.method().equals("POST")) {
+      return storage(req, resp, primaryKey, requestTime, responseTime, site);
+    }
+    if (req.method().equals("GET")) {
+      EntryMeta partial = site.partialToStore(primaryKey, req, resp, requestTime, responseTime);
+      if (partial != null) {
+        return new ResponseAction.Store(partial);
+      }
+      return resp.status() == 206 ? new ResponseAction.Pass(Reason.PARTIAL) : PASSED;
+    }
+    return PASSED;
+  }
+
+  /**
    * The fresh stored partial (206) entry among {@code variants} that answers {@code req}'s range, or
    * {@code null} (RFC 9111 §3.3); asked only when the lookup missed.
    */
@@ -259,18 +290,58 @@ public final class HttpCache {
     return opened;
   }
 
+  /**
+   * How the stored entry answers {@code req}: of {@code requested} (the lookup's choice) and
+   * {@code opened} (the file's current meta) the one {@link #served} picks, with the site's fields and
+   * the current {@code Age}; a 304 when the client's validators match it (RFC 9110 §13.2.2, RFC 9111
+   * §4.3.2), for a GET one byte range as 206 or 416 (RFC 9110 §14), and for a HEAD (or a stored 204 or
+   * 304) the head alone.
+   *
+   * @param site the storage rules of the request's site: which stored fields are sent (its {@code set-cookie})
+   */
+  public Delivery deliver(RequestHead req, EntryMeta requested, EntryMeta opened, CachePolicy site) {
+    requireNonNull(req, "req");
+    EntryMeta entry = served(requireNonNull(requested, "requested"), requireNonNull(opened, "opened"));
+    ResponseFields fields = fields(entry, site);
+    if (policy.notModified(req, entry)) {
+      return new Delivery(Delivery.Kind.NOT_MODIFIED, entry, 304, fields, 0, 0, null, false);
+    }
+    boolean bodiless = req.method().equals("HEAD") || entry.status() == 204 || entry.status() == 304;
+    if (req.method().equals("GET")) {
+      RangeDecision range = policy.range(req, entry);
+      if (range instanceof RangeDecision.Partial p) {
+        return new Delivery(Delivery.Kind.PARTIAL, entry, 206, fields, p.first(), p.length(), p.contentRange(), !bodiless);
+      }
+      if (range instanceof RangeDecision.Unsatisfiable u) {
+        return new Delivery(Delivery.Kind.UNSATISFIABLE, entry, 416, fields, 0, 0, "bytes */" + u.completeLength(), false);
+      }
+    }
+    return new Delivery(Delivery.Kind.FULL, entry, entry.status(), fields, 0, entry.bodyLength(), null, !bodiless);
+  }
+
+  /**
+   * Whether {@code req} has none of the fields that can make a stored complete response answer other
+   * than in full (conditionals, {@code Range}, {@code If-Range}): then {@link #deliver} gives
+   * {@link Delivery.Kind#FULL} for every such entry, and the proxy may serve it from a head encoded once.
+   */
+  public boolean answersInFull(RequestHead req) {
+    dev.zcproxy.cache.Headers h = req.headers();
+    return !(h.contains("if-none-match") || h.contains("if-modified-since") || h.contains("range") || h.contains("if-range")
+        || h.contains("if-match") || h.contains("if-unmodified-since"));
+  }
+
+  /** The fields to send with {@code entry} now under {@code site}'s rules (its {@code set-cookie}), with the current {@code Age}. */
+  public ResponseFields fields(EntryMeta entry, CachePolicy site) {
+    return site.responseFields(entry, now());
+  }
+
+  /** The current age of {@code entry} in whole seconds (RFC 9111 §4.2.3), at the clock's now. */
+  public long age(EntryMeta entry) {
+    return policy.ageSeconds(entry, now());
+  }
+
   /** Whether a conditional {@code req} is answered 304 from {@code entry} (RFC 9110 §13.2.2, RFC 9111 §4.3.2). */
   public boolean notModified(RequestHead req, EntryMeta entry) {
     return policy.notModified(req, entry);
-  }
-
-  /** How to answer {@code req}'s {@code Range}/{@code If-Range} from the complete stored {@code entry}. */
-  public RangeDecision range(RequestHead req, EntryMeta entry) {
-    return policy.range(req, entry);
-  }
-
-  /** Hands the fields to send with {@code entry} now (stored ones and a current {@code Age}) to {@code out}. */
-  public void forEachResponseHeader(EntryMeta entry, BiConsumer<String, String> out) {
-    policy.forEachResponseHeader(entry, now(), out);
   }
 }

@@ -145,10 +145,11 @@ public final class PartialContent {
     if (dash <= 0 || slash <= dash + 1 || slash == rest.length() - 1) {
       return null;
     }
-    long first = digits(rest.substring(0, dash));
-    long last = digits(rest.substring(dash + 1, slash));
-    long complete = digits(rest.substring(slash + 1));
-    if (first < 0 || last < 0 || complete < 0 || first > last || last >= complete) {
+    long first = Ranges.digits(rest.substring(0, dash));
+    long last = Ranges.digits(rest.substring(dash + 1, slash));
+    long complete = Ranges.digits(rest.substring(slash + 1));
+    // a saturated (too long) number is no length this cache could hold
+    if (first < 0 || last < 0 || complete < 0 || complete == Long.MAX_VALUE || first > last || last >= complete) {
       return null;
     }
     return new Span(first, last, complete);
@@ -156,20 +157,5 @@ public final class PartialContent {
 
   private static EntryMeta sized(long length) {
     return new EntryMeta("", "", 200, Headers.empty(), 0, 0, length, 0);
-  }
-
-  private static long digits(String s) {
-    if (s.isEmpty() || s.length() > 18) {
-      return -1;
-    }
-    long v = 0;
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < '0' || c > '9') {
-        return -1;
-      }
-      v = v * 10 + (c - '0');
-    }
-    return v;
   }
 }

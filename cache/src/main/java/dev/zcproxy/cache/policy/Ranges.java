@@ -91,8 +91,11 @@ final class Ranges {
     return date != HttpDates.INVALID && date - lm >= 1000;
   }
 
-  /** Non-negative decimal, or -1; saturates at Long.MAX_VALUE. */
-  private static long digits(String s) {
+  /**
+   * A non-negative decimal ({@code 1*DIGIT}), or -1; saturates at {@code Long.MAX_VALUE}. The one number
+   * parser of byte ranges: {@code Range} here, {@code Content-Range} in {@link PartialContent}.
+   */
+  static long digits(String s) {
     if (s.isEmpty()) {
       return -1;
     }

@@ -233,18 +233,7 @@ final class StoreIndex {
 
   /** Replaces the entry of {@code e}'s hash by {@code e} only if the current one has {@code generation}. */
   boolean replaceIfGeneration(long generation, StoreEntry e) {
-    boolean[] done = new boolean[1];
-    cache.asMap().computeIfPresent(e, (h, cur) -> {
-      if (cur.generation() != generation) {
-        return cur;
-      }
-      done[0] = true;
-      return e;
-    });
-    if (done[0]) {
-      added(e);
-    }
-    return done[0];
+    return replaceIf(e, cur -> cur.generation() == generation);
   }
 
   /**
@@ -252,9 +241,14 @@ final class StoreIndex {
    * generation and fingerprint as {@code expected}; whether it did.
    */
   boolean replaceIfSame(StoreEntry expected, StoreEntry e) {
+    return replaceIf(e, cur -> cur.generation() == expected.generation() && cur.fingerprint == expected.fingerprint);
+  }
+
+  /** Replaces the entry of {@code e}'s hash by {@code e} if there is one and {@code current} accepts it; whether it did. */
+  private boolean replaceIf(StoreEntry e, java.util.function.Predicate<StoreEntry> current) {
     boolean[] done = new boolean[1];
     cache.asMap().computeIfPresent(e, (h, cur) -> {
-      if (cur.generation() != expected.generation() || cur.fingerprint != expected.fingerprint) {
+      if (!current.test(cur)) {
         return cur;
       }
       done[0] = true;

@@ -296,13 +296,167 @@ class HttpCacheTest {
   }
 
   @Test
-  void theResponseFieldsCarryTheAgeAtTheClocksNow() {
-    EntryMeta e = entry("Cache-Control", "max-age=60", "Date", date(0));
+  void theFieldsFollowTheSitesCookieRuleAndCarryTheAgeAtTheClocksNow() {
+    EntryMeta e = entry("Cache-Control", "max-age=60", "Date", date(0), "Age", "3", "Set-Cookie", "a=1", "X", "y");
     advance(7);
-    Headers.Builder b = Headers.builder();
-    cache.forEachResponseHeader(e, b::add);
-    assertThat(b.build().get("Age")).isEqualTo("7");
-    assertThat(cache.notModified(get("If-None-Match", "*"), e)).isTrue();
-    assertThat(cache.range(get("Range", "bytes=0-9"), e)).isInstanceOf(RangeDecision.Partial.class);
+    CachePolicy storeCookies = new CachePolicy(new PolicyConfig(0.1, 86_400, 3_600, true, true, 16, Long.MAX_VALUE,
+        SetCookie.STORE));
+    Delivery plain = cache.deliver(get(), e, e, policy);
+    assertThat(plain.fields()).isEqualTo(new ResponseFields(e, false, 10)); // 3 s old when stored, 7 s since
+    assertThat(plain.fields().toHeaders()).isEqualTo(Headers.of("Cache-Control", "max-age=60", "Date", date(0), "Age", "10", "X", "y"));
+    assertThat(cache.deliver(get(), e, e, storeCookies).fields().toHeaders().get("Set-Cookie")).isEqualTo("a=1");
+    assertThat(cache.fields(e, policy)).isEqualTo(plain.fields());
+    assertThat(cache.age(e)).isEqualTo(10);
+    // without a stored Age, the current one goes last
+    EntryMeta noAge = entry("Date", date(0));
+    assertThat(cache.fields(noAge, policy).toHeaders()).isEqualTo(Headers.of("Date", date(0), "Age", "7"));
+  }
+
+  @Test
+  void aStoredEntryIsDeliveredInFullWithItsLength() {
+    EntryMeta e = entry("Cache-Control", "max-age=60", "ETag", "\"v1\"");
+    Delivery d = cache.deliver(get(), e, e, policy);
+    assertThat(d).isEqualTo(new Delivery(Delivery.Kind.FULL, e, 200, cache.fields(e, policy), 0, 1000, null, true));
+    assertThat(d.contentLength()).isEqualTo(1000);
+  }
+
+  @ParameterizedTest(name = "[{index}] {0}: {1}")
+  @CsvSource(delimiter = ';', value = {
+      "If-None-Match; \"v1\"",
+      "If-None-Match; *",
+      "If-None-Match; W/\"v1\", \"v2\"",
+      "If-Modified-Since; Tue, 14 Nov 2023 22:13:20 GMT",
+  })
+  void matchingValidatorsAreAnswered304WithoutALengthOrBody(String field, String value) {
+    EntryMeta e = entry("Cache-Control", "max-age=60", "ETag", "\"v1\"", "Last-Modified", date(-100));
+    for (String method : List.of("GET", "HEAD")) {
+      Delivery d = cache.deliver(request(method, field, value, "Range", "bytes=0-9"), e, e, policy);
+      assertThat(d.kind()).isEqualTo(Delivery.Kind.NOT_MODIFIED);
+      assertThat(d.status()).isEqualTo(304);
+      assertThat(d.contentLength()).isEqualTo(-1);
+      assertThat(d.contentRange()).isNull();
+      assertThat(d.body()).isFalse();
+    }
+    assertThat(cache.deliver(get(field, field.equals("If-None-Match") ? "\"v2\"" : date(-200)), e, e, policy).kind())
+        .isEqualTo(Delivery.Kind.FULL);
+  }
+
+  @Test
+  void aRangeOfAGetIsAnswered206WithItsBytesOr416() {
+    EntryMeta e = new EntryMeta(URI, "", 200, Headers.of("Cache-Control", "max-age=60"), T0, T0, 1000, 64);
+    Delivery part = cache.deliver(get("Range", "bytes=10-19"), e, e, policy);
+    assertThat(part).isEqualTo(new Delivery(Delivery.Kind.PARTIAL, e, 206, cache.fields(e, policy), 10, 10,
+        "bytes 10-19/1000", true));
+    assertThat(part.contentLength()).isEqualTo(10);
+    assertThat(cache.deliver(get("Range", "bytes=-100"), e, e, policy).first()).isEqualTo(900);
+
+    Delivery none = cache.deliver(get("Range", "bytes=1000-"), e, e, policy);
+    assertThat(none).isEqualTo(new Delivery(Delivery.Kind.UNSATISFIABLE, e, 416, cache.fields(e, policy), 0, 0,
+        "bytes */1000", false));
+    assertThat(none.contentLength()).isZero();
+
+    // not a byte range, or an If-Range that does not match: the whole response
+    assertThat(cache.deliver(get("Range", "items=0-1"), e, e, policy).kind()).isEqualTo(Delivery.Kind.FULL);
+    assertThat(cache.deliver(get("Range", "bytes=0-9", "If-Range", "\"other\""), e, e, policy).kind())
+        .isEqualTo(Delivery.Kind.FULL);
+  }
+
+  @Test
+  void aHeadGetsTheHeadAloneWithTheFullLengthWhateverItsRange() {
+    EntryMeta e = entry("Cache-Control", "max-age=60");
+    for (String range : new String[] {"bytes=0-9", "bytes=5000-"}) {
+      Delivery d = cache.deliver(request("HEAD", "Range", range), e, e, policy);
+      assertThat(d).isEqualTo(new Delivery(Delivery.Kind.FULL, e, 200, cache.fields(e, policy), 0, 1000, null, false));
+    }
+  }
+
+  @Test
+  void aStoredResponseWithoutContentSendsNoBody() {
+    EntryMeta noContent = new EntryMeta(URI, "", 204, Headers.of("Cache-Control", "max-age=60"), T0, T0, 0, 0);
+    Delivery d = cache.deliver(get(), noContent, noContent, policy);
+    assertThat(d.kind()).isEqualTo(Delivery.Kind.FULL);
+    assertThat(d.status()).isEqualTo(204);
+    assertThat(d.body()).isFalse();
+  }
+
+  @Test
+  void aStoredPartialAnswersARangeInsideItWithTheRepresentationsOffsets() {
+    // stored for Range: bytes=-6 of a 10-byte representation: bytes 4-9
+    EntryMeta partial = new EntryMeta(URI, PartialContent.PREFIX + "bytes=-6", 206,
+        Headers.of("Cache-Control", "max-age=60", "Content-Range", "bytes 4-9/10"), T0, T0, 6, 0);
+    Delivery d = cache.deliver(get("Range", "bytes=-5"), partial, partial, policy);
+    assertThat(d.kind()).isEqualTo(Delivery.Kind.PARTIAL);
+    assertThat(d.first()).isEqualTo(1);
+    assertThat(d.length()).isEqualTo(5);
+    assertThat(d.contentRange()).isEqualTo("bytes 5-9/10");
+    // the very range it was stored for: the stored 206 as it is
+    Delivery same = cache.deliver(get("Range", "bytes=-6"), partial, partial, policy);
+    assertThat(same.status()).isEqualTo(206);
+    assertThat(same.length()).isEqualTo(6);
+  }
+
+  @Test
+  void theDeliveryDescribesTheServedEntry() {
+    EntryMeta opened = new EntryMeta(URI, "", 200, Headers.of("ETag", "\"old\""), T0, T0, 10, 100);
+    EntryMeta merged = opened.withHeaders(Headers.of("ETag", "\"new\""), at(5), at(5));
+    Delivery d = cache.deliver(get("If-None-Match", "\"new\""), merged, opened, policy);
+    assertThat(d.entry()).isSameAs(merged);
+    assertThat(d.kind()).isEqualTo(Delivery.Kind.NOT_MODIFIED);
+  }
+
+  /** The pre-encoded hit path serves only requests every stored complete response answers in full. */
+  @ParameterizedTest(name = "[{index}] {0}")
+  @CsvSource(delimiter = ';', value = {
+      "If-None-Match; \"v1\"",
+      "If-Modified-Since; Tue, 14 Nov 2023 22:13:20 GMT",
+      "Range; bytes=0-9",
+      "If-Range; \"v1\"",
+      "If-Match; \"v1\"",
+      "If-Unmodified-Since; Tue, 14 Nov 2023 22:13:20 GMT",
+      "if-none-match; *",
+  })
+  void aRequestWithAConditionalOrRangeIsNotAnsweredInFullBlindly(String field, String value) {
+    assertThat(cache.answersInFull(get(field, value))).isFalse();
+  }
+
+  @Test
+  void aPlainRequestIsAnsweredInFullByEveryEntry() {
+    assertThat(cache.answersInFull(get("Accept", "*/*", "Cache-Control", "max-age=0"))).isTrue();
+    for (EntryMeta e : List.of(entry("ETag", "\"v1\"", "Last-Modified", date(-100)), entry(200, "x", T0, T0))) {
+      assertThat(cache.deliver(get("Accept", "*/*"), e, e, policy).kind()).isEqualTo(Delivery.Kind.FULL);
+    }
+  }
+
+  // ---------------------------------------------------------------- pass
+
+  @Test
+  void aPassedPostNamingItsOwnUriIsStoredForItsGets() {
+    ResponseAction a = cache.afterPass(request("POST"), response(200, "Cache-Control", "max-age=60", "Content-Location", "/a"),
+        URI, at(1), at(2), policy);
+    assertThat(a).isInstanceOf(ResponseAction.Store.class);
+    assertThat(((ResponseAction.Store) a).entry().responseTime()).isEqualTo(at(2));
+    assertThat(cache.afterPass(request("POST"), response(200, "Cache-Control", "max-age=60", "Content-Location", "/b"),
+        URI, T0, T0, policy)).isEqualTo(new ResponseAction.Pass(Reason.METHOD));
+  }
+
+  @Test
+  void aForwardedRangesPartialIsStoredAsAPartialEntry() {
+    ResponseAction a = cache.afterPass(get("Range", "bytes=-5"),
+        response(206, "Cache-Control", "max-age=60", "Content-Range", "bytes 5-9/10"), URI, T0, T0, policy);
+    assertThat(a).isInstanceOf(ResponseAction.Store.class);
+    assertThat(((ResponseAction.Store) a).entry().variant()).isEqualTo(PartialContent.PREFIX + "bytes=-5");
+    assertThat(cache.afterPass(get("Range", "bytes=-5"),
+        response(206, "Cache-Control", "no-store", "Content-Range", "bytes 5-9/10"), URI, T0, T0, policy))
+        .isEqualTo(new ResponseAction.Pass(Reason.PARTIAL));
+  }
+
+  @Test
+  void anyOtherPassedResponseIsOnlyRelayed() {
+    ResponseHead fresh = response(200, "Cache-Control", "max-age=60", "Content-Location", "/a");
+    assertThat(cache.afterPass(get(), fresh, URI, T0, T0, policy)).isEqualTo(new ResponseAction.Pass(Reason.OTHER, "passed"));
+    assertThat(cache.afterPass(request("PUT"), fresh, URI, T0, T0, policy)).isEqualTo(new ResponseAction.Pass(Reason.OTHER, "passed"));
+    assertThat(cache.afterPass(request("HEAD", "Range", "bytes=-5"),
+        response(206, "Cache-Control", "max-age=60", "Content-Range", "bytes 5-9/10"), URI, T0, T0, policy))
+        .isInstanceOf(ResponseAction.Pass.class);
   }
 }

@@ -41,12 +41,13 @@ class DiskStoreSnapshotTest {
   Path dir;
   StoreFixture fx;
   ExecutorService io;
+  private static final int IO_THREADS = 2;
 
   @BeforeEach
   void setUp() {
     dir = tempDir.resolve("cache");
     fx = new StoreFixture(dir);
-    io = Executors.newFixedThreadPool(2);
+    io = Executors.newFixedThreadPool(IO_THREADS);
   }
 
   @AfterEach
@@ -69,6 +70,22 @@ class DiskStoreSnapshotTest {
   private void drainIo() throws Exception {
     for (int i = 0; i < 3; i++) {
       io.submit(() -> { }).get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * Waits until every I/O thread has finished what it took so far: one task per pool thread, meeting at a
+   * barrier ({@link #drainIo} can finish on one thread while the other still runs a removal notice). Only
+   * when no task of the store blocks a thread (the scan has ended).
+   */
+  private void drainAllIo() throws Exception {
+    java.util.concurrent.CyclicBarrier all = new java.util.concurrent.CyclicBarrier(IO_THREADS);
+    List<java.util.concurrent.Future<?>> meet = new ArrayList<>();
+    for (int i = 0; i < IO_THREADS; i++) {
+      meet.add(io.submit(() -> all.await(10, TimeUnit.SECONDS)));
+    }
+    for (java.util.concurrent.Future<?> f : meet) {
+      f.get(10, TimeUnit.SECONDS);
     }
   }
 
@@ -250,6 +267,7 @@ class DiskStoreSnapshotTest {
     try (DiskStore s = open(image, CompletableFuture.completedFuture(null))) {
       s.scanned().get(10, TimeUnit.SECONDS); // nobody asked for the purged keys
       s.cleanUp();
+      drainAllIo(); // the removal notices of the gone entries update the byte count on the I/O executor
       assertThat(s.entryCount()).isEqualTo(5);
       assertThat(s.weightedBytes()).as("the gone files are not counted").isEqualTo(diskBytes(image));
     }

@@ -194,8 +194,8 @@ final class ConfigKeys {
       This file is generated from ConfigKeys.java (the one declaration of every key); edit that instead.
 
       Syntax:
-        sizes      a number with a 1024-based unit: 100B, 64KiB, 512MiB, 10GiB, 1TiB (a plain number is
-                   bytes). 10GB, 10G or 10K are rejected as ambiguous: write 10GiB.
+        sizes      a number with a 1024-based unit: 100B, 64KiB, 512MiB, 10GiB, 1TiB, or nginx's 16k, 512m,
+                   10g (also 1024-based); a plain number is bytes. 10GB or 16kB are rejected as ambiguous.
         durations  250ms, 30s, 5m, 1h, 1d, or combined like 1h30m; 0 alone means zero (often "off").
         addresses  HOST:PORT, [::1]:PORT for IPv6, :PORT for all interfaces; port 0 picks a free port.
       Unknown keys are an error, so a typo fails at startup instead of being silently ignored.
@@ -310,7 +310,7 @@ final class ConfigKeys {
           key("max-size", "maxSizeBytes", SIZE,
               "total size of stored bodies; over it Caffeine's W-TinyLFU evicts the least often used of recent "
                   + "objects (a new, rarely used one may go first)")
-              .flag("--cache-size", "SIZE", Units.SIZE_EXPECTED, "cache size limit, e.g. 10GiB (units B, KiB, MiB, GiB, TiB)"),
+              .flag("--cache-size", "SIZE", Units.SIZE_EXPECTED, "cache size limit, e.g. 10GiB or 10g (units B, KiB, MiB, GiB, TiB, k, m, g)"),
           key("index-heap", "indexHeap", INDEX_HEAP,
               "heap the index may take (share of -Xmx, or a size e.g. 64MiB); ~165 B per object: bin/zcproxy's -Xmx768m "
                   + "holds ~1.2 million; the index is also saved to dir/index.snapshot (every 5 min while it changes, "

@@ -11,10 +11,11 @@ import java.util.regex.Pattern;
  * Parses and prints the human sizes and durations of the config file.
  *
  * <p>Sizes are 1024-based only: a number (decimals allowed) with an optional unit {@code B},
- * {@code KiB}, {@code MiB}, {@code GiB} or {@code TiB} (unit case-insensitive, a space before it
- * allowed); a plain number is bytes. SI-looking units ({@code 10GB}, {@code 10G}, {@code 512k}) are
- * rejected with a hint, because operators mean different things by them (nginx {@code 10g} is
- * 1024-based, a disk vendor's {@code 10GB} is not).
+ * {@code KiB}, {@code MiB}, {@code GiB} or {@code TiB}, or nginx's short suffixes {@code k}, {@code m},
+ * {@code g} for KiB, MiB, GiB (1024-based in nginx too), unit case-insensitive, a space before it
+ * allowed; a plain number is bytes. SI-looking units ({@code 10GB}, {@code 512kB}, {@code 1T}) are
+ * rejected with a hint, because operators mean different things by them (a disk vendor's {@code 10GB}
+ * is 10^10 bytes). This is the one size parser: the config file, the flags and the demo origin's URLs.
  *
  * <p>Durations are one or more {@code <integer><unit>} parts with unit {@code ms}, {@code s}, {@code
  * m}, {@code h} or {@code d} (lower case, so {@code m} is never confused with months), e.g. {@code
@@ -23,7 +24,7 @@ import java.util.regex.Pattern;
 public final class Units {
   /** What {@link #parseSize} accepts, for error messages. */
   public static final String SIZE_EXPECTED =
-      "a number with unit B, KiB, MiB, GiB, TiB, e.g. 10GiB";
+      "a number with unit B, KiB, MiB, GiB, TiB (or k, m, g as in nginx), e.g. 10GiB";
   static final String DURATION_EXPECTED =
       "a number with unit ms, s, m, h, d, e.g. 30s, or 0";
 
@@ -31,6 +32,8 @@ public final class Units {
       Pattern.compile("(-?\\d+(?:\\.\\d+)?)\\s*([a-zA-Z]*)");
   private static final Pattern DURATION_PART = Pattern.compile("(\\d+)(ms|s|m|h|d)");
   private static final String[] IEC = {"B", "KiB", "MiB", "GiB", "TiB"};
+  /** nginx's suffixes, by power of 1024 (index 1 = KiB): binary multiples, as nginx reads them. */
+  private static final String[] NGINX = {"", "k", "m", "g"};
 
   private Units() {}
 
@@ -46,7 +49,7 @@ public final class Units {
       power = 0;
     } else {
       for (int i = 0; i < IEC.length; i++) {
-        if (IEC[i].equalsIgnoreCase(unit)) {
+        if (IEC[i].equalsIgnoreCase(unit) || i > 0 && i < NGINX.length && NGINX[i].equalsIgnoreCase(unit)) {
           power = i;
         }
       }
@@ -54,9 +57,9 @@ public final class Units {
     if (power < 0) {
       String hint = "";
       String u = unit.toUpperCase(Locale.ROOT);
-      if (u.matches("[KMGT]B?")) {
+      if (u.matches("[KMGT]B?")) { // 10GB, 512kB, 1T: SI-looking (k, m, g alone are nginx's, taken above)
         hint = "; did you mean " + m.group(1) + IEC["KMGT".indexOf(u.charAt(0)) + 1]
-            + "? sizes are 1024-based and written KiB, MiB, GiB, TiB";
+            + "? sizes are 1024-based and written KiB, MiB, GiB, TiB, or k, m, g as in nginx";
       }
       throw new IllegalArgumentException(
           "is not a size (expected: " + SIZE_EXPECTED + hint + ")");

@@ -38,24 +38,19 @@ public final class BodyPattern {
   }
 
   /** What {@link #parseSize} accepts, for error messages. */
-  public static final String SIZE_EXPECTED = Units.SIZE_EXPECTED + ", or k, m, g for KiB, MiB, GiB; at most 16GiB";
+  public static final String SIZE_EXPECTED = Units.SIZE_EXPECTED + "; at most 16GiB";
 
   /**
-   * Parses a size as the config file does ({@code 1000}, {@code 16KiB}, {@code 1.5MiB}: {@link Units#parseSize}),
-   * plus the short form {@code k}, {@code m}, {@code g} for KiB, MiB, GiB that keeps URLs like {@code /bytes/16k}
-   * short; returns -1 if it is not one, is negative or exceeds {@link #MAX_SIZE}.
+   * Parses a size as the config file does ({@link Units#parseSize}: {@code 1000}, {@code 16KiB}, {@code 1.5MiB},
+   * or nginx's {@code 16k}, {@code 1m}, {@code 1g}, which keep URLs like {@code /bytes/16k} short); returns -1 if
+   * it is not one, is negative or exceeds {@link #MAX_SIZE}.
    */
   public static long parseSize(String s) {
     if (s == null || s.length() > 20) {
       return -1;
     }
-    String t = s;
-    int n = t.length();
-    if (n > 1 && "kmgKMG".indexOf(t.charAt(n - 1)) >= 0 && Character.isDigit(t.charAt(n - 2))) {
-      t = t + "iB";
-    }
     try {
-      long bytes = Units.parseSize(t);
+      long bytes = Units.parseSize(s);
       return bytes >= 0 && bytes <= MAX_SIZE ? bytes : -1;
     } catch (IllegalArgumentException e) {
       return -1;

@@ -32,30 +32,30 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
-/** Moves bytes both ways between two Vert.x sockets, with kernel splice(2) when both legs allow it and a user-space copy otherwise. */
+/**
+ * Moves bytes both ways between two Vert.x sockets, with kernel splice(2) or a user-space copy as its caller's
+ * plan says ({@code TransferPlanner.forTunnel}, which asks {@link #whyNotSplice} about the sockets).
+ */
 public final class Splicer {
 
   private static final long MIN_CHECK_MS = 50;
   private static final int TAIL_CHUNK = 64 * 1024;
 
-  private final boolean spliceEnabled;
   private final long idleTimeoutMs;
   private final long maxLifetimeMs;
 
   /** A splicer without idle timeout or maximum lifetime. */
-  public Splicer(boolean spliceEnabled) {
-    this(spliceEnabled, Duration.ZERO, Duration.ZERO);
+  public Splicer() {
+    this(Duration.ZERO, Duration.ZERO);
   }
 
   /**
-   * @param spliceEnabled use splice(2) when both sockets allow it; {@code false} always copies
    * @param idleTimeout close a tunnel with no traffic either way for this long; zero disables. Under splice
    *     the traffic is observed through {@code TCP_INFO} (time since last data sent/received on each socket),
    *     because spliced bytes never reach Vert.x or the Netty pipeline
    * @param maxLifetime close a tunnel this long after it started, whatever its traffic; zero disables
    */
-  public Splicer(boolean spliceEnabled, Duration idleTimeout, Duration maxLifetime) {
-    this.spliceEnabled = spliceEnabled;
+  public Splicer(Duration idleTimeout, Duration maxLifetime) {
     this.idleTimeoutMs = nonNegativeMillis(idleTimeout, "idleTimeout");
     this.maxLifetimeMs = nonNegativeMillis(maxLifetime, "maxLifetime");
   }
@@ -68,20 +68,13 @@ public final class Splicer {
     return d.toMillis();
   }
 
-  /** Whether {@link #tunnel} would splice these two sockets. */
-  public boolean canSplice(NetSocket a, NetSocket b) {
-    return whyNotSplice(a, b) == null;
-  }
-
   /**
-   * Why these two sockets cannot be spliced, for logging; {@code null} when they can. Splice needs: splice
-   * enabled, both sockets native epoll stream channels, on the same event loop, without TLS or traffic
-   * shaping (both work on the pipeline, which splice bypasses).
+   * Why these two sockets cannot be spliced, for the planner and the logs; {@code null} when they can. Splice
+   * needs both sockets native epoll stream channels, on the same event loop, without TLS or traffic shaping
+   * (both work on the pipeline, which splice bypasses). Whether splice is wanted at all is the planner's
+   * ({@code transfer.splice}).
    */
-  public String whyNotSplice(NetSocket a, NetSocket b) {
-    if (!spliceEnabled) {
-      return "splice disabled by configuration";
-    }
+  public static String whyNotSplice(NetSocket a, NetSocket b) {
     String ra = whyNotSpliceOne(a, "client side");
     if (ra != null) {
       return ra;
@@ -119,11 +112,14 @@ public final class Splicer {
 
   /**
    * Moves bytes both ways between {@code a} and {@code b} until either side closes, then closes both. Splices
-   * when {@link #canSplice} (after forwarding what Vert.x already read into user space), else copies with
-   * back-pressure. Takes over the sockets' handlers. May be called from any thread: the work runs on the
-   * event loop of {@code a}. The future never fails: errors are reported in the result.
+   * when {@code whyCopy} is {@code null} (after forwarding what Vert.x already read into user space), else
+   * copies with back-pressure. Takes over the sockets' handlers. May be called from any thread: the work runs
+   * on the event loop of {@code a}. The future never fails: errors are reported in the result.
+   *
+   * @param whyCopy {@code null} to splice, which needs {@link #whyNotSplice} to have found nothing against these
+   *     sockets; else why they are copied, reported as the result's {@link TunnelResult#fallbackReason}
    */
-  public Future<TunnelResult> tunnel(NetSocket a, NetSocket b) {
+  public Future<TunnelResult> tunnel(NetSocket a, NetSocket b, String whyCopy) {
     Objects.requireNonNull(a, "a");
     Objects.requireNonNull(b, "b");
     ContextInternal ctx = a instanceof ConnectionBase
@@ -135,7 +131,7 @@ public final class Splicer {
       return Future.failedFuture(new IllegalStateException("no Vert.x context for " + a.getClass().getName()));
     }
     Promise<TunnelResult> promise = ctx.promise();
-    Session session = new Session(ctx, a, b, promise);
+    Session session = new Session(ctx, a, b, promise, whyCopy);
     if (ctx.nettyEventLoop().inEventLoop()) {
       session.start();
     } else {
@@ -166,18 +162,18 @@ public final class Splicer {
     private ScheduledFuture<?> timer;
     private ByteBuffer tailBuffer;
 
-    Session(ContextInternal ctx, NetSocket a, NetSocket b, Promise<TunnelResult> promise) {
+    Session(ContextInternal ctx, NetSocket a, NetSocket b, Promise<TunnelResult> promise, String whyCopy) {
       this.ctx = ctx;
       this.a = a;
       this.b = b;
       this.promise = promise;
+      this.fallbackReason = whyCopy;
       this.lastCopyNanos = startNanos;
     }
 
     void start() {
       a.pause();
       b.pause();
-      fallbackReason = whyNotSplice(a, b);
       mode = fallbackReason == null ? Mode.SPLICE : Mode.COPY;
       a.exceptionHandler(e -> finish(End.ERROR, e));
       b.exceptionHandler(e -> finish(End.ERROR, e));

@@ -3,8 +3,8 @@ package dev.zcproxy.proxy.server;
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.EncodedHead;
 import dev.zcproxy.cache.EntryMeta;
-import dev.zcproxy.cache.policy.CachePolicy;
 import dev.zcproxy.cache.policy.CacheStatus;
+import dev.zcproxy.cache.policy.ResponseFields;
 import dev.zcproxy.cache.policy.Via;
 import dev.zcproxy.proxy.internal.HitWriter;
 import java.util.ArrayList;
@@ -22,12 +22,17 @@ import java.util.List;
  */
 record HitHead(EncodedHead head, EntryMeta source, Object profile) {
 
-  /** Encodes the head of a HIT on {@code entry} with a body of {@code entry.bodyLength()} bytes. */
-  static HitHead encode(EntryMeta entry, CachePolicy policy, HandlerContext ctx) {
+  /**
+   * Encodes the head of a HIT on {@code entry} with a body of {@code entry.bodyLength()} bytes.
+   *
+   * @param stored the entry's fields as the site sends them ({@link dev.zcproxy.cache.policy.HttpCache#fields});
+   *     their {@code Age} is left out (each hit writes its own)
+   */
+  static HitHead encode(EntryMeta entry, ResponseFields stored, HandlerContext ctx) {
     List<String> fields = new ArrayList<>(entry.headers().size() * 2 + 8);
     String[] via = {null};
     StringBuilder cacheStatus = new StringBuilder();
-    policy.forEachResponseHeader(entry, entry.responseTime(), (name, value) -> {
+    stored.forEach((name, value) -> {
       if (name.equalsIgnoreCase("via")) {
         if (via[0] == null) {
           via[0] = value; // MultiMap.get in decorate: the first

@@ -2,15 +2,13 @@ package dev.zcproxy.proxy.server;
 
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.EntryMeta;
-import dev.zcproxy.cache.Headers;
-import dev.zcproxy.cache.policy.CachePolicy;
+import dev.zcproxy.cache.policy.HttpCache;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.proxy.internal.HitWriter;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
-import java.util.function.LongSupplier;
 
 /**
  * The fast path of a plain GET hit whose body is in the RAM tier: the entry's head is encoded once and kept
@@ -23,33 +21,30 @@ import java.util.function.LongSupplier;
 final class HitPath {
   private final HandlerContext ctx;
   private final RamTier ram;
-  private final CachePolicy policy;
-  private final LongSupplier clock;
+  private final HttpCache cache;
 
-  HitPath(HandlerContext ctx, RamTier ram, CachePolicy policy, LongSupplier clock) {
+  HitPath(HandlerContext ctx, RamTier ram, HttpCache cache) {
     this.ctx = ctx;
     this.ram = ram;
-    this.policy = policy;
-    this.clock = clock;
+    this.cache = cache;
   }
 
   /**
    * Whether a hit may leave by the fast path: a fresh HIT (not stale, not revalidated) for a bodiless GET on
-   * plain HTTP/1.1 that keeps the connection, with no conditional or range field (those get 304, 206 or 416),
-   * on an entry with a body. The transfer planner's rule for this path.
+   * plain HTTP/1.1 that keeps the connection, that the entry answers in full ({@link HttpCache#answersInFull}:
+   * no conditional or range field, which may get 304, 206 or 416), on an entry with a body. The transfer
+   * planner's rule for this path.
    */
-  static boolean eligible(Exchange ex, EntryMeta entry, CacheOutcome outcome) {
+  static boolean eligible(Exchange ex, EntryMeta entry, CacheOutcome outcome, HttpCache cache) {
     if (outcome != CacheOutcome.HIT || ex.body != null || ex.req.method() != HttpMethod.GET
         || ex.req.version() != HttpVersion.HTTP_1_1 || ex.req.isSSL() || entry.status() == 204 || entry.status() == 304
         || entry.status() < 200) {
       return false;
     }
-    Headers h = ex.head.headers();
-    if (h.contains("if-none-match") || h.contains("if-modified-since") || h.contains("range") || h.contains("if-range")
-        || h.contains("if-match") || h.contains("if-unmodified-since")) {
+    if (!cache.answersInFull(ex.head)) {
       return false;
     }
-    String connection = h.get("connection");
+    String connection = ex.head.headers().get("connection");
     return connection == null || connection.equalsIgnoreCase("keep-alive");
   }
 
@@ -63,20 +58,16 @@ final class HitPath {
    */
   boolean serve(Exchange ex, EntryMeta requested, DiskStore.Indexed indexed, RamTier.Kept kept, CacheOutcome outcome) {
     // The index's meta describes the body; headers merged from a 304 may not have reached it yet (as writeStored).
-    EntryMeta entry = indexed.meta();
-    if (requested.bodyLength() == entry.bodyLength() && requested.bodyOffset() == entry.bodyOffset()
-        && requested.responseTime() > entry.responseTime()) {
-      entry = requested;
-    }
-    if (ex.clientGone || kept.body().length != entry.bodyLength() || !eligible(ex, entry, outcome)) {
+    EntryMeta entry = cache.served(requested, indexed.meta());
+    if (ex.clientGone || kept.body().length != entry.bodyLength() || !eligible(ex, entry, outcome, cache)) {
       return false;
     }
     HitHead head = kept.head();
     if (head == null || head.source() != entry || head.profile() != ctx) {
-      head = HitHead.encode(entry, ex.target.policy(), ctx); // the site's rules (e.g. its set-cookie mode)
+      head = HitHead.encode(entry, cache.fields(entry, ex.target.policy()), ctx); // the site's rules (e.g. its set-cookie mode)
       kept = ram.withHead(indexed.generation(), kept, head);
     }
-    long age = policy.ageSeconds(entry, clock.getAsLong());
+    long age = cache.age(entry);
     byte[] body = kept.body();
     ex.req.resume();
     Future<Void> sent = HitWriter.write(ex.req, entry.status(), head.head(), age, body, 0, body.length);

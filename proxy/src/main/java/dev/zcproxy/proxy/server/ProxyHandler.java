@@ -10,9 +10,9 @@ import dev.zcproxy.cache.RequestHead;
 import dev.zcproxy.cache.ResponseHead;
 import dev.zcproxy.cache.policy.CachePolicy;
 import dev.zcproxy.cache.policy.CacheStatus;
+import dev.zcproxy.cache.policy.Delivery;
 import dev.zcproxy.cache.policy.HopByHop;
 import dev.zcproxy.cache.policy.HttpCache;
-import dev.zcproxy.cache.policy.RangeDecision;
 import dev.zcproxy.cache.policy.OriginFields;
 import dev.zcproxy.cache.policy.Reason;
 import dev.zcproxy.cache.policy.ResponseAction;
@@ -58,9 +58,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs one client request through recv → lookup → act (hit / stale / miss / pass) → deliver, asking
- * {@link HttpCache} (on the hit path, its {@link CachePolicy} directly) for every RFC 9111 decision
- * and acting on the answer with the store, the origin client and the body transfer; it decides
- * nothing about caching itself.
+ * {@link HttpCache} for every RFC 9111 decision and acting on the answer with the store, the origin
+ * client and the body transfer; it decides nothing about caching itself.
  *
  * <h2>Design notes</h2>
  * <ul>
@@ -69,9 +68,10 @@ import org.slf4j.LoggerFactory;
  *   <li><b>lookup.</b> {@link HttpCache#lookup} chooses among the stored variants of the URI
  *       (RFC 9111 §4.1 Vary, §4.2 freshness, §5.2.1 request directives, RFC 5861); a miss for a URI
  *       the {@link Coalescer} marks hit-for-pass is passed.
- *   <li><b>hit.</b> The stored head is written with a current {@code Age} (§5.1), then the body with
- *       sendfile from the entry's file. Conditional requests are answered 304 from the entry (§4.3.2),
- *       a single {@code Range} 206 from the file (RFC 9110 §14). HEAD is answered from a stored GET.
+ *   <li><b>hit.</b> {@link HttpCache#deliver} says how the entry answers (a {@link Delivery}): the stored
+ *       head with a current {@code Age} (§5.1), then the body with sendfile from the entry's file; a 304
+ *       for matching validators (§4.3.2), a single {@code Range} as 206 or 416 (RFC 9110 §14), the head
+ *       alone for HEAD. This handler writes what it says.
  *   <li><b>stale.</b> The entry is revalidated with its validators (§4.3.1); a 304 updates the stored
  *       headers (§4.3.4) and the entry is served (REVALIDATED); a 5xx or an unreachable origin serves
  *       it stale when stale-if-error allows (RFC 5861 §4); stale-while-revalidate serves it at once and
@@ -98,7 +98,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   /** How long a rejected request's remaining bytes are read and dropped before its connection closes. */
   private static final long LINGER_MILLIS = 2000;
 
-  private final CachePolicy policy;
   /** Every RFC 9111 decision: the handler asks, and acts on the answer. */
   private final HttpCache cache;
   private final DiskStore store;
@@ -167,8 +166,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         previous == null ? null : previous.coalescer);
     this.coalesce = config.cache().coalesce();
     requireNonNull(vertx, "vertx");
-    this.policy = requireNonNull(policy, "policy");
-    this.cache = new HttpCache(policy, requireNonNull(clock, "clock"));
+    this.cache = new HttpCache(requireNonNull(policy, "policy"), requireNonNull(clock, "clock"));
     this.store = store;
     this.router = requireNonNull(router, "router");
     this.transfer = requireNonNull(transfer, "transfer");
@@ -180,7 +178,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.surrogateCapability = config.cache().enabled() && config.cache().surrogateControl();
     this.websocket = config.transfer().websocket();
     this.tunnels = new Tunnels(vertx,
-        new Splicer(config.transfer().splice(), config.listen().idleTimeout(), java.time.Duration.ZERO),
+        new Splicer(config.listen().idleTimeout(), java.time.Duration.ZERO), planner,
         new Tunnels.Route() {
           @Override
           public dev.zcproxy.proxy.origin.OriginPool pool(String authority, String path) {
@@ -223,7 +221,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
             ProxyHandler.this.joinOrFetch(ex, fill);
           }
         }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of(), cache);
-    this.hitPath = ram == null ? null : new HitPath(ctx, ram, policy, clock);
+    this.hitPath = ram == null ? null : new HitPath(ctx, ram, cache);
   }
 
   /** Joins the cluster's key ownership: from now on misses for keys other nodes own are fetched from them. */
@@ -474,22 +472,13 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       if (detail != null) {
         cs.detail(detail);
       }
-      // RFC 9110 §9.3.3: a POST response that names its own URI, with explicit freshness, is stored
-      // for that URI's GETs (after the invalidation above, RFC 9111 §4.4)
-      if (store != null && ex.target.cacheEnabled() && ex.req.method() == HttpMethod.POST
-          && cache.storage(ex.head, rh, ex.primaryKey, requestTime, clock.getAsLong(), ex.target.policy())
+      // A POST response for its Content-Location's GETs (after the invalidation above, RFC 9111 §4.4),
+      // or a forwarded range's 206 as a partial entry: HttpCache.afterPass says which is stored
+      if (store != null && ex.target.cacheEnabled()
+          && cache.afterPass(ex.head, rh, ex.primaryKey, requestTime, clock.getAsLong(), ex.target.policy())
               instanceof ResponseAction.Store s) {
         Fill f = new Fill(ctx, ex.context, ex.primaryKey, fwd);
         f.start(cres, rh, s.entry(), cs.param("stored"));
-        startReader(ex, f, true);
-        return;
-      }
-      // RFC 9111 §3.3: a 206 with one Content-Range of known complete length is stored as a partial entry
-      EntryMeta partial = store != null && ex.target.cacheEnabled() && ex.req.method() == HttpMethod.GET
-          ? ex.target.policy().partialToStore(ex.primaryKey, ex.head, rh, requestTime, clock.getAsLong()) : null;
-      if (partial != null) {
-        Fill f = new Fill(ctx, ex.context, ex.primaryKey, fwd);
-        f.start(cres, rh, partial, cs.param("stored"));
         startReader(ex, f, true);
         return;
       }
@@ -743,50 +732,34 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private void writeStored(Exchange ex, EntryMeta requested, EntryMeta fileMeta, OpenEntry open, byte[] kept,
       CacheOutcome outcome, CacheStatus cs) {
     HttpServerResponse resp = ex.resp;
-    EntryMeta entry = cache.served(requested, fileMeta); // headers merged from a 304 may not have reached the file
+    // the site's rules (e.g. its set-cookie mode) for the fields; headers merged from a 304 may not have reached the file
+    Delivery d = cache.deliver(ex.head, requested, fileMeta, ex.target.policy());
+    EntryMeta entry = d.entry();
     if (ex.clientGone) {
       close(open);
       ex.finish(outcome, TransferMode.NONE, Future.failedFuture("client gone"));
       return;
     }
-    long now = clock.getAsLong();
-    resp.setStatusCode(entry.status());
+    resp.setStatusCode(d.status());
     MultiMap out = resp.headers();
-    // the site's rules (e.g. its set-cookie mode); no intermediate copy of the stored fields
-    ex.target.policy().forEachResponseHeader(entry, now, out::add);
+    d.fields().forEach(out::add); // no intermediate copy of the stored fields
     ex.decorate(outcome, cs);
     ex.req.resume();
-    if (policy.notModified(ex.head, entry)) {
-      resp.setStatusCode(304);
+    if (d.contentRange() != null) {
+      resp.putHeader(HttpHeaders.CONTENT_RANGE, d.contentRange());
+    }
+    if (d.contentLength() < 0) {
       resp.headers().remove(HttpHeaders.CONTENT_LENGTH);
+    } else {
+      resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(d.contentLength()));
+    }
+    if (!d.body()) {
       close(open);
       ex.finish(outcome, TransferMode.NONE, resp.end());
       return;
     }
-    long offset = entry.bodyOffset();
-    long length = entry.bodyLength();
-    if (ex.req.method() == HttpMethod.GET) {
-      RangeDecision range = policy.range(ex.head, entry);
-      if (range instanceof RangeDecision.Partial p) {
-        resp.setStatusCode(206);
-        resp.putHeader(HttpHeaders.CONTENT_RANGE, p.contentRange());
-        offset += p.first();
-        length = p.length();
-      } else if (range instanceof RangeDecision.Unsatisfiable u) {
-        resp.setStatusCode(416);
-        resp.putHeader(HttpHeaders.CONTENT_RANGE, "bytes */" + u.completeLength());
-        resp.putHeader(HttpHeaders.CONTENT_LENGTH, "0");
-        close(open);
-        ex.finish(outcome, TransferMode.NONE, resp.end());
-        return;
-      }
-    }
-    resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(length));
-    if (ex.req.method() == HttpMethod.HEAD || entry.status() == 204 || entry.status() == 304) {
-      close(open);
-      ex.finish(outcome, TransferMode.NONE, resp.end());
-      return;
-    }
+    long offset = entry.bodyOffset() + d.first();
+    long length = d.length();
     long bodyLength = length;
     if (kept == null && ram != null && ram.admits(entry.bodyLength())) {
       kept = ram.get(open.generation());
@@ -1068,7 +1041,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     long expected = view.expected();
     boolean bodyless = ex.req.method() == HttpMethod.HEAD || meta.status() == 204 || meta.status() == 304;
     // The client's own validators may match what the origin just sent: 304 now, the fill goes on.
-    boolean notModified = expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0));
+    boolean notModified = expected >= 0 && cache.notModified(ex.head, meta.withBody(expected, 0));
     if (bodyless || notModified) {
       respondFromFill(ex, fill, view, leader, null);
       return;
@@ -1100,7 +1073,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ex.req.resume(); // an HTTP/2 request already resumed and ended throws on a second resume()
     }
     if (reader == null) {
-      if (expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0))) {
+      if (expected >= 0 && cache.notModified(ex.head, meta.withBody(expected, 0))) {
         resp.setStatusCode(304);
         resp.headers().remove(HttpHeaders.CONTENT_LENGTH);
       } else if (expected >= 0) {

@@ -2,10 +2,12 @@ package dev.zcproxy.proxy.transfer;
 
 import dev.zcproxy.proxy.internal.BodySplice;
 import dev.zcproxy.proxy.internal.ResponseFiles;
+import dev.zcproxy.proxy.internal.Splicer;
 import dev.zcproxy.proxy.internal.WrittenBytes;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.NetSocket;
 import java.nio.channels.FileChannel;
 import java.util.function.LongConsumer;
 
@@ -30,6 +32,11 @@ final class InternalPlatform implements TransferPlatform {
   @Override
   public String whyNotSpliceInto(FileChannel file) {
     return BodySplice.whyNotInto(file);
+  }
+
+  @Override
+  public String whyNotSpliceTunnel(NetSocket client, NetSocket origin) {
+    return Splicer.whyNotSplice(client, origin);
   }
 
   @Override

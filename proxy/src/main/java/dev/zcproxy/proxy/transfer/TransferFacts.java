@@ -4,7 +4,8 @@ import java.util.Objects;
 
 /**
  * What the {@link TransferPlanner} decides from, besides the configuration: which leg the body takes,
- * the client connection, the body, and what the platform said about zero-copy on these connections.
+ * the client connection, the body, and what the platform said about zero-copy on these connections (for a
+ * tunnel, on its two sockets).
  *
  * @param leg where the body comes from and goes to
  * @param tls the client connection is TLS (HTTP/1.x)
@@ -27,7 +28,9 @@ public record TransferFacts(Leg leg, boolean tls, boolean http2, boolean bodyles
     /** An origin body that is not stored, to the client (pass-through). */
     RELAY(true, false),
     /** An origin body into its cache file. */
-    FILL(false, false);
+    FILL(false, false),
+    /** Two sockets joined both ways for as long as they last (a CONNECT or WebSocket tunnel); no length. */
+    TUNNEL(false, false);
 
     final boolean toClient;
     final boolean fromFile;

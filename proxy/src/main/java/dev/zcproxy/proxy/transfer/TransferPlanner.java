@@ -4,13 +4,15 @@ import dev.zcproxy.proxy.config.ProxyConfig;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.NetSocket;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
- * Picks how each response body moves (sendfile, splice, RAM, or a copy), once per response, from the
+ * Picks how each response body moves (sendfile, splice, RAM, or a copy), once per response (and how each
+ * tunnel moves its bytes, once per tunnel), from the
  * {@code transfer.*} settings and the facts of its connections, and says why; afterwards
  * {@link #settle} tells what really happened from the bytes the connection was handed.
  *
@@ -47,6 +49,10 @@ public final class TransferPlanner {
         rule(f -> f.leg().fromFile, TransferMode.SENDFILE, "plain HTTP/1.x"),
         // origin bodies: to the client (pass-through) or into the cache file (fill)
         rule(f -> !this.splice, TransferMode.COPY, "transfer.splice is off"),
+        // tunnels: both ways between two sockets, no length
+        new Rule(f -> f.leg() == TransferFacts.Leg.TUNNEL && f.whyNotZeroCopy() != null, TransferMode.COPY,
+            TransferFacts::whyNotZeroCopy),
+        rule(f -> f.leg() == TransferFacts.Leg.TUNNEL, TransferMode.SPLICE, "plain sockets on one epoll event loop"),
         rule(TransferFacts::bodyless, TransferMode.COPY, "no body"),
         rule(f -> f.length() < 0, TransferMode.COPY, "unknown length"),
         rule(f -> f.length() < this.spliceMinBytes, TransferMode.COPY, "below transfer.splice-min-size"),
@@ -97,6 +103,15 @@ public final class TransferPlanner {
     boolean worthAsking = splice && length >= 0 && length >= spliceMinBytes;
     return plan(new TransferFacts(TransferFacts.Leg.FILL, false, false, false, length, false,
         worthAsking ? platform.whyNotSpliceToFile(cres, offset, length) : null));
+  }
+
+  /**
+   * A tunnel between the {@code client} and {@code origin} sockets (CONNECT, WebSocket): splice both ways
+   * when {@code transfer.splice} is on and the platform finds both sockets spliceable, else a copy.
+   */
+  public TransferPlan forTunnel(NetSocket client, NetSocket origin) {
+    return plan(new TransferFacts(TransferFacts.Leg.TUNNEL, false, false, false, -1, false,
+        splice ? platform.whyNotSpliceTunnel(client, origin) : null));
   }
 
   private static boolean http2(HttpServerRequest req) {

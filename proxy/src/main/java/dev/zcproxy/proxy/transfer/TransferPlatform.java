@@ -3,6 +3,7 @@ package dev.zcproxy.proxy.transfer;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.NetSocket;
 import java.nio.channels.FileChannel;
 import java.util.function.LongConsumer;
 
@@ -33,6 +34,12 @@ public interface TransferPlatform {
    * can. Asked right before the splice starts: the fill then copies instead, nothing lost.
    */
   String whyNotSpliceInto(FileChannel file);
+
+  /**
+   * Why the two sockets of a tunnel cannot be spliced both ways (TLS, traffic shaping, not native epoll,
+   * not on one event loop ...); {@code null} when they can.
+   */
+  String whyNotSpliceTunnel(NetSocket client, NetSocket origin);
 
   /** Body bytes written so far on the request's connection, by how; {@code null} when they cannot be counted. */
   WriteCount written(HttpServerRequest req);

@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Serves the PIPE outcome: {@code CONNECT} tunnels and HTTP/1.1 {@code Upgrade} (WebSocket) tunnels, each a
- * raw connection opened on the request's event loop and joined to the client by a {@link Splicer}.
+ * raw connection opened on the request's event loop and joined to the client by a {@link Splicer}, spliced
+ * or copied as the {@link TransferPlanner} decides.
  *
  * <p>CONNECT: the target port must be in {@code connectPorts}; an empty set disables CONNECT. Both refusals
  * answer {@code 403} (a CONNECT proxy refusing by policy is forbidden, not an unknown method) with
@@ -96,6 +97,8 @@ public final class Tunnels {
   }
 
   private final Splicer splicer;
+  /** Decides splice or copy for each tunnel. */
+  private final TransferPlanner planner;
   private final Route route;
   private final Set<Integer> connectPorts;
   private final ProxyMetricsHook hook;
@@ -104,6 +107,7 @@ public final class Tunnels {
   /**
    * @param vertx the Vert.x instance whose event loops serve the requests
    * @param splicer joins the two legs
+   * @param planner decides, for each tunnel, whether the splicer splices or copies
    * @param route the origin pool each tunnel goes to (a server picked by its balancer, healthy, the next on a
    *     failed connect)
    * @param connectPorts target ports allowed for CONNECT; empty disables CONNECT
@@ -114,11 +118,13 @@ public final class Tunnels {
   public Tunnels(
       Vertx vertx,
       Splicer splicer,
+      TransferPlanner planner,
       Route route,
       Set<Integer> connectPorts,
       ProxyMetricsHook hook,
       Tunnels previous) {
     this.splicer = Objects.requireNonNull(splicer, "splicer");
+    this.planner = Objects.requireNonNull(planner, "planner");
     this.route = Objects.requireNonNull(route, "route");
     this.connectPorts = Set.copyOf(connectPorts);
     this.hook = Objects.requireNonNull(hook, "hook");
@@ -499,7 +505,8 @@ public final class Tunnels {
   // ---------------------------------------------------------------- common
 
   private void tunnel(Kind kind, NetSocket client, NetSocket origin) {
-    splicer.tunnel(client, origin).onComplete(ar -> {
+    TransferPlan plan = planner.forTunnel(client, origin);
+    splicer.tunnel(client, origin, plan.mode() == TransferMode.SPLICE ? null : plan.reason()).onComplete(ar -> {
       if (ar.failed()) {
         LOG.debug("{} tunnel failed to start: {}", kind, ar.cause().toString());
         return;

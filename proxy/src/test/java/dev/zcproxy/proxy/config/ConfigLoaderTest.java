@@ -57,11 +57,16 @@ class ConfigLoaderTest {
             "bad.yaml:2: cache.dir: no value (expected: a directory path)"),
         bad("bad size with space and SI unit", "cache:\n  max-size: 10 GB\n",
             "bad.yaml:2: cache.max-size: \"10 GB\" is not a size (expected: a number with unit B,"
-                + " KiB, MiB, GiB, TiB, e.g. 10GiB",
+                + " KiB, MiB, GiB, TiB (or k, m, g as in nginx), e.g. 10GiB",
             "did you mean 10GiB?"),
+        bad("SI size unit", "cache:\n  ram-max-object-size: 16kB\n",
+            "bad.yaml:2: cache.ram-max-object-size: \"16kB\" is not a size (expected: a number with unit B,",
+            "did you mean 16KiB?"),
+        bad("bad size unit", "cache:\n  max-size: 16q\n",
+            "bad.yaml:2: cache.max-size: \"16q\" is not a size (expected: a number with unit B,"),
         bad("bad size word", "cache:\n  max-object-size: huge\n",
             "bad.yaml:2: cache.max-object-size: \"huge\" is not a size (expected: a number with"
-                + " unit B, KiB, MiB, GiB, TiB, e.g. 10GiB)"),
+                + " unit B, KiB, MiB, GiB, TiB (or k, m, g as in nginx), e.g. 10GiB)"),
         bad("size too large for an int", "listen:\n  max-header-size: 4GiB\n",
             "bad.yaml:2: listen.max-header-size: \"4GiB\" is too large (expected: less than 2GiB)"),
         bad("bad duration", "origin:\n  connect-timeout: 5 seconds\n",
@@ -243,6 +248,15 @@ class ConfigLoaderTest {
         .isEqualTo(InvalidateMethods.ANY_UNSAFE);
     assertThat(ConfigLoader.parse("cache:\n  invalidate-methods: Standard\n", "i.yaml").cache().invalidateMethods())
         .isEqualTo(InvalidateMethods.STANDARD);
+  }
+
+  /** Operators coming from nginx write sizes as 16k, 1m, 10g: binary multiples, as in nginx. */
+  @Test
+  void nginxStyleSizesLoad() {
+    ProxyConfig c = ConfigLoader.parse("cache:\n  max-size: 10g\n  max-object-size: 1m\n  ram-max-object-size: 16k\n", "n.yaml");
+    assertThat(c.cache().maxSizeBytes()).isEqualTo(10L << 30);
+    assertThat(c.cache().maxObjectBytes()).isEqualTo(1L << 20);
+    assertThat(c.cache().ram().maxObjectBytes()).isEqualTo(16 * 1024);
   }
 
   @Test

@@ -20,8 +20,18 @@ class UnitsTest {
     assertThat(Units.parseSize(text)).isEqualTo(bytes);
   }
 
+  /** nginx's size suffixes are binary multiples: k, m, g, either case. */
   @ParameterizedTest
-  @ValueSource(strings = {"10GB", "10G", "10g", "512k", "1MB", "1TB"})
+  @CsvSource({
+    "16k, 16384", "16K, 16384", "1m, 1048576", "1M, 1048576", "10g, 10737418240", "10G, 10737418240",
+    "1.5k, 1536", "'512 k', 524288", "0k, 0"
+  })
+  void nginxSuffixesAreBinaryMultiples(String text, long bytes) {
+    assertThat(Units.parseSize(text)).isEqualTo(bytes);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"10GB", "10gb", "16kB", "16KB", "1MB", "1TB", "1T", "1t"})
   void siLookingSizesAreRejectedWithAHint(String text) {
     assertThatIllegalArgumentException()
         .isThrownBy(() -> Units.parseSize(text))

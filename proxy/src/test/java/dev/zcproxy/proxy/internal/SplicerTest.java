@@ -79,15 +79,13 @@ class SplicerTest {
 
   @ParameterizedTest
   @EnumSource(T.class)
-  void spliceNeedsEpollAndConfig(T t) throws Exception {
+  void spliceNeedsEpoll(T t) throws Exception {
     start(t);
     Promise<String> enabled = Promise.promise();
-    Promise<String> disabled = Promise.promise();
     Promise<Boolean> sameLoop = Promise.promise();
     int port = front(false, (down, up) -> {
-      String why = new Splicer(true).whyNotSplice(down, up);
+      String why = Splicer.whyNotSplice(down, up);
       enabled.complete(why == null ? "" : why);
-      disabled.complete(new Splicer(false).whyNotSplice(down, up));
       sameLoop.complete(loop(down) == loop(up));
       down.close();
       up.close();
@@ -100,7 +98,6 @@ class SplicerTest {
       } else {
         assertThat(await(enabled.future())).contains("not native epoll").contains("NioSocketChannel");
       }
-      assertThat(await(disabled.future())).isEqualTo("splice disabled by configuration");
     }
   }
 
@@ -109,10 +106,10 @@ class SplicerTest {
     start(T.EPOLL);
     Promise<TunnelResult> result = Promise.promise();
     Promise<Boolean> sameLoop = Promise.promise();
-    Splicer splicer = new Splicer(true);
+    Splicer splicer = new Splicer();
     int port = front(true, (down, up) -> {
       sameLoop.complete(loop(down) == loop(up));
-      splicer.tunnel(down, up).onComplete(result);
+      splicer.tunnel(down, up, Splicer.whyNotSplice(down, up)).onComplete(result);
     });
     try (Socket s = new Socket("127.0.0.1", port)) {
       s.setSoTimeout(10_000);
@@ -132,9 +129,9 @@ class SplicerTest {
   @EnumSource(T.class)
   void idleTunnelIsClosed(T t) throws Exception {
     start(t);
-    Splicer splicer = new Splicer(true, Duration.ofMillis(300), Duration.ZERO);
+    Splicer splicer = new Splicer(Duration.ofMillis(300), Duration.ZERO);
     Promise<TunnelResult> result = Promise.promise();
-    int port = front(false, (down, up) -> splicer.tunnel(down, up).onComplete(result));
+    int port = front(false, (down, up) -> splicer.tunnel(down, up, Splicer.whyNotSplice(down, up)).onComplete(result));
     try (Socket s = new Socket("127.0.0.1", port)) {
       s.setSoTimeout(10_000);
       s.getOutputStream().write("hello".getBytes(StandardCharsets.ISO_8859_1));
@@ -150,9 +147,9 @@ class SplicerTest {
   @EnumSource(T.class)
   void maxLifetimeClosesTheTunnel(T t) throws Exception {
     start(t);
-    Splicer splicer = new Splicer(true, Duration.ZERO, Duration.ofMillis(200));
+    Splicer splicer = new Splicer(Duration.ZERO, Duration.ofMillis(200));
     Promise<TunnelResult> result = Promise.promise();
-    int port = front(false, (down, up) -> splicer.tunnel(down, up).onComplete(result));
+    int port = front(false, (down, up) -> splicer.tunnel(down, up, Splicer.whyNotSplice(down, up)).onComplete(result));
     try (Socket s = new Socket("127.0.0.1", port)) {
       s.setSoTimeout(10_000);
       assertThat(s.getInputStream().read()).isEqualTo(-1);

@@ -32,7 +32,7 @@ class BadInputIT extends OriginAndProxy {
     String response = exchange("GARBAGE\r\n\r\n");
     // No version could be read from the line, so Netty answers in HTTP/1.0.
     assertThat(response).matches("(?s)HTTP/1\\.[01] 400 .*");
-    assertThat(response.toLowerCase()).contains("connection: close").contains("cache-status: zcproxy; fwd=bypass; detail=bad-request");
+    assertThat(response.toLowerCase(java.util.Locale.ROOT)).contains("connection: close").contains("cache-status: zcproxy; fwd=bypass; detail=bad-request");
     assertThat(origin.totalRequests()).isZero();
   }
 

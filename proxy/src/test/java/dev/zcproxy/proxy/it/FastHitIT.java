@@ -243,7 +243,7 @@ class FastHitIT extends OriginAndProxy {
       Set<String> set = new HashSet<>();
       for (String l : head.subList(1, head.size())) {
         int colon = l.indexOf(':');
-        set.add(l.substring(0, colon).toLowerCase() + ":" + l.substring(colon + 1).trim());
+        set.add(l.substring(0, colon).toLowerCase(java.util.Locale.ROOT) + ":" + l.substring(colon + 1).trim());
       }
       return set;
     }

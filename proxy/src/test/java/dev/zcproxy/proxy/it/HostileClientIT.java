@@ -69,7 +69,7 @@ class HostileClientIT {
     String h = readHead(in);
     int length = 0;
     for (String line : h.split("\r\n")) {
-      if (line.toLowerCase().startsWith("content-length:")) {
+      if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
         length = Integer.parseInt(line.substring(15).trim());
       }
     }

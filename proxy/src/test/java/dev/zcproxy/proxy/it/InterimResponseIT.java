@@ -64,7 +64,7 @@ class InterimResponseIT {
       assertThat(got).startsWith("HTTP/1.1 103 Early Hints\r\n");
       int fin = got.indexOf("HTTP/1.1 200");
       assertThat(got.substring(0, fin)).containsIgnoringCase("link: </style.css>; rel=preload");
-      String finalHead = got.substring(fin).toLowerCase();
+      String finalHead = got.substring(fin).toLowerCase(java.util.Locale.ROOT);
       assertThat(finalHead).doesNotContain("link:").doesNotContain("x-hint").endsWith("hello");
       proxy.server.metrics().whenStored(1).get(10, TimeUnit.SECONDS);
       var hit = proxy.get("/e");

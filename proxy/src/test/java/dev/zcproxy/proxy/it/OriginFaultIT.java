@@ -118,10 +118,10 @@ class OriginFaultIT {
         }
         assertThat(got.status()).isEqualTo(200);
         if (fault == Fault.TRUNCATE_CHUNKED) {
-          assertThat(got.head().toLowerCase()).contains("transfer-encoding: chunked");
+          assertThat(got.head().toLowerCase(java.util.Locale.ROOT)).contains("transfer-encoding: chunked");
           assertThat(got.tail()).as("no last chunk").doesNotEndWith("0\r\n\r\n");
         } else {
-          assertThat(got.head().toLowerCase()).contains("content-length: " + DECLARED);
+          assertThat(got.head().toLowerCase(java.util.Locale.ROOT)).contains("content-length: " + DECLARED);
           assertThat(got.bodyBytes()).as("closed before the declared length").isLessThan(DECLARED);
         }
         // Each client request reached the origin once: the broken response was not stored, not retried.

@@ -89,7 +89,7 @@ class RequestSmugglingIT {
     // A request line that cannot be parsed has no version: Netty answers those in HTTP/1.0.
     assertThat(response).as("the client's answer").matches("(?s)HTTP/1\\.[01] " + status + " .*");
     assertThat(responses(response)).as("one response only, nothing pipelined behind it ran").isEqualTo(1);
-    assertThat(response.toLowerCase()).contains("connection: close").doesNotContain("<<timeout");
+    assertThat(response.toLowerCase(java.util.Locale.ROOT)).contains("connection: close").doesNotContain("<<timeout");
     assertThat(origin.requests()).as("what the origin received").isEmpty();
     assertThat(proxy.server.store().entryCount()).as("what the cache holds").isZero();
     assertThat(accessLines()).as("one access-log line").hasSize(1);

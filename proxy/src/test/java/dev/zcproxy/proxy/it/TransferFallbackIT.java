@@ -8,7 +8,10 @@ import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -116,6 +119,40 @@ class TransferFallbackIT extends OriginAndProxy {
     assertThat(origin.requests("/r")).isEqualTo(1);
   }
 
+  /** The planner decides for tunnels too: a tunnel its platform says cannot be spliced is copied, and counted so. */
+  @Test
+  void aTunnelThePlatformCannotSpliceIsCopiedAndCountedAsACopy() throws Exception {
+    origin.route("/ws", req -> req.toWebSocket().onSuccess(ws -> ws.textMessageHandler(ws::writeTextMessage)));
+    AtomicInteger asked = new AtomicInteger();
+    proxy = ProxyFixture.start(ProxyFixture.config(origin.url(), cacheDir, "transfer.splice: true"), new Wrapped() {
+      @Override
+      public String whyNotSpliceTunnel(NetSocket client, NetSocket origin) {
+        asked.incrementAndGet();
+        return "forced by the test: sockets not spliceable";
+      }
+    });
+    io.vertx.core.Vertx clientVertx = io.vertx.core.Vertx.vertx();
+    try {
+      WebSocket ws = clientVertx.createWebSocketClient()
+          .connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(proxy.server.port()).setURI("/ws"))
+          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      java.util.concurrent.CompletableFuture<String> echoed = new java.util.concurrent.CompletableFuture<>();
+      ws.textMessageHandler(echoed::complete);
+      ws.writeTextMessage("through a copied tunnel");
+      assertThat(echoed.get(10, TimeUnit.SECONDS)).isEqualTo("through a copied tunnel");
+      ws.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } finally {
+      clientVertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+    proxy.server.metrics().whenResponses(CacheOutcome.PIPE, 1).get(20, TimeUnit.SECONDS);
+
+    assertThat(asked).as("the planner asked the platform once").hasValue(1);
+    JsonObject transfer = stats().getJsonObject("transfer");
+    assertThat(transfer.getJsonObject("copy").getLong("responses")).isEqualTo(1);
+    assertThat(transfer.getJsonObject("copy").getLong("bytes")).isPositive();
+    assertThat(transfer.getJsonObject("splice").getLong("responses")).isZero();
+  }
+
   private JsonObject stats() throws Exception {
     HttpResponse<String> r = proxy.client.send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.server.adminPort() + "/stats")).build(),
@@ -146,6 +183,11 @@ class TransferFallbackIT extends OriginAndProxy {
     @Override
     public String whyNotSpliceInto(FileChannel file) {
       return real.whyNotSpliceInto(file);
+    }
+
+    @Override
+    public String whyNotSpliceTunnel(NetSocket client, NetSocket origin) {
+      return real.whyNotSpliceTunnel(client, origin);
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.zcproxy.proxy.transfer.TransferFacts.Leg;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.NetSocket;
 import java.nio.channels.FileChannel;
 import java.util.function.LongConsumer;
 import org.junit.jupiter.api.Test;
@@ -51,6 +52,11 @@ class TransferPlannerTest {
       FILL        | false | false | false    | 1048576 | false | not native epoll    | true     | true   | COPY      | not native epoll
       FILL        | false | false | false    | 1000    | false | -                   | true     | true   | COPY      | below transfer.splice-min-size
       FILL        | false | false | false    | 1048576 | false | -                   | true     | false  | COPY      | transfer.splice is off
+      TUNNEL      | false | false | false    | -1      | false | -                   | true     | true   | SPLICE    | plain sockets on one epoll event loop
+      TUNNEL      | false | false | false    | -1      | false | -                   | false    | true   | SPLICE    | plain sockets on one epoll event loop
+      TUNNEL      | false | false | false    | -1      | false | -                   | true     | false  | COPY      | transfer.splice is off
+      TUNNEL      | false | false | false    | -1      | false | sockets are on different event loops | true | true | COPY | sockets are on different event loops
+      TUNNEL      | false | false | false    | -1      | false | client side uses TLS | true    | true   | COPY      | client side uses TLS
       """)
   void theFirstRuleThatAppliesDecides(Leg leg, boolean tls, boolean h2, boolean bodyless, long length, boolean ram,
       String platform, boolean sendfile, boolean splice, TransferMode mode, String reason) {
@@ -59,6 +65,33 @@ class TransferPlannerTest {
     assertThat(plan.mode()).isEqualTo(mode);
     assertThat(plan.reason()).isEqualTo(reason);
     assertThat(plan.zeroCopy()).isEqualTo(mode == TransferMode.SENDFILE || mode == TransferMode.SPLICE);
+  }
+
+  /** A tunnel's plan comes from the config and what the platform says of its two sockets, asked only when splice is on. */
+  @Test
+  void aTunnelIsPlannedFromTheConfigAndThePlatformsWordOnItsSockets() {
+    java.util.List<String> asked = new java.util.ArrayList<>();
+    TransferPlatform says = new Probe() {
+      @Override
+      public String whyNotSpliceTunnel(NetSocket client, NetSocket origin) {
+        asked.add("tunnel");
+        return "origin side is traffic shaped";
+      }
+    };
+    TransferPlatform fine = new Probe() {
+      @Override
+      public String whyNotSpliceTunnel(NetSocket client, NetSocket origin) {
+        return null;
+      }
+    };
+    assertThat(new TransferPlanner(true, true, MIN, says).forTunnel(null, null))
+        .isEqualTo(new TransferPlan(TransferMode.COPY, "origin side is traffic shaped"));
+    assertThat(new TransferPlanner(true, true, MIN, fine).forTunnel(null, null))
+        .isEqualTo(new TransferPlan(TransferMode.SPLICE, "plain sockets on one epoll event loop"));
+    asked.clear();
+    assertThat(new TransferPlanner(true, false, MIN, says).forTunnel(null, null))
+        .isEqualTo(new TransferPlan(TransferMode.COPY, "transfer.splice is off"));
+    assertThat(asked).as("not asked with splice off").isEmpty();
   }
 
   @Test
@@ -97,7 +130,10 @@ class TransferPlannerTest {
   }
 
   /** Facts come in through the table; the live-connection methods are not used here. */
-  private static final TransferPlatform NO_PLATFORM = new TransferPlatform() {
+  private static final TransferPlatform NO_PLATFORM = new Probe();
+
+  /** A platform whose every method fails the test; a test overrides the probe it means to answer. */
+  private static class Probe implements TransferPlatform {
     @Override
     public String whyNotSendfile(HttpServerRequest req) {
       throw new AssertionError();
@@ -115,6 +151,11 @@ class TransferPlannerTest {
 
     @Override
     public String whyNotSpliceInto(FileChannel file) {
+      throw new AssertionError();
+    }
+
+    @Override
+    public String whyNotSpliceTunnel(NetSocket client, NetSocket origin) {
       throw new AssertionError();
     }
 
@@ -148,5 +189,5 @@ class TransferPlannerTest {
         LongConsumer chunkDone) {
       throw new AssertionError();
     }
-  };
+  }
 }

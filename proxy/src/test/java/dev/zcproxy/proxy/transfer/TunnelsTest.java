@@ -118,11 +118,12 @@ class TunnelsTest {
     });
     plainOriginPort = await(plainOrigin.listen(0, "127.0.0.1")).actualPort();
 
-    Splicer splicer = new Splicer(true);
+    Splicer splicer = new Splicer();
+    TransferPlanner planner = new TransferPlanner(true, true, 0, TransferPlatform.internals());
     Tunnels.ProxyMetricsHook hook = (kind, mode, up, down) -> reports.add(new Report(kind, mode, up, down));
     Set<Integer> ports = allowedPorts == null ? Set.of(echoPort, blastPort) : allowedPorts;
-    Tunnels ws = new Tunnels(vertx, splicer, Tunnels.single(pool(wsOriginPort)), ports, hook, null);
-    Tunnels plain = new Tunnels(vertx, splicer, Tunnels.single(pool(plainOriginPort)), ports, hook, null);
+    Tunnels ws = new Tunnels(vertx, splicer, planner, Tunnels.single(pool(wsOriginPort)), ports, hook, null);
+    Tunnels plain = new Tunnels(vertx, splicer, planner, Tunnels.single(pool(plainOriginPort)), ports, hook, null);
     HttpServer proxy = vertx.createHttpServer().requestHandler(req -> {
       Tunnels tunnels = req.path() != null && req.path().startsWith("/plain") ? plain : ws;
       if (tunnels.isTunnel(req)) {

@@ -66,8 +66,11 @@ class HttpCacheTest {
       "no-cache-foo;        -;        10; fresh",
       "-;                   no-cache; 10; request",
       "-;                   no-cache-foo; 10; fresh",
-      "max-age=5;           no-cache; 10; stale",
-      "max-age=0;           -;        10; stale",
+      "max-age=5;           no-cache; 10; request",
+      "max-age=0;           -;        10; request",
+      "min-fresh=55;        -;        10; request",
+      "min-fresh=45;        -;        10; fresh",
+      "max-age=0;           -;        90; stale",
       "-;                   -;        90; stale",
   })
   void aRevalidationSaysWhetherTheRequestAskedForIt(String cc, String pragma, long at, String expected) {
@@ -88,6 +91,15 @@ class HttpCacheTest {
       assertThat(((Lookup.Stale) l).action()).isEqualTo(Lookup.Action.REVALIDATE);
       assertThat(((Lookup.Stale) l).fwd()).isEqualTo(expected);
     }
+  }
+
+  @Test
+  void onlyAStoredPartialIsAMissNotAVaryMiss() {
+    EntryMeta partial = entry(206, "", T0, T0, "Cache-Control", "max-age=60", "Date", date(0),
+        "Content-Range", "bytes 0-9/100");
+    assertThat(cache.lookup(get(), List.of(partial))).isEqualTo(new Lookup.Miss("miss", false));
+    EntryMeta other = entry(200, "foo=1", T0, T0, "Cache-Control", "max-age=60", "Date", date(0), "Vary", "Foo");
+    assertThat(cache.lookup(get(), List.of(partial, other))).isEqualTo(new Lookup.Miss("vary-miss", false));
   }
 
   @Test

@@ -1,0 +1,92 @@
+package dev.zcproxy.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.zcproxy.cache.EntryMeta;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Decisions the review found wrong (issue 10): what the client got, what the origin received and what the
+ * cache holds, against a real origin on loopback.
+ */
+class CacheDecisionsIT extends OriginAndProxy {
+  private static final byte[] BODY = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!?".getBytes(StandardCharsets.US_ASCII);
+  private static final int N = BODY.length;
+
+  /** Answers a single {@code bytes} range with a 206 of it, anything else with the whole body; validators on both. */
+  private static void rangeOrigin(HttpServerRequest req) {
+    var resp = req.response().putHeader("Cache-Control", "max-age=600").putHeader("ETag", "\"v1\"");
+    if ("\"v1\"".equals(req.getHeader("If-None-Match"))) {
+      resp.setStatusCode(304).end();
+      return;
+    }
+    String range = req.getHeader("Range");
+    if (range == null || !range.startsWith("bytes=-")) {
+      resp.end(Buffer.buffer(BODY));
+      return;
+    }
+    int first = N - Integer.parseInt(range.substring(7));
+    resp.setStatusCode(206).putHeader("Content-Range", "bytes " + first + "-" + (N - 1) + "/" + N)
+        .end(Buffer.buffer(Arrays.copyOfRange(BODY, first, N)));
+  }
+
+  private List<EntryMeta> held() {
+    return proxy.server.store().list("", 100);
+  }
+
+  private static String cacheStatus(HttpResponse<byte[]> r) {
+    return r.headers().firstValue("cache-status").orElse("");
+  }
+
+  // ---------------------------------------------------------------- Cache-Status fwd (RFC 9211 §2.2)
+
+  @Test
+  void aRequestsMaxAgeZeroOnAFreshEntryIsForwardedByTheRequest_9211_2_2() throws Exception {
+    origin.route("/f", CacheDecisionsIT::rangeOrigin);
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/f");
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    proxy.advance(Duration.ofSeconds(10)); // fresh for 590 s more
+
+    HttpResponse<byte[]> r = proxy.get("/f", "Cache-Control", "max-age=0");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo(BODY);
+    assertThat(r.headers().firstValue("x-cache")).hasValue("REVALIDATED");
+    assertThat(cacheStatus(r)).contains("fwd=request", "fwd-status=304").doesNotContain("fwd=stale");
+    assertThat(origin.requests("/f")).isEqualTo(2);
+    assertThat(origin.lastRequestHeaders().get("If-None-Match")).isEqualTo("\"v1\"");
+
+    HttpResponse<byte[]> minFresh = proxy.get("/f", "Cache-Control", "min-fresh=100000");
+    assertThat(cacheStatus(minFresh)).contains("fwd=request").doesNotContain("fwd=stale");
+    assertThat(origin.requests("/f")).isEqualTo(3);
+    assertThat(held()).singleElement().satisfies(e -> assertThat(e.status()).isEqualTo(200));
+
+    proxy.advance(Duration.ofSeconds(1000)); // stale now: revalidated because it is stale
+    HttpResponse<byte[]> stale = proxy.get("/f", "Cache-Control", "max-age=0");
+    assertThat(cacheStatus(stale)).contains("fwd=stale");
+  }
+
+  @Test
+  void onlyAStoredPartialIsAMissNotAVaryMiss_9211_2_2() throws Exception {
+    origin.route("/p", CacheDecisionsIT::rangeOrigin);
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    assertThat(proxy.get("/p", "Range", "bytes=-20").statusCode()).isEqualTo(206);
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    assertThat(held()).singleElement().satisfies(e -> assertThat(e.status()).isEqualTo(206));
+
+    HttpResponse<byte[]> whole = proxy.get("/p");
+    assertThat(whole.statusCode()).isEqualTo(200);
+    assertThat(whole.body()).isEqualTo(BODY);
+    assertThat(cacheStatus(whole)).contains("fwd=miss").doesNotContain("vary-miss");
+    assertThat(origin.requests("/p")).isEqualTo(2);
+    assertThat(origin.lastRequestHeaders().get("Range")).isNull();
+  }
+}

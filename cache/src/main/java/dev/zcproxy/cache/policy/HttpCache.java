@@ -157,6 +157,25 @@ public final class HttpCache {
     return new ResponseAction.Pass(Reason.of(token), token);
   }
 
+  /** The method of a stale-while-revalidate background request (RFC 5861 §3): always a GET, whatever the client sent. */
+  public String backgroundMethod() {
+    return "GET";
+  }
+
+  /**
+   * What to do with the origin's response to a stale-while-revalidate background request for
+   * {@code stale} (RFC 5861 §3): a 304 is merged (RFC 9111 §4.3.4); anything else is judged as the
+   * response to the GET that was sent, also when a HEAD started the revalidation.
+   */
+  public ResponseAction afterBackgroundFetch(RequestHead req, ResponseHead resp, EntryMeta stale, String primaryKey,
+      long requestTime, long responseTime, CachePolicy site) {
+    requireNonNull(stale, "stale");
+    if (resp.status() == 304) {
+      return merge304(stale, resp, requestTime, responseTime);
+    }
+    return storage(asGet(req), resp, primaryKey, requestTime, responseTime, site);
+  }
+
   /** {@code stale} updated by a 304 received for it (RFC 9111 §4.3.4). */
   public ResponseAction.Merge merge304(EntryMeta stale, ResponseHead notModified, long requestTime, long responseTime) {
     return new ResponseAction.Merge(policy.merge304(stale, notModified, requestTime, responseTime));

@@ -225,6 +225,21 @@ class HttpCacheTest {
     assertThat(cache.merge304(stale, response(304, "ETag", "\"v1\"", "X-New", "2"), at(100), at(101))).isEqualTo(a);
   }
 
+  /** stale-while-revalidate's background request is a GET whatever the client sent: judged and stored as one. */
+  @Test
+  void aBackgroundRevalidationIsAGetAndItsResponseIsStoredAsOne() {
+    EntryMeta stale = entry("Cache-Control", "max-age=60, stale-while-revalidate=600", "ETag", "\"v1\"");
+    assertThat(cache.backgroundMethod()).isEqualTo("GET");
+    ResponseAction a = cache.afterBackgroundFetch(request("HEAD"), response(200, "Cache-Control", "max-age=60", "ETag", "\"v2\""),
+        stale, URI, at(100), at(101), policy);
+    assertThat(a).isInstanceOf(ResponseAction.Store.class);
+    assertThat(((ResponseAction.Store) a).entry().headers().get("ETag")).isEqualTo("\"v2\"");
+    assertThat(cache.afterBackgroundFetch(request("HEAD"), response(304, "ETag", "\"v1\""), stale, URI, at(100), at(101), policy))
+        .isInstanceOf(ResponseAction.Merge.class);
+    assertThat(cache.afterBackgroundFetch(get(), response(200, "Cache-Control", "no-store"), stale, URI, at(100), at(101), policy))
+        .isInstanceOf(ResponseAction.Pass.class);
+  }
+
   @Test
   void aHeadsMatching200RefreshesTheStoredGetAndAnotherIsPassed() {
     EntryMeta stale = entry("Cache-Control", "max-age=60", "ETag", "\"v1\"");

@@ -670,7 +670,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     HeaderMaps.copyInto(fields.add(), headers);
     long requestTime = clock.getAsLong();
     metrics.originRequest();
-    target.pool().send(HttpMethod.GET, head.pathAndQuery(), headers, null, null, stale.primaryKey())
+    target.pool().send(HttpMethod.valueOf(cache.backgroundMethod()), head.pathAndQuery(), headers, null, null, stale.primaryKey())
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
       if (ar.failed()) {
         coalescer.endBackground(stale);
@@ -681,15 +681,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       long responseTime = clock.getAsLong();
       ResponseHead rh = keyed(new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))),
           target.keyHeaders());
-      if (rh.status() == 304) {
+      ResponseAction action = cache.afterBackgroundFetch(head, rh, stale, stale.primaryKey(), requestTime, responseTime,
+          target.policy());
+      if (action instanceof ResponseAction.Merge merge) {
         cres.end();
-        store.update(stale, cache.merge304(stale, rh, requestTime, responseTime).refreshed())
-            .whenComplete((m, t) -> coalescer.endBackground(stale));
+        store.update(stale, merge.refreshed()).whenComplete((m, t) -> coalescer.endBackground(stale));
         return;
       }
-      // judged as the client's request, as before: a HEAD's background GET is not stored
-      if (cache.storage(head, rh, stale.primaryKey(), requestTime, responseTime, target.policy())
-          instanceof ResponseAction.Store st) {
+      if (action instanceof ResponseAction.Store st) {
         Fill f = new Fill(ctx, ctx.vertx().getOrCreateContext(), stale.primaryKey(), "stale");
         f.onDone = () -> coalescer.endBackground(stale);
         f.start(cres, rh, st.entry(), CacheStatus.fwd("stale"));

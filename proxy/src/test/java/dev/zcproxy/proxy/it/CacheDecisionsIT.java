@@ -89,4 +89,37 @@ class CacheDecisionsIT extends OriginAndProxy {
     assertThat(origin.requests("/p")).isEqualTo(2);
     assertThat(origin.lastRequestHeaders().get("Range")).isNull();
   }
+
+  // ---------------------------------------------------------------- stale-while-revalidate started by a HEAD
+
+  @Test
+  void aHeadsBackgroundRevalidationStoresTheGetsResponse_5861_3() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger version = new java.util.concurrent.atomic.AtomicInteger(1);
+    List<String> methods = new java.util.concurrent.CopyOnWriteArrayList<>();
+    origin.route("/swr", req -> {
+      methods.add(req.method().name());
+      int v = version.get();
+      req.response().putHeader("Cache-Control", "max-age=10, stale-while-revalidate=600").putHeader("ETag", "\"v" + v + "\"")
+          .end("version " + v);
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/swr");
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    version.set(2);
+    proxy.advance(Duration.ofSeconds(60)); // stale, inside stale-while-revalidate
+
+    HttpResponse<byte[]> head = proxy.send("HEAD", "/swr");
+    assertThat(head.statusCode()).isEqualTo(200);
+    assertThat(head.headers().firstValue("x-cache")).hasValue("STALE");
+    assertThat(head.headers().firstValue("etag")).hasValue("\"v1\"");
+    // the background request is a GET, and its 200 replaces the stale entry
+    proxy.server.metrics().whenStored(2).get(20, TimeUnit.SECONDS);
+    assertThat(methods).containsExactly("GET", "GET");
+    assertThat(held()).singleElement().satisfies(e -> assertThat(e.headers().get("ETag")).isEqualTo("\"v2\""));
+
+    HttpResponse<byte[]> hit = proxy.get("/swr");
+    assertThat(hit.headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(new String(hit.body(), StandardCharsets.US_ASCII)).isEqualTo("version 2");
+    assertThat(origin.requests("/swr")).isEqualTo(2);
+  }
 }

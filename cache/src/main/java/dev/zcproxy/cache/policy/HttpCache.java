@@ -24,7 +24,9 @@ import java.util.function.LongSupplier;
  *       a stale one with what may be done with it and why ({@link Lookup.Stale#fwd}), or a miss.
  *   <li><b>fetch.</b> {@link #originMethod} and {@link #originFields}: a fetch for the cache goes
  *       without the client's {@code If-None-Match}, {@code If-Modified-Since}, {@code If-Range} and
- *       {@code Range}, so the response is complete and storable; a revalidation adds the stored
+ *       {@code Range}, so the response is complete and storable, and without its {@code If-Match} and
+ *       {@code If-Unmodified-Since}, which {@link #preconditionFailed} evaluates on what is delivered
+ *       (nginx's proxy_cache does the same); a revalidation adds the stored
  *       entry's validators (RFC 9111 §4.3.1); a HEAD that misses is fetched as a GET (nginx's
  *       {@code proxy_cache_convert_head}).
  *   <li><b>response.</b> {@link #afterFetch}: a 304 (or a HEAD's matching 200) is merged into the
@@ -36,13 +38,17 @@ import java.util.function.LongSupplier;
  *       URI; the oldest others go (§4.1 leaves the number to the cache).
  *   <li><b>deliver.</b> {@link #served} picks, of the entry the lookup chose and the one the store
  *       opened, the one that describes the response; {@link #notModified}, {@link #range} and
- *       {@link #forEachResponseHeader} answer from it.
+ *       {@link #forEachResponseHeader} answer from it, after {@link #preconditionFailed} (412).
  *   <li><b>invalidate.</b> {@link #invalidations}: the keys an unsafe method's response invalidates (§4.4).
  * </ol>
  */
 public final class HttpCache {
-  /** The client fields a fetch for the cache does not forward: its conditionals and range. */
-  static final List<String> CONDITIONALS_AND_RANGE = List.of("if-none-match", "if-modified-since", "if-range", "range");
+  /**
+   * The client fields a fetch for the cache does not forward: its conditionals and range (nginx's
+   * proxy_cache clears the same); the preconditions among them are evaluated here ({@link #preconditionFailed}).
+   */
+  static final List<String> CONDITIONALS_AND_RANGE = List.of("if-none-match", "if-modified-since", "if-range", "range",
+      "if-match", "if-unmodified-since");
   private static final OriginFields FILL = new OriginFields(CONDITIONALS_AND_RANGE, dev.zcproxy.cache.Headers.empty());
 
   private final CachePolicy policy;
@@ -276,6 +282,21 @@ public final class HttpCache {
       return requested;
     }
     return opened;
+  }
+
+  /**
+   * Whether {@code req}'s {@code If-Match} (or, without it, {@code If-Unmodified-Since}) fails against
+   * {@code entry}, delivered from the cache: then the answer is 412 without a body (RFC 9110 §13.1.1,
+   * §13.1.4, §13.2.2, asked before {@link #notModified}). Only GET and HEAD are evaluated: other methods
+   * are passed with their preconditions, which the origin evaluates.
+   */
+  public boolean preconditionFailed(RequestHead req, EntryMeta entry) {
+    return Preconditions.failed(req, entry.status(), entry.headers());
+  }
+
+  /** {@link #preconditionFailed(RequestHead, EntryMeta)} against a response relayed from the origin, not stored. */
+  public boolean preconditionFailed(RequestHead req, ResponseHead resp) {
+    return Preconditions.failed(req, resp.status(), resp.headers());
   }
 
   /** Whether a conditional {@code req} is answered 304 from {@code entry} (RFC 9110 §13.2.2, RFC 9111 §4.3.2). */

@@ -115,7 +115,8 @@ class HttpCacheTest {
   @Test
   void aFetchForTheCacheDropsTheClientsConditionalsAndRange() {
     OriginFields miss = cache.originFields(null, true);
-    assertThat(miss.remove()).containsExactlyInAnyOrder("if-none-match", "if-modified-since", "if-range", "range");
+    assertThat(miss.remove()).containsExactlyInAnyOrder("if-none-match", "if-modified-since", "if-range", "range",
+        "if-match", "if-unmodified-since");
     assertThat(miss.add().isEmpty()).isTrue();
   }
 
@@ -130,7 +131,7 @@ class HttpCacheTest {
     EntryMeta e = entry("ETag", "\"v1\"", "Last-Modified", date(-100));
     for (boolean storedHere : new boolean[] {true, false}) {
       OriginFields f = cache.originFields(e, storedHere);
-      assertThat(f.remove()).contains("if-none-match", "if-modified-since", "if-range", "range");
+      assertThat(f.remove()).contains("if-none-match", "if-modified-since", "if-range", "range", "if-match", "if-unmodified-since");
       assertThat(f.add()).isEqualTo(Headers.of("If-None-Match", "\"v1\"", "If-Modified-Since", date(-100)));
     }
     assertThat(cache.originFields(entry("Cache-Control", "max-age=1"), true).add().isEmpty()).isTrue();
@@ -331,5 +332,56 @@ class HttpCacheTest {
     assertThat(b.build().get("Age")).isEqualTo("7");
     assertThat(cache.notModified(get("If-None-Match", "*"), e)).isTrue();
     assertThat(cache.range(get("Range", "bytes=0-9"), e)).isInstanceOf(RangeDecision.Partial.class);
+  }
+
+  // ---------------------------------------------------------------- preconditions the cache evaluates
+
+  /** RFC 9110 §13.1.1 (strong comparison), §13.1.4, in the order of §13.2.2; the stored entry has ETag "v1" unless said. */
+  @ParameterizedTest(name = "[{index}] {0} {1} against {2} -> failed={3}")
+  @CsvSource(delimiter = ';', nullValues = "-", value = {
+      "GET;  If-Match: *;                                    ETag: \"v1\";          false",
+      "GET;  If-Match: *;                                    -;                      false",
+      "GET;  If-Match: \"v1\";                               ETag: \"v1\";          false",
+      "GET;  If-Match: \"a\", \"v1\";                        ETag: \"v1\";          false",
+      "GET;  If-Match: \"v2\";                               ETag: \"v1\";          true",
+      "GET;  If-Match: \"v1\";                               ETag: W/\"v1\";        true",
+      "GET;  If-Match: W/\"v1\";                             ETag: W/\"v1\";        true",
+      "GET;  If-Match: \"v1\";                               -;                      true",
+      "HEAD; If-Match: \"v2\";                               ETag: \"v1\";          true",
+      "POST; If-Match: \"v2\";                               ETag: \"v1\";          false",
+      "GET;  If-Unmodified-Since: +50;                        Last-Modified: +0;      false",
+      "GET;  If-Unmodified-Since: +0;                         Last-Modified: +0;      false",
+      "GET;  If-Unmodified-Since: -50;                        Last-Modified: +0;      true",
+      "GET;  If-Unmodified-Since: yesterday;                  Last-Modified: +0;      false",
+      "GET;  If-Unmodified-Since: -50;                        ETag: \"v1\";          false",
+      "GET;  If-Match: \"v1\"|If-Unmodified-Since: -50;      ETag: \"v1\"|Last-Modified: +0; false",
+      "GET;  If-Match: \"v2\"|If-Unmodified-Since: +50;      ETag: \"v1\"|Last-Modified: +0; true",
+      "GET;  -;                                              ETag: \"v1\";          false",
+  })
+  void theClientsPreconditionsAreEvaluatedOnWhatIsDelivered(String method, String req, String stored, boolean failed) {
+    EntryMeta e = entry(200, "", T0, T0, dates(Fixtures.fields(stored)));
+    assertThat(cache.preconditionFailed(request(method, dates(Fixtures.fields(req))), e)).isEqualTo(failed);
+    assertThat(cache.preconditionFailed(request(method, dates(Fixtures.fields(req))), response(200, dates(Fixtures.fields(stored)))))
+        .isEqualTo(failed);
+  }
+
+  @Test
+  void aResponseOtherThan2xxIgnoresThePreconditions() {
+    EntryMeta notFound = entry(404, "", T0, T0, "ETag", "\"v1\"");
+    assertThat(cache.preconditionFailed(get("If-Match", "\"v2\""), notFound)).isFalse();
+    assertThat(cache.preconditionFailed(get("If-Match", "\"v2\""), response(304, "ETag", "\"v1\""))).isFalse();
+    EntryMeta partial = entry(206, "", T0, T0, "ETag", "\"v1\"", "Content-Range", "bytes 0-9/100");
+    assertThat(cache.preconditionFailed(get("If-Match", "\"v2\""), partial)).isTrue();
+  }
+
+  /** Turns values like {@code +50} / {@code -50} into the IMF-fixdate that many seconds from T0. */
+  private static String[] dates(String[] fields) {
+    String[] out = fields.clone();
+    for (int i = 1; i < out.length; i += 2) {
+      if (out[i].matches("[+-]\\d+")) {
+        out[i] = date(Long.parseLong(out[i].replace("+", "")));
+      }
+    }
+    return out;
   }
 }

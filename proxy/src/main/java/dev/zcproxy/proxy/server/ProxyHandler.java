@@ -631,6 +631,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       fill.notShared();
     }
     CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", status).detail(pass.detail());
+    if (cache.preconditionFailed(ex.head, rh)) {
+      // the client's If-Match / If-Unmodified-Since went to no one: answered here, the body not read
+      cres.request().connection().close();
+      ex.resp.setStatusCode(status);
+      HeaderMaps.copyInto(rh.headers(), ex.resp.headers());
+      PreconditionFailed.apply(ex.resp);
+      ex.decorate(CacheOutcome.MISS, cs);
+      ex.finish(CacheOutcome.MISS, TransferMode.NONE, ex.resp.end());
+      return;
+    }
     new Relay(ctx, ex, cres, rh, CacheOutcome.MISS, cs).start();
   }
 
@@ -755,6 +765,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     ex.target.policy().forEachResponseHeader(entry, now, out::add);
     ex.decorate(outcome, cs);
     ex.req.resume();
+    if (cache.preconditionFailed(ex.head, entry)) {
+      PreconditionFailed.apply(resp); // the client's If-Match / If-Unmodified-Since, not forwarded by a fill
+      close(open);
+      ex.finish(outcome, TransferMode.NONE, resp.end());
+      return;
+    }
     if (policy.notModified(ex.head, entry)) {
       resp.setStatusCode(304);
       resp.headers().remove(HttpHeaders.CONTENT_LENGTH);
@@ -1068,7 +1084,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     boolean bodyless = ex.req.method() == HttpMethod.HEAD || meta.status() == 204 || meta.status() == 304;
     // The client's own validators may match what the origin just sent: 304 now, the fill goes on.
     boolean notModified = expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0));
-    if (bodyless || notModified) {
+    if (bodyless || notModified || cache.preconditionFailed(ex.head, meta)) {
       respondFromFill(ex, fill, view, leader, null);
       return;
     }
@@ -1099,7 +1115,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ex.req.resume(); // an HTTP/2 request already resumed and ended throws on a second resume()
     }
     if (reader == null) {
-      if (expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0))) {
+      if (cache.preconditionFailed(ex.head, meta)) {
+        PreconditionFailed.apply(resp);
+      } else if (expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0))) {
         resp.setStatusCode(304);
         resp.headers().remove(HttpHeaders.CONTENT_LENGTH);
       } else if (expected >= 0) {

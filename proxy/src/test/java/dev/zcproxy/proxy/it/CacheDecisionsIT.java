@@ -122,4 +122,104 @@ class CacheDecisionsIT extends OriginAndProxy {
     assertThat(new String(hit.body(), StandardCharsets.US_ASCII)).isEqualTo("version 2");
     assertThat(origin.requests("/swr")).isEqualTo(2);
   }
+
+  // ---------------------------------------------------------------- If-Match / If-Unmodified-Since (RFC 9110 §13)
+
+  private static final String LM = "Tue, 14 Nov 2023 22:13:20 GMT";
+
+  /** A validating origin that records the preconditions it received (it evaluates none). */
+  private void validatingOrigin(String path, List<String> seen, String cacheControl) {
+    origin.route(path, req -> {
+      seen.add(req.method().name() + " im=" + req.getHeader("If-Match") + " ius=" + req.getHeader("If-Unmodified-Since"));
+      var resp = req.response().putHeader("Cache-Control", cacheControl).putHeader("ETag", "\"v1\"").putHeader("Last-Modified", LM);
+      if ("\"v1\"".equals(req.getHeader("If-None-Match"))) {
+        resp.setStatusCode(304).end();
+      } else {
+        resp.end(Buffer.buffer(BODY));
+      }
+    });
+  }
+
+  @Test
+  void aFillDoesNotForwardIfMatchAndTheCacheAnswersIt_9110_13_1_1() throws Exception {
+    List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    validatingOrigin("/m", seen, "max-age=60");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+
+    HttpResponse<byte[]> failed = proxy.get("/m", "If-Match", "\"v2\"");
+    assertThat(failed.statusCode()).as("the filled response does not match").isEqualTo(412);
+    assertThat(failed.body()).isEmpty();
+    assertThat(failed.headers().firstValue("content-length")).hasValue("0");
+    assertThat(seen).containsExactly("GET im=null ius=null");
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    assertThat(held()).singleElement().satisfies(e -> assertThat(e.bodyLength()).isEqualTo(N));
+
+    HttpResponse<byte[]> hitFailed = proxy.get("/m", "If-Match", "\"v2\", W/\"v1\"");
+    assertThat(hitFailed.statusCode()).isEqualTo(412);
+    assertThat(hitFailed.headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(hitFailed.body()).isEmpty();
+    HttpResponse<byte[]> hit = proxy.get("/m", "If-Match", "\"v2\", \"v1\"");
+    assertThat(hit.statusCode()).isEqualTo(200);
+    assertThat(hit.body()).isEqualTo(BODY);
+    HttpResponse<byte[]> any = proxy.get("/m", "If-Match", "*");
+    assertThat(any.statusCode()).isEqualTo(200);
+    HttpResponse<byte[]> head = proxy.send("HEAD", "/m", "If-Match", "\"v2\"");
+    assertThat(head.statusCode()).isEqualTo(412);
+    // If-Unmodified-Since, only without If-Match (§13.2.2)
+    HttpResponse<byte[]> modified = proxy.get("/m", "If-Unmodified-Since", "Mon, 13 Nov 2023 22:13:20 GMT");
+    assertThat(modified.statusCode()).isEqualTo(412);
+    HttpResponse<byte[]> unmodified = proxy.get("/m", "If-Unmodified-Since", LM);
+    assertThat(unmodified.statusCode()).isEqualTo(200);
+    assertThat(unmodified.body()).isEqualTo(BODY);
+    HttpResponse<byte[]> matchWins = proxy.get("/m", "If-Match", "\"v1\"", "If-Unmodified-Since", "Mon, 13 Nov 2023 22:13:20 GMT");
+    assertThat(matchWins.statusCode()).isEqualTo(200);
+    assertThat(seen).hasSize(1);
+    assertThat(held()).singleElement().satisfies(e -> assertThat(e.bodyLength()).isEqualTo(N));
+  }
+
+  @Test
+  void aRevalidationAndAStaleEntryAnswerThePreconditionsToo_9110_13_2_2() throws Exception {
+    List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    validatingOrigin("/r", seen, "max-age=10");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    proxy.get("/r");
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    proxy.advance(Duration.ofSeconds(60));
+
+    HttpResponse<byte[]> revalidated = proxy.get("/r", "If-Match", "\"v2\"");
+    assertThat(revalidated.headers().firstValue("x-cache")).hasValue("REVALIDATED");
+    assertThat(revalidated.statusCode()).isEqualTo(412);
+    assertThat(revalidated.body()).isEmpty();
+    assertThat(seen).containsExactly("GET im=null ius=null", "GET im=null ius=null");
+    assertThat(origin.lastRequestHeaders().get("If-None-Match")).as("the stored validators, not the client's").isEqualTo("\"v1\"");
+    HttpResponse<byte[]> ok = proxy.get("/r", "If-Match", "\"v1\"");
+    assertThat(ok.statusCode()).isEqualTo(200);
+    assertThat(ok.headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(ok.body()).isEqualTo(BODY);
+  }
+
+  @Test
+  void aPassForwardsThePreconditionsUnchanged() throws Exception {
+    List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    validatingOrigin("/post", seen, "max-age=60");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    HttpResponse<byte[]> post = proxy.send("POST", "/post", "If-Match", "\"v2\"", "If-Unmodified-Since", LM);
+    assertThat(post.statusCode()).as("the origin evaluates them (this one ignores them)").isEqualTo(200);
+    assertThat(seen).containsExactly("POST im=\"v2\" ius=" + LM);
+  }
+
+  @Test
+  void anUncacheableResponseToAFillIsCheckedAgainstTheDroppedPreconditions() throws Exception {
+    List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    validatingOrigin("/ns", seen, "no-store");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    HttpResponse<byte[]> failed = proxy.get("/ns", "If-Match", "\"v2\"");
+    assertThat(failed.statusCode()).isEqualTo(412);
+    assertThat(failed.body()).isEmpty();
+    assertThat(seen).containsExactly("GET im=null ius=null");
+    HttpResponse<byte[]> ok = proxy.get("/ns", "If-Match", "\"v1\"");
+    assertThat(ok.statusCode()).isEqualTo(200);
+    assertThat(ok.body()).isEqualTo(BODY);
+    assertThat(held()).isEmpty();
+  }
 }

@@ -309,6 +309,20 @@ public final class HttpCache {
     return policy.range(req, entry);
   }
 
+  /**
+   * How to answer {@code req}'s {@code Range}/{@code If-Range} from {@code fill}, a 200 being filled
+   * whose body will be {@code expectedLength} bytes: as from the complete entry, the 206 sent from the
+   * growing file once the bytes are there. A fill of unknown length ({@code -1}, chunked) is sent whole
+   * (RFC 9110 §14.2 lets a server ignore {@code Range}), as is anything but one satisfiable range of a 200
+   * (multiple ranges too: no {@code multipart/byteranges}).
+   */
+  public RangeDecision fillRange(RequestHead req, EntryMeta fill, long expectedLength) {
+    if (expectedLength < 0 || fill.status() != 200) {
+      return new RangeDecision.Full(); // a 206 being stored was fetched for this very range
+    }
+    return policy.range(req, fill.withBody(expectedLength, 0));
+  }
+
   /** Hands the fields to send with {@code entry} now (stored ones and a current {@code Age}) to {@code out}. */
   public void forEachResponseHeader(EntryMeta entry, BiConsumer<String, String> out) {
     policy.forEachResponseHeader(entry, now(), out);

@@ -384,4 +384,30 @@ class HttpCacheTest {
     }
     return out;
   }
+
+  // ---------------------------------------------------------------- a range from a fill under way
+
+  @Test
+  void aRangeIsAnsweredFromAFillOfKnownLength() {
+    EntryMeta filling = entry(200, "", T0, T0, "ETag", "\"v1\"").withBody(0, 0); // nothing on disk yet
+    assertThat(cache.fillRange(get("Range", "bytes=10-19"), filling, 64)).isEqualTo(new RangeDecision.Partial(10, 10, 64));
+    assertThat(cache.fillRange(get("Range", "bytes=-4"), filling, 64)).isEqualTo(new RangeDecision.Partial(60, 4, 64));
+    assertThat(cache.fillRange(get("Range", "bytes=60-"), filling, 64)).isEqualTo(new RangeDecision.Partial(60, 4, 64));
+    assertThat(cache.fillRange(get("Range", "bytes=64-"), filling, 64)).isEqualTo(new RangeDecision.Unsatisfiable(64));
+    // not answerable as one range: the whole
+    assertThat(cache.fillRange(get("Range", "bytes=0-1, 5-6"), filling, 64)).isEqualTo(new RangeDecision.Full());
+    assertThat(cache.fillRange(get("Range", "bytes=10-19", "If-Range", "\"v2\""), filling, 64)).isEqualTo(new RangeDecision.Full());
+    assertThat(cache.fillRange(get("Range", "bytes=10-19", "If-Range", "\"v1\""), filling, 64))
+        .isEqualTo(new RangeDecision.Partial(10, 10, 64));
+    assertThat(cache.fillRange(request("HEAD", "Range", "bytes=10-19"), filling, 64)).isEqualTo(new RangeDecision.Full());
+    assertThat(cache.fillRange(get(), filling, 64)).isEqualTo(new RangeDecision.Full());
+  }
+
+  @Test
+  void aFillOfUnknownLengthIsSentWhole() {
+    EntryMeta chunked = entry(200, "", T0, T0).withBody(0, 0);
+    assertThat(cache.fillRange(get("Range", "bytes=10-19"), chunked, -1)).isEqualTo(new RangeDecision.Full());
+    assertThat(cache.fillRange(get("Range", "bytes=10-19"), entry(206, "", T0, T0, "Content-Range", "bytes 0-63/100"), 64))
+        .isEqualTo(new RangeDecision.Full());
+  }
 }

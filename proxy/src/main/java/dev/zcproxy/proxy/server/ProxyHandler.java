@@ -1084,12 +1084,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     boolean bodyless = ex.req.method() == HttpMethod.HEAD || meta.status() == 204 || meta.status() == 304;
     // The client's own validators may match what the origin just sent: 304 now, the fill goes on.
     boolean notModified = expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0));
-    if (bodyless || notModified || cache.preconditionFailed(ex.head, meta)) {
+    // A single Range is answered from the growing file (RFC 9110 §14): 206 once its bytes are there, 416 now.
+    RangeDecision range = cache.fillRange(ex.head, meta, expected);
+    if (bodyless || notModified || cache.preconditionFailed(ex.head, meta) || range instanceof RangeDecision.Unsatisfiable) {
       respondFromFill(ex, fill, view, leader, null);
       return;
     }
     TransferPlan plan = planner.forFillReader(ex.req, expected);
-    Fill.Reader reader = new Fill.Reader(ex, fill, plan.mode());
+    Fill.Reader reader = range instanceof RangeDecision.Partial p
+        ? new Fill.Reader(ex, fill, plan.mode(), p.first(), p.first() + p.length())
+        : new Fill.Reader(ex, fill, plan.mode());
     fill.addReader(reader, added -> {
       if (!added) {
         // The fill ended (or degraded) between joining and now: its entry is in the index, or not.
@@ -1120,13 +1124,21 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       } else if (expected >= 0 && policy.notModified(ex.head, meta.withBody(expected, 0))) {
         resp.setStatusCode(304);
         resp.headers().remove(HttpHeaders.CONTENT_LENGTH);
+      } else if (cache.fillRange(ex.head, meta, expected) instanceof RangeDecision.Unsatisfiable u) {
+        resp.setStatusCode(416);
+        resp.putHeader(HttpHeaders.CONTENT_RANGE, "bytes */" + u.completeLength());
+        resp.putHeader(HttpHeaders.CONTENT_LENGTH, "0");
       } else if (expected >= 0) {
         resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(expected));
       }
       ex.finish(CacheOutcome.MISS, TransferMode.NONE, resp.end());
       return;
     }
-    if (expected >= 0) {
+    if (reader.to >= 0) {
+      resp.setStatusCode(206);
+      resp.putHeader(HttpHeaders.CONTENT_RANGE, "bytes " + reader.from + "-" + (reader.to - 1) + "/" + expected);
+      resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(reader.to - reader.from));
+    } else if (expected >= 0) {
       resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(expected));
     } else {
       resp.setChunked(true);

@@ -203,7 +203,9 @@ class CacheDecisionsIT extends OriginAndProxy {
     List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
     validatingOrigin("/post", seen, "max-age=60");
     proxy = ProxyFixture.start(origin.url(), cacheDir);
-    HttpResponse<byte[]> post = proxy.send("POST", "/post", "If-Match", "\"v2\"", "If-Unmodified-Since", LM);
+    HttpResponse<byte[]> post = proxy.client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(proxy.url("/post")))
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("x")).header("If-Match", "\"v2\"")
+        .header("If-Unmodified-Since", LM).build(), HttpResponse.BodyHandlers.ofByteArray());
     assertThat(post.statusCode()).as("the origin evaluates them (this one ignores them)").isEqualTo(200);
     assertThat(seen).containsExactly("POST im=\"v2\" ius=" + LM);
   }
@@ -221,5 +223,102 @@ class CacheDecisionsIT extends OriginAndProxy {
     assertThat(ok.statusCode()).isEqualTo(200);
     assertThat(ok.body()).isEqualTo(BODY);
     assertThat(held()).isEmpty();
+  }
+
+  // ---------------------------------------------------------------- Range on a filling miss (RFC 9110 §14)
+
+  @Test
+  void aRangeMissGetsA206FromTheFillAndTheWholeIsStored_9110_14_2() throws Exception {
+    origin.route("/p", CacheDecisionsIT::rangeOrigin);
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+
+    HttpResponse<byte[]> r = proxy.get("/p", "Range", "bytes=10-19");
+    assertThat(r.statusCode()).isEqualTo(206);
+    assertThat(r.headers().firstValue("content-range")).hasValue("bytes 10-19/64");
+    assertThat(r.headers().firstValue("content-length")).hasValue("10");
+    assertThat(new String(r.body(), StandardCharsets.US_ASCII)).isEqualTo("abcdefghij");
+    assertThat(r.headers().firstValue("x-cache")).hasValue("MISS");
+    assertThat(origin.lastRequestHeaders().get("Range")).as("the fill fetches the whole").isNull();
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    assertThat(held()).singleElement().satisfies(e -> {
+      assertThat(e.status()).isEqualTo(200);
+      assertThat(e.bodyLength()).isEqualTo(N);
+    });
+    assertThat(proxy.get("/p").body()).isEqualTo(BODY);
+    assertThat(origin.requests("/p")).isEqualTo(1);
+  }
+
+  @Test
+  void anUnsatisfiableRangeOnAFillingMissIs416AndTheWholeIsStored_9110_15_5_17() throws Exception {
+    origin.route("/p", CacheDecisionsIT::rangeOrigin);
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    HttpResponse<byte[]> r = proxy.get("/p", "Range", "bytes=64-");
+    assertThat(r.statusCode()).isEqualTo(416);
+    assertThat(r.headers().firstValue("content-range")).hasValue("bytes */64");
+    assertThat(r.body()).isEmpty();
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    assertThat(held()).singleElement().satisfies(e -> assertThat(e.bodyLength()).isEqualTo(N));
+    assertThat(origin.requests("/p")).isEqualTo(1);
+  }
+
+  @Test
+  void aChunkedFillIsSentWholeToARangeRequest() throws Exception {
+    origin.route("/c", req -> {
+      var resp = req.response().putHeader("Cache-Control", "max-age=600").setChunked(true);
+      resp.write(Buffer.buffer(Arrays.copyOfRange(BODY, 0, 10)));
+      resp.end(Buffer.buffer(Arrays.copyOfRange(BODY, 10, N)));
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    HttpResponse<byte[]> r = proxy.get("/c", "Range", "bytes=10-19");
+    assertThat(r.statusCode()).as("the length is unknown until the fill ends: the whole (RFC 9110 §14.2)").isEqualTo(200);
+    assertThat(r.body()).isEqualTo(BODY);
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    HttpResponse<byte[]> hit = proxy.get("/c", "Range", "bytes=10-19");
+    assertThat(hit.statusCode()).isEqualTo(206);
+    assertThat(new String(hit.body(), StandardCharsets.US_ASCII)).isEqualTo("abcdefghij");
+    assertThat(origin.requests("/c")).isEqualTo(1);
+  }
+
+  /**
+   * Requests that join a fill under way get their ranges from the growing file: one inside what has
+   * arrived is answered before the origin sends the rest, one in the tail once it arrives.
+   */
+  @Test
+  void rangesThatJoinAFillAreServedFromTheGrowingFile() throws Exception {
+    byte[] body = CachingIT.body(1 << 20, 7);
+    java.util.concurrent.CompletableFuture<Void> go = new java.util.concurrent.CompletableFuture<>();
+    origin.route("/big", req -> {
+      var resp = req.response().putHeader("Cache-Control", "max-age=600").putHeader("Content-Length", Integer.toString(body.length));
+      resp.write(Buffer.buffer(Arrays.copyOfRange(body, 0, 64 * 1024)));
+      go.whenComplete((v, t) -> origin.vertx().runOnContext(x -> resp.end(Buffer.buffer(Arrays.copyOfRange(body, 64 * 1024, body.length)))));
+    });
+    // a copy fill reports each write; a spliced one reports progress per spliced chunk (1 MiB)
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "origin.idle-timeout: 60s", "transfer.splice: false");
+    var client = proxy.client;
+    var whole = client.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(proxy.url("/big"))).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    var early = client.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(proxy.url("/big")))
+        .header("Range", "bytes=1000-1999").build(), HttpResponse.BodyHandlers.ofByteArray());
+    var late = client.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(proxy.url("/big")))
+        .header("Range", "bytes=" + (body.length - 100) + "-").build(), HttpResponse.BodyHandlers.ofByteArray());
+
+    // the first 64 KiB arrived: the early range is complete while the origin still holds back the rest
+    HttpResponse<byte[]> e = early.get(20, TimeUnit.SECONDS);
+    assertThat(go).isNotDone();
+    assertThat(e.statusCode()).isEqualTo(206);
+    assertThat(e.headers().firstValue("content-range")).hasValue("bytes 1000-1999/" + body.length);
+    assertThat(e.body()).isEqualTo(Arrays.copyOfRange(body, 1000, 2000));
+    assertThat(late).isNotDone();
+    go.complete(null);
+    HttpResponse<byte[]> l = late.get(20, TimeUnit.SECONDS);
+    assertThat(l.statusCode()).isEqualTo(206);
+    assertThat(l.headers().firstValue("content-range")).hasValue("bytes " + (body.length - 100) + "-" + (body.length - 1) + "/" + body.length);
+    assertThat(l.body()).isEqualTo(Arrays.copyOfRange(body, body.length - 100, body.length));
+    HttpResponse<byte[]> w = whole.get(20, TimeUnit.SECONDS);
+    assertThat(w.statusCode()).isEqualTo(200);
+    assertThat(w.body()).isEqualTo(body);
+    assertThat(origin.requests("/big")).as("one fetch for all three").isEqualTo(1);
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    assertThat(held()).singleElement().satisfies(m -> assertThat(m.bodyLength()).isEqualTo(body.length));
   }
 }

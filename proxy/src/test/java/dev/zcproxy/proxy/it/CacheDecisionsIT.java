@@ -301,6 +301,8 @@ class CacheDecisionsIT extends OriginAndProxy {
         .header("Range", "bytes=1000-1999").build(), HttpResponse.BodyHandlers.ofByteArray());
     var late = client.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(proxy.url("/big")))
         .header("Range", "bytes=" + (body.length - 100) + "-").build(), HttpResponse.BodyHandlers.ofByteArray());
+    var mismatch = client.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(proxy.url("/big")))
+        .header("If-Match", "\"other\"").build(), HttpResponse.BodyHandlers.ofByteArray());
 
     // the first 64 KiB arrived: the early range is complete while the origin still holds back the rest
     HttpResponse<byte[]> e = early.get(20, TimeUnit.SECONDS);
@@ -309,6 +311,10 @@ class CacheDecisionsIT extends OriginAndProxy {
     assertThat(e.headers().firstValue("content-range")).hasValue("bytes 1000-1999/" + body.length);
     assertThat(e.body()).isEqualTo(Arrays.copyOfRange(body, 1000, 2000));
     assertThat(late).isNotDone();
+    HttpResponse<byte[]> failed = mismatch.get(20, TimeUnit.SECONDS);
+    assertThat(failed.statusCode()).as("a joined request's If-Match fails against the fill (it has no ETag)").isEqualTo(412);
+    assertThat(failed.body()).isEmpty();
+    assertThat(go).isNotDone();
     go.complete(null);
     HttpResponse<byte[]> l = late.get(20, TimeUnit.SECONDS);
     assertThat(l.statusCode()).isEqualTo(206);
@@ -317,7 +323,7 @@ class CacheDecisionsIT extends OriginAndProxy {
     HttpResponse<byte[]> w = whole.get(20, TimeUnit.SECONDS);
     assertThat(w.statusCode()).isEqualTo(200);
     assertThat(w.body()).isEqualTo(body);
-    assertThat(origin.requests("/big")).as("one fetch for all three").isEqualTo(1);
+    assertThat(origin.requests("/big")).as("one fetch for all four").isEqualTo(1);
     proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
     assertThat(held()).singleElement().satisfies(m -> assertThat(m.bodyLength()).isEqualTo(body.length));
   }

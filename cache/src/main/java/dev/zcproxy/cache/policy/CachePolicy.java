@@ -95,7 +95,9 @@ public final class CachePolicy {
     }
     EntryMeta chosen = null;
     long chosenDate = Long.MIN_VALUE;
+    boolean complete = false; // whether a complete (non-206) response is stored at all
     for (EntryMeta e : variants) {
+      complete |= e.status() != 206;
       if (e.status() == 206 || VarySelector.isStar(e.headers()) || !VarySelector.key(e.headers(), rh).equals(e.variant())) {
         continue;
       }
@@ -116,7 +118,8 @@ public final class CachePolicy {
       chosen = byLanguage(variants, rh);
     }
     if (chosen == null) {
-      return new Lookup.Miss("vary-miss", onlyIfCached);
+      // RFC 9211 §2.2: only partial responses stored is no usable response (miss), not a variant mismatch
+      return new Lookup.Miss(complete ? "vary-miss" : "miss", onlyIfCached);
     }
     Freshness f = freshness(chosen);
     long ageMs = f.currentAgeMs(nowMillis);
@@ -165,7 +168,7 @@ public final class CachePolicy {
     ResponseControl rc = f.control;
     long maxAge = reqCc.seconds("max-age");
     if (maxAge != CacheControl.ABSENT && (maxAge <= 0 || age > maxAge)) {
-      return revalidate(e, age, onlyIfCached, "request");
+      return revalidate(e, age, onlyIfCached, "stale"); // stale anyway: not the request's doing (RFC 9211 fwd=stale)
     }
     if (reqCc.has("max-stale") && !rc.sharedRevalidate()) {
       String arg = reqCc.arg("max-stale");
@@ -181,11 +184,12 @@ public final class CachePolicy {
     return revalidate(e, age, onlyIfCached, "stale");
   }
 
+  /** @param detail the {@code fwd} reason: {@code request} when the request refused a usable entry, else {@code stale} */
   private static Lookup revalidate(EntryMeta e, long age, boolean onlyIfCached, String detail) {
     if (onlyIfCached) {
       return new Lookup.Miss(detail, true);
     }
-    return new Lookup.Stale(e, age, Lookup.Action.REVALIDATE);
+    return new Lookup.Stale(e, age, Lookup.Action.REVALIDATE, detail);
   }
 
   private static boolean pragmaNoCache(Headers h) {

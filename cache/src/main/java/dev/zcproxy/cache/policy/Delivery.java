@@ -20,7 +20,7 @@ import dev.zcproxy.cache.EntryMeta;
  * @param first the offset in the stored body of the first byte sent
  * @param length how many body bytes the response describes ({@code Content-Length})
  * @param contentRange the {@code Content-Range} value, or {@code null}
- * @param body whether body bytes follow the head (not for HEAD, 304, 416, or a stored 204/304)
+ * @param body whether body bytes follow the head (not for HEAD, 304, 412, 416, or a stored 204/304)
  */
 public record Delivery(Kind kind, EntryMeta entry, int status, ResponseFields fields, long first, long length,
     String contentRange, boolean body) {
@@ -34,7 +34,12 @@ public record Delivery(Kind kind, EntryMeta entry, int status, ResponseFields fi
     /** 206: one byte range of the body (RFC 9110 §14.2, §15.3.7). */
     PARTIAL,
     /** 416: no byte of the range exists (RFC 9110 §15.5.17); {@code Content-Length: 0}. */
-    UNSATISFIABLE
+    UNSATISFIABLE,
+    /**
+     * 412: the client's {@code If-Match} or {@code If-Unmodified-Since} fails against the entry (RFC 9110
+     * §13.1.1, §13.1.4, §13.2.2: asked before the 304 and the range); {@code Content-Length: 0}.
+     */
+    PRECONDITION_FAILED
   }
 
   public Delivery {

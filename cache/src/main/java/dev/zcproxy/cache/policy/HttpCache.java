@@ -23,7 +23,9 @@ import java.util.function.LongSupplier;
  *       a stale one with what may be done with it and why ({@link Lookup.Stale#fwd}), or a miss.
  *   <li><b>fetch.</b> {@link #originMethod} and {@link #originFields}: a fetch for the cache goes
  *       without the client's {@code If-None-Match}, {@code If-Modified-Since}, {@code If-Range} and
- *       {@code Range}, so the response is complete and storable; a revalidation adds the stored
+ *       {@code Range}, so the response is complete and storable, and without its {@code If-Match} and
+ *       {@code If-Unmodified-Since}, which {@link #preconditionFailed} evaluates on what is delivered
+ *       (nginx's proxy_cache does the same); a revalidation adds the stored
  *       entry's validators (RFC 9111 §4.3.1); a HEAD that misses is fetched as a GET (nginx's
  *       {@code proxy_cache_convert_head}).
  *   <li><b>response.</b> {@link #afterFetch}: a 304 (or a HEAD's matching 200) is merged into the
@@ -38,13 +40,19 @@ import java.util.function.LongSupplier;
  *   <li><b>deliver.</b> {@link #deliver}: how a stored entry answers the request, as a {@link Delivery}
  *       (full, 304, 206 with its range, 416, or the head alone) with the fields to send
  *       ({@link ResponseFields}, with the current {@code Age}); {@link #answersInFull} says when it is
- *       always the full response (the pre-encoded hit path).
+ *       always the full response (the pre-encoded hit path). A failed {@code If-Match} /
+ *       {@code If-Unmodified-Since} ({@link #preconditionFailed}) is a 412 first; a range of a filling miss is
+ *       {@link #fillRange}.
  *   <li><b>invalidate.</b> {@link #invalidations}: the keys an unsafe method's response invalidates (§4.4).
  * </ol>
  */
 public final class HttpCache {
-  /** The client fields a fetch for the cache does not forward: its conditionals and range. */
-  static final List<String> CONDITIONALS_AND_RANGE = List.of("if-none-match", "if-modified-since", "if-range", "range");
+  /**
+   * The client fields a fetch for the cache does not forward: its conditionals and range (nginx's
+   * proxy_cache clears the same); the preconditions among them are evaluated here ({@link #preconditionFailed}).
+   */
+  static final List<String> CONDITIONALS_AND_RANGE = List.of("if-none-match", "if-modified-since", "if-range", "range",
+      "if-match", "if-unmodified-since");
   private static final OriginFields FILL = new OriginFields(CONDITIONALS_AND_RANGE, dev.zcproxy.cache.Headers.empty());
 
   /** A passed request's response that nothing stores. */
@@ -160,6 +168,25 @@ public final class HttpCache {
     }
     String token = ((Storability.DontStore) s).reason();
     return new ResponseAction.Pass(Reason.of(token), token);
+  }
+
+  /** The method of a stale-while-revalidate background request (RFC 5861 §3): always a GET, whatever the client sent. */
+  public String backgroundMethod() {
+    return "GET";
+  }
+
+  /**
+   * What to do with the origin's response to a stale-while-revalidate background request for
+   * {@code stale} (RFC 5861 §3): a 304 is merged (RFC 9111 §4.3.4); anything else is judged as the
+   * response to the GET that was sent, also when a HEAD started the revalidation.
+   */
+  public ResponseAction afterBackgroundFetch(RequestHead req, ResponseHead resp, EntryMeta stale, String primaryKey,
+      long requestTime, long responseTime, CachePolicy site) {
+    requireNonNull(stale, "stale");
+    if (resp.status() == 304) {
+      return merge304(stale, resp, requestTime, responseTime);
+    }
+    return storage(asGet(req), resp, primaryKey, requestTime, responseTime, site);
   }
 
   /** {@code stale} updated by a 304 received for it (RFC 9111 §4.3.4). */
@@ -303,6 +330,9 @@ public final class HttpCache {
     requireNonNull(req, "req");
     EntryMeta entry = served(requireNonNull(requested, "requested"), requireNonNull(opened, "opened"));
     ResponseFields fields = fields(entry, site);
+    if (preconditionFailed(req, entry)) {
+      return new Delivery(Delivery.Kind.PRECONDITION_FAILED, entry, 412, fields, 0, 0, null, false);
+    }
     if (policy.notModified(req, entry)) {
       return new Delivery(Delivery.Kind.NOT_MODIFIED, entry, 304, fields, 0, 0, null, false);
     }
@@ -340,8 +370,37 @@ public final class HttpCache {
     return policy.ageSeconds(entry, now());
   }
 
+  /**
+   * Whether {@code req}'s {@code If-Match} (or, without it, {@code If-Unmodified-Since}) fails against
+   * {@code entry}, delivered from the cache: then the answer is 412 without a body (RFC 9110 §13.1.1,
+   * §13.1.4, §13.2.2, asked before {@link #notModified}). Only GET and HEAD are evaluated: other methods
+   * are passed with their preconditions, which the origin evaluates.
+   */
+  public boolean preconditionFailed(RequestHead req, EntryMeta entry) {
+    return Preconditions.failed(req, entry.status(), entry.headers());
+  }
+
+  /** {@link #preconditionFailed(RequestHead, EntryMeta)} against a response relayed from the origin, not stored. */
+  public boolean preconditionFailed(RequestHead req, ResponseHead resp) {
+    return Preconditions.failed(req, resp.status(), resp.headers());
+  }
+
   /** Whether a conditional {@code req} is answered 304 from {@code entry} (RFC 9110 §13.2.2, RFC 9111 §4.3.2). */
   public boolean notModified(RequestHead req, EntryMeta entry) {
     return policy.notModified(req, entry);
+  }
+
+  /**
+   * How to answer {@code req}'s {@code Range}/{@code If-Range} from {@code fill}, a 200 being filled
+   * whose body will be {@code expectedLength} bytes: as from the complete entry, the 206 sent from the
+   * growing file once the bytes are there. A fill of unknown length ({@code -1}, chunked) is sent whole
+   * (RFC 9110 §14.2 lets a server ignore {@code Range}), as is anything but one satisfiable range of a 200
+   * (multiple ranges too: no {@code multipart/byteranges}).
+   */
+  public RangeDecision fillRange(RequestHead req, EntryMeta fill, long expectedLength) {
+    if (expectedLength < 0 || fill.status() != 200) {
+      return new RangeDecision.Full(); // a 206 being stored was fetched for this very range
+    }
+    return policy.range(req, fill.withBody(expectedLength, 0));
   }
 }

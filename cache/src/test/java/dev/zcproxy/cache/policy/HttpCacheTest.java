@@ -66,8 +66,11 @@ class HttpCacheTest {
       "no-cache-foo;        -;        10; fresh",
       "-;                   no-cache; 10; request",
       "-;                   no-cache-foo; 10; fresh",
-      "max-age=5;           no-cache; 10; stale",
-      "max-age=0;           -;        10; stale",
+      "max-age=5;           no-cache; 10; request",
+      "max-age=0;           -;        10; request",
+      "min-fresh=55;        -;        10; request",
+      "min-fresh=45;        -;        10; fresh",
+      "max-age=0;           -;        90; stale",
       "-;                   -;        90; stale",
   })
   void aRevalidationSaysWhetherTheRequestAskedForIt(String cc, String pragma, long at, String expected) {
@@ -91,6 +94,15 @@ class HttpCacheTest {
   }
 
   @Test
+  void onlyAStoredPartialIsAMissNotAVaryMiss() {
+    EntryMeta partial = entry(206, "", T0, T0, "Cache-Control", "max-age=60", "Date", date(0),
+        "Content-Range", "bytes 0-9/100");
+    assertThat(cache.lookup(get(), List.of(partial))).isEqualTo(new Lookup.Miss("miss", false));
+    EntryMeta other = entry(200, "foo=1", T0, T0, "Cache-Control", "max-age=60", "Date", date(0), "Vary", "Foo");
+    assertThat(cache.lookup(get(), List.of(partial, other))).isEqualTo(new Lookup.Miss("vary-miss", false));
+  }
+
+  @Test
   void aStaleEntryServedStaleIsNotTheRequestsRevalidation() {
     EntryMeta e = entry("Cache-Control", "max-age=60, stale-while-revalidate=60", "Date", date(0));
     advance(90);
@@ -103,7 +115,8 @@ class HttpCacheTest {
   @Test
   void aFetchForTheCacheDropsTheClientsConditionalsAndRange() {
     OriginFields miss = cache.originFields(null, true);
-    assertThat(miss.remove()).containsExactlyInAnyOrder("if-none-match", "if-modified-since", "if-range", "range");
+    assertThat(miss.remove()).containsExactlyInAnyOrder("if-none-match", "if-modified-since", "if-range", "range",
+        "if-match", "if-unmodified-since");
     assertThat(miss.add().isEmpty()).isTrue();
   }
 
@@ -118,7 +131,7 @@ class HttpCacheTest {
     EntryMeta e = entry("ETag", "\"v1\"", "Last-Modified", date(-100));
     for (boolean storedHere : new boolean[] {true, false}) {
       OriginFields f = cache.originFields(e, storedHere);
-      assertThat(f.remove()).contains("if-none-match", "if-modified-since", "if-range", "range");
+      assertThat(f.remove()).contains("if-none-match", "if-modified-since", "if-range", "range", "if-match", "if-unmodified-since");
       assertThat(f.add()).isEqualTo(Headers.of("If-None-Match", "\"v1\"", "If-Modified-Since", date(-100)));
     }
     assertThat(cache.originFields(entry("Cache-Control", "max-age=1"), true).add().isEmpty()).isTrue();
@@ -211,6 +224,21 @@ class HttpCacheTest {
     assertThat(m.responseTime()).isEqualTo(at(101));
     assertThat(m.bodyLength()).isEqualTo(stale.bodyLength());
     assertThat(cache.merge304(stale, response(304, "ETag", "\"v1\"", "X-New", "2"), at(100), at(101))).isEqualTo(a);
+  }
+
+  /** stale-while-revalidate's background request is a GET whatever the client sent: judged and stored as one. */
+  @Test
+  void aBackgroundRevalidationIsAGetAndItsResponseIsStoredAsOne() {
+    EntryMeta stale = entry("Cache-Control", "max-age=60, stale-while-revalidate=600", "ETag", "\"v1\"");
+    assertThat(cache.backgroundMethod()).isEqualTo("GET");
+    ResponseAction a = cache.afterBackgroundFetch(request("HEAD"), response(200, "Cache-Control", "max-age=60", "ETag", "\"v2\""),
+        stale, URI, at(100), at(101), policy);
+    assertThat(a).isInstanceOf(ResponseAction.Store.class);
+    assertThat(((ResponseAction.Store) a).entry().headers().get("ETag")).isEqualTo("\"v2\"");
+    assertThat(cache.afterBackgroundFetch(request("HEAD"), response(304, "ETag", "\"v1\""), stale, URI, at(100), at(101), policy))
+        .isInstanceOf(ResponseAction.Merge.class);
+    assertThat(cache.afterBackgroundFetch(get(), response(200, "Cache-Control", "no-store"), stale, URI, at(100), at(101), policy))
+        .isInstanceOf(ResponseAction.Pass.class);
   }
 
   @Test
@@ -342,6 +370,20 @@ class HttpCacheTest {
   }
 
   @Test
+  void aFailedIfMatchIsAnswered412BeforeTheConditionalAndTheRange() {
+    EntryMeta e = entry("Cache-Control", "max-age=60", "ETag", "\"v1\"", "Last-Modified", date(-100));
+    Delivery d = cache.deliver(request("GET", "If-Match", "\"v2\"", "If-None-Match", "\"v1\""), e, e, policy);
+    assertThat(d.kind()).isEqualTo(Delivery.Kind.PRECONDITION_FAILED);
+    assertThat(d.status()).isEqualTo(412);
+    assertThat(d.contentLength()).isZero();
+    assertThat(d.body()).isFalse();
+    assertThat(cache.deliver(request("GET", "If-Match", "\"v1\"", "Range", "bytes=0-9"), e, e, policy).kind())
+        .isEqualTo(Delivery.Kind.PARTIAL);
+    assertThat(cache.deliver(get("If-Unmodified-Since", date(-200)), e, e, policy).kind())
+        .isEqualTo(Delivery.Kind.PRECONDITION_FAILED);
+  }
+
+  @Test
   void aRangeOfAGetIsAnswered206WithItsBytesOr416() {
     EntryMeta e = new EntryMeta(URI, "", 200, Headers.of("Cache-Control", "max-age=60"), T0, T0, 1000, 64);
     Delivery part = cache.deliver(get("Range", "bytes=10-19"), e, e, policy);
@@ -458,5 +500,82 @@ class HttpCacheTest {
     assertThat(cache.afterPass(request("HEAD", "Range", "bytes=-5"),
         response(206, "Cache-Control", "max-age=60", "Content-Range", "bytes 5-9/10"), URI, T0, T0, policy))
         .isInstanceOf(ResponseAction.Pass.class);
+  }
+
+  // ---------------------------------------------------------------- preconditions the cache evaluates
+
+  /** RFC 9110 §13.1.1 (strong comparison), §13.1.4, in the order of §13.2.2; the stored entry has ETag "v1" unless said. */
+  @ParameterizedTest(name = "[{index}] {0} {1} against {2} -> failed={3}")
+  @CsvSource(delimiter = ';', nullValues = "-", value = {
+      "GET;  If-Match: *;                                    ETag: \"v1\";          false",
+      "GET;  If-Match: *;                                    -;                      false",
+      "GET;  If-Match: \"v1\";                               ETag: \"v1\";          false",
+      "GET;  If-Match: \"a\", \"v1\";                        ETag: \"v1\";          false",
+      "GET;  If-Match: \"v2\";                               ETag: \"v1\";          true",
+      "GET;  If-Match: \"v1\";                               ETag: W/\"v1\";        true",
+      "GET;  If-Match: W/\"v1\";                             ETag: W/\"v1\";        true",
+      "GET;  If-Match: \"v1\";                               -;                      true",
+      "HEAD; If-Match: \"v2\";                               ETag: \"v1\";          true",
+      "POST; If-Match: \"v2\";                               ETag: \"v1\";          false",
+      "GET;  If-Unmodified-Since: +50;                        Last-Modified: +0;      false",
+      "GET;  If-Unmodified-Since: +0;                         Last-Modified: +0;      false",
+      "GET;  If-Unmodified-Since: -50;                        Last-Modified: +0;      true",
+      "GET;  If-Unmodified-Since: yesterday;                  Last-Modified: +0;      false",
+      "GET;  If-Unmodified-Since: -50;                        ETag: \"v1\";          false",
+      "GET;  If-Match: \"v1\"|If-Unmodified-Since: -50;      ETag: \"v1\"|Last-Modified: +0; false",
+      "GET;  If-Match: \"v2\"|If-Unmodified-Since: +50;      ETag: \"v1\"|Last-Modified: +0; true",
+      "GET;  -;                                              ETag: \"v1\";          false",
+  })
+  void theClientsPreconditionsAreEvaluatedOnWhatIsDelivered(String method, String req, String stored, boolean failed) {
+    EntryMeta e = entry(200, "", T0, T0, dates(Fixtures.fields(stored)));
+    assertThat(cache.preconditionFailed(request(method, dates(Fixtures.fields(req))), e)).isEqualTo(failed);
+    assertThat(cache.preconditionFailed(request(method, dates(Fixtures.fields(req))), response(200, dates(Fixtures.fields(stored)))))
+        .isEqualTo(failed);
+  }
+
+  @Test
+  void aResponseOtherThan2xxIgnoresThePreconditions() {
+    EntryMeta notFound = entry(404, "", T0, T0, "ETag", "\"v1\"");
+    assertThat(cache.preconditionFailed(get("If-Match", "\"v2\""), notFound)).isFalse();
+    assertThat(cache.preconditionFailed(get("If-Match", "\"v2\""), response(304, "ETag", "\"v1\""))).isFalse();
+    EntryMeta partial = entry(206, "", T0, T0, "ETag", "\"v1\"", "Content-Range", "bytes 0-9/100");
+    assertThat(cache.preconditionFailed(get("If-Match", "\"v2\""), partial)).isTrue();
+  }
+
+  /** Turns values like {@code +50} / {@code -50} into the IMF-fixdate that many seconds from T0. */
+  private static String[] dates(String[] fields) {
+    String[] out = fields.clone();
+    for (int i = 1; i < out.length; i += 2) {
+      if (out[i].matches("[+-]\\d+")) {
+        out[i] = date(Long.parseLong(out[i].replace("+", "")));
+      }
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- a range from a fill under way
+
+  @Test
+  void aRangeIsAnsweredFromAFillOfKnownLength() {
+    EntryMeta filling = entry(200, "", T0, T0, "ETag", "\"v1\"").withBody(0, 0); // nothing on disk yet
+    assertThat(cache.fillRange(get("Range", "bytes=10-19"), filling, 64)).isEqualTo(new RangeDecision.Partial(10, 10, 64));
+    assertThat(cache.fillRange(get("Range", "bytes=-4"), filling, 64)).isEqualTo(new RangeDecision.Partial(60, 4, 64));
+    assertThat(cache.fillRange(get("Range", "bytes=60-"), filling, 64)).isEqualTo(new RangeDecision.Partial(60, 4, 64));
+    assertThat(cache.fillRange(get("Range", "bytes=64-"), filling, 64)).isEqualTo(new RangeDecision.Unsatisfiable(64));
+    // not answerable as one range: the whole
+    assertThat(cache.fillRange(get("Range", "bytes=0-1, 5-6"), filling, 64)).isEqualTo(new RangeDecision.Full());
+    assertThat(cache.fillRange(get("Range", "bytes=10-19", "If-Range", "\"v2\""), filling, 64)).isEqualTo(new RangeDecision.Full());
+    assertThat(cache.fillRange(get("Range", "bytes=10-19", "If-Range", "\"v1\""), filling, 64))
+        .isEqualTo(new RangeDecision.Partial(10, 10, 64));
+    assertThat(cache.fillRange(request("HEAD", "Range", "bytes=10-19"), filling, 64)).isEqualTo(new RangeDecision.Full());
+    assertThat(cache.fillRange(get(), filling, 64)).isEqualTo(new RangeDecision.Full());
+  }
+
+  @Test
+  void aFillOfUnknownLengthIsSentWhole() {
+    EntryMeta chunked = entry(200, "", T0, T0).withBody(0, 0);
+    assertThat(cache.fillRange(get("Range", "bytes=10-19"), chunked, -1)).isEqualTo(new RangeDecision.Full());
+    assertThat(cache.fillRange(get("Range", "bytes=10-19"), entry(206, "", T0, T0, "Content-Range", "bytes 0-63/100"), 64))
+        .isEqualTo(new RangeDecision.Full());
   }
 }

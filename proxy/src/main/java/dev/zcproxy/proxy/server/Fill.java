@@ -610,6 +610,10 @@ final class Fill {
     final Exchange ex;
     final Fill fill;
     final TransferMode mode;
+    /** The body bytes {@code [from, to)} this reader sends; {@code to == -1}: up to the end. */
+    final long from;
+    final long to;
+    /** The body offset sent up to (starts at {@code from}). */
     long sent;
     private boolean sending;
     private boolean done;
@@ -617,9 +621,23 @@ final class Fill {
     long acked;
 
     Reader(Exchange ex, Fill fill, TransferMode mode) {
+      this(ex, fill, mode, 0, -1);
+    }
+
+    /** A reader of the body bytes {@code [from, to)} only (a range answered from the growing file). */
+    Reader(Exchange ex, Fill fill, TransferMode mode, long from, long to) {
       this.ex = ex;
       this.fill = fill;
       this.mode = mode;
+      this.from = from;
+      this.to = to;
+      this.sent = from;
+      this.acked = from;
+    }
+
+    /** Where this reader's bytes end, as far as {@code v} knows (-1: not known yet). */
+    private long limit(View v) {
+      return to >= 0 ? to : v.total;
     }
 
     /** Any thread: pumps on the reader's loop. */
@@ -661,12 +679,14 @@ final class Fill {
         return;
       }
       long fileEnd = Math.min(v.onDisk, v.diskEnd);
-      if (sent < fileEnd && v.channel != null) {
-        long n = fileEnd - sent;
+      long limit = limit(v);
+      long sendEnd = limit >= 0 ? Math.min(fileEnd, limit) : fileEnd;
+      if (sent < sendEnd && v.channel != null) {
+        long n = sendEnd - sent;
         sending = true;
         fill.ctx.transfer().sendRange(ex.req, mode, v.channel, v.bodyOffset + sent, n, k -> {
           sent += k;
-          ex.bodyBytes = sent;
+          ex.bodyBytes = sent - from;
         }).onComplete(ar -> ex.context.runOnContext(x -> {
           sending = false;
           if (ar.failed()) {
@@ -677,7 +697,7 @@ final class Fill {
         }));
         return;
       }
-      if (v.total >= 0 && sent >= v.total) {
+      if (limit >= 0 && sent >= limit) {
         end();
         return;
       }
@@ -705,7 +725,7 @@ final class Fill {
         Buffer next = ar.result();
         if (next == null) {
           View now = fill.view;
-          if (now.state == State.COMPLETE && sent >= now.total) {
+          if (now.state == State.COMPLETE && sent >= limit(now)) {
             end();
           } else if (now.state == State.FAILED) {
             cut("origin body incomplete");
@@ -713,6 +733,9 @@ final class Fill {
           return; // woken when more arrives
         }
         sending = true;
+        if (to >= 0 && sent + next.length() > to) {
+          next = next.slice(0, (int) (to - sent)); // a range ends inside the tail
+        }
         int n = next.length();
         ex.resp.write(next).onComplete(w -> {
           sending = false;
@@ -721,7 +744,7 @@ final class Fill {
             return;
           }
           sent += n;
-          ex.bodyBytes = sent;
+          ex.bodyBytes = sent - from;
           pump();
         });
       });

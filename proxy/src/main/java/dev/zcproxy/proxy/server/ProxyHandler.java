@@ -14,6 +14,7 @@ import dev.zcproxy.cache.policy.Delivery;
 import dev.zcproxy.cache.policy.HopByHop;
 import dev.zcproxy.cache.policy.HttpCache;
 import dev.zcproxy.cache.policy.OriginFields;
+import dev.zcproxy.cache.policy.RangeDecision;
 import dev.zcproxy.cache.policy.Reason;
 import dev.zcproxy.cache.policy.ResponseAction;
 import dev.zcproxy.cache.policy.Via;
@@ -620,6 +621,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       fill.notShared();
     }
     CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", status).detail(pass.detail());
+    if (cache.preconditionFailed(ex.head, rh)) {
+      // the client's If-Match / If-Unmodified-Since went to no one: answered here, the body not read
+      cres.request().connection().close();
+      ex.resp.setStatusCode(status);
+      HeaderMaps.copyInto(rh.headers(), ex.resp.headers());
+      PreconditionFailed.apply(ex.resp);
+      ex.decorate(CacheOutcome.MISS, cs);
+      ex.finish(CacheOutcome.MISS, TransferMode.NONE, ex.resp.end());
+      return;
+    }
     new Relay(ctx, ex, cres, rh, CacheOutcome.MISS, cs).start();
   }
 
@@ -659,7 +670,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     HeaderMaps.copyInto(fields.add(), headers);
     long requestTime = clock.getAsLong();
     metrics.originRequest();
-    target.pool().send(HttpMethod.GET, head.pathAndQuery(), headers, null, null, stale.primaryKey())
+    target.pool().send(HttpMethod.valueOf(cache.backgroundMethod()), head.pathAndQuery(), headers, null, null, stale.primaryKey())
         .map(ProxyHandler::requireFinal).onComplete(ar -> {
       if (ar.failed()) {
         coalescer.endBackground(stale);
@@ -670,15 +681,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       long responseTime = clock.getAsLong();
       ResponseHead rh = keyed(new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers()))),
           target.keyHeaders());
-      if (rh.status() == 304) {
+      ResponseAction action = cache.afterBackgroundFetch(head, rh, stale, stale.primaryKey(), requestTime, responseTime,
+          target.policy());
+      if (action instanceof ResponseAction.Merge merge) {
         cres.end();
-        store.update(stale, cache.merge304(stale, rh, requestTime, responseTime).refreshed())
-            .whenComplete((m, t) -> coalescer.endBackground(stale));
+        store.update(stale, merge.refreshed()).whenComplete((m, t) -> coalescer.endBackground(stale));
         return;
       }
-      // judged as the client's request, as before: a HEAD's background GET is not stored
-      if (cache.storage(head, rh, stale.primaryKey(), requestTime, responseTime, target.policy())
-          instanceof ResponseAction.Store st) {
+      if (action instanceof ResponseAction.Store st) {
         Fill f = new Fill(ctx, ctx.vertx().getOrCreateContext(), stale.primaryKey(), "stale");
         f.onDone = () -> coalescer.endBackground(stale);
         f.start(cres, rh, st.entry(), CacheStatus.fwd("stale"));
@@ -752,6 +762,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       resp.headers().remove(HttpHeaders.CONTENT_LENGTH);
     } else {
       resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(d.contentLength()));
+    }
+    if (d.kind() == Delivery.Kind.PRECONDITION_FAILED) {
+      PreconditionFailed.apply(resp); // the client's If-Match / If-Unmodified-Since, not forwarded by a fill
     }
     if (!d.body()) {
       close(open);
@@ -1042,12 +1055,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     boolean bodyless = ex.req.method() == HttpMethod.HEAD || meta.status() == 204 || meta.status() == 304;
     // The client's own validators may match what the origin just sent: 304 now, the fill goes on.
     boolean notModified = expected >= 0 && cache.notModified(ex.head, meta.withBody(expected, 0));
-    if (bodyless || notModified) {
+    // A single Range is answered from the growing file (RFC 9110 §14): 206 once its bytes are there, 416 now.
+    RangeDecision range = cache.fillRange(ex.head, meta, expected);
+    if (bodyless || notModified || cache.preconditionFailed(ex.head, meta) || range instanceof RangeDecision.Unsatisfiable) {
       respondFromFill(ex, fill, view, leader, null);
       return;
     }
     TransferPlan plan = planner.forFillReader(ex.req, expected);
-    Fill.Reader reader = new Fill.Reader(ex, fill, plan.mode());
+    Fill.Reader reader = range instanceof RangeDecision.Partial p
+        ? new Fill.Reader(ex, fill, plan.mode(), p.first(), p.first() + p.length())
+        : new Fill.Reader(ex, fill, plan.mode());
     fill.addReader(reader, added -> {
       if (!added) {
         // The fill ended (or degraded) between joining and now: its entry is in the index, or not.
@@ -1073,16 +1090,26 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ex.req.resume(); // an HTTP/2 request already resumed and ended throws on a second resume()
     }
     if (reader == null) {
-      if (expected >= 0 && cache.notModified(ex.head, meta.withBody(expected, 0))) {
+      if (cache.preconditionFailed(ex.head, meta)) {
+        PreconditionFailed.apply(resp);
+      } else if (expected >= 0 && cache.notModified(ex.head, meta.withBody(expected, 0))) {
         resp.setStatusCode(304);
         resp.headers().remove(HttpHeaders.CONTENT_LENGTH);
+      } else if (cache.fillRange(ex.head, meta, expected) instanceof RangeDecision.Unsatisfiable u) {
+        resp.setStatusCode(416);
+        resp.putHeader(HttpHeaders.CONTENT_RANGE, "bytes */" + u.completeLength());
+        resp.putHeader(HttpHeaders.CONTENT_LENGTH, "0");
       } else if (expected >= 0) {
         resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(expected));
       }
       ex.finish(CacheOutcome.MISS, TransferMode.NONE, resp.end());
       return;
     }
-    if (expected >= 0) {
+    if (reader.to >= 0) {
+      resp.setStatusCode(206);
+      resp.putHeader(HttpHeaders.CONTENT_RANGE, "bytes " + reader.from + "-" + (reader.to - 1) + "/" + expected);
+      resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(reader.to - reader.from));
+    } else if (expected >= 0) {
       resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(expected));
     } else {
       resp.setChunked(true);

@@ -115,6 +115,9 @@ final class FrontDecision implements FrontHits.Answerer {
     ctx.metrics().frontHit();
     ctx.metrics().response(CacheOutcome.HIT, TransferMode.RAM, bytes, nanos);
     ctx.metrics().urlResponse(primaryKey, CacheOutcome.HIT, bytes);
+    if (!ctx.accessLog().writes()) {
+      return;
+    }
     String remote = conn.remoteAddress() == null ? "-" : conn.remoteAddress().hostAddress();
     ctx.accessLog().log(remote, "GET", uri, "HTTP/1.1", status, bytes, nanos / 1000, CacheOutcome.HIT, TransferMode.RAM,
         complete, -1, -1);

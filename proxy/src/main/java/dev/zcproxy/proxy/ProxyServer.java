@@ -12,6 +12,7 @@ import dev.zcproxy.proxy.admin.ProxyMetrics;
 import dev.zcproxy.proxy.config.ConfigLoader;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.ClientChannels;
+import dev.zcproxy.proxy.internal.FrontHits;
 import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.internal.PriorKnowledge;
 import dev.zcproxy.proxy.internal.StrictRequestDecoder;
@@ -277,6 +278,7 @@ public final class ProxyServer {
                 if (!HalfClose.install(conn)) {
                   LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());
                 }
+                FrontHits.install(conn, () -> handler.frontHits()); // plain GET hits from RAM, before Vert.x
                 if (specs.get(index).h2c()) {
                   PriorKnowledge.install(conn); // in front of the hooks above: an HTTP/1 connection meets them unchanged
                 }

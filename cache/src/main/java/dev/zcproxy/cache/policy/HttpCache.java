@@ -355,7 +355,11 @@ public final class HttpCache {
    * {@link Delivery.Kind#FULL} for every such entry, and the proxy may serve it from a head encoded once.
    */
   public boolean answersInFull(RequestHead req) {
-    dev.zcproxy.cache.Headers h = req.headers();
+    return answersInFull(req.headers());
+  }
+
+  /** {@link #answersInFull(RequestHead)} on a request's fields alone (the proxy's front hit path has no {@link RequestHead}). */
+  public static boolean answersInFull(dev.zcproxy.cache.Headers h) {
     return !(h.contains("if-none-match") || h.contains("if-modified-since") || h.contains("range") || h.contains("if-range")
         || h.contains("if-match") || h.contains("if-unmodified-since"));
   }

@@ -49,6 +49,7 @@ public final class ProxyMetrics {
   private final LongAdder fillSpliceFallbacks = new LongAdder();
   private final LongAdder writtenAsFileRegions = new LongAdder();
   private final LongAdder writtenAsBuffers = new LongAdder();
+  private final LongAdder frontHits = new LongAdder();
   private final LongAdder originRequests = new LongAdder();
   private final LongAdder originErrors = new LongAdder();
   private final Timer originDuration;
@@ -226,6 +227,16 @@ public final class ProxyMetrics {
     if (planned == TransferMode.SPLICE) {
       fillSpliceFallbacks.increment();
     }
+  }
+
+  /** Counts a hit answered in front of Vert.x (transfer.front-hits), also counted as a response. */
+  public void frontHit() {
+    frontHits.increment();
+  }
+
+  /** Hits answered in front of Vert.x since start. */
+  public long frontHits() {
+    return frontHits.sum();
   }
 
   /** Body bytes a response handed its client connection as file regions and as buffers. */

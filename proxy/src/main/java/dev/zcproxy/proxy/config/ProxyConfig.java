@@ -674,13 +674,14 @@ public record ProxyConfig(
    * How bodies are moved: sendfile for hits, splice for pass-through, or copies everywhere.
    *
    * <p>{@code spliceMinBytes} zero means splice every body; {@code nativeTransport} uses epoll when
-   * available, else NIO.
+   * available, else NIO. {@code frontHits} answers plain HTTP/1.1 GET hits from the RAM tier before Vert.x
+   * makes a request of them.
    */
   public record Transfer(
       boolean sendfile, boolean splice, long spliceMinBytes, boolean nativeTransport,
-      boolean websocket, java.util.List<Integer> connectPorts) {
+      boolean websocket, java.util.List<Integer> connectPorts, boolean frontHits) {
 
-    static final Transfer DEFAULT = new Transfer(true, true, 192 * 1024, true, true, java.util.List.of());
+    static final Transfer DEFAULT = new Transfer(true, true, 192 * 1024, true, true, java.util.List.of(), true);
 
     public Transfer {
       check(spliceMinBytes >= 0, "transfer.splice-min-size", spliceMinBytes, ">= 0");
@@ -689,6 +690,12 @@ public record ProxyConfig(
       for (int p : connectPorts) {
         check(p > 0 && p < 65536, "transfer.connect-ports", p, "ports 1..65535");
       }
+    }
+
+    /** The transfer settings with plain GET hits from RAM answered in front of Vert.x. */
+    public Transfer(boolean sendfile, boolean splice, long spliceMinBytes, boolean nativeTransport, boolean websocket,
+        java.util.List<Integer> connectPorts) {
+      this(sendfile, splice, spliceMinBytes, nativeTransport, websocket, connectPorts, true);
     }
 
     /** The transfer settings without tunnels' knobs, for tests and tools. */

@@ -81,9 +81,9 @@ public final class ClientChannels {
     return true;
   }
 
-  /** Takes the request-head timer out of a pipeline that stops speaking HTTP/1 (h2c with prior knowledge). */
+  /** Takes the request-head timer (and the front hit path) out of a pipeline that stops speaking HTTP/1 (h2c with prior knowledge). */
   static void leaveHttp1(ChannelPipeline p) {
-    for (String name : new String[] {"zc-head-bytes", "zc-head-decoded"}) {
+    for (String name : new String[] {"zc-head-bytes", "zc-head-decoded", FrontHits.NAME}) {
       if (p.get(name) != null) {
         p.remove(name); // the raw side cancels the timer as it goes
       }

@@ -47,6 +47,11 @@ final class AccessLog {
     this.clock = clock;
   }
 
+  /** Whether {@link #log} writes anything (callers may skip building its arguments). */
+  boolean writes() {
+    return enabled && ACCESS.isInfoEnabled();
+  }
+
   void log(String client, String method, String uri, String version, int status, long bytes, long micros,
       CacheOutcome outcome, TransferMode mode, boolean complete) {
     log(client, method, uri, version, status, bytes, micros, outcome, mode, complete, -1, -1);

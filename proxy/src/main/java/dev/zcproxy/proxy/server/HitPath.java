@@ -2,6 +2,8 @@ package dev.zcproxy.proxy.server;
 
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.EntryMeta;
+import dev.zcproxy.cache.Headers;
+import dev.zcproxy.cache.policy.CachePolicy;
 import dev.zcproxy.cache.policy.HttpCache;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.proxy.internal.HitWriter;
@@ -35,16 +37,23 @@ final class HitPath {
    * no conditional or range field, which may get 304, 206 or 416), on an entry with a body. The transfer
    * planner's rule for this path.
    */
-  static boolean eligible(Exchange ex, EntryMeta entry, CacheOutcome outcome, HttpCache cache) {
-    if (outcome != CacheOutcome.HIT || ex.body != null || ex.req.method() != HttpMethod.GET
-        || ex.req.version() != HttpVersion.HTTP_1_1 || ex.req.isSSL() || entry.status() == 204 || entry.status() == 304
-        || entry.status() < 200) {
+  static boolean eligible(Exchange ex, EntryMeta entry, CacheOutcome outcome) {
+    return ex.body == null && !ex.req.isSSL()
+        && eligible(ex.req.method() == HttpMethod.GET, ex.req.version() == HttpVersion.HTTP_1_1, ex.head.headers(), entry, outcome);
+  }
+
+  /** {@link #eligible(Exchange, EntryMeta, CacheOutcome)} on a bodiless plain-HTTP request's facts (also the front path's). */
+  static boolean eligible(boolean get, boolean http11, Headers h, EntryMeta entry, CacheOutcome outcome) {
+    return outcome == CacheOutcome.HIT && entry.status() != 204 && entry.status() != 304 && entry.status() >= 200
+        && requestEligible(get, http11, h);
+  }
+
+  /** The request's part of the rule: a GET on HTTP/1.1 that keeps the connection, answered in full by any entry. */
+  static boolean requestEligible(boolean get, boolean http11, Headers h) {
+    if (!get || !http11 || !HttpCache.answersInFull(h)) {
       return false;
     }
-    if (!cache.answersInFull(ex.head)) {
-      return false;
-    }
-    String connection = ex.head.headers().get("connection");
+    String connection = h.get("connection");
     return connection == null || connection.equalsIgnoreCase("keep-alive");
   }
 
@@ -57,20 +66,14 @@ final class HitPath {
    * @return whether it did; {@code false} means nothing was written and the caller answers the normal way
    */
   boolean serve(Exchange ex, EntryMeta requested, DiskStore.Indexed indexed, RamTier.Kept kept, CacheOutcome outcome) {
-    // The index's meta describes the body; headers merged from a 304 may not have reached it yet (as writeStored).
-    EntryMeta entry = cache.served(requested, indexed.meta());
-    if (ex.clientGone || kept.body().length != entry.bodyLength() || !eligible(ex, entry, outcome, cache)) {
+    EntryMeta entry = served(requested, indexed);
+    if (ex.clientGone || kept.body().length != entry.bodyLength() || !eligible(ex, entry, outcome)) {
       return false;
     }
-    HitHead head = kept.head();
-    if (head == null || head.source() != entry || head.profile() != ctx) {
-      head = HitHead.encode(entry, cache.fields(entry, ex.target.policy()), ctx); // the site's rules (e.g. its set-cookie mode)
-      kept = ram.withHead(indexed.generation(), kept, head);
-    }
-    long age = cache.age(entry);
-    byte[] body = kept.body();
+    Ready ready = ready(entry, indexed, kept, ex.target.policy());
+    byte[] body = ready.body();
     ex.req.resume();
-    Future<Void> sent = HitWriter.write(ex.req, entry.status(), head.head(), age, body, 0, body.length);
+    Future<Void> sent = HitWriter.write(ex.req, entry.status(), ready.head(), ready.age(), body, 0, body.length);
     if (sent == null) {
       return false;
     }
@@ -78,4 +81,28 @@ final class HitPath {
     ex.finish(outcome, TransferMode.RAM, sent);
     return true;
   }
+
+  /** The meta a hit on {@code requested} is answered with ({@link HttpCache#served}, against the index's meta). */
+  EntryMeta served(EntryMeta requested, DiskStore.Indexed indexed) {
+    // The index's meta describes the body; headers merged from a 304 may not have reached it yet (as writeStored).
+    return cache.served(requested, indexed.meta());
+  }
+
+  /**
+   * The pre-encoded head (encoded now and kept beside the body if it was not yet) and age of a fast-path hit
+   * on {@code entry}, whose body {@code kept} holds in full.
+   *
+   * @param sitePolicy the site's rules (e.g. its set-cookie mode)
+   */
+  Ready ready(EntryMeta entry, DiskStore.Indexed indexed, RamTier.Kept kept, CachePolicy sitePolicy) {
+    HitHead head = kept.head();
+    if (head == null || head.source() != entry || head.profile() != ctx) {
+      head = HitHead.encode(entry, cache.fields(entry, sitePolicy), ctx);
+      kept = ram.withHead(indexed.generation(), kept, head);
+    }
+    return new Ready(head.head(), cache.age(entry), kept.body());
+  }
+
+  /** What a fast-path hit writes: {@code head} with {@code age}, then all of {@code body}. */
+  record Ready(dev.zcproxy.cache.EncodedHead head, long age, byte[] body) {}
 }

@@ -126,6 +126,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final RamTier ram;
   /** The plain GET hit from RAM with a pre-encoded head, or {@code null} without a RAM tier. */
   private final HitPath hitPath;
+  /** Plain GET hits from RAM answered before Vert.x sees them ({@code transfer.front-hits}), or {@code null}. */
+  private final FrontDecision front;
   /** Handed to every exchange, relay and fill this handler makes. */
   private final HandlerContext ctx;
   /** In a cluster: where misses for keys other nodes own go ({@code null} for a single node). */
@@ -223,6 +225,13 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           }
         }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of(), cache);
     this.hitPath = ram == null ? null : new HitPath(ctx, ram, cache);
+    this.front = hitPath == null || !config.transfer().frontHits() ? null
+        : new FrontDecision(ctx, router, store, cache, ram, hitPath, doomed);
+  }
+
+  /** What answers plain GET hits in front of Vert.x ({@code transfer.front-hits}), or {@code null} when off. */
+  public dev.zcproxy.proxy.internal.FrontHits.Answerer frontHits() {
+    return front;
   }
 
   /** Joins the cluster's key ownership: from now on misses for keys other nodes own are fetched from them. */

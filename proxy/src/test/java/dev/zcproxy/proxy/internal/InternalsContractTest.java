@@ -198,6 +198,95 @@ class InternalsContractTest {
     assertThat(paths).endsWith("fallback");
   }
 
+  @Test
+  void hitsAreAnsweredInFrontOfVertxInOrderAndEverythingElseReachesVertx() throws Exception {
+    assertThat(FrontHits.whyUnavailable()).as("Vert.x connection state the front hit path reads").isNull();
+    vertx = Vertx.builder().withTransport(Transport.EPOLL).build();
+    dev.zcproxy.cache.EncodedHead head = dev.zcproxy.cache.EncodedHead.builder(200, "OK")
+        .field("X-Path", "front").field("Content-Length", "5").build();
+    byte[] body = "front".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    java.util.List<String> installed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.List<String> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(2);
+    FrontHits.Answerer answerer = req -> {
+      String uri = req.uri(); // the view is valid during the call only
+      return uri.startsWith("/front") ? new FrontHits.Hit(head, 2, body, 0, body.length, ok -> {
+        sent.add(uri + " " + ok);
+        written.countDown();
+      }) : null;
+    };
+    HttpServer http = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(30))
+        .connectionHandler(conn -> {
+          installed.add(String.valueOf(FrontHits.install(conn, () -> answerer)));
+          java.util.List<String> names = ((ConnectionBase) conn).channel().pipeline().names();
+          // the idle timer sees every request read before the front path may take it
+          installed.add(names.indexOf("idle") >= 0 && names.indexOf("idle") < names.indexOf(FrontHits.NAME) ? "idle first" : names.toString());
+        })
+        .requestHandler(req -> {
+          if (req.path().equals("/slow")) {
+            vertx.setTimer(50, t -> req.response().end("vertx")); // still answering while the next requests arrive
+          } else {
+            req.response().end("vertx");
+          }
+        });
+    int port = http.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS).actualPort();
+    String got;
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      String req = "GET %s HTTP/1.1\r\nHost: x\r\n\r\n";
+      s.getOutputStream().write((req.formatted("/front1") + req.formatted("/slow") + req.formatted("/front2")
+          + req.formatted("/v") + req.formatted("/front3")).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      StringBuilder bodies = new StringBuilder();
+      java.io.InputStream in = s.getInputStream();
+      for (int i = 0; i < 5; i++) {
+        String h = headOf(in);
+        int at = h.toLowerCase(java.util.Locale.ROOT).indexOf("content-length: ");
+        int n = Integer.parseInt(h.substring(at + 16, h.indexOf('\r', at)));
+        bodies.append(new String(in.readNBytes(n), java.nio.charset.StandardCharsets.US_ASCII)).append(' ');
+      }
+      got = bodies.toString().trim();
+      // alone again, once Vert.x is idle: in front
+      s.getOutputStream().write(req.formatted("/front4").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      String h = headOf(in);
+      assertThat(h).contains("X-Path: front").endsWith("Age: 2\r\n\r\n");
+      assertThat(new String(in.readNBytes(5), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("front");
+    }
+    assertThat(installed).containsExactly("true", "idle first");
+    // front2 and front3 came while Vert.x was answering /slow (or had requests queued): Vert.x answered them
+    assertThat(got).isEqualTo("front vertx vertx vertx vertx");
+    // told once the write completed, which the client may see first
+    assertThat(written.await(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(sent).containsExactly("/front1 true", "/front4 true");
+  }
+
+  @Test
+  void theFrontHitPathStaysOutOfConnectionsItCannotServe() throws Exception {
+    vertx = Vertx.builder().withTransport(Transport.EPOLL).build();
+    java.util.List<String> installed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpServer http = vertx.createHttpServer(new HttpServerOptions().setCompressionSupported(true))
+        .connectionHandler(conn -> installed.add(String.valueOf(FrontHits.install(conn, () -> req -> {
+          throw new AssertionError("never asked");
+        }))))
+        .requestHandler(req -> req.response().end("vertx"));
+    int port = http.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS).actualPort();
+    String body = vertx.createHttpClient().request(HttpMethod.GET, port, "127.0.0.1", "/front").compose(r -> r.send())
+        .compose(r -> r.body()).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
+    assertThat(body).isEqualTo("vertx");
+    assertThat(installed).as("a compressing server: the encoder is not the last word on the bytes").containsExactly("false");
+  }
+
+  private static String headOf(java.io.InputStream in) throws java.io.IOException {
+    StringBuilder h = new StringBuilder();
+    while (!h.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new java.io.EOFException("closed after " + h);
+      }
+      h.append((char) b);
+    }
+    return h.toString();
+  }
+
   private static boolean hasIdleHandler(Channel ch) {
     for (Map.Entry<String, ChannelHandler> e : ch.pipeline()) {
       if (e.getValue() instanceof IdleStateHandler) {

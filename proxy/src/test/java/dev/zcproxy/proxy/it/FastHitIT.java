@@ -250,7 +250,7 @@ class FastHitIT extends OriginAndProxy {
   }
 
   /** Reads a response with a Content-Length body. */
-  private static Response read(Socket s) throws IOException {
+  static Response read(Socket s) throws IOException {
     Response h = readHead(s);
     String length = h.field("content-length");
     byte[] body = s.getInputStream().readNBytes(length == null ? 0 : Integer.parseInt(length));
@@ -258,7 +258,7 @@ class FastHitIT extends OriginAndProxy {
   }
 
   /** Reads a response head (a HEAD's or a 304's whole response). */
-  private static Response readHead(Socket s) throws IOException {
+  static Response readHead(Socket s) throws IOException {
     InputStream in = s.getInputStream();
     ByteArrayOutputStream head = new ByteArrayOutputStream();
     int state = 0;
@@ -275,7 +275,7 @@ class FastHitIT extends OriginAndProxy {
   }
 
   /** True when the peer closed (EOF or reset) within {@code millis}. */
-  private static boolean closedByPeer(Socket s, int millis) throws IOException {
+  static boolean closedByPeer(Socket s, int millis) throws IOException {
     s.setSoTimeout(millis);
     try {
       return s.getInputStream().read() < 0;

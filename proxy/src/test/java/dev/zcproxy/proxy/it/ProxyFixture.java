@@ -55,6 +55,11 @@ final class ProxyFixture implements AutoCloseable {
       // -Dzcproxy.it.h2c=true: every IT with h2c prior knowledge on, to show the HTTP/1 hooks still hold
       base = merge(base, "listen.http2-cleartext: true");
     }
+    String front = System.getProperty("zcproxy.it.frontHits");
+    if (front != null && !front.isEmpty()) {
+      // -Dzcproxy.it.frontHits=false: every IT with plain GET hits left to Vert.x (the other way of transfer.front-hits)
+      base = merge(base, "transfer.front-hits: " + front);
+    }
     for (String extra : extraYaml) {
       base = merge(base, extra);
     }

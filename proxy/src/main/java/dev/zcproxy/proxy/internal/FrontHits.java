@@ -1,0 +1,296 @@
+package dev.zcproxy.proxy.internal;
+
+import dev.zcproxy.cache.EncodedHead;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpContentCompressor;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.impl.Http1xServerConnection;
+import io.vertx.core.net.impl.VertxConnection;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * Answers plain GET hits on an HTTP/1.1 client connection from the decoded Netty request, before Vert.x's
+ * connection handler sees it: no Vert.x request, response, header map or request handler is made for them.
+ * One Netty handler per plain (not TLS) HTTP/1.x client channel, just in front of Vert.x's.
+ *
+ * <p>For each decoded request head it asks the proxy's {@link Answerer} (only when the request could be such a
+ * hit at all: a decoded GET on HTTP/1.1, and Vert.x is idle on the connection, see below). A {@code null} answer
+ * passes the request on to Vert.x unchanged; a {@link Hit} is written (its pre-encoded head with its age, then its
+ * body, one buffer in front of the HTTP encoder, flushed at the end of the read) and the request's
+ * {@code LastHttpContent} is dropped, so Vert.x never learns of the request.
+ *
+ * <p>{@link Hit#sent} is told once whether the response was written in full; a {@code null} answer, or one
+ * that could not be written, has had nothing written for it.
+ *
+ * <p>Order: a request is answered here only while Vert.x has no request in progress on the connection (none being
+ * read, none being answered, none queued behind a paused connection) and is not closing it, so every earlier
+ * response has been handed to the pipeline before this one, and a request pipelined behind one Vert.x is still
+ * answering goes to Vert.x in turn. That state is read from Vert.x's connection by reflection; when this Vert.x
+ * lacks the members ({@link #whyUnavailable}), {@link #install} installs nothing and every request goes to Vert.x.
+ */
+public final class FrontHits extends ChannelInboundHandlerAdapter {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FrontHits.class);
+  /** The handler's name in the pipeline. */
+  static final String NAME = "zcproxy-front-hits";
+
+  private static final VarHandle REQUEST_IN_PROGRESS;
+  private static final VarHandle RESPONSE_IN_PROGRESS;
+  private static final VarHandle WANT_CLOSE;
+  private static final VarHandle SHUTDOWN_INITIATED;
+  private static final VarHandle CLOSE_INITIATED;
+  private static final VarHandle PENDING;
+  private static final VarHandle PAUSED;
+  private static final String UNAVAILABLE;
+
+  static {
+    VarHandle req = null;
+    VarHandle resp = null;
+    VarHandle wantClose = null;
+    VarHandle shutdown = null;
+    VarHandle close = null;
+    VarHandle pending = null;
+    VarHandle paused = null;
+    String why = null;
+    try {
+      MethodHandles.Lookup server = MethodHandles.privateLookupIn(Http1xServerConnection.class, MethodHandles.lookup());
+      Class<?> request = Class.forName("io.vertx.core.http.impl.Http1xServerRequest");
+      req = server.findVarHandle(Http1xServerConnection.class, "requestInProgress", request);
+      resp = server.findVarHandle(Http1xServerConnection.class, "responseInProgress", request);
+      wantClose = server.findVarHandle(Http1xServerConnection.class, "wantClose", boolean.class);
+      Class<?> http1 = Http1xServerConnection.class.getSuperclass(); // Http1xConnection, package-private
+      MethodHandles.Lookup h1 = MethodHandles.privateLookupIn(http1, MethodHandles.lookup());
+      shutdown = h1.findVarHandle(http1, "shutdownInitiated", boolean.class);
+      close = h1.findVarHandle(http1, "closeInitiated", boolean.class);
+      MethodHandles.Lookup vc = MethodHandles.privateLookupIn(VertxConnection.class, MethodHandles.lookup());
+      pending = vc.findVarHandle(VertxConnection.class, "pending", Deque.class);
+      paused = vc.findVarHandle(VertxConnection.class, "paused", boolean.class);
+    } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+      why = e.toString();
+    }
+    REQUEST_IN_PROGRESS = req;
+    RESPONSE_IN_PROGRESS = resp;
+    WANT_CLOSE = wantClose;
+    SHUTDOWN_INITIATED = shutdown;
+    CLOSE_INITIATED = close;
+    PENDING = pending;
+    PAUSED = paused;
+    UNAVAILABLE = why;
+  }
+
+  /** The proxy's side: decides, on the connection's event loop, whether it answers a request here. */
+  @FunctionalInterface
+  public interface Answerer {
+    /**
+     * The answer to {@code req}, or {@code null} to leave it to Vert.x (then nothing may have been done for it:
+     * it will be handled from the start). {@code req} is valid only during the call.
+     */
+    Hit answer(Request req);
+  }
+
+  /** Told once whether a {@link Hit} was written to the socket in full. */
+  @FunctionalInterface
+  public interface Sent {
+    void done(boolean complete);
+  }
+
+  /**
+   * A response to write: {@code head} with {@code ageSeconds}, then {@code length} bytes of {@code body} from
+   * {@code offset} (an array that never changes); {@code sent} is told the outcome.
+   */
+  public record Hit(EncodedHead head, long ageSeconds, byte[] body, int offset, int length, Sent sent) {}
+
+  /** A read-only view of a decoded request head, valid during {@link Answerer#answer} only. */
+  public static final class Request {
+    private HttpRequest r;
+    private final HttpConnection conn;
+
+    Request(HttpConnection conn) {
+      this.conn = conn;
+    }
+
+    /** The method as sent ({@code GET}: only GETs are offered). */
+    public String method() {
+      return r.method().name();
+    }
+
+    /** The request target as sent. */
+    public String uri() {
+      return r.uri();
+    }
+
+    /** {@code HTTP/1.1} (only HTTP/1.1 requests are offered). */
+    public String version() {
+      return r.protocolVersion().text();
+    }
+
+    /** The first value of the field {@code name}, or {@code null}. */
+    public String header(CharSequence name) {
+      return r.headers().get(name);
+    }
+
+    /** Every field in the order received. */
+    public Iterator<Map.Entry<String, String>> headers() {
+      return r.headers().iteratorAsString();
+    }
+
+    /** The Vert.x connection the request came on (its remote address, identity). */
+    public HttpConnection connection() {
+      return conn;
+    }
+  }
+
+  private final Http1xServerConnection conn;
+  private final Supplier<Answerer> answerer;
+  private final Request view;
+  /** Dropping the rest (the {@code LastHttpContent}) of a request answered here. */
+  private boolean swallowing;
+  private boolean needsFlush;
+
+  private FrontHits(Http1xServerConnection conn, Supplier<Answerer> answerer) {
+    this.conn = conn;
+    this.answerer = answerer;
+    this.view = new Request(conn);
+  }
+
+  /** Why requests are never answered here with this Vert.x, or {@code null} when they can be. */
+  public static String whyUnavailable() {
+    return UNAVAILABLE;
+  }
+
+  /**
+   * Puts the handler in front of Vert.x's on {@code conn}'s channel; {@code answerer} is read for every request
+   * (it may return {@code null}: off). Call from the server's connection handler after the other HTTP/1 hooks.
+   * False when the connection is not a plain HTTP/1.x Vert.x connection or this Vert.x lacks what the handler
+   * reads: nothing is installed then.
+   */
+  public static boolean install(HttpConnection conn, Supplier<Answerer> answerer) {
+    if (UNAVAILABLE != null || !(conn instanceof Http1xServerConnection c)) {
+      return false;
+    }
+    ChannelPipeline p = c.channel().pipeline();
+    if (p.get(NAME) != null || p.get("handler") == null || p.get("httpDecoder") == null
+        || p.context(HttpResponseEncoder.class) == null || p.get(HttpContentCompressor.class) != null
+        || p.get(io.netty.handler.ssl.SslHandler.class) != null) {
+      return false;
+    }
+    p.addBefore("handler", NAME, new FrontHits(c, answerer));
+    return true;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (swallowing) {
+      if (msg instanceof HttpContent) {
+        swallowing = !(msg instanceof LastHttpContent);
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      swallowing = false; // not expected: a bodiless request's head is followed by its (empty) last content
+    }
+    if (msg instanceof HttpRequest r && !(msg instanceof FullHttpRequest) && answer(ctx, r)) {
+      ReferenceCountUtil.release(msg);
+      swallowing = true;
+      return;
+    }
+    ctx.fireChannelRead(msg);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    flush(ctx);
+    ctx.fireChannelReadComplete();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    flush(ctx); // an end of input (half-close) may close the connection: what was answered goes out first
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    needsFlush = false;
+    ctx.fireChannelInactive();
+  }
+
+  private void flush(ChannelHandlerContext ctx) {
+    if (needsFlush) {
+      needsFlush = false;
+      ctx.flush();
+    }
+  }
+
+  /** Writes the answer to {@code r} if there is one and it may be written here; whether it did. */
+  private boolean answer(ChannelHandlerContext ctx, HttpRequest r) {
+    if (!HttpMethod.GET.equals(r.method()) || !HttpVersion.HTTP_1_1.equals(r.protocolVersion())
+        || !r.decoderResult().isSuccess() || !vertxIdle(conn) || !ctx.channel().isActive()) {
+      return false;
+    }
+    ChannelHandlerContext encoder = ctx.pipeline().context(HttpResponseEncoder.class);
+    Answerer a = answerer.get();
+    if (encoder == null || a == null) {
+      return false;
+    }
+    Hit hit;
+    view.r = r;
+    try {
+      hit = a.answer(view);
+    } catch (RuntimeException e) {
+      LOG.debug("front hit path left {} to Vert.x", r.uri(), e);
+      return false; // the normal path decides again, and reports what went wrong
+    } finally {
+      view.r = null;
+    }
+    if (hit == null) {
+      return false;
+    }
+    int headLength = hit.head().length(hit.ageSeconds());
+    ByteBuf buf = ctx.alloc().directBuffer(headLength + hit.length());
+    try {
+      hit.head().writeTo(buf.internalNioBuffer(0, headLength), hit.ageSeconds());
+      buf.writerIndex(headLength);
+      buf.writeBytes(hit.body(), hit.offset(), hit.length());
+    } catch (RuntimeException e) {
+      buf.release();
+      LOG.debug("front hit path left {} to Vert.x", r.uri(), e);
+      return false;
+    }
+    ChannelPromise promise = encoder.newPromise();
+    Sent sent = hit.sent();
+    promise.addListener(f -> sent.done(f.isSuccess()));
+    encoder.write(buf, promise); // in front of the encoder: the bytes are already HTTP
+    ClientChannels.responseEnded(ctx.pipeline());
+    needsFlush = true;
+    return true;
+  }
+
+  /**
+   * Whether Vert.x has nothing under way on {@code c}: no request being read or answered, nothing queued while
+   * paused, not closing. Then every response it started has been handed to the pipeline.
+   */
+  static boolean vertxIdle(Http1xServerConnection c) {
+    if (REQUEST_IN_PROGRESS.get(c) != null || RESPONSE_IN_PROGRESS.get(c) != null || (boolean) WANT_CLOSE.get(c)
+        || (boolean) SHUTDOWN_INITIATED.get(c) || (boolean) CLOSE_INITIATED.get(c) || (boolean) PAUSED.get(c)) {
+      return false;
+    }
+    Deque<?> pending = (Deque<?>) PENDING.get(c);
+    return pending == null || pending.isEmpty();
+  }
+}

@@ -1,0 +1,134 @@
+package dev.zcproxy.proxy.server;
+
+import dev.zcproxy.cache.CacheKey;
+import dev.zcproxy.cache.CacheOutcome;
+import dev.zcproxy.cache.EntryMeta;
+import dev.zcproxy.cache.Headers;
+import dev.zcproxy.cache.RequestHead;
+import dev.zcproxy.cache.policy.HttpCache;
+import dev.zcproxy.cache.Lookup;
+import dev.zcproxy.cache.store.DiskStore;
+import dev.zcproxy.proxy.internal.FrontHits;
+import dev.zcproxy.proxy.transfer.TransferMode;
+import io.vertx.core.http.HttpConnection;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The proxy's side of {@link FrontHits}: answers a plain GET hit whose body is in the RAM tier before Vert.x
+ * makes a request of it, with the decision the normal path makes ({@link ProxyHandler#handle} up to
+ * {@link HitPath#serve}: request checks, site, cache key, lookup, fresh HIT, RAM body, {@link HitPath#eligible})
+ * and the same bytes ({@link HitPath#ready}), counted and logged as {@link Exchange#finish} does for a hit
+ * from {@code ram}. Anything else, or anything it cannot decide at once (a lookup that would read the disk),
+ * answers {@code null}: the request goes to Vert.x and is handled from the start.
+ */
+final class FrontDecision implements FrontHits.Answerer {
+  private final HandlerContext ctx;
+  private final SiteRouter router;
+  private final DiskStore store;
+  private final HttpCache cache;
+  private final RamTier ram;
+  private final HitPath hitPath;
+  private final Set<HttpConnection> doomed;
+
+  FrontDecision(HandlerContext ctx, SiteRouter router, DiskStore store, HttpCache cache, RamTier ram, HitPath hitPath,
+      Set<HttpConnection> doomed) {
+    this.ctx = ctx;
+    this.router = router;
+    this.store = store;
+    this.cache = cache;
+    this.ram = ram;
+    this.hitPath = hitPath;
+    this.doomed = doomed;
+  }
+
+  @Override
+  public FrontHits.Hit answer(FrontHits.Request req) {
+    long startNanos = System.nanoTime();
+    // recv (ProxyHandler.handle): tunnels and expectations are the normal path's, as is a closing connection
+    if (doomed.contains(req.connection()) || req.header("upgrade") != null || req.header("expect") != null
+        || req.header("http2-settings") != null) {
+      return null;
+    }
+    Headers headers = headers(req);
+    // the request's part of the fast path's rule first: nothing is looked up for a request that cannot take it
+    if (!HitPath.requestEligible(true, true, headers)) {
+      return null;
+    }
+    String uri = req.uri();
+    if (!(RequestCheck.check(req.version(), uri, headers) instanceof RequestCheck.Ok ok) || ok.hasBody()) {
+      return null;
+    }
+    SiteRouter.Target target = router.resolve(ok.authority(), ok.target());
+    if (target == null || store == null || !target.cacheEnabled()) {
+      return null;
+    }
+    RequestHead head = new RequestHead("GET", "http", ok.authority() == null ? ctx.originAuthority() : ok.authority(),
+        ok.target(), headers);
+    if (!cache.looksUp(head)) {
+      return null;
+    }
+    String primaryKey = CacheKey.primaryOf(head) + target.keySuffix(); // as Exchange keys it
+    // lookup: only what the index answers at once (a read from disk is the normal path's)
+    CompletableFuture<List<EntryMeta>> found = store.lookup(primaryKey);
+    if (!found.isDone() || found.isCompletedExceptionally()) {
+      return null;
+    }
+    Lookup lookup;
+    try {
+      lookup = cache.lookup(head, found.join());
+    } catch (RuntimeException e) {
+      return null; // the normal path logs it and passes the request
+    }
+    if (!(lookup instanceof Lookup.Fresh fresh)) {
+      return null;
+    }
+    // deliverStored's RAM branch, then HitPath.serve's rule and head
+    EntryMeta requested = fresh.entry();
+    if (!ram.admits(requested.bodyLength())) {
+      return null;
+    }
+    DiskStore.Indexed indexed = store.indexed(requested);
+    RamTier.Kept kept = indexed == null ? null : ram.kept(indexed.generation());
+    if (kept == null || kept.body().length != indexed.meta().bodyLength()) {
+      return null;
+    }
+    EntryMeta entry = hitPath.served(requested, indexed);
+    if (kept.body().length != entry.bodyLength() || !HitPath.eligible(true, true, headers, entry, CacheOutcome.HIT)) {
+      return null;
+    }
+    HitPath.Ready ready = hitPath.ready(entry, indexed, kept, target.policy());
+    byte[] body = ready.body();
+    int status = entry.status();
+    HttpConnection conn = req.connection();
+    return new FrontHits.Hit(ready.head(), ready.age(), body, 0, body.length,
+        complete -> finish(conn, uri, primaryKey, status, complete ? body.length : 0, complete, startNanos));
+  }
+
+  /** Counts and logs the hit as {@link Exchange#finish} does for a fast-path hit from RAM. */
+  private void finish(HttpConnection conn, String uri, String primaryKey, int status, long bytes, boolean complete,
+      long startNanos) {
+    long nanos = System.nanoTime() - startNanos;
+    ctx.metrics().frontHit();
+    ctx.metrics().response(CacheOutcome.HIT, TransferMode.RAM, bytes, nanos);
+    ctx.metrics().urlResponse(primaryKey, CacheOutcome.HIT, bytes);
+    if (!ctx.accessLog().writes()) {
+      return;
+    }
+    String remote = conn.remoteAddress() == null ? "-" : conn.remoteAddress().hostAddress();
+    ctx.accessLog().log(remote, "GET", uri, "HTTP/1.1", status, bytes, nanos / 1000, CacheOutcome.HIT, TransferMode.RAM,
+        complete, -1, -1);
+  }
+
+  private static Headers headers(FrontHits.Request req) {
+    Headers.Builder b = Headers.builder();
+    for (Iterator<Map.Entry<String, String>> it = req.headers(); it.hasNext(); ) {
+      Map.Entry<String, String> e = it.next();
+      b.add(e.getKey(), e.getValue());
+    }
+    return b.build();
+  }
+}

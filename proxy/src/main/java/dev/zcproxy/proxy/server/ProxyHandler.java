@@ -211,6 +211,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         : store == null || config.cache().ram().sizeBytes() == 0 ? null : new RamTier(config.cache().ram(), ioExecutor, metrics::ramLoaded);
     if (ram != null && previous == null) {
       store.onFileGone(ram::drop);
+      store.onPublished(m -> ram.admitFilled(store, m)); // small bodies in RAM from their fill while there is room
       metrics.ramGauge(ram::size);
     }
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,

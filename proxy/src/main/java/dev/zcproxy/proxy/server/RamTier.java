@@ -91,7 +91,7 @@ final class RamTier {
       open.close();
       return;
     }
-    io.execute(() -> {
+    Runnable read = () -> {
       try {
         ByteBuffer bb = ByteBuffer.allocate((int) length);
         while (bb.hasRemaining()) {
@@ -107,7 +107,13 @@ final class RamTier {
         loading.remove(generation);
         open.close();
       }
-    });
+    };
+    try {
+      io.execute(read);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      loading.remove(generation); // stopping: the pool takes no more work, and the file must not stay open
+      open.close();
+    }
   }
 
   /**

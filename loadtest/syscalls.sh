@@ -141,7 +141,10 @@ if [[ -n ${PROXY_PID:-} ]]; then
 fi
 echo
 echo "Reading: on hits the body should appear under sendfile (about 100% of body bytes) and"
-echo "read/write/writev should carry only heads (a few hundred bytes per request). On passes a"
+echo "read/write/writev should carry only heads (a few hundred bytes per request): one head write and one"
+echo "sendfile per hit, both from one flush (the pre-encoded head and a file region). Bodies up to"
+echo "cache.ram-max-object-size (16 KiB) move from the second hit on in the head's own write (RAM tier):"
+echo "then write/writev carry head and body and sendfile is absent. On passes a"
 echo "proxy that splices shows the body under splice; read+write near 100% means it was copied."
 echo "Splice counts both of its hops (socket -> pipe, pipe -> socket or file), so a fully spliced"
 echo "body shows about 200% under splice. A fill shows splice (origin -> cache file) and sendfile"

@@ -143,6 +143,8 @@ public final class DiskStore implements AutoCloseable {
   volatile WriteHook writeHook = (temp, position, length) -> { };
   /** Told the generation of every file that left the index for good (see {@link #onFileGone}). */
   private volatile java.util.function.LongConsumer goneListener = generation -> { };
+  /** Told the meta of every entry a writer published (see {@link #onPublished}). */
+  private volatile java.util.function.Consumer<EntryMeta> publishedListener = meta -> { };
   volatile long failWritesAfter = -1;
 
   private DiskStore(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
@@ -1493,16 +1495,33 @@ public final class DiskStore implements AutoCloseable {
    * its primary key was invalidated after the write began: then the file is deleted and false returned.
    */
   boolean publish(StoreEntry e, EntryMeta meta) {
+    boolean indexed = false;
     synchronized (publishLock) {
       Long below = invalidatedBelow.getIfPresent(meta.primaryKey());
       if (below == null || e.generation() > below) {
         heads.put(headKey(e), compactor.compact(meta)); // a new entry is likely asked for soon
         index.put(e);
-        return true;
+        indexed = true;
       }
+    }
+    if (indexed) {
+      try {
+        publishedListener.accept(meta);
+      } catch (RuntimeException x) {
+        LOG.debug("published-entry listener failed for {}: {}", meta.primaryKey(), x.toString());
+      }
+      return true;
     }
     deleteQuietly(pathOf(e)); // called on the I/O executor
     return false;
+  }
+
+  /**
+   * Calls {@code listener} with the meta of every entry a writer published (its file complete and indexed),
+   * e.g. to keep a copy of a small body right away. Runs on the I/O executor; one listener, the last one set.
+   */
+  public void onPublished(java.util.function.Consumer<EntryMeta> listener) {
+    this.publishedListener = requireNonNull(listener, "listener");
   }
 
   /**

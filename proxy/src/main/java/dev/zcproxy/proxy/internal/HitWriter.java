@@ -39,8 +39,8 @@ import java.lang.invoke.VarHandle;
  */
 public final class HitWriter {
   private static final MethodHandle RESPONSE_COMPLETE;
-  private static final VarHandle WRITTEN;
-  private static final VarHandle HEAD_WRITTEN;
+  static final VarHandle WRITTEN;
+  static final VarHandle HEAD_WRITTEN;
   private static final VarHandle KEEP_ALIVE;
   /** Why the internal path is unavailable, or {@code null} when it is there. */
   private static final String UNAVAILABLE;
@@ -139,7 +139,7 @@ public final class HitWriter {
   }
 
   /** The encoder's context of {@code req}'s channel when a pre-encoded response may be written there, else {@code null}. */
-  private static ChannelHandlerContext writable(HttpServerRequest req) {
+  static ChannelHandlerContext writable(HttpServerRequest req) {
     if (UNAVAILABLE != null || req.version() != HttpVersion.HTTP_1_1 || req.isSSL()
         || !(req instanceof Http1xServerRequest r) || !(req.connection() instanceof Http1xServerConnection conn)) {
       return null;
@@ -159,7 +159,7 @@ public final class HitWriter {
     return p.context(HttpResponseEncoder.class);
   }
 
-  private static void complete(Http1xServerConnection conn) {
+  static void complete(Http1xServerConnection conn) {
     try {
       RESPONSE_COMPLETE.invokeExact(conn);
     } catch (RuntimeException | Error e) {

@@ -69,6 +69,12 @@ public final class WrittenBytes extends ChannelOutboundHandlerAdapter {
     return counter;
   }
 
+  /** Counts bytes written past this handler (in front of the HTTP encoder) as if they had passed it. */
+  void counted(long fileRegionBytes, long bufferBytes) {
+    this.fileRegionBytes += fileRegionBytes;
+    this.bufferBytes += bufferBytes;
+  }
+
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
     if (msg instanceof FileRegion r) {

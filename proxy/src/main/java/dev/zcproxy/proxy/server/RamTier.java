@@ -2,6 +2,8 @@ package dev.zcproxy.proxy.server;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.zcproxy.cache.EntryMeta;
+import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.OpenEntry;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import java.io.IOException;
@@ -17,13 +19,16 @@ import org.slf4j.LoggerFactory;
  * <p>Keyed by the file's {@link OpenEntry#generation}: unique to one file, so a copy can never stand in
  * for another response's body; the store tells {@link #drop} when a file leaves the index for good
  * (purge, ban, eviction, replacement). The disk file stays the source of truth: a body is read into
- * RAM from the open entry after it was served from the file once (a second hit is the first from RAM),
- * on the I/O executor. Bounded by bytes with Caffeine's W-TinyLFU, which keeps the often-hit objects.
+ * RAM from its file right after its fill while the tier has room ({@link #admitFilled}), else after it was
+ * served from the file once (the second hit is the first from RAM), on the I/O executor. Bounded by bytes
+ * with Caffeine's W-TinyLFU, which keeps the often-hit objects.
  */
 final class RamTier {
   private static final Logger LOG = LoggerFactory.getLogger(RamTier.class);
   /** Heap a kept body costs beyond its bytes: array header, map node, key. */
   private static final int OVERHEAD = 96;
+  /** What a pre-encoded head usually adds to a kept body (a few hundred bytes of fields). */
+  private static final int HEAD_ESTIMATE = 512;
 
   private final ProxyConfig.Ram config;
   private final Cache<Long, Kept> bodies;
@@ -86,7 +91,7 @@ final class RamTier {
       open.close();
       return;
     }
-    io.execute(() -> {
+    Runnable read = () -> {
       try {
         ByteBuffer bb = ByteBuffer.allocate((int) length);
         while (bb.hasRemaining()) {
@@ -102,7 +107,37 @@ final class RamTier {
         loading.remove(generation);
         open.close();
       }
+    };
+    try {
+      io.execute(read);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      loading.remove(generation); // stopping: the pool takes no more work, and the file must not stay open
+      open.close();
+    }
+  }
+
+  /**
+   * Reads the body of an entry just stored into RAM when the tier admits its size and has room for it without
+   * evicting anything (HAProxy's cache keeps an object in RAM from its fill): its first hit is then a RAM hit,
+   * not an {@code open(2)}, a sendfile and this read. A full tier keeps bodies only after a hit ({@link #load}),
+   * where its W-TinyLFU policy weighs them against the ones kept. Call on any thread; reads on the I/O executor.
+   */
+  void admitFilled(DiskStore store, EntryMeta meta) {
+    long length = meta.bodyLength();
+    if (!admits(length) || !hasRoomFor(length)) {
+      return;
+    }
+    store.open(meta).whenComplete((open, t) -> {
+      if (open != null) {
+        load(open, open.meta().bodyOffset(), open.meta().bodyLength());
+      }
     });
+  }
+
+  /** Whether a body of {@code length} bytes and its head fit beside the bodies kept now. */
+  private boolean hasRoomFor(long length) {
+    long kept = bodies.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
+    return kept + length + OVERHEAD + HEAD_ESTIMATE <= config.sizeBytes();
   }
 
   /** Forgets the body of the file with this generation (it left the index). */

@@ -1,0 +1,113 @@
+package dev.zcproxy.proxy.internal;
+
+import dev.zcproxy.cache.EncodedHead;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultFileRegion;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.impl.Http1xServerConnection;
+import io.vertx.core.http.impl.Http1xServerRequest;
+import io.vertx.core.http.impl.Http1xServerResponse;
+import io.vertx.core.net.impl.MessageWrite;
+import java.nio.channels.FileChannel;
+
+/**
+ * Writes a whole response whose head is already encoded ({@link EncodedHead}) and whose body is a range of a
+ * file straight to an HTTP/1.1 client's channel: the head as one buffer and the body as one file region
+ * ({@code sendfile(2)}), queued together and flushed once, without Vert.x's per-response header map, header
+ * validation and HTTP encoder. The file counterpart of {@link HitWriter}, under the same rules: the write keeps
+ * its place in the connection's outbound queue, the response is marked written and complete, and anywhere
+ * {@link HitWriter} would not write, {@link #write} returns {@code null} and the caller answers the normal way.
+ *
+ * <p>The file channel is never closed here: it belongs to the caller, who may release it once the returned
+ * future completes (the region has then left the channel's outbound buffer, written or failed).
+ */
+public final class FileHitWriter {
+  private FileHitWriter() {}
+
+  /**
+   * Sends {@code head} (with {@code ageSeconds}) and {@code length} bytes of {@code file} from {@code offset} as
+   * the response to {@code req}.
+   *
+   * @param status the status {@code head} carries (the response reports it, e.g. to the access log)
+   * @return completes once the body's last byte was handed to the socket (fails if the connection closed first),
+   *     or {@code null} when nothing was written because this connection cannot take it: answer the normal way
+   */
+  public static Future<Void> write(HttpServerRequest req, int status, EncodedHead head, long ageSeconds,
+      FileChannel file, long offset, long length) {
+    if (length <= 0) {
+      return null;
+    }
+    ChannelHandlerContext encoder = HitWriter.writable(req);
+    if (encoder == null) {
+      return null;
+    }
+    Http1xServerConnection conn = (Http1xServerConnection) req.connection();
+    Http1xServerResponse resp = ((Http1xServerRequest) req).response();
+    WrittenBytes counter = WrittenBytes.of(conn);
+    int headLength = head.length(ageSeconds);
+    ByteBuf buf = encoder.alloc().directBuffer(headLength);
+    try {
+      head.writeTo(buf.internalNioBuffer(0, headLength), ageSeconds);
+      buf.writerIndex(headLength);
+    } catch (RuntimeException e) {
+      buf.release();
+      throw e;
+    }
+    DefaultFileRegion region = new Region(file, offset, length);
+    resp.setStatusCode(status);
+    HitWriter.WRITTEN.set(resp, true);
+    HitWriter.HEAD_WRITTEN.set(resp, true);
+    Promise<Void> done = Promise.promise();
+    ChannelPromise headSent = encoder.newPromise();
+    ChannelPromise bodySent = encoder.newPromise();
+    bodySent.addListener(f -> {
+      if (f.isSuccess()) {
+        done.tryComplete();
+      } else {
+        done.tryFail(f.cause());
+      }
+    });
+    conn.writeToChannel(new MessageWrite() {
+      @Override
+      public void write() {
+        if (counter != null) {
+          counter.counted(length, 0); // the bytes skip its place in the pipeline: counted as it would
+        }
+        // In front of the encoder: the bytes are already HTTP. Head and region stay together in the outbound
+        // buffer, so one flush sends both (writev, then sendfile).
+        encoder.write(buf, headSent);
+        encoder.write(region, bodySent);
+        // Through the encoder (which passes an empty buffer on): Vert.x flushes now, or after the read under way
+        // when pipelined requests are being handled (one flush for the batch).
+        conn.write(Unpooled.EMPTY_BUFFER, false, conn.voidPromise);
+        ClientChannels.responseEnded(encoder.pipeline());
+        HitWriter.complete(conn);
+      }
+
+      @Override
+      public void cancel(Throwable cause) {
+        buf.release();
+        headSent.tryFailure(cause);
+        bodySent.tryFailure(cause);
+      }
+    });
+    return done.future();
+  }
+
+  /** A file region that leaves its channel open when Netty releases it: the channel is the caller's. */
+  private static final class Region extends DefaultFileRegion {
+    Region(FileChannel file, long position, long count) {
+      super(file, position, count);
+    }
+
+    @Override
+    protected void deallocate() {
+      // DefaultFileRegion would close the channel, which other readers and the open-file cache share.
+    }
+  }
+}

@@ -1,0 +1,295 @@
+package dev.zcproxy.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.zcproxy.cache.CacheOutcome;
+import dev.zcproxy.proxy.transfer.TransferMode;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The plain GET hit fast path for bodies sent from their cache file (above {@code cache.ram-max-object-size}, here
+ * 8 KiB): the entry's pre-encoded head and a file region, flushed together. It answers as the normal path does,
+ * is counted as sendfile (file-region bytes, not buffers) and logged as a HIT, keeps pipelined responses in order,
+ * and a client that leaves mid-body leaves no file open.
+ *
+ * <p>How a test tells the two paths apart: the fast path writes {@code Age} as the head's last field, the normal
+ * path writes it before {@code via} and {@code cache-status}.
+ */
+class FileHitIT extends OriginAndProxy {
+  private static final byte[] B16K = CachingIT.body(16 << 10, 16);
+  private static final byte[] B256K = CachingIT.body(256 << 10, 256);
+  private static final byte[] B4M = CachingIT.body(4 << 20, 4);
+
+  @RegisterExtension
+  final AccessLogCapture access = new AccessLogCapture();
+  final BlockingQueue<String> lines = access.lines;
+  final List<Socket> sockets = new ArrayList<>();
+
+  @BeforeEach
+  void start() throws Exception {
+    origin.serve("/16k", B16K, "Cache-Control", "max-age=600", "ETag", "\"a\"", "Content-Type", "application/x-test");
+    origin.serve("/256k", B256K, "Cache-Control", "max-age=600", "ETag", "\"b\"", "Content-Type", "image/png");
+    origin.serve("/4m", B4M, "Cache-Control", "max-age=600", "ETag", "\"c\"");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout", "cache.ram-max-object-size: 8KiB");
+    for (String p : List.of("/16k", "/256k", "/4m")) {
+      proxy.get(p);
+    }
+    proxy.server.metrics().whenStored(3).get(20, TimeUnit.SECONDS);
+    proxy.server.metrics().whenResponses(CacheOutcome.MISS, 3).get(10, TimeUnit.SECONDS);
+    drain(3); // the misses' lines
+  }
+
+  @AfterEach
+  void closeSockets() throws IOException {
+    for (Socket s : sockets) {
+      s.close();
+    }
+  }
+
+  @Test
+  void hitsFromTheFileTakeTheFastPathAnswerLikeTheNormalOneAndCountAsSendfile() throws Exception {
+    long sendfile = proxy.server.metrics().responses(TransferMode.SENDFILE);
+    JsonObject before = written();
+    Socket s = connect();
+    List<Response> fast = new ArrayList<>();
+    for (String p : List.of("/16k", "/256k", "/4m")) {
+      send(s, "GET " + p + " HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+      fast.add(read(s));
+    }
+    byte[][] bodies = {B16K, B256K, B4M};
+    for (int i = 0; i < 3; i++) {
+      Response r = fast.get(i);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo(bodies[i]);
+      assertThat(r.lastField()).as("the fast path's head").startsWith("Age: ");
+      assertThat(r.field("content-length")).isEqualTo(Integer.toString(bodies[i].length));
+      assertThat(r.field("cache-status")).isEqualTo("zcproxy; hit");
+      assertThat(r.field("x-cache")).isEqualTo("HIT");
+    }
+    assertThat(fast.get(0).field("content-type")).isEqualTo("application/x-test");
+    assertThat(drain(3)).allSatisfy(l -> assertThat(l).contains("HIT sendfile complete"));
+    proxy.server.metrics().whenResponses(CacheOutcome.HIT, 3).get(10, TimeUnit.SECONDS);
+    assertThat(proxy.server.metrics().responses(TransferMode.SENDFILE)).isEqualTo(sendfile + 3);
+    JsonObject after = written();
+    assertThat(after.getLong("file_region_bytes") - before.getLong("file_region_bytes"))
+        .as("body bytes handed over as file regions").isEqualTo(B16K.length + B256K.length + B4M.length);
+    assertThat(after.getLong("buffer_bytes") - before.getLong("buffer_bytes")).as("body bytes copied").isZero();
+
+    // the normal path (a validator that does not match: 200 from the same file) sends the same fields
+    send(s, "GET /256k HTTP/1.1\r\nHost: " + host() + "\r\nIf-None-Match: \"other\"\r\n\r\n");
+    Response normal = read(s);
+    assertThat(normal.body()).isEqualTo(B256K);
+    assertThat(normal.lastField()).doesNotStartWith("Age: ");
+    assertThat(fast.get(1).fieldSet()).isEqualTo(normal.fieldSet());
+    assertThat(origin.requests("/16k")).isEqualTo(1);
+    assertThat(origin.requests("/256k")).isEqualTo(1);
+    assertThat(origin.requests("/4m")).isEqualTo(1);
+  }
+
+  @Test
+  void pipelinedHitsAreAnsweredInOrder() throws Exception {
+    Socket s = connect();
+    String h = " HTTP/1.1\r\nHost: " + host() + "\r\n";
+    send(s, "GET /4m" + h + "\r\n" + "GET /16k" + h + "\r\n" + "HEAD /256k" + h + "\r\n" + "GET /256k" + h + "\r\n"
+        + "GET /4m" + h + "If-None-Match: \"c\"\r\n\r\n" + "GET /16k" + h + "\r\n" + "GET /4m" + h + "\r\n");
+    Response first = read(s);
+    assertThat(first.body()).isEqualTo(B4M);
+    assertThat(first.lastField()).as("the first (its file opened on the I/O pool) by the fast path").startsWith("Age: ");
+    assertThat(read(s).body()).isEqualTo(B16K);
+    Response head = readHead(s);
+    assertThat(head.status()).isEqualTo(200);
+    assertThat(head.field("content-length")).isEqualTo(Integer.toString(B256K.length));
+    assertThat(read(s).body()).isEqualTo(B256K);
+    assertThat(readHead(s).status()).isEqualTo(304);
+    assertThat(read(s).body()).isEqualTo(B16K);
+    Response last = read(s);
+    assertThat(last.body()).isEqualTo(B4M);
+    assertThat(last.lastField()).startsWith("Age: ");
+    assertThat(closedByPeer(s, 300)).as("the connection stays open").isFalse();
+    // one line per response (logged as each completes, not necessarily in order)
+    List<String> logged = drain(7).stream().map(l -> l.replaceAll(" [0-9]+us ", " ")).sorted().toList();
+    String p = "127.0.0.1 \"";
+    assertThat(logged).containsExactlyElementsOf(List.of(
+        p + "GET /16k HTTP/1.1\" 200 16384 HIT sendfile complete",
+        p + "GET /16k HTTP/1.1\" 200 16384 HIT sendfile complete",
+        p + "GET /256k HTTP/1.1\" 200 262144 HIT sendfile complete",
+        p + "GET /4m HTTP/1.1\" 200 4194304 HIT sendfile complete",
+        p + "GET /4m HTTP/1.1\" 200 4194304 HIT sendfile complete",
+        p + "GET /4m HTTP/1.1\" 304 0 HIT none complete",
+        p + "HEAD /256k HTTP/1.1\" 200 0 HIT none complete"));
+    assertThat(origin.totalRequests()).isEqualTo(3);
+  }
+
+  @Test
+  void aClientThatClosesMidBodyLeavesNoFileOpen() throws Exception {
+    Socket s = new Socket();
+    sockets.add(s);
+    s.setReceiveBufferSize(4096); // the 4 MiB body cannot all be in flight: the region is cut
+    s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5_000);
+    s.setSoTimeout(10_000);
+    send(s, "GET /4m HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    Response head = readHead(s);
+    assertThat(head.lastField()).startsWith("Age: ");
+    assertThat(s.getInputStream().readNBytes(1000)).hasSize(1000);
+    s.setSoLinger(true, 0); // a reset: the sendfile under way fails
+    s.close();
+    String line = lines.poll(10, TimeUnit.SECONDS);
+    assertThat(line).contains("\"GET /4m HTTP/1.1\" 200 ").contains("HIT sendfile aborted");
+
+    Socket next = connect();
+    send(next, "GET /4m HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    assertThat(read(next).body()).isEqualTo(B4M);
+    assertThat(drain(1).get(0)).contains("HIT sendfile complete");
+    next.close();
+
+    // Stopping the proxy closes the files the store keeps open; a reference the cut hit kept would keep its file.
+    proxy.close();
+    proxy = null;
+    List<String> open = openCacheFiles();
+    for (int i = 0; i < 100 && !open.isEmpty(); i++) {
+      Thread.sleep(50); // files close on the cache-io pool; bounded wait
+      open = openCacheFiles();
+    }
+    assertThat(open).as("files under the cache dir still open").isEmpty();
+    assertThat(origin.requests("/4m")).isEqualTo(1);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private JsonObject written() {
+    return new JsonObject(proxy.server.metrics().toJson()).getJsonObject("written");
+  }
+
+  private List<String> openCacheFiles() throws IOException {
+    List<String> open = new ArrayList<>();
+    Path dir = cacheDir.toRealPath();
+    try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+      for (Path fd : (Iterable<Path>) fds::iterator) {
+        try {
+          Path target = Files.readSymbolicLink(fd);
+          if (target.startsWith(dir)) {
+            open.add(target.toString());
+          }
+        } catch (IOException e) {
+          // closed meanwhile
+        }
+      }
+    }
+    return open;
+  }
+
+  private String host() {
+    return "127.0.0.1:" + proxy.server.port();
+  }
+
+  private Socket connect() throws IOException {
+    Socket s = new Socket();
+    sockets.add(s);
+    s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5_000);
+    s.setSoTimeout(10_000);
+    return s;
+  }
+
+  private static void send(Socket s, String raw) throws IOException {
+    s.getOutputStream().write(raw.getBytes(StandardCharsets.ISO_8859_1));
+    s.getOutputStream().flush();
+  }
+
+  private List<String> drain(int n) throws InterruptedException {
+    List<String> got = new ArrayList<>();
+    while (got.size() < n) {
+      String l = lines.poll(10, TimeUnit.SECONDS);
+      assertThat(l).as("access-log line %d of %d (got %s)", got.size() + 1, n, got).isNotNull();
+      got.add(l);
+    }
+    return got;
+  }
+
+  /** A response as read: its head's lines (status line first) and body. */
+  record Response(List<String> head, byte[] body) {
+    int status() {
+      return Integer.parseInt(head.get(0).split(" ")[1]);
+    }
+
+    String field(String name) {
+      for (String l : head.subList(1, head.size())) {
+        int colon = l.indexOf(':');
+        if (l.substring(0, colon).equalsIgnoreCase(name)) {
+          return l.substring(colon + 1).trim();
+        }
+      }
+      return null;
+    }
+
+    String lastField() {
+      return head.get(head.size() - 1);
+    }
+
+    /** The fields with lower-case names, as a set, without Age (order is not part of HTTP's meaning). */
+    Set<String> fieldSet() {
+      Set<String> set = new HashSet<>();
+      for (String l : head.subList(1, head.size())) {
+        int colon = l.indexOf(':');
+        String name = l.substring(0, colon).toLowerCase();
+        set.add(name.equals("age") ? "age" : name + ":" + l.substring(colon + 1).trim());
+      }
+      return set;
+    }
+  }
+
+  private static Response read(Socket s) throws IOException {
+    Response h = readHead(s);
+    String length = h.field("content-length");
+    byte[] body = s.getInputStream().readNBytes(length == null ? 0 : Integer.parseInt(length));
+    return new Response(h.head(), body);
+  }
+
+  private static Response readHead(Socket s) throws IOException {
+    InputStream in = s.getInputStream();
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    int state = 0;
+    while (state < 4) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("closed after " + head);
+      }
+      head.write(b);
+      state = (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3)) ? state + 1 : 0;
+    }
+    String text = head.toString(StandardCharsets.ISO_8859_1);
+    return new Response(List.of(text.substring(0, text.length() - 4).split("\r\n")), new byte[0]);
+  }
+
+  private static boolean closedByPeer(Socket s, int millis) throws IOException {
+    s.setSoTimeout(millis);
+    try {
+      return s.getInputStream().read() < 0;
+    } catch (SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    } finally {
+      s.setSoTimeout(10_000);
+    }
+  }
+}

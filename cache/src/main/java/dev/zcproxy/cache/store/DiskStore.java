@@ -895,6 +895,10 @@ public final class DiskStore implements AutoCloseable {
         // The entry left the index meanwhile and its removal may have missed our channel.
         openFiles.asMap().remove(e.generation(), sc);
         sc.releaseOwner();
+      } else if (closed && openFiles.asMap().remove(e.generation(), sc)) {
+        // The store closed meanwhile (an open queued before close, e.g. a RAM-tier load after a fill):
+        // close() has already emptied the cache of open files, so nothing else would release ours.
+        sc.releaseOwner();
       }
     }
     return new OpenEntry(head, sc);

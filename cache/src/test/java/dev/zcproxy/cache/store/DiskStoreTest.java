@@ -561,6 +561,26 @@ class DiskStoreTest {
   }
 
   @Test
+  void anOpenQueuedBeforeCloseAndRunAfterItLeavesNoFileOpen() {
+    ManualExecutor io = new ManualExecutor();
+    DiskStore s = fx.open(BIG, io);
+    io.runAll();
+    EntryWriter w = s.newWriter(meta("http://a/late"), 10);
+    w.write(buf(body(10, 1)));
+    CompletableFuture<EntryMeta> commit = w.commit();
+    io.runAll();
+    EntryMeta m = commit.join();
+
+    CompletableFuture<OpenEntry> late = s.open(m); // queued on the I/O pool (a RAM-tier load after a fill)
+    s.close();
+    io.runAll(); // the open runs after close() emptied the cache of open files
+    OpenEntry reader = late.join();
+    reader.close();
+
+    assertThat(reader.channel().isOpen()).isFalse(); // was left open: the cache's reference was never released
+  }
+
+  @Test
   void cachedChannelIsClosedOnlyWhenEvictedAndTheLastReaderIsDone() {
     try (DiskStore s = DiskStore.open(new StoreConfig(dir, BIG, false), Runnable::run, fx.clock::get,
         m -> m.responseTime() + HOUR, 1)) {

@@ -234,6 +234,11 @@ public final class ProxyMetrics {
     frontHits.increment();
   }
 
+  /** Body bytes handed to client connections as buffers (copied, or from RAM) since start; spliced and sendfile bytes excluded. */
+  public long writtenAsBuffers() {
+    return writtenAsBuffers.sum();
+  }
+
   /** Hits answered in front of Vert.x since start. */
   public long frontHits() {
     return frontHits.sum();

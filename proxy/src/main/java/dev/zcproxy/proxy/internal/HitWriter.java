@@ -91,6 +91,7 @@ public final class HitWriter {
     }
     Http1xServerConnection conn = (Http1xServerConnection) req.connection();
     Http1xServerResponse resp = ((Http1xServerRequest) req).response();
+    WrittenBytes counter = WrittenBytes.of(conn);
     int headLength = head.length(ageSeconds);
     ByteBuf buf = encoder.alloc().directBuffer(headLength + length);
     try {
@@ -116,6 +117,9 @@ public final class HitWriter {
     conn.writeToChannel(new MessageWrite() {
       @Override
       public void write() {
+        if (counter != null) {
+          counter.counted(0, length); // the bytes skip its place in the pipeline: counted as it would
+        }
         encoder.write(buf, promise); // in front of the encoder: the bytes are already HTTP
         // Through the encoder (which passes an empty buffer on): Vert.x flushes now, or after the read
         // under way when pipelined requests are being handled (one flush for the batch).

@@ -105,14 +105,15 @@ final class FrontDecision implements FrontHits.Answerer {
     int status = entry.status();
     HttpConnection conn = req.connection();
     return new FrontHits.Hit(ready.head(), ready.age(), body, 0, body.length,
-        complete -> finish(conn, uri, primaryKey, status, complete ? body.length : 0, complete, startNanos));
+        complete -> finish(conn, uri, primaryKey, status, body.length, complete ? body.length : 0, complete, startNanos));
   }
 
   /** Counts and logs the hit as {@link Exchange#finish} does for a fast-path hit from RAM. */
-  private void finish(HttpConnection conn, String uri, String primaryKey, int status, long bytes, boolean complete,
-      long startNanos) {
+  private void finish(HttpConnection conn, String uri, String primaryKey, int status, long handed, long bytes,
+      boolean complete, long startNanos) {
     long nanos = System.nanoTime() - startNanos;
     ctx.metrics().frontHit();
+    ctx.metrics().written(0, handed); // one buffer with the head, written past the per-connection counter
     ctx.metrics().response(CacheOutcome.HIT, TransferMode.RAM, bytes, nanos);
     ctx.metrics().urlResponse(primaryKey, CacheOutcome.HIT, bytes);
     if (!ctx.accessLog().writes()) {

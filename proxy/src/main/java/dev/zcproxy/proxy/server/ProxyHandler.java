@@ -807,7 +807,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ex.finish(outcome, TransferMode.RAM, sent);
       return;
     }
-    Future<Void> sent = transfer.send(resp, mode, open.channel(), offset, length);
+    Future<Void> sent = transfer.send(ex.req, mode, open.channel(), offset, length);
     EntryMeta served = entry;
     sent.onComplete(ar -> {
       if (ar.succeeded()) {

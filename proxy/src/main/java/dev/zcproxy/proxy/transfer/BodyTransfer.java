@@ -71,6 +71,28 @@ public final class BodyTransfer {
   }
 
   /**
+   * {@link #send(HttpServerResponse, TransferMode, FileChannel, long, long)} for {@code req}'s response, which
+   * adds no field: Vert.x's {@code sendFile(FileChannel, ...)} sets {@code Content-Type: application/octet-stream}
+   * on a response without one, and a cache must not add a field the origin did not send. Such a response's
+   * head is written first and the file region queued behind it (still sendfile).
+   */
+  public Future<Void> send(HttpServerRequest req, TransferMode mode, FileChannel channel, long offset, long length) {
+    HttpServerResponse resp = req.response();
+    if (mode != TransferMode.SENDFILE || length == 0 || resp.headers().contains("content-type")
+        || req.isSSL() || req.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
+      return send(resp, mode, channel, offset, length);
+    }
+    resp.write(Buffer.buffer()); // the head alone (Content-Length is set): the region goes behind it
+    return sendRange(req, mode, channel, offset, length, n -> {}).transform(ar -> {
+      if (ar.succeeded()) {
+        return resp.end();
+      }
+      resp.reset(); // a short body must never look complete
+      return Future.failedFuture(ar.cause());
+    });
+  }
+
+  /**
    * Appends {@code length} bytes of {@code channel} from {@code offset} to a response body under way
    * (its head written), by sendfile when {@code mode} says so, else by copying; {@code progress} gets
    * the bytes of each finished write. Call on the request's event loop.

@@ -108,6 +108,27 @@ class FileHitIT extends OriginAndProxy {
   }
 
   @Test
+  void noPathAddsAContentTypeTheOriginDidNotSend() throws Exception {
+    Socket s = connect();
+    String h = " HTTP/1.1\r\nHost: " + host() + "\r\n";
+    send(s, "GET /4m" + h + "\r\n");
+    Response fast = read(s);
+    send(s, "GET /4m" + h + "Range: bytes=10-19\r\n\r\n");
+    Response range = read(s);
+    send(s, "GET /4m" + h + "Connection: close\r\n\r\n");
+    Response closing = read(s);
+
+    assertThat(fast.body()).isEqualTo(B4M);
+    assertThat(range.status()).isEqualTo(206);
+    assertThat(range.body()).isEqualTo(java.util.Arrays.copyOfRange(B4M, 10, 20));
+    assertThat(closing.body()).isEqualTo(B4M);
+    // Vert.x's sendFile(FileChannel) sets application/octet-stream when none is set: the normal paths had it
+    assertThat(List.of(fast, range, closing)).allSatisfy(r -> assertThat(r.field("content-type")).isNull());
+    assertThat(closedByPeer(s, 2000)).isTrue();
+    drain(3);
+  }
+
+  @Test
   void pipelinedHitsAreAnsweredInOrder() throws Exception {
     Socket s = connect();
     String h = " HTTP/1.1\r\nHost: " + host() + "\r\n";

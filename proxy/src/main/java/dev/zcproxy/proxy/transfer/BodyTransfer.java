@@ -51,7 +51,7 @@ public final class BodyTransfer {
    * Content-Length) must be set, not yet written. The caller keeps ownership of the channel and closes
    * it when the future completes. Call on the response's event loop.
    */
-  public Future<Void> send(HttpServerResponse resp, TransferMode mode, FileChannel channel, long offset, long length) {
+  private Future<Void> send(HttpServerResponse resp, TransferMode mode, FileChannel channel, long offset, long length) {
     if (length == 0) {
       return resp.end();
     }

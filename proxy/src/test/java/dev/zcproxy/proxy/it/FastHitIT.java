@@ -203,12 +203,18 @@ class FastHitIT extends OriginAndProxy {
     return s;
   }
 
-  private static void send(Socket s, String raw) throws IOException {
+  /** Writes {@code raw} to the socket as ISO-8859-1 bytes and flushes. */
+  static void send(Socket s, String raw) throws IOException {
     s.getOutputStream().write(raw.getBytes(StandardCharsets.ISO_8859_1));
     s.getOutputStream().flush();
   }
 
   private List<String> drain(int n) throws InterruptedException {
+    return drain(lines, n);
+  }
+
+  /** The next {@code n} access-log lines, failing when one does not come within 10 s. */
+  static List<String> drain(BlockingQueue<String> lines, int n) throws InterruptedException {
     List<String> got = new ArrayList<>();
     while (got.size() < n) {
       String l = lines.poll(10, TimeUnit.SECONDS);

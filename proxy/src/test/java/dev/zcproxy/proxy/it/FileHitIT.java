@@ -3,6 +3,7 @@ package dev.zcproxy.proxy.it;
 import static dev.zcproxy.proxy.it.FastHitIT.closedByPeer;
 import static dev.zcproxy.proxy.it.FastHitIT.read;
 import static dev.zcproxy.proxy.it.FastHitIT.readHead;
+import static dev.zcproxy.proxy.it.FastHitIT.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.zcproxy.cache.CacheOutcome;
@@ -12,7 +13,6 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -241,19 +241,8 @@ class FileHitIT extends OriginAndProxy {
     return s;
   }
 
-  private static void send(Socket s, String raw) throws IOException {
-    s.getOutputStream().write(raw.getBytes(StandardCharsets.ISO_8859_1));
-    s.getOutputStream().flush();
-  }
-
   private List<String> drain(int n) throws InterruptedException {
-    List<String> got = new ArrayList<>();
-    while (got.size() < n) {
-      String l = lines.poll(10, TimeUnit.SECONDS);
-      assertThat(l).as("access-log line %d of %d (got %s)", got.size() + 1, n, got).isNotNull();
-      got.add(l);
-    }
-    return got;
+    return FastHitIT.drain(lines, n);
   }
 
 }

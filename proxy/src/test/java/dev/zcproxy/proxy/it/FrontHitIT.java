@@ -3,6 +3,7 @@ package dev.zcproxy.proxy.it;
 import static dev.zcproxy.proxy.it.FastHitIT.closedByPeer;
 import static dev.zcproxy.proxy.it.FastHitIT.read;
 import static dev.zcproxy.proxy.it.FastHitIT.readHead;
+import static dev.zcproxy.proxy.it.FastHitIT.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.zcproxy.cache.CacheOutcome;
@@ -258,11 +259,6 @@ class FrontHitIT extends OriginAndProxy {
     return s;
   }
 
-  private static void send(Socket s, String raw) throws IOException {
-    s.getOutputStream().write(raw.getBytes(StandardCharsets.ISO_8859_1));
-    s.getOutputStream().flush();
-  }
-
   /** A response as it came: head lines and body. */
   private static byte[] raw(Response r) {
     byte[] head = (String.join("\r\n", r.head()) + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
@@ -272,12 +268,6 @@ class FrontHitIT extends OriginAndProxy {
   }
 
   private List<String> drain(int n) throws InterruptedException {
-    List<String> got = new ArrayList<>();
-    while (got.size() < n) {
-      String l = lines.poll(10, TimeUnit.SECONDS);
-      assertThat(l).as("access-log line %d of %d (got %s)", got.size() + 1, n, got).isNotNull();
-      got.add(l);
-    }
-    return got;
+    return FastHitIT.drain(lines, n);
   }
 }

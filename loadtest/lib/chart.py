@@ -7,6 +7,8 @@ One panel per metric, one group of bars per row (scenario, size, wrk connections
 target, every bar a ratio to nginx's median in the same row (nginx = 1.0, the dashed line):
   - req/s (higher is better; MB/s gives the same ratio for a fixed body size),
   - proxy CPU per request (lower is better), from cpu_s_per_10k.
+For hit and pass bodies of 16 MiB and more the bars are MB/s and CPU per GB instead (as in summary.md:
+at 128 connections no 100 MB body finishes within a 5 s run, but wrk counts the bytes under way).
 Medians over the run's rounds, as in summary.md. Rows where nginx has no number are left out.
 """
 import csv
@@ -48,13 +50,27 @@ def load(path):
     return order, rows
 
 
+BYTEWISE = {"rps": "mbps", "cpu_s_per_10k": "cpu_s_per_gb"}
+
+
+def size_bytes(param):
+    """'16m' -> 16777216; 0 for a parameter that is not a size."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    try:
+        return float(param[:-1]) * units[param[-1].lower()] if param[-1:].lower() in units else float(param)
+    except ValueError:
+        return 0
+
+
 def medians(order, rows, metric):
     """[(label, {target: ratio to nginx})] for the rows where nginx has a positive median."""
     out = []
     for key in order:
         per_target = {}
+        large = key[0] in ("hit", "pass") and size_bytes(key[1]) >= 16 << 20
+        column = BYTEWISE.get(metric, metric) if large else metric
         for target, samples in rows[key].items():
-            values = [v for v in (number(s.get(metric)) for s in samples) if v is not None]
+            values = [v for v in (number(s.get(column)) for s in samples) if v is not None]
             if values:
                 per_target[target] = statistics.median(values)
         base = per_target.get("nginx")

@@ -8,7 +8,8 @@
 #   loadtest/flame.sh                                    # "after" = proxy/target/zcproxy.jar only
 #   BEFORE_REF=origin/main loadtest/flame.sh             # also builds that commit in a temp worktree
 #   BEFORE_JAR=/tmp/old.jar loadtest/flame.sh            # or compare with a jar you built
-#   SIZE=16k PATH_=/files/16k PROFILE=30s loadtest/flame.sh
+#   SIZE=16k PROFILE=30s loadtest/flame.sh
+#   SCENARIO=pass loadtest/flame.sh                     # the pass-through path (/nostore/files/<size>)
 #
 # Output: results/FLAME-<date>-<commit>/ (commit it beside the load-test table). Run it on a quiet
 # machine: the profile shows where the time goes, wrk's req/s printed next to it is only a hint.
@@ -20,6 +21,7 @@ ROOT=$(dirname "$HERE")
 . "$HERE/lib/common.sh"
 
 SIZE=${SIZE:-1k}
+SCENARIO=${SCENARIO:-hit}               # hit | pass (a scenarios/*.lua that takes size=)
 WARMUP=${WARMUP:-15s}
 PROFILE=${PROFILE:-20s}
 CONNS=${CONNS:-1x16}
@@ -76,17 +78,17 @@ profile() { # LABEL JAR
   wait_http "http://127.0.0.1:$ZCPROXY_PORT/" 60 "$PROXY_PID" || die "zcproxy ($label) did not start"
   curl -s -o /dev/null "http://127.0.0.1:$ZCPROXY_PORT/files/$SIZE"
   log "$label: warm-up $WARMUP"
-  wrk -t"$th" -c"$co" -d"$WARMUP" -s "$HERE/scenarios/hit.lua" "http://127.0.0.1:$ZCPROXY_PORT" -- size="$SIZE" >/dev/null 2>&1 || true
+  wrk -t"$th" -c"$co" -d"$WARMUP" -s "$HERE/scenarios/$SCENARIO.lua" "http://127.0.0.1:$ZCPROXY_PORT" -- size="$SIZE" >/dev/null 2>&1 || true
   log "$label: recording $PROFILE"
   jcmd "$PROXY_PID" JFR.start name=flame settings=profile filename="$WORK/$label.jfr" >/dev/null
-  line=$(wrk -t"$th" -c"$co" -d"$PROFILE" -s "$HERE/scenarios/hit.lua" "http://127.0.0.1:$ZCPROXY_PORT" -- size="$SIZE" 2>&1 | grep '^ZCRESULT' || true)
+  line=$(wrk -t"$th" -c"$co" -d"$PROFILE" -s "$HERE/scenarios/$SCENARIO.lua" "http://127.0.0.1:$ZCPROXY_PORT" -- size="$SIZE" 2>&1 | grep '^ZCRESULT' || true)
   jcmd "$PROXY_PID" JFR.stop name=flame >/dev/null
   stop_pid "$PROXY_PID" zcproxy; wait "$PROXY_PID" 2>/dev/null || true; PROXY_PID=
   req=$(sed -nE 's/.* requests=([0-9]+).*/\1/p' <<<"$line"); req=${req:-0}
   rps=$(awk -v line="$line" 'BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
     printf "%.0f", (v["duration_us"] > 0 ? v["requests"] / (v["duration_us"] / 1e6) : 0) }')
   [[ ${KEEP_JFR:-0} == 1 ]] && cp "$WORK/$label.jfr" "$OUT/$label.jfr"
-  python3 "$HERE/lib/flame.py" "$WORK/$label.jfr" "$OUT/$label" "zcproxy $label, $SIZE hits, wrk $CONNS, $rps req/s" "$req"
+  python3 "$HERE/lib/flame.py" "$WORK/$label.jfr" "$OUT/$label" "zcproxy $label, $SIZE $SCENARIO, wrk $CONNS, $rps req/s" "$req"
   log "$label: $rps req/s while recording; $(sed -n 4p "$OUT/$label-top.txt")"
 }
 

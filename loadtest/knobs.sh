@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# loadtest/knobs.sh: interleaved A/B of zcproxy variants (a jar, JVM options, extra YAML) on hit/pass cells,
+# zcproxy alone (no nginx/Varnish/HAProxy): MB/s and CPU per GB per variant, medians over rounds, and the
+# ratio to the first variant. Each variant runs in a fresh JVM (so a YAML or -D knob needs no restart logic);
+# the variant order is reversed every other round. Used for the large-hit knobs of issue 9
+# (results/LARGE-2026-12-02.md).
+#
+#   VARIANTS="base loops1" V_loops1_YAML='listen:\n  event-loops: 1\n' loadtest/knobs.sh
+#   VARIANTS="before after" V_before_JAR=/tmp/before.jar CELLS="hit:256k:1x16 pass:1k:1x16" loadtest/knobs.sh
+#
+# Per variant NAME: V_NAME_JAR (default proxy/target/zcproxy.jar), V_NAME_OPTS (JVM options added after
+# ZCPROXY_JAVA_OPTS), V_NAME_YAML (YAML appended to the config; printf escapes such as \n work).
+# CELLS: SCENARIO:SIZE:THREADSxCONNECTIONS (scenarios/<SCENARIO>.lua with size=SIZE).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+# shellcheck source=lib/common.sh
+. "$HERE/lib/common.sh"
+
+VARIANTS=${VARIANTS:-base}
+CELLS=${CELLS:-hit:256k:1x16 hit:256k:2x128 hit:1m:1x16 hit:1m:2x128 hit:100m:1x16}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5s}
+WARMUP=${WARMUP:-3s}
+ORIGIN_PORT=${ORIGIN_PORT:-18481}
+ZCPROXY_PORT=${ZCPROXY_PORT:-18480}
+ZCPROXY_ADMIN_PORT=${ZCPROXY_ADMIN_PORT:-18490}
+ZCPROXY_JAVA_OPTS=${ZCPROXY_JAVA_OPTS:--Xms64m -Xmx768m -XX:+UseSerialGC -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k}
+OUT=${OUT:-/tmp/zcproxy-knobs-$(date +%Y%m%d-%H%M%S).tsv}
+WORK=$(mktemp -d /tmp/zcproxy-knobs.XXXXXX)
+
+ORIGIN_PID= PROXY_PID=
+cleanup() {
+  trap "" INT TERM
+  [[ -n $PROXY_PID ]] && stop_pid "$PROXY_PID" zcproxy
+  [[ -n $ORIGIN_PID ]] && stop_pid "$ORIGIN_PID" origin
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+need wrk wrk || die "wrk not found"
+sizes=$(for c in $CELLS; do IFS=: read -r _ s _ <<<"$c"; echo "$s"; done | sort -u | paste -sd, -)
+start_origin "${V_base_JAR:-$ROOT/proxy/target/zcproxy.jar}" "127.0.0.1:$ORIGIN_PORT" "$WORK/data" "$(nproc)" "$sizes" \
+  "$WORK/origin.log" || die "origin did not start"
+TICKS=$(getconf CLK_TCK)
+printf 'round\tvariant\tscenario\tsize\tconns\trequests\tbytes\tduration_s\tcpu_s\n' >"$OUT"
+base=http://127.0.0.1:$ZCPROXY_PORT
+for ((round = 1; round <= ROUNDS; round++)); do
+  order=$VARIANTS
+  ((round % 2 == 0)) && order=$(printf '%s\n' $VARIANTS | tac | paste -sd' ' -)
+  for v in $order; do
+    jar_var=V_${v}_JAR opts_var=V_${v}_OPTS yaml_var=V_${v}_YAML
+    rm -rf "$WORK/cache"
+    printf 'logging:\n  access-log: "off"\n%b' "${!yaml_var:-}" >"$WORK/zcproxy.yaml"
+    # shellcheck disable=SC2086
+    java $ZCPROXY_JAVA_OPTS ${!opts_var:-} -jar "${!jar_var:-$ROOT/proxy/target/zcproxy.jar}" --config "$WORK/zcproxy.yaml" \
+      --listen "127.0.0.1:$ZCPROXY_PORT" --origin "http://127.0.0.1:$ORIGIN_PORT" --cache-dir "$WORK/cache" \
+      --cache-size 2GiB --admin "127.0.0.1:$ZCPROXY_ADMIN_PORT" >"$WORK/zcproxy-$v.log" 2>&1 &
+    PROXY_PID=$!
+    wait_http "$base/" 60 "$PROXY_PID" || die "zcproxy ($v) did not start: $(tail -2 "$WORK/zcproxy-$v.log")"
+    for c in $CELLS; do
+      IFS=: read -r sc size _ <<<"$c"
+      [[ $sc == hit ]] && curl -s -o /dev/null "$base/files/$size"
+      wrk -t1 -c16 -d"$WARMUP" -s "$HERE/scenarios/$sc.lua" "$base" -- size="$size" >/dev/null 2>&1 || true
+    done
+    for c in $CELLS; do
+      IFS=: read -r sc size conns <<<"$c"
+      c0=$(cpu_ticks "$PROXY_PID")
+      line=$(wrk -t"${conns%x*}" -c"${conns#*x}" -d"$DURATION" --timeout 60s -s "$HERE/scenarios/$sc.lua" "$base" \
+        -- size="$size" 2>&1 | grep '^ZCRESULT' || true)
+      c1=$(cpu_ticks "$PROXY_PID")
+      awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" '
+        BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); x[p[1]] = p[2] }
+          printf "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.2f\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
+            x["duration_us"] / 1e6, cpu / hz }' | tee -a "$OUT" >&2
+    done
+    stop_pid "$PROXY_PID" zcproxy
+    wait "$PROXY_PID" 2>/dev/null || true
+    PROXY_PID=
+  done
+done
+
+# medians per cell and variant, ratios to the first variant
+awk -F'\t' -v first="${VARIANTS%% *}" '
+  function median(list,    a, n, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) { t = a[i] + 0; j = i - 1; while (j >= 1 && a[j] + 0 > t) { a[j + 1] = a[j]; j-- } a[j + 1] = t }
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  NR == 1 { next }
+  { k = $3 " " $4 " " $5; if (!(k in seen)) { seen[k] = 1; cells[++nc] = k }
+    if (!($2 in vs)) { vs[$2] = 1; vl[++nv] = $2 }
+    mb = $7 / $8 / 1e6; mbs[k, $2] = mbs[k, $2] " " mb
+    if ($7 > 0) gb[k, $2] = gb[k, $2] " " $9 / ($7 / 1e9) }
+  END {
+    printf "| cell | variant | MB/s | vs %s | CPU s/GB | vs %s |\n|---|---|--:|--:|--:|--:|\n", first, first
+    for (c = 1; c <= nc; c++) {
+      k = cells[c]; bm = median(mbs[k, first]); bg = median(gb[k, first])
+      for (i = 1; i <= nv; i++) {
+        v = vl[i]; if (!((k, v) in mbs)) continue
+        m = median(mbs[k, v]); g = median(gb[k, v])
+        printf "| %s | %s | %.0f | %s | %.3f | %s |\n", k, v, m, (bm > 0 ? sprintf("%.2fx", m / bm) : "-"), g, (bg > 0 ? sprintf("%.2fx", g / bg) : "-")
+      }
+    }
+  }' "$OUT"
+log "raw rows: $OUT (machine load at end: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -7,6 +7,7 @@
 #
 #   loadtest/alloc.sh proxy/target/zcproxy.jar after [OUTDIR]
 #   SIZE=16k loadtest/alloc.sh /tmp/old.jar before
+#   PASS=1 loadtest/alloc.sh proxy/target/zcproxy.jar after     # pass-through: /nostore/files/<size>
 #   KEYS=10000 loadtest/alloc.sh proxy/target/zcproxy.jar after   # the keys scenario (keys.lua), every key
 #                                                                  # warmed once as run.sh does; KEYS=1 is the
 #                                                                  # same client on one key (the fair baseline);
@@ -43,6 +44,7 @@ if ((KEYS > 0)); then # run.sh's keys scenario: every key fetched once (the miss
   for ((i = 0; i < ${KEYS_WARM:-2}; i++)); do curl -s "$BASE/bytes/$SIZE?k=[0-$((KEYS - 1))]&e=keys" >/dev/null; done
   URL=$BASE WRK_ARGS=(-s "$HERE/scenarios/keys.lua" "$URL" -- "keys=$KEYS" "size=$SIZE" salt=keys) SIZE="$SIZE keys=$KEYS"
 else
+  [[ ${PASS:-0} == 1 ]] && URL=$BASE/nostore/files/$SIZE SIZE="$SIZE pass" # PASS=1: the no-store twin, forwarded every time
   curl -s -o /dev/null "$URL"; curl -s -o /dev/null "$URL" # miss, then the hit that reads the body into RAM
   WRK_ARGS=("$URL")
 fi

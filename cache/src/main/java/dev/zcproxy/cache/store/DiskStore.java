@@ -144,7 +144,7 @@ public final class DiskStore implements AutoCloseable {
   /** Told the generation of every file that left the index for good (see {@link #onFileGone}). */
   private volatile java.util.function.LongConsumer goneListener = generation -> { };
   /** Told the meta of every entry a writer published (see {@link #onPublished}). */
-  private volatile java.util.function.Consumer<EntryMeta> publishedListener = meta -> { };
+  private volatile java.util.function.ObjLongConsumer<EntryMeta> publishedListener = (meta, generation) -> { };
   volatile long failWritesAfter = -1;
 
   private DiskStore(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
@@ -1510,7 +1510,7 @@ public final class DiskStore implements AutoCloseable {
     }
     if (indexed) {
       try {
-        publishedListener.accept(meta);
+        publishedListener.accept(meta, e.generation());
       } catch (RuntimeException x) {
         LOG.debug("published-entry listener failed for {}: {}", meta.primaryKey(), x.toString());
       }
@@ -1525,6 +1525,15 @@ public final class DiskStore implements AutoCloseable {
    * e.g. to keep a copy of a small body right away. Runs on the I/O executor; one listener, the last one set.
    */
   public void onPublished(java.util.function.Consumer<EntryMeta> listener) {
+    requireNonNull(listener, "listener");
+    this.publishedListener = (meta, generation) -> listener.accept(meta);
+  }
+
+  /**
+   * As {@link #onPublished(java.util.function.Consumer)}, with the published file's generation (its
+   * {@link OpenEntry#generation}, {@link EntryWriter#generation}).
+   */
+  public void onPublished(java.util.function.ObjLongConsumer<EntryMeta> listener) {
     this.publishedListener = requireNonNull(listener, "listener");
   }
 

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -192,6 +193,11 @@ public final class EntryWriter {
     return temp;
   }
 
+  /** The generation of the file this writer publishes: the {@link OpenEntry#generation} of its entry. */
+  public long generation() {
+    return generation;
+  }
+
   /** Where the body starts in {@link #tempPath()} (and in the published file). */
   public long bodyOffset() {
     return bodyOffset;
@@ -255,10 +261,12 @@ public final class EntryWriter {
       return;
     }
     try {
-      Files.createDirectories(temp.getParent());
-      channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-      // The file is never shorter than the body offset, even for an empty body.
-      DiskStore.writeFully(channel, ByteBuffer.allocate(1), bodyOffset - 1);
+      channel = createTemp();
+      if (expectedLength <= 0) {
+        // The file is never shorter than the body offset, even for an empty body (a body of known
+        // length extends it with its first write, and a shorter one is never published).
+        DiskStore.writeFully(channel, ByteBuffer.allocate(1), bodyOffset - 1);
+      }
     } catch (IOException | RuntimeException e) {
       fail(e, true);
     }
@@ -344,8 +352,7 @@ public final class EntryWriter {
         channel.force(true);
       }
       channel.close();
-      Files.createDirectories(target.getParent());
-      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+      moveIntoPlace(target);
       cleaned = true;
       store.writerDone(this);
       store.release(reservation.getAndSet(0));
@@ -363,6 +370,32 @@ public final class EntryWriter {
         DiskStore.deleteQuietly(target);
       }
       fail(e, true);
+    }
+  }
+
+  /**
+   * Creates the temp file; its directory is created only when it is missing (one {@code open(2)} per
+   * fill instead of a {@code mkdir(2)} and a {@code stat(2)} before it: the directory almost always exists).
+   */
+  private FileChannel createTemp() throws IOException {
+    try {
+      return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    } catch (NoSuchFileException missingDir) {
+      Files.createDirectories(temp.getParent());
+      return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    }
+  }
+
+  /** Renames the complete temp file to {@code target}, creating its fan-out directory only when the rename says it is missing. */
+  private void moveIntoPlace(Path target) throws IOException {
+    try {
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (NoSuchFileException missingDir) {
+      if (!Files.exists(temp)) {
+        throw missingDir;
+      }
+      Files.createDirectories(target.getParent());
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
     }
   }
 

@@ -69,6 +69,36 @@ class DiskStoreTest {
   }
 
   @Test
+  void aWriterCreatesTheTempAndFanOutDirectoriesWhenTheyAreMissing() throws Exception {
+    try (DiskStore s = fx.open(BIG)) {
+      // A writer creates its directories only when the open or the rename says they are missing (no
+      // mkdir per fill): with both gone (an operator's cleanup), entries are still stored, and a
+      // second entry in the same fan-out directory finds it in place.
+      EntryMeta first = store(s, meta("http://a/dirs-1"), body(3000, 2));
+      Files.walk(dir).sorted(java.util.Comparator.reverseOrder())
+          .filter(p -> !p.equals(dir) && (Files.isDirectory(p) || p.toString().contains("dirs-1") || isEntryFile(p)))
+          .forEach(p -> p.toFile().delete());
+      assertThat(Files.exists(dir.resolve(StoreLayout.TMP))).isFalse();
+      byte[] body = body(5000, 3);
+      EntryMeta published = store(s, meta("http://a/dirs-2"), body);
+      try (OpenEntry e = s.open(published).join()) {
+        assertThat(readBody(e)).isEqualTo(body);
+      }
+      byte[] empty = new byte[0];
+      EntryMeta none = store(s, meta("http://a/dirs-3"), empty);
+      try (OpenEntry e = s.open(none).join()) {
+        assertThat(e.channel().size()).isEqualTo(none.bodyOffset());
+      }
+      assertThat(first.bodyLength()).isEqualTo(3000);
+      assertThat(fx.tempFiles()).isEmpty();
+    }
+  }
+
+  private boolean isEntryFile(Path p) {
+    return Files.isRegularFile(p) && dir.relativize(p).getNameCount() == 3;
+  }
+
+  @Test
   void aWriteStartedBeforeAnInvalidationIsNeverPublished_9111_4_4() throws Exception {
     try (DiskStore s = fx.open(BIG)) {
       EntryWriter w = s.newWriter(meta("http://a/inv"), 3);

@@ -128,6 +128,13 @@ final class Fill {
   private final ArrayDeque<Buffer> tail = new ArrayDeque<>();
   private long tailStart;
   private long tailBytes;
+  /**
+   * A copy fill of a body the RAM tier admits keeps its chunks (the arrays handed to the writer, not
+   * copied again) to give the whole body to the tier: its file is then not read back. {@code null} otherwise.
+   */
+  private List<byte[]> ramChunks;
+  /** The generation whose body this fill put into the RAM tier, dropped again if it is not stored; -1: none. */
+  private long ramGeneration = -1;
 
   Fill(HandlerContext ctx, Context owner, String key, String fwd) {
     this.ctx = ctx;
@@ -223,6 +230,9 @@ final class Fill {
         onOriginEnd();
       }
     });
+    if (!splice && expected > 0 && ctx.ram() != null && ctx.ram().admits(expected)) {
+      ramChunks = new ArrayList<>(2);
+    }
     if (splice) {
       ctx.transfer().holdOrigin(cres);
       owner.runOnContext(v -> startSplice());
@@ -248,7 +258,11 @@ final class Fill {
       }
       return;
     }
-    writer.write(ByteBuffer.wrap(buf.getBytes()));
+    byte[] bytes = buf.getBytes();
+    if (ramChunks != null) {
+      ramChunks.add(bytes); // the writer only reads it
+    }
+    writer.write(ByteBuffer.wrap(bytes));
     if (writer.pendingBytes() > HIGH_WATER && !pausedForDisk) {
       pausedForDisk = true;
       cres.pause();
@@ -275,7 +289,37 @@ final class Fill {
       return;
     }
     ctx.metrics().filled(TransferMode.COPY, received);
+    keepInRam();
     commit();
+  }
+
+  /** Before the commit (so that publishing finds it kept): the whole small body, received here, to the RAM tier. */
+  private void keepInRam() {
+    List<byte[]> chunks = ramChunks;
+    ramChunks = null;
+    if (chunks == null || received != view.expected) {
+      return;
+    }
+    byte[] body = chunks.size() == 1 ? chunks.get(0) : new byte[(int) received];
+    if (chunks.size() != 1) {
+      int at = 0;
+      for (byte[] c : chunks) {
+        System.arraycopy(c, 0, body, at, c.length);
+        at += c.length;
+      }
+    }
+    if (body.length == received && ctx.ram().keepFilled(writer.generation(), body)) {
+      ramGeneration = writer.generation();
+    }
+  }
+
+  /** The entry was not stored: its body must not stay in the RAM tier (nothing would ever drop it). */
+  private void dropFromRam() {
+    ramChunks = null;
+    if (ramGeneration >= 0) {
+      ctx.ram().drop(ramGeneration);
+      ramGeneration = -1;
+    }
   }
 
   /**
@@ -346,6 +390,7 @@ final class Fill {
       ended();
       return;
     }
+    dropFromRam();
     LOG.debug("not stored: {}: {}", key, t == null ? "degraded" : t.toString());
     // Not stored (a write error the origin outran, an invalidation, a rename failure), but the whole
     // body arrived: the readers still get it, from the file as far as it was written and from the
@@ -398,6 +443,7 @@ final class Fill {
     }
     state = State.DEGRADED;
     diskEnd = onDisk;
+    dropFromRam();
     ctx.fills().remove(key, this);
     ctx.metrics().storeFailure();
     if (pausedForDisk) {
@@ -428,6 +474,7 @@ final class Fill {
       ctx.metrics().storeFailure();
     }
     writer.abort();
+    dropFromRam();
     tail.clear();
     tailBytes = 0;
     publish();
@@ -577,6 +624,9 @@ final class Fill {
 
     @Override
     public void accept(long bytesOnDisk) {
+      if (bytesOnDisk == 0 && !opened) {
+        return; // the writer's first report, before any body byte: nothing to read yet, no hop to the owner
+      }
       FileChannel ch = null;
       if (!opened) {
         opened = true;

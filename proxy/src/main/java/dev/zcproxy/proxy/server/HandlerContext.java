@@ -29,6 +29,7 @@ import java.util.concurrent.Executor;
  *     kept in the stored entry for purge by tag)
  * @param cache the RFC 9111 decisions ({@link dev.zcproxy.cache.policy.HttpCache}): a {@link Fill} asks it
  *     which variants make room for the one it stores
+ * @param ram the RAM tier, or {@code null}: a {@link Fill} hands it the small bodies it received whole
  */
 record HandlerContext(
     Vertx vertx,
@@ -46,7 +47,8 @@ record HandlerContext(
     java.util.Set<java.nio.channels.FileChannel> fillFiles,
     Flow flow,
     java.util.List<String> stripResponseHeaders,
-    dev.zcproxy.cache.policy.HttpCache cache) {
+    dev.zcproxy.cache.policy.HttpCache cache,
+    RamTier ram) {
 
   /** The steps of the request flow, in {@link ProxyHandler}, that a {@link Fill} sends its waiting requests back to. */
   interface Flow {

@@ -212,7 +212,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         : store == null || config.cache().ram().sizeBytes() == 0 ? null : new RamTier(config.cache().ram(), ioExecutor, metrics::ramLoaded);
     if (ram != null && previous == null) {
       store.onFileGone(ram::drop);
-      store.onPublished(m -> ram.admitFilled(store, m)); // small bodies in RAM from their fill while there is room
+      store.onPublished((m, gen) -> ram.admitFilled(store, m, gen)); // small bodies in RAM from their fill while there is room
       metrics.ramGauge(ram::size);
     }
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
@@ -228,7 +228,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           public void joinOrFetch(Exchange ex, Fill fill) {
             ProxyHandler.this.joinOrFetch(ex, fill);
           }
-        }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of(), cache);
+        }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of(), cache, ram);
     this.hitPath = ram == null ? null : new HitPath(ctx, ram, cache);
     this.fileHits = store == null ? null : new FileHitPath(ctx, ram, cache, FILE_HIT_HEAD_BYTES);
     this.front = hitPath == null || !config.transfer().frontHits() ? null

@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * <p>Keyed by the file's {@link OpenEntry#generation}: unique to one file, so a copy can never stand in
  * for another response's body; the store tells {@link #drop} when a file leaves the index for good
  * (purge, ban, eviction, replacement). The disk file stays the source of truth: a body is read into
- * RAM from its file right after its fill while the tier has room ({@link #admitFilled}), else after it was
+ * RAM right after its fill while the tier has room (from the fill's own bytes, {@link #keepFilled}, or
+ * from its file, {@link #admitFilled}), else after it was
  * served from the file once (the second hit is the first from RAM), on the I/O executor. Bounded by bytes
  * with Caffeine's W-TinyLFU, which keeps the often-hit objects.
  */
@@ -122,9 +123,9 @@ final class RamTier {
    * not an {@code open(2)}, a sendfile and this read. A full tier keeps bodies only after a hit ({@link #load}),
    * where its W-TinyLFU policy weighs them against the ones kept. Call on any thread; reads on the I/O executor.
    */
-  void admitFilled(DiskStore store, EntryMeta meta) {
+  void admitFilled(DiskStore store, EntryMeta meta, long generation) {
     long length = meta.bodyLength();
-    if (!admits(length) || !hasRoomFor(length)) {
+    if (!admits(length) || bodies.getIfPresent(generation) != null || !hasRoomFor(length)) {
       return;
     }
     store.open(meta).whenComplete((open, t) -> {
@@ -132,6 +133,21 @@ final class RamTier {
         load(open, open.meta().bodyOffset(), open.meta().bodyLength());
       }
     });
+  }
+
+  /**
+   * Keeps {@code body}, the whole body a fill received for the file of this generation, when the tier admits
+   * its size and has room without evicting ({@link #admitFilled}'s rule), so that publishing the entry does
+   * not read it back from its file (an {@code open(2)}, a read and two hops to the I/O executor per fill).
+   * The caller {@link #drop}s it if the entry is not published. True when kept.
+   */
+  boolean keepFilled(long generation, byte[] body) {
+    if (!admits(body.length) || !hasRoomFor(body.length)) {
+      return false;
+    }
+    bodies.put(generation, new Kept(body, null));
+    loaded.run();
+    return true;
   }
 
   /** Whether a body of {@code length} bytes and its head fit beside the bodies kept now. */

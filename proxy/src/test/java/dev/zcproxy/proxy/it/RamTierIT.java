@@ -66,6 +66,47 @@ class RamTierIT extends OriginAndProxy {
   }
 
   @Test
+  void aSmallBodyKeptFromItsFillIsNotReadBackFromItsFile() throws Exception {
+    byte[] body = CachingIT.body(1024, 6);
+    origin.serve("/kept", body, "Cache-Control", "max-age=600");
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+
+    assertThat(proxy.get("/kept").body()).isEqualTo(body);
+    missesCounted(1);
+    proxy.server.metrics().whenRamLoaded(1).get(10, TimeUnit.SECONDS);
+    // The fill hands the bytes it received to the tier: no open(2) and read of the published file (the
+    // open-file cache would keep it open), only the fill's own channel, closed once its reader ended.
+    String dir = cacheDir.toRealPath() + "/";
+    java.util.List<String> open = openUnder(dir);
+    for (int i = 0; i < 250 && !open.isEmpty(); i++) {
+      Thread.sleep(20); // the fill's reader channel closes on the cache-io pool
+      open = openUnder(dir);
+    }
+    assertThat(open).as("cache files open after the fill").isEmpty();
+    assertThat(hit("/kept").body()).isEqualTo(body);
+    assertThat(sendfileHits()).isZero();
+    assertThat(proxy.server.metrics().responses(TransferMode.RAM)).isEqualTo(1);
+    assertThat(origin.requests("/kept")).isEqualTo(1);
+  }
+
+  private static java.util.List<String> openUnder(String dir) throws java.io.IOException {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    try (var links = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+      for (java.nio.file.Path link : (Iterable<java.nio.file.Path>) links::iterator) {
+        try {
+          String target = java.nio.file.Files.readSymbolicLink(link).toString();
+          if (target.startsWith(dir) && target.substring(dir.length()).matches("([0-9a-f]/[0-9a-f]{2}|tmp)/.*")) { // entry files, not the journal
+            out.add(target);
+          }
+        } catch (java.io.IOException closed) {
+          // closed between list and read
+        }
+      }
+    }
+    return out;
+  }
+
+  @Test
   void aSmallHitIsWrittenFromRamAndAnswersExactlyAsTheNormalPathDoes() throws Exception {
     byte[] body = CachingIT.body(1024, 7);
     origin.serve("/small", body, "Cache-Control", "max-age=600", "ETag", "\"v1\"", "Content-Type", "application/x-test");

@@ -48,7 +48,7 @@ CACHE_SIZE=${CACHE_SIZE:-2GiB}          # for every cache: zcproxy --cache-size,
 NGINX_CACHE_LOCK=${NGINX_CACHE_LOCK:-on}   # nginx proxy_cache_lock: on coalesces misses, but also
                                         # serialises requests for a no-store URL (see README)
 VARNISH_TRANSIENT=${VARNISH_TRANSIENT:-2G}  # Varnish keeps pass bodies in Transient (malloc): bound it
-ZCPROXY_JAVA_OPTS=${ZCPROXY_JAVA_OPTS:--Xms64m -Xmx768m -XX:+UseSerialGC -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k}   # as bin/zcproxy
+ZCPROXY_JAVA_OPTS=${ZCPROXY_JAVA_OPTS:-}   # empty: bin/zcproxy's defaults (zcproxy is started through bin/zcproxy)
 ZCPROXY_ARGS=${ZCPROXY_ARGS:---access-log off}   # extra zcproxy flags (access log off, as nginx access_log off)
 JAR=${JAR:-$ROOT/proxy/target/zcproxy.jar}
 BUILD=${BUILD:-auto}                    # auto: build the jar when missing; 1: always; 0: never
@@ -106,7 +106,8 @@ sizes_csv=$(echo $SIZES $KEY_SIZE 16k 256k | tr ' ' '\n' | sort -u | paste -sd, 
   echo "       TARGETS='$TARGETS' SCENARIOS='$SCENARIOS' KEYS=$KEYS ZIPF_KEYS=$ZIPF_KEYS ZIPF_S=$ZIPF_S"
   echo "       ZIPF_NOSTORE=$ZIPF_NOSTORE% STORM_KEYS=$STORM_KEYS STORM_SIZE=$STORM_SIZE STORM_RATE=$STORM_RATE"
   echo "       CACHE_SIZE=$CACHE_SIZE WRK_TIMEOUT=$WRK_TIMEOUT ORIGIN_EVENT_LOOPS=$ORIGIN_EVENT_LOOPS NGINX_WORKERS=$NGINX_WORKERS HAPROXY_THREADS=$HAPROXY_THREADS"
-  echo "zcproxy java opts: $ZCPROXY_JAVA_OPTS"
+  if [[ -n $ZCPROXY_JAVA_OPTS ]]; then echo "zcproxy java opts: $ZCPROXY_JAVA_OPTS"
+  else echo "zcproxy java opts (bin/zcproxy's defaults): $(sed -n 's/^opts=\${ZCPROXY_JAVA_OPTS:-\(.*\)}$/\1/p' "$ROOT/bin/zcproxy")"; fi
   if command -v haproxy >/dev/null || [[ -x /usr/sbin/haproxy ]]; then echo "haproxy: $(PATH=$PATH:/usr/sbin haproxy -v 2>&1 | head -1)"; fi
 } >"$RESULTS/env.txt"
 sed 's/^/  /' "$RESULTS/env.txt" >&2
@@ -129,8 +130,9 @@ start_direct() { PID[direct]=$ORIGIN_PID; PORT[direct]=$ORIGIN_PORT; }
 start_zcproxy() {
   local dir=$WORK/zcproxy
   mkdir -p "$dir/cache"
+  # bin/zcproxy, so the run measures its JVM options and environment (it execs java: PID is the JVM)
   # shellcheck disable=SC2086
-  java $ZCPROXY_JAVA_OPTS -jar "$JAR" --listen "127.0.0.1:$ZCPROXY_PORT" --origin "http://$ORIGIN" \
+  ZCPROXY_JAR=$JAR ZCPROXY_JAVA_OPTS=$ZCPROXY_JAVA_OPTS "$ROOT/bin/zcproxy" --listen "127.0.0.1:$ZCPROXY_PORT" --origin "http://$ORIGIN" \
     --cache-dir "$dir/cache" --cache-size "$CACHE_SIZE" --admin "127.0.0.1:$ZCPROXY_ADMIN_PORT" \
     $ZCPROXY_ARGS >"$RESULTS/zcproxy.log" 2>&1 &
   PID[zcproxy]=$!

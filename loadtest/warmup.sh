@@ -39,7 +39,7 @@ ROUNDS=${ROUNDS:-3}
 SIZE=${SIZE:-1k}
 CONNS=${CONNS:-1x16}
 SETUPS=${SETUPS:-jdk17 jdk17-serial jdk17-parallel jdk17-cds jdk25 jdk25-serial jdk25-aot jdk25-aot-serial jdk25-zgc}
-HEAP_OPTS=${HEAP_OPTS:--Xms64m -Xmx768m -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k}  # as bin/zcproxy
+HEAP_OPTS=${HEAP_OPTS:--Xms64m -Xmx768m -Xmn24m -XX:MinHeapFreeRatio=20 -XX:MaxHeapFreeRatio=50 -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k}  # as bin/zcproxy
 JDK17=${JDK17:-java}
 JDK25=${JDK25:-}
 if [[ -z $JDK25 ]]; then

@@ -55,6 +55,7 @@ public final class Main {
       return;
     }
     System.out.println(server.startupLine());
+    ClassArchive.started();
     org.slf4j.LoggerFactory.getLogger(Main.class).info("{}", phases.summary());
     Signals.reloadOnSighup(server.lifecycle());
     CountDownLatch stopped = new CountDownLatch(1);

@@ -10,10 +10,14 @@
 #   loadtest/scale.sh                     # N=1000000, about 10-15 minutes
 #   N=20000 loadtest/scale.sh             # a quick check
 #   OUT=loadtest/results/SCALE-x.md loadtest/scale.sh
+#   KEEP=1 DIR=/dev/shm/zc-1m loadtest/scale.sh            # seed and snapshot once, keep DIR, then
+#   REUSE=1 DIR=/dev/shm/zc-1m loadtest/scale.sh           # measure only the restart phases (a short quiet window)
 #
 # Env: N, BODY (bytes per object, 64), DIR (cache dir; default under /dev/shm when it has room, else
-# /tmp: creating a million files on a busy disk takes far longer), PORT (18080), BIG_HEAP (-Xmx1g,
-# for the measured restart), SAMPLE (keys fetched per check, 200), KEEP=1 keeps DIR.
+# /tmp: creating a million files on a busy disk takes far longer), PORT (18080), ADMIN_PORT (PORT+1), BIG_HEAP (-Xmx1g,
+# for the measured restart), SAMPLE (keys fetched per check, 200), KEEP=1 keeps DIR, REUSE=1 reuses a
+# DIR a KEEP=1 run seeded and snapshotted (needs DIR/index.snapshot; N comes from DIR.n, written at
+# seeding): no seeding and no first start without a snapshot, so those rows say "reused".
 # Talks to 127.0.0.1 only; stops only the processes it started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +26,7 @@ cd "$(dirname "$0")/.."
 N=${N:-1000000}
 BODY=${BODY:-64}
 PORT=${PORT:-18080}
+ADMIN_PORT=${ADMIN_PORT:-$((PORT + 1))}
 SAMPLE=${SAMPLE:-200}
 BIG_HEAP=${BIG_HEAP:--Xmx1g}
 DEFAULT_OPTS=""   # bin/zcproxy's own
@@ -41,7 +46,8 @@ WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]:-}"; do stop_pid "$p" zcproxy; done
-  [[ ${KEEP:-0} == 1 ]] || rm -rf "$DIR" "$DIR.empty"
+  [[ ${KEEP:-0} == 1 || ${REUSE:-0} == 1 ]] || rm -rf "$DIR" "$DIR.empty" "$DIR.n"
+  rm -rf "$DIR.empty"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -88,7 +94,7 @@ wait_line() {
 # start OPTS DIR LOG: starts bin/zcproxy, sets PID and T0 (epoch ms at exec)
 start() {
   T0=$(ms)
-  ZCPROXY_JAVA_OPTS="$1" bin/zcproxy --listen "127.0.0.1:$PORT" --origin http://127.0.0.1:9 \
+  ZCPROXY_JAVA_OPTS="$1" bin/zcproxy --listen "127.0.0.1:$PORT" --admin "127.0.0.1:$ADMIN_PORT" --origin http://127.0.0.1:9 \
     --cache-dir "$2" --cache-size 64GiB >"$3" 2>&1 &
   PID=$!
   PIDS+=("$PID")
@@ -124,12 +130,20 @@ sample() {
   echo "$hits $ok $other"
 }
 
-log "seeding $N objects of $BODY B into $DIR"
-mkdir -p "$DIR" "$DIR.empty"
-seed=$(java -Xmx256m -cp "$CP" dev.zcproxy.cache.store.ScaleTool seed "$DIR" "$N" "$BASE" "$BODY" 2 | grep '^RESULT')
-seed_rate=$(sed 's/.*rate=\([0-9]*\).*/\1/' <<<"$seed")
-seed_s=$(sed 's/.*seconds=\([0-9.]*\).*/\1/' <<<"$seed")
-log "$seed"
+if [[ ${REUSE:-0} == 1 ]]; then
+  [[ -f $DIR/index.snapshot && -f $DIR.n ]] || die "REUSE=1: $DIR/index.snapshot or $DIR.n missing (seed it first with KEEP=1 DIR=$DIR)"
+  N=$(cat "$DIR.n")
+  log "reusing $DIR: $N objects, seeded and snapshotted by an earlier KEEP=1 run"
+  mkdir -p "$DIR.empty"
+else
+  log "seeding $N objects of $BODY B into $DIR"
+  mkdir -p "$DIR" "$DIR.empty"
+  seed=$(java -Xmx256m -cp "$CP" dev.zcproxy.cache.store.ScaleTool seed "$DIR" "$N" "$BASE" "$BODY" 2 | grep '^RESULT')
+  seed_rate=$(sed 's/.*rate=\([0-9]*\).*/\1/' <<<"$seed")
+  seed_s=$(sed 's/.*seconds=\([0-9.]*\).*/\1/' <<<"$seed")
+  echo "$N" >"$DIR.n"
+  log "$seed"
+fi
 
 log "baseline: zcproxy ($BIG_HEAP) with an empty cache"
 start "$BIG_OPTS" "$DIR.empty" "$WORK/empty.log"
@@ -141,13 +155,15 @@ curl -s -o /dev/null "$BASE/obj/0" || true
 base_heap=$(live_heap "$PID")
 stop_pid "$PID" zcproxy
 
-log "first start over $N entries ($BIG_HEAP), no index snapshot yet: the full scan"
-start "$BIG_OPTS" "$DIR" "$WORK/first.log"
-first_scan=$(wait_scan "$WORK/first.log" 3600) || die "first scan did not finish: $(tail -5 "$WORK/first.log")"
-read -r first_entries first_scan_ms <<<"$first_scan"
-wait_line "$WORK/first.log" "cache index snapshot of .* written" 600 >/dev/null || die "no snapshot written: $(tail -5 "$WORK/first.log")"
-snap_write_ms=$(sed -n 's/.*cache index snapshot of .*: [0-9]* entries written in \([0-9]*\) ms.*/\1/p' "$WORK/first.log" | head -1)
-stop_clean "$PID"
+if [[ ${REUSE:-0} != 1 ]]; then
+  log "first start over $N entries ($BIG_HEAP), no index snapshot yet: the full scan"
+  start "$BIG_OPTS" "$DIR" "$WORK/first.log"
+  first_scan=$(wait_scan "$WORK/first.log" 3600) || die "first scan did not finish: $(tail -5 "$WORK/first.log")"
+  read -r first_entries first_scan_ms <<<"$first_scan"
+  wait_line "$WORK/first.log" "cache index snapshot of .* written" 600 >/dev/null || die "no snapshot written: $(tail -5 "$WORK/first.log")"
+  snap_write_ms=$(sed -n 's/.*cache index snapshot of .*: [0-9]* entries written in \([0-9]*\) ms.*/\1/p' "$WORK/first.log" | head -1)
+  stop_clean "$PID"
+fi
 snap_bytes=$(stat -c %s "$DIR/index.snapshot" 2>/dev/null || echo 0)
 
 log "restart over $N entries ($BIG_HEAP), from the snapshot"
@@ -162,6 +178,8 @@ for ((i = 0; i < 6000; i++)); do
   sleep 0.02
 done
 scanning_at_first=$(grep -q "cache scan of" "$WORK/big.log" && echo no || echo yes)
+# the proxy's own start-up line: wall and CPU ms per phase from exec to the listener (and admin)
+phases=$(sed -n 's/.*Main - \(started in .*\)/\1/p' "$WORK/big.log" | head -1)
 read -r during_hits during_ok during_other < <(sample)
 loaded=$(wait_line "$WORK/big.log" "entries loaded from the snapshot" 900) || die "snapshot not loaded: $(tail -5 "$WORK/big.log")"
 read -r loaded_n load_ms load_cpu_ms <<<"$(sed -n 's/.*: \([0-9]*\) entries loaded from the snapshot in \([0-9]*\) ms (\([0-9]*\) ms of CPU.*/\1 \2 \3/p' <<<"$loaded")"
@@ -169,7 +187,8 @@ read -r loaded_n load_ms load_cpu_ms <<<"$(sed -n 's/.*: \([0-9]*\) entries load
 loaded_after_exec=$(( $(date -d "$(awk '{print $1}' <<<"$loaded")" +%s%3N) - T0 ))
 scan=$(wait_scan "$WORK/big.log" 900) || die "scan did not finish: $(tail -5 "$WORK/big.log")"
 read -r entries scan_ms <<<"$scan"
-full_ms=$(( $(ms) - T0 ))
+# when the scan ended: its log line's own time stamp, from exec (the samples above take a while)
+full_ms=$(( $(date -d "$(grep -m1 "cache scan of" "$WORK/big.log" | awk '{print $1}')" +%s%3N) - T0 ))
 full_cpu=$(cpu_s "$PID")
 read -r hits ok other < <(sample)
 heap=$(live_heap "$PID")
@@ -203,10 +222,19 @@ jdk=$(java -version 2>&1 | head -1)
   echo
   echo "| measure | value |"
   echo "|---|---|"
-  echo "| seed: direct entry-file writes (ScaleTool, 2 threads, no HTTP, no index) | $N files in ${seed_s} s, $seed_rate files/s |"
+  if [[ ${REUSE:-0} == 1 ]]; then
+    echo "| seed: direct entry-file writes | reused (REUSE=1: seeded by an earlier run) |"
+  else
+    echo "| seed: direct entry-file writes (ScaleTool, 2 threads, no HTTP, no index) | $N files in ${seed_s} s, $seed_rate files/s |"
+  fi
   echo "| JVM start to first response, empty cache (the machine's start-up cost, for comparison) | $empty_up_ms ms after exec |"
-  echo "| first start, no snapshot: full scan of every file | $first_entries entries in $first_scan_ms ms (log); snapshot written in ${snap_write_ms:-?} ms, $((snap_bytes >> 20)) MiB |"
+  if [[ ${REUSE:-0} == 1 ]]; then
+    echo "| first start, no snapshot: full scan of every file | reused (REUSE=1); snapshot $((snap_bytes >> 20)) MiB |"
+  else
+    echo "| first start, no snapshot: full scan of every file | $first_entries entries in $first_scan_ms ms (log); snapshot written in ${snap_write_ms:-?} ms, $((snap_bytes >> 20)) MiB |"
+  fi
   echo "| restart ($BIG_HEAP): first response, a hit (reconciling scan still running: $scanning_at_first) | ${first_ms:-none} ms after exec |"
+  echo "| restart: the proxy's start-up phases (log) | ${phases:-not logged} |"
   echo "| restart: full index loaded from the snapshot | $loaded_n entries in $load_ms ms, $load_cpu_ms ms of CPU (log); whole $loaded_after_exec ms after exec |"
   echo "| restart: $SAMPLE random keys right after the first response | $during_hits hits, $during_other not 200 |"
   echo "| restart: reconciling scan done (lists the directories, reads only files the snapshot does not know) | $entries new entries; scan $scan_ms ms (log), $full_ms ms after exec |"

@@ -95,7 +95,8 @@ start_proxy() { # SETUP OPTS... : a fresh zcproxy through bin/zcproxy on an empt
   home=$(dirname "$(dirname "$(readlink -f "$(command -v "$java")")")")
   rm -rf "$WORK/cache"; mkdir -p "$WORK/cache"
   local t0; t0=$(date +%s%N)
-  JAVA_HOME=$home ZCPROXY_JAR=$JAR ZCPROXY_JAVA_OPTS="$HEAP_OPTS $*" ZCPROXY_AOT_CACHE=$(archive_of "$setup") \
+  # ZCPROXY_CDS=off: a set-up without an archive runs without bin/zcproxy's default one
+  JAVA_HOME=$home ZCPROXY_JAR=$JAR ZCPROXY_JAVA_OPTS="$HEAP_OPTS $*" ZCPROXY_AOT_CACHE=$(archive_of "$setup") ZCPROXY_CDS=off \
     "$ROOT/bin/zcproxy" --listen "127.0.0.1:$ZCPROXY_PORT" --origin "http://127.0.0.1:$ORIGIN_PORT" \
     --cache-dir "$WORK/cache" --cache-size 1GiB --admin "127.0.0.1:$ZCPROXY_ADMIN_PORT" --access-log off >>"$WORK/zcproxy.log" 2>&1 &
   PROXY_PID=$!

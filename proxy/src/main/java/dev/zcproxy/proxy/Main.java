@@ -14,6 +14,7 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    StartupPhases phases = new StartupPhases();
     if (VersionInfo.requested(args)) {
       System.out.println(VersionInfo.text());
       System.exit(0);
@@ -33,10 +34,14 @@ public final class Main {
       return;
     }
     ProxyConfig config = loaded.config();
+    phases.mark("config");
     Runnable reopenAccessLog = LogSetup.apply(config.logging());
+    phases.mark("logging");
     // the same file and flags again: flags keep winning over the file
     ProxyServer server = new ProxyServer(loaded, () -> ConfigLoader.loadArgs(args, env), System::currentTimeMillis);
     server.ownLogging(reopenAccessLog);
+    phases.mark("metrics");
+    server.startupPhases(phases);
     // always: a reload may move the access log to a file (and SIGUSR1's default would end the JVM)
     LogSetup.reopenOnSigusr1(server::reopenAccessLog);
     try {
@@ -50,6 +55,8 @@ public final class Main {
       return;
     }
     System.out.println(server.startupLine());
+    ClassArchive.started();
+    org.slf4j.LoggerFactory.getLogger(Main.class).info("{}", phases.summary());
     Signals.reloadOnSighup(server.lifecycle());
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -72,6 +72,8 @@ public final class ProxyServer {
   private final ProxyLifecycle lifecycle;
   /** What reopens the access-log file ({@code SIGUSR1}); set by {@link #ownLogging}. */
   private volatile Runnable reopenAccessLog;
+  /** Main's start-up clock, or {@code null}: each phase of {@link #start()} is marked on it. */
+  private volatile StartupPhases phases;
 
   /**
    * The client listeners of one configuration: their deployment, what each listens as, and each one's
@@ -150,6 +152,7 @@ public final class ProxyServer {
                 .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.HTTP_SERVER)))
         .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
         .build();
+    phase("vertx");
     if (config.transfer().nativeTransport() && !vertx.isNativeTransportEnabled()) {
       LOG.warn("native epoll transport unavailable, using NIO: {}", String.valueOf(vertx.unavailableNativeTransportCause()));
     }
@@ -188,6 +191,7 @@ public final class ProxyServer {
         }
       });
     }
+    phase("store");
     try {
       origins = dev.zcproxy.proxy.origin.OriginPools.build(vertx, config, metrics.registry());
     } catch (IllegalArgumentException e) {
@@ -207,8 +211,10 @@ public final class ProxyServer {
         return Future.failedFuture(e);
       }
     }
+    phase("handler");
     Future<Void> started = bindListener(config).map(l -> {
       listener = l;
+      phase("listener");
       if (tls.enabled() && !tls.reloadCheck().isZero()) {
         vertx.setPeriodic(tls.reloadCheck().toMillis(), id -> {
           try {
@@ -223,6 +229,7 @@ public final class ProxyServer {
     if (config.admin().enabled()) {
       started = started.compose(v -> startAdmin(config, policy)).map(a -> {
         admin = a;
+        phase("admin");
         return null;
       });
     }
@@ -230,6 +237,19 @@ public final class ProxyServer {
       started = started.compose(v -> startCluster());
     }
     return started;
+  }
+
+  /** Marks the end of start-up phase {@code name} on Main's clock, if there is one. */
+  private void phase(String name) {
+    StartupPhases p = phases;
+    if (p != null) {
+      p.mark(name);
+    }
+  }
+
+  /** Main's: marks each phase of {@link #start()} on {@code clock}. Call before {@link #start()}. */
+  void startupPhases(StartupPhases clock) {
+    this.phases = clock;
   }
 
   private static CachePolicy policyOf(ProxyConfig.Cache c) {

@@ -74,6 +74,8 @@ class DistributionIT {
     pb.environment().remove("ZCPROXY_JAVA_OPTS");
     pb.environment().remove("ZCPROXY_ADMIN_TOKEN");
     pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    pb.environment().remove("ZCPROXY_CDS");
+    pb.environment().put("ZCPROXY_CDS_DIR", tmp.resolve("cds").toString()); // not the user's ~/.cache
     Process p = pb.start();
     Thread reader = new Thread(() -> {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -152,6 +154,12 @@ class DistributionIT {
       assertThat(all).noneMatch(l -> l.contains("Exception"));
       try (Stream<Path> files = Files.walk(cache)) {
         assertThat(files.filter(Files::isRegularFile).map(Path::toString).filter(s -> s.endsWith(".tmp"))).isEmpty();
+      }
+      // bin/zcproxy's class-data archive: written at exit, and marked as the archive of a run that served
+      try (Stream<Path> files = Files.list(tmp.resolve("cds"))) {
+        assertThat(files.map(f -> f.getFileName().toString()))
+            .anyMatch(n -> n.matches("zcproxy-\\d+-\\d+\\.jsa\\.\\d+\\.jsa"))
+            .anyMatch(n -> n.matches("zcproxy-\\d+-\\d+\\.jsa\\.\\d+\\.jsa\\.started"));
       }
     }
   }

@@ -1,0 +1,66 @@
+package dev.zcproxy.proxy;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Wall time and process CPU time of each start-up phase, counted from the process's exec, for the one
+ * start-up timing line (what to cut when the listener comes up late).
+ *
+ * <p>CPU time is the whole process's (every thread: the JIT compilers and the collector too), read from
+ * the operating system; where it cannot be read, only wall times are shown.
+ */
+final class StartupPhases {
+  private final long startNanos = System.nanoTime();
+  /** Wall milliseconds from exec to this object, or -1 when the process start time is unknown. */
+  private final long execToCreatedMillis;
+  private final List<String> names = new ArrayList<>();
+  private final List<long[]> marks = new ArrayList<>();
+
+  StartupPhases() {
+    long exec = ProcessHandle.current().info().startInstant().map(Instant::toEpochMilli).orElse(-1L);
+    execToCreatedMillis = exec < 0 ? -1 : Math.max(0, System.currentTimeMillis() - exec);
+    mark("jvm");
+  }
+
+  /** Ends the phase {@code name} now (it began where the last one ended). */
+  synchronized void mark(String name) {
+    names.add(name);
+    marks.add(new long[] {wallMillis(), cpuMillis()});
+  }
+
+  /** Wall milliseconds since exec (or since this object when the exec time is unknown). */
+  long wallMillis() {
+    return Math.max(0, execToCreatedMillis) + (System.nanoTime() - startNanos) / 1_000_000;
+  }
+
+  /** CPU milliseconds the process has used so far, or -1 when unknown. */
+  static long cpuMillis() {
+    return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis()).orElse(-1L);
+  }
+
+  /**
+   * The phases in one line, e.g. {@code "started in 812 ms (CPU 1430 ms) after exec: jvm 180 ms/240 cpu,
+   * config 60/90, ..."}: wall then CPU milliseconds each phase took.
+   */
+  synchronized String summary() {
+    StringBuilder out = new StringBuilder();
+    long[] last = marks.get(marks.size() - 1);
+    out.append("started in ").append(last[0]).append(" ms");
+    if (last[1] >= 0) {
+      out.append(" (").append(last[1]).append(" ms of CPU)");
+    }
+    out.append(execToCreatedMillis < 0 ? " (no exec time: from main)" : " after exec").append(": ");
+    long[] before = {0, 0};
+    for (int i = 0; i < names.size(); i++) {
+      long[] m = marks.get(i);
+      out.append(i == 0 ? "" : ", ").append(names.get(i)).append(' ').append(m[0] - before[0]);
+      if (m[1] >= 0) {
+        out.append('/').append(m[1] - before[1]);
+      }
+      before = m;
+    }
+    return out.append(" (wall/CPU ms)").toString();
+  }
+}

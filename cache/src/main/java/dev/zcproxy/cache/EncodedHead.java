@@ -62,6 +62,30 @@ public final class EncodedHead {
     out.put((byte) '\r').put((byte) '\n').put((byte) '\r').put((byte) '\n');
   }
 
+  /**
+   * Writes this head with {@code ageSeconds} as its Age into {@code out} from {@code offset}; returns the bytes
+   * written ({@link #length}). For a caller that reuses one array per connection (no buffer view per write).
+   */
+  public int writeTo(byte[] out, int offset, long ageSeconds) {
+    if (ageSeconds < 0) {
+      throw new IllegalArgumentException("age: " + ageSeconds);
+    }
+    System.arraycopy(prefix, 0, out, offset, prefix.length);
+    int n = digits(ageSeconds);
+    int at = offset + prefix.length;
+    long v = ageSeconds;
+    for (int i = n - 1; i >= 0; i--) {
+      out[at + i] = (byte) ('0' + (int) (v % 10));
+      v /= 10;
+    }
+    at += n;
+    out[at] = '\r';
+    out[at + 1] = '\n';
+    out[at + 2] = '\r';
+    out[at + 3] = '\n';
+    return at + END - offset;
+  }
+
   /** This head with {@code ageSeconds} as a new array (tests, diagnostics: not for the hit path). */
   public byte[] toBytes(long ageSeconds) {
     ByteBuffer b = ByteBuffer.allocate(length(ageSeconds));

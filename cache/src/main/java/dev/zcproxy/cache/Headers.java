@@ -44,6 +44,28 @@ public final class Headers {
     return b.build();
   }
 
+  /**
+   * The first {@code count} lines of {@code names} and {@code values} (copied): for a caller that parsed a head
+   * into arrays, without a builder's lists.
+   */
+  public static Headers ofLines(String[] names, String[] values, int count) {
+    if (count == 0) {
+      return EMPTY;
+    }
+    for (int i = 0; i < count; i++) {
+      Objects.requireNonNull(names[i], "name");
+      Objects.requireNonNull(values[i], "value");
+    }
+    if (count == 1) {
+      return new Headers(List.of(names[0]), List.of(values[0]));
+    }
+    if (count == 2) {
+      return new Headers(List.of(names[0], names[1]), List.of(values[0], values[1]));
+    }
+    return new Headers(Collections.unmodifiableList(java.util.Arrays.asList(java.util.Arrays.copyOf(names, count))),
+        Collections.unmodifiableList(java.util.Arrays.asList(java.util.Arrays.copyOf(values, count))));
+  }
+
   public static Builder builder() {
     return new Builder();
   }

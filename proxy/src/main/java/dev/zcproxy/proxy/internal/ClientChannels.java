@@ -83,7 +83,7 @@ public final class ClientChannels {
 
   /** Takes the request-head timer (and the front hit path) out of a pipeline that stops speaking HTTP/1 (h2c with prior knowledge). */
   static void leaveHttp1(ChannelPipeline p) {
-    for (String name : new String[] {"zc-head-bytes", "zc-head-decoded", FrontHits.NAME}) {
+    for (String name : new String[] {"zc-head-bytes", "zc-head-decoded", FrontHits.NAME, RawHits.NAME}) {
       if (p.get(name) != null) {
         p.remove(name); // the raw side cancels the timer as it goes
       }
@@ -127,6 +127,18 @@ public final class ClientChannels {
     }
   }
 
+  /**
+   * What to run when a request head was read and answered in full in front of the decoder ({@link RawHits}): the
+   * head timer then counts it as a head read and a response ended (and stops a clock that runs). A no-op when
+   * {@code p} has no head timer.
+   */
+  static Runnable answeredAhead(ChannelPipeline p) {
+    if (p.get("zc-head-decoded") instanceof DecodedSide d) {
+      return d.state::answeredAhead;
+    }
+    return () -> { };
+  }
+
   /** Per-connection state, touched only on the channel's event loop. */
   private static final class State {
     final long timeoutMs;
@@ -154,6 +166,11 @@ public final class ClientChannels {
       heads++;
       sawBytes = false;
       cancel();
+    }
+
+    void answeredAhead() {
+      headDone();
+      ends++;
     }
 
     void cancel() {

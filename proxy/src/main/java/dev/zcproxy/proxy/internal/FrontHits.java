@@ -1,6 +1,7 @@
 package dev.zcproxy.proxy.internal;
 
 import dev.zcproxy.cache.EncodedHead;
+import dev.zcproxy.cache.Headers;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -116,38 +117,77 @@ public final class FrontHits extends ChannelInboundHandlerAdapter {
    */
   public record Hit(EncodedHead head, long ageSeconds, byte[] body, int offset, int length, Sent sent) {}
 
-  /** A read-only view of a decoded request head, valid during {@link Answerer#answer} only. */
+  /**
+   * A read-only view of a request head, valid during {@link Answerer#answer} only: decoded by Netty, or parsed
+   * from the raw bytes by {@link RawHits} (then a {@code GET} on {@code HTTP/1.1} in origin form, fields checked).
+   */
   public static final class Request {
     private HttpRequest r;
     private final HttpConnection conn;
+    /** The raw head's target and fields, when {@link #r} is {@code null}. */
+    private String rawUri;
+    private String[] names;
+    private String[] values;
+    private int count;
 
     Request(HttpConnection conn) {
       this.conn = conn;
     }
 
+    void raw(String uri, String[] names, String[] values, int count) {
+      this.rawUri = uri;
+      this.names = names;
+      this.values = values;
+      this.count = count;
+    }
+
+    void clear() {
+      r = null;
+      rawUri = null;
+      names = null;
+      values = null;
+      count = 0;
+    }
+
     /** The method as sent ({@code GET}: only GETs are offered). */
     public String method() {
-      return r.method().name();
+      return r == null ? "GET" : r.method().name();
     }
 
     /** The request target as sent. */
     public String uri() {
-      return r.uri();
+      return r == null ? rawUri : r.uri();
     }
 
     /** {@code HTTP/1.1} (only HTTP/1.1 requests are offered). */
     public String version() {
-      return r.protocolVersion().text();
+      return r == null ? "HTTP/1.1" : r.protocolVersion().text();
     }
 
     /** The first value of the field {@code name}, or {@code null}. */
-    public String header(CharSequence name) {
-      return r.headers().get(name);
+    public String header(String name) {
+      if (r != null) {
+        return r.headers().get(name);
+      }
+      for (int i = 0; i < count; i++) {
+        if (names[i].equalsIgnoreCase(name)) {
+          return values[i];
+        }
+      }
+      return null;
     }
 
     /** Every field in the order received. */
-    public Iterator<Map.Entry<String, String>> headers() {
-      return r.headers().iteratorAsString();
+    public Headers fields() {
+      if (r == null) {
+        return Headers.ofLines(names, values, count);
+      }
+      Headers.Builder b = Headers.builder();
+      for (Iterator<Map.Entry<String, String>> it = r.headers().iteratorAsString(); it.hasNext(); ) {
+        Map.Entry<String, String> e = it.next();
+        b.add(e.getKey(), e.getValue());
+      }
+      return b.build();
     }
 
     /** The Vert.x connection the request came on (its remote address, identity). */
@@ -162,6 +202,10 @@ public final class FrontHits extends ChannelInboundHandlerAdapter {
   /** Dropping the rest (the {@code LastHttpContent}) of a request answered here. */
   private boolean swallowing;
   private boolean needsFlush;
+  /** Responses up to this size are assembled in {@link #headScratch} and copied to the buffer at once. */
+  private static final int SCRATCH_WHOLE = 4096;
+  /** Where each hit's head is encoded before it is copied to the response buffer (grown to the largest head). */
+  private byte[] headScratch = new byte[512];
 
   private FrontHits(Http1xServerConnection conn, Supplier<Answerer> answerer) {
     this.conn = conn;
@@ -190,7 +234,14 @@ public final class FrontHits extends ChannelInboundHandlerAdapter {
         || p.get(io.netty.handler.ssl.SslHandler.class) != null) {
       return false;
     }
-    p.addBefore("handler", NAME, new FrontHits(c, answerer));
+    FrontHits front = new FrontHits(c, answerer);
+    p.addBefore("handler", NAME, front);
+    if (p.get("httpDecoder") instanceof StrictRequestDecoder d && StrictRequestDecoder.stateReadable()) {
+      // just in front of the decoder: the head timer sees every byte read (Vert.x's idle timer, behind the
+      // decoder, is told of what is answered here)
+      p.addBefore("httpDecoder", RawHits.NAME, new RawHits(front, p.context("httpDecoder"), ClientChannels.answeredAhead(p),
+          d.maxInitialLine, d.maxHeaderSize));
+    }
     return true;
   }
 
@@ -244,40 +295,79 @@ public final class FrontHits extends ChannelInboundHandlerAdapter {
       return false;
     }
     ChannelHandlerContext encoder = ctx.pipeline().context(HttpResponseEncoder.class);
-    Answerer a = answerer.get();
-    if (encoder == null || a == null) {
+    if (encoder == null) {
       return false;
     }
-    Hit hit;
     view.r = r;
-    try {
-      hit = a.answer(view);
-    } catch (RuntimeException e) {
-      LOG.debug("front hit path left {} to Vert.x", r.uri(), e);
-      return false; // the normal path decides again, and reports what went wrong
-    } finally {
-      view.r = null;
-    }
-    if (hit == null) {
+    Hit hit = ask();
+    if (hit == null || !write(encoder, hit, r.uri())) { // in front of the encoder: the bytes are already HTTP
       return false;
     }
-    int headLength = hit.head().length(hit.ageSeconds());
-    ByteBuf buf = ctx.alloc().directBuffer(headLength + hit.length());
-    try {
-      hit.head().writeTo(buf.internalNioBuffer(0, headLength), hit.ageSeconds());
-      buf.writerIndex(headLength);
-      buf.writeBytes(hit.body(), hit.offset(), hit.length());
-    } catch (RuntimeException e) {
-      buf.release();
-      LOG.debug("front hit path left {} to Vert.x", r.uri(), e);
-      return false;
-    }
-    ChannelPromise promise = encoder.newPromise();
-    Sent sent = hit.sent();
-    promise.addListener(f -> sent.done(f.isSuccess()));
-    encoder.write(buf, promise); // in front of the encoder: the bytes are already HTTP
     ClientChannels.responseEnded(ctx.pipeline());
     needsFlush = true;
+    return true;
+  }
+
+  /** Whether Vert.x leaves the connection to this handler now: nothing under way, open, writable. */
+  boolean vertxIdle(ChannelHandlerContext ctx) {
+    return vertxIdle(conn) && ctx.channel().isActive() && ctx.channel().isWritable();
+  }
+
+  /** Whether the front path is on now ({@code transfer.front-hits}). */
+  boolean enabled() {
+    return answerer.get() != null;
+  }
+
+  /** The raw-byte side's question: the answer to a head parsed from bytes, or {@code null}. */
+  Hit askRaw(String uri, String[] names, String[] values, int count) {
+    view.raw(uri, names, values, count);
+    return ask();
+  }
+
+  /** Asks the answerer about the head in {@link #view} (cleared after), or {@code null}. */
+  private Hit ask() {
+    Answerer a = answerer.get();
+    try {
+      return a == null ? null : a.answer(view);
+    } catch (RuntimeException e) {
+      LOG.debug("front hit path left {} to Vert.x", view.uri(), e);
+      return null; // the normal path decides again, and reports what went wrong
+    } finally {
+      view.clear();
+    }
+  }
+
+  /**
+   * Writes {@code hit} (head and body in one buffer, not flushed) from {@code writer}'s place in the pipeline;
+   * false when nothing was written.
+   */
+  boolean write(ChannelHandlerContext writer, Hit hit, String uri) {
+    int headLength = hit.head().length(hit.ageSeconds());
+    // a small response is put together here and copied once: each copy into the pooled buffer costs a buffer view
+    boolean whole = headLength + hit.length() <= SCRATCH_WHOLE;
+    int scratch = whole ? headLength + hit.length() : headLength;
+    if (headScratch.length < scratch) {
+      headScratch = new byte[Math.max(scratch, Math.min(SCRATCH_WHOLE, headScratch.length * 2))];
+    }
+    ByteBuf buf = writer.alloc().directBuffer(headLength + hit.length());
+    try {
+      hit.head().writeTo(headScratch, 0, hit.ageSeconds());
+      if (whole) {
+        System.arraycopy(hit.body(), hit.offset(), headScratch, headLength, hit.length());
+        buf.writeBytes(headScratch, 0, scratch);
+      } else {
+        buf.writeBytes(headScratch, 0, headLength);
+        buf.writeBytes(hit.body(), hit.offset(), hit.length());
+      }
+    } catch (RuntimeException e) {
+      buf.release();
+      LOG.debug("front hit path left {} to Vert.x", uri, e);
+      return false;
+    }
+    ChannelPromise promise = writer.newPromise();
+    Sent sent = hit.sent();
+    promise.addListener(f -> sent.done(f.isSuccess()));
+    writer.write(buf, promise);
     return true;
   }
 

@@ -36,14 +36,52 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   private static final Logger LOG = LoggerFactory.getLogger(StrictRequestDecoder.class);
   private static volatile boolean warned;
 
+  private static final java.lang.invoke.VarHandle STATE;
+  private static final java.lang.invoke.VarHandle MESSAGE;
+  private static final java.lang.invoke.VarHandle RESET_REQUESTED;
+  private static final Object SKIP_CONTROL_CHARS;
+
+  static {
+    java.lang.invoke.VarHandle state = null;
+    java.lang.invoke.VarHandle message = null;
+    java.lang.invoke.VarHandle reset = null;
+    Object start = null;
+    try {
+      java.lang.invoke.MethodHandles.Lookup l = java.lang.invoke.MethodHandles.privateLookupIn(
+          io.netty.handler.codec.http.HttpObjectDecoder.class, java.lang.invoke.MethodHandles.lookup());
+      Class<?> states = Class.forName("io.netty.handler.codec.http.HttpObjectDecoder$State");
+      state = l.findVarHandle(io.netty.handler.codec.http.HttpObjectDecoder.class, "currentState", states);
+      message = l.findVarHandle(io.netty.handler.codec.http.HttpObjectDecoder.class, "message", HttpMessage.class);
+      reset = l.findVarHandle(io.netty.handler.codec.http.HttpObjectDecoder.class, "resetRequested",
+          java.util.concurrent.atomic.AtomicBoolean.class);
+      for (Object c : states.getEnumConstants()) {
+        if (((Enum<?>) c).name().equals("SKIP_CONTROL_CHARS")) {
+          start = c;
+        }
+      }
+    } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+      LOG.debug("the decoder's state cannot be read: raw-byte hits off", e);
+    }
+    STATE = start == null ? null : state;
+    MESSAGE = message;
+    RESET_REQUESTED = reset;
+    SKIP_CONTROL_CHARS = start;
+  }
+
   /** Why the last request body was cut short, or {@code null}. */
   private String rejected;
   /** After a rejection: every further byte on the connection is dropped. */
   private boolean discarding;
   private final ChunkScanner chunks = new ChunkScanner();
 
+  /** The connection's limits ({@code listen.max-initial-line}, {@code listen.max-header-size}). */
+  final int maxInitialLine;
+  final int maxHeaderSize;
+
   StrictRequestDecoder(HttpServerOptions options) {
     super(options);
+    this.maxInitialLine = options.getMaxInitialLineLength();
+    this.maxHeaderSize = options.getMaxHeaderSize();
   }
 
   /** Replaces the connection's request decoder with a strict one; false (and a warning once) when it cannot. */
@@ -73,6 +111,25 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       return d.rejected;
     }
     return null;
+  }
+
+  /** Whether this Netty can tell {@link #atRequestStart}: else the decoder's state is unknown and never "at start". */
+  static boolean stateReadable() {
+    return STATE != null && MESSAGE != null && RESET_REQUESTED != null;
+  }
+
+  /**
+   * Whether the decoder holds nothing of a request: waiting for the first byte of a head, no bytes kept, no
+   * message half read, no body being read or discarded, no reset pending, not given up on the connection (bad
+   * message, rejected body, upgrade). Only then may bytes in front of it be answered without it.
+   */
+  boolean atRequestStart() {
+    if (STATE == null || discarding || chunks.active() || STATE.get(this) != SKIP_CONTROL_CHARS || MESSAGE.get(this) != null
+        || ((java.util.concurrent.atomic.AtomicBoolean) RESET_REQUESTED.get(this)).get()) {
+      return false;
+    }
+    ByteBuf held = internalBuffer();
+    return !held.isReadable();
   }
 
   @Override

@@ -4,7 +4,6 @@ import dev.zcproxy.cache.EncodedHead;
 import dev.zcproxy.cache.Headers;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -46,7 +45,7 @@ import java.util.function.Supplier;
  * answering goes to Vert.x in turn. That state is read from Vert.x's connection by reflection; when this Vert.x
  * lacks the members ({@link #whyUnavailable}), {@link #install} installs nothing and every request goes to Vert.x.
  */
-public final class FrontHits extends ChannelInboundHandlerAdapter {
+public final class FrontHits extends FlushAtReadEnd {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FrontHits.class);
   /** The handler's name in the pipeline. */
   static final String NAME = "zcproxy-front-hits";
@@ -201,7 +200,6 @@ public final class FrontHits extends ChannelInboundHandlerAdapter {
   private final Request view;
   /** Dropping the rest (the {@code LastHttpContent}) of a request answered here. */
   private boolean swallowing;
-  private boolean needsFlush;
   /** Responses up to this size are assembled in {@link #headScratch} and copied to the buffer at once. */
   private static final int SCRATCH_WHOLE = 4096;
   /** Where each hit's head is encoded before it is copied to the response buffer (grown to the largest head). */
@@ -263,31 +261,6 @@ public final class FrontHits extends ChannelInboundHandlerAdapter {
     ctx.fireChannelRead(msg);
   }
 
-  @Override
-  public void channelReadComplete(ChannelHandlerContext ctx) {
-    flush(ctx);
-    ctx.fireChannelReadComplete();
-  }
-
-  @Override
-  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-    flush(ctx); // an end of input (half-close) may close the connection: what was answered goes out first
-    ctx.fireUserEventTriggered(evt);
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-    needsFlush = false;
-    ctx.fireChannelInactive();
-  }
-
-  private void flush(ChannelHandlerContext ctx) {
-    if (needsFlush) {
-      needsFlush = false;
-      ctx.flush();
-    }
-  }
-
   /** Writes the answer to {@code r} if there is one and it may be written here; whether it did. */
   private boolean answer(ChannelHandlerContext ctx, HttpRequest r) {
     if (!HttpMethod.GET.equals(r.method()) || !HttpVersion.HTTP_1_1.equals(r.protocolVersion())
@@ -304,7 +277,7 @@ public final class FrontHits extends ChannelInboundHandlerAdapter {
       return false;
     }
     ClientChannels.responseEnded(ctx.pipeline());
-    needsFlush = true;
+    flushAtReadEnd();
     return true;
   }
 

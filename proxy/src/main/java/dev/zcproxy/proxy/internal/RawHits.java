@@ -2,7 +2,6 @@ package dev.zcproxy.proxy.internal;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -23,7 +22,7 @@ import java.util.Arrays;
  * Vert.x has a request under way on the connection. Bytes answered here are consumed; the rest of the read
  * follows in order, so a response written here always precedes the responses to the requests behind it.
  */
-final class RawHits extends ChannelInboundHandlerAdapter {
+final class RawHits extends FlushAtReadEnd {
   /** The handler's name in the pipeline. */
   static final String NAME = "zcproxy-raw-hits";
   /** The largest head taken here; a longer one goes to the decoder (whose own limits then apply). */
@@ -74,7 +73,6 @@ final class RawHits extends ChannelInboundHandlerAdapter {
   private String lastUriString;
   private byte[] lastHost;
   private String lastHostString;
-  private boolean needsFlush;
 
   /** The decoder's limits: a head beyond either is the decoder's to refuse. */
   private final int maxInitialLine;
@@ -116,7 +114,7 @@ final class RawHits extends ChannelInboundHandlerAdapter {
         break; // this head and every byte after it go to the decoder
       }
       answeredAhead.run();
-      needsFlush = true;
+      flushAtReadEnd();
       at = end;
     }
     Arrays.fill(values, 0, count, null);
@@ -132,31 +130,6 @@ final class RawHits extends ChannelInboundHandlerAdapter {
       ctx.fireChannelRead(buf);
     } else {
       buf.release();
-    }
-  }
-
-  @Override
-  public void channelReadComplete(ChannelHandlerContext ctx) {
-    flush(ctx);
-    ctx.fireChannelReadComplete();
-  }
-
-  @Override
-  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-    flush(ctx); // an end of input (half-close) may close the connection: what was answered goes out first
-    ctx.fireUserEventTriggered(evt);
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-    needsFlush = false;
-    ctx.fireChannelInactive();
-  }
-
-  private void flush(ChannelHandlerContext ctx) {
-    if (needsFlush) {
-      needsFlush = false;
-      ctx.flush();
     }
   }
 

@@ -73,7 +73,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
       c1=$(cpu_ticks "$PROXY_PID")
       awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" '
         BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); x[p[1]] = p[2] }
-          printf "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.2f\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
+          printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
             x["duration_us"] / 1e6, cpu / hz }' | tee -a "$OUT" >&2
     done
     stop_pid "$PROXY_PID" zcproxy

@@ -15,6 +15,11 @@ public final class Main {
 
   public static void main(String[] args) {
     StartupPhases phases = new StartupPhases();
+    // Netty 4.2 registers JFR events for its allocator at the first buffer: about 100 JDK classes, a dozen
+    // dynamic proxies and their reflection on the first request's thread. Off unless -Dio.netty.jfr.enabled=true.
+    if (System.getProperty("io.netty.jfr.enabled") == null) {
+      System.setProperty("io.netty.jfr.enabled", "false");
+    }
     if (VersionInfo.requested(args)) {
       System.out.println(VersionInfo.text());
       System.exit(0);

@@ -164,6 +164,44 @@ class DistributionIT {
     }
   }
 
+  /**
+   * bin/zcproxy probes the JDK and names its archive once (no tool run per start): a fresh probe is believed
+   * (a planted archive name shows up in the name of the archive written at exit), and a jar newer than the
+   * probe makes it probe again.
+   */
+  @Test
+  void launcherKeepsWhatItProbedUntilTheJarChanges() throws Exception {
+    Path probe = tmp.resolve("cds/probe");
+    runVersion();
+    assertThat(probe).as("written by the first start").isRegularFile();
+    String[] fields = Files.readString(probe).trim().split("\\|", -1);
+    assertThat(fields).hasSize(8);
+    assertThat(fields[2]).endsWith("lib/zcproxy.jar");
+    assertThat(fields[3]).isEqualTo(String.valueOf(Runtime.version().feature()));
+    assertThat(fields[5]).as("the archive's name: where").matches("\\d+");
+
+    fields[5] = "123";
+    fields[6] = "456";
+    Files.writeString(probe, String.join("|", fields) + "\n");
+    runVersion();
+    try (Stream<Path> files = Files.list(tmp.resolve("cds"))) {
+      assertThat(files.map(f -> f.getFileName().toString())).as("the kept probe named this run's archive")
+          .anyMatch(n -> n.matches("zcproxy-123-456\\.jsa\\.\\d+\\.jsa"));
+    }
+
+    Path jar = home.resolve("lib/zcproxy.jar");
+    Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+    runVersion();
+    assertThat(Files.readString(probe).split("\\|", -1)[5]).as("probed again after the jar changed").matches("\\d+")
+        .isNotEqualTo("123");
+  }
+
+  private void runVersion() throws Exception {
+    Process p = launch(new LinkedBlockingQueue<>(), new CopyOnWriteArrayList<>(), "--version");
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isZero();
+  }
+
   @Test
   void versionNamesTheVersionCommitJdkAndTransport() throws Exception {
     BlockingQueue<String> lines = new LinkedBlockingQueue<>();

@@ -175,7 +175,7 @@ class DistributionIT {
     runVersion();
     assertThat(probe).as("written by the first start").isRegularFile();
     String[] fields = Files.readString(probe).trim().split("\\|", -1);
-    assertThat(fields).hasSize(8);
+    assertThat(fields).hasSize(7);
     assertThat(fields[2]).endsWith("lib/zcproxy.jar");
     assertThat(fields[3]).isEqualTo(String.valueOf(Runtime.version().feature()));
     assertThat(fields[5]).as("the archive's name: where").matches("\\d+");

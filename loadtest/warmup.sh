@@ -22,6 +22,12 @@
 #   jdk17-serial-cts  JDK 17, serial, -XX:CompileThresholdScaling=0.25 (the JIT compiles after a quarter
 #                  of the usual invocation counts)
 #   jdk17-serial-c1   JDK 17, serial, -XX:TieredStopAtLevel=1 (C1 only: no C2 warm-up, lower peak)
+#   jdk17-serial-cts05  JDK 17, serial, -XX:CompileThresholdScaling=0.5
+#   jdk17-serial-t4   JDK 17, serial, C2 sooner, C1 as usual (-XX:Tier4InvocationThreshold=1500
+#                  -XX:Tier4MinInvocationThreshold=200 -XX:Tier4CompileThreshold=4000)
+#   jdk17-serial-ci3  JDK 17, serial, -XX:CICompilerCount=3 (two C2 compiler threads instead of one)
+#   jdk17-serial-pretouch  JDK 17, serial, -XX:+AlwaysPreTouch (the heap's pages faulted in at start)
+#   jdk25-aot-serial-cts05  JDK 25, serial, AOT cache (as jdk25-aot), -XX:CompileThresholdScaling=0.5
 # Every zcproxy is started through bin/zcproxy (JAVA_HOME, ZCPROXY_JAVA_OPTS = HEAP_OPTS + the set-up's
 # GC, ZCPROXY_AOT_CACHE for the archive set-ups), so what is measured is what bin/zcproxy runs. A training
 # run serves TRAIN (20 s) of hits and 2 s of passes, then stops with SIGTERM (the archive is written at exit). Results: results/WARMUP-<date>-<commit>.md (+ .tsv); nothing is committed for you.
@@ -76,6 +82,10 @@ opts_of() {
     *-serial) echo "-XX:+UseSerialGC" ;;
     *-serial-cts) echo "-XX:+UseSerialGC -XX:CompileThresholdScaling=0.25" ;;
     *-serial-c1) echo "-XX:+UseSerialGC -XX:TieredStopAtLevel=1" ;;
+    *-serial-cts05) echo "-XX:+UseSerialGC -XX:CompileThresholdScaling=0.5" ;;
+    *-serial-t4) echo "-XX:+UseSerialGC -XX:Tier4InvocationThreshold=1500 -XX:Tier4MinInvocationThreshold=200 -XX:Tier4CompileThreshold=4000" ;;
+    *-serial-ci3) echo "-XX:+UseSerialGC -XX:CICompilerCount=3" ;;
+    *-serial-pretouch) echo "-XX:+UseSerialGC -XX:+AlwaysPreTouch" ;;
     *-parallel) echo "-XX:+UseParallelGC" ;;
     *-zgc) echo "-XX:+UseZGC" ;;
     *) echo "" ;;
@@ -140,7 +150,8 @@ done
 
 TSV=$OUT.tsv
 mkdir -p "$(dirname "$OUT")"
-printf 'round\tsetup\tstart_ms\tfirst_rps\tnext_rps\tratio\trss_mb\n' >"$TSV"
+TICKS=$(getconf CLK_TCK)
+printf 'round\tsetup\tstart_ms\tfirst_rps\tnext_rps\tratio\trss_mb\tfirst_cpu_us\tnext_cpu_us\tcpu_ratio\n' >"$TSV"
 for ((round = 1; round <= ROUNDS; round++)); do
   order=("${ACTIVE[@]:$(((round - 1) % ${#ACTIVE[@]}))}" "${ACTIVE[@]:0:$(((round - 1) % ${#ACTIVE[@]}))}")
   for s in "${order[@]}"; do
@@ -148,13 +159,20 @@ for ((round = 1; round <= ROUNDS; round++)); do
     start_proxy "$s" $(opts_of "$s") || { stop_pid "$PROXY_PID" zcproxy; PROXY_PID=; continue; }
     ms=$START_MS
     curl -s -o /dev/null "http://127.0.0.1:$ZCPROXY_PORT/files/$SIZE"  # the miss that stores it
+    c0=$(cpu_ticks "$PROXY_PID")
     r1=$(wrk_rps "$FIRST" hit)
+    c1=$(cpu_ticks "$PROXY_PID")
     r2=$(wrk_rps "$NEXT" hit)
+    c2=$(cpu_ticks "$PROXY_PID")
     rss=$(awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$PROXY_PID/status" 2>/dev/null || echo 0)
     stop_pid "$PROXY_PID" zcproxy; wait "$PROXY_PID" 2>/dev/null || true; PROXY_PID=
     ratio=$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$s" "$ms" "$r1" "$r2" "$ratio" "$rss" >>"$TSV"
-    log "r$round $s: started in ${ms} ms; first $FIRST ${r1} req/s, next $NEXT ${r2} req/s, ratio $ratio, peak RSS ${rss} MB"
+    # proxy CPU per request in each window (us) and next/first: the warm-up cost as CPU, which holds better
+    # than req/s when other jobs share the cores (FIRST and NEXT in seconds, e.g. 10s)
+    cpu=$(awk -v a="$r1" -v b="$r2" -v x="$((c1 - c0))" -v y="$((c2 - c1))" -v f="${FIRST%s}" -v n="${NEXT%s}" -v hz="$TICKS" \
+      'BEGIN { u = (a > 0 ? x / hz * 1e6 / (a * f) : 0); w = (b > 0 ? y / hz * 1e6 / (b * n) : 0); printf "%.1f\t%.1f\t%.3f", u, w, (u > 0 ? w / u : 0) }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$s" "$ms" "$r1" "$r2" "$ratio" "$rss" "$cpu" >>"$TSV"
+    log "r$round $s: started in ${ms} ms; first $FIRST ${r1} req/s, next $NEXT ${r2} req/s, ratio $ratio, peak RSS ${rss} MB; CPU us/req first, next, next/first: $cpu"
   done
 done
 
@@ -169,17 +187,20 @@ done
   echo '```'
   echo
   echo "Medians over $ROUNDS rounds. *ratio*: first/next req/s (target >= 0.95); *start*: ms from exec to the"
-  echo "first answer; *warm req/s*: the next $NEXT."
+  echo "first answer; *warm req/s*: the next $NEXT; *CPU us/req*: the proxy's CPU per request in the first and the"
+  echo "next window; *CPU ratio*: next/first (what the ratio would be if the proxy had a core to itself)."
   echo
-  echo "| set-up | start ms | first req/s | warm req/s | ratio | peak RSS MB |"
-  echo "|---|--:|--:|--:|--:|--:|"
+  echo "| set-up | start ms | first req/s | warm req/s | ratio | peak RSS MB | CPU us/req first | next | CPU ratio |"
+  echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
   awk -F'\t' 'function med(l, a, n, i, j, x) { n = split(l, a, " "); for (i = 2; i <= n; i++) { x = a[i] + 0; j = i - 1
       while (j >= 1 && a[j] + 0 > x) { a[j + 1] = a[j]; j-- } a[j + 1] = x }
       return n == 0 ? 0 : ((n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) }
     NR > 1 { if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
-      ms[$2] = ms[$2] " " $3; f[$2] = f[$2] " " $4; w[$2] = w[$2] " " $5; r[$2] = r[$2] " " $6; m[$2] = m[$2] " " $7 }
+      ms[$2] = ms[$2] " " $3; f[$2] = f[$2] " " $4; w[$2] = w[$2] " " $5; r[$2] = r[$2] " " $6; m[$2] = m[$2] " " $7
+      cf[$2] = cf[$2] " " $8; cn[$2] = cn[$2] " " $9; cr[$2] = cr[$2] " " $10 }
     END { for (i = 1; i <= n; i++) { s = order[i]
-      printf "| %s | %.0f | %.0f | %.0f | %.3f | %.0f |\n", s, med(ms[s]), med(f[s]), med(w[s]), med(r[s]), med(m[s]) } }' "$TSV"
+      printf "| %s | %.0f | %.0f | %.0f | %.3f | %.0f | %.1f | %.1f | %.3f |\n", s, med(ms[s]), med(f[s]), med(w[s]), med(r[s]), med(m[s]),
+        med(cf[s]), med(cn[s]), med(cr[s]) } }' "$TSV"
 } >"$OUT.md"
 cat "$OUT.md"
 log "written: $OUT.md, $TSV"

@@ -253,6 +253,19 @@ public final class ProxyMetrics {
     tally.frontHit();
   }
 
+  /**
+   * A hit answered in front of Vert.x from RAM, all its counting at once: {@link #frontHit()}, {@link #written}
+   * of {@code handed} buffer bytes and {@link #response(CacheOutcome, TransferMode, long, long)} as a HIT by
+   * {@code ram} of {@code bodyBytes} that took {@code durationNanos}.
+   */
+  public void frontHit(long handed, long bodyBytes, long durationNanos) {
+    tally.frontHit(handed, bodyBytes, Math.max(0, durationNanos));
+    java.util.Queue<Waiter> w = responseWaiters[CacheOutcome.HIT.ordinal()];
+    if (!w.isEmpty()) {
+      release(w, tally.responses(CacheOutcome.HIT));
+    }
+  }
+
   /** Body bytes handed to client connections as buffers (copied, or from RAM) since start; spliced and sendfile bytes excluded. */
   public long writtenAsBuffers() {
     return tally.writtenAsBuffers();

@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.admin;
 
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.proxy.transfer.TransferMode;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.List;
@@ -43,7 +44,13 @@ final class ResponseTally {
   private final int maximaStride = 2 * MAX_ROTATIONS;
   private final int size;
 
-  private final ThreadLocal<long[]> own = ThreadLocal.withInitial(this::join);
+  /** Netty's thread-local: an indexed read on an event loop (a {@code FastThreadLocalThread}), a map elsewhere. */
+  private final FastThreadLocal<long[]> own = new FastThreadLocal<>() {
+    @Override
+    protected long[] initialValue() {
+      return join();
+    }
+  };
   /** Every live thread's array, with its owner. */
   private final List<Slot> slots = new CopyOnWriteArrayList<>();
   /** The counts of threads that ended (guarded by {@code this}). */
@@ -83,7 +90,18 @@ final class ResponseTally {
 
   /** Counts a response on the calling thread; {@code durationNanos < 0} records no latency. */
   void response(CacheOutcome outcome, TransferMode mode, long bodyBytes, long durationNanos) {
+    response(own.get(), outcome, mode, bodyBytes, durationNanos);
+  }
+
+  /** A hit answered in front of Vert.x from RAM: {@link #frontHit}, {@link #written} and {@link #response} at once. */
+  void frontHit(long handedBytes, long bodyBytes, long durationNanos) {
     long[] c = own.get();
+    add(c, frontHits, 1);
+    add(c, writtenBuffer, handedBytes);
+    response(c, CacheOutcome.HIT, TransferMode.RAM, bodyBytes, durationNanos);
+  }
+
+  private void response(long[] c, CacheOutcome outcome, TransferMode mode, long bodyBytes, long durationNanos) {
     int o = outcome.ordinal();
     if (durationNanos >= 0) {
       int at = latency + o * latencyStride;

@@ -84,9 +84,14 @@ class ProxyMetricsTest {
       m.response(CacheOutcome.HIT, TransferMode.RAM, 1024, 200_000);
       m.written(0, 1024);
       m.frontHit();
+      m.frontHit(1024, 1024, 200_000); // the same three, counted at once
     }
     long allocated = mx.getCurrentThreadAllocatedBytes() - before;
     assertThat(allocated).isLessThan(20_000); // under a byte per response (the counter's own reading may allocate)
-    assertThat(m.responses(CacheOutcome.HIT)).isEqualTo(40_000);
+    assertThat(m.responses(CacheOutcome.HIT)).isEqualTo(60_000);
+    assertThat(m.responses(TransferMode.RAM)).isEqualTo(60_000);
+    assertThat(m.frontHits()).isEqualTo(40_000);
+    assertThat(m.writtenAsBuffers()).isEqualTo(40_000 * 1024L);
+    assertThat(m.requestDuration(CacheOutcome.HIT).count()).isEqualTo(60_000);
   }
 }

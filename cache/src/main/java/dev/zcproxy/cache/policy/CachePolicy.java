@@ -58,14 +58,33 @@ public final class CachePolicy {
    * keys): an entry that leaves the index leaves this memo with it.
    */
   private final com.github.benmanes.caffeine.cache.Cache<EntryMeta, Freshness> freshnessMemo =
-      com.github.benmanes.caffeine.cache.Caffeine.newBuilder().weakKeys().maximumSize(1 << 16).build();
+      com.github.benmanes.caffeine.cache.Caffeine.newBuilder().weakKeys().maximumSize(1 << 16)
+          .executor(Runnable::run) // maintenance on the caller: no task handed to the common pool per few reads
+          .build();
+  /** How many entries {@link #recent} holds: bounds the heads it may keep alive a little longer. */
+  private static final int RECENT = 256;
+  /**
+   * A direct-mapped front of {@link #freshnessMemo} by identity: a hot entry's freshness, asked several times
+   * per hit, costs an array read instead of a Caffeine read (which allocates its weak lookup key). Slots are
+   * written racily; each holds one immutable pair, so a reader sees a whole pair or an older one.
+   */
+  private final Memo[] recent = new Memo[RECENT];
+
+  private record Memo(EntryMeta entry, Freshness freshness) {}
 
   public CachePolicy(PolicyConfig config) {
     this.config = requireNonNull(config, "config");
   }
 
   private Freshness freshness(EntryMeta e) {
-    return freshnessMemo.get(e, x -> Freshness.of(x, config));
+    int i = System.identityHashCode(e) & (RECENT - 1);
+    Memo m = recent[i];
+    if (m != null && m.entry() == e) {
+      return m.freshness();
+    }
+    Freshness f = freshnessMemo.get(e, x -> Freshness.of(x, config));
+    recent[i] = new Memo(e, f);
+    return f;
   }
 
   public PolicyConfig config() {

@@ -169,7 +169,7 @@ public final class DiskStore implements AutoCloseable {
     this.heads = Caffeine.newBuilder()
         .maximumWeight(headCacheBytes(config))
         .weigher((Key128 k, EntryMeta m) -> HeapEstimate.headBytes(m))
-        .executor(ioExecutor)
+        .executor(Runnable::run) // no removal work: maintenance on the caller, not a task to cache-io every few hits
         .build();
     this.openFiles = Caffeine.newBuilder()
         .maximumSize(maxOpenFiles)

@@ -230,10 +230,9 @@ final class Dashboard {
     long[][] buckets = new long[LATENCY_OUTCOMES.length + 1][];
     double[][] bounds = new double[LATENCY_OUTCOMES.length + 1][];
     for (int i = 0; i <= LATENCY_OUTCOMES.length; i++) {
-      Timer t = i < LATENCY_OUTCOMES.length
-          ? metrics.registry().find("zcproxy.request.duration").tag("outcome", LATENCY_OUTCOMES[i].name()).timer()
-          : metrics.registry().find("zcproxy.origin.duration").timer();
-      HistogramSnapshot hs = t == null ? null : t.takeSnapshot();
+      Timer t = i < LATENCY_OUTCOMES.length ? null : metrics.registry().find("zcproxy.origin.duration").timer();
+      HistogramSnapshot hs = i < LATENCY_OUTCOMES.length ? metrics.requestDuration(LATENCY_OUTCOMES[i])
+          : t == null ? null : t.takeSnapshot();
       CountAtBucket[] cab = hs == null ? new CountAtBucket[0] : hs.histogramCounts();
       buckets[i] = new long[cab.length + 1];
       bounds[i] = new double[cab.length];

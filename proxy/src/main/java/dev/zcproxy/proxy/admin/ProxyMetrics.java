@@ -24,7 +24,9 @@ import java.util.function.LongSupplier;
  *
  * <p>Bytes are counted here rather than by Vert.x because sendfile and splice bypass Vert.x's byte
  * counters. Every meter is registered up front, one per enum value, so counting a response allocates
- * nothing: counters are {@link LongAdder}s the registry reads when scraped.
+ * nothing: the per-response counters and the request latency histogram are kept per thread
+ * ({@link ResponseTally}: plain stores on the event loop, no meter looked up per request) and summed when the
+ * registry is scraped; the rarer counters are {@link LongAdder}s.
  */
 public final class ProxyMetrics {
   /** Bucket bounds of the latency histograms: 100µs to 30s, roughly ×2.5 apart. */
@@ -36,20 +38,12 @@ public final class ProxyMetrics {
       Duration.ofSeconds(30)};
 
   private final PrometheusMeterRegistry registry;
-  private final LongAdder[][] responsesByOutcomeAndMode =
-      new LongAdder[CacheOutcome.values().length][TransferMode.values().length];
-  private final Map<CacheOutcome, LongAdder> responses = new EnumMap<>(CacheOutcome.class);
-  private final Map<CacheOutcome, Timer> durations = new EnumMap<>(CacheOutcome.class);
-  private final Map<CacheOutcome, java.util.Queue<Waiter>> responseWaiters = new EnumMap<>(CacheOutcome.class);
-  private final Map<TransferMode, LongAdder> modeResponses = new EnumMap<>(TransferMode.class);
-  private final Map<TransferMode, LongAdder> modeBytes = new EnumMap<>(TransferMode.class);
+  private final ResponseTally tally = new ResponseTally(nanos(LATENCY_BUCKETS));
+  private final java.util.Queue<Waiter>[] responseWaiters = newQueues(CacheOutcome.values().length);
   private final Map<TransferMode, LongAdder> fillBytes = new EnumMap<>(TransferMode.class);
   /** Responses planned with a zero-copy mode (row: sendfile, splice) that went as a copy mode (column). */
   private final LongAdder[][] fallbacks = new LongAdder[TransferMode.values().length][TransferMode.values().length];
   private final LongAdder fillSpliceFallbacks = new LongAdder();
-  private final LongAdder writtenAsFileRegions = new LongAdder();
-  private final LongAdder writtenAsBuffers = new LongAdder();
-  private final LongAdder frontHits = new LongAdder();
   private final LongAdder originRequests = new LongAdder();
   private final LongAdder originErrors = new LongAdder();
   private final Timer originDuration;
@@ -89,23 +83,19 @@ public final class ProxyMetrics {
   public ProxyMetrics(PrometheusMeterRegistry registry) {
     this.registry = registry;
     for (CacheOutcome o : CacheOutcome.values()) {
-      responses.put(o, new LongAdder());
-      responseWaiters.put(o, new java.util.concurrent.ConcurrentLinkedQueue<>());
-      durations.put(o, Timer.builder("zcproxy.request.duration")
-          .description("Time from request head to the last response byte handed to the socket, by cache outcome.")
-          .tag("outcome", o.name()).serviceLevelObjectives(LATENCY_BUCKETS).register(registry));
       for (TransferMode m : TransferMode.values()) {
-        LongAdder a = new LongAdder();
-        responsesByOutcomeAndMode[o.ordinal()][m.ordinal()] = a;
-        counter("zcproxy.responses", "Responses to clients by cache outcome and body transfer mode.", a,
-            "outcome", o.name(), "mode", label(m));
+        FunctionCounter.builder("zcproxy.responses", tally, t -> t.responses(o, m))
+            .description("Responses to clients by cache outcome and body transfer mode.")
+            .tags("outcome", o.name(), "mode", label(m)).register(registry);
       }
     }
+    // the latency histogram: the same families and samples Micrometer's timer rendered, read from the tally
+    registry.getPrometheusRegistry().register(new RequestDurations(tally, "zcproxy_request_duration_seconds",
+        "Time from request head to the last response byte handed to the socket, by cache outcome."));
     for (TransferMode m : TransferMode.values()) {
-      modeResponses.put(m, new LongAdder());
-      modeBytes.put(m, new LongAdder());
       fillBytes.put(m, new LongAdder());
-      counter("zcproxy.response.bytes", "Body bytes sent to clients by transfer mode.", modeBytes.get(m), "mode", label(m));
+      FunctionCounter.builder("zcproxy.response.bytes", tally, t -> t.bytes(m))
+          .description("Body bytes sent to clients by transfer mode.").tags("mode", label(m)).register(registry);
     }
     counter("zcproxy.fill.bytes", "Body bytes written into the cache, by how they moved.", fillBytes.get(TransferMode.SPLICE),
         "mode", label(TransferMode.SPLICE));
@@ -121,10 +111,12 @@ public final class ProxyMetrics {
     }
     counter("zcproxy.fill.fallbacks", "Fills planned as splice that copied instead (the file descriptor was not"
         + " reachable).", fillSpliceFallbacks, "planned", label(TransferMode.SPLICE), "mode", label(TransferMode.COPY));
-    counter("zcproxy.transfer.written.bytes", "Response body bytes handed to client connections, by how: file"
-        + " regions (sendfile) or buffers (copied); spliced bytes pass neither.", writtenAsFileRegions, "as", "file-region");
-    counter("zcproxy.transfer.written.bytes", "Response body bytes handed to client connections, by how: file"
-        + " regions (sendfile) or buffers (copied); spliced bytes pass neither.", writtenAsBuffers, "as", "buffer");
+    FunctionCounter.builder("zcproxy.transfer.written.bytes", tally, ResponseTally::writtenAsFileRegions)
+        .description("Response body bytes handed to client connections, by how: file regions (sendfile) or buffers"
+            + " (copied); spliced bytes pass neither.").tags("as", "file-region").register(registry);
+    FunctionCounter.builder("zcproxy.transfer.written.bytes", tally, ResponseTally::writtenAsBuffers)
+        .description("Response body bytes handed to client connections, by how: file regions (sendfile) or buffers"
+            + " (copied); spliced bytes pass neither.").tags("as", "buffer").register(registry);
     counter("zcproxy.origin.requests", "Requests sent to the origin.", originRequests);
     counter("zcproxy.origin.errors", "Origin requests that failed (unreachable, timeout, reset).", originErrors);
     originDuration = Timer.builder("zcproxy.origin.duration")
@@ -171,27 +163,51 @@ public final class ProxyMetrics {
     return m.label();
   }
 
+  private static long[] nanos(Duration[] ds) {
+    long[] n = new long[ds.length];
+    for (int i = 0; i < ds.length; i++) {
+      n[i] = ds[i].toNanos();
+    }
+    return n;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static java.util.Queue<Waiter>[] newQueues(int n) {
+    java.util.Queue<Waiter>[] qs = new java.util.Queue[n];
+    for (int i = 0; i < n; i++) {
+      qs[i] = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    }
+    return qs;
+  }
+
   /** The registry every meter is in; give it to Vert.x so its HTTP metrics are scraped with these. */
   public PrometheusMeterRegistry registry() {
     return registry;
   }
 
   public void response(CacheOutcome outcome, TransferMode mode, long bodyBytes) {
-    LongAdder counter = responses.get(outcome);
-    counter.increment();
-    responsesByOutcomeAndMode[outcome.ordinal()][mode.ordinal()].increment();
-    modeResponses.get(mode).increment();
-    modeBytes.get(mode).add(bodyBytes);
-    java.util.Queue<Waiter> w = responseWaiters.get(outcome);
-    if (!w.isEmpty()) {
-      release(w, counter.sum());
-    }
+    count(outcome, mode, bodyBytes, -1);
   }
 
   /** Counts a response as {@link #response(CacheOutcome, TransferMode, long)} and records how long it took. */
   public void response(CacheOutcome outcome, TransferMode mode, long bodyBytes, long durationNanos) {
-    durations.get(outcome).record(durationNanos, TimeUnit.NANOSECONDS);
-    response(outcome, mode, bodyBytes);
+    count(outcome, mode, bodyBytes, Math.max(0, durationNanos));
+  }
+
+  private void count(CacheOutcome outcome, TransferMode mode, long bodyBytes, long durationNanos) {
+    tally.response(outcome, mode, bodyBytes, durationNanos);
+    java.util.Queue<Waiter> w = responseWaiters[outcome.ordinal()];
+    if (!w.isEmpty()) {
+      release(w, tally.responses(outcome));
+    }
+  }
+
+  /**
+   * The latency histogram of {@code outcome}'s responses (count, total, window maximum, cumulative counts per
+   * bucket bound), as Micrometer's timer gave it.
+   */
+  public io.micrometer.core.instrument.distribution.HistogramSnapshot requestDuration(CacheOutcome outcome) {
+    return RequestDurations.snapshot(tally, outcome);
   }
 
   /**
@@ -199,7 +215,10 @@ public final class ProxyMetrics {
    * when its last byte was handed to the socket, which a client may see before that.
    */
   public java.util.concurrent.CompletableFuture<Void> whenResponses(CacheOutcome outcome, long n) {
-    return when(responseWaiters.get(outcome), responses.get(outcome), n);
+    java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
+    responseWaiters[outcome.ordinal()].add(new Waiter(n, f)); // then read: a response counted meanwhile sees it
+    release(responseWaiters[outcome.ordinal()], tally.responses(outcome));
+    return f;
   }
 
   /**
@@ -231,23 +250,35 @@ public final class ProxyMetrics {
 
   /** Counts a hit answered in front of Vert.x (transfer.front-hits), also counted as a response. */
   public void frontHit() {
-    frontHits.increment();
+    tally.frontHit();
+  }
+
+  /**
+   * A hit answered in front of Vert.x from RAM, all its counting at once: {@link #frontHit()}, {@link #written}
+   * of {@code handed} buffer bytes and {@link #response(CacheOutcome, TransferMode, long, long)} as a HIT by
+   * {@code ram} of {@code bodyBytes} that took {@code durationNanos}.
+   */
+  public void frontHit(long handed, long bodyBytes, long durationNanos) {
+    tally.frontHit(handed, bodyBytes, Math.max(0, durationNanos));
+    java.util.Queue<Waiter> w = responseWaiters[CacheOutcome.HIT.ordinal()];
+    if (!w.isEmpty()) {
+      release(w, tally.responses(CacheOutcome.HIT));
+    }
   }
 
   /** Body bytes handed to client connections as buffers (copied, or from RAM) since start; spliced and sendfile bytes excluded. */
   public long writtenAsBuffers() {
-    return writtenAsBuffers.sum();
+    return tally.writtenAsBuffers();
   }
 
   /** Hits answered in front of Vert.x since start. */
   public long frontHits() {
-    return frontHits.sum();
+    return tally.frontHits();
   }
 
   /** Body bytes a response handed its client connection as file regions and as buffers. */
   public void written(long fileRegionBytes, long bufferBytes) {
-    writtenAsFileRegions.add(fileRegionBytes);
-    writtenAsBuffers.add(bufferBytes);
+    tally.written(fileRegionBytes, bufferBytes);
   }
 
   /** Body bytes written into the cache from the origin, by how they moved (splice or copy). */
@@ -407,15 +438,15 @@ public final class ProxyMetrics {
   }
 
   public long responses(CacheOutcome outcome) {
-    return responses.get(outcome).sum();
+    return tally.responses(outcome);
   }
 
   public long responses(TransferMode mode) {
-    return modeResponses.get(mode).sum();
+    return tally.responses(mode);
   }
 
   public long bytes(TransferMode mode) {
-    return modeBytes.get(mode).sum();
+    return tally.bytes(mode);
   }
 
   public long originRequests() {
@@ -433,8 +464,7 @@ public final class ProxyMetrics {
     JsonObject latency = new JsonObject();
     for (CacheOutcome o : CacheOutcome.values()) {
       byOutcome.put(o.name(), sum("zcproxy.responses", "outcome", o.name()));
-      Timer t = registry.find("zcproxy.request.duration").tag("outcome", o.name()).timer();
-      latency.put(o.name(), timerJson(t));
+      latency.put(o.name(), snapshotJson(requestDuration(o)));
     }
     JsonObject transfer = new JsonObject();
     for (TransferMode m : TransferMode.values()) {
@@ -486,6 +516,11 @@ public final class ProxyMetrics {
   private long gauge(String name) {
     Gauge g = registry.find(name).gauge();
     return g == null ? 0 : (long) g.value();
+  }
+
+  private static JsonObject snapshotJson(io.micrometer.core.instrument.distribution.HistogramSnapshot s) {
+    return new JsonObject().put("count", s.count()).put("mean", s.mean(TimeUnit.MILLISECONDS))
+        .put("max", s.max(TimeUnit.MILLISECONDS));
   }
 
   private static JsonObject timerJson(Timer t) {

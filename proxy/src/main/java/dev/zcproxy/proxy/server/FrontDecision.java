@@ -110,9 +110,8 @@ final class FrontDecision implements FrontHits.Answerer {
   private void finish(HttpConnection conn, String uri, String primaryKey, int status, long handed, long bytes,
       boolean complete, long startNanos) {
     long nanos = System.nanoTime() - startNanos;
-    ctx.metrics().frontHit();
-    ctx.metrics().written(0, handed); // one buffer with the head, written past the per-connection counter
-    ctx.metrics().response(CacheOutcome.HIT, TransferMode.RAM, bytes, nanos);
+    // one buffer with the head, written past the per-connection counter; counted as a HIT by ram
+    ctx.metrics().frontHit(handed, bytes, nanos);
     ctx.metrics().urlResponse(primaryKey, CacheOutcome.HIT, bytes);
     if (!ctx.accessLog().writes()) {
       return;

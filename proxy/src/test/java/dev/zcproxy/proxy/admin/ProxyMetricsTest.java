@@ -1,0 +1,97 @@
+package dev.zcproxy.proxy.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.zcproxy.cache.CacheOutcome;
+import dev.zcproxy.proxy.transfer.TransferMode;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class ProxyMetricsTest {
+  @Test
+  void countsFromManyThreadsAreExactIncludingThreadsThatEnded() throws Exception {
+    ProxyMetrics m = new ProxyMetrics();
+    CompletableFuture<Void> all = m.whenResponses(CacheOutcome.HIT, 4 * 10_000);
+    CountDownLatch go = new CountDownLatch(1);
+    List<Thread> threads = new ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      Thread th = new Thread(() -> {
+        try {
+          go.await();
+        } catch (InterruptedException e) {
+          return;
+        }
+        for (int i = 0; i < 10_000; i++) {
+          m.response(CacheOutcome.HIT, TransferMode.RAM, 3, 150_000); // in the (100 µs, 250 µs] bucket
+          m.written(0, 3);
+          m.frontHit();
+        }
+      });
+      th.start();
+      threads.add(th);
+    }
+    go.countDown();
+    for (Thread th : threads) {
+      th.join();
+    }
+    all.get(10, TimeUnit.SECONDS);
+    // a thread that joins after the others ended folds their counts into the retired sums
+    Thread late = new Thread(() -> m.response(CacheOutcome.MISS, TransferMode.SENDFILE, 7, 2_000_000));
+    late.start();
+    late.join();
+    assertThat(m.responses(CacheOutcome.HIT)).isEqualTo(40_000);
+    assertThat(m.responses(TransferMode.RAM)).isEqualTo(40_000);
+    assertThat(m.bytes(TransferMode.RAM)).isEqualTo(120_000);
+    assertThat(m.writtenAsBuffers()).isEqualTo(120_000);
+    assertThat(m.frontHits()).isEqualTo(40_000);
+    assertThat(m.responses(CacheOutcome.MISS)).isEqualTo(1);
+    String text = m.toPrometheus();
+    assertThat(text)
+        .contains("zcproxy_responses_total{mode=\"ram\",outcome=\"HIT\"} 40000.0")
+        .contains("zcproxy_request_duration_seconds_bucket{outcome=\"HIT\",le=\"1.0E-4\"} 0")
+        .contains("zcproxy_request_duration_seconds_bucket{outcome=\"HIT\",le=\"2.5E-4\"} 40000")
+        .contains("zcproxy_request_duration_seconds_bucket{outcome=\"HIT\",le=\"+Inf\"} 40000")
+        .contains("zcproxy_request_duration_seconds_count{outcome=\"HIT\"} 40000")
+        .contains("zcproxy_request_duration_seconds_sum{outcome=\"HIT\"} 6.0")
+        .contains("zcproxy_request_duration_seconds_bucket{outcome=\"MISS\",le=\"0.001\"} 0")
+        .contains("zcproxy_request_duration_seconds_bucket{outcome=\"MISS\",le=\"0.0025\"} 1")
+        .contains("zcproxy_request_duration_seconds_max{outcome=\"HIT\"} 1.5E-4")
+        .contains("zcproxy_request_duration_seconds_max{outcome=\"MISS\"} 0.002")
+        .contains("# TYPE zcproxy_request_duration_seconds histogram")
+        .contains("# TYPE zcproxy_request_duration_seconds_max gauge")
+        .contains("zcproxy_response_bytes_total{mode=\"ram\"} 120000.0")
+        .contains("zcproxy_transfer_written_bytes_total{as=\"buffer\"} 120000.0");
+    JsonObject hit = new JsonObject(m.toJson()).getJsonObject("latency_ms").getJsonObject("HIT");
+    assertThat(hit.getLong("count")).isEqualTo(40_000);
+    assertThat(hit.getDouble("mean")).isEqualTo(0.15);
+    assertThat(hit.getDouble("max")).isEqualTo(0.15);
+  }
+
+  @Test
+  void countingAResponseAllocatesNothing() {
+    ProxyMetrics m = new ProxyMetrics();
+    for (int i = 0; i < 20_000; i++) { // warm: the thread's counters exist, the code is compiled
+      m.response(CacheOutcome.HIT, TransferMode.RAM, 1024, 200_000);
+    }
+    com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long before = mx.getCurrentThreadAllocatedBytes();
+    for (int i = 0; i < 20_000; i++) {
+      m.response(CacheOutcome.HIT, TransferMode.RAM, 1024, 200_000);
+      m.written(0, 1024);
+      m.frontHit();
+      m.frontHit(1024, 1024, 200_000); // the same three, counted at once
+    }
+    long allocated = mx.getCurrentThreadAllocatedBytes() - before;
+    assertThat(allocated).isLessThan(20_000); // under a byte per response (the counter's own reading may allocate)
+    assertThat(m.responses(CacheOutcome.HIT)).isEqualTo(60_000);
+    assertThat(m.responses(TransferMode.RAM)).isEqualTo(60_000);
+    assertThat(m.frontHits()).isEqualTo(40_000);
+    assertThat(m.writtenAsBuffers()).isEqualTo(40_000 * 1024L);
+    assertThat(m.requestDuration(CacheOutcome.HIT).count()).isEqualTo(60_000);
+  }
+}

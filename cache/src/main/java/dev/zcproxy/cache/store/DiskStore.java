@@ -113,6 +113,14 @@ public final class DiskStore implements AutoCloseable {
       com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000)
           .expireAfterWrite(java.time.Duration.ofHours(1)).build();
   private final Object publishLock = new Object();
+  /**
+   * Set while {@link #publish} runs (on the I/O executor): the index's and the head cache's
+   * maintenance, which Caffeine schedules after every write, then runs right there instead of as one
+   * more task on the pool (each task wakes a pool thread: futex calls per fill).
+   */
+  private final ThreadLocal<Boolean> inPublish = new ThreadLocal<>();
+  /** Caffeine's executor: inline inside {@link #publish}, the I/O executor everywhere else (never an event loop). */
+  private final Executor maintenance;
   /** Bans, persisted in {@link #BANS_FILE} in the cache directory. */
   private final Bans bans;
   private final java.util.concurrent.atomic.LongAdder banMatches = new java.util.concurrent.atomic.LongAdder();
@@ -164,7 +172,14 @@ public final class DiskStore implements AutoCloseable {
     this.session = (new SecureRandom().nextInt() & 0xFFFFFFL) | 1L;
     this.bans = loadBans(config.dir().resolve(BANS_FILE));
     this.journal = new IndexJournal(config.dir(), config.fsync());
-    this.index = new StoreIndex(config.maxBytes(), config.indexHeapBytes(), ioExecutor, clockMillis,
+    this.maintenance = task -> {
+      if (inPublish.get() != null) {
+        task.run();
+      } else {
+        ioExecutor.execute(task);
+      }
+    };
+    this.index = new StoreIndex(config.maxBytes(), config.indexHeapBytes(), maintenance, clockMillis,
         this::fileGone, new TagIndex(config.tagHeaders()));
     this.heads = Caffeine.newBuilder()
         .maximumWeight(headCacheBytes(config))
@@ -810,6 +825,18 @@ public final class DiskStore implements AutoCloseable {
    * @param expectedLength the body length the origin announced, or -1 when unknown
    */
   public EntryWriter newWriter(EntryMeta meta, long expectedLength) {
+    return newWriter(meta, expectedLength, true);
+  }
+
+  /**
+   * As {@link #newWriter}, but nothing happens on the I/O executor until the writer is used: give a
+   * body held whole to {@link EntryWriter#commitWhole} (one task for the whole file), or stream as usual.
+   */
+  public EntryWriter newDeferredWriter(EntryMeta meta, long expectedLength) {
+    return newWriter(meta, expectedLength, false);
+  }
+
+  private EntryWriter newWriter(EntryMeta meta, long expectedLength, boolean start) {
     requireNonNull(meta, "meta");
     String hash = hashOf(meta.key());
     long gen = nextGeneration();
@@ -820,7 +847,9 @@ public final class DiskStore implements AutoCloseable {
     }
     writers.add(w);
     liveTemps.add(w.tempPath());
-    w.start();
+    if (start) {
+      w.start();
+    }
     if (closed) { // close() may have missed it
       w.abort();
     }
@@ -1500,12 +1529,20 @@ public final class DiskStore implements AutoCloseable {
    */
   boolean publish(StoreEntry e, EntryMeta meta) {
     boolean indexed = false;
-    synchronized (publishLock) {
-      Long below = invalidatedBelow.getIfPresent(meta.primaryKey());
-      if (below == null || e.generation() > below) {
-        heads.put(headKey(e), compactor.compact(meta)); // a new entry is likely asked for soon
-        index.put(e);
-        indexed = true;
+    boolean outer = inPublish.get() == null;
+    inPublish.set(Boolean.TRUE);
+    try {
+      synchronized (publishLock) {
+        Long below = invalidatedBelow.getIfPresent(meta.primaryKey());
+        if (below == null || e.generation() > below) {
+          heads.put(headKey(e), compactor.compact(meta)); // a new entry is likely asked for soon
+          index.put(e);
+          indexed = true;
+        }
+      }
+    } finally {
+      if (outer) {
+        inPublish.remove();
       }
     }
     if (indexed) {

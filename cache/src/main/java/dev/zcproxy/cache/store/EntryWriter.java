@@ -29,6 +29,11 @@ import org.slf4j.LoggerFactory;
  * <p>All file work happens in a serial task chain on the I/O executor: create the temp file, append
  * each buffer at {@code bodyOffset + written}, then at commit write the header, force, rename and
  * index. The fields below marked "chain" are touched only from that chain.
+ *
+ * <p>A writer made by {@link DiskStore#newDeferredWriter} starts no task until it is used: a caller
+ * that holds a small body whole gives it to {@link #commitWhole}, which creates, writes, renames and
+ * indexes the file in ONE task (one hop to the I/O executor per fill instead of one per step); any
+ * other call starts the chain as for a streaming writer.
  */
 public final class EntryWriter {
   private static final Logger LOG = LoggerFactory.getLogger(EntryWriter.class);
@@ -53,6 +58,10 @@ public final class EntryWriter {
   private boolean claimedHeader; // chain
   /** Space reserved in the store for an external writer and not written yet (see {@link #reserveSpace}). */
   private final AtomicLong reservation = new AtomicLong();
+  /** Whether the streaming chain (create the temp file first) was started; a deferred writer starts it when first used. */
+  private final java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
+  /** Zeros for the padding between the header and the body of a file written whole (read-only, shared). */
+  private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(8192).asReadOnlyBuffer();
 
   EntryWriter(DiskStore store, EntryMeta meta, long expectedLength, String hash, long generation, Path temp) {
     this.store = store;
@@ -67,7 +76,9 @@ public final class EntryWriter {
   }
 
   void start() {
-    submit(this::openTemp);
+    if (started.compareAndSet(false, true)) {
+      submit(this::openTemp);
+    }
   }
 
   void failClosed() {
@@ -92,6 +103,7 @@ public final class EntryWriter {
     if (failed || n == 0) {
       return;
     }
+    start();
     pending.addAndGet(n);
     submit(() -> append(data, n));
   }
@@ -105,6 +117,7 @@ public final class EntryWriter {
    */
   public CompletableFuture<FileChannel> externalTarget() {
     CompletableFuture<FileChannel> f = new CompletableFuture<>();
+    start();
     submit(() -> {
       if (failed || channel == null) {
         f.completeExceptionally(new IOException("entry write failed or aborted"));
@@ -210,6 +223,7 @@ public final class EntryWriter {
   public void onProgress(LongConsumer bytesOnDisk) {
     requireNonNull(bytesOnDisk, "bytesOnDisk");
     progress = bytesOnDisk;
+    start();
     submit(() -> {
       if (!failed) {
         notifyProgress();
@@ -226,8 +240,31 @@ public final class EntryWriter {
   public CompletableFuture<EntryMeta> commit() {
     if (!commitRequested) {
       commitRequested = true;
-      submit(this::doCommit);
+      start();
+      submit(() -> doCommit(false));
     }
+    return result;
+  }
+
+  /**
+   * Writes {@code body}, the whole body, and publishes the entry, all in one task on the I/O executor:
+   * create the temp file, write header and body with one gathering write, rename, index (as
+   * {@link #commit} does, with the same length check). Only for a writer from
+   * {@link DiskStore#newDeferredWriter} that was not used otherwise; the writer takes the buffer (see
+   * {@link #write}). Calling it again, or after {@link #commit}, returns the same future.
+   *
+   * @throws IllegalStateException when the writer was already streaming
+   */
+  public CompletableFuture<EntryMeta> commitWhole(ByteBuffer body) {
+    requireNonNull(body, "body");
+    if (commitRequested) {
+      return result;
+    }
+    if (!started.compareAndSet(false, true)) {
+      throw new IllegalStateException("the writer is streaming: use write and commit");
+    }
+    commitRequested = true;
+    submit(() -> writeWhole(body));
     return result;
   }
 
@@ -327,7 +364,69 @@ public final class EntryWriter {
     }
   }
 
-  private void doCommit() {
+  /** The one task of {@link #commitWhole}: temp file, one gathering write of header, padding and body, then {@link #doCommit}. */
+  private void writeWhole(ByteBuffer body) {
+    if (failed) {
+      cleanup();
+      result.completeExceptionally(new IOException("entry write failed or aborted"));
+      return;
+    }
+    int n = body.remaining();
+    if (expectedLength >= 0 && n != expectedLength) {
+      fail(new IOException("body length " + n + " (expected: " + expectedLength + ")"), false);
+      return;
+    }
+    try {
+      long limit = store.failWritesAfter;
+      if (limit >= 0 && n > limit) {
+        throw new IOException("No space left on device (injected after " + limit + " body bytes)");
+      }
+      long fileSize = bodyOffset + n;
+      if (!store.couldFit(fileSize) || !store.claim(fileSize, fileSize)) {
+        fail(new IOException("no room on the cache's file system for " + n + " more bytes (cache.min-free)"), false);
+        return;
+      }
+      claimedHeader = true;
+      channel = createTemp();
+      store.writeHook.beforeWrite(temp, bodyOffset, n);
+      ByteBuffer header = EntryFormat.encodeHeader(metaBytes, bodyOffset, n);
+      int pad = (int) (bodyOffset - header.remaining());
+      ByteBuffer zeros = pad <= ZEROS.capacity() ? ZEROS.duplicate().limit(pad) : ByteBuffer.allocate(pad);
+      int bodyStart = body.position();
+      ByteBuffer[] all = {header, zeros, body};
+      try {
+        writeAll(all, fileSize);
+      } catch (IOException e) {
+        // Most likely a full disk that the store's estimate missed: make room and write the file once more.
+        store.noSpace(fileSize);
+        header.position(0);
+        zeros.position(0);
+        body.position(bodyStart);
+        channel.position(0);
+        writeAll(all, fileSize);
+      }
+      written = n;
+    } catch (IOException | RuntimeException e) {
+      fail(e, true);
+      return;
+    }
+    doCommit(true);
+  }
+
+  /** Writes every byte of {@code all} at the channel's position (gathering writes until none remain). */
+  private void writeAll(ByteBuffer[] all, long total) throws IOException {
+    long done = 0;
+    while (done < total) {
+      long k = channel.write(all);
+      if (k <= 0) {
+        throw new IOException("wrote " + done + " of " + total + " bytes");
+      }
+      done += k;
+    }
+  }
+
+  /** @param whole whether {@link #writeWhole} already wrote the header and the whole file (its length is known) */
+  private void doCommit(boolean whole) {
     if (failed) {
       cleanup();
       result.completeExceptionally(new IOException("entry write failed or aborted"));
@@ -344,9 +443,11 @@ public final class EntryWriter {
     Path target = store.layout().entryPath(hash, generation);
     try {
       long length = written;
-      DiskStore.writeFully(channel, EntryFormat.encodeHeader(metaBytes, bodyOffset, length), 0);
-      if (channel.size() != bodyOffset + length) {
-        throw new IOException("file size " + channel.size() + " (expected: " + (bodyOffset + length) + ")");
+      if (!whole) {
+        DiskStore.writeFully(channel, EntryFormat.encodeHeader(metaBytes, bodyOffset, length), 0);
+        if (channel.size() != bodyOffset + length) {
+          throw new IOException("file size " + channel.size() + " (expected: " + (bodyOffset + length) + ")");
+        }
       }
       if (store.config().fsync()) {
         channel.force(true);

@@ -452,6 +452,68 @@ class DiskStoreTest {
   }
 
   @Test
+  void aBodyCommittedWholeIsCreatedWrittenRenamedAndIndexedInOneExecutorTask() throws Exception {
+    ManualExecutor io = new ManualExecutor();
+    try (DiskStore s = fx.open(BIG, io)) {
+      io.runAll();
+      byte[] body = body(1500, 7);
+      EntryWriter w = s.newDeferredWriter(meta("http://a/whole"), body.length);
+      assertThat(io.size()).as("a deferred writer starts no task").isZero();
+
+      CompletableFuture<EntryMeta> commit = w.commitWhole(buf(body));
+      assertThat(io.size()).isEqualTo(1);
+      io.takeFirst().run();
+
+      // Published by that one task, the index's and the head cache's upkeep included (no further hop).
+      assertThat(commit).isCompleted();
+      assertThat(io.size()).as("tasks left after the publish").isZero();
+      EntryMeta m = commit.join();
+      assertThat(m.bodyLength()).isEqualTo(1500);
+      assertThat(s.variants("http://a/whole")).containsExactly(m);
+      assertThat(fx.tempFiles()).isEmpty();
+      CompletableFuture<OpenEntry> open = s.open(m);
+      io.runAll();
+      try (OpenEntry e = open.join()) {
+        assertThat(readBody(e)).isEqualTo(body);
+        assertThat(e.channel().size()).isEqualTo(m.bodyOffset() + 1500);
+      }
+    }
+  }
+
+  @Test
+  void aWholeBodyOfTheWrongLengthOrOnAFullDiskLeavesNothing() {
+    try (DiskStore s = fx.open(BIG)) {
+      EntryWriter shortOne = s.newDeferredWriter(meta("http://a/short"), 2000);
+      assertThatThrownBy(() -> shortOne.commitWhole(buf(body(1999, 1))).join())
+          .isInstanceOf(CompletionException.class).hasMessageContaining("body length 1999");
+
+      s.writeHook = (temp, position, length) -> {
+        throw new IOException("No space left on device");
+      };
+      EntryWriter full = s.newDeferredWriter(meta("http://a/full-whole"), 1000);
+      assertThatThrownBy(() -> full.commitWhole(buf(body(1000, 2))).join())
+          .isInstanceOf(CompletionException.class).hasRootCauseMessage("No space left on device");
+
+      assertThat(s.variants("http://a/short")).isEmpty();
+      assertThat(s.variants("http://a/full-whole")).isEmpty();
+      assertThat(fx.allFiles()).isEmpty();
+    }
+  }
+
+  @Test
+  void aDeferredWriterThatIsUsedForStreamingStartsItsChainThen() {
+    try (DiskStore s = fx.open(BIG)) {
+      byte[] body = body(2500, 3);
+      EntryWriter w = s.newDeferredWriter(meta("http://a/deferred-stream"), body.length);
+      w.write(buf(body));
+      EntryMeta m = w.commit().join();
+      assertThat(s.variants("http://a/deferred-stream")).containsExactly(m);
+      assertThatThrownBy(() -> s.newWriter(meta("http://a/streaming"), 10).commitWhole(buf(body(10, 1))))
+          .isInstanceOf(IllegalStateException.class);
+    }
+  }
+
+  @Test
   void replacingAKeyKeepsTheNewFileAndDeletesTheOld() {
     try (DiskStore s = fx.open(BIG)) {
       EntryMeta first = store(s, meta("http://a/k"), body(5000, 1));
@@ -716,6 +778,10 @@ class DiskStoreTest {
     @Override
     public synchronized void execute(Runnable r) {
       tasks.add(r);
+    }
+
+    synchronized int size() {
+      return tasks.size();
     }
 
     /** Removes and returns the oldest queued task (to run it later, out of order). */

@@ -54,6 +54,12 @@ final class Fill {
   static final long HIGH_WATER = 8L << 20;
   static final long LOW_WATER = 2L << 20;
   private static final int TAIL_SLICE = 256 * 1024;
+  /**
+   * A copy fill of a body of known length up to this size is held whole in memory (the tail) and
+   * written by one task on the cache-io pool at its end ({@link EntryWriter#commitWhole}); its readers
+   * are sent from the tail meanwhile.
+   */
+  static final long WHOLE_MAX = 64 * 1024;
 
   /** Where a fill is. */
   enum State {
@@ -118,6 +124,11 @@ final class Fill {
   private long received;
   private long diskEnd = Long.MAX_VALUE;
   private boolean splicing;
+  /**
+   * A small body held whole: readers are sent from the tail (as if degraded at 0 bytes on disk), which
+   * is kept until the fill is dropped; the file is written in one task at the end.
+   */
+  private boolean whole; // written once in start(), before the view readers read is published
   private boolean originEnded;
   private boolean pausedForDisk;
   private boolean pausedForReaders;
@@ -208,16 +219,24 @@ final class Fill {
     this.cres = cres;
     long expected = HeaderMaps.contentLength(cres.headers());
     boundVariants(meta);
-    EntryWriter w = ctx.store().newWriter(meta, expected);
+    boolean small = expected >= 0 && expected <= WHOLE_MAX;
+    // A small body's writer starts nothing until it gets the whole body (or streams after all, spliced).
+    EntryWriter w = small ? ctx.store().newDeferredWriter(meta, expected) : ctx.store().newWriter(meta, expected);
     this.writer = w;
     state = State.FILLING;
-    view = new View(State.FILLING, head, meta, cs, expected, 0, Long.MAX_VALUE, expected, null, w.bodyOffset(), false);
-    w.onProgress(new ProgressRelay(w));
-    w.onFailure(t -> owner.runOnContext(v -> degrade()));
     TransferPlan plan = ctx.planner().forFill(cres, w.bodyOffset(), expected);
     // A write error under splice loses the bytes in flight, so splice only into space reserved for
     // the whole body; the copy fill keeps what is not on disk yet and degrades to a pass-through instead.
     boolean splice = plan.mode() == TransferMode.SPLICE && w.reserveSpace();
+    whole = small && !splice;
+    if (whole) {
+      diskEnd = 0; // readers are sent from the tail from the first byte
+    }
+    view = new View(State.FILLING, head, meta, cs, expected, 0, diskEnd, expected, null, w.bodyOffset(), false);
+    if (!whole) {
+      w.onProgress(new ProgressRelay(w));
+    }
+    w.onFailure(t -> owner.runOnContext(v -> degrade()));
     cres.handler(this::onData);
     cres.exceptionHandler(t -> {
       if (!splicing) {
@@ -230,7 +249,7 @@ final class Fill {
         onOriginEnd();
       }
     });
-    if (!splice && expected > 0 && ctx.ram() != null && ctx.ram().admits(expected)) {
+    if (!splice && !whole && expected > 0 && ctx.ram() != null && ctx.ram().admits(expected)) {
       ramChunks = new ArrayList<>(2);
     }
     if (splice) {
@@ -250,6 +269,14 @@ final class Fill {
     received += buf.length();
     tail.add(buf);
     tailBytes += buf.length();
+    if (whole && state == State.FILLING) {
+      if (received > view.expected) {
+        fail(); // longer than announced: never stored, the readers are cut
+      } else {
+        wakeReaders();
+      }
+      return;
+    }
     if (state == State.DEGRADED) {
       wakeReaders();
       if (tailBytes > HIGH_WATER && !pausedForReaders) {
@@ -289,8 +316,29 @@ final class Fill {
       return;
     }
     ctx.metrics().filled(TransferMode.COPY, received);
+    if (whole) {
+      commitWhole();
+      return;
+    }
     keepInRam();
     commit();
+  }
+
+  /**
+   * The whole small body arrived: one array for the RAM tier (before the commit, so that publishing
+   * finds it kept) and the writer, which creates, writes, renames and indexes the file in one task.
+   */
+  private void commitWhole() {
+    byte[] body = new byte[(int) received];
+    int at = 0;
+    for (Buffer b : tail) {
+      b.getBytes(0, b.length(), body, at);
+      at += b.length();
+    }
+    if (ctx.ram() != null && ctx.ram().admits(body.length) && ctx.ram().keepFilled(writer.generation(), body)) {
+      ramGeneration = writer.generation();
+    }
+    writer.commitWhole(ByteBuffer.wrap(body)).whenComplete((m, t) -> owner.runOnContext(v -> committed(m, t)));
   }
 
   /** Before the commit (so that publishing finds it kept): the whole small body, received here, to the RAM tier. */
@@ -557,8 +605,8 @@ final class Fill {
 
   /** Degraded: drops tail bytes every reader has sent; resumes the origin when the tail is short again. */
   private void trimTail() {
-    if (state != State.DEGRADED && state != State.COMPLETE) {
-      return;
+    if (whole || state != State.DEGRADED && state != State.COMPLETE) {
+      return; // a whole small body stays for readers that join late (it is at most WHOLE_MAX)
     }
     long min = received;
     for (Reader r : readers) {
@@ -678,7 +726,8 @@ final class Fill {
     Reader(Exchange ex, Fill fill, TransferMode mode, long from, long to) {
       this.ex = ex;
       this.fill = fill;
-      this.mode = mode;
+      // A small body held whole is sent from memory (its writer started after the view this reader read).
+      this.mode = fill.whole && mode == TransferMode.SENDFILE ? TransferMode.COPY : mode;
       this.from = from;
       this.to = to;
       this.sent = from;

@@ -65,7 +65,8 @@ class CachingIT extends OriginAndProxy {
     proxy.server.metrics().whenResponses(CacheOutcome.MISS, 1).get(10, java.util.concurrent.TimeUnit.SECONDS);
     proxy.server.metrics().whenResponses(CacheOutcome.HIT, 1).get(10, java.util.concurrent.TimeUnit.SECONDS);
     if (size > 0) {
-      TransferMode expected = sendfile ? TransferMode.SENDFILE : TransferMode.COPY;
+      // A small miss is sent from the fill's memory (its body is held whole until written in one task).
+      TransferMode expected = sendfile && size > 64 * 1024 ? TransferMode.SENDFILE : TransferMode.COPY;
       assertThat(proxy.server.metrics().responses(expected)).isGreaterThanOrEqualTo(1);
       assertThat(proxy.server.metrics().bytes(expected)).isGreaterThanOrEqualTo(size);
     }

@@ -166,6 +166,47 @@ class CoalescingIT extends OriginAndProxy {
 
   @ParameterizedTest(name = "sendfile={0}")
   @MethodSource("transfers")
+  void aSmallBodyHeldWholeIsStreamedToJoinedClientsBeforeItIsWrittenAndThenStored(boolean sendfile) throws Exception {
+    // 40 KiB: a fill the proxy holds whole and writes in one task at its end. Its readers are sent
+    // from memory meanwhile: every client gets the first 10 KiB while the origin still withholds the rest.
+    byte[] body = CachingIT.body(40 * 1024, 40);
+    CompletableFuture<Void> go = new CompletableFuture<>();
+    origin.route("/small", req -> {
+      HttpServerResponse resp = req.response().putHeader("Cache-Control", "max-age=600")
+          .putHeader("Content-Length", Integer.toString(body.length));
+      resp.write(Buffer.buffer(java.util.Arrays.copyOfRange(body, 0, 10 * 1024)));
+      go.whenComplete((v, t) -> origin.vertx().runOnContext(x ->
+          resp.end(Buffer.buffer(java.util.Arrays.copyOfRange(body, 10 * 1024, body.length)))));
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "transfer.sendfile: " + sendfile, "origin.idle-timeout: 60s");
+
+    int clients = 20;
+    CountDownLatch firstBytes = new CountDownLatch(clients);
+    List<Future<Read>> reads = new ArrayList<>();
+    for (int i = 0; i < clients; i++) {
+      reads.add(read("/small", firstBytes));
+    }
+    assertThat(firstBytes.await(30, TimeUnit.SECONDS)).as("every client got a first byte while the fill was at 10 KiB").isTrue();
+    assertThat(proxy.server.store().entryCount()).as("nothing stored before the body is whole").isZero();
+    go.complete(null);
+    String expected = sha256(body);
+    for (Future<Read> f : reads) {
+      Read r = f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      assertThat(r.failure()).isNull();
+      assertThat(r.bytes()).isEqualTo(body.length);
+      assertThat(r.sha256()).isEqualTo(expected);
+    }
+    assertThat(origin.requests("/small")).isEqualTo(1);
+    proxy.server.metrics().whenStored(1).get(10, TimeUnit.SECONDS);
+    assertThat(proxy.server.store().entryCount()).isEqualTo(1);
+    HttpResponse<byte[]> hit = proxy.get("/small");
+    assertThat(hit.headers().firstValue("x-cache")).hasValue("HIT");
+    assertThat(sha256(hit.body())).isEqualTo(expected);
+    assertThat(origin.requests("/small")).isEqualTo(1);
+  }
+
+  @ParameterizedTest(name = "sendfile={0}")
+  @MethodSource("transfers")
   void whenTheFirstClientLeavesTheFillCompletesAndIsThenAHit(boolean sendfile) throws Exception {
     byte[] body = CachingIT.body(4 * MIB, 4);
     CompletableFuture<Void> go = new CompletableFuture<>();

@@ -31,6 +31,8 @@ class MiscPolicyTest {
       "Connection: X-Foo|Connection: X-Bar|X-Bar: 2|x-foo: 1|Date: d; Date: d",
       "Content-Type: text/plain|Set-Cookie: a|Set-Cookie: b; Content-Type: text/plain|Set-Cookie: a|Set-Cookie: b",
       "-; -",
+      // no Connection field: the fixed names in any case, and names that only look like them kept
+      "TRANSFER-ENCODING: chunked|keep-ALIVE: x|tE: trailers|X-Te: 1|Upgrades: 2|Trailers: 3; X-Te: 1|Upgrades: 2|Trailers: 3",
   })
   void hopByHopStripped_9110_7_6_1(String in, String out) {
     assertThat(HopByHop.strip(Headers.of(fields(in)))).isEqualTo(Headers.of(fields(out)));

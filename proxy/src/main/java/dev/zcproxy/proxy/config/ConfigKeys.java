@@ -365,8 +365,8 @@ final class ConfigKeys {
           key("sendfile", "sendfile", BOOL, "serve cache hits with sendfile(2) (zero-copy)"),
           key("splice", "splice", BOOL, "relay uncached bodies with splice(2) when on epoll"),
           key("splice-min-size", "spliceMinBytes", SIZE,
-              "smaller bodies are copied (splice closes the origin connection: measured slower below ~192KiB); "
-                  + "0 = splice all"),
+              "smaller bodies are copied (a spliced pass keeps its origin connection; copy vs splice: "
+                  + "loadtest/results/PASS-2026-12-02.md); 0 = splice all"),
           key("native-transport", "nativeTransport", BOOL,
               "use epoll when available, else NIO (the reason is logged)"),
           key("websocket", "websocket", BOOL,

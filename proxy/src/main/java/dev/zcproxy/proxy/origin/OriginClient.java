@@ -95,7 +95,8 @@ public final class OriginClient {
       if (ctx == null || !ctx.isEventLoopContext() || !io.vertx.core.Context.isOnEventLoopThread()) {
         return shared;
       }
-      return perLoop.computeIfAbsent(Thread.currentThread(), t -> build(config, url));
+      HttpClient c = perLoop.get(Thread.currentThread()); // no capturing lambda per request once built
+      return c != null ? c : perLoop.computeIfAbsent(Thread.currentThread(), t -> build(config, url));
     }
 
     Future<Void> shutdown(long millis) {

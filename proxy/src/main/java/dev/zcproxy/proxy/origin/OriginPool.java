@@ -212,7 +212,8 @@ public final class OriginPool {
           return;
         }
         HttpClientResponse cres = ar.result();
-        s.requestResult(cres.statusCode() >= 500, "status " + cres.statusCode(), t);
+        boolean failed = cres.statusCode() >= 500;
+        s.requestResult(failed, failed ? "status " + cres.statusCode() : null, t); // no string per good response
         // In flight until the body has been read (or the exchange failed): least-requests and the limit count it.
         cres.end().onComplete(done -> {
           s.ended();

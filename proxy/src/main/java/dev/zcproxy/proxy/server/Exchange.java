@@ -14,6 +14,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,7 +91,8 @@ final class Exchange {
     }
     String via = h.get("via");
     h.set("via", Via.appendTo(via));
-    h.set("cache-status", cs.appendTo(String.join(", ", h.getAll("cache-status"))));
+    List<String> upstream = h.getAll("cache-status");
+    h.set("cache-status", cs.appendTo(upstream.isEmpty() ? "" : upstream.size() == 1 ? upstream.get(0) : String.join(", ", upstream)));
     if (ctx.xCache()) {
       h.set("x-cache", outcome.name());
     }

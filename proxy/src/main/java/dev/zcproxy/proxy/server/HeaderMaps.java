@@ -14,11 +14,20 @@ final class HeaderMaps {
   private HeaderMaps() {}
 
   static Headers toHeaders(MultiMap map) {
-    Headers.Builder b = Headers.builder();
+    // Into arrays sized once (a builder's lists would grow and then be copied), on every request and response.
+    int n = map.size();
+    String[] names = new String[n];
+    String[] values = new String[n];
+    int i = 0;
     for (Map.Entry<String, String> e : map) {
-      b.add(e.getKey(), e.getValue());
+      if (i == n) { // size() counts names on some maps, lines on others: grow when it counted fewer
+        names = java.util.Arrays.copyOf(names, n = n * 2 + 4);
+        values = java.util.Arrays.copyOf(values, n);
+      }
+      names[i] = e.getKey();
+      values[i++] = e.getValue();
     }
-    return b.build();
+    return Headers.ofLines(names, values, i);
   }
 
   static void copyInto(Headers headers, MultiMap target) {

@@ -913,7 +913,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     String xfh = trusted ? m.get("x-forwarded-host") : null;
     String xfp = trusted ? m.get("x-forwarded-proto") : null;
     String xfport = trusted ? m.get("x-forwarded-port") : null;
-    for (String name : List.of("x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "forwarded")) {
+    for (String name : FORWARDING_FIELDS) {
       m.remove(name);
     }
     String proto = req.isSSL() ? "https" : "http";
@@ -937,6 +937,10 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     mine.append("host=").append(host.indexOf(':') >= 0 ? "\"" + host + "\"" : host).append(";proto=").append(proto);
     m.set("forwarded", fwd == null ? mine.toString() : fwd + ", " + mine);
   }
+
+  /** The fields {@link #forwarded} replaces or appends to. */
+  private static final List<String> FORWARDING_FIELDS =
+      List.of("x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "forwarded");
 
   private static String joined(MultiMap m, String name) {
     List<String> all = m.getAll(name);

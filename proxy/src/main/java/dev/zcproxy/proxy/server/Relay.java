@@ -113,8 +113,8 @@ final class Relay {
 
   /**
    * Pass-through by splice(2): the head and whatever Vert.x already decoded are written normally;
-   * the rest goes origin socket → client socket in the kernel. The origin connection is closed
-   * afterwards (its HTTP decoder never saw the body).
+   * the rest goes origin socket → client socket in the kernel. After exactly Content-Length bytes the
+   * origin connection's decoder is reset and it goes back to the pool (it is closed when it cannot be).
    */
   private void startSplice() {
     state = State.SPLICE_PENDING;

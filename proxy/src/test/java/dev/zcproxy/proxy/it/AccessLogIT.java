@@ -90,6 +90,20 @@ class AccessLogIT extends OriginAndProxy {
   }
 
   @Test
+  void aTruncatedSmallMissHeldWholeIsAbortedAndNotStored() throws Exception {
+    // below Fill.WHOLE_MAX: the body is held in memory and its readers are sent from there
+    truncating("/cutsmall", 40_000, 10_000, "max-age=600");
+    assertThatThrownBy(() -> proxy.get("/cutsmall")).isInstanceOf(IOException.class);
+    String line = lineFor("\"GET /cutsmall HTTP/1.1\"");
+    assertThat(line).matches("127\\.0\\.0\\.1 \"GET /cutsmall HTTP/1\\.1\" 200 \\d+ \\d+us MISS \\w+ aborted");
+    assertThat(Long.parseLong(line.split(" ")[4])).isBetween(0L, 10_000L);
+    assertThat(proxy.server.store().entryCount()).isZero();
+    assertThatThrownBy(() -> proxy.get("/cutsmall")).as("not stored: the next request goes to the origin again").isInstanceOf(IOException.class);
+    assertThat(linesFor("/cutsmall ")).isEqualTo(2);
+    assertThat(proxy.server.store().entryCount()).isZero();
+  }
+
+  @Test
   void aWholeResponseIsLoggedComplete() throws Exception {
     origin.serve("/whole", new byte[5000], "Cache-Control", "max-age=600");
     proxy.get("/whole");

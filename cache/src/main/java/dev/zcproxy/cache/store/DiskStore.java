@@ -1188,7 +1188,9 @@ public final class DiskStore implements AutoCloseable {
   // is space promised to writers that write behind the store's back (a spliced fill) and not written
   // yet. A copy writer claims each chunk before writing it; when there is no room the coldest entries
   // are evicted (their files deleted at once), and a body that could not fit even in an empty cache
-  // is not stored at all. A write that fails with ENOSPC anyway (another process filled the disk)
+  // is not stored at all. Deleting a file does not add to freeEstimate (an evicted file's space comes
+  // back only when its last reader closes it), so the estimate is low until measured again: every
+  // refusal measures first. A write that fails with ENOSPC anyway (another process filled the disk)
   // evicts and is retried once.
 
   private final AtomicLong freeEstimate = new AtomicLong(Long.MAX_VALUE);
@@ -1246,9 +1248,20 @@ public final class DiskStore implements AutoCloseable {
     }
   }
 
-  /** Whether {@code bytes} could be written if every entry were evicted (ignores space other writers will free). */
+  /**
+   * Whether {@code bytes} could be written if every entry were evicted (ignores space other writers will
+   * free). A no is measured again before it is given: the estimate learns of freed space (a failed
+   * writer's temp file deleted, an evicted file closed by its last reader) only when it is measured. On
+   * the I/O executor (may stat the file system).
+   */
   boolean couldFit(long bytes) {
-    return bytes <= roomIfEmpty();
+    if (bytes <= roomIfEmpty()) {
+      return true;
+    }
+    synchronized (spaceLock) {
+      measureFree();
+      return bytes <= roomIfEmpty();
+    }
   }
 
   /** {@link #room()} plus the indexed bytes, saturated (the free space is Long.MAX_VALUE until measured). */

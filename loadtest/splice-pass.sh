@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# loadtest/splice-pass.sh: does closing the origin connection after a spliced pass-through cost
-# throughput? Runs two zcproxy instances side by side in front of one demo origin: "splice" (the
-# default: uncacheable bodies >= transfer.splice-min-size move socket to socket with splice(2), and
-# the origin connection is closed afterwards) and "copy" (transfer.splice: false: bodies are copied
-# and origin connections are kept alive). The same wrk command runs against each, interleaved over
+# loadtest/splice-pass.sh: is a spliced pass-through faster or cheaper than a copied one? Runs two
+# zcproxy instances side by side in front of one demo origin: "splice" (the default: uncacheable
+# bodies >= transfer.splice-min-size move socket to socket with splice(2), and the origin connection
+# then goes back to the pool: SpliceKeepAliveIT) and "copy" (transfer.splice: false: bodies are
+# copied; origin connections are kept alive too). The same wrk command runs against each, interleaved over
 # ROUNDS rounds; it prints every round and the medians, with CPU seconds per GB of each proxy.
 #
 #   loadtest/splice-pass.sh                       # sizes 64k 256k 1m 16m, 3 rounds of 5 s, -t2 -c32

@@ -32,7 +32,7 @@ for _ in $(seq 1 100); do
 done
 cat <<'TXT'
 
-zcproxy is up. Try it (the second request is a HIT, served by sendfile from the cache file):
+zcproxy is up. Try it (the second request is a HIT; a 16 KiB body is sent from the RAM tier, larger ones by sendfile):
   curl -s -o /dev/null -D - http://127.0.0.1:8080/bytes/16k | grep -iE '^(x-cache|cache-status|age)'
   curl -s -o /dev/null -D - http://127.0.0.1:8080/bytes/16k | grep -iE '^(x-cache|cache-status|age)'
 Stats: curl -s http://127.0.0.1:8079/stats     Ctrl-C stops the proxy and the demo origin.

@@ -7,7 +7,6 @@ import dev.zcproxy.proxy.transfer.TransferMode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +17,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -38,7 +36,8 @@ class FastHitIT extends OriginAndProxy {
   @RegisterExtension
   final AccessLogCapture access = new AccessLogCapture();
   final BlockingQueue<String> lines = access.lines;
-  final List<Socket> sockets = new ArrayList<>();
+  @RegisterExtension
+  final RawConnections raw = new RawConnections(() -> proxy);
 
   @BeforeEach
   void start() throws Exception {
@@ -56,18 +55,11 @@ class FastHitIT extends OriginAndProxy {
     }
   }
 
-  @AfterEach
-  void closeSockets() throws IOException {
-    for (Socket s : sockets) {
-      s.close();
-    }
-  }
-
   @Test
   void aPlainGetHitIsAnsweredLikeAnyHitCountedAndLogged() throws Exception {
     long ramBefore = proxy.server.metrics().responses(TransferMode.RAM);
-    Socket s = connect();
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    Socket s = raw.connect();
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     Response fast = read(s);
     assertThat(fast.status()).isEqualTo(200);
     assertThat(fast.body()).isEqualTo(BODY);
@@ -84,7 +76,7 @@ class FastHitIT extends OriginAndProxy {
     assertThat(line).contains("\"GET /f HTTP/1.1\" 200 1024 ").contains("HIT ram complete");
 
     // the normal path (a validator that does not match: answered 200 from the same RAM body) sends the same fields
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\nIf-None-Match: \"other\"\r\n\r\n");
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\nIf-None-Match: \"other\"\r\n\r\n");
     Response normal = read(s);
     assertThat(normal.status()).isEqualTo(200);
     assertThat(normal.body()).isEqualTo(BODY);
@@ -95,24 +87,24 @@ class FastHitIT extends OriginAndProxy {
 
   @Test
   void headConditionalAndPlainRequestsShareOneConnection() throws Exception {
-    Socket s = connect();
-    send(s, "HEAD /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    Socket s = raw.connect();
+    send(s, "HEAD /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     Response head = readHead(s);
     assertThat(head.status()).isEqualTo(200);
     assertThat(head.field("content-length")).isEqualTo("1024");
     assertThat(head.field("cache-status")).isEqualTo("zcproxy; hit");
 
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\nIf-None-Match: \"v1\"\r\n\r\n");
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\nIf-None-Match: \"v1\"\r\n\r\n");
     Response notModified = readHead(s);
     assertThat(notModified.status()).isEqualTo(304);
     assertThat(notModified.field("content-length")).isNull();
 
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\nRange: bytes=0-9\r\n\r\n");
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\nRange: bytes=0-9\r\n\r\n");
     Response part = read(s);
     assertThat(part.status()).isEqualTo(206);
     assertThat(part.body()).isEqualTo(Arrays.copyOf(BODY, 10));
 
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\nConnection: keep-alive\r\n\r\n");
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\nConnection: keep-alive\r\n\r\n");
     Response fast = read(s);
     assertThat(fast.lastField()).startsWith("Age: ");
     assertThat(fast.body()).isEqualTo(BODY);
@@ -127,11 +119,11 @@ class FastHitIT extends OriginAndProxy {
 
   @Test
   void pipelinedRequestsAreAnsweredInOrderAndConnectionCloseIsKept() throws Exception {
-    Socket s = connect();
-    String get = "GET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n";
-    send(s, get + get + "HEAD /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n" + get
-        + "GET /f HTTP/1.1\r\nHost: " + host() + "\r\nIf-None-Match: \"v1\"\r\n\r\n" + get
-        + "GET /f HTTP/1.1\r\nHost: " + host() + "\r\nConnection: close\r\n\r\n");
+    Socket s = raw.connect();
+    String get = "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n";
+    send(s, get + get + "HEAD /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n" + get
+        + "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\nIf-None-Match: \"v1\"\r\n\r\n" + get
+        + "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\nConnection: close\r\n\r\n");
     for (int i = 0; i < 2; i++) {
       Response r = read(s);
       assertThat(r.body()).isEqualTo(BODY);
@@ -153,8 +145,8 @@ class FastHitIT extends OriginAndProxy {
 
   @Test
   void anHttp10RequestGoesTheNormalWay() throws Exception {
-    Socket s = connect();
-    send(s, "GET /f HTTP/1.0\r\nHost: " + host() + "\r\nConnection: keep-alive\r\n\r\n");
+    Socket s = raw.connect();
+    send(s, "GET /f HTTP/1.0\r\nHost: " + raw.host() + "\r\nConnection: keep-alive\r\n\r\n");
     Response r = read(s);
     assertThat(r.body()).isEqualTo(BODY);
     assertThat(r.lastField()).doesNotStartWith("Age: ");
@@ -164,18 +156,18 @@ class FastHitIT extends OriginAndProxy {
 
   @Test
   void aClientThatClosesMidwayLeavesTheProxyServing() throws Exception {
-    Socket s = connect();
+    Socket s = raw.connect();
     s.setSoLinger(true, 0); // a reset: writes still under way fail
     StringBuilder burst = new StringBuilder();
     for (int i = 0; i < 200; i++) {
-      burst.append("GET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+      burst.append("GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     }
     send(s, burst.toString());
     readHead(s); // the first response is under way
     s.close();
 
-    Socket next = connect();
-    send(next, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    Socket next = raw.connect();
+    send(next, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     Response r = read(next);
     assertThat(r.body()).isEqualTo(BODY);
     assertThat(r.lastField()).startsWith("Age: ");
@@ -189,19 +181,6 @@ class FastHitIT extends OriginAndProxy {
   }
 
   // ---------------------------------------------------------------- raw HTTP/1.1
-
-  /** The Host the fixture's client sends: the same cache key as the requests that stored the entry. */
-  private String host() {
-    return "127.0.0.1:" + proxy.server.port();
-  }
-
-  private Socket connect() throws IOException {
-    Socket s = new Socket();
-    sockets.add(s);
-    s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5_000);
-    s.setSoTimeout(10_000);
-    return s;
-  }
 
   /** Writes {@code raw} to the socket as ISO-8859-1 bytes and flushes. */
   static void send(Socket s, String raw) throws IOException {

@@ -11,7 +11,6 @@ import dev.zcproxy.proxy.it.FastHitIT.Response;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +21,6 @@ import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -44,7 +42,8 @@ class FileHitIT extends OriginAndProxy {
   @RegisterExtension
   final AccessLogCapture access = new AccessLogCapture();
   final BlockingQueue<String> lines = access.lines;
-  final List<Socket> sockets = new ArrayList<>();
+  @RegisterExtension
+  final RawConnections raw = new RawConnections(() -> proxy);
 
   @BeforeEach
   void start() throws Exception {
@@ -60,21 +59,14 @@ class FileHitIT extends OriginAndProxy {
     drain(3); // the misses' lines
   }
 
-  @AfterEach
-  void closeSockets() throws IOException {
-    for (Socket s : sockets) {
-      s.close();
-    }
-  }
-
   @Test
   void hitsFromTheFileTakeTheFastPathAnswerLikeTheNormalOneAndCountAsSendfile() throws Exception {
     long sendfile = proxy.server.metrics().responses(TransferMode.SENDFILE);
     JsonObject before = written();
-    Socket s = connect();
+    Socket s = raw.connect();
     List<Response> fast = new ArrayList<>();
     for (String p : List.of("/16k", "/256k", "/4m")) {
-      send(s, "GET " + p + " HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+      send(s, "GET " + p + " HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
       fast.add(read(s));
     }
     byte[][] bodies = {B16K, B256K, B4M};
@@ -97,7 +89,7 @@ class FileHitIT extends OriginAndProxy {
     assertThat(after.getLong("buffer_bytes") - before.getLong("buffer_bytes")).as("body bytes copied").isZero();
 
     // the normal path (a validator that does not match: 200 from the same file) sends the same fields
-    send(s, "GET /256k HTTP/1.1\r\nHost: " + host() + "\r\nIf-None-Match: \"other\"\r\n\r\n");
+    send(s, "GET /256k HTTP/1.1\r\nHost: " + raw.host() + "\r\nIf-None-Match: \"other\"\r\n\r\n");
     Response normal = read(s);
     assertThat(normal.body()).isEqualTo(B256K);
     assertThat(normal.lastField()).doesNotStartWith("Age: ");
@@ -109,8 +101,8 @@ class FileHitIT extends OriginAndProxy {
 
   @Test
   void noPathAddsAContentTypeTheOriginDidNotSend() throws Exception {
-    Socket s = connect();
-    String h = " HTTP/1.1\r\nHost: " + host() + "\r\n";
+    Socket s = raw.connect();
+    String h = " HTTP/1.1\r\nHost: " + raw.host() + "\r\n";
     send(s, "GET /4m" + h + "\r\n");
     Response fast = read(s);
     send(s, "GET /4m" + h + "Range: bytes=10-19\r\n\r\n");
@@ -130,8 +122,8 @@ class FileHitIT extends OriginAndProxy {
 
   @Test
   void pipelinedHitsAreAnsweredInOrder() throws Exception {
-    Socket s = connect();
-    String h = " HTTP/1.1\r\nHost: " + host() + "\r\n";
+    Socket s = raw.connect();
+    String h = " HTTP/1.1\r\nHost: " + raw.host() + "\r\n";
     send(s, "GET /4m" + h + "\r\n" + "GET /16k" + h + "\r\n" + "HEAD /256k" + h + "\r\n" + "GET /256k" + h + "\r\n"
         + "GET /4m" + h + "If-None-Match: \"c\"\r\n\r\n" + "GET /16k" + h + "\r\n" + "GET /4m" + h + "\r\n");
     Response first = read(s);
@@ -165,11 +157,9 @@ class FileHitIT extends OriginAndProxy {
   @Test
   void aClientThatClosesMidBodyLeavesNoFileOpen() throws Exception {
     Socket s = new Socket();
-    sockets.add(s);
     s.setReceiveBufferSize(4096); // the 4 MiB body cannot all be in flight: the region is cut
-    s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5_000);
-    s.setSoTimeout(10_000);
-    send(s, "GET /4m HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    raw.connect(s);
+    send(s, "GET /4m HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     Response head = readHead(s);
     assertThat(head.lastField()).startsWith("Age: ");
     assertThat(s.getInputStream().readNBytes(1000)).hasSize(1000);
@@ -178,8 +168,8 @@ class FileHitIT extends OriginAndProxy {
     String line = lines.poll(10, TimeUnit.SECONDS);
     assertThat(line).contains("\"GET /4m HTTP/1.1\" 200 ").contains("HIT sendfile aborted");
 
-    Socket next = connect();
-    send(next, "GET /4m HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    Socket next = raw.connect();
+    send(next, "GET /4m HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     assertThat(read(next).body()).isEqualTo(B4M);
     assertThat(drain(1).get(0)).contains("HIT sendfile complete");
     next.close();
@@ -227,18 +217,6 @@ class FileHitIT extends OriginAndProxy {
       out.add(f.startsWith("age:") ? "age" : f);
     }
     return out;
-  }
-
-  private String host() {
-    return "127.0.0.1:" + proxy.server.port();
-  }
-
-  private Socket connect() throws IOException {
-    Socket s = new Socket();
-    sockets.add(s);
-    s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5_000);
-    s.setSoTimeout(10_000);
-    return s;
   }
 
   private List<String> drain(int n) throws InterruptedException {

@@ -10,8 +10,6 @@ import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.proxy.it.FastHitIT.Response;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.http.HttpServerRequest;
-import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -20,7 +18,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -42,7 +39,8 @@ class FrontHitIT extends OriginAndProxy {
   @RegisterExtension
   final AccessLogCapture access = new AccessLogCapture();
   final BlockingQueue<String> lines = access.lines;
-  final List<Socket> sockets = new ArrayList<>();
+  @RegisterExtension
+  final RawConnections raw = new RawConnections(() -> proxy);
   /** Requests to /held wait here until the test answers them. */
   final BlockingQueue<HttpServerRequest> held = new java.util.concurrent.LinkedBlockingQueue<>();
 
@@ -56,13 +54,6 @@ class FrontHitIT extends OriginAndProxy {
     origin.route("/held", held::add);
     proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout");
     warm("/f", 1);
-  }
-
-  @AfterEach
-  void closeSockets() throws IOException {
-    for (Socket s : sockets) {
-      s.close();
-    }
   }
 
   /** Miss (whose fill reads the body into RAM), then a hit: the next hit of {@code path} can be a front hit. */
@@ -84,10 +75,10 @@ class FrontHitIT extends OriginAndProxy {
     long ram = proxy.server.metrics().responses(TransferMode.RAM);
     long hits = proxy.server.metrics().responses(CacheOutcome.HIT);
     long buffers = proxy.server.metrics().writtenAsBuffers();
-    Socket s = connect();
+    Socket s = raw.connect();
     int n = 20;
     for (int i = 0; i < n; i++) {
-      send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+      send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
       Response r = read(s);
       assertThat(r.status()).isEqualTo(200);
       assertThat(r.body()).isEqualTo(BODY);
@@ -107,10 +98,10 @@ class FrontHitIT extends OriginAndProxy {
 
   @Test
   void aFrontHitSendsTheBytesOfTheVertxFastPath() throws Exception {
-    Socket s = connect();
+    Socket s = raw.connect();
     long front = proxy.server.metrics().frontHits();
     // /f pipelined behind a request Vert.x is still answering: Vert.x answers it (by its fast path)
-    send(s, "GET /held HTTP/1.1\r\nHost: " + host() + "\r\n\r\nGET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    send(s, "GET /held HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\nGET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     HttpServerRequest originReq = held.poll(10, TimeUnit.SECONDS);
     assertThat(originReq).isNotNull();
     originReq.response().putHeader("Cache-Control", "no-store").end("held");
@@ -118,7 +109,7 @@ class FrontHitIT extends OriginAndProxy {
     byte[] viaVertx = raw(read(s));
     assertThat(proxy.server.metrics().frontHits()).as("behind a request in progress").isEqualTo(front);
     // alone: the front path (the fake clock stands still, so Age is the same)
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     byte[] alone = raw(read(s));
     assertThat(new String(alone, StandardCharsets.ISO_8859_1)).isEqualTo(new String(viaVertx, StandardCharsets.ISO_8859_1));
     proxy.server.metrics().whenResponses(CacheOutcome.HIT, 3).get(10, TimeUnit.SECONDS);
@@ -128,15 +119,15 @@ class FrontHitIT extends OriginAndProxy {
 
   @Test
   void aPipelinedMixOfHitsAndMissesComesBackInOrder() throws Exception {
-    Socket s = connect();
+    Socket s = raw.connect();
     StringBuilder burst = new StringBuilder();
     List<String> expected = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
       String path = i % 2 == 0 || i == 9 ? "/f" : "/m" + (i / 2);
-      burst.append("GET ").append(path).append(" HTTP/1.1\r\nHost: ").append(host()).append("\r\n\r\n");
+      burst.append("GET ").append(path).append(" HTTP/1.1\r\nHost: ").append(raw.host()).append("\r\n\r\n");
       expected.add(path);
     }
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n" + burst); // a first hit, then the burst in one write
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n" + burst); // a first hit, then the burst in one write
     assertThat(read(s).body()).isEqualTo(BODY);
     for (String path : expected) {
       Response r = read(s);
@@ -162,45 +153,45 @@ class FrontHitIT extends OriginAndProxy {
   @Test
   void requestsThatAreNotPlainHitsAreLeftToVertxAndAnsweredRight() throws Exception {
     long front = proxy.server.metrics().frontHits();
-    Socket s = connect();
-    send(s, "HEAD /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    Socket s = raw.connect();
+    send(s, "HEAD /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     Response head = readHead(s);
     assertThat(head.status()).isEqualTo(200);
     assertThat(head.field("content-length")).isEqualTo("1024");
 
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\nRange: bytes=0-9\r\n\r\n");
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\nRange: bytes=0-9\r\n\r\n");
     Response part = read(s);
     assertThat(part.status()).isEqualTo(206);
     assertThat(part.body()).isEqualTo(Arrays.copyOf(BODY, 10));
 
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\nIf-None-Match: \"v5\"\r\n\r\n");
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\nIf-None-Match: \"v5\"\r\n\r\n");
     assertThat(readHead(s).status()).isEqualTo(304);
 
     // a validator the entry cannot be judged by (no Last-Modified): the whole response, by the normal path
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\nIf-Modified-Since: Tue, 01 Dec 2099 00:00:00 GMT\r\n\r\n");
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\nIf-Modified-Since: Tue, 01 Dec 2099 00:00:00 GMT\r\n\r\n");
     Response ims = read(s);
     assertThat(ims.body()).isEqualTo(BODY);
     assertThat(ims.lastField()).doesNotStartWith("Age: ");
 
     // the request's own Cache-Control and Pragma: revalidated with the origin (its 200 is a new copy)
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\nCache-Control: no-cache\r\n\r\n");
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\nCache-Control: no-cache\r\n\r\n");
     Response noCache = read(s);
     assertThat(noCache.body()).isEqualTo(BODY);
     assertThat(noCache.field("cache-status")).doesNotContain("hit").contains("fwd=");
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\nPragma: no-cache\r\n\r\n");
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\nPragma: no-cache\r\n\r\n");
     Response pragma = read(s);
     assertThat(pragma.body()).isEqualTo(BODY);
     assertThat(pragma.field("cache-status")).doesNotContain("hit").contains("fwd=");
     int originAfterNoCache = origin.requests("/f");
     assertThat(originAfterNoCache).isEqualTo(3);
 
-    send(s, "GET /f HTTP/1.0\r\nHost: " + host() + "\r\nConnection: keep-alive\r\n\r\n");
+    send(s, "GET /f HTTP/1.0\r\nHost: " + raw.host() + "\r\nConnection: keep-alive\r\n\r\n");
     Response old = read(s);
     assertThat(old.body()).isEqualTo(BODY);
     assertThat(old.field("connection")).isEqualToIgnoringCase("keep-alive");
 
     assertThat(proxy.server.metrics().frontHits()).as("none of these").isEqualTo(front);
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\nConnection: close\r\n\r\n");
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\nConnection: close\r\n\r\n");
     Response last = read(s);
     assertThat(last.body()).isEqualTo(BODY);
     assertThat(last.field("connection")).isEqualTo("close");
@@ -212,14 +203,14 @@ class FrontHitIT extends OriginAndProxy {
   @Test
   void aStaleEntryIsNotServedFresh() throws Exception {
     warm("/s", 2);
-    Socket s = connect();
+    Socket s = raw.connect();
     long front = proxy.server.metrics().frontHits();
-    send(s, "GET /s HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    send(s, "GET /s HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     assertThat(read(s).field("cache-status")).isEqualTo("zcproxy; hit");
     proxy.server.metrics().whenResponses(CacheOutcome.HIT, 3).get(10, TimeUnit.SECONDS); // counted once written
     assertThat(proxy.server.metrics().frontHits()).isEqualTo(front + (FRONT ? 1 : 0));
     proxy.advance(Duration.ofSeconds(30));
-    send(s, "GET /s HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    send(s, "GET /s HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     Response stale = read(s);
     assertThat(stale.body()).isEqualTo(BODY);
     assertThat(stale.field("cache-status")).as("not a fresh hit").isNotEqualTo("zcproxy; hit");
@@ -230,34 +221,22 @@ class FrontHitIT extends OriginAndProxy {
 
   @Test
   void aClientThatResetsMidBurstLeavesNothingBehind() throws Exception {
-    Socket s = connect();
+    Socket s = raw.connect();
     s.setSoLinger(true, 0);
     StringBuilder burst = new StringBuilder();
     for (int i = 0; i < 200; i++) {
-      burst.append("GET /f HTTP/1.1\r\nHost: ").append(host()).append("\r\n\r\n");
+      burst.append("GET /f HTTP/1.1\r\nHost: ").append(raw.host()).append("\r\n\r\n");
     }
     send(s, burst.toString());
     readHead(s);
     s.close();
-    Socket next = connect();
-    send(next, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    Socket next = raw.connect();
+    send(next, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     assertThat(read(next).body()).isEqualTo(BODY);
     assertThat(origin.requests("/f")).isEqualTo(1);
   }
 
   // ---------------------------------------------------------------- raw HTTP/1.1
-
-  private String host() {
-    return "127.0.0.1:" + proxy.server.port();
-  }
-
-  private Socket connect() throws IOException {
-    Socket s = new Socket();
-    sockets.add(s);
-    s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5_000);
-    s.setSoTimeout(10_000);
-    return s;
-  }
 
   /** A response as it came: head lines and body. */
   private static byte[] raw(Response r) {

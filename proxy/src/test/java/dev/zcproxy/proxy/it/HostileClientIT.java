@@ -9,7 +9,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +21,7 @@ import java.util.Random;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -34,27 +34,17 @@ class HostileClientIT {
   Path cacheDir;
   FixtureOrigin origin;
   ProxyFixture proxy;
-  final List<Socket> sockets = new ArrayList<>();
+  @RegisterExtension
+  final RawConnections raw = new RawConnections(() -> proxy);
 
   @AfterEach
   void stop() throws Exception {
-    for (Socket s : sockets) {
-      s.close();
-    }
     if (proxy != null) {
       proxy.close();
     }
     if (origin != null) {
       origin.close();
     }
-  }
-
-  private Socket connect() throws IOException {
-    Socket s = new Socket();
-    sockets.add(s);
-    s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5_000);
-    s.setSoTimeout(10_000);
-    return s;
   }
 
   private static void send(Socket s, String raw) throws IOException {
@@ -121,14 +111,14 @@ class HostileClientIT {
     proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.max-connections: 20");
     List<Socket> admitted = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
-      Socket s = connect();
+      Socket s = raw.connect();
       send(s, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
       assertThat(readResponse(s)).startsWith("HTTP/1.1 200").endsWith("fine");
       admitted.add(s);
     }
     assertThat(proxy.server.openClientConnections()).isEqualTo(20);
 
-    Socket over = connect();
+    Socket over = raw.connect();
     send(over, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n"); // may fail or be ignored: the proxy closes at accept
     assertThat(closedByPeer(over)).as("the 21st connection is closed").isTrue();
     assertThat(proxy.server.rejectedClientConnections()).isEqualTo(1);
@@ -142,7 +132,7 @@ class HostileClientIT {
     // a slot freed by a closing client is available again
     admitted.get(0).close();
     await(() -> proxy.server.openClientConnections() == 19, 5_000, "the closed connection to be counted out");
-    Socket again = connect();
+    Socket again = raw.connect();
     send(again, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
     assertThat(readResponse(again)).startsWith("HTTP/1.1 200").endsWith("fine");
     assertThat(origin.requests("/ok")).isEqualTo(41);
@@ -156,7 +146,7 @@ class HostileClientIT {
     int port = echo.actualPort();
     proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.max-connections: 2", "transfer.connect-ports: [" + port + "]");
     for (int i = 0; i < 5; i++) { // five tunnels one after another through a bound of two
-      try (Socket s = connect()) {
+      try (Socket s = raw.connect()) {
         send(s, "CONNECT 127.0.0.1:" + port + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n\r\n");
         assertThat(readHead(s.getInputStream())).startsWith("HTTP/1.1 200");
         send(s, "ping");
@@ -172,7 +162,7 @@ class HostileClientIT {
     origin = FixtureOrigin.start();
     origin.serve("/x", "hello".getBytes(), "Cache-Control", "max-age=60");
     proxy = ProxyFixture.start(origin.url(), cacheDir);
-    Socket s = connect();
+    Socket s = raw.connect();
     // what java.net.http sends by default: an offer to switch this connection to HTTP/2
     send(s, "GET /x HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
         + "HTTP2-Settings: AAEAAEAAAAIAAAABAAMAAABkAAQBAAAAAAUAAEAA\r\n\r\n");
@@ -194,7 +184,7 @@ class HostileClientIT {
     List<Socket> loris = new ArrayList<>();
     boolean[] cut = new boolean[n];
     for (int i = 0; i < n; i++) {
-      loris.add(connect());
+      loris.add(raw.connect());
     }
     // one byte per connection every 100 ms: each byte resets an idle timer, only a head timer ends it
     long started = System.nanoTime();
@@ -231,7 +221,7 @@ class HostileClientIT {
   void aConnectionThatSendsNothingIsClosedAtTheHeadTimeout() throws Exception {
     origin = FixtureOrigin.start();
     proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.request-head-timeout: 500ms");
-    Socket s = connect();
+    Socket s = raw.connect();
     s.setSoTimeout(10_000);
     assertThat(s.getInputStream().readAllBytes()).as("closed silently, no 408 for a connection that sent nothing").isEmpty();
     assertThat(origin.totalRequests()).isZero();
@@ -242,7 +232,7 @@ class HostileClientIT {
     origin = FixtureOrigin.start();
     origin.serve("/ok", "fine".getBytes(), "Cache-Control", "no-store");
     proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.request-head-timeout: 300ms", "listen.idle-timeout: 60s");
-    Socket s = connect();
+    Socket s = raw.connect();
     send(s, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
     assertThat(readResponse(s)).startsWith("HTTP/1.1 200");
     s.setSoTimeout(1_000); // three head timeouts: no 408 arrives on an idle keep-alive connection
@@ -276,9 +266,8 @@ class HostileClientIT {
   private void nonReaders(int n, String path) throws IOException {
     for (int i = 0; i < n; i++) {
       Socket s = new Socket();
-      sockets.add(s);
       s.setReceiveBufferSize(4096); // before connect: a small window, so the proxy's writes back up at once
-      s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5_000);
+      raw.connect(s);
       // the Host the java.net.http client sends too: one cache key for both kinds of client
       send(s, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + proxy.server.port() + "\r\n\r\n");
     }
@@ -344,9 +333,7 @@ class HostileClientIT {
     assertThat(heapAfterGc() - heapBefore).as("heap held for 100 non-readers").isLessThan(64L << 20);
     assertThat(threads() - threadsBefore).as("threads do not grow with connections").isLessThanOrEqualTo(4);
 
-    for (Socket s : sockets) {
-      s.close();
-    }
+    raw.closeAll();
     // (the java.net.http client may keep its one keep-alive connection)
     await(() -> proxy.server.openClientConnections() <= 1, 10_000, "every non-reader to be counted out");
   }

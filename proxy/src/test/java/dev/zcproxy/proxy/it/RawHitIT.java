@@ -10,14 +10,10 @@ import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.proxy.it.FastHitIT.Response;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -33,7 +29,8 @@ class RawHitIT extends OriginAndProxy {
 
   @RegisterExtension
   final AccessLogCapture access = new AccessLogCapture();
-  final List<Socket> sockets = new ArrayList<>();
+  @RegisterExtension
+  final RawConnections raw = new RawConnections(() -> proxy);
 
   @BeforeEach
   void start() throws Exception {
@@ -47,19 +44,12 @@ class RawHitIT extends OriginAndProxy {
     proxy.server.metrics().whenRamLoaded(1).get(10, TimeUnit.SECONDS);
   }
 
-  @AfterEach
-  void closeSockets() throws IOException {
-    for (Socket s : sockets) {
-      s.close();
-    }
-  }
-
   @Test
   void aHeadSentByteByByteIsAnsweredAndTheConnectionOutlivesTheHeadTimer() throws Exception {
-    Socket s = connect();
+    Socket s = raw.connect();
     s.setTcpNoDelay(true);
     OutputStream out = s.getOutputStream();
-    for (byte b : ("GET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII)) {
+    for (byte b : ("GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII)) {
       out.write(b); // one segment a byte: the proxy reads a partial head (the decoder's) at least once
       out.flush();
     }
@@ -67,7 +57,7 @@ class RawHitIT extends OriginAndProxy {
     proxy.server.metrics().whenResponses(CacheOutcome.HIT, 1).get(10, TimeUnit.SECONDS); // counted once written
     long front = proxy.server.metrics().frontHits();
     for (int i = 0; i < 3; i++) {
-      send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+      send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
       Response r = read(s);
       assertThat(r.status()).isEqualTo(200);
       assertThat(r.body()).isEqualTo(BODY);
@@ -77,7 +67,7 @@ class RawHitIT extends OriginAndProxy {
     assertThat(proxy.server.metrics().frontHits()).isEqualTo(front + 3);
     // heads answered in front of the decoder stop the 1 s head clock like decoded ones: an idle keep-alive stays
     assertThat(closedByPeer(s, 2_500)).as("closed by the head timer").isFalse();
-    send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
     assertThat(read(s).body()).isEqualTo(BODY);
     // a head that stops half-way is still timed: 408, then closed
     send(s, "GET /f HTTP/1.1\r\nHo");
@@ -93,11 +83,11 @@ class RawHitIT extends OriginAndProxy {
     assertThat(proxy.get("/f").statusCode()).isEqualTo(200); // reads the body into RAM
     proxy.server.metrics().whenRamLoaded(1).get(10, TimeUnit.SECONDS);
     int fetched = origin.requests("/f");
-    Socket s = connect();
+    Socket s = raw.connect();
     long front = proxy.server.metrics().frontHits();
     // a hit every 250 ms for 2.5 s: the idle timer (1 s, real time) sees every read and write of the front path
     for (int i = 0; i < 10; i++) {
-      send(s, "GET /f HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+      send(s, "GET /f HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
       assertThat(read(s).body()).as("hit %d", i).isEqualTo(BODY);
       Thread.sleep(250); // real time is what the idle timer counts
     }
@@ -108,7 +98,7 @@ class RawHitIT extends OriginAndProxy {
 
   @Test
   void hostileHeadsGetTheDecodersAnswerAndNothingHiddenReachesTheOrigin() throws Exception {
-    String h = host();
+    String h = raw.host();
     String smuggled = "GET /m0 HTTP/1.1\r\nHost: " + h + "\r\n\r\n";
     String chunk = Integer.toHexString(smuggled.length()) + "\r\n" + smuggled + "\r\n0\r\n\r\n";
     Object[][] cases = {
@@ -127,7 +117,7 @@ class RawHitIT extends OriginAndProxy {
       String head = (String) c[0];
       int status = (int) c[1];
       String what = head.replace("\r", "\\r").replace("\n", "\\n").replace("\0", "\\0");
-      Socket s = connect();
+      Socket s = raw.connect();
       send(s, head);
       Response r = read(s);
       if (status == 200) {
@@ -148,7 +138,7 @@ class RawHitIT extends OriginAndProxy {
 
   @Test
   void unusualButValidHeadsAreAnsweredByTheDecoderPath() throws Exception {
-    String h = host();
+    String h = raw.host();
     char[] big = new char[5000];
     Arrays.fill(big, 'a');
     String[] heads = {
@@ -156,7 +146,7 @@ class RawHitIT extends OriginAndProxy {
       "GET http://" + h + "/f HTTP/1.1\r\nHost: " + h + "\r\n\r\n", // absolute form
       "GET /f HTTP/1.1\r\nHost: " + h + "\r\nX-Latin: caf\u00e9\r\n\r\n", // obs-text
     };
-    Socket s = connect();
+    Socket s = raw.connect();
     for (String head : heads) {
       send(s, head);
       Response r = read(s);
@@ -168,9 +158,9 @@ class RawHitIT extends OriginAndProxy {
 
   @Test
   void aPipelinedMixOfHitsMissesAndAPostComesBackInOrder() throws Exception {
-    String h = host();
+    String h = raw.host();
     String hit = "GET /f HTTP/1.1\r\nHost: " + h + "\r\n\r\n";
-    Socket s = connect();
+    Socket s = raw.connect();
     send(s, hit + hit + "GET /m1 HTTP/1.1\r\nHost: " + h + "\r\n\r\n" + hit
         + "POST /m2 HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: 11\r\n\r\n" + hit.substring(0, 11)
         + hit + "GET /m3 HTTP/1.1\r\nHost: " + h + "\r\n\r\n" + hit + "GET /f HTTP/1.1\r\nHo");
@@ -206,17 +196,5 @@ class RawHitIT extends OriginAndProxy {
     } finally {
       s.setSoTimeout(10_000);
     }
-  }
-
-  private String host() {
-    return "127.0.0.1:" + proxy.server.port();
-  }
-
-  private Socket connect() throws IOException {
-    Socket s = new Socket();
-    sockets.add(s);
-    s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5_000);
-    s.setSoTimeout(10_000);
-    return s;
   }
 }

@@ -8,6 +8,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import java.io.IOException;
 import java.net.http.HttpResponse;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -229,15 +230,55 @@ class DiskFullIT {
     assertCacheStillWorks();
   }
 
-  /** After the disk was full: a new object is stored and served as a hit. */
+  /**
+   * After the disk was full: once the fills in flight have ended and the files evicted under readers
+   * are closed (until then their space is not free, and a full disk may rightly pass a body through
+   * unstored), a new object is stored and served as a hit.
+   */
   private void assertCacheStillWorks() throws Exception {
     byte[] small = body(2 * MIB, 9);
     serve("/after", small);
+    awaitQuiet();
     long stored = storedCount();
     assertWhole("/after", small);
     proxy.server.metrics().whenStored(stored + 1).get(20, TimeUnit.SECONDS);
     assertThat(xCache("/after")).isEqualTo("HIT");
     assertThat(origin.requests("/after")).isEqualTo(1);
+  }
+
+  /** Waits (bounded) until no fill is in flight and no deleted file under the cache directory is still open. */
+  private void awaitQuiet() throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (fillsInFlight() > 0 || !openDeletedFiles().isEmpty()) {
+      if (System.nanoTime() > deadline) {
+        fail("still busy after 20 s: " + fillsInFlight() + " fills in flight, open deleted files " + openDeletedFiles());
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  private long fillsInFlight() {
+    Matcher m = Pattern.compile("\"in_flight\":(\\d+)").matcher(proxy.server.metrics().toJson());
+    assertThat(m.find()).isTrue();
+    return Long.parseLong(m.group(1));
+  }
+
+  /** The files under the cache directory this JVM holds open although they were deleted. */
+  private List<String> openDeletedFiles() throws IOException {
+    List<String> out = new ArrayList<>();
+    try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+      for (Path fd : fds) {
+        try {
+          String target = Files.readSymbolicLink(fd).toString();
+          if (target.startsWith(cacheDir.toString()) && target.endsWith(" (deleted)")) {
+            out.add(target);
+          }
+        } catch (IOException closedMeanwhile) {
+          // the descriptor was closed while listing
+        }
+      }
+    }
+    return out;
   }
 
   private long storedCount() {

@@ -223,7 +223,7 @@ class DiskStoreSnapshotTest {
       d2 = store(s, meta("http://a/d", "", T0 + 10), body(10, 6)); // a newer response: a new file
       fx.clock.addAndGet(1000);
       s.ban(Bans.Kind.PREFIX, "http://a/banned/", "").get(10, TimeUnit.SECONDS);
-      drainIo();
+      drainAllIo(); // a deletion still running on the other I/O thread would pull a file from under the copy
       image = crashImage();
     }
     assertThat(entryFiles(image)).as("purged, removed and replaced files were deleted before the crash").isEqualTo(3);
@@ -261,7 +261,7 @@ class DiskStoreSnapshotTest {
       for (int i = 0; i < 5; i++) {
         s.invalidate("http://a/" + i);
       }
-      drainIo();
+      drainAllIo(); // a deletion still running on the other I/O thread would pull a file from under the copy
       image = crashImage();
     }
     try (DiskStore s = open(image, CompletableFuture.completedFuture(null))) {

@@ -590,6 +590,9 @@ final class Fill {
       long end = pos + b.length();
       if (end > from) {
         Buffer part = from > pos ? b.slice((int) (from - pos), b.length()) : b;
+        if (out == null && (end == tailStart + tailBytes || part.length() >= TAIL_SLICE)) {
+          return part; // one kept buffer holds the rest: sent as it is (a write sends a duplicate), not copied
+        }
         if (out == null) {
           out = Buffer.buffer((int) Math.min(TAIL_SLICE, received - from));
         }

@@ -480,12 +480,17 @@ public final class EntryWriter {
    */
   private FileChannel createTemp() throws IOException {
     try {
-      return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      return FileChannel.open(temp, CREATE_NEW_WRITE, NO_ATTRIBUTES);
     } catch (NoSuchFileException missingDir) {
       Files.createDirectories(temp.getParent());
-      return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      return FileChannel.open(temp, CREATE_NEW_WRITE, NO_ATTRIBUTES);
     }
   }
+
+  /** The temp file's open options, made once: the varargs overload builds an array and a set per file. */
+  private static final java.util.Set<java.nio.file.OpenOption> CREATE_NEW_WRITE =
+      java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+  private static final java.nio.file.attribute.FileAttribute<?>[] NO_ATTRIBUTES = new java.nio.file.attribute.FileAttribute<?>[0];
 
   /** Renames the complete temp file to {@code target}, creating its fan-out directory only when the rename says it is missing. */
   private void moveIntoPlace(Path target) throws IOException {

@@ -590,6 +590,9 @@ final class Fill {
       long end = pos + b.length();
       if (end > from) {
         Buffer part = from > pos ? b.slice((int) (from - pos), b.length()) : b;
+        if (out == null && (end == tailStart + tailBytes || part.length() >= TAIL_SLICE)) {
+          return part; // one kept buffer holds the rest: sent as it is (a write sends a duplicate), not copied
+        }
         if (out == null) {
           out = Buffer.buffer((int) Math.min(TAIL_SLICE, received - from));
         }
@@ -739,6 +742,14 @@ final class Fill {
       return to >= 0 ? to : v.total;
     }
 
+    /**
+     * Whether the head waits for the first body bytes, to go out with them in one write (nginx's
+     * {@code postpone_output}): so for a small body held whole, which comes from memory right behind the head.
+     */
+    boolean headWithBody() {
+      return fill.whole;
+    }
+
     /** Any thread: pumps on the reader's loop. */
     void wake() {
       ex.context.runOnContext(v -> pump());
@@ -836,6 +847,16 @@ final class Fill {
           next = next.slice(0, (int) (to - sent)); // a range ends inside the tail
         }
         int n = next.length();
+        long end = limit(fill.view);
+        if (end >= 0 && sent + n >= end) {
+          // The last bytes: head (when it waited for them), body and end of response in one write.
+          done = true;
+          sent += n;
+          ex.bodyBytes = sent - from;
+          fill.removeReader(this);
+          ex.finish(CacheOutcome.MISS, mode, ex.resp.end(next));
+          return;
+        }
         ex.resp.write(next).onComplete(w -> {
           sending = false;
           if (w.failed()) {

@@ -1141,7 +1141,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ex.clientGone = true;
       reader.abandon();
     });
-    resp.writeHead();
+    if (!reader.headWithBody()) {
+      resp.writeHead();
+    }
     reader.wake(); // runs after this handler returns, on this event loop: the head goes first
   }
 }

@@ -33,6 +33,7 @@ final class RamTier {
 
   private final ProxyConfig.Ram config;
   private final Cache<Long, Kept> bodies;
+  private final com.github.benmanes.caffeine.cache.Policy.Eviction<Long, Kept> eviction;
   private final Executor io;
   private final Runnable loaded;
   /** Generations being read in now: one read per body, however many hits come meanwhile. */
@@ -48,6 +49,7 @@ final class RamTier {
         .weigher((Long gen, Kept k) -> k.body.length + OVERHEAD + (k.head == null ? 0 : k.head.head().retainedBytes()))
         .executor(Runnable::run)
         .build();
+    this.eviction = bodies.policy().eviction().orElseThrow(); // weight-bounded: always present
   }
 
   /** Whether a body of {@code length} bytes is kept here once read. */
@@ -152,7 +154,7 @@ final class RamTier {
 
   /** Whether a body of {@code length} bytes and its head fit beside the bodies kept now. */
   private boolean hasRoomFor(long length) {
-    long kept = bodies.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
+    long kept = eviction.weightedSize().orElse(0); // no Optional or boxed Long per fill
     return kept + length + OVERHEAD + HEAD_ESTIMATE <= config.sizeBytes();
   }
 

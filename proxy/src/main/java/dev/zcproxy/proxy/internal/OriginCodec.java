@@ -55,6 +55,9 @@ import org.slf4j.LoggerFactory;
  *       (the decoder reset, the end handed to Vert.x), so the connection goes back to the pool, unless a
  *       byte beyond the spliced length is already waiting on the socket, or the origin closed it: then it
  *       is closed, as for unsolicited bytes above.
+ *   <li><b>Forwarded bodies.</b> While a {@link BodyForward} holds the current response, the guard hands it
+ *       each decoded body part (the pooled buffer as it is) instead of passing it to Vert.x; the response's
+ *       end still reaches Vert.x, without body bytes, so the pairing and pooling above are unchanged.
  *   <li><b>HEAD.</b> Netty's client codec pairs requests and responses by polling a queue once per
  *       response, 1xx included, so a HEAD answered with a 1xx first reads the final response's body that
  *       never comes; here the pairing skips 1xx responses.

@@ -1,13 +1,17 @@
 package dev.zcproxy.proxy.internal;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -51,6 +55,9 @@ import org.slf4j.LoggerFactory;
  *       (the decoder reset, the end handed to Vert.x), so the connection goes back to the pool, unless a
  *       byte beyond the spliced length is already waiting on the socket, or the origin closed it: then it
  *       is closed, as for unsolicited bytes above.
+ *   <li><b>Forwarded bodies.</b> While a {@link BodyForward} holds the current response, the guard hands it
+ *       each decoded body part (the pooled buffer as it is) instead of passing it to Vert.x; the response's
+ *       end still reaches Vert.x, without body bytes, so the pairing and pooling above are unchanged.
  *   <li><b>HEAD.</b> Netty's client codec pairs requests and responses by polling a queue once per
  *       response, 1xx included, so a HEAD answered with a 1xx first reads the final response's body that
  *       never comes; here the pairing skips 1xx responses.
@@ -62,7 +69,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.Decoder, OriginCodec.Encoder> {
   private static final Logger LOG = LoggerFactory.getLogger(OriginCodec.class);
-  private static final String GUARD = "zcproxy-origin-guard";
+  static final String GUARD = "zcproxy-origin-guard";
 
   /** Receives the interim responses that come before a request's final response. */
   @FunctionalInterface
@@ -249,9 +256,94 @@ public final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.
     private HttpResponse current;
     /** The next LastHttpContent ends an interim response: not passed on. */
     private boolean interimEnd;
+    /** Between a read's first message and its end. */
+    private boolean reading;
+    /** Body parts of {@link #current} passed to Vert.x. */
+    private int partsToVertx;
+    /** Takes the body parts of {@link #current} instead of Vert.x ({@link BodyForward}); null when Vert.x does. */
+    private BodyForward forward;
+    /** The client channel's gate a forward wrote through: flushed at the end of this read. */
+    private BodyForward.Gate gate;
+
+    /** Whether a {@link BodyForward} may take the rest of the current response's body: Vert.x has none of it. */
+    boolean canForward() {
+      return reading && current != null && partsToVertx == 0 && forward == null && !dirty
+          && current.decoderResult().isSuccess();
+    }
+
+    void forward(BodyForward f, BodyForward.Gate g) {
+      forward = f;
+      gate = g;
+    }
+
+    /**
+     * Hands a body part to the forward; returns what is still to pass to Vert.x ({@code null}: nothing).
+     * The end goes on without its body bytes (and the forward ends), so Vert.x ends the response.
+     */
+    private Object forwarded(BodyForward f, HttpContent part) {
+      if (!(part instanceof LastHttpContent last)) {
+        if (part.decoderResult().isSuccess()) {
+          f.part(part);
+          return null;
+        }
+        forward = null; // Vert.x reports the failure
+        f.ended();
+        return part;
+      }
+      forward = null;
+      ByteBuf body = last.content();
+      if (!last.decoderResult().isSuccess() || !body.isReadable()) {
+        f.ended();
+        return last;
+      }
+      f.part(new DefaultHttpContent(body)); // the body bytes change owner; the end goes on empty
+      f.ended();
+      return last.trailingHeaders().isEmpty() ? LastHttpContent.EMPTY_LAST_CONTENT
+          : new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, last.trailingHeaders());
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      reading = false;
+      BodyForward.Gate g = gate;
+      if (g != null) {
+        g.uncork(); // the head, the parts and the end written in this read go out in one write
+        BodyForward f = forward;
+        if (f != null) {
+          f.readEnded();
+        } else {
+          gate = null;
+        }
+      }
+      ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      reading = false;
+      BodyForward f = forward;
+      forward = null;
+      if (f != null) {
+        f.ended(); // Vert.x fails the response: the client is aborted
+      }
+      BodyForward.Gate g = gate;
+      gate = null;
+      if (g != null) {
+        g.uncork();
+      }
+      ctx.fireChannelInactive();
+    }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      reading = true;
+      BodyForward f = forward;
+      if (f != null && msg instanceof HttpContent part) {
+        msg = forwarded(f, part);
+        if (msg == null) {
+          return;
+        }
+      }
       if (msg instanceof HttpResponse r && r.status().code() < 200 && r.status().code() != 101) {
         interimEnd = true;
         InterimListener l = listener;
@@ -272,6 +364,9 @@ public final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.
       if (msg instanceof HttpResponse r) {
         current = r;
         listener = null;
+        partsToVertx = 0;
+      } else if (!(msg instanceof LastHttpContent) && msg instanceof HttpContent) {
+        partsToVertx++;
       }
       if (msg instanceof LastHttpContent last) {
         if (interimEnd) {

@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * origin that dies mid-body closes the client connection.
  *
  * <p>A body of known length at or above {@code transfer.splice-min-size} goes by splice(2) instead,
- * when the transport allows (see {@code startSplice}).
+ * when the transport allows (see {@code startSplice}). A smaller one goes as the origin connection's own
+ * buffers, below Vert.x, when both connections allow ({@code BodyForward}); else it is copied through Vert.x.
  *
  * <p>A state machine on one event loop, the client request's (the origin client is per loop, so the
  * origin response's handlers run there too):
@@ -101,11 +102,18 @@ final class Relay {
     cres.handler(this::onData);
     cres.exceptionHandler(this::onOriginError);
     cres.endHandler(v -> onEnd());
+    if (!bodyless && ctx.transfer().forwardToClient(cres, ex.req, this::onForwarded)) {
+      ex.resp.writeHead(); // the body parts go behind it, below Vert.x
+    }
     ex.resp.closeHandler(v -> {
       ex.clientGone = true;
       if (state == State.COPYING) {
         state = State.CLIENT_GONE;
-        cres.request().reset(); // nothing to keep: stop the origin transfer
+        // Take what Vert.x holds for a paused response first: the parts its connection queued while paused
+        // are pooled buffers that a reset would leave unreleased. Then stop the origin transfer.
+        cres.handler(buf -> { });
+        cres.resume();
+        cres.request().reset();
         ex.finish(outcome, TransferMode.COPY, Future.failedFuture("client closed the connection"));
       }
     });
@@ -190,6 +198,14 @@ final class Relay {
     if (resp.writeQueueFull()) {
       cres.pause();
       resp.drainHandler(v -> cres.resume());
+    }
+  }
+
+  /** A body part went to the client below Vert.x (see {@code BodyForward}); back-pressure is kept there. */
+  private void onForwarded(int bytes) {
+    received += bytes;
+    if (state == State.COPYING) {
+      ex.bodyBytes += bytes;
     }
   }
 

@@ -203,6 +203,14 @@ public final class BodyTransfer {
   }
 
   /**
+   * Relays the rest of {@code cres}'s body to {@code req}'s client as the origin connection's own buffers,
+   * when the platform can (see {@code BodyForward}); false: nothing changed, copy through Vert.x.
+   */
+  public boolean forwardToClient(HttpClientResponse cres, HttpServerRequest req, java.util.function.IntConsumer forwarded) {
+    return platform.forwardToClient(cres, req, forwarded);
+  }
+
+  /**
    * Why a fill cannot splice into this open file (its descriptor is not reachable); {@code null} when it
    * can. Ask right before {@link #spliceToFile}: nothing has been read from the origin then, so the fill
    * can still copy.

@@ -1,5 +1,6 @@
 package dev.zcproxy.proxy.transfer;
 
+import dev.zcproxy.proxy.internal.BodyForward;
 import dev.zcproxy.proxy.internal.BodySplice;
 import dev.zcproxy.proxy.internal.ResponseFiles;
 import dev.zcproxy.proxy.internal.Splicer;
@@ -9,6 +10,7 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.NetSocket;
 import java.nio.channels.FileChannel;
+import java.util.function.IntConsumer;
 import java.util.function.LongConsumer;
 
 /** The {@link TransferPlatform} over {@code proxy.internal}: the one place transfers reach it. */
@@ -63,6 +65,11 @@ final class InternalPlatform implements TransferPlatform {
   @Override
   public Future<Void> spliceToClient(HttpClientResponse cres, HttpServerRequest req, long length, long idleMillis) {
     return BodySplice.toClient(cres, req, length, idleMillis);
+  }
+
+  @Override
+  public boolean forwardToClient(HttpClientResponse cres, HttpServerRequest req, IntConsumer forwarded) {
+    return BodyForward.start(cres, req, forwarded);
   }
 
   @Override

@@ -5,6 +5,7 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.NetSocket;
 import java.nio.channels.FileChannel;
+import java.util.function.IntConsumer;
 import java.util.function.LongConsumer;
 
 /**
@@ -55,6 +56,17 @@ public interface TransferPlatform {
 
   /** Splices the next {@code length} body bytes from the origin socket to the client socket. */
   Future<Void> spliceToClient(HttpClientResponse cres, HttpServerRequest req, long length, long idleMillis);
+
+  /**
+   * Takes over the rest of {@code cres}'s body: its parts go to {@code req}'s client connection as the origin
+   * connection's own buffers, each size told to {@code forwarded}; returns whether it did (false: nothing
+   * changed, the caller copies through Vert.x). When it did, the caller writes the client head at once; the
+   * response's end or failure still arrives through {@code cres}'s handlers. Call on the event loop, from
+   * the origin response's head handler. The default never takes a body.
+   */
+  default boolean forwardToClient(HttpClientResponse cres, HttpServerRequest req, IntConsumer forwarded) {
+    return false;
+  }
 
   /** Splices the next {@code length} body bytes from the origin socket into {@code file} at {@code offset}. */
   Future<Void> spliceToFile(HttpClientResponse cres, FileChannel file, long offset, long length, long idleMillis,

@@ -16,7 +16,8 @@ import java.util.List;
  * the operating system; where it cannot be read, only wall times are shown.
  */
 final class StartupPhases {
-  private final long startNanos = System.nanoTime();
+  /** {@link System#nanoTime()} when {@link #execToCreatedMillis} was read. */
+  private final long startNanos;
   /** Wall milliseconds from exec to this object, or -1 when the process start time is unknown. */
   private final long execToCreatedMillis;
   private final List<String> names = new ArrayList<>();
@@ -24,6 +25,9 @@ final class StartupPhases {
 
   StartupPhases() {
     execToCreatedMillis = execToNowMillis();
+    // taken after the read (its first file access loads classes: tens of ms on a busy machine), not before it,
+    // or that time would be counted twice
+    startNanos = System.nanoTime();
     mark("jvm");
   }
 

@@ -25,6 +25,8 @@ public final class Main {
       System.exit(0);
       return;
     }
+    // Logback, Netty and Vert.x initialize on a second thread while this one reads the config and builds the metrics
+    StartupWarmer warmer = StartupWarmer.start();
     ConfigLoader.Loaded loaded;
     java.util.Map<String, String> env = System.getenv();
     try {
@@ -40,12 +42,15 @@ public final class Main {
     }
     ProxyConfig config = loaded.config();
     phases.mark("config");
+    warmer.awaitLogging();
     Runnable reopenAccessLog = LogSetup.apply(config.logging());
     phases.mark("logging");
     // the same file and flags again: flags keep winning over the file
     ProxyServer server = new ProxyServer(loaded, () -> ConfigLoader.loadArgs(args, env), System::currentTimeMillis);
     server.ownLogging(reopenAccessLog);
     phases.mark("metrics");
+    warmer.awaitClasses(); // before Vert.x: no library is initialized by two threads at once
+    phases.mark("warm");
     server.startupPhases(phases);
     // always: a reload may move the access log to a file (and SIGUSR1's default would end the JVM)
     LogSetup.reopenOnSigusr1(server::reopenAccessLog);

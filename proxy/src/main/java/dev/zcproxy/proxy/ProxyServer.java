@@ -167,9 +167,10 @@ public final class ProxyServer {
       t.setDaemon(true);
       return t;
     });
+    StartGate storeStart = new StartGate(cacheIo); // the snapshot load and scan wait for the listener
     if (c.enabled()) {
       store = DiskStore.open(new StoreConfig(c.dir(), c.maxSizeBytes(), c.fsync(),
-          c.indexHeap().resolve(Runtime.getRuntime().maxMemory()), c.minFreeBytes(), c.tagHeaders()), cacheIo, clock,
+          c.indexHeap().resolve(Runtime.getRuntime().maxMemory()), c.minFreeBytes(), c.tagHeaders()), storeStart, clock,
           e -> this.policy.retainUntil(e)); // the policy in effect: a reload may change keep
       metrics.cacheGauges(store::entryCount, store::weightedBytes);
       DiskStore s = store;
@@ -214,7 +215,7 @@ public final class ProxyServer {
       }
     }
     phase("handler");
-    Future<Void> started = bindListener(config).map(l -> {
+    Future<Void> started = bindListener(config).onSuccess(l -> storeStart.open()).map(l -> {
       listener = l;
       phase("listener");
       if (tls.enabled() && !tls.reloadCheck().isZero()) {

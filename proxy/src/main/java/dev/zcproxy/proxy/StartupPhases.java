@@ -1,5 +1,9 @@
 package dev.zcproxy.proxy;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,16 +16,60 @@ import java.util.List;
  * the operating system; where it cannot be read, only wall times are shown.
  */
 final class StartupPhases {
-  private final long startNanos = System.nanoTime();
+  /** {@link System#nanoTime()} when {@link #execToCreatedMillis} was read. */
+  private final long startNanos;
   /** Wall milliseconds from exec to this object, or -1 when the process start time is unknown. */
   private final long execToCreatedMillis;
   private final List<String> names = new ArrayList<>();
   private final List<long[]> marks = new ArrayList<>();
 
   StartupPhases() {
-    long exec = ProcessHandle.current().info().startInstant().map(Instant::toEpochMilli).orElse(-1L);
-    execToCreatedMillis = exec < 0 ? -1 : Math.max(0, System.currentTimeMillis() - exec);
+    execToCreatedMillis = execToNowMillis();
+    // taken after the read (its first file access loads classes: tens of ms on a busy machine), not before it,
+    // or that time would be counted twice
+    startNanos = System.nanoTime();
     mark("jvm");
+  }
+
+  /**
+   * Wall milliseconds from exec to now, or -1. Not {@code ProcessHandle.Info.startInstant()}: the JDK adds
+   * the start ticks to {@code /proc/stat}'s boot time, which is whole seconds, so it puts the exec up to a
+   * second early (the phase "jvm" looked 0.4 s longer than it was, with no CPU to show for it).
+   */
+  private static long execToNowMillis() {
+    try {
+      String stat = new String(Files.readAllBytes(Path.of("/proc/self/stat")), StandardCharsets.US_ASCII);
+      String uptime = new String(Files.readAllBytes(Path.of("/proc/uptime")), StandardCharsets.US_ASCII);
+      // USER_HZ, what the kernel counts these in: 100 on every Linux the JDK runs on
+      long millis = execToNowMillis(stat, uptime, 100);
+      if (millis >= 0) {
+        return millis;
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux: the JDK's start instant, to the second
+    }
+    long exec = ProcessHandle.current().info().startInstant().map(Instant::toEpochMilli).orElse(-1L);
+    return exec < 0 ? -1 : Math.max(0, System.currentTimeMillis() - exec);
+  }
+
+  /**
+   * Wall milliseconds from a process's exec to now, from {@code /proc/self/stat}'s start time and
+   * {@code /proc/uptime} (both counted from boot, in ticks of 1/{@code ticksPerSecond} s), or -1 when they
+   * cannot be read.
+   */
+  static long execToNowMillis(String procSelfStat, String procUptime, long ticksPerSecond) {
+    try {
+      // the command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'
+      String[] fields = procSelfStat.substring(procSelfStat.lastIndexOf(')') + 2).trim().split(" ");
+      long startTicks = Long.parseLong(fields[19]); // field 22, starttime
+      String up = procUptime.trim();
+      int space = up.indexOf(' ');
+      double uptimeSeconds = Double.parseDouble(space < 0 ? up : up.substring(0, space));
+      long millis = Math.round(uptimeSeconds * 1000) - startTicks * 1000 / ticksPerSecond;
+      return millis < 0 || millis > 3_600_000 ? -1 : millis;
+    } catch (RuntimeException e) {
+      return -1;
+    }
   }
 
   /** Ends the phase {@code name} now (it began where the last one ended). */

@@ -64,10 +64,11 @@ public final class Main {
       System.exit(1);
       return;
     }
+    // before the start line: whoever waits for it may send SIGHUP at once (the JVM's default would end it)
+    Signals.reloadOnSighup(server.lifecycle());
     System.out.println(server.startupLine());
     ClassArchive.started();
     org.slf4j.LoggerFactory.getLogger(Main.class).info("{}", phases.summary());
-    Signals.reloadOnSighup(server.lifecycle());
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       ProxyConfig now = server.config();

@@ -395,43 +395,62 @@ public final class DiskStore implements AutoCloseable {
   public CompletableFuture<List<EntryMeta>> lookup(String primaryKey) {
     requireNonNull(primaryKey, "primaryKey");
     List<StoreEntry> es = candidates(primaryKey);
+    List<EntryMeta> now = cachedLookup(primaryKey, es);
+    if (now != null) {
+      return CompletableFuture.completedFuture(now);
+    }
     if (es.isEmpty()) {
-      if (scanned.isDone() || closed) {
-        return CompletableFuture.completedFuture(List.of());
-      }
       return CompletableFuture.supplyAsync(() -> {
         findOnDisk(hasher.hash(primaryKey, ""));
         return variants(primaryKey);
       }, ioExecutor);
     }
+    return CompletableFuture.supplyAsync(() -> {
+      List<EntryMeta> vs = variants(primaryKey);
+      if (vs.isEmpty() && !scanned.isDone() && !closed) {
+        // An entry of the snapshot whose file is gone (variants removed it): a newer file of the
+        // key may be on disk that the scan has not reached yet.
+        findOnDisk(hasher.hash(primaryKey, ""));
+        vs = variants(primaryKey);
+      }
+      return vs;
+    }, ioExecutor);
+  }
+
+  /**
+   * What {@link #lookup} completes with at once, or {@code null} when it would have to read the disk (a head not
+   * in memory, or a key the startup scan has not reached): the hit path's lookup, with no future made.
+   */
+  public List<EntryMeta> lookupNow(String primaryKey) {
+    requireNonNull(primaryKey, "primaryKey");
+    return cachedLookup(primaryKey, candidates(primaryKey));
+  }
+
+  /** The variants of {@code es} from the head cache, or {@code null} when one is not there (or none is indexed yet). */
+  private List<EntryMeta> cachedLookup(String primaryKey, List<StoreEntry> es) {
+    if (es.isEmpty()) {
+      return scanned.isDone() || closed ? List.of() : null;
+    }
     if (es.size() == 1) { // the usual hit: one entry, no list to build (and its head remembered for indexed)
       StoreEntry e = es.get(0);
       EntryMeta m = cachedHead(e);
-      if (m != null) {
-        KeyMemo memo = lastKey.get();
-        memo.entry = e;
-        memo.head = m;
-        return CompletableFuture.completedFuture(checked(primaryKey, es, List.of(m)));
+      if (m == null) {
+        return null;
       }
+      KeyMemo memo = lastKey.get();
+      memo.entry = e;
+      memo.head = m;
+      return checked(primaryKey, es, List.of(m));
     }
     List<EntryMeta> found = new ArrayList<>(es.size());
-    for (StoreEntry e : es) {
-      EntryMeta m = cachedHead(e);
+    for (int i = 0; i < es.size(); i++) {
+      EntryMeta m = cachedHead(es.get(i));
       if (m == null) {
-        return CompletableFuture.supplyAsync(() -> {
-          List<EntryMeta> vs = variants(primaryKey);
-          if (vs.isEmpty() && !scanned.isDone() && !closed) {
-            // An entry of the snapshot whose file is gone (variants removed it): a newer file of the
-            // key may be on disk that the scan has not reached yet.
-            findOnDisk(hasher.hash(primaryKey, ""));
-            vs = variants(primaryKey);
-          }
-          return vs;
-        }, ioExecutor);
+        return null;
       }
       found.add(m);
     }
-    return CompletableFuture.completedFuture(checked(primaryKey, es, found));
+    return checked(primaryKey, es, found);
   }
 
   /** Indexes the files of {@code hash} that are on disk and not indexed yet (a lookup while the scan runs). Blocks. */

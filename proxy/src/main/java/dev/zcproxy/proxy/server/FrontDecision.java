@@ -13,7 +13,6 @@ import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.http.HttpConnection;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * The proxy's side of {@link FrontHits}: answers a plain GET hit whose body is in the RAM tier before Vert.x
@@ -72,13 +71,13 @@ final class FrontDecision implements FrontHits.Answerer {
     }
     String primaryKey = primaryKey(head.authority(), ok.target(), target.keySuffix()); // as Exchange keys it
     // lookup: only what the index answers at once (a read from disk is the normal path's)
-    CompletableFuture<List<EntryMeta>> found = store.lookup(primaryKey);
-    if (!found.isDone() || found.isCompletedExceptionally()) {
+    List<EntryMeta> found = store.lookupNow(primaryKey);
+    if (found == null) {
       return null;
     }
     Lookup lookup;
     try {
-      lookup = cache.lookup(head, found.join());
+      lookup = cache.lookup(head, found);
     } catch (RuntimeException e) {
       return null; // the normal path logs it and passes the request
     }

@@ -115,7 +115,8 @@ public final class CachePolicy {
     EntryMeta chosen = null;
     long chosenDate = Long.MIN_VALUE;
     boolean complete = false; // whether a complete (non-206) response is stored at all
-    for (EntryMeta e : variants) {
+    for (int i = 0; i < variants.size(); i++) { // no iterator per lookup
+      EntryMeta e = variants.get(i);
       complete |= e.status() != 206;
       if (e.status() == 206 || VarySelector.isStar(e.headers()) || !VarySelector.key(e.headers(), rh).equals(e.variant())) {
         continue;
@@ -212,6 +213,9 @@ public final class CachePolicy {
   }
 
   private static boolean pragmaNoCache(Headers h) {
+    if (!h.contains("Pragma")) {
+      return false; // the usual request: no member list made
+    }
     for (String m : h.members("Pragma")) {
       if (m.equalsIgnoreCase("no-cache")) {
         return true;

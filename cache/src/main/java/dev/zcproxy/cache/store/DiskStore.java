@@ -114,12 +114,12 @@ public final class DiskStore implements AutoCloseable {
           .expireAfterWrite(java.time.Duration.ofHours(1)).build();
   private final Object publishLock = new Object();
   /**
-   * Set while {@link #publish} runs (on the I/O executor): the index's and the head cache's
-   * maintenance, which Caffeine schedules after every write, then runs right there instead of as one
-   * more task on the pool (each task wakes a pool thread: futex calls per fill).
+   * Set while {@link #publish} runs (on the I/O executor): the file work of entries its writes remove
+   * (replaced, evicted) then runs right there instead of as one more task on the pool (each task wakes
+   * a pool thread: futex calls per fill).
    */
   private final ThreadLocal<Boolean> inPublish = new ThreadLocal<>();
-  /** Caffeine's executor: inline inside {@link #publish}, the I/O executor everywhere else (never an event loop). */
+  /** Where a removed entry's file work runs: inline inside {@link #publish}, the I/O executor everywhere else. */
   private final Executor maintenance;
   /** Bans, persisted in {@link #BANS_FILE} in the cache directory. */
   private final Bans bans;
@@ -175,12 +175,19 @@ public final class DiskStore implements AutoCloseable {
     this.maintenance = task -> {
       if (inPublish.get() != null) {
         task.run();
-      } else {
+        return;
+      }
+      try {
         ioExecutor.execute(task);
+      } catch (java.util.concurrent.RejectedExecutionException stopping) {
+        task.run(); // the pool is stopping: the file work is done here rather than lost
       }
     };
-    this.index = new StoreIndex(config.maxBytes(), config.indexHeapBytes(), maintenance, clockMillis,
-        this::fileGone, new TagIndex(config.tagHeaders()));
+    // The index's maintenance (draining the read buffers a hit fills, expiry, eviction) and its removal notices
+    // run on the caller: in-memory work, not a task to the I/O pool from the event loop every few hits. Only a
+    // removed entry's file work (close, delete) goes to the I/O executor (inline inside publish, as before).
+    this.index = new StoreIndex(config.maxBytes(), config.indexHeapBytes(), Runnable::run, clockMillis,
+        e -> maintenance.execute(() -> fileGone(e)), new TagIndex(config.tagHeaders()));
     this.heads = Caffeine.newBuilder()
         .maximumWeight(headCacheBytes(config))
         .weigher((Key128 k, EntryMeta m) -> HeapEstimate.headBytes(m))
@@ -277,11 +284,14 @@ public final class DiskStore implements AutoCloseable {
     return k;
   }
 
-  /** The last key hashed on a thread ({@link #keyOf}). */
+  /** The last key hashed on a thread ({@link #keyOf}), and the last entry {@link #lookup} found there with its head. */
   private static final class KeyMemo {
     String primary;
     String variant;
     Key128 key;
+    /** The entry the thread's last lookup answered from the head cache, and that head ({@link #indexed} reuses it). */
+    StoreEntry entry;
+    EntryMeta head;
   }
 
   /** The indexed entries that may be variants of {@code primaryKey} (not yet checked against their heads). */
@@ -385,33 +395,62 @@ public final class DiskStore implements AutoCloseable {
   public CompletableFuture<List<EntryMeta>> lookup(String primaryKey) {
     requireNonNull(primaryKey, "primaryKey");
     List<StoreEntry> es = candidates(primaryKey);
+    List<EntryMeta> now = cachedLookup(primaryKey, es);
+    if (now != null) {
+      return CompletableFuture.completedFuture(now);
+    }
     if (es.isEmpty()) {
-      if (scanned.isDone() || closed) {
-        return CompletableFuture.completedFuture(List.of());
-      }
       return CompletableFuture.supplyAsync(() -> {
         findOnDisk(hasher.hash(primaryKey, ""));
         return variants(primaryKey);
       }, ioExecutor);
     }
-    List<EntryMeta> found = new ArrayList<>(es.size());
-    for (StoreEntry e : es) {
+    return CompletableFuture.supplyAsync(() -> {
+      List<EntryMeta> vs = variants(primaryKey);
+      if (vs.isEmpty() && !scanned.isDone() && !closed) {
+        // An entry of the snapshot whose file is gone (variants removed it): a newer file of the
+        // key may be on disk that the scan has not reached yet.
+        findOnDisk(hasher.hash(primaryKey, ""));
+        vs = variants(primaryKey);
+      }
+      return vs;
+    }, ioExecutor);
+  }
+
+  /**
+   * What {@link #lookup} completes with at once, or {@code null} when it would have to read the disk (a head not
+   * in memory, or a key the startup scan has not reached): the hit path's lookup, with no future made.
+   */
+  public List<EntryMeta> lookupNow(String primaryKey) {
+    requireNonNull(primaryKey, "primaryKey");
+    return cachedLookup(primaryKey, candidates(primaryKey));
+  }
+
+  /** The variants of {@code es} from the head cache, or {@code null} when one is not there (or none is indexed yet). */
+  private List<EntryMeta> cachedLookup(String primaryKey, List<StoreEntry> es) {
+    if (es.isEmpty()) {
+      return scanned.isDone() || closed ? List.of() : null;
+    }
+    if (es.size() == 1) { // the usual hit: one entry, no list to build (and its head remembered for indexed)
+      StoreEntry e = es.get(0);
       EntryMeta m = cachedHead(e);
       if (m == null) {
-        return CompletableFuture.supplyAsync(() -> {
-          List<EntryMeta> vs = variants(primaryKey);
-          if (vs.isEmpty() && !scanned.isDone() && !closed) {
-            // An entry of the snapshot whose file is gone (variants removed it): a newer file of the
-            // key may be on disk that the scan has not reached yet.
-            findOnDisk(hasher.hash(primaryKey, ""));
-            vs = variants(primaryKey);
-          }
-          return vs;
-        }, ioExecutor);
+        return null;
+      }
+      KeyMemo memo = lastKey.get();
+      memo.entry = e;
+      memo.head = m;
+      return checked(primaryKey, es, List.of(m));
+    }
+    List<EntryMeta> found = new ArrayList<>(es.size());
+    for (int i = 0; i < es.size(); i++) {
+      EntryMeta m = cachedHead(es.get(i));
+      if (m == null) {
+        return null;
       }
       found.add(m);
     }
-    return CompletableFuture.completedFuture(checked(primaryKey, es, found));
+    return checked(primaryKey, es, found);
   }
 
   /** Indexes the files of {@code hash} that are on disk and not indexed yet (a lookup while the scan runs). Blocks. */
@@ -892,7 +931,9 @@ public final class DiskStore implements AutoCloseable {
     if (e == null) {
       return null;
     }
-    EntryMeta head = cachedHead(e);
+    // the entry a lookup on this thread just found (still the one indexed): its head is the one read then
+    KeyMemo memo = lastKey.get();
+    EntryMeta head = memo.entry == e ? memo.head : cachedHead(e);
     return head == null || !head.primaryKey().equals(meta.primaryKey()) || !head.variant().equals(meta.variant()) ? null
         : new Indexed(head, e.generation());
   }

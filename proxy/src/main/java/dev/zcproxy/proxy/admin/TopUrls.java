@@ -32,6 +32,9 @@ public final class TopUrls {
   static final int MAX_URL_CHARS = 1024;
   private static final Function<String, Counts> NEW = k -> new Counts();
   private final Cache<String, Counts> counts;
+  /** How many times in a row a thread counts a URL on the counts it looked up, before it looks them up again. */
+  static final int REREAD = 64;
+  private final ThreadLocal<Last> last = ThreadLocal.withInitial(Last::new);
 
   /** @param capacity how many URLs are tracked at most */
   public TopUrls(int capacity) {
@@ -44,7 +47,7 @@ public final class TopUrls {
     if (url == null || url.length() > MAX_URL_CHARS || outcome == CacheOutcome.PIPE || outcome == CacheOutcome.SYNTH) {
       return;
     }
-    Counts c = counts.get(url, NEW);
+    Counts c = countsOf(url);
     c.requests.increment();
     if (outcome == CacheOutcome.HIT || outcome == CacheOutcome.STALE || outcome == CacheOutcome.REVALIDATED) {
       c.hits.increment();
@@ -52,6 +55,30 @@ public final class TopUrls {
     if (bodyBytes > 0) {
       c.bytes.add(bodyBytes);
     }
+  }
+
+  /**
+   * The counts of {@code url}: those this thread used last while it repeats the URL (the usual run of hits on one
+   * object), read from the map again every {@link #REREAD}th time so that the map still sees how often the URL is
+   * asked for and an evicted URL is tracked again.
+   */
+  private Counts countsOf(String url) {
+    Last last = this.last.get();
+    if (last.counts != null && --last.left > 0 && (last.url == url || last.url.equals(url))) {
+      return last.counts;
+    }
+    Counts c = counts.get(url, NEW);
+    last.url = url;
+    last.counts = c;
+    last.left = REREAD;
+    return c;
+  }
+
+  /** The URL a thread counted last and its counts. */
+  private static final class Last {
+    String url;
+    Counts counts;
+    int left;
   }
 
   /** The hits counted for {@code url}, or -1 when it is not tracked (never requested, or evicted). */

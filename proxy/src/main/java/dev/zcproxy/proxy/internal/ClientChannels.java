@@ -139,10 +139,17 @@ public final class ClientChannels {
     return () -> { };
   }
 
-  /** Per-connection state, touched only on the channel's event loop. */
+  /**
+   * Per-connection state, touched only on the channel's event loop. The clock is a deadline: a head that is read
+   * in time only clears it, and the one task scheduled per connection re-arms itself for a deadline set meanwhile
+   * (no task scheduled and cancelled per request).
+   */
   private static final class State {
     final long timeoutMs;
     ScheduledFuture<?> timer;
+    /** When the running clock expires ({@link System#nanoTime}); meaningful only while {@link #running}. */
+    long deadline;
+    boolean running;
     long heads; // decoded request heads
     long ends; // final responses ended; heads > ends means a request is being served
     boolean sawBytes;
@@ -153,9 +160,14 @@ public final class ClientChannels {
 
     void start(ChannelHandlerContext raw, boolean bytes) {
       sawBytes |= bytes;
-      if (timer == null && raw != null) {
-        timer = raw.executor().schedule(() -> expire(raw), timeoutMs, TimeUnit.MILLISECONDS);
+      if (running || raw == null) {
+        return;
       }
+      running = true;
+      deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+      if (timer == null) {
+        timer = raw.executor().schedule(() -> expire(raw), timeoutMs, TimeUnit.MILLISECONDS);
+      } // else the task already scheduled fires before this deadline and re-arms for it
     }
 
     boolean busy() {
@@ -165,7 +177,7 @@ public final class ClientChannels {
     void headDone() {
       heads++;
       sawBytes = false;
-      cancel();
+      running = false; // the task scheduled stays and finds no clock running
     }
 
     void answeredAhead() {
@@ -173,7 +185,9 @@ public final class ClientChannels {
       ends++;
     }
 
+    /** Stops the clock and its task (the connection closes or stops speaking HTTP/1). */
     void cancel() {
+      running = false;
       if (timer != null) {
         timer.cancel(false);
         timer = null;
@@ -182,6 +196,15 @@ public final class ClientChannels {
 
     void expire(ChannelHandlerContext raw) {
       timer = null;
+      if (!running) {
+        return;
+      }
+      long left = deadline - System.nanoTime();
+      if (left > 0) { // the clock was restarted after this task was scheduled
+        timer = raw.executor().schedule(() -> expire(raw), left, TimeUnit.NANOSECONDS);
+        return;
+      }
+      running = false;
       if (busy() || !raw.channel().isActive()) {
         return;
       }

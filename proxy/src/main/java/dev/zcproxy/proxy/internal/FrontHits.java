@@ -327,7 +327,7 @@ public final class FrontHits extends FlushAtReadEnd {
       hit.head().writeTo(headScratch, 0, hit.ageSeconds());
       if (whole) {
         System.arraycopy(hit.body(), hit.offset(), headScratch, headLength, hit.length());
-        buf.writeBytes(headScratch, 0, scratch);
+        copyInto(buf, headScratch, scratch);
       } else {
         buf.writeBytes(headScratch, 0, headLength);
         buf.writeBytes(hit.body(), hit.offset(), hit.length());
@@ -342,6 +342,20 @@ public final class FrontHits extends FlushAtReadEnd {
     promise.addListener(f -> sent.done(f.isSuccess()));
     writer.write(buf, promise);
     return true;
+  }
+
+  /**
+   * Appends {@code length} bytes of {@code src} to {@code buf}: straight to its memory when it has an address (a
+   * pooled buffer's {@code writeBytes(byte[])} makes a {@code ByteBuffer} view per call), else by {@code writeBytes}.
+   */
+  private static void copyInto(ByteBuf buf, byte[] src, int length) {
+    if (buf.hasMemoryAddress() && io.netty.util.internal.PlatformDependent.hasUnsafe()) {
+      buf.ensureWritable(length);
+      io.netty.util.internal.PlatformDependent.copyMemory(src, 0, buf.memoryAddress() + buf.writerIndex(), length);
+      buf.writerIndex(buf.writerIndex() + length);
+    } else {
+      buf.writeBytes(src, 0, length);
+    }
   }
 
   /**

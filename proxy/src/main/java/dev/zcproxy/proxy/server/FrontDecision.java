@@ -13,7 +13,6 @@ import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.http.HttpConnection;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * The proxy's side of {@link FrontHits}: answers a plain GET hit whose body is in the RAM tier before Vert.x
@@ -31,6 +30,7 @@ final class FrontDecision implements FrontHits.Answerer {
   private final RamTier ram;
   private final HitPath hitPath;
   private final Set<HttpConnection> doomed;
+  private final ThreadLocal<KeyMemo> lastKey = ThreadLocal.withInitial(KeyMemo::new);
 
   FrontDecision(HandlerContext ctx, SiteRouter router, DiskStore store, HttpCache cache, RamTier ram, HitPath hitPath,
       Set<HttpConnection> doomed) {
@@ -69,15 +69,15 @@ final class FrontDecision implements FrontHits.Answerer {
     if (!cache.looksUp(head)) {
       return null;
     }
-    String primaryKey = CacheKey.primaryOf(head) + target.keySuffix(); // as Exchange keys it
+    String primaryKey = primaryKey(head.authority(), ok.target(), target.keySuffix()); // as Exchange keys it
     // lookup: only what the index answers at once (a read from disk is the normal path's)
-    CompletableFuture<List<EntryMeta>> found = store.lookup(primaryKey);
-    if (!found.isDone() || found.isCompletedExceptionally()) {
+    List<EntryMeta> found = store.lookupNow(primaryKey);
+    if (found == null) {
       return null;
     }
     Lookup lookup;
     try {
-      lookup = cache.lookup(head, found.join());
+      lookup = cache.lookup(head, found);
     } catch (RuntimeException e) {
       return null; // the normal path logs it and passes the request
     }
@@ -104,6 +104,32 @@ final class FrontDecision implements FrontHits.Answerer {
     HttpConnection conn = req.connection();
     return new FrontHits.Hit(ready.head(), ready.age(), body, 0, body.length,
         complete -> finish(conn, uri, primaryKey, status, body.length, complete ? body.length : 0, complete, startNanos));
+  }
+
+  /**
+   * {@code CacheKey.primaryOf} of an {@code http} request plus the site's suffix, as {@link Exchange} keys it: the
+   * same String as the thread's last answer while the client repeats its request (no concatenation, and its hash,
+   * which the index memo and the URL table use, already computed).
+   */
+  private String primaryKey(String authority, String target, String keySuffix) {
+    KeyMemo m = lastKey.get();
+    if (target.equals(m.target) && authority.equals(m.authority) && keySuffix.equals(m.suffix)) {
+      return m.key;
+    }
+    String key = CacheKey.primaryOf("http", authority, target) + keySuffix;
+    m.authority = authority;
+    m.target = target;
+    m.suffix = keySuffix;
+    m.key = key;
+    return key;
+  }
+
+  /** The last primary key made on a thread. */
+  private static final class KeyMemo {
+    String authority;
+    String target;
+    String suffix;
+    String key;
   }
 
   /** Counts and logs the hit as {@link Exchange#finish} does for a fast-path hit from RAM. */

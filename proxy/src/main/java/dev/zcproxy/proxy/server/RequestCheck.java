@@ -68,8 +68,11 @@ final class RequestCheck {
         return new Reject(400, "obsolete line folding in " + headers.name(i));
       }
     }
-    List<String> te = headers.getAll("transfer-encoding");
-    List<String> cl = headers.getAll("content-length");
+    // counted first: a plain GET (no body fields, one Host) allocates no lists here
+    int teCount = count(headers, "transfer-encoding");
+    int clCount = count(headers, "content-length");
+    List<String> te = teCount == 0 ? List.of() : headers.getAll("transfer-encoding");
+    List<String> cl = clCount == 0 ? List.of() : headers.getAll("content-length");
     long length = 0;
     if (!te.isEmpty()) {
       if (http10) {
@@ -108,18 +111,19 @@ final class RequestCheck {
     } else if (!uri.startsWith("/") && !(uri.equals("*"))) {
       return new Reject(400, "invalid request target");
     }
-    List<String> hosts = headers.getAll("host");
-    if (hosts.size() > 1) {
+    int hostCount = count(headers, "host");
+    if (hostCount > 1) {
       return new Reject(400, "more than one Host field");
     }
-    if (hosts.isEmpty() && !http10) {
+    if (hostCount == 0 && !http10) {
       return new Reject(400, "no Host on an HTTP/1.1 request");
     }
-    if (!hosts.isEmpty() && !hosts.get(0).isEmpty() && !validAuthority(hosts.get(0))) {
+    String host = hostCount == 0 ? null : headers.get("host");
+    if (host != null && !host.isEmpty() && !validAuthority(host)) {
       return new Reject(400, "invalid Host");
     }
-    if (authority == null && !hosts.isEmpty() && !hosts.get(0).isEmpty()) {
-      authority = hosts.get(0);
+    if (authority == null && host != null && !host.isEmpty()) {
+      authority = host;
     }
     for (int i = 0; i < target.length(); i++) {
       char c = target.charAt(i);
@@ -204,7 +208,18 @@ final class RequestCheck {
         return false;
       }
     }
-    return Integer.parseInt(a.substring(hostEnd + 1)) <= 65535;
+    return Integer.parseInt(a, hostEnd + 1, a.length(), 10) <= 65535;
+  }
+
+  /** How many lines of the field {@code name} {@code headers} has (no list made). */
+  private static int count(Headers headers, String name) {
+    int n = 0;
+    for (int i = 0; i < headers.size(); i++) {
+      if (headers.name(i).equalsIgnoreCase(name)) {
+        n++;
+      }
+    }
+    return n;
   }
 
   private static boolean isToken(String s) {

@@ -25,6 +25,32 @@ class TopUrlsTest {
   }
 
   @Test
+  void aRunOfHitsOnOneUrlIsCountedExactlyFromEveryThread() throws Exception {
+    TopUrls top = new TopUrls(100);
+    int runs = TopUrls.REREAD * 3 + 7; // past several re-reads of the map
+    Thread[] threads = new Thread[3];
+    for (int t = 0; t < threads.length; t++) {
+      threads[t] = new Thread(() -> {
+        for (int i = 0; i < runs; i++) {
+          top.record(new String("http://a/hot"), CacheOutcome.HIT, 10); // an equal URL, not the same String
+        }
+        top.record("http://a/other", CacheOutcome.MISS, 1);
+        top.record("http://a/hot", CacheOutcome.MISS, 1);
+      });
+      threads[t].start();
+    }
+    for (Thread t : threads) {
+      t.join(10_000);
+    }
+    assertThat(top.hits("http://a/hot")).isEqualTo(3L * runs);
+    TopUrls.Row hot = top.topByHits(1).get(0);
+    assertThat(hot.url()).isEqualTo("http://a/hot");
+    assertThat(hot.requests()).isEqualTo(3L * runs + 3);
+    assertThat(hot.bytes()).isEqualTo(3L * runs * 10 + 3);
+    assertThat(top.topByHits(2).get(1).requests()).isEqualTo(3);
+  }
+
+  @Test
   void tunnelsSynthesisedAnswersAndOverlongUrlsAreNotCounted() {
     TopUrls top = new TopUrls(100);
     top.record("http://a/x", CacheOutcome.PIPE, 10);

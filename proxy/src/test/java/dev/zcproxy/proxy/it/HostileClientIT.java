@@ -228,6 +228,35 @@ class HostileClientIT {
   }
 
   @Test
+  void eachHeadOnAKeepAliveConnectionGetsTheWholeHeadTimeoutFromItsFirstByte() throws Exception {
+    origin = FixtureOrigin.start();
+    origin.serve("/ok", "fine".getBytes(), "Cache-Control", "no-store");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.request-head-timeout: 3s", "listen.idle-timeout: 60s");
+    Socket s = connect();
+    long t0 = System.nanoTime();
+    send(s, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n"); // its clock runs from t0 until its head is read
+    assertThat(readResponse(s)).startsWith("HTTP/1.1 200");
+    sleepUntil(t0, 1_500);
+    send(s, "GET /ok HTTP/1.1\r\nHo"); // a new clock from here: it ends 3 s later, not 3 s after t0
+    sleepUntil(t0, 3_400); // past the first head's 3 s, within this one's
+    send(s, "st: h\r\n\r\n");
+    assertThat(readResponse(s)).startsWith("HTTP/1.1 200").endsWith("fine");
+    // and a head that stops half-way is still timed: 408, then closed
+    send(s, "GET /ok HTTP/1.1\r\nHo");
+    assertThat(readResponse(s)).startsWith("HTTP/1.1 408");
+    assertThat(closedByPeer(s)).isTrue();
+    assertThat(origin.requests("/ok")).isEqualTo(2);
+  }
+
+  /** The test's own pacing (a client that takes its time), not a wait for the proxy. */
+  private static void sleepUntil(long startNanos, long ms) throws InterruptedException {
+    long left = ms - (System.nanoTime() - startNanos) / 1_000_000;
+    if (left > 0) {
+      Thread.sleep(left);
+    }
+  }
+
+  @Test
   void aKeepAliveConnectionIdleBetweenRequestsIsLeftToTheIdleTimeout() throws Exception {
     origin = FixtureOrigin.start();
     origin.serve("/ok", "fine".getBytes(), "Cache-Control", "no-store");

@@ -232,7 +232,7 @@ class HostileClientIT {
     origin = FixtureOrigin.start();
     origin.serve("/ok", "fine".getBytes(), "Cache-Control", "no-store");
     proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.request-head-timeout: 3s", "listen.idle-timeout: 60s");
-    Socket s = connect();
+    Socket s = raw.connect();
     long t0 = System.nanoTime();
     send(s, "GET /ok HTTP/1.1\r\nHost: h\r\n\r\n"); // its clock runs from t0 until its head is read
     assertThat(readResponse(s)).startsWith("HTTP/1.1 200");

@@ -7,6 +7,7 @@
 #
 #   loadtest/startup.sh                                  # jdk17-nocds jdk17 jdk25-nocds jdk25, 5 rounds
 #   BEFORE_JAR=/tmp/old.jar SETUPS="before17 jdk17" ROUNDS=7 loadtest/startup.sh
+#   SETUPS="jdk17 jdk17-nowarm" loadtest/startup.sh         # -nowarm: -Dzcproxy.warm=false (no StartupWarmer)
 #   OUT=loadtest/results/STARTUP-x.md loadtest/startup.sh
 #
 # Set-ups: jdkNN = bin/zcproxy's default (its class-data archive, written by a priming start in a
@@ -33,7 +34,7 @@ trap cleanup EXIT
 ms() { date +%s%3N; }
 # one SETUP: prints "wall_ms cpu_ms started_wall started_cpu"
 start_one() {
-  local setup=$1 jdk jar=$JAR cds=on i code=000 t0 wall cpu st
+  local setup=$1 jdk jar=$JAR cds=on tool= i code=000 t0 wall cpu st
   case $setup in
     *17*) jdk=$JDK17 ;;
     *25*) jdk=$JDK25 ;;
@@ -43,10 +44,11 @@ start_one() {
     before*) jar=${BEFORE_JAR:?BEFORE_JAR is needed for $setup}; cds=off ;;
     *-nocds) cds=off ;;
   esac
+  case $setup in *-nowarm) tool=-Dzcproxy.warm=false ;; esac # StartupWarmer off (same jar)
   if ss -ltn | grep -q ":$PORT "; then die "port $PORT is taken"; fi
   rm -rf "$WORK/cache"
   t0=$(ms)
-  JAVA_HOME=$jdk ZCPROXY_JAR=$jar ZCPROXY_CDS=$cds ZCPROXY_CDS_DIR="$WORK/cds-$setup" \
+  env ${tool:+JAVA_TOOL_OPTIONS=$tool} JAVA_HOME=$jdk ZCPROXY_JAR=$jar ZCPROXY_CDS=$cds ZCPROXY_CDS_DIR="$WORK/cds-$setup" \
     bin/zcproxy --listen "127.0.0.1:$PORT" --admin "127.0.0.1:$ADMIN_PORT" --origin http://127.0.0.1:9 \
     --cache-dir "$WORK/cache" >"$WORK/log" 2>&1 &
   PID=$!

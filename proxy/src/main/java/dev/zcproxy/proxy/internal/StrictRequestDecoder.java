@@ -6,6 +6,8 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
@@ -138,6 +140,20 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     throw new IllegalArgumentException("both Content-Length and Transfer-Encoding");
   }
 
+  /**
+   * A Connection field that lists {@code close} among other options ({@code close, x-secret}) gets a field line of
+   * its own, {@code Connection: close}: the same list (RFC 9110 5.3: field lines of one name are one list), which
+   * Vert.x, matching whole values only, then also reads as close, so the connection ends with the response
+   * (RFC 9112 9.6) instead of at the idle timeout.
+   */
+  static void closeListed(HttpRequest r) {
+    io.netty.handler.codec.http.HttpHeaders h = r.headers();
+    if (h.contains(HttpHeaderNames.CONNECTION) && !h.contains(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true)
+        && h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true)) {
+      h.add(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+  }
+
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
     if (discarding) {
@@ -156,8 +172,11 @@ public final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       Object o = out.get(i);
       if (o instanceof HttpContent c && !(o instanceof HttpMessage) && !c.decoderResult().isSuccess()) {
         problem = "invalid chunked body: " + c.decoderResult().cause();
-      } else if (o instanceof HttpRequest r && r.decoderResult().isSuccess() && HttpUtil.isTransferEncodingChunked(r)) {
-        chunks.start();
+      } else if (o instanceof HttpRequest r && r.decoderResult().isSuccess()) {
+        closeListed(r);
+        if (HttpUtil.isTransferEncodingChunked(r)) {
+          chunks.start();
+        }
       }
     }
     if (problem != null) {

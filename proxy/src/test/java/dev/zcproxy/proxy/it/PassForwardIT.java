@@ -3,8 +3,6 @@ package dev.zcproxy.proxy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.zcproxy.proxy.transfer.TransferPlatform;
-import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerRequest;
@@ -15,14 +13,12 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.http.HttpResponse;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
-import java.util.function.LongConsumer;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -178,8 +174,7 @@ class PassForwardIT {
   }
 
   /** The real platform, counting the forwards it took; or one that never forwards (the Vert.x copy path). */
-  private static final class Counting implements TransferPlatform {
-    private final TransferPlatform real = TransferPlatform.internals();
+  private static final class Counting extends DelegatingPlatform {
     private final boolean forward;
     final AtomicInteger taken = new AtomicInteger();
 
@@ -197,62 +192,6 @@ class PassForwardIT {
         taken.incrementAndGet();
       }
       return took;
-    }
-
-    @Override
-    public String whyNotSendfile(HttpServerRequest req) {
-      return real.whyNotSendfile(req);
-    }
-
-    @Override
-    public String whyNotSpliceToClient(HttpClientResponse cres, HttpServerRequest req, long length) {
-      return real.whyNotSpliceToClient(cres, req, length);
-    }
-
-    @Override
-    public String whyNotSpliceToFile(HttpClientResponse cres, long offset, long length) {
-      return real.whyNotSpliceToFile(cres, offset, length);
-    }
-
-    @Override
-    public String whyNotSpliceInto(FileChannel file) {
-      return real.whyNotSpliceInto(file);
-    }
-
-    @Override
-    public String whyNotSpliceTunnel(NetSocket client, NetSocket origin) {
-      return real.whyNotSpliceTunnel(client, origin);
-    }
-
-    @Override
-    public WriteCount written(HttpServerRequest req) {
-      return real.written(req);
-    }
-
-    @Override
-    public Future<Void> sendRange(HttpServerRequest req, FileChannel file, long offset, long length) {
-      return real.sendRange(req, file, offset, length);
-    }
-
-    @Override
-    public void holdOrigin(HttpClientResponse cres) {
-      real.holdOrigin(cres);
-    }
-
-    @Override
-    public void releaseOrigin(HttpClientResponse cres) {
-      real.releaseOrigin(cres);
-    }
-
-    @Override
-    public Future<Void> spliceToClient(HttpClientResponse cres, HttpServerRequest req, long length, long idleMillis) {
-      return real.spliceToClient(cres, req, length, idleMillis);
-    }
-
-    @Override
-    public Future<Void> spliceToFile(HttpClientResponse cres, FileChannel file, long offset, long length, long idleMillis,
-        LongConsumer chunkDone) {
-      return real.spliceToFile(cres, file, offset, length, idleMillis, chunkDone);
     }
   }
 }

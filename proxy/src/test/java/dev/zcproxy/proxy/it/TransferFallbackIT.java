@@ -38,7 +38,7 @@ class TransferFallbackIT extends OriginAndProxy {
     origin.serve("/f", body, "Cache-Control", "max-age=600");
     AtomicInteger asked = new AtomicInteger();
     proxy = ProxyFixture.start(ProxyFixture.config(origin.url(), cacheDir, "transfer.splice-min-size: 64KiB"),
-        new Wrapped() {
+        new DelegatingPlatform() {
           @Override
           public String whyNotSpliceInto(FileChannel file) {
             asked.incrementAndGet();
@@ -74,7 +74,7 @@ class TransferFallbackIT extends OriginAndProxy {
   void aSendfileWhoseBytesWentAsBuffersIsCountedAsACopy() throws Exception {
     byte[] body = CachingIT.body(READ_SIZE, 3);
     origin.serve("/r", body, "Cache-Control", "max-age=600");
-    proxy = ProxyFixture.start(ProxyFixture.config(origin.url(), cacheDir), new Wrapped() {
+    proxy = ProxyFixture.start(ProxyFixture.config(origin.url(), cacheDir), new DelegatingPlatform() {
       @Override
       public Future<Void> sendRange(HttpServerRequest req, FileChannel file, long offset, long length) {
         // A Vert.x that cannot send file regions on this connection copies instead, silently.
@@ -124,7 +124,7 @@ class TransferFallbackIT extends OriginAndProxy {
   void aTunnelThePlatformCannotSpliceIsCopiedAndCountedAsACopy() throws Exception {
     origin.route("/ws", req -> req.toWebSocket().onSuccess(ws -> ws.textMessageHandler(ws::writeTextMessage)));
     AtomicInteger asked = new AtomicInteger();
-    proxy = ProxyFixture.start(ProxyFixture.config(origin.url(), cacheDir, "transfer.splice: true"), new Wrapped() {
+    proxy = ProxyFixture.start(ProxyFixture.config(origin.url(), cacheDir, "transfer.splice: true"), new DelegatingPlatform() {
       @Override
       public String whyNotSpliceTunnel(NetSocket client, NetSocket origin) {
         asked.incrementAndGet();
@@ -159,66 +159,5 @@ class TransferFallbackIT extends OriginAndProxy {
         HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(200);
     return new JsonObject(r.body());
-  }
-
-  /** The real platform; tests override what should fail. */
-  private static class Wrapped implements TransferPlatform {
-    private final TransferPlatform real = TransferPlatform.internals();
-
-    @Override
-    public String whyNotSendfile(HttpServerRequest req) {
-      return real.whyNotSendfile(req);
-    }
-
-    @Override
-    public String whyNotSpliceToClient(HttpClientResponse cres, HttpServerRequest req, long length) {
-      return real.whyNotSpliceToClient(cres, req, length);
-    }
-
-    @Override
-    public String whyNotSpliceToFile(HttpClientResponse cres, long offset, long length) {
-      return real.whyNotSpliceToFile(cres, offset, length);
-    }
-
-    @Override
-    public String whyNotSpliceInto(FileChannel file) {
-      return real.whyNotSpliceInto(file);
-    }
-
-    @Override
-    public String whyNotSpliceTunnel(NetSocket client, NetSocket origin) {
-      return real.whyNotSpliceTunnel(client, origin);
-    }
-
-    @Override
-    public WriteCount written(HttpServerRequest req) {
-      return real.written(req);
-    }
-
-    @Override
-    public Future<Void> sendRange(HttpServerRequest req, FileChannel file, long offset, long length) {
-      return real.sendRange(req, file, offset, length);
-    }
-
-    @Override
-    public void holdOrigin(HttpClientResponse cres) {
-      real.holdOrigin(cres);
-    }
-
-    @Override
-    public void releaseOrigin(HttpClientResponse cres) {
-      real.releaseOrigin(cres);
-    }
-
-    @Override
-    public Future<Void> spliceToClient(HttpClientResponse cres, HttpServerRequest req, long length, long idleMillis) {
-      return real.spliceToClient(cres, req, length, idleMillis);
-    }
-
-    @Override
-    public Future<Void> spliceToFile(HttpClientResponse cres, FileChannel file, long offset, long length, long idleMillis,
-        LongConsumer chunkDone) {
-      return real.spliceToFile(cres, file, offset, length, idleMillis, chunkDone);
-    }
   }
 }

@@ -272,7 +272,10 @@ public final class DiskStore implements AutoCloseable {
    * a SHA-256.
    */
   private Key128 keyOf(String primary, String variant) {
-    KeyMemo m = lastKey.get();
+    return keyOf(lastKey.get(), primary, variant);
+  }
+
+  private Key128 keyOf(KeyMemo m, String primary, String variant) {
     Key128 k = m.key;
     if (k != null && primary.equals(m.primary) && variant.equals(m.variant)) {
       return k;
@@ -292,6 +295,22 @@ public final class DiskStore implements AutoCloseable {
     /** The entry the thread's last lookup answered from the head cache, and that head ({@link #indexed} reuses it). */
     StoreEntry entry;
     EntryMeta head;
+    /** The one-head list the last single-entry lookup answered (immutable: handed out again for the same head). */
+    List<EntryMeta> found;
+    /** The last {@link Indexed} made (immutable: handed out again for the same head and file). */
+    Indexed indexed;
+    /** The entry whose head-cache key {@link #headKey} is. */
+    StoreEntry headOf;
+    Key128 headKey;
+
+    /** {@code e}'s key in the head cache: the one made for the thread's last entry while it asks for the same. */
+    Key128 headKey(StoreEntry e) {
+      if (headOf != e) {
+        headKey = DiskStore.headKey(e);
+        headOf = e;
+      }
+      return headKey;
+    }
   }
 
   /** The indexed entries that may be variants of {@code primaryKey} (not yet checked against their heads). */
@@ -423,7 +442,48 @@ public final class DiskStore implements AutoCloseable {
    */
   public List<EntryMeta> lookupNow(String primaryKey) {
     requireNonNull(primaryKey, "primaryKey");
+    if (!index.hasVariants()) {
+      // no Vary response is indexed: the plain entry is the only candidate (no candidate list or supplier made)
+      KeyMemo memo = lastKey.get();
+      StoreEntry e = index.get(keyOf(memo, primaryKey, ""));
+      if (e == null) {
+        return scanned.isDone() || closed ? List.of() : null;
+      }
+      return cachedOne(memo, primaryKey, e);
+    }
     return cachedLookup(primaryKey, candidates(primaryKey));
+  }
+
+  /**
+   * {@link #cachedLookup} of one candidate: its head from the head cache (remembered for {@link #indexed}), checked
+   * as {@link #checked} does, or {@code null} when the head is not in memory.
+   */
+  private List<EntryMeta> cachedOne(KeyMemo memo, String primaryKey, StoreEntry e) {
+    EntryMeta m = heads.getIfPresent(memo.headKey(e));
+    if (m == null) {
+      return null;
+    }
+    memo.entry = e;
+    memo.head = m;
+    if (!m.primaryKey().equals(primaryKey)) {
+      return new ArrayList<>(0);
+    }
+    if (!bans.isEmpty()) {
+      Bans.Ban b = bans.test(m);
+      if (b != null) {
+        if (index.removeIf(e)) {
+          b.countRemoved();
+          banMatches.increment();
+        }
+        return new ArrayList<>(0);
+      }
+    }
+    List<EntryMeta> found = memo.found;
+    if (found == null || found.get(0) != m) {
+      found = List.of(m);
+      memo.found = found;
+    }
+    return found;
   }
 
   /** The variants of {@code es} from the head cache, or {@code null} when one is not there (or none is indexed yet). */
@@ -432,15 +492,7 @@ public final class DiskStore implements AutoCloseable {
       return scanned.isDone() || closed ? List.of() : null;
     }
     if (es.size() == 1) { // the usual hit: one entry, no list to build (and its head remembered for indexed)
-      StoreEntry e = es.get(0);
-      EntryMeta m = cachedHead(e);
-      if (m == null) {
-        return null;
-      }
-      KeyMemo memo = lastKey.get();
-      memo.entry = e;
-      memo.head = m;
-      return checked(primaryKey, es, List.of(m));
+      return cachedOne(lastKey.get(), primaryKey, es.get(0));
     }
     List<EntryMeta> found = new ArrayList<>(es.size());
     for (int i = 0; i < es.size(); i++) {
@@ -927,15 +979,23 @@ public final class DiskStore implements AutoCloseable {
    */
   public Indexed indexed(EntryMeta meta) {
     requireNonNull(meta, "meta");
-    StoreEntry e = closed ? null : index.peek(keyOf(meta.primaryKey(), meta.variant()));
+    KeyMemo memo = lastKey.get();
+    StoreEntry e = closed ? null : index.peek(keyOf(memo, meta.primaryKey(), meta.variant()));
     if (e == null) {
       return null;
     }
     // the entry a lookup on this thread just found (still the one indexed): its head is the one read then
-    KeyMemo memo = lastKey.get();
     EntryMeta head = memo.entry == e ? memo.head : cachedHead(e);
-    return head == null || !head.primaryKey().equals(meta.primaryKey()) || !head.variant().equals(meta.variant()) ? null
-        : new Indexed(head, e.generation());
+    if (head == null || !head.primaryKey().equals(meta.primaryKey()) || !head.variant().equals(meta.variant())) {
+      return null;
+    }
+    Indexed last = memo.indexed;
+    if (last != null && last.meta() == head && last.generation() == e.generation()) {
+      return last;
+    }
+    last = new Indexed(head, e.generation());
+    memo.indexed = last;
+    return last;
   }
 
   /** An indexed entry's current meta and its file's {@link OpenEntry#generation}. */

@@ -410,6 +410,11 @@ final class StoreIndex {
     return List.copyOf(cache.asMap().values());
   }
 
+  /** Whether some primary key has a variant set (a {@code Vary} response is indexed): else a key's only candidate is its plain entry. */
+  boolean hasVariants() {
+    return !variants.isEmpty();
+  }
+
   /** The number of primary keys with a variant set (tests: no leak). */
   int primaryKeyCount() {
     return variants.size();

@@ -78,6 +78,7 @@ public final class ClientChannels {
     }
     p.addAfter(behind, "zc-head-decoded", new DecodedSide(state));
     state.start(p.context("zc-head-bytes"), false);
+    state.stamp();
     return true;
   }
 
@@ -142,7 +143,9 @@ public final class ClientChannels {
   /**
    * Per-connection state, touched only on the channel's event loop. The clock is a deadline: a head that is read
    * in time only clears it, and the one task scheduled per connection re-arms itself for a deadline set meanwhile
-   * (no task scheduled and cancelled per request).
+   * (no task scheduled and cancelled per request). The deadline is read from the clock only when a read ends
+   * with the head still incomplete ({@link #stamp}): a head that arrives whole in one read (the usual case) is
+   * timed without a clock read.
    */
   private static final class State {
     final long timeoutMs;
@@ -150,6 +153,8 @@ public final class ClientChannels {
     /** When the running clock expires ({@link System#nanoTime}); meaningful only while {@link #running}. */
     long deadline;
     boolean running;
+    /** The clock runs but its {@link #deadline} is not set yet (set at the end of the read that started it). */
+    boolean unstamped;
     long heads; // decoded request heads
     long ends; // final responses ended; heads > ends means a request is being served
     boolean sawBytes;
@@ -164,10 +169,23 @@ public final class ClientChannels {
         return;
       }
       running = true;
-      deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+      unstamped = true;
       if (timer == null) {
         timer = raw.executor().schedule(() -> expire(raw), timeoutMs, TimeUnit.MILLISECONDS);
       } // else the task already scheduled fires before this deadline and re-arms for it
+    }
+
+    /**
+     * Sets the deadline of a clock started in this read (the head is not complete yet): timed from now, the end of
+     * the read, a few microseconds after its bytes arrived.
+     */
+    void stamp() {
+      if (unstamped) {
+        unstamped = false;
+        if (running) {
+          deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        }
+      }
     }
 
     boolean busy() {
@@ -178,6 +196,7 @@ public final class ClientChannels {
       heads++;
       sawBytes = false;
       running = false; // the task scheduled stays and finds no clock running
+      unstamped = false;
     }
 
     void answeredAhead() {
@@ -188,6 +207,7 @@ public final class ClientChannels {
     /** Stops the clock and its task (the connection closes or stops speaking HTTP/1). */
     void cancel() {
       running = false;
+      unstamped = false;
       if (timer != null) {
         timer.cancel(false);
         timer = null;
@@ -199,6 +219,7 @@ public final class ClientChannels {
       if (!running) {
         return;
       }
+      stamp(); // not expected: a read always stamps the clock it started
       long left = deadline - System.nanoTime();
       if (left > 0) { // the clock was restarted after this task was scheduled
         timer = raw.executor().schedule(() -> expire(raw), left, TimeUnit.NANOSECONDS);
@@ -237,6 +258,8 @@ public final class ClientChannels {
   /** In front of the decoder: the first bytes of a head start the clock. */
   private static final class RawSide extends ChannelInboundHandlerAdapter {
     private final State state;
+    /** The HTTP/1 decoder's context as last found (looked up again once it left the pipeline). */
+    private ChannelHandlerContext decoder;
 
     RawSide(State state) {
       this.state = state;
@@ -245,7 +268,10 @@ public final class ClientChannels {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       if (!state.busy()) {
-        if (ctx.pipeline().get(HttpObjectDecoder.class) == null) {
+        if (decoder == null || decoder.isRemoved()) {
+          decoder = ctx.pipeline().context(HttpObjectDecoder.class); // replaced (strict decoder) or gone
+        }
+        if (decoder == null) {
           // the connection became a tunnel or WebSocket: no more heads to time
           state.cancel();
           ctx.pipeline().remove(this);
@@ -258,6 +284,7 @@ public final class ClientChannels {
         }
       }
       ctx.fireChannelRead(msg);
+      state.stamp(); // the head is still incomplete after this read (else it was decoded or answered: no clock read)
     }
 
     @Override

@@ -74,6 +74,9 @@ final class RawHits extends FlushAtReadEnd {
   private byte[] lastHost;
   private String lastHostString;
 
+  /** The context of Vert.x's idle timer ({@code "idle"}) as last found, or {@code null}. */
+  private ChannelHandlerContext idleContext;
+
   /** The decoder's limits: a head beyond either is the decoder's to refuse. */
   private final int maxInitialLine;
   private final int maxHeaderSize;
@@ -121,9 +124,12 @@ final class RawHits extends FlushAtReadEnd {
     if (at > 0) {
       buf.skipBytes(at);
       // Vert.x's idle timer sits behind the decoder: it sees neither these bytes nor the writes made here
-      if (ctx.pipeline().get("idle") instanceof IdleStateHandler idle) {
-        idle.resetReadTimeout();
-        idle.resetWriteTimeout();
+      IdleStateHandler idle = idle(ctx);
+      if (idle != null) {
+        idle.resetReadTimeout(); // one clock read: an all-idle timer counts from the later of read and write
+        if (idle.getWriterIdleTimeInMillis() > 0) {
+          idle.resetWriteTimeout();
+        }
       }
     }
     if (buf.isReadable()) {
@@ -131,6 +137,19 @@ final class RawHits extends FlushAtReadEnd {
     } else {
       buf.release();
     }
+  }
+
+  /** Vert.x's idle timer on this channel, or {@code null}; looked up by name only when its context changed. */
+  private IdleStateHandler idle(ChannelHandlerContext ctx) {
+    ChannelHandlerContext c = idleContext;
+    if (c == null || c.isRemoved()) {
+      c = ctx.pipeline().context("idle");
+      idleContext = c;
+      if (c == null) {
+        return null;
+      }
+    }
+    return c.handler() instanceof IdleStateHandler h ? h : null;
   }
 
   /**

@@ -43,7 +43,8 @@ public final class SiteRouter {
 
   private record SiteTargets(Target site, List<Prefixed> routes) {
     Target forPath(String path) {
-      for (Prefixed p : routes) {
+      for (int i = 0; i < routes.size(); i++) { // no iterator: asked on every hit
+        Prefixed p = routes.get(i);
         if (path.startsWith(p.prefix())) {
           return p.target();
         }

@@ -9,7 +9,8 @@
 #   VARIANTS="before after" V_before_JAR=/tmp/before.jar CELLS="hit:256k:1x16 pass:1k:1x16" loadtest/knobs.sh
 #
 # Per variant NAME: V_NAME_JAR (default proxy/target/zcproxy.jar), V_NAME_OPTS (JVM options added after
-# ZCPROXY_JAVA_OPTS), V_NAME_YAML (YAML appended to the config; printf escapes such as \n work).
+# ZCPROXY_JAVA_OPTS), V_NAME_YAML (YAML appended to the config; printf escapes such as \n work), V_NAME_JAVA
+# (the java binary, default java on PATH: e.g. V_jdk25_JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java).
 # CELLS: SCENARIO:SIZE:THREADSxCONNECTIONS (scenarios/<SCENARIO>.lua with size=SIZE).
 set -euo pipefail
 
@@ -51,11 +52,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
   order=$VARIANTS
   ((round % 2 == 0)) && order=$(printf '%s\n' $VARIANTS | tac | paste -sd' ' -)
   for v in $order; do
-    jar_var=V_${v}_JAR opts_var=V_${v}_OPTS yaml_var=V_${v}_YAML
+    jar_var=V_${v}_JAR opts_var=V_${v}_OPTS yaml_var=V_${v}_YAML java_var=V_${v}_JAVA
     rm -rf "$WORK/cache"
     printf 'logging:\n  access-log: "off"\n%b' "${!yaml_var:-}" >"$WORK/zcproxy.yaml"
     # shellcheck disable=SC2086
-    java $ZCPROXY_JAVA_OPTS ${!opts_var:-} -jar "${!jar_var:-$ROOT/proxy/target/zcproxy.jar}" --config "$WORK/zcproxy.yaml" \
+    "${!java_var:-java}" $ZCPROXY_JAVA_OPTS ${!opts_var:-} -jar "${!jar_var:-$ROOT/proxy/target/zcproxy.jar}" --config "$WORK/zcproxy.yaml" \
       --listen "127.0.0.1:$ZCPROXY_PORT" --origin "http://127.0.0.1:$ORIGIN_PORT" --cache-dir "$WORK/cache" \
       --cache-size 2GiB --admin "127.0.0.1:$ZCPROXY_ADMIN_PORT" >"$WORK/zcproxy-$v.log" 2>&1 &
     PROXY_PID=$!

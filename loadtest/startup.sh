@@ -17,7 +17,8 @@
 # jdkNN-aot = ZCPROXY_AOT_CACHE (JDK 25: AOT cache with method profiles) from such a trained priming start;
 # jdkNN-aot-noreplay = the same without replaying its method profiles (-XX:-AOTReplayTraining, a diagnostic flag);
 # jdkNN-cdsaot = bin/zcproxy's kept archive with ZCPROXY_CDS=aot (JDK 25: an AOT cache) from a trained priming start.
-# Env: JAR (proxy/target/zcproxy.jar), JDK17, JDK25 (homes), ROUNDS (5), PORT (18380), ADMIN_PORT (PORT+1).
+# Env: JAR (proxy/target/zcproxy.jar), JDK17, JDK25 (homes), ROUNDS (5), PORT (18380), ADMIN_PORT (PORT+1),
+# THREADS=1 logs each start's CPU per thread at its first response (main, event loops, C1/C2 compiler threads...).
 # Talks to 127.0.0.1 only; stops only the processes it started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,20 @@ cleanup() { stop_pid "$PID" zcproxy; stop_pid "$ORIGIN_PID" origin; rm -rf "$WOR
 trap cleanup EXIT
 
 ms() { date +%s%3N; }
+# thread_cpu PID: CPU ms per thread name (numbers at the end dropped: C2 CompilerThread0 and 1 are one), largest first
+thread_cpu() {
+  local t stat rest
+  for t in /proc/"$1"/task/*; do
+    stat=$(cat "$t/stat" 2>/dev/null) || continue
+    rest=${stat##*) }
+    stat=${stat#*(}
+    stat=${stat%%)*}
+    # shellcheck disable=SC2086 # the fields after "pid (comm) "
+    set -- $rest
+    echo "${stat// /_} $((${12} + ${13}))"
+  done | awk -v hz="$(getconf CLK_TCK)" '{ n = $1; sub(/-?[0-9]+$/, "", n); a[n] += $2 }
+    END { for (k in a) if (a[k] > 0) printf "%d %s=%d\n", a[k], k, a[k] * 1000 / hz }' | sort -rn | cut -d' ' -f2 | paste -sd' '
+}
 # one SETUP: prints "wall_ms cpu_ms started_wall started_cpu"
 start_one() {
   local setup=$1 origin=${2:-http://127.0.0.1:9} jdk jar=$JAR cds=on tool= aot= i code=000 t0 wall cpu st
@@ -72,6 +87,7 @@ start_one() {
   done
   wall=$(( $(ms) - t0 ))
   cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$PID/stat")
+  [[ ${THREADS:-0} == 1 ]] && log "$setup: CPU ms per thread at the first response: $(thread_cpu "$PID")"
   st=$(sed -n 's/.*Main - started in \([0-9]*\) ms (\([0-9]*\) ms of CPU).*/\1 \2/p' "$WORK/log" | head -1)
   if [[ -n ${TRAINING:-} ]]; then # a trained priming start: real traffic, then an exit that writes the archive
     curl -s -o /dev/null "http://127.0.0.1:$PORT/files/1k"

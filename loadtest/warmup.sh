@@ -13,6 +13,7 @@
 #   jdk17-serial   JDK 17, -XX:+UseSerialGC
 #   jdk17-parallel JDK 17, -XX:+UseParallelGC
 #   jdk17-cds      JDK 17, AppCDS archive dumped at the end of a training run (-XX:ArchiveClassesAtExit)
+#   jdk17-cds-serial  the same with -XX:+UseSerialGC (bin/zcproxy's default on JDK 17: serial GC and its archive)
 #   jdk25          JDK 25 (JDK25, default: the newest /usr/lib/jvm/*25*), default GC
 #   jdk25-serial   JDK 25, -XX:+UseSerialGC
 #   jdk25-aot      JDK 25, AOT cache (classes loaded+linked, method profiles) from a training run
@@ -28,6 +29,8 @@
 #   jdk17-serial-ci3  JDK 17, serial, -XX:CICompilerCount=3 (two C2 compiler threads instead of one)
 #   jdk17-serial-pretouch  JDK 17, serial, -XX:+AlwaysPreTouch (the heap's pages faulted in at start)
 #   jdk25-aot-serial-cts05  JDK 25, serial, AOT cache (as jdk25-aot), -XX:CompileThresholdScaling=0.5
+#   jdk25-aot-serial-noreplay  JDK 25, serial, the AOT cache's classes without its method profiles
+#                  (-XX:-AOTReplayTraining: the JIT compiles as without a cache)
 # Every zcproxy is started through bin/zcproxy (JAVA_HOME, ZCPROXY_JAVA_OPTS = HEAP_OPTS + the set-up's
 # GC, ZCPROXY_AOT_CACHE for the archive set-ups), so what is measured is what bin/zcproxy runs. A training
 # run serves TRAIN (20 s) of hits and 2 s of passes, then stops with SIGTERM (the archive is written at exit). Results: results/WARMUP-<date>-<commit>.md (+ .tsv); nothing is committed for you.
@@ -86,6 +89,7 @@ opts_of() {
     *-serial-t4) echo "-XX:+UseSerialGC -XX:Tier4InvocationThreshold=1500 -XX:Tier4MinInvocationThreshold=200 -XX:Tier4CompileThreshold=4000" ;;
     *-serial-ci3) echo "-XX:+UseSerialGC -XX:CICompilerCount=3" ;;
     *-serial-pretouch) echo "-XX:+UseSerialGC -XX:+AlwaysPreTouch" ;;
+    *-serial-noreplay) echo "-XX:+UseSerialGC -XX:+UnlockDiagnosticVMOptions -XX:-AOTReplayTraining" ;;
     *-parallel) echo "-XX:+UseParallelGC" ;;
     *-zgc) echo "-XX:+UseZGC" ;;
     *) echo "" ;;
@@ -93,7 +97,7 @@ opts_of() {
 }
 archive_of() { # the set-up's trained archive file, or nothing
   case $1 in
-    jdk17-cds) echo "$WORK/app17.jsa" ;;
+    jdk17-cds*) echo "$WORK/app17.jsa" ;;
     jdk25-aot*) echo "$WORK/app25.aot" ;;
   esac
 }

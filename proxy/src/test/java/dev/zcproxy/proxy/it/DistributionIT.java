@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,6 +32,8 @@ class DistributionIT {
   Path tmp;
 
   private Path home;
+  /** ZCPROXY_CDS for the launches of a test; unset when null. */
+  private String cdsMode;
 
   /** Unpacks target/zcproxy-*.tar.gz with tar (keeps bin/zcproxy executable) into a directory with no repo around it. */
   @BeforeEach
@@ -67,14 +70,23 @@ class DistributionIT {
 
   /** Runs bin/zcproxy from the unpacked archive with this JVM's java; stdout and stderr together, line by line. */
   private Process launch(BlockingQueue<String> lines, List<String> all, String... args) throws IOException {
+    return launch(System.getProperty("java.home"), lines, all, args);
+  }
+
+  /** Runs bin/zcproxy from the unpacked archive with the java of {@code javaHome}. */
+  private Process launch(String javaHome, BlockingQueue<String> lines, List<String> all, String... args) throws IOException {
     List<String> cmd = new java.util.ArrayList<>(List.of(home.resolve("bin/zcproxy").toString()));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).directory(tmp.toFile());
     pb.environment().remove("ZCPROXY_JAR"); // the launcher must find lib/zcproxy.jar by itself
     pb.environment().remove("ZCPROXY_JAVA_OPTS");
     pb.environment().remove("ZCPROXY_ADMIN_TOKEN");
-    pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    pb.environment().put("JAVA_HOME", javaHome);
     pb.environment().remove("ZCPROXY_CDS");
+    if (cdsMode != null) {
+      pb.environment().put("ZCPROXY_CDS", cdsMode);
+    }
+    pb.environment().remove("ZCPROXY_AOT_CACHE");
     pb.environment().put("ZCPROXY_CDS_DIR", tmp.resolve("cds").toString()); // not the user's ~/.cache
     Process p = pb.start();
     Thread reader = new Thread(() -> {
@@ -194,6 +206,123 @@ class DistributionIT {
     runVersion();
     assertThat(Files.readString(probe).split("\\|", -1)[5]).as("probed again after the jar changed").matches("\\d+")
         .isNotEqualTo("123");
+  }
+
+  /**
+   * The test's JDK (17 in CI): the first run writes bin/zcproxy's class-data archive at exit, the next start
+   * takes it into use (the JVM maps the file) and serves.
+   */
+  @Test
+  void secondStartMapsTheArchiveTheFirstRunWrote() throws Exception {
+    secondStartMapsTheArchive(System.getProperty("java.home"), "jsa");
+  }
+
+  /**
+   * A JDK 25 where one is installed (ZCPROXY_TEST_JDK25, else /usr/lib/jvm/*25*) starts and serves the same way,
+   * with its own archive. Skipped without a JDK 25.
+   */
+  @Test
+  void jdk25SecondStartMapsTheArchiveTheFirstRunWrote() throws Exception {
+    String jdk25 = jdk25();
+    Assumptions.assumeTrue(jdk25 != null, "no JDK 25 installed");
+    secondStartMapsTheArchive(jdk25, "jsa");
+  }
+
+  /**
+   * ZCPROXY_CDS=aot on a JDK 25: an AOT cache instead, recorded by the first run that served and assembled at its
+   * exit; the next start checks it, maps it and serves. Skipped without a JDK 25.
+   */
+  @Test
+  void jdk25WithCdsAotSecondStartMapsTheAotCacheTheFirstRunWrote() throws Exception {
+    String jdk25 = jdk25();
+    Assumptions.assumeTrue(jdk25 != null, "no JDK 25 installed");
+    cdsMode = "aot";
+    secondStartMapsTheArchive(jdk25, "aot");
+  }
+
+  private void secondStartMapsTheArchive(String javaHome, String ext) throws Exception {
+    Pattern dump = Pattern.compile("zcproxy-\\d+-\\d+\\." + ext + "\\.\\d+\\." + ext);
+    Pattern archive = Pattern.compile("zcproxy-\\d+-\\d+\\." + ext);
+    try (FixtureOrigin origin = FixtureOrigin.start()) {
+      origin.serve("/x", "hello from the origin".getBytes(StandardCharsets.UTF_8), "Cache-Control", "max-age=60");
+      String first = serveOnceAndStop(javaHome, origin, "first");
+      assertThat(first).as("the first run maps no archive of bin/zcproxy's").doesNotContain(tmp.resolve("cds").toString());
+      try (Stream<Path> files = Files.list(tmp.resolve("cds"))) {
+        assertThat(files.map(f -> f.getFileName().toString())).as("written at exit, marked as a run that served")
+            .anyMatch(n -> dump.matcher(n).matches()).anyMatch(n -> n.matches(dump.pattern() + "\\.started"));
+      }
+      String second = serveOnceAndStop(javaHome, origin, "second");
+      assertThat(second.lines().filter(l -> l.contains(tmp.resolve("cds").toString())))
+          .as("the second run maps the archive the first one wrote").isNotEmpty()
+          .allMatch(l -> archive.matcher(l.substring(l.lastIndexOf('/') + 1)).matches());
+      try (Stream<Path> files = Files.list(tmp.resolve("cds"))) {
+        assertThat(files.map(f -> f.getFileName().toString())).as("the archive and the probe, no dump or mark left")
+            .allMatch(n -> n.equals("probe") || archive.matcher(n).matches()).hasSize(2);
+      }
+      assertThat(origin.requests("/x")).as("each run: a MISS, then a HIT").isEqualTo(2);
+    }
+  }
+
+  /** Starts bin/zcproxy on an empty cache, serves /x twice, stops it with SIGTERM; returns its /proc/PID/maps. */
+  private String serveOnceAndStop(String javaHome, FixtureOrigin origin, String name) throws Exception {
+    Path cache = tmp.resolve("cache-" + name);
+    Path yaml = tmp.resolve(name + ".yaml");
+    Files.writeString(yaml, "listen:\n  address: 127.0.0.1:0\n  shutdown-grace: 1s\norigin:\n  url: " + origin.url()
+        + "\ncache:\n  dir: " + cache + "\nadmin:\n  enabled: false\n");
+    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    List<String> all = new CopyOnWriteArrayList<>();
+    Process p = launch(javaHome, lines, all, "--config", yaml.toString());
+    String maps;
+    try {
+      String startLine = null;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (startLine == null && System.nanoTime() < deadline && (p.isAlive() || !lines.isEmpty())) {
+        String line = lines.poll(200, TimeUnit.MILLISECONDS);
+        if (line != null && line.startsWith("zcproxy listening on")) {
+          startLine = line;
+        }
+      }
+      assertThat(startLine).as("%s run's start line; output: %s", name, all).isNotNull();
+      Matcher m = Pattern.compile("http://127\\.0\\.0\\.1:(\\d+)").matcher(startLine);
+      assertThat(m.find()).isTrue();
+      URI x = URI.create("http://127.0.0.1:" + m.group(1) + "/x");
+      HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      for (int i = 0; i < 2; i++) {
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(x).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("hello from the origin");
+      }
+      // the launcher exec's java: its process id is the JVM's
+      maps = Files.readString(Path.of("/proc/" + p.pid() + "/maps"));
+    } finally {
+      p.toHandle().destroy(); // SIGTERM, as systemctl stop sends it
+      // JDK 25 assembles its AOT cache at exit in a child JVM: seconds, more on a busy machine
+      assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("exits after SIGTERM; output: %s", all).isTrue();
+    }
+    assertThat(p.exitValue()).as("clean exit on SIGTERM; output: %s", all).isEqualTo(143);
+    return maps;
+  }
+
+  /** A JDK 25's home: ZCPROXY_TEST_JDK25, else the first /usr/lib/jvm/*25* whose release file says 25; or null. */
+  private static String jdk25() throws IOException {
+    String given = System.getenv("ZCPROXY_TEST_JDK25");
+    if (given != null && !given.isEmpty()) {
+      return given;
+    }
+    Path jvms = Path.of("/usr/lib/jvm");
+    if (!Files.isDirectory(jvms)) {
+      return null;
+    }
+    try (Stream<Path> homes = Files.list(jvms)) {
+      for (Path h : homes.sorted().toList()) {
+        Path release = h.resolve("release");
+        if (h.getFileName().toString().contains("25") && Files.isExecutable(h.resolve("bin/java")) && Files.isRegularFile(release)
+            && Files.readString(release).contains("JAVA_VERSION=\"25")) {
+          return h.toString();
+        }
+      }
+    }
+    return null;
   }
 
   private void runVersion() throws Exception {

@@ -1304,14 +1304,30 @@ public final class DiskStore implements AutoCloseable {
   /** Test seam: the free bytes of the file system, instead of asking it. */
   volatile java.util.function.LongSupplier freeSpaceProbe;
 
+  /**
+   * The cache directory's file store, found once: finding it reads and parses the mount table (on Linux),
+   * while asking it for the usable space is one statfs of the directory's path each time, so a store
+   * mounted over the directory later is still measured right. Written only by {@link #measureFree}.
+   */
+  private volatile java.nio.file.FileStore fileStore;
+
   /** Measures the file system's free space now (blocks: a statfs). */
   void measureFree() {
     try {
       java.util.function.LongSupplier probe = freeSpaceProbe;
-      freeEstimate.set(probe != null ? probe.getAsLong() : Files.getFileStore(config.dir()).getUsableSpace());
+      freeEstimate.set(probe != null ? probe.getAsLong() : fileStore().getUsableSpace());
     } catch (IOException | RuntimeException e) {
       LOG.debug("cannot measure the free space of {}: {}", config.dir(), e.toString());
     }
+  }
+
+  private java.nio.file.FileStore fileStore() throws IOException {
+    java.nio.file.FileStore fs = fileStore;
+    if (fs == null) {
+      fs = Files.getFileStore(config.dir());
+      fileStore = fs;
+    }
+    return fs;
   }
 
   /** Bytes a writer may still put on disk without going below {@code minFreeBytes} or into reserved space. */

@@ -31,6 +31,8 @@ import java.util.function.IntConsumer;
  *   <li>Back-pressure: when the client channel is not writable after the flush at the end of a read,
  *       the origin channel stops reading; it reads again when the client channel becomes writable, and
  *       always once the response ended (the connection goes back to the pool reading).
+ *   <li>Before a splice ({@link #startPrefix}): only the parts of the read that delivered the head are
+ *       forwarded; the origin's auto-read stays with the caller, which holds it off until the splice.
  *   <li>Client gone: later parts are released unwritten; the caller resets the origin request on the
  *       client's close, which closes the origin connection.
  * </ul>
@@ -48,11 +50,14 @@ public final class BodyForward {
   private final ChannelHandlerContext vertxCtx;
   private final Gate gate;
   private final IntConsumer forwarded;
+  /** Whether this forward pauses the origin read for back-pressure ({@code false}: the caller holds the read). */
+  private final boolean managesRead;
   private boolean paused;
   private boolean over;
 
-  private BodyForward(Channel origin, VertxConnection clientConn, Gate gate, IntConsumer forwarded) {
+  private BodyForward(Channel origin, VertxConnection clientConn, Gate gate, IntConsumer forwarded, boolean managesRead) {
     this.origin = origin;
+    this.managesRead = managesRead;
     this.clientConn = clientConn;
     this.client = clientConn.channel();
     this.vertxCtx = clientConn.channelHandlerContext();
@@ -68,6 +73,22 @@ public final class BodyForward {
    * usual. Call on the event loop, from the origin response's head handler.
    */
   public static boolean start(HttpClientResponse cres, HttpServerRequest req, IntConsumer forwarded) {
+    return start(cres, req, forwarded, true);
+  }
+
+  /**
+   * Like {@link #start}, for the body bytes that arrived with the head of a response whose rest the caller
+   * then splices ({@link BodySplice}): the parts of the current origin read go to the client as they are,
+   * but the origin's auto-read is left alone (the caller holds it off until the splice), so nothing but
+   * what this read decoded is forwarded before the splice. The caller waits for a write queued on the client
+   * response after these parts (a Vert.x write completes after the parts queued before it) before splicing,
+   * as the spliced bytes do not pass the client channel's outbound buffer.
+   */
+  public static boolean startPrefix(HttpClientResponse cres, HttpServerRequest req, IntConsumer forwarded) {
+    return start(cres, req, forwarded, false);
+  }
+
+  private static boolean start(HttpClientResponse cres, HttpServerRequest req, IntConsumer forwarded, boolean managesRead) {
     if (req.version() == HttpVersion.HTTP_2 || cres.version() == HttpVersion.HTTP_2
         || !(cres.request().connection() instanceof VertxConnection oc) || !(req.connection() instanceof VertxConnection cc)) {
       return false;
@@ -86,7 +107,7 @@ public final class BodyForward {
     if (gate == null) {
       return false;
     }
-    BodyForward f = new BodyForward(o, cc, gate, forwarded);
+    BodyForward f = new BodyForward(o, cc, gate, forwarded, managesRead);
     gate.active = f;
     gate.corked = true; // the head Vert.x writes next waits for the body of this read
     guard.forward(f, gate);
@@ -107,7 +128,7 @@ public final class BodyForward {
 
   /** The end of the origin read (after the gate flushed): stop reading the origin while the client cannot take more. */
   void readEnded() {
-    if (!over && !paused && !client.isWritable() && client.isActive()) {
+    if (managesRead && !over && !paused && !client.isWritable() && client.isActive()) {
       paused = true;
       origin.config().setAutoRead(false);
     }

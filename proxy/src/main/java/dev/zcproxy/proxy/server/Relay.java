@@ -120,12 +120,15 @@ final class Relay {
   }
 
   /**
-   * Pass-through by splice(2): the head and whatever Vert.x already decoded are written normally;
+   * Pass-through by splice(2): the head and whatever came with it are written first (the body bytes as
+   * the origin connection's buffers when {@code BodyForward} can take them, else copied through Vert.x);
    * the rest goes origin socket → client socket in the kernel. After exactly Content-Length bytes the
    * origin connection's decoder is reset and it goes back to the pool (it is closed when it cannot be).
    */
   private void startSplice() {
     state = State.SPLICE_PENDING;
+    // The body bytes that came with the head go as the origin's own buffers when they can (no heap copy).
+    boolean forwarding = ctx.transfer().forwardPrefixToClient(cres, ex.req, this::onPrefixForwarded);
     prefixWrites.add(ex.resp.writeHead());
     cres.handler(buf -> {
       received += buf.length();
@@ -150,6 +153,10 @@ final class Relay {
         return; // the whole body came with the head, or the origin failed already
       }
       state = State.SPLICING;
+      if (forwarding && !ex.clientGone) {
+        // Completes once the forwarded parts queued before it are written: the splice must not overtake them.
+        prefixWrites.add(barrier());
+      }
       long remaining = expected - received;
       Future.all(prefixWrites).onComplete(w -> {
         if (w.failed() || ex.clientGone) {
@@ -172,6 +179,21 @@ final class Relay {
         });
       });
     });
+  }
+
+  /** An empty write queued behind the forwarded parts: done when they are written, failed when the client is gone. */
+  private Future<Void> barrier() {
+    try {
+      return ex.resp.write(Buffer.buffer());
+    } catch (RuntimeException e) { // the response was closed under us
+      return Future.failedFuture(e);
+    }
+  }
+
+  /** A body part that came with the head went to the client below Vert.x, before the splice. */
+  private void onPrefixForwarded(int bytes) {
+    received += bytes;
+    ex.bodyBytes += bytes;
   }
 
   private void writeClientHead() {

@@ -211,6 +211,14 @@ public final class BodyTransfer {
   }
 
   /**
+   * Relays the body bytes that came with {@code cres}'s head to {@code req}'s client as the origin
+   * connection's own buffers before the rest is spliced, when the platform can; false: copy them through Vert.x.
+   */
+  public boolean forwardPrefixToClient(HttpClientResponse cres, HttpServerRequest req, java.util.function.IntConsumer forwarded) {
+    return platform.forwardPrefixToClient(cres, req, forwarded);
+  }
+
+  /**
    * Why a fill cannot splice into this open file (its descriptor is not reachable); {@code null} when it
    * can. Ask right before {@link #spliceToFile}: nothing has been read from the origin then, so the fill
    * can still copy.

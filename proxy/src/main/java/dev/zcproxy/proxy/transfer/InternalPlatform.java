@@ -73,6 +73,11 @@ final class InternalPlatform implements TransferPlatform {
   }
 
   @Override
+  public boolean forwardPrefixToClient(HttpClientResponse cres, HttpServerRequest req, IntConsumer forwarded) {
+    return BodyForward.startPrefix(cres, req, forwarded);
+  }
+
+  @Override
   public Future<Void> spliceToFile(HttpClientResponse cres, FileChannel file, long offset, long length, long idleMillis,
       LongConsumer chunkDone) {
     return BodySplice.toFile(cres, file, offset, length, idleMillis, chunkDone);

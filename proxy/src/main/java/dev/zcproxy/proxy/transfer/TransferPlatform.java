@@ -68,6 +68,16 @@ public interface TransferPlatform {
     return false;
   }
 
+  /**
+   * Like {@link #forwardToClient}, for the body bytes that arrived with the head of a response whose rest
+   * is then spliced ({@link #holdOrigin}, {@link #spliceToClient}): those parts go to the client as the
+   * origin connection's buffers instead of through Vert.x's copy, and the origin's reading is left to the
+   * caller. Before splicing, the caller waits for a client write queued after them. The default never takes one.
+   */
+  default boolean forwardPrefixToClient(HttpClientResponse cres, HttpServerRequest req, IntConsumer forwarded) {
+    return false;
+  }
+
   /** Splices the next {@code length} body bytes from the origin socket into {@code file} at {@code offset}. */
   Future<Void> spliceToFile(HttpClientResponse cres, FileChannel file, long offset, long length, long idleMillis,
       LongConsumer chunkDone);

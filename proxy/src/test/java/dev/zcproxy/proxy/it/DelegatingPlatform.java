@@ -19,6 +19,11 @@ class DelegatingPlatform implements TransferPlatform {
   }
 
   @Override
+  public boolean forwardPrefixToClient(HttpClientResponse cres, HttpServerRequest req, IntConsumer forwarded) {
+    return real.forwardPrefixToClient(cres, req, forwarded);
+  }
+
+  @Override
   public String whyNotSendfile(HttpServerRequest req) {
     return real.whyNotSendfile(req);
   }

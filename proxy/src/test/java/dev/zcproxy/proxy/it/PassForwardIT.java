@@ -15,6 +15,7 @@ import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,8 +28,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Pass-through bodies below the splice size go to the client as the origin connection's own buffers
  * ({@code BodyForward}), or, when that cannot be, copied through Vert.x: either way the client gets the same
  * bytes and framing, the origin connection goes back to the pool, an origin that cuts the body short aborts the
- * client, and a client that stops reading stops the origin (its leaving closes the origin connection). Each test
- * runs both ways; the forward way counts that the forward was taken.
+ * client, and a client that stops reading stops the origin (its leaving closes the origin connection). A body
+ * above the splice size has the bytes that came with its head forwarded (or copied) before the splice, and a
+ * slow client still gets them in order. Each test runs both ways; the forward way counts that the forward was taken.
  */
 class PassForwardIT {
   @TempDir
@@ -159,6 +161,42 @@ class PassForwardIT {
     }
   }
 
+  @ParameterizedTest(name = "forward={0}")
+  @ValueSource(booleans = {true, false})
+  void theBytesThatCameWithASplicedBodysHeadReachASlowClientBeforeTheSplicedRest(boolean forward) throws Exception {
+    byte[] body = CachingIT.body(1 << 20, 21); // above transfer.splice-min-size: spliced after what came with the head
+    CountDownLatch originWrote = new CountDownLatch(1);
+    Counting platform = new Counting(forward);
+    try (RawOrigin origin = RawOrigin.start((r, s) -> s.write(Buffer.buffer(head(body.length, "")).appendBytes(body))
+            .onComplete(v -> originWrote.countDown()));
+        ProxyFixture proxy = proxy(origin, cacheDir, platform)) {
+      try (Socket s = new Socket()) {
+        s.setReceiveBufferSize(4096); // the part written before the splice cannot all leave the proxy at once
+        s.connect(new InetSocketAddress("127.0.0.1", proxy.server.port()), 5_000);
+        s.setSoTimeout(10_000);
+        s.getOutputStream().write(("GET /big HTTP/1.1\r\nHost: 127.0.0.1:" + proxy.server.port() + "\r\n\r\n")
+            .getBytes(StandardCharsets.ISO_8859_1));
+        // Read nothing until the origin has sent everything: the proxy then holds the head's part unwritten
+        // while the splice is ready to start (bounded: the test goes on either way).
+        originWrote.await(5, TimeUnit.SECONDS);
+        InputStream in = s.getInputStream();
+        ByteArrayOutputStream headBytes = new ByteArrayOutputStream();
+        while (!headBytes.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+          int b = in.read();
+          assertThat(b).as("the head ended").isNotNegative();
+          headBytes.write(b);
+        }
+        assertThat(headBytes.toString(StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 200")
+            .containsIgnoringCase("content-length: " + body.length);
+        assertThat(in.readNBytes(body.length)).as("the body, in order").isEqualTo(body);
+      }
+      HttpResponse<byte[]> next = proxy.get("/again");
+      assertThat(next.body()).isEqualTo(body);
+      assertThat(origin.requests).hasValue(2);
+      assertThat(platform.prefixTaken).as("bodies whose first bytes were forwarded below Vert.x").hasValue(forward ? 2 : 0);
+    }
+  }
+
   /** Writes {@code left} bytes of {@code piece} repeated, as fast as the connection takes them, counting what it took. */
   private static void pump(NetSocket s, byte[] piece, long left, AtomicLong sent) {
     long rest = left;
@@ -177,6 +215,7 @@ class PassForwardIT {
   private static final class Counting extends DelegatingPlatform {
     private final boolean forward;
     final AtomicInteger taken = new AtomicInteger();
+    final AtomicInteger prefixTaken = new AtomicInteger();
 
     Counting(boolean forward) {
       this.forward = forward;
@@ -190,6 +229,18 @@ class PassForwardIT {
       boolean took = real.forwardToClient(cres, req, forwarded);
       if (took) {
         taken.incrementAndGet();
+      }
+      return took;
+    }
+
+    @Override
+    public boolean forwardPrefixToClient(HttpClientResponse cres, HttpServerRequest req, IntConsumer forwarded) {
+      if (!forward) {
+        return false;
+      }
+      boolean took = real.forwardPrefixToClient(cres, req, forwarded);
+      if (took) {
+        prefixTaken.incrementAndGet();
       }
       return took;
     }

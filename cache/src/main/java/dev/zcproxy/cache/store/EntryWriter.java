@@ -320,8 +320,12 @@ public final class EntryWriter {
     }
   }
 
-  /** At most this many buffers go into one gathering write (the JDK's IOV_MAX is far above). */
-  private static final int MAX_GATHER = 64;
+  /**
+   * At most this many buffers go into one gathering write: the JDK copies each heap buffer into a
+   * temporary direct buffer and keeps those per thread, so this bounds what a cache-io thread keeps
+   * (16 x 8 KiB parts = 128 KiB of direct memory).
+   */
+  private static final int MAX_GATHER = 16;
 
   /** Chain: appends every buffer queued so far, as few writes as possible. */
   private void appendQueued() {

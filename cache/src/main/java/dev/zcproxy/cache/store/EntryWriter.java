@@ -27,8 +27,11 @@ import org.slf4j.LoggerFactory;
  * once; the caller's response to its client is unaffected.
  *
  * <p>All file work happens in a serial task chain on the I/O executor: create the temp file, append
- * each buffer at {@code bodyOffset + written}, then at commit write the header, force, rename and
- * index. The fields below marked "chain" are touched only from that chain.
+ * the queued buffers at {@code bodyOffset + written}, then at commit write the header, force, rename and
+ * index. The fields below marked "chain" are touched only from that chain. Buffers written while an
+ * append task is already queued join that task: it writes everything queued by then with one gathering
+ * write and reports progress once (an origin read decoded into 8 KiB parts is one file write and one
+ * progress report, not one per part).
  *
  * <p>A writer made by {@link DiskStore#newDeferredWriter} starts no task until it is used: a caller
  * that holds a small body whole gives it to {@link #commitWhole}, which creates, writes, renames and
@@ -48,6 +51,10 @@ public final class EntryWriter {
   private final long bodyOffset;
   private final SerialExecutor chain;
   private final AtomicLong pending = new AtomicLong();
+  /** Buffers given to {@link #write}, in order, not yet taken by an append task. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> queued = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  /** Whether an append task is queued on the chain that has not started taking {@link #queued} yet. */
+  private final java.util.concurrent.atomic.AtomicBoolean appendQueued = new java.util.concurrent.atomic.AtomicBoolean();
   private final CompletableFuture<EntryMeta> result = new CompletableFuture<>();
   private volatile long written;
   private volatile boolean failed;
@@ -105,7 +112,10 @@ public final class EntryWriter {
     }
     start();
     pending.addAndGet(n);
-    submit(() -> append(data, n));
+    queued.add(data);
+    if (appendQueued.compareAndSet(false, true)) {
+      submit(this::appendQueued);
+    }
   }
 
   /**
@@ -119,6 +129,7 @@ public final class EntryWriter {
     CompletableFuture<FileChannel> f = new CompletableFuture<>();
     start();
     submit(() -> {
+      appendQueued();
       if (failed || channel == null) {
         f.completeExceptionally(new IOException("entry write failed or aborted"));
       } else {
@@ -309,7 +320,34 @@ public final class EntryWriter {
     }
   }
 
-  private void append(ByteBuffer data, int n) {
+  /**
+   * At most this many buffers go into one gathering write: the JDK copies each heap buffer into a
+   * temporary direct buffer and keeps those per thread, so this bounds what a cache-io thread keeps
+   * (16 x 8 KiB parts = 128 KiB of direct memory).
+   */
+  private static final int MAX_GATHER = 16;
+
+  /** Chain: appends every buffer queued so far, as few writes as possible. */
+  private void appendQueued() {
+    appendQueued.set(false); // a buffer queued from now on schedules another task (or is taken below)
+    ByteBuffer[] batch = new ByteBuffer[Math.min(MAX_GATHER, Math.max(1, queued.size()))];
+    while (true) {
+      int k = 0;
+      long n = 0;
+      ByteBuffer b;
+      while (k < batch.length && (b = queued.poll()) != null) {
+        batch[k++] = b;
+        n += b.remaining();
+      }
+      if (k == 0) {
+        return;
+      }
+      append(k == batch.length ? batch : java.util.Arrays.copyOf(batch, k), n);
+      java.util.Arrays.fill(batch, null);
+    }
+  }
+
+  private void append(ByteBuffer[] data, long n) {
     if (failed) {
       pending.addAndGet(-n);
       return;
@@ -335,14 +373,14 @@ public final class EntryWriter {
         fail(new IOException("no room on the cache's file system for " + wanted + " more bytes (cache.min-free)"), false);
         return;
       }
-      store.writeHook.beforeWrite(temp, pos, n);
+      store.writeHook.beforeWrite(temp, pos, (int) n);
       try {
-        DiskStore.writeFully(channel, data, pos);
+        writeAt(data, n, pos);
       } catch (IOException e) {
         // Most likely a full disk that the store's estimate missed (another process wrote): make room
         // and try once more from where the write stopped.
         store.noSpace(wanted);
-        DiskStore.writeFully(channel, data, pos + (n - data.remaining()));
+        writeAt(data, n, pos + (n - remaining(data)));
       }
       written += n;
       pending.addAndGet(-n);
@@ -351,6 +389,27 @@ public final class EntryWriter {
       pending.addAndGet(-n);
       fail(e, true);
     }
+  }
+
+  /** Writes every remaining byte of {@code data} at {@code pos}: one positional write, or position + gathering writes. */
+  private void writeAt(ByteBuffer[] data, long n, long pos) throws IOException {
+    if (data.length == 1) {
+      DiskStore.writeFully(channel, data[0], pos);
+      return;
+    }
+    long left = remaining(data);
+    channel.position(pos);
+    while (left > 0) {
+      left -= channel.write(data);
+    }
+  }
+
+  private static long remaining(ByteBuffer[] data) {
+    long r = 0;
+    for (ByteBuffer b : data) {
+      r += b.remaining();
+    }
+    return r;
   }
 
   private void notifyProgress() {
@@ -427,6 +486,9 @@ public final class EntryWriter {
 
   /** @param whole whether {@link #writeWhole} already wrote the header and the whole file (its length is known) */
   private void doCommit(boolean whole) {
+    if (!whole) {
+      appendQueued(); // a write queued while an append task ran may not have its own task before this one
+    }
     if (failed) {
       cleanup();
       result.completeExceptionally(new IOException("entry write failed or aborted"));

@@ -481,6 +481,55 @@ class DiskStoreTest {
   }
 
   @Test
+  void bodyPartsQueuedBeforeTheChainRunsAreAppendedWithOneWriteAndOneProgressReport() throws Exception {
+    ManualExecutor io = new ManualExecutor();
+    try (DiskStore s = fx.open(BIG, io)) {
+      io.runAll();
+      List<Long> writes = new java.util.concurrent.CopyOnWriteArrayList<>();
+      s.writeHook = (temp, position, length) -> writes.add((long) length);
+      byte[] body = body(3000, 9);
+      EntryWriter w = s.newWriter(meta("http://a/parts"), body.length);
+      List<Long> progress = new java.util.concurrent.CopyOnWriteArrayList<>();
+      w.onProgress(progress::add);
+      io.runAll(); // the temp file exists, nothing written yet
+      for (int i = 0; i < 3; i++) {
+        w.write(ByteBuffer.wrap(body, i * 1000, 1000).slice()); // three 1000-byte parts of one origin read
+      }
+      assertThat(w.pendingBytes()).isEqualTo(3000);
+      io.runAll();
+      assertThat(writes).as("file writes").containsExactly(3000L);
+      assertThat(progress).as("progress reports").containsExactly(0L, 3000L);
+      assertThat(w.pendingBytes()).isZero();
+
+      w.write(ByteBuffer.wrap(new byte[0])); // nothing
+      CompletableFuture<EntryMeta> commit = w.commit();
+      io.runAll();
+      EntryMeta m = commit.join();
+      CompletableFuture<OpenEntry> open = s.open(m);
+      io.runAll();
+      try (OpenEntry e = open.join()) {
+        assertThat(readBody(e)).as("stored bytes").isEqualTo(body);
+        assertThat(e.channel().size()).isEqualTo(m.bodyOffset() + 3000);
+      }
+    }
+  }
+
+  @Test
+  void aPartWrittenWhileTheChainAppendsIsOnDiskBeforeTheCommitChecksTheLength() throws Exception {
+    try (DiskStore s = fx.open(BIG)) {
+      byte[] body = body(64 * 1000, 3);
+      EntryWriter w = s.newWriter(meta("http://a/racing"), body.length);
+      for (int i = 0; i < 64; i++) {
+        w.write(ByteBuffer.wrap(body, i * 1000, 1000).slice()); // appended while earlier parts are being written
+      }
+      EntryMeta m = w.commit().join();
+      try (OpenEntry e = s.open(m).join()) {
+        assertThat(readBody(e)).isEqualTo(body);
+      }
+    }
+  }
+
+  @Test
   void aWholeBodyOfTheWrongLengthOrOnAFullDiskLeavesNothing() {
     try (DiskStore s = fx.open(BIG)) {
       EntryWriter shortOne = s.newDeferredWriter(meta("http://a/short"), 2000);

@@ -31,8 +31,9 @@ import java.util.function.LongConsumer;
  * {@code AbstractEpollStreamChannel.spliceTo} for exactly the remaining length, and turns auto-read on.
  * The origin connection's HTTP decoder never sees those bytes: after a splice to the client,
  * {@link OriginCodec#bodySpliced} ends the response in its place and the connection goes back to the
- * pool (or is closed when bytes beyond the body wait on it); after a fill it is closed. Spliced bytes also bypass idle timers, so the client socket's
- * idle handler is taken out during the transfer and progress is watched through {@code TCP_INFO}.
+ * pool (or is closed when bytes beyond the body wait on it), after a splice to a client and after a
+ * fill alike. Spliced bytes also bypass idle timers, so the sockets' idle handlers are taken out during
+ * the transfer and progress is watched through {@code TCP_INFO}.
  *
  * <p>Preconditions, checked by {@link #whyNotToClient} and {@link #whyNotToFile}: native epoll on both
  * legs, no TLS, HTTP/1.x, and for socket-to-socket both channels on one event loop. Anything else takes
@@ -208,7 +209,8 @@ public final class BodySplice {
    * Splices the next {@code length} body bytes from the origin socket into {@code file} at
    * {@code offset} (1 MiB at a time, all queued at once), calling {@code chunkDone} with each finished
    * chunk's length, in order, on the origin's event loop. Completes when all moved; the origin
-   * connection is then closed.
+   * connection then goes back to the pool ({@link OriginCodec#bodySpliced}) or, when it cannot, is
+   * closed; on a failure it is closed.
    */
   public static Future<Void> toFile(HttpClientResponse cres, FileChannel file, long offset, long length, long idleMillis,
       LongConsumer chunkDone) {
@@ -228,7 +230,7 @@ public final class BodySplice {
         done.tryComplete();
         return;
       }
-      removeIdleHandlers(o); // the origin connection is closed afterwards
+      List<ChannelHandler> originIdle = removeIdleHandlers(o); // spliced bytes bypass them: the Watchdog instead
       Watchdog dog = new Watchdog(o, idleMillis);
       long pos = offset;
       long left = length;
@@ -246,7 +248,20 @@ public final class BodySplice {
         left -= n;
       }
       o.config().setAutoRead(true);
-      last.addListener(x -> finish(x, dog, o, done));
+      last.addListener(x -> {
+        if (x.isSuccess()) {
+          // As after a splice to a client: the connection goes back to the pool instead of a new one
+          // being opened (TCP handshake, Vert.x connection, origin accept) for the next miss.
+          dog.cancel();
+          restoreIdleHandlers(o, originIdle); // before the pool may hand the connection out again
+          if (!OriginCodec.bodySpliced(o)) {
+            o.close();
+          }
+          done.tryComplete();
+          return;
+        }
+        finish(x, dog, o, done);
+      });
     });
     return done.future();
   }

@@ -373,7 +373,7 @@ final class Fill {
   /**
    * Fill by splice(2): what Vert.x already decoded went through {@link #onData}; the rest moves origin
    * socket → cache file in the kernel, 1 MiB at a time, each finished chunk reported to the writer
-   * (and so to the readers). The origin connection is closed afterwards.
+   * (and so to the readers). The origin connection then goes back to the pool, as after a spliced pass.
    */
   private void startSplice() {
     if (originEnded) {

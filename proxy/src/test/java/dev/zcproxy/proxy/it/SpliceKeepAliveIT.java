@@ -13,9 +13,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Pass-through by splice keeps the origin connection: exactly Content-Length bytes are spliced, then the
- * connection's decoder is reset and it goes back to the pool; an origin that sent more than it declared
- * gets its connection closed, and the next request is not answered with those bytes.
+ * Pass-through and fills by splice keep the origin connection: exactly Content-Length bytes are spliced
+ * (to the client, or into the cache file), then the connection's decoder is reset and it goes back to the
+ * pool; an origin that sent more than it declared gets its connection closed, and the next request is not
+ * answered with those bytes.
  */
 class SpliceKeepAliveIT {
   private static final int SIZE = 300 * 1024; // above transfer.splice-min-size (192 KiB)
@@ -42,6 +43,52 @@ class SpliceKeepAliveIT {
       assertThat(proxy.server.metrics().responses(TransferMode.SPLICE)).isEqualTo(3);
       assertThat(origin.requests).hasValue(3);
       assertThat(origin.connections).as("origin connections for 3 spliced bodies").hasValue(1);
+    }
+  }
+
+  private static Buffer cacheable(byte[] body, String extra) {
+    return Buffer.buffer(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\nCache-Control: max-age=3600\r\n\r\n")
+        .getBytes(StandardCharsets.ISO_8859_1)).appendBytes(body).appendString(extra);
+  }
+
+  @Test
+  void aBodySplicedIntoItsCacheFileLeavesTheOriginConnectionInThePoolForTheNextMiss() throws Exception {
+    byte[][] bodies = {CachingIT.body(SIZE, 21), CachingIT.body(SIZE, 22), CachingIT.body(SIZE, 23)};
+    try (RawOrigin origin = RawOrigin.start((r, s) -> s.write(cacheable(bodies[(r.n() - 1) % 3], "")));
+        ProxyFixture proxy = ProxyFixture.start(origin.url(), cacheDir)) {
+      for (int i = 0; i < 3; i++) {
+        HttpResponse<byte[]> got = proxy.get("/f" + i);
+        assertThat(got.statusCode()).isEqualTo(200);
+        assertThat(got.body()).as("miss %d", i).isEqualTo(bodies[i]);
+        proxy.server.metrics().whenStored(i + 1).get(10, TimeUnit.SECONDS);
+      }
+      assertThat(proxy.server.metrics().filledBytes(TransferMode.SPLICE)).as("spliced into the cache files").isGreaterThan(0);
+      for (int i = 0; i < 3; i++) {
+        HttpResponse<byte[]> hit = proxy.get("/f" + i);
+        assertThat(hit.headers().firstValue("cache-status").orElse("")).as("hit %d", i).contains("hit");
+        assertThat(hit.body()).as("stored body %d", i).isEqualTo(bodies[i]);
+      }
+      assertThat(origin.requests).hasValue(3);
+      assertThat(origin.connections).as("origin connections for 3 spliced fills").hasValue(1);
+    }
+  }
+
+  @Test
+  void bytesBeyondASplicedFillCloseTheConnectionAndNeverReachTheNextClient() throws Exception {
+    byte[] body = CachingIT.body(SIZE, 24);
+    byte[] second = CachingIT.body(SIZE, 25);
+    String smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nCache-Control: max-age=3600\r\n\r\nevil!";
+    try (RawOrigin origin = RawOrigin.start((r, s) -> s.write(r.n() == 1 ? cacheable(body, smuggled) : cacheable(second, "")));
+        ProxyFixture proxy = ProxyFixture.start(origin.url(), cacheDir)) {
+      HttpResponse<byte[]> first = proxy.get("/a");
+      assertThat(first.body()).isEqualTo(body);
+      assertThat(origin.closed.await(10, TimeUnit.SECONDS)).as("the proxy closed the dirty connection").isTrue();
+      HttpResponse<byte[]> next = proxy.get("/b");
+      assertThat(next.statusCode()).isEqualTo(200);
+      assertThat(next.body()).isEqualTo(second);
+      assertThat(proxy.get("/b").body()).as("stored").isEqualTo(second);
+      assertThat(origin.requests).hasValue(2);
+      assertThat(origin.connections).hasValue(2);
     }
   }
 

@@ -35,7 +35,8 @@ import java.util.function.Supplier;
  * hit at all: a decoded GET on HTTP/1.1, and Vert.x is idle on the connection, see below). A {@code null} answer
  * passes the request on to Vert.x unchanged; a {@link Hit} is written (its pre-encoded head with its age, then its
  * body, one buffer in front of the HTTP encoder, flushed at the end of the read) and the request's
- * {@code LastHttpContent} is dropped, so Vert.x never learns of the request.
+ * {@code LastHttpContent} is dropped, so Vert.x never learns of the request. A {@link FileHit} is written the same
+ * way with its body as a file region behind the head buffer (writev, then sendfile, at the same flush).
  *
  * <p>{@link Hit#sent} is told once whether the response was written in full; a {@code null} answer, or one
  * that could not be written, has had nothing written for it.

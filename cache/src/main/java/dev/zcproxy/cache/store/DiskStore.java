@@ -973,6 +973,29 @@ public final class DiskStore implements AutoCloseable {
   }
 
   /**
+   * The open file of an indexed entry when the open-file cache already holds its channel, or {@code null} when
+   * opening it would need the disk ({@link #open} then does it on the I/O pool), the entry is no longer indexed, or
+   * its head is not in memory; never blocks and schedules nothing. The caller must close the result.
+   */
+  public OpenEntry openNow(EntryMeta meta) {
+    requireNonNull(meta, "meta");
+    if (closed) {
+      return null;
+    }
+    StoreEntry e = index.peek(keyOf(meta.primaryKey(), meta.variant()));
+    if (e == null) {
+      return null;
+    }
+    KeyMemo memo = lastKey.get();
+    EntryMeta head = memo.entry == e ? memo.head : cachedHead(e);
+    if (head == null || !head.key().equals(meta.key())) {
+      return null; // not in memory, or a hash collision: another URL's file
+    }
+    SharedChannel cached = openFiles.getIfPresent(e.generation());
+    return cached != null && cached.retain() ? new OpenEntry(head, cached) : null;
+  }
+
+  /**
    * The index's current meta of {@code meta}'s entry and the generation of its file, or {@code null} when
    * it is not indexed or its head is not in memory; never blocks and opens nothing (for bodies kept
    * elsewhere by generation).

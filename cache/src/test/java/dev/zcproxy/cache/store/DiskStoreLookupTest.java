@@ -118,6 +118,29 @@ class DiskStoreLookupTest {
   }
 
   @Test
+  void openNowGivesOnlyAFileAlreadyOpenAndNothingOnceTheEntryIsGone() throws Exception {
+    try (DiskStore s = open(KeyHasher.SHA256, CompletableFuture.completedFuture(null))) {
+      s.scanned().get(10, TimeUnit.SECONDS);
+      EntryMeta a = store(s, meta("http://a/now"), body(3000, 7));
+      s.dropHeads();
+      assertThat(s.openNow(a)).as("head not in memory: the disk would be read").isNull();
+      assertThat(s.lookup("http://a/now").get(10, TimeUnit.SECONDS)).containsExactly(a);
+      try (OpenEntry first = s.open(a).get(10, TimeUnit.SECONDS)) { // opened on the I/O pool, then kept open
+        assertThat(readBody(first)).isEqualTo(body(3000, 7));
+      }
+      OpenEntry now = s.openNow(a);
+      assertThat(now).as("the open-file cache holds it").isNotNull();
+      try (now) {
+        assertThat(now.meta()).isEqualTo(a);
+        assertThat(s.openNow(meta("http://a/other"))).as("another key").isNull();
+        assertThat(s.invalidate("http://a/now")).isEqualTo(1);
+        assertThat(s.openNow(a)).as("no longer indexed").isNull();
+        assertThat(readBody(now)).as("a file open when its entry went is still read whole").isEqualTo(body(3000, 7));
+      }
+    }
+  }
+
+  @Test
   void aVaryVariantOfACollidingUrlIsNotServedEither() throws Exception {
     try (DiskStore s = open(COLLIDING, CompletableFuture.completedFuture(null))) {
       s.scanned().get(10, TimeUnit.SECONDS);

@@ -266,6 +266,19 @@ public final class ProxyMetrics {
     }
   }
 
+  /**
+   * A hit answered in front of Vert.x from its cache file, all its counting at once: {@link #frontHit()},
+   * {@link #written} of {@code regionBytes} file-region bytes and {@link #response(CacheOutcome, TransferMode, long, long)}
+   * as a HIT by {@code sendfile} of {@code bodyBytes} that took {@code durationNanos}.
+   */
+  public void frontFileHit(long regionBytes, long bodyBytes, long durationNanos) {
+    tally.frontFileHit(regionBytes, bodyBytes, Math.max(0, durationNanos));
+    java.util.Queue<Waiter> w = responseWaiters[CacheOutcome.HIT.ordinal()];
+    if (!w.isEmpty()) {
+      release(w, tally.responses(CacheOutcome.HIT));
+    }
+  }
+
   /** Body bytes handed to client connections as buffers (copied, or from RAM) since start; spliced and sendfile bytes excluded. */
   public long writtenAsBuffers() {
     return tally.writtenAsBuffers();

@@ -101,6 +101,14 @@ final class ResponseTally {
     response(c, CacheOutcome.HIT, TransferMode.RAM, bodyBytes, durationNanos);
   }
 
+  /** A hit answered in front of Vert.x from its file: {@link #frontHit}, {@link #written} and {@link #response} at once. */
+  void frontFileHit(long regionBytes, long bodyBytes, long durationNanos) {
+    long[] c = own.get();
+    add(c, frontHits, 1);
+    add(c, writtenFile, regionBytes);
+    response(c, CacheOutcome.HIT, TransferMode.SENDFILE, bodyBytes, durationNanos);
+  }
+
   private void response(long[] c, CacheOutcome outcome, TransferMode mode, long bodyBytes, long durationNanos) {
     int o = outcome.ordinal();
     if (durationNanos >= 0) {

@@ -374,7 +374,7 @@ final class ConfigKeys {
           key("connect-ports", "connectPorts", PORTS,
               "CONNECT to the origin host (with sites: a site's host) on these ports, e.g. [443]; [] = CONNECT off"),
           key("front-hits", "frontHits", BOOL,
-              "answer plain HTTP/1.1 GET hits from the RAM tier before Vert.x builds a request for them (less CPU per hit)")),
+              "answer plain HTTP/1.1 GET hits from the RAM tier (or an already open cache file, with sendfile) before Vert.x builds a request for them (less CPU per hit)")),
       section("admin",
           """
           Separate listener for health, stats and purge. Keep it off public interfaces.

@@ -674,7 +674,7 @@ public record ProxyConfig(
    * How bodies are moved: sendfile for hits, splice for pass-through, or copies everywhere.
    *
    * <p>{@code spliceMinBytes} zero means splice every body; {@code nativeTransport} uses epoll when
-   * available, else NIO. {@code frontHits} answers plain HTTP/1.1 GET hits from the RAM tier before Vert.x
+   * available, else NIO. {@code frontHits} answers plain HTTP/1.1 GET hits from the RAM tier (or an open cache file) before Vert.x
    * makes a request of them.
    */
   public record Transfer(

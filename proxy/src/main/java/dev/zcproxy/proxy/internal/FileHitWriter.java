@@ -100,7 +100,7 @@ public final class FileHitWriter {
   }
 
   /** A file region that leaves its channel open when Netty releases it: the channel is the caller's. */
-  private static final class Region extends DefaultFileRegion {
+  static final class Region extends DefaultFileRegion {
     Region(FileChannel file, long position, long count) {
       super(file, position, count);
     }

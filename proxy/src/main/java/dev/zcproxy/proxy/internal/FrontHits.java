@@ -20,6 +20,7 @@ import io.vertx.core.http.impl.Http1xServerConnection;
 import io.vertx.core.net.impl.VertxConnection;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.channels.FileChannel;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.Map;
@@ -34,7 +35,8 @@ import java.util.function.Supplier;
  * hit at all: a decoded GET on HTTP/1.1, and Vert.x is idle on the connection, see below). A {@code null} answer
  * passes the request on to Vert.x unchanged; a {@link Hit} is written (its pre-encoded head with its age, then its
  * body, one buffer in front of the HTTP encoder, flushed at the end of the read) and the request's
- * {@code LastHttpContent} is dropped, so Vert.x never learns of the request.
+ * {@code LastHttpContent} is dropped, so Vert.x never learns of the request. A {@link FileHit} is written the same
+ * way with its body as a file region behind the head buffer (writev, then sendfile, at the same flush).
  *
  * <p>{@link Hit#sent} is told once whether the response was written in full; a {@code null} answer, or one
  * that could not be written, has had nothing written for it.
@@ -98,10 +100,11 @@ public final class FrontHits extends FlushAtReadEnd {
   @FunctionalInterface
   public interface Answerer {
     /**
-     * The answer to {@code req}, or {@code null} to leave it to Vert.x (then nothing may have been done for it:
-     * it will be handled from the start). {@code req} is valid only during the call.
+     * The answer to {@code req} (a {@link Hit} from memory or a {@link FileHit} from a file), or {@code null} to
+     * leave it to Vert.x (then nothing may have been done for it: it will be handled from the start). {@code req}
+     * is valid only during the call.
      */
-    Hit answer(Request req);
+    Reply answer(Request req);
   }
 
   /** Told once whether a {@link Hit} was written to the socket in full. */
@@ -114,7 +117,19 @@ public final class FrontHits extends FlushAtReadEnd {
    * A response to write: {@code head} with {@code ageSeconds}, then {@code length} bytes of {@code body} from
    * {@code offset} (an array that never changes); {@code sent} is told the outcome.
    */
-  public record Hit(EncodedHead head, long ageSeconds, byte[] body, int offset, int length, Sent sent) {}
+  public record Hit(EncodedHead head, long ageSeconds, byte[] body, int offset, int length, Sent sent) implements Reply {}
+
+  /** A response to write in front of Vert.x: a {@link Hit} (body in memory) or a {@link FileHit} (body in a file). */
+  public sealed interface Reply permits Hit, FileHit {}
+
+  /**
+   * A response whose body is a file range: {@code head} with {@code ageSeconds}, then {@code length} bytes of
+   * {@code file} from {@code offset} as a file region ({@code sendfile(2)}). {@code file} is the answerer's: it is
+   * never closed here, and stays open until {@code sent} was told the outcome, or {@code unused} was run when
+   * nothing was written for it (exactly one of the two runs).
+   */
+  public record FileHit(EncodedHead head, long ageSeconds, FileChannel file, long offset, long length, Sent sent,
+      Runnable unused) implements Reply {}
 
   /**
    * A read-only view of a request head, valid during {@link Answerer#answer} only: decoded by Netty, or parsed
@@ -272,7 +287,7 @@ public final class FrontHits extends FlushAtReadEnd {
       return false;
     }
     view.r = r;
-    Hit hit = ask();
+    Reply hit = ask();
     if (hit == null || !write(encoder, hit, r.uri())) { // in front of the encoder: the bytes are already HTTP
       return false;
     }
@@ -292,13 +307,13 @@ public final class FrontHits extends FlushAtReadEnd {
   }
 
   /** The raw-byte side's question: the answer to a head parsed from bytes, or {@code null}. */
-  Hit askRaw(String uri, String[] names, String[] values, int count) {
+  Reply askRaw(String uri, String[] names, String[] values, int count) {
     view.raw(uri, names, values, count);
     return ask();
   }
 
   /** Asks the answerer about the head in {@link #view} (cleared after), or {@code null}. */
-  private Hit ask() {
+  private Reply ask() {
     Answerer a = answerer.get();
     try {
       return a == null ? null : a.answer(view);
@@ -308,6 +323,40 @@ public final class FrontHits extends FlushAtReadEnd {
     } finally {
       view.clear();
     }
+  }
+
+  /** Writes {@code reply} from {@code writer}'s place in the pipeline (not flushed); false when nothing was written. */
+  boolean write(ChannelHandlerContext writer, Reply reply, String uri) {
+    return reply instanceof FileHit file ? writeFile(writer, file, uri) : write(writer, (Hit) reply, uri);
+  }
+
+  /**
+   * Writes {@code hit}'s head as one buffer and its body as a file region behind it, not flushed (the flush at the end
+   * of the read sends both: writev, then sendfile); false when nothing was written (then {@code hit.unused} ran).
+   */
+  boolean writeFile(ChannelHandlerContext writer, FileHit hit, String uri) {
+    ByteBuf buf;
+    try {
+      int headLength = hit.head().length(hit.ageSeconds());
+      buf = writer.alloc().directBuffer(headLength);
+      try {
+        hit.head().writeTo(buf.internalNioBuffer(0, headLength), hit.ageSeconds());
+        buf.writerIndex(headLength);
+      } catch (RuntimeException e) {
+        buf.release();
+        throw e;
+      }
+    } catch (RuntimeException e) {
+      LOG.debug("front hit path left {} to Vert.x", uri, e);
+      hit.unused().run();
+      return false;
+    }
+    ChannelPromise bodySent = writer.newPromise();
+    Sent sent = hit.sent();
+    bodySent.addListener(f -> sent.done(f.isSuccess()));
+    writer.write(buf); // a failed head write fails the region behind it too (the channel is closing)
+    writer.write(new FileHitWriter.Region(hit.file(), hit.offset(), hit.length()), bodySent);
+    return true;
   }
 
   /**

@@ -112,7 +112,7 @@ final class RawHits extends FlushAtReadEnd {
       if (end < 0) {
         break;
       }
-      FrontHits.Hit hit = front.askRaw(uri, names, values, count);
+      FrontHits.Reply hit = front.askRaw(uri, names, values, count);
       if (hit == null || !front.write(ctx, hit, uri)) {
         break; // this head and every byte after it go to the decoder
       }

@@ -62,12 +62,7 @@ final class FileHitPath {
     if (toRam && ram.get(open.generation()) != null) {
       return false; // the body is in RAM meanwhile: the RAM write is cheaper
     }
-    long generation = open.generation();
-    HitHead head = heads.getIfPresent(generation);
-    if (head == null || head.source() != entry || head.profile() != ctx) {
-      head = HitHead.encode(entry, cache.fields(entry, ex.target.policy()), ctx); // the site's rules (e.g. its set-cookie mode)
-      heads.put(generation, head);
-    }
+    HitHead head = head(entry, open.generation(), ex.target.policy());
     long age = cache.age(entry);
     ex.req.resume();
     Future<Void> sent = FileHitWriter.write(ex.req, entry.status(), head.head(), age, open.channel(),
@@ -87,5 +82,18 @@ final class FileHitPath {
     });
     ex.finish(outcome, TransferMode.SENDFILE, sent);
     return true;
+  }
+
+  /**
+   * The head a fast-path hit on {@code entry} (the file of {@code generation}) sends: the one kept for that file
+   * when it was encoded from this very entry, else encoded now with {@code sitePolicy}'s rules and kept.
+   */
+  HitHead head(EntryMeta entry, long generation, dev.zcproxy.cache.policy.CachePolicy sitePolicy) {
+    HitHead head = heads.getIfPresent(generation);
+    if (head == null || head.source() != entry || head.profile() != ctx) {
+      head = HitHead.encode(entry, cache.fields(entry, sitePolicy), ctx); // the site's rules (e.g. its set-cookie mode)
+      heads.put(generation, head);
+    }
+    return head;
   }
 }

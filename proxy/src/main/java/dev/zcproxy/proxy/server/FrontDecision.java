@@ -19,8 +19,9 @@ import java.util.Set;
  * makes a request of it, with the decision the normal path makes ({@link ProxyHandler#handle} up to
  * {@link HitPath#serve}: request checks, site, cache key, lookup, fresh HIT, RAM body, {@link HitPath#eligible})
  * and the same bytes ({@link HitPath#ready}), counted and logged as {@link Exchange#finish} does for a hit
- * from {@code ram}. Anything else, or anything it cannot decide at once (a lookup that would read the disk),
- * answers {@code null}: the request goes to Vert.x and is handled from the start.
+ * from {@code ram}. A fresh hit whose body is not in RAM goes to {@link FrontFileHits} (its open file, sendfile).
+ * Anything else, or anything it cannot decide at once (a lookup or an open that would read the disk), answers
+ * {@code null}: the request goes to Vert.x and is handled from the start.
  */
 final class FrontDecision implements FrontHits.Answerer {
   private final HandlerContext ctx;
@@ -31,9 +32,18 @@ final class FrontDecision implements FrontHits.Answerer {
   private final HitPath hitPath;
   private final Set<HttpConnection> doomed;
   private final ThreadLocal<KeyMemo> lastKey = ThreadLocal.withInitial(KeyMemo::new);
+  /** Hits whose body is not in RAM, from their open file; {@code null}: those go to Vert.x. */
+  private final FrontFileHits files;
 
   FrontDecision(HandlerContext ctx, SiteRouter router, DiskStore store, HttpCache cache, RamTier ram, HitPath hitPath,
       Set<HttpConnection> doomed) {
+    this(ctx, router, store, cache, ram, hitPath, doomed, null);
+  }
+
+  /** @param files answers fresh hits whose body is not in RAM from their open file, or {@code null} */
+  FrontDecision(HandlerContext ctx, SiteRouter router, DiskStore store, HttpCache cache, RamTier ram, HitPath hitPath,
+      Set<HttpConnection> doomed, FrontFileHits files) {
+    this.files = files;
     this.ctx = ctx;
     this.router = router;
     this.store = store;
@@ -44,7 +54,7 @@ final class FrontDecision implements FrontHits.Answerer {
   }
 
   @Override
-  public FrontHits.Hit answer(FrontHits.Request req) {
+  public FrontHits.Reply answer(FrontHits.Request req) {
     long startNanos = System.nanoTime();
     // recv (ProxyHandler.handle): tunnels and expectations are the normal path's, as is a closing connection
     if (doomed.contains(req.connection()) || req.header("upgrade") != null || req.header("expect") != null
@@ -87,12 +97,12 @@ final class FrontDecision implements FrontHits.Answerer {
     // deliverStored's RAM branch, then HitPath.serve's rule and head
     EntryMeta requested = fresh.entry();
     if (!ram.admits(requested.bodyLength())) {
-      return null;
+      return fromFile(req, uri, primaryKey, headers, requested, target, startNanos);
     }
     DiskStore.Indexed indexed = store.indexed(requested);
     RamTier.Kept kept = indexed == null ? null : ram.kept(indexed.generation());
     if (kept == null || kept.body().length != indexed.meta().bodyLength()) {
-      return null;
+      return indexed == null ? null : fromFile(req, uri, primaryKey, headers, requested, target, startNanos);
     }
     EntryMeta entry = hitPath.served(requested, indexed);
     if (kept.body().length != entry.bodyLength() || !HitPath.eligible(true, true, headers, entry, CacheOutcome.HIT)) {
@@ -104,6 +114,13 @@ final class FrontDecision implements FrontHits.Answerer {
     HttpConnection conn = req.connection();
     return new FrontHits.Hit(ready.head(), ready.age(), body, 0, body.length,
         complete -> finish(conn, uri, primaryKey, status, body.length, complete ? body.length : 0, complete, startNanos));
+  }
+
+  /** deliverStored's file branch ({@link FrontFileHits}), or {@code null} when it is off or cannot answer at once. */
+  private FrontHits.FileHit fromFile(FrontHits.Request req, String uri, String primaryKey, Headers headers,
+      EntryMeta requested, SiteRouter.Target target, long startNanos) {
+    return files == null ? null
+        : files.answer(req.connection(), uri, primaryKey, headers, requested, target.policy(), startNanos);
   }
 
   /**

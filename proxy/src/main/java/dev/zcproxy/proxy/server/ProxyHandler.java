@@ -232,7 +232,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.hitPath = ram == null ? null : new HitPath(ctx, ram, cache);
     this.fileHits = store == null ? null : new FileHitPath(ctx, ram, cache, FILE_HIT_HEAD_BYTES);
     this.front = hitPath == null || !config.transfer().frontHits() ? null
-        : new FrontDecision(ctx, router, store, cache, ram, hitPath, doomed);
+        : new FrontDecision(ctx, router, store, cache, ram, hitPath, doomed,
+            fileHits == null ? null : new FrontFileHits(ctx, store, cache, ram, fileHits));
   }
 
   /** What answers plain GET hits in front of Vert.x ({@code transfer.front-hits}), or {@code null} when off. */

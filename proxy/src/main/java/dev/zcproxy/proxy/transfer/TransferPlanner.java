@@ -85,6 +85,14 @@ public final class TransferPlanner {
         ramBody || !sendfile ? null : platform.whyNotSendfile(req)));
   }
 
+  /**
+   * A stored body from its cache file to a client whose request is answered in front of Vert.x: plain HTTP/1.1
+   * on a Vert.x connection without TLS or compression (where {@link #forHit} finds nothing against sendfile).
+   */
+  public TransferPlan forFrontFileHit(long length) {
+    return plan(new TransferFacts(TransferFacts.Leg.HIT, false, false, false, length, false, null));
+  }
+
   /** A filling cache file to the client, range by range. */
   public TransferPlan forFillReader(HttpServerRequest req, long length) {
     return plan(new TransferFacts(TransferFacts.Leg.FILL_READER, req.isSSL(), http2(req), false, length, false,

@@ -1,0 +1,197 @@
+package dev.zcproxy.proxy.it;
+
+import static dev.zcproxy.proxy.it.FastHitIT.closedByPeer;
+import static dev.zcproxy.proxy.it.FastHitIT.read;
+import static dev.zcproxy.proxy.it.FastHitIT.readHead;
+import static dev.zcproxy.proxy.it.FastHitIT.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.zcproxy.cache.CacheOutcome;
+import dev.zcproxy.proxy.it.FastHitIT.Response;
+import dev.zcproxy.proxy.transfer.TransferMode;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Plain GET hits whose body is sent from its cache file (here above {@code cache.ram-max-object-size}, 8 KiB),
+ * answered in front of Vert.x ({@code transfer.front-hits}) once the file is open: the same bytes as the Vert.x
+ * file fast path ({@code FileHitPath}), counted as a HIT by sendfile (file-region bytes, no buffers), logged alike,
+ * one origin request; a file purged while its hit is being written is still sent whole, and the next request
+ * misses; HEAD, ranges, validators and {@code Connection: close} go the normal way.
+ *
+ * <p>Runs both ways: with {@code -Dzcproxy.it.frontHits=false} every request goes to Vert.x and the same responses
+ * are expected, only the front path's counter stays at zero.
+ */
+class FrontFileHitIT extends OriginAndProxy {
+  private static final String TOKEN = "test-admin-token-0123456789";
+  private static final byte[] B16K = CachingIT.body(16 << 10, 16);
+  private static final byte[] B256K = CachingIT.body(256 << 10, 256);
+  private static final byte[] B4M = CachingIT.body(4 << 20, 4);
+  private static final boolean FRONT = !"false".equals(System.getProperty("zcproxy.it.frontHits"));
+
+  @RegisterExtension
+  final AccessLogCapture access = new AccessLogCapture();
+  final BlockingQueue<String> lines = access.lines;
+  @RegisterExtension
+  final RawConnections raw = new RawConnections(() -> proxy);
+  /** Requests to /held wait here until the test answers them. */
+  final BlockingQueue<HttpServerRequest> held = new LinkedBlockingQueue<>();
+
+  @BeforeEach
+  void start() throws Exception {
+    origin.serve("/16k", B16K, "Cache-Control", "max-age=600", "ETag", "\"a\"", "Content-Type", "application/x-test");
+    origin.serve("/256k", B256K, "Cache-Control", "max-age=600", "ETag", "\"b\"", "Content-Type", "image/png");
+    origin.serve("/4m", B4M, "Cache-Control", "max-age=600", "ETag", "\"c\"");
+    origin.route("/held", held::add);
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout", "cache.ram-max-object-size: 8KiB",
+        "admin.token: " + TOKEN);
+    int n = 0;
+    for (String p : List.of("/16k", "/256k", "/4m")) {
+      proxy.get(p); // the miss
+      proxy.server.metrics().whenStored(++n).get(20, TimeUnit.SECONDS);
+      assertThat(proxy.get(p).headers().firstValue("x-cache")).hasValue("HIT"); // the first hit opens the file
+      proxy.server.metrics().whenResponses(CacheOutcome.HIT, n).get(10, TimeUnit.SECONDS);
+    }
+    drain(6);
+  }
+
+  @Test
+  void fileHitsAreAnsweredInFrontWithTheBytesOfTheVertxFastPathAndCountedAsSendfile() throws Exception {
+    Socket s = raw.connect();
+    long front = proxy.server.metrics().frontHits();
+    // /256k pipelined behind a request Vert.x is still answering: Vert.x answers it (its file fast path)
+    send(s, "GET /held HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\nGET /256k HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    HttpServerRequest originReq = held.poll(10, TimeUnit.SECONDS);
+    assertThat(originReq).isNotNull();
+    originReq.response().putHeader("Cache-Control", "no-store").end("held");
+    assertThat(read(s).body()).isEqualTo("held".getBytes(StandardCharsets.US_ASCII));
+    byte[] viaVertx = raw(read(s));
+    assertThat(proxy.server.metrics().frontHits()).as("behind a request in progress").isEqualTo(front);
+    drain(2);
+
+    long hits = proxy.server.metrics().responses(CacheOutcome.HIT);
+    long sendfile = proxy.server.metrics().responses(TransferMode.SENDFILE);
+    JsonObject before = written();
+    // alone: the front path (the fake clock stands still, so Age is the same)
+    send(s, "GET /256k HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    byte[] alone = raw(read(s));
+    assertThat(alone).isEqualTo(viaVertx);
+    String[] paths = {"/16k", "/4m", "/16k", "/256k", "/4m"};
+    byte[][] bodies = {B16K, B4M, B16K, B256K, B4M};
+    long bytes = B256K.length;
+    for (int i = 0; i < paths.length; i++) {
+      send(s, "GET " + paths[i] + " HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+      Response r = read(s);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).as(paths[i]).isEqualTo(bodies[i]);
+      assertThat(r.field("cache-status")).isEqualTo("zcproxy; hit");
+      assertThat(r.lastField()).startsWith("Age: ");
+      bytes += bodies[i].length;
+    }
+    int n = 1 + paths.length;
+    proxy.server.metrics().whenResponses(CacheOutcome.HIT, hits + n).get(10, TimeUnit.SECONDS);
+    assertThat(proxy.server.metrics().frontHits()).isEqualTo(front + (FRONT ? n : 0));
+    assertThat(proxy.server.metrics().responses(TransferMode.SENDFILE)).isEqualTo(sendfile + n);
+    JsonObject after = written();
+    assertThat(after.getLong("file_region_bytes") - before.getLong("file_region_bytes")).isEqualTo(bytes);
+    assertThat(after.getLong("buffer_bytes") - before.getLong("buffer_bytes")).as("body bytes copied").isZero();
+    assertThat(drain(n)).allSatisfy(l -> assertThat(l).contains(" HTTP/1.1\" 200 ").contains("HIT sendfile complete"));
+    assertThat(closedByPeer(s, 200)).as("keep-alive").isFalse();
+    assertThat(origin.totalRequests()).isEqualTo(4); // three misses and /held
+  }
+
+  @Test
+  void requestsThatAreNotPlainHitsAreLeftToVertxAndAnsweredRight() throws Exception {
+    long front = proxy.server.metrics().frontHits();
+    Socket s = raw.connect();
+    String h = " HTTP/1.1\r\nHost: " + raw.host() + "\r\n";
+    send(s, "HEAD /256k" + h + "\r\n");
+    Response head = readHead(s);
+    assertThat(head.status()).isEqualTo(200);
+    assertThat(head.field("content-length")).isEqualTo(Integer.toString(B256K.length));
+    send(s, "GET /256k" + h + "Range: bytes=10-19\r\n\r\n");
+    Response part = read(s);
+    assertThat(part.status()).isEqualTo(206);
+    assertThat(part.body()).isEqualTo(Arrays.copyOfRange(B256K, 10, 20));
+    send(s, "GET /256k" + h + "If-None-Match: \"b\"\r\n\r\n");
+    assertThat(readHead(s).status()).isEqualTo(304);
+    send(s, "GET /256k" + h + "If-None-Match: \"other\"\r\n\r\n");
+    Response other = read(s);
+    assertThat(other.body()).isEqualTo(B256K);
+    assertThat(other.lastField()).as("the normal path").doesNotStartWith("Age: ");
+    assertThat(proxy.server.metrics().frontHits()).as("none of these").isEqualTo(front);
+    send(s, "GET /256k" + h + "Connection: close\r\n\r\n");
+    Response last = read(s);
+    assertThat(last.body()).isEqualTo(B256K);
+    assertThat(last.field("connection")).isEqualTo("close");
+    assertThat(closedByPeer(s, 10_000)).isTrue();
+    assertThat(proxy.server.metrics().frontHits()).as("Connection: close").isEqualTo(front);
+    assertThat(origin.requests("/256k")).isEqualTo(1);
+    drain(5);
+  }
+
+  @Test
+  void aFilePurgedWhileItsHitIsWrittenIsSentWholeAndTheNextRequestMisses() throws Exception {
+    long front = proxy.server.metrics().frontHits();
+    Socket s = new Socket();
+    s.setReceiveBufferSize(4096); // the 4 MiB body cannot all be in flight: the region is still being sent
+    raw.connect(s);
+    send(s, "GET /4m HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    Response head = readHead(s);
+    assertThat(head.lastField()).startsWith("Age: ");
+    InputStream in = s.getInputStream();
+    byte[] start = in.readNBytes(1000);
+    purge("/4m"); // removes the entry and unlinks its file: the open file is still read to the end
+    byte[] rest = in.readNBytes(B4M.length - start.length);
+    byte[] body = Arrays.copyOf(start, B4M.length);
+    System.arraycopy(rest, 0, body, start.length, rest.length);
+    assertThat(body).isEqualTo(B4M);
+    assertThat(drain(1).get(0)).contains("\"GET /4m HTTP/1.1\" 200 4194304 ").endsWith("HIT sendfile complete");
+    assertThat(proxy.server.metrics().frontHits()).as("counted once sent").isEqualTo(front + (FRONT ? 1 : 0));
+
+    send(s, "GET /4m HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    Response again = read(s);
+    assertThat(again.body()).isEqualTo(B4M);
+    assertThat(again.field("x-cache")).isEqualTo("MISS");
+    assertThat(origin.requests("/4m")).isEqualTo(2);
+    assertThat(proxy.server.metrics().frontHits()).isEqualTo(front + (FRONT ? 1 : 0));
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private void purge(String path) throws Exception {
+    HttpRequest purge = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.server.adminPort() + "/purge?url="
+            + java.net.URLEncoder.encode(proxy.url(path), StandardCharsets.UTF_8)))
+        .POST(HttpRequest.BodyPublishers.noBody()).header("Authorization", "Bearer " + TOKEN).build();
+    assertThat(proxy.client.send(purge, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+  }
+
+  private JsonObject written() {
+    return new JsonObject(proxy.server.metrics().toJson()).getJsonObject("written");
+  }
+
+  private static byte[] raw(Response r) {
+    byte[] head = (String.join("\r\n", r.head()) + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
+    byte[] all = Arrays.copyOf(head, head.length + r.body().length);
+    System.arraycopy(r.body(), 0, all, head.length, r.body().length);
+    return all;
+  }
+
+  private List<String> drain(int n) throws InterruptedException {
+    return FastHitIT.drain(lines, n);
+  }
+}

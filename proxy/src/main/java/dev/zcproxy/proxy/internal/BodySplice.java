@@ -191,18 +191,28 @@ public final class BodySplice {
       f.addListener(x -> {
         restoreIdleHandlers(c, idle);
         if (x.isSuccess()) {
-          dog.cancel();
-          restoreIdleHandlers(o, originIdle); // before the pool may hand the connection out again
-          if (!OriginCodec.bodySpliced(o)) {
-            o.close();
-          }
-          done.tryComplete();
+          handBack(o, dog, originIdle, done);
           return;
         }
         finish(x, dog, o, done);
       });
     });
     return done.future();
+  }
+
+  /**
+   * After a whole body was spliced: stops the watchdog, puts the origin's idle handlers back (before the pool may
+   * hand the connection out again), returns the connection to the pool ({@link OriginCodec#bodySpliced}) or, when
+   * it cannot go back, closes it, and completes {@code done}. On the origin's event loop.
+   */
+  private static void handBack(AbstractEpollStreamChannel o, Watchdog dog, List<ChannelHandler> originIdle,
+      Promise<Void> done) {
+    dog.cancel();
+    restoreIdleHandlers(o, originIdle);
+    if (!OriginCodec.bodySpliced(o)) {
+      o.close();
+    }
+    done.tryComplete();
   }
 
   /**
@@ -252,12 +262,7 @@ public final class BodySplice {
         if (x.isSuccess()) {
           // As after a splice to a client: the connection goes back to the pool instead of a new one
           // being opened (TCP handshake, Vert.x connection, origin accept) for the next miss.
-          dog.cancel();
-          restoreIdleHandlers(o, originIdle); // before the pool may hand the connection out again
-          if (!OriginCodec.bodySpliced(o)) {
-            o.close();
-          }
-          done.tryComplete();
+          handBack(o, dog, originIdle, done);
           return;
         }
         finish(x, dog, o, done);

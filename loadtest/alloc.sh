@@ -8,6 +8,8 @@
 #   loadtest/alloc.sh proxy/target/zcproxy.jar after [OUTDIR]
 #   SIZE=16k loadtest/alloc.sh /tmp/old.jar before
 #   PASS=1 loadtest/alloc.sh proxy/target/zcproxy.jar after     # pass-through: /nostore/files/<size>
+#   WARM=60s PASS=1 loadtest/alloc.sh ...   # longer warm-up (default 5s): the pass path needs 60 s or more of load
+#                                           # on a busy machine before C2 has compiled it (escape analysis)
 #   KEYS=10000 loadtest/alloc.sh proxy/target/zcproxy.jar after   # the keys scenario (keys.lua), every key
 #                                                                  # warmed once as run.sh does; KEYS=1 is the
 #                                                                  # same client on one key (the fair baseline);
@@ -19,7 +21,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
 JAR=${1:?usage: alloc.sh JAR LABEL [OUTDIR]} LABEL=${2:?usage: alloc.sh JAR LABEL [OUTDIR]} OUT=${3:-$HERE/results}
-SIZE=${SIZE:-1k} KEYS=${KEYS:-0} JFR=${JFR:-} IDLE=${IDLE:-5} PROFILE=${PROFILE:-8s} CONNS=${CONNS:-1x16}
+SIZE=${SIZE:-1k} KEYS=${KEYS:-0} JFR=${JFR:-} IDLE=${IDLE:-5} PROFILE=${PROFILE:-8s} WARM=${WARM:-5s} CONNS=${CONNS:-1x16}
 ORIGIN_PORT=${ORIGIN_PORT:-18481} ZCPROXY_PORT=${ZCPROXY_PORT:-18480} ZCPROXY_ADMIN_PORT=${ZCPROXY_ADMIN_PORT:-18490}
 ZCPROXY_JAVA_OPTS=${ZCPROXY_JAVA_OPTS:--Xms64m -Xmx128m -XX:MaxDirectMemorySize=64m}
 need wrk wrk || die "wrk not found"
@@ -48,7 +50,7 @@ else
   curl -s -o /dev/null "$URL"; curl -s -o /dev/null "$URL" # miss, then the hit that reads the body into RAM
   WRK_ARGS=("$URL")
 fi
-wrk -t"${CONNS%x*}" -c"${CONNS#*x}" -d5s "${WRK_ARGS[@]}" >/dev/null 2>&1 || true
+wrk -t"${CONNS%x*}" -c"${CONNS#*x}" -d"$WARM" "${WRK_ARGS[@]}" >/dev/null 2>&1 || true
 jcmd "$PROXY_PID" JFR.start name=idle settings=profile filename="$W/idle.jfr" >/dev/null
 sleep "$IDLE"
 jcmd "$PROXY_PID" JFR.stop name=idle >/dev/null

@@ -69,6 +69,9 @@ final class Listeners {
         // starts with the HTTP/2 preface instead. HTTP/2 on TLS listeners is offered by ALPN.
         .setHttp2ClearTextEnabled(false)
         .setTcpNoDelay(true);
+    if (l.sendBufferBytes() > 0) {
+      options.setSendBufferSize(l.sendBufferBytes()); // accepted connections inherit it; 0: the kernel autotunes
+    }
     if (certs != null) {
       ProxyConfig.ListenTls t = l.tls();
       options.setSsl(true)

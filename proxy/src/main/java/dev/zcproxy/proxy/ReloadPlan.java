@@ -58,7 +58,7 @@ record ReloadPlan(List<String> changed, List<String> restartRequired) {
 
   /** Options of the client listener's sockets and codec: applied when it is rebound. */
   private static final Set<String> LISTENER_OPTIONS = Set.of(
-      "listen.max-header-size", "listen.max-initial-line", "listen.idle-timeout");
+      "listen.max-header-size", "listen.max-initial-line", "listen.idle-timeout", "listen.send-buffer");
 
   ReloadPlan {
     changed = List.copyOf(changed);

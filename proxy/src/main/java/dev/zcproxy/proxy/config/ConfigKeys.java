@@ -235,6 +235,15 @@ final class ConfigKeys {
           key("idle-timeout", "idleTimeout", DURATION, "close an idle client connection after this; 0 = never"),
           key("event-loops", "eventLoops", integer(">= 0, 0 = one per core"),
               "event-loop threads; 0 = one per available core"),
+          key("send-buffer", "sendBufferBytes", INT_SIZE,
+              "SO_SNDBUF of client connections; 0 = the kernel autotunes it (up to net.ipv4.tcp_wmem's max)")
+              .comment("""
+                  A fixed send buffer larger than the kernel's autotuning reaches lets one sendfile or splice move more
+                  per wake-up: 4MiB (the kernel doubles it, to at most 2 x net.core.wmem_max) halved the sendfile calls
+                  and wake-ups per GB of 16 MiB hits at 16 connections on loopback. Every client connection can then
+                  queue that much in the kernel, and at 128 connections of 100 MiB bodies it ran into the kernel's TCP
+                  memory pressure (most sendfile calls returned EAGAIN, fewer MB/s): keep 0 unless a few large
+                  downloads are the load (loadtest/results/LARGE-2026-12-02c.md)."""),
           key("shutdown-grace", "shutdownGrace", DURATION,
               "on SIGTERM, in-flight requests may finish this long; 0 = none"),
           key("drain-time", "drainTime", DURATION,

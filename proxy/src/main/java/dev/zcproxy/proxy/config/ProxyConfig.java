@@ -171,7 +171,8 @@ public record ProxyConfig(
    * fields are kept (and appended to); from any other client they are replaced. {@code drainTime} is
    * how long the proxy keeps serving with {@code /health} answering 503 "draining" on SIGTERM, before
    * the graceful stop (HAProxy's {@code grace}); zero means stop at once. {@code http2Cleartext} lets
-   * plain listeners also take HTTP/2 with prior knowledge (h2c).
+   * plain listeners also take HTTP/2 with prior knowledge (h2c). {@code sendBufferBytes} is the {@code SO_SNDBUF} of
+   * client connections; zero leaves it to the kernel's autotuning.
    */
   public record Listen(
       HostPort address,
@@ -192,7 +193,8 @@ public record ProxyConfig(
       ListenTls tls,
       boolean http2,
       HostPort plainAddress,
-      boolean http2Cleartext) {
+      boolean http2Cleartext,
+      int sendBufferBytes) {
 
     static final Listen DEFAULT =
         new Listen(
@@ -214,7 +216,8 @@ public record ProxyConfig(
             ListenTls.OFF,
             false,
             null,
-            false);
+            false,
+            0);
 
     public Listen {
       requireNonNull(address, "listen.address");
@@ -245,6 +248,17 @@ public record ProxyConfig(
       requireNonNull(tls, "listen.tls");
       check(plainAddress == null || tls.enabled(), "listen.plain-address", plainAddress,
           "\"\" unless listen.tls has certificates (without TLS, listen.address is the plain listener)");
+      check(sendBufferBytes >= 0, "listen.send-buffer", sendBufferBytes, ">= 0, 0 = the kernel autotunes it");
+    }
+
+    /** The listener with the kernel's send-buffer autotuning. */
+    public Listen(HostPort address, int maxHeaderBytes, int maxInitialLineBytes, Duration idleTimeout, int eventLoops,
+        Duration shutdownGrace, int maxConnections, Duration requestHeadTimeout, List<String> trustedProxies,
+        long maxBodyBytes, long bodyBufferBytes, long bodyBufferTotalBytes, Duration bodyTimeout, Path bodyTempDir,
+        Duration drainTime, ListenTls tls, boolean http2, HostPort plainAddress, boolean http2Cleartext) {
+      this(address, maxHeaderBytes, maxInitialLineBytes, idleTimeout, eventLoops, shutdownGrace, maxConnections,
+          requestHeadTimeout, trustedProxies, maxBodyBytes, bodyBufferBytes, bodyBufferTotalBytes, bodyTimeout, bodyTempDir,
+          drainTime, tls, http2, plainAddress, http2Cleartext, 0);
     }
 
     /** The listener without HTTP/2 cleartext (h2c) on its plain listeners. */

@@ -44,6 +44,11 @@ final class Exchange {
   /** The coalesced revalidation this request leads, if any: it tells the waiters the outcome. */
   Revalidation revalidation;
   boolean clientGone;
+  /**
+   * A splice of the body to the client was started: the kernel moved bytes this exchange cannot count, so its mode is
+   * a splice even when it failed with only the bytes before it counted in {@link #bodyBytes}.
+   */
+  boolean spliceStarted;
   /** In a cluster: the node this request's miss was sent to (it owns the key), or {@code null} for the origin. */
   dev.zcproxy.proxy.cluster.Cluster.Node owner;
   boolean finished;
@@ -146,7 +151,8 @@ final class Exchange {
       long nanos = System.nanoTime() - startNanos;
       // Count what the connection was handed, not what was planned: a silent copy shows as a fallback.
       dev.zcproxy.proxy.transfer.TransferPlatform.WriteCount wrote = ctx.planner().wroteSince(req, writeMark);
-      TransferMode used = ctx.planner().settle(mode, wrote, bytes).on(req.isSSL(), req.version() == HttpVersion.HTTP_2);
+      TransferMode used = spliceStarted ? mode
+          : ctx.planner().settle(mode, wrote, bytes).on(req.isSSL(), req.version() == HttpVersion.HTTP_2);
       if (used != mode) {
         ctx.metrics().transferFallback(mode, used);
       }

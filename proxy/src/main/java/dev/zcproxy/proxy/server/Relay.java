@@ -165,6 +165,7 @@ final class Relay {
           ex.finish(outcome, TransferMode.SPLICE, ex.resp.reset().flatMap(x -> Future.failedFuture("client gone")));
           return;
         }
+        ex.spliceStarted = true;
         ctx.transfer().spliceToClient(cres, ex.req, remaining, ctx.originIdleMillis()).onComplete(ar -> {
           if (ar.succeeded()) {
             state = State.DONE;

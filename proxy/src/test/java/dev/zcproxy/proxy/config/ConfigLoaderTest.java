@@ -82,6 +82,8 @@ class ConfigLoaderTest {
             "bad.yaml:2: cache.max-size: -1 (expected: > 0)"),
         bad("negative event loops", "listen:\n  event-loops: -2\n",
             "bad.yaml:2: listen.event-loops: -2 (expected: >= 0, 0 = one per core)"),
+        bad("negative send buffer", "listen:\n  send-buffer: -1\n",
+            "bad.yaml:2: listen.send-buffer: -1 (expected: >= 0, 0 = the kernel autotunes it)"),
         bad("fraction out of range", "cache:\n  heuristic-fraction: 1.5\n",
             "bad.yaml:2: cache.heuristic-fraction: 1.5 (expected: 0..1)"),
         bad("index heap share too large", "cache:\n  index-heap: 95%\n",

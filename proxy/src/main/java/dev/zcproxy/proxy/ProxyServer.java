@@ -230,7 +230,7 @@ public final class ProxyServer {
       }
       return null;
     });
-    // Registering the meters (cold code: about a tenth of a start's CPU) waits until the listener is up, off the
+    // Registering the meters (cold code: about 100 ms of CPU of a start) waits until the listener is up, off the
     // event loops; nothing reads the registry before the admin listener, which starts after it, and the meters read
     // the counters, so the first requests are in them.
     started = started.compose(v -> registerMeters()).map(v -> {

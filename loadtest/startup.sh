@@ -7,11 +7,13 @@
 #
 #   loadtest/startup.sh                                  # jdk17-nocds jdk17 jdk25-nocds jdk25, 5 rounds
 #   BEFORE_JAR=/tmp/old.jar SETUPS="before17 jdk17" ROUNDS=7 loadtest/startup.sh
+#   BEFORE_JAR=/tmp/old.jar SETUPS="before17-cds jdk17" ROUNDS=7 loadtest/startup.sh   # both with their archive
 #   SETUPS="jdk17 jdk17-nowarm" loadtest/startup.sh         # -nowarm: -Dzcproxy.warm=false (no StartupWarmer)
 #   OUT=loadtest/results/STARTUP-x.md loadtest/startup.sh
 #
 # Set-ups: jdkNN = bin/zcproxy's default (its class-data archive, written by a priming start in a
 # directory of this run's own); jdkNN-nocds = ZCPROXY_CDS=off; beforeNN = BEFORE_JAR with ZCPROXY_CDS=off;
+# beforeNN-cds = BEFORE_JAR with bin/zcproxy's default archive (primed like jdkNN's, in a directory of its own);
 # jdkNN-trained = bin/zcproxy's default archive, written by a priming start that served TRAIN of traffic
 # (a miss, wrk hits, 2 s of passes, through a demo origin on PORT+2) instead of one 502;
 # jdkNN-aot = ZCPROXY_AOT_CACHE (JDK 25: AOT cache with method profiles) from such a trained priming start;
@@ -63,6 +65,7 @@ start_one() {
     *) die "set-up $setup: no JDK in its name" ;;
   esac
   case $setup in
+    before*-cds) jar=${BEFORE_JAR:?BEFORE_JAR is needed for $setup} ;; # BEFORE_JAR with bin/zcproxy's archive (its own)
     before*) jar=${BEFORE_JAR:?BEFORE_JAR is needed for $setup}; cds=off ;;
     *-nocds) cds=off ;;
     *-aot | *-aot-*) cds=off; aot=$WORK/aot-$setup ;;
@@ -103,6 +106,7 @@ start_one() {
 
 for s in $SETUPS; do
   case $s in
+    before*-cds) log "priming $s's archive"; start_one "$s" >/dev/null ;;
     before* | *-nocds) ;;
     *-trained | *-aot | *-aot-* | *-cdsaot)
       if [[ -z $ORIGIN_PID ]]; then

@@ -47,6 +47,8 @@ public final class ProxyMetrics {
   private final LongAdder originRequests = new LongAdder();
   private final LongAdder originErrors = new LongAdder();
   private final Timer originDuration;
+  /** Whether {@link #registerMeters()} ran; guarded by this. */
+  private boolean metersRegistered;
   private final LongAdder stored = new LongAdder();
   private final LongAdder storeFailures = new LongAdder();
   private final LongAdder badRequests = new LongAdder();
@@ -81,7 +83,47 @@ public final class ProxyMetrics {
 
   /** Metrics registered in {@code registry}, which Vert.x may share ({@link #registry()}). */
   public ProxyMetrics(PrometheusMeterRegistry registry) {
+    this(registry, true);
+  }
+
+  private ProxyMetrics(PrometheusMeterRegistry registry, boolean registerNow) {
     this.registry = registry;
+    for (TransferMode m : TransferMode.values()) {
+      fillBytes.put(m, new LongAdder());
+    }
+    for (TransferMode planned : new TransferMode[] {TransferMode.SENDFILE, TransferMode.SPLICE}) {
+      for (TransferMode went : new TransferMode[] {TransferMode.COPY, TransferMode.COPY_TLS, TransferMode.COPY_H2}) {
+        fallbacks[planned.ordinal()][went.ordinal()] = new LongAdder();
+      }
+    }
+    originDuration = Timer.builder("zcproxy.origin.duration")
+        .description("Time from sending a request to the origin to its response head.")
+        .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+    if (registerNow) {
+      registerMeters();
+    }
+  }
+
+  /**
+   * Metrics in a registry of their own whose meters (all but the origin timer) are registered by
+   * {@link #registerMeters()}: counting works from the start, so a start can open its listener before it pays
+   * for registering some 70 meters (cold code: about 100 ms of CPU of a start) and register them before
+   * anything can scrape the registry.
+   */
+  public static ProxyMetrics metersLater() {
+    return new ProxyMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), false);
+  }
+
+  /**
+   * Registers the meters in the registry (what was counted before is in them: they read the counters); once,
+   * later calls do nothing. The constructors call it; after {@link #metersLater()} the owner does, before the
+   * registry is scraped.
+   */
+  public synchronized void registerMeters() {
+    if (metersRegistered) {
+      return;
+    }
+    metersRegistered = true;
     for (CacheOutcome o : CacheOutcome.values()) {
       for (TransferMode m : TransferMode.values()) {
         FunctionCounter.builder("zcproxy.responses", tally, t -> t.responses(o, m))
@@ -93,7 +135,6 @@ public final class ProxyMetrics {
     registry.getPrometheusRegistry().register(new RequestDurations(tally, "zcproxy_request_duration_seconds",
         "Time from request head to the last response byte handed to the socket, by cache outcome."));
     for (TransferMode m : TransferMode.values()) {
-      fillBytes.put(m, new LongAdder());
       FunctionCounter.builder("zcproxy.response.bytes", tally, t -> t.bytes(m))
           .description("Body bytes sent to clients by transfer mode.").tags("mode", label(m)).register(registry);
     }
@@ -103,8 +144,7 @@ public final class ProxyMetrics {
         "mode", label(TransferMode.COPY));
     for (TransferMode planned : new TransferMode[] {TransferMode.SENDFILE, TransferMode.SPLICE}) {
       for (TransferMode went : new TransferMode[] {TransferMode.COPY, TransferMode.COPY_TLS, TransferMode.COPY_H2}) {
-        LongAdder a = new LongAdder();
-        fallbacks[planned.ordinal()][went.ordinal()] = a;
+        LongAdder a = fallbacks[planned.ordinal()][went.ordinal()];
         counter("zcproxy.transfer.fallbacks", "Responses planned as sendfile or splice whose body went as a copy"
             + " (counted under the copy mode in zcproxy.responses).", a, "planned", label(planned), "mode", label(went));
       }
@@ -119,9 +159,6 @@ public final class ProxyMetrics {
             + " (copied); spliced bytes pass neither.").tags("as", "buffer").register(registry);
     counter("zcproxy.origin.requests", "Requests sent to the origin.", originRequests);
     counter("zcproxy.origin.errors", "Origin requests that failed (unreachable, timeout, reset).", originErrors);
-    originDuration = Timer.builder("zcproxy.origin.duration")
-        .description("Time from sending a request to the origin to its response head.")
-        .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
     counter("zcproxy.cache.stored", "Responses stored in the cache.", stored);
     counter("zcproxy.cache.store.failures", "Responses that could not be stored (disk errors, truncation).", storeFailures);
     counter("zcproxy.collapsed", "Requests that joined an origin fetch already under way.", collapsed);

@@ -42,7 +42,9 @@ public final class OriginClient {
   /** A client of the server at {@code url} (one of a site's pool) with the timeouts and limits of {@code config}. */
   public OriginClient(Vertx vertx, ProxyConfig.Origin config, ProxyConfig.OriginUrl url) {
     this.vertx = vertx;
-    this.followsConfigUrl = url.equals(config.url());
+    // the one-site shorthand passes config.url() itself: no record equals on the way to the listener (its first
+    // call bootstraps ObjectMethods, 17 method-handle classes spun on the main thread)
+    this.followsConfigUrl = url == config.url() || url.equals(config.url());
     this.pools = new Pools(config, url);
   }
 

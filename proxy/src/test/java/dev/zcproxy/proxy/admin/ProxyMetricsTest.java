@@ -13,6 +13,27 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class ProxyMetricsTest {
+  /** ProxyServer registers the meters after its listener is up: what was counted before is in them, once each. */
+  @Test
+  void metersRegisteredLaterShowWhatWasCountedBeforeThem() {
+    ProxyMetrics m = ProxyMetrics.metersLater();
+    m.response(CacheOutcome.MISS, TransferMode.COPY, 5, 2_000_000);
+    m.originRequest();
+    m.transferFallback(TransferMode.SENDFILE, TransferMode.COPY);
+    assertThat(m.registry().find("zcproxy.responses").functionCounters()).isEmpty();
+    assertThat(m.toPrometheus()).doesNotContain("zcproxy_responses_total").doesNotContain("zcproxy_request_duration_seconds");
+    m.registerMeters();
+    m.registerMeters(); // once: a second call registers nothing twice
+    String text = m.toPrometheus();
+    assertThat(text)
+        .contains("zcproxy_responses_total{mode=\"copy\",outcome=\"MISS\"} 1.0")
+        .contains("zcproxy_request_duration_seconds_count{outcome=\"MISS\"} 1")
+        .contains("zcproxy_origin_requests_total 1.0")
+        .contains("zcproxy_transfer_fallbacks_total{mode=\"copy\",planned=\"sendfile\"} 1.0");
+    assertThat(text.split("# TYPE zcproxy_responses_total ", -1)).hasSize(2);
+    assertThat(m.registry().getMeters()).hasSameSizeAs(new ProxyMetrics().registry().getMeters());
+  }
+
   @Test
   void countsFromManyThreadsAreExactIncludingThreadsThatEnded() throws Exception {
     ProxyMetrics m = new ProxyMetrics();

@@ -3,9 +3,12 @@ package dev.zcproxy.proxy.internal;
 import dev.zcproxy.cache.EncodedHead;
 import dev.zcproxy.cache.Headers;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpContentCompressor;
@@ -393,9 +396,7 @@ public final class FrontHits extends FlushAtReadEnd {
       hit.unused().run();
       return false;
     }
-    ChannelPromise bodySent = writer.newPromise();
-    Sent sent = hit.sent();
-    bodySent.addListener(f -> sent.done(f.isSuccess()));
+    ChannelPromise bodySent = new SentPromise(writer, hit.sent());
     writer.write(buf); // a failed head write fails the region behind it too (the channel is closing)
     writer.write(new FileHitWriter.Region(hit.file(), hit.offset(), hit.length()), bodySent);
     return true;
@@ -428,11 +429,27 @@ public final class FrontHits extends FlushAtReadEnd {
       LOG.debug("front hit path left {} to Vert.x", uri, e);
       return false;
     }
-    ChannelPromise promise = writer.newPromise();
-    Sent sent = hit.sent();
-    promise.addListener(f -> sent.done(f.isSuccess()));
-    writer.write(buf, promise);
+    writer.write(buf, new SentPromise(writer, hit.sent()));
     return true;
+  }
+
+  /**
+   * The promise of a hit's last write, which tells the hit's {@link Sent} its outcome: one object per hit where a
+   * promise and a listener were two.
+   */
+  static final class SentPromise extends DefaultChannelPromise implements ChannelFutureListener {
+    private final Sent sent;
+
+    SentPromise(ChannelHandlerContext writer, Sent sent) {
+      super(writer.channel(), writer.executor());
+      this.sent = sent;
+      addListener(this);
+    }
+
+    @Override
+    public void operationComplete(ChannelFuture f) {
+      sent.done(f.isSuccess());
+    }
   }
 
   /**

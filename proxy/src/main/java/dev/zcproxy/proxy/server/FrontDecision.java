@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.server;
 
 import dev.zcproxy.cache.CacheKey;
 import dev.zcproxy.cache.CacheOutcome;
+import dev.zcproxy.cache.EncodedHead;
 import dev.zcproxy.cache.EntryMeta;
 import dev.zcproxy.cache.Headers;
 import dev.zcproxy.cache.RequestHead;
@@ -99,11 +100,12 @@ final class FrontDecision implements FrontHits.Answerer {
     if (kept.body().length != entry.bodyLength() || !HitPath.eligible(true, true, headers, entry, CacheOutcome.HIT)) {
       return null;
     }
-    HitPath.Ready ready = hitPath.ready(entry, indexed, kept, target.policy());
-    byte[] body = ready.body();
+    // HitPath.ready without its record: the same head, age and body
+    EncodedHead encoded = hitPath.head(entry, indexed, kept, target.policy());
+    byte[] body = kept.body();
     int status = entry.status();
     HttpConnection conn = req.connection();
-    return new FrontHits.Hit(ready.head(), ready.age(), body, 0, body.length,
+    return new FrontHits.Hit(encoded, cache.age(entry), body, 0, body.length,
         complete -> finish(conn, uri, primaryKey, status, body.length, complete ? body.length : 0, complete, startNanos));
   }
 

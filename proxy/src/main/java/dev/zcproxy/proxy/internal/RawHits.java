@@ -21,6 +21,9 @@ import java.util.Arrays;
  * the decoder unchanged, as does every byte of a read that comes while the decoder holds part of a request or
  * Vert.x has a request under way on the connection. Bytes answered here are consumed; the rest of the read
  * follows in order, so a response written here always precedes the responses to the requests behind it.
+ *
+ * <p>A head whose bytes are those of the last head answered here (up to {@value #MAX_MEMO} bytes, kept when the
+ * answerer left a note for it) is not parsed again: it is offered with that note and the kept fields.
  */
 final class RawHits extends FlushAtReadEnd {
   /** The handler's name in the pipeline. */
@@ -29,6 +32,8 @@ final class RawHits extends FlushAtReadEnd {
   static final int MAX_HEAD = 4096;
   /** The most fields a head taken here may have. */
   static final int MAX_FIELDS = 32;
+  /** The longest head kept for the repeat check ({@link #memoHead}): bounds what an idle connection holds. */
+  static final int MAX_MEMO = 1024;
   /** The most bytes of one read looked at; heads beyond go to the decoder. */
   private static final int MAX_BATCH = 16384;
   private static final byte[] VERSION_CRLF = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -77,7 +82,8 @@ final class RawHits extends FlushAtReadEnd {
   /**
    * The last head answered here that the answerer left a note for ({@link FrontHits.Request#remember}): its bytes,
    * target, fields and the note. A keep-alive client that sends the same bytes again is offered that note and
-   * these fields without a parse. {@code null} when there is none.
+   * these fields without a parse. {@code null} when there is none, or the head was longer than {@value #MAX_MEMO}
+   * bytes. Owned by the channel's event loop, like everything here.
    */
   private byte[] memoHead;
   private String memoUri;
@@ -171,7 +177,7 @@ final class RawHits extends FlushAtReadEnd {
 
   /** Keeps the head in {@code bytes[from, to)} (just parsed) with {@code note}, or forgets the last one when it is {@code null}. */
   private void remember(int from, int to, Object note) {
-    if (note == null) {
+    if (note == null || to - from > MAX_MEMO) {
       memoHead = null;
       memoNote = null;
       memoUri = null;

@@ -219,6 +219,21 @@ class RepeatedHeadIT extends OriginAndProxy {
     assertThat(origin.totalRequests()).isEqualTo(1);
   }
 
+  @Test
+  void aLongHeadIsAnsweredRightEachTimeAndAPurgeStillReachesIt() throws Exception {
+    long front = proxy.server.metrics().frontHits();
+    get = get.substring(0, get.length() - 2) + "X-Pad: " + "p".repeat(1500) + "\r\n\r\n"; // longer than what is kept
+    Socket s = raw.connect();
+    hits(s, 3, OLD);
+    proxy.server.metrics().whenResponses(CacheOutcome.HIT, 3).get(10, TimeUnit.SECONDS);
+    assertThat(proxy.server.metrics().frontHits()).isEqualTo(front + (FRONT ? 3 : 0));
+    origin.serve("/f", NEW, "Cache-Control", "max-age=600", "ETag", "\"new\"");
+    admin("POST", "/purge?url=" + enc(proxy.url("/f")));
+    send(s, get);
+    assertThat(name(read(s).body())).isEqualTo("NEW");
+    assertThat(origin.requests("/f")).isEqualTo(2);
+  }
+
   // ---------------------------------------------------------------- helpers
 
   private void admin(String method, String pathAndQuery) throws Exception {

@@ -3,9 +3,12 @@ package dev.zcproxy.proxy.internal;
 import dev.zcproxy.cache.EncodedHead;
 import dev.zcproxy.cache.Headers;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpContentCompressor;
@@ -143,6 +146,10 @@ public final class FrontHits extends FlushAtReadEnd {
     private String[] names;
     private String[] values;
     private int count;
+    /** The answerer's note on the previous head answered on this connection, when this head's bytes are the same. */
+    private Object repeatNote;
+    /** What the answerer left for this head ({@link #remember}), or {@code null}. */
+    private Object note;
 
     Request(HttpConnection conn) {
       this.conn = conn;
@@ -161,6 +168,25 @@ public final class FrontHits extends FlushAtReadEnd {
       names = null;
       values = null;
       count = 0;
+      repeatNote = null;
+      note = null;
+    }
+
+    /**
+     * What the answerer {@link #remember remembered} for the previous head answered on this connection, when this
+     * head is byte for byte the same (only raw heads are compared), else {@code null}. A note says what follows from
+     * the head alone: what the cache holds and the clock must still be asked.
+     */
+    public Object repeatNote() {
+      return repeatNote;
+    }
+
+    /**
+     * Leaves {@code what} (immutable, derived from this head alone) with the connection: the next head with the
+     * same bytes is offered with it as its {@link #repeatNote}.
+     */
+    public void remember(Object what) {
+      note = what;
     }
 
     /** The method as sent ({@code GET}: only GETs are offered). */
@@ -219,6 +245,8 @@ public final class FrontHits extends FlushAtReadEnd {
   private static final int SCRATCH_WHOLE = 4096;
   /** Where each hit's head is encoded before it is copied to the response buffer (grown to the largest head). */
   private byte[] headScratch = new byte[512];
+  /** What the answerer left for the head last asked about ({@link #lastNote}). */
+  private Object lastNote;
 
   private FrontHits(Http1xServerConnection conn, Supplier<Answerer> answerer) {
     this.conn = conn;
@@ -308,15 +336,32 @@ public final class FrontHits extends FlushAtReadEnd {
 
   /** The raw-byte side's question: the answer to a head parsed from bytes, or {@code null}. */
   Reply askRaw(String uri, String[] names, String[] values, int count) {
+    return askRaw(uri, names, values, count, null);
+  }
+
+  /**
+   * {@link #askRaw(String, String[], String[], int)} with the note left for the previous head when this head's
+   * bytes are the same ({@code null}: not the same); what the answerer left for this head is then {@link #lastNote}.
+   */
+  Reply askRaw(String uri, String[] names, String[] values, int count, Object repeatNote) {
     view.raw(uri, names, values, count);
+    view.repeatNote = repeatNote;
     return ask();
+  }
+
+  /** What the answerer {@link Request#remember remembered} for the head last asked about, or {@code null}. */
+  Object lastNote() {
+    return lastNote;
   }
 
   /** Asks the answerer about the head in {@link #view} (cleared after), or {@code null}. */
   private Reply ask() {
     Answerer a = answerer.get();
+    lastNote = null;
     try {
-      return a == null ? null : a.answer(view);
+      Reply reply = a == null ? null : a.answer(view);
+      lastNote = view.note;
+      return reply;
     } catch (RuntimeException e) {
       LOG.debug("front hit path left {} to Vert.x", view.uri(), e);
       return null; // the normal path decides again, and reports what went wrong
@@ -351,9 +396,7 @@ public final class FrontHits extends FlushAtReadEnd {
       hit.unused().run();
       return false;
     }
-    ChannelPromise bodySent = writer.newPromise();
-    Sent sent = hit.sent();
-    bodySent.addListener(f -> sent.done(f.isSuccess()));
+    ChannelPromise bodySent = new SentPromise(writer, hit.sent());
     writer.write(buf); // a failed head write fails the region behind it too (the channel is closing)
     writer.write(new FileHitWriter.Region(hit.file(), hit.offset(), hit.length()), bodySent);
     return true;
@@ -386,11 +429,27 @@ public final class FrontHits extends FlushAtReadEnd {
       LOG.debug("front hit path left {} to Vert.x", uri, e);
       return false;
     }
-    ChannelPromise promise = writer.newPromise();
-    Sent sent = hit.sent();
-    promise.addListener(f -> sent.done(f.isSuccess()));
-    writer.write(buf, promise);
+    writer.write(buf, new SentPromise(writer, hit.sent()));
     return true;
+  }
+
+  /**
+   * The promise of a hit's last write, which tells the hit's {@link Sent} its outcome: one object per hit where a
+   * promise and a listener were two.
+   */
+  static final class SentPromise extends DefaultChannelPromise implements ChannelFutureListener {
+    private final Sent sent;
+
+    SentPromise(ChannelHandlerContext writer, Sent sent) {
+      super(writer.channel(), writer.executor());
+      this.sent = sent;
+      addListener(this);
+    }
+
+    @Override
+    public void operationComplete(ChannelFuture f) {
+      sent.done(f.isSuccess());
+    }
   }
 
   /**

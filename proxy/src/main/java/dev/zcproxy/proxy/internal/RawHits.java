@@ -21,6 +21,9 @@ import java.util.Arrays;
  * the decoder unchanged, as does every byte of a read that comes while the decoder holds part of a request or
  * Vert.x has a request under way on the connection. Bytes answered here are consumed; the rest of the read
  * follows in order, so a response written here always precedes the responses to the requests behind it.
+ *
+ * <p>A head whose bytes are those of the last head answered here (up to {@value #MAX_MEMO} bytes, kept when the
+ * answerer left a note for it) is not parsed again: it is offered with that note and the kept fields.
  */
 final class RawHits extends FlushAtReadEnd {
   /** The handler's name in the pipeline. */
@@ -29,6 +32,8 @@ final class RawHits extends FlushAtReadEnd {
   static final int MAX_HEAD = 4096;
   /** The most fields a head taken here may have. */
   static final int MAX_FIELDS = 32;
+  /** The longest head kept for the repeat check ({@link #memoHead}): bounds what an idle connection holds. */
+  static final int MAX_MEMO = 1024;
   /** The most bytes of one read looked at; heads beyond go to the decoder. */
   private static final int MAX_BATCH = 16384;
   private static final byte[] VERSION_CRLF = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -74,6 +79,18 @@ final class RawHits extends FlushAtReadEnd {
   private byte[] lastHost;
   private String lastHostString;
 
+  /**
+   * The last head answered here that the answerer left a note for ({@link FrontHits.Request#remember}): its bytes,
+   * target, fields and the note. A keep-alive client that sends the same bytes again is offered that note and
+   * these fields without a parse. {@code null} when there is none, or the head was longer than {@value #MAX_MEMO}
+   * bytes. Owned by the channel's event loop, like everything here.
+   */
+  private byte[] memoHead;
+  private String memoUri;
+  private String[] memoNames;
+  private String[] memoValues;
+  private Object memoNote;
+
   /** The context of Vert.x's idle timer ({@code "idle"}) as last found, or {@code null}. */
   private ChannelHandlerContext idleContext;
 
@@ -108,12 +125,31 @@ final class RawHits extends FlushAtReadEnd {
     buf.getBytes(buf.readerIndex(), bytes, 0, n);
     int at = 0;
     while (at < n && ctx.channel().isActive()) {
-      int end = parse(bytes, at, n);
-      if (end < 0) {
-        break;
+      FrontHits.Reply hit;
+      int end;
+      String target;
+      byte[] memo = memoHead;
+      if (memo != null && n - at >= memo.length && Arrays.equals(bytes, at, at + memo.length, memo, 0, memo.length)) {
+        // the same bytes as the head the note was left for: the same head (it ends at its only empty line)
+        end = at + memo.length;
+        target = memoUri;
+        hit = front.askRaw(target, memoNames, memoValues, memoNames.length, memoNote);
+        Object note = front.lastNote();
+        if (note == null) {
+          remember(0, 0, null); // the answerer took the note back: the next head is parsed
+        } else {
+          memoNote = note;
+        }
+      } else {
+        end = parse(bytes, at, n);
+        if (end < 0) {
+          break;
+        }
+        target = uri;
+        hit = front.askRaw(target, names, values, count, null);
+        remember(at, end, front.lastNote());
       }
-      FrontHits.Reply hit = front.askRaw(uri, names, values, count);
-      if (hit == null || !front.write(ctx, hit, uri)) {
+      if (hit == null || !front.write(ctx, hit, target)) {
         break; // this head and every byte after it go to the decoder
       }
       answeredAhead.run();
@@ -137,6 +173,23 @@ final class RawHits extends FlushAtReadEnd {
     } else {
       buf.release();
     }
+  }
+
+  /** Keeps the head in {@code bytes[from, to)} (just parsed) with {@code note}, or forgets the last one when it is {@code null}. */
+  private void remember(int from, int to, Object note) {
+    if (note == null || to - from > MAX_MEMO) {
+      memoHead = null;
+      memoNote = null;
+      memoUri = null;
+      memoNames = null;
+      memoValues = null;
+      return;
+    }
+    memoHead = Arrays.copyOfRange(bytes, from, to);
+    memoUri = uri;
+    memoNames = Arrays.copyOf(names, count);
+    memoValues = Arrays.copyOf(values, count);
+    memoNote = note;
   }
 
   /** Vert.x's idle timer on this channel, or {@code null}; looked up by name only when its context changed. */

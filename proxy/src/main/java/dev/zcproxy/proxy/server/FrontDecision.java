@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.server;
 
 import dev.zcproxy.cache.CacheKey;
 import dev.zcproxy.cache.CacheOutcome;
+import dev.zcproxy.cache.EncodedHead;
 import dev.zcproxy.cache.EntryMeta;
 import dev.zcproxy.cache.Headers;
 import dev.zcproxy.cache.RequestHead;
@@ -56,30 +57,21 @@ final class FrontDecision implements FrontHits.Answerer {
   @Override
   public FrontHits.Reply answer(FrontHits.Request req) {
     long startNanos = System.nanoTime();
-    // recv (ProxyHandler.handle): tunnels and expectations are the normal path's, as is a closing connection
-    if (doomed.contains(req.connection()) || req.header("upgrade") != null || req.header("expect") != null
-        || req.header("http2-settings") != null) {
+    // recv (ProxyHandler.handle): a closing connection is the normal path's
+    if (doomed.contains(req.connection())) {
       return null;
     }
-    Headers headers = req.fields();
-    // the request's part of the fast path's rule first: nothing is looked up for a request that cannot take it
-    if (!HitPath.requestEligible(true, true, headers)) {
+    // the same bytes as the connection's last head answered here: what follows from the head alone is as it was
+    Decided d = req.repeatNote() instanceof Decided last && last.owner == this ? last : decide(req);
+    if (d == null) {
       return null;
     }
-    String uri = req.uri();
-    if (!(RequestCheck.check(req.version(), uri, headers) instanceof RequestCheck.Ok ok) || ok.hasBody()) {
-      return null;
-    }
-    SiteRouter.Target target = router.resolve(ok.authority(), ok.target());
-    if (target == null || store == null || !target.cacheEnabled()) {
-      return null;
-    }
-    RequestHead head = new RequestHead("GET", "http", ok.authority() == null ? ctx.originAuthority() : ok.authority(),
-        ok.target(), headers);
-    if (!cache.looksUp(head)) {
-      return null;
-    }
-    String primaryKey = primaryKey(head.authority(), ok.target(), target.keySuffix()); // as Exchange keys it
+    req.remember(d);
+    String uri = d.uri();
+    Headers headers = d.headers();
+    RequestHead head = d.head();
+    SiteRouter.Target target = d.target();
+    String primaryKey = d.primaryKey();
     // lookup: only what the index answers at once (a read from disk is the normal path's)
     List<EntryMeta> found = store.lookupNow(primaryKey);
     if (found == null) {
@@ -108,12 +100,49 @@ final class FrontDecision implements FrontHits.Answerer {
     if (kept.body().length != entry.bodyLength() || !HitPath.eligible(true, true, headers, entry, CacheOutcome.HIT)) {
       return null;
     }
-    HitPath.Ready ready = hitPath.ready(entry, indexed, kept, target.policy());
-    byte[] body = ready.body();
+    // HitPath.ready without its record: the same head, age and body
+    EncodedHead encoded = hitPath.head(entry, indexed, kept, target.policy());
+    byte[] body = kept.body();
     int status = entry.status();
     HttpConnection conn = req.connection();
-    return new FrontHits.Hit(ready.head(), ready.age(), body, 0, body.length,
+    return new FrontHits.Hit(encoded, cache.age(entry), body, 0, body.length,
         complete -> finish(conn, uri, primaryKey, status, body.length, complete ? body.length : 0, complete, startNanos));
+  }
+
+  /**
+   * What a head's request-side checks decided ({@link #decide}): a head that may be a hit, its fields, site and key.
+   * Immutable; derived from the head's bytes and this decision's (immutable) router and policy alone, so the same
+   * bytes on the same connection decide the same. Nothing of the index or the clock is in it.
+   */
+  private record Decided(FrontDecision owner, String uri, Headers headers, RequestHead head, SiteRouter.Target target,
+      String primaryKey) {}
+
+  /** recv and the request's part of the hit rule ({@link ProxyHandler#handle}), or {@code null}: not a front hit. */
+  private Decided decide(FrontHits.Request req) {
+    // tunnels and expectations are the normal path's
+    if (req.header("upgrade") != null || req.header("expect") != null || req.header("http2-settings") != null) {
+      return null;
+    }
+    Headers headers = req.fields();
+    // the request's part of the fast path's rule first: nothing is looked up for a request that cannot take it
+    if (!HitPath.requestEligible(true, true, headers)) {
+      return null;
+    }
+    String uri = req.uri();
+    if (!(RequestCheck.check(req.version(), uri, headers) instanceof RequestCheck.Ok ok) || ok.hasBody()) {
+      return null;
+    }
+    SiteRouter.Target target = router.resolve(ok.authority(), ok.target());
+    if (target == null || store == null || !target.cacheEnabled()) {
+      return null;
+    }
+    RequestHead head = new RequestHead("GET", "http", ok.authority() == null ? ctx.originAuthority() : ok.authority(),
+        ok.target(), headers);
+    if (!cache.looksUp(head)) {
+      return null;
+    }
+    String primaryKey = primaryKey(head.authority(), ok.target(), target.keySuffix()); // as Exchange keys it
+    return new Decided(this, uri, headers, head, target, primaryKey);
   }
 
   /** deliverStored's file branch ({@link FrontFileHits}), or {@code null} when it is off or cannot answer at once. */

@@ -95,12 +95,20 @@ final class HitPath {
    * @param sitePolicy the site's rules (e.g. its set-cookie mode)
    */
   Ready ready(EntryMeta entry, DiskStore.Indexed indexed, RamTier.Kept kept, CachePolicy sitePolicy) {
+    return new Ready(head(entry, indexed, kept, sitePolicy), cache.age(entry), kept.body());
+  }
+
+  /**
+   * {@link #ready}'s head alone (its age is {@link HttpCache#age}, its body {@code kept}'s: kept again with the head,
+   * the body stays the same array).
+   */
+  dev.zcproxy.cache.EncodedHead head(EntryMeta entry, DiskStore.Indexed indexed, RamTier.Kept kept, CachePolicy sitePolicy) {
     HitHead head = kept.head();
     if (head == null || head.source() != entry || head.profile() != ctx) {
       head = HitHead.encode(entry, cache.fields(entry, sitePolicy), ctx);
-      kept = ram.withHead(indexed.generation(), kept, head);
+      ram.withHead(indexed.generation(), kept, head);
     }
-    return new Ready(head.head(), cache.age(entry), kept.body());
+    return head.head();
   }
 
   /** What a fast-path hit writes: {@code head} with {@code age}, then all of {@code body}. */

@@ -239,7 +239,7 @@ class FrontHitIT extends OriginAndProxy {
   // ---------------------------------------------------------------- raw HTTP/1.1
 
   /** A response as it came: head lines and body. */
-  private static byte[] raw(Response r) {
+  static byte[] raw(Response r) {
     byte[] head = (String.join("\r\n", r.head()) + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
     byte[] all = Arrays.copyOf(head, head.length + r.body().length);
     System.arraycopy(r.body(), 0, all, head.length, r.body().length);

@@ -69,6 +69,11 @@ final class RamTier {
     return SampledReads.getIfPresent(bodies, generation);
   }
 
+  /** {@link #kept} without telling the eviction policy of a read (not a hit). */
+  Kept peek(long generation) {
+    return bodies.policy().getIfPresentQuietly(generation);
+  }
+
   /**
    * Keeps {@code head} beside the body {@code kept} (weighed with it) unless the body was dropped or replaced
    * meanwhile; returns what is kept now.
@@ -81,7 +86,7 @@ final class RamTier {
   /**
    * A body in RAM and, once a fast-path hit encoded it, its response head.
    *
-   * @param head the pre-encoded head, or {@code null} until the first fast-path hit
+   * @param head the pre-encoded head, or {@code null} until its fill or first fast-path hit encoded it
    */
   record Kept(byte[] body, HitHead head) {}
 

@@ -73,6 +73,7 @@ public final class ProxyMetrics {
   static final int TOP_URLS_TRACKED = 10_000;
   private final TopUrls topUrls = new TopUrls(TOP_URLS_TRACKED);
   private final LongAdder ramLoads = new LongAdder();
+  private final LongAdder ramHeads = new LongAdder();
   private volatile LongSupplier ramObjects = () -> 0;
   private final java.util.Queue<Waiter> ramLoadWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
@@ -186,6 +187,8 @@ public final class ProxyMetrics {
         .description("Entries that left the cache: size (it was full), expired (stale past keep), explicit (purge,"
             + " ban, invalidation, free space).").register(registry);
     counter("zcproxy.ram.loads", "Bodies read from their cache file into the RAM tier.", ramLoads);
+    counter("zcproxy.ram.heads", "Response heads encoded beside a body in the RAM tier (at its fill, or at a hit when"
+        + " the fill did not or the entry changed).", ramHeads);
     Gauge.builder("zcproxy.ram.objects", this, m -> m.ramObjects.getAsLong())
         .description("Bodies kept in the RAM tier now.").register(registry);
     Gauge.builder("zcproxy.fills.in.flight", this, m -> m.fillsInFlight.getAsLong())
@@ -373,6 +376,16 @@ public final class ProxyMetrics {
   public void ramLoaded() {
     ramLoads.increment();
     release(ramLoadWaiters, ramLoads.sum());
+  }
+
+  /** A response head was encoded and kept beside a body in the RAM tier. */
+  public void ramHeadEncoded() {
+    ramHeads.increment();
+  }
+
+  /** Response heads encoded for bodies in the RAM tier so far. */
+  public long ramHeads() {
+    return ramHeads.sum();
   }
 
   /** Where the number of bodies in the RAM tier comes from. */

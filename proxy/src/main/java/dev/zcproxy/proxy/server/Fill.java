@@ -109,6 +109,11 @@ final class Fill {
   final String fwd;
   /** Set before {@link #start}, on the owner. */
   Runnable onDone = () -> {};
+  /**
+   * Told on the owner, once, of the entry stored when the fill also kept its body in the RAM tier (so that its hit
+   * head can be encoded before its first hit); set before {@link #start}, or {@code null}.
+   */
+  java.util.function.Consumer<EntryMeta> onKeptInRam;
   /** Published by the owner, read anywhere. */
   private volatile View view = View.PENDING;
 
@@ -361,6 +366,19 @@ final class Fill {
     }
   }
 
+  /** Tells {@link #onKeptInRam} of {@code m} when this fill's body is in the RAM tier; its failure changes nothing. */
+  private void keptInRam(EntryMeta m) {
+    java.util.function.Consumer<EntryMeta> hook = onKeptInRam;
+    if (hook == null || ramGeneration < 0 || m == null) {
+      return;
+    }
+    try {
+      hook.accept(m);
+    } catch (RuntimeException e) {
+      LOG.debug("no hit head encoded at the fill of {}: {}", key, e.toString()); // the first hit encodes it
+    }
+  }
+
   /** The entry was not stored: its body must not stay in the RAM tier (nothing would ever drop it). */
   private void dropFromRam() {
     ramChunks = null;
@@ -434,6 +452,7 @@ final class Fill {
       state = State.COMPLETE;
       View v = view;
       view = new View(State.COMPLETE, v.head, m, v.cs, v.expected, onDisk, diskEnd, m.bodyLength(), channel, v.bodyOffset, true);
+      keptInRam(m); // before the count: whoever waits for the entry to be stored finds its hit head ready
       ctx.metrics().stored();
       ended();
       return;

@@ -107,8 +107,31 @@ final class HitPath {
     if (head == null || head.source() != entry || head.profile() != ctx) {
       head = HitHead.encode(entry, cache.fields(entry, sitePolicy), ctx);
       ram.withHead(indexed.generation(), kept, head);
+      ctx.metrics().ramHeadEncoded();
     }
     return head.head();
+  }
+
+  /**
+   * Encodes the head a fast-path hit on a just-stored entry writes and keeps it beside its body, when the fill kept
+   * that body in RAM: the first hit then finds it ready, and the head is made (and promoted by the collector) while
+   * the cache fills, not while its hits are being served (with 10,000 new keys, encoding on each key's first hit grew
+   * the old generation by ~7 MB during the first keys run and cost it a full collection). Does nothing when the entry
+   * is no longer indexed, its head not in memory, or its body not kept.
+   *
+   * @param stored the entry as the fill published it
+   * @param sitePolicy the site's rules ({@link #ready}'s)
+   */
+  void prepare(EntryMeta stored, CachePolicy sitePolicy) {
+    DiskStore store = ctx.store();
+    DiskStore.Indexed indexed = store == null ? null : store.indexed(stored);
+    RamTier.Kept kept = indexed == null ? null : ram.peek(indexed.generation());
+    if (kept == null || kept.head() != null || kept.body().length != indexed.meta().bodyLength()) {
+      return;
+    }
+    EntryMeta entry = indexed.meta(); // the instance a lookup answers with (served picks it), so ready reuses the head
+    ram.withHead(indexed.generation(), kept, HitHead.encode(entry, cache.fields(entry, sitePolicy), ctx));
+    ctx.metrics().ramHeadEncoded();
   }
 
   /** What a fast-path hit writes: {@code head} with {@code age}, then all of {@code body}. */

@@ -618,6 +618,10 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (action instanceof ResponseAction.Store st) {
       coalescer.clearHitForPass(ex.primaryKey);
       Fill f = fill != null ? fill : new Fill(ctx, ex.context, ex.primaryKey, fwd);
+      if (hitPath != null) {
+        CachePolicy sitePolicy = ex.target.policy();
+        f.onKeptInRam = m -> hitPath.prepare(m, sitePolicy);
+      }
       f.start(cres, rh, st.entry(), CacheStatus.fwd(fwd).param("fwd-status", status).param("stored"));
       Revalidation r = ex.revalidation;
       if (r != null) {

@@ -3,6 +3,7 @@ package dev.zcproxy.proxy.server;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.zcproxy.cache.EntryMeta;
+import dev.zcproxy.cache.SampledReads;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.OpenEntry;
 import dev.zcproxy.proxy.config.ProxyConfig;
@@ -22,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * RAM right after its fill while the tier has room (from the fill's own bytes, {@link #keepFilled}, or
  * from its file, {@link #admitFilled}), else after it was
  * served from the file once (the second hit is the first from RAM), on the I/O executor. Bounded by bytes
- * with Caffeine's W-TinyLFU, which keeps the often-hit objects.
+ * with Caffeine's W-TinyLFU, which keeps the often-hit objects (told of a sample of the hits, {@link SampledReads}).
  */
 final class RamTier {
   private static final Logger LOG = LoggerFactory.getLogger(RamTier.class);
@@ -59,13 +60,18 @@ final class RamTier {
 
   /** The kept body of the file with this generation, or {@code null}. */
   byte[] get(long generation) {
-    Kept k = bodies.getIfPresent(generation);
+    Kept k = SampledReads.getIfPresent(bodies, generation);
     return k == null ? null : k.body;
   }
 
   /** The kept body of the file with this generation and the response head encoded for it, or {@code null}. */
   Kept kept(long generation) {
-    return bodies.getIfPresent(generation);
+    return SampledReads.getIfPresent(bodies, generation);
+  }
+
+  /** {@link #kept} without telling the eviction policy of a read (not a hit). */
+  Kept peek(long generation) {
+    return bodies.policy().getIfPresentQuietly(generation);
   }
 
   /**
@@ -80,7 +86,7 @@ final class RamTier {
   /**
    * A body in RAM and, once a fast-path hit encoded it, its response head.
    *
-   * @param head the pre-encoded head, or {@code null} until the first fast-path hit
+   * @param head the pre-encoded head, or {@code null} until its fill or first fast-path hit encoded it
    */
   record Kept(byte[] body, HitHead head) {}
 

@@ -221,6 +221,32 @@ class CachingIT extends OriginAndProxy {
   }
 
   @Test
+  void aNewerResponseWithVaryIsPreferredOverAnOlderOneWithoutIt() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean varies = new java.util.concurrent.atomic.AtomicBoolean();
+    origin.route("/nv", req -> {
+      if (varies.get()) {
+        req.response().putHeader("Cache-Control", "max-age=600").putHeader("Vary", "Accept")
+            .end("json".equals(req.getHeader("Accept")) ? "new json" : "new other");
+      } else {
+        req.response().putHeader("Cache-Control", "max-age=600").end("old plain");
+      }
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    assertThat(new String(proxy.get("/nv").body())).isEqualTo("old plain");
+    awaitStored(1);
+    assertThat(new String(proxy.get("/nv", "Accept", "json").body())).isEqualTo("old plain");
+    varies.set(true);
+    // a later response time, as any real clock gives (with the fake clock frozen, both responses tie and the first wins)
+    proxy.advance(java.time.Duration.ofSeconds(1));
+    assertThat(new String(proxy.get("/nv", "Accept", "json", "Cache-Control", "no-cache").body())).isEqualTo("new json");
+    awaitStored(2);
+    HttpResponse<byte[]> again = proxy.get("/nv", "Accept", "json");
+    assertThat(new String(again.body())).as("the most recent matching response (RFC 9111 section 4.1)").isEqualTo("new json");
+    assertThat(new String(proxy.get("/nv").body())).as("a request the Vary response does not match").isEqualTo("old plain");
+    assertThat(origin.requests("/nv")).isEqualTo(2);
+  }
+
+  @Test
   void staleEntryIsRevalidatedAndA304RefreshesIt() throws Exception {
     origin.route("/r", req -> {
       if ("\"v1\"".equals(req.getHeader("If-None-Match"))) {

@@ -7,7 +7,6 @@ import dev.zcproxy.cache.Headers;
 import dev.zcproxy.cache.Lookup;
 import dev.zcproxy.cache.RequestHead;
 import dev.zcproxy.cache.ResponseHead;
-import dev.zcproxy.cache.SampledReads;
 import java.util.List;
 
 /**
@@ -83,10 +82,7 @@ public final class CachePolicy {
     if (m != null && m.entry() == e) {
       return m.freshness();
     }
-    Freshness f = SampledReads.getIfPresent(freshnessMemo, e);
-    if (f == null) {
-      f = freshnessMemo.get(e, x -> Freshness.of(x, config));
-    }
+    Freshness f = freshnessMemo.get(e, x -> Freshness.of(x, config));
     recent[i] = new Memo(e, f);
     return f;
   }

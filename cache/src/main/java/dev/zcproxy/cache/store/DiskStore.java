@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.zcproxy.cache.SampledReads;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.zcproxy.cache.Bans;
 import dev.zcproxy.cache.CacheKey;
@@ -326,7 +325,7 @@ public final class DiskStore implements AutoCloseable {
 
   /** The cached head of {@code e}, or null when it is not in the head cache. Never blocks. */
   private EntryMeta cachedHead(StoreEntry e) {
-    return SampledReads.getIfPresent(heads, headKey(e));
+    return heads.getIfPresent(headKey(e));
   }
 
   /**
@@ -460,7 +459,7 @@ public final class DiskStore implements AutoCloseable {
    * as {@link #checked} does, or {@code null} when the head is not in memory.
    */
   private List<EntryMeta> cachedOne(KeyMemo memo, String primaryKey, StoreEntry e) {
-    EntryMeta m = SampledReads.getIfPresent(heads, memo.headKey(e));
+    EntryMeta m = heads.getIfPresent(memo.headKey(e));
     if (m == null) {
       return null;
     }

@@ -2,7 +2,6 @@ package dev.zcproxy.cache.store;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.zcproxy.cache.SampledReads;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Ticker;
@@ -199,9 +198,9 @@ final class StoreIndex {
     return v instanceof Key128 only ? List.of(only) : (Set<Key128>) v;
   }
 
-  /** The entry for {@code key}, recording a sample of the accesses for admission and eviction ({@link SampledReads}). */
+  /** The entry for {@code key}, recording the access for admission and eviction. */
   StoreEntry get(Key128 key) {
-    return SampledReads.getIfPresent(cache, key);
+    return cache.getIfPresent(key);
   }
 
   StoreEntry get(String hash) {

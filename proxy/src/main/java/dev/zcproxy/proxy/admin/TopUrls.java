@@ -3,7 +3,6 @@ package dev.zcproxy.proxy.admin;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.zcproxy.cache.CacheOutcome;
-import dev.zcproxy.cache.SampledReads;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -35,8 +34,6 @@ public final class TopUrls {
   private final Cache<String, Counts> counts;
   /** How many times in a row a thread counts a URL on the counts it looked up, before it looks them up again. */
   static final int REREAD = 64;
-  /** Requests of a URL that are all told to the map's policy before it sees only a sample of them. */
-  static final int RECORD_ALL = 32;
   private final ThreadLocal<Last> last = ThreadLocal.withInitial(Last::new);
 
   /** @param capacity how many URLs are tracked at most */
@@ -70,13 +67,7 @@ public final class TopUrls {
     if (last.counts != null && --last.left > 0 && (last.url == url || last.url.equals(url))) {
       return last.counts;
     }
-    // The policy is told of every request while a URL is young (its frequency in W-TinyLFU's sketch, which counts
-    // to 15, builds as before, so a URL on its way up is not evicted for a newcomer and its counts lost), then of a
-    // sample (SampledReads): with thousands of distinct URLs each recorded read is a cache miss in maintenance.
-    Counts c = counts.policy().getIfPresentQuietly(url);
-    if (c == null || c.requests.sum() < RECORD_ALL || SampledReads.recorded()) {
-      c = counts.get(url, NEW);
-    }
+    Counts c = counts.get(url, NEW);
     last.url = url;
     last.counts = c;
     last.left = REREAD;

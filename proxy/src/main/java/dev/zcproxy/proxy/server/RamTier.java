@@ -3,7 +3,6 @@ package dev.zcproxy.proxy.server;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.zcproxy.cache.EntryMeta;
-import dev.zcproxy.cache.SampledReads;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.OpenEntry;
 import dev.zcproxy.proxy.config.ProxyConfig;
@@ -23,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * RAM right after its fill while the tier has room (from the fill's own bytes, {@link #keepFilled}, or
  * from its file, {@link #admitFilled}), else after it was
  * served from the file once (the second hit is the first from RAM), on the I/O executor. Bounded by bytes
- * with Caffeine's W-TinyLFU, which keeps the often-hit objects (told of a sample of the hits, {@link SampledReads}).
+ * with Caffeine's W-TinyLFU, which keeps the often-hit objects.
  */
 final class RamTier {
   private static final Logger LOG = LoggerFactory.getLogger(RamTier.class);
@@ -60,13 +59,13 @@ final class RamTier {
 
   /** The kept body of the file with this generation, or {@code null}. */
   byte[] get(long generation) {
-    Kept k = SampledReads.getIfPresent(bodies, generation);
+    Kept k = bodies.getIfPresent(generation);
     return k == null ? null : k.body;
   }
 
   /** The kept body of the file with this generation and the response head encoded for it, or {@code null}. */
   Kept kept(long generation) {
-    return SampledReads.getIfPresent(bodies, generation);
+    return bodies.getIfPresent(generation);
   }
 
   /** {@link #kept} without telling the eviction policy of a read (not a hit). */

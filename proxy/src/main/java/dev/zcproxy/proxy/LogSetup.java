@@ -63,7 +63,7 @@ final class LogSetup {
         PatternLayoutEncoder enc = new PatternLayoutEncoder();
         enc.setContext(ctx);
         // a JSON line carries its own time
-        enc.setPattern(logging.accessLogJson() ? "%msg%n" : "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %msg%n");
+        enc.setPattern(logging.accessLogJson() ? "%msg%n" : "%d{" + LogDefaults.DATE_FORMAT + "} %msg%n");
         enc.start();
         FileAppender<ch.qos.logback.classic.spi.ILoggingEvent> file = new FileAppender<>();
         file.setContext(ctx);

@@ -11,7 +11,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Initializes, on a second thread, what the start needs later while the main thread parses the config
  * and builds the metrics registry: Logback, then the Netty and Vert.x classes that building Vert.x, the
- * store and the handler initialize (a list kept in the jar). A class's static
+ * store and the handler initialize (a list kept in the jar), then (while Main goes on) the log's time-zone
+ * rules. A class's static
  * initializer runs once, on whichever thread touches it first, so this moves work off the path to the
  * listener onto the other core without changing what runs.
  *
@@ -58,12 +59,24 @@ final class StartupWarmer {
         logging.countDown();
       }
       initializeClasses(StartupWarmer.class.getClassLoader());
+      classes.countDown();
+      // off the path to the listener now (Main goes on to Vert.x): what the first time-stamped log line needs
+      warmDateFormat();
     } catch (Throwable t) {
       // only a head start: whatever failed here fails again, and is reported, where the start needs it
     } finally {
       logging.countDown();
       classes.countDown();
     }
+  }
+
+  /**
+   * Formats one time stamp as the log's {@code %d} does, so that the system time zone's rules (read from the
+   * JDK's time-zone database, tens of ms) are loaded before the first log line, which {@link LazyDateConverter}
+   * no longer prepares at configuration: that line may be an access-log line on an event loop.
+   */
+  static void warmDateFormat() {
+    new ch.qos.logback.core.util.CachingDateFormatter(LogDefaults.DATE_FORMAT).format(System.currentTimeMillis());
   }
 
   /** Initializes the listed classes with {@code loader}; those it cannot find or initialize are skipped. */

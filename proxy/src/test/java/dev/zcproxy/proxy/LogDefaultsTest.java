@@ -11,6 +11,10 @@ import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.status.InfoStatus;
+import ch.qos.logback.core.status.StatusUtil;
+import ch.qos.logback.core.status.WarnStatus;
+import ch.qos.logback.core.util.StatusPrinter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,6 +75,41 @@ class LogDefaultsTest {
         System.setProperty("logback.configurationFile", before);
       }
       ctx.stop();
+    }
+  }
+
+  @Test
+  void printsLogbacksStatusOnlyWhenThereIsAWarningOrAnError() {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    StatusPrinter.setPrintStream(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+    LoggerContext quiet = new LoggerContext();
+    LoggerContext warned = new LoggerContext();
+    LoggerContext listened = new LoggerContext();
+    try {
+      LogDefaults.apply(quiet);
+      quiet.getStatusManager().add(new InfoStatus("all is well", this));
+      LogDefaults.printProblemsOnce(quiet);
+      assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8)).isEmpty();
+      // the service provider, which asks after configuring, sees a listener and does not ask the printer
+      assertThat(StatusUtil.contextHasStatusListener(quiet)).isTrue();
+
+      LogDefaults.apply(warned);
+      warned.getStatusManager().add(new WarnStatus("something is off", this));
+      LogDefaults.printProblemsOnce(warned);
+      assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("WARN", "something is off");
+      assertThat(StatusUtil.contextHasStatusListener(warned)).isTrue();
+
+      out.reset();
+      listened.getStatusManager().add(new ch.qos.logback.core.status.NopStatusListener());
+      listened.getStatusManager().add(new WarnStatus("for the user's listener", this));
+      LogDefaults.printProblemsOnce(listened);
+      assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8)).isEmpty();
+      assertThat(listened.getStatusManager().getCopyOfStatusListenerList()).hasSize(1);
+    } finally {
+      StatusPrinter.setPrintStream(System.out);
+      quiet.stop();
+      warned.stop();
+      listened.stop();
     }
   }
 

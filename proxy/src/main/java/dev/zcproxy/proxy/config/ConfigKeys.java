@@ -390,8 +390,9 @@ final class ConfigKeys {
                   Set back when the body was written: to the size the connection had before (Linux then keeps it at
                   that size instead of autotuning it). Only large-send-buffer-connections connections hold a raised
                   buffer at once, so the kernel memory it adds is at most that many x 2 x large-send-buffer (the kernel
-                  doubles it, capped at 2 x net.core.wmem_max); a body that finds them all taken goes with the buffer
-                  the connection has. listen.send-buffer, when set, is every connection's size from the start."""),
+                  doubles it, capped at 2 x net.core.wmem_max), and none is raised while the kernel's TCP memory in use
+                  plus the raise would pass net.ipv4.tcp_mem's first threshold; a body that finds no room goes with the
+                  buffer the connection has. listen.send-buffer, when set, is every connection's size from the start."""),
           key("large-send-buffer-from", "largeSendBufferFromBytes", SIZE,
               "bodies of this size and more raise the send buffer"),
           key("large-send-buffer-connections", "largeSendBufferConnections", integer(">= 0, 0 = off"),

@@ -23,6 +23,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the body is written the buffer is set back to the size it had just before the raise, and stays at that size for the connection's life. On loopback a socket starts at
  * {@code net.ipv4.tcp_wmem}'s max already, so nothing is lost there.
  *
+ * <p>No buffer is raised while the kernel's TCP memory in use plus the raise would pass {@code net.ipv4.tcp_mem}'s first
+ * threshold (read from {@code /proc} per raise, i.e. per large body): from there the kernel squeezes sockets, and raised
+ * buffers made most sendfile calls fail with EAGAIN. A fixed slot count cannot know how much other sockets hold.
+ *
  * <p>A connection whose buffer is that large already (the kernel's autotuning reached it, or {@code listen.send-buffer})
  * is left alone, and the size asked for is capped at {@code net.core.wmem_max}, where the kernel caps it.
  *
@@ -39,6 +43,7 @@ public final class LargeSendBuffers {
   private final long fromBytes;
   private final int maxConnections;
   private final AtomicInteger inUse = new AtomicInteger();
+  private final java.util.function.LongPredicate roomy;
 
   /**
    * @param bytes the {@code SO_SNDBUF} asked for while a large body is written (the kernel doubles it, and caps it at
@@ -47,11 +52,21 @@ public final class LargeSendBuffers {
    * @param maxConnections the most connections with a raised buffer at once
    */
   public LargeSendBuffers(int bytes, long fromBytes, int maxConnections) {
-    this(bytes, fromBytes, maxConnections, kernelMax());
+    this(bytes, fromBytes, maxConnections, kernelMax(), tcpMemoryBelowLow());
   }
 
-  /** @param kernelMax what the kernel grants at most ({@code net.core.wmem_max}) */
+  /** With the kernel's limits given (tests). */
   LargeSendBuffers(int bytes, long fromBytes, int maxConnections, int kernelMax) {
+    this(bytes, fromBytes, maxConnections, kernelMax, pages -> true);
+  }
+
+  /**
+   * @param kernelMax what the kernel grants at most ({@code net.core.wmem_max})
+   * @param roomy whether the kernel's TCP memory stays below the point where it starts to squeeze sockets when this many
+   *     more pages are queued
+   */
+  LargeSendBuffers(int bytes, long fromBytes, int maxConnections, int kernelMax, java.util.function.LongPredicate roomy) {
+    this.roomy = roomy;
     if (bytes < 0 || fromBytes < 1 || maxConnections < 0) {
       throw new IllegalArgumentException("bytes " + bytes + ", fromBytes " + fromBytes + ", maxConnections " + maxConnections);
     }
@@ -102,7 +117,7 @@ public final class LargeSendBuffers {
     }
     Raised raised = ch.attr(RAISED).get();
     if (raised == null) {
-      if (!take()) {
+      if (!roomy.test(2L * bytes / 4096) || !take()) {
         return false;
       }
       try {
@@ -163,6 +178,45 @@ public final class LargeSendBuffers {
     } catch (java.io.IOException | RuntimeException e) {
       return Integer.MAX_VALUE;
     }
+  }
+
+  /**
+   * Whether the TCP memory in use ({@code /proc/net/sockstat}, pages) plus a given number of pages stays below
+   * {@code net.ipv4.tcp_mem}'s first threshold, above which the kernel starts to squeeze sockets and a raised buffer
+   * turns into EAGAIN storms (LARGE-2026-12-02d: other processes held 245,000 of the 288,000 pages, and 32 raised buffers
+   * at 128 connections of 100 MiB made 96% of sendfile calls EAGAIN). True when either file cannot be read.
+   */
+  static java.util.function.LongPredicate tcpMemoryBelowLow() {
+    long low;
+    try {
+      low = Long.parseLong(java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/sys/net/ipv4/tcp_mem")).get(0)
+          .trim().split("\\s+")[0]);
+    } catch (java.io.IOException | RuntimeException e) {
+      return pages -> true;
+    }
+    return pages -> {
+      long used = tcpPagesInUse();
+      return used < 0 || used + pages < low;
+    };
+  }
+
+  /** The TCP memory in use in pages ({@code /proc/net/sockstat}, "TCP: ... mem N"), or -1. */
+  static long tcpPagesInUse() {
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/net/sockstat"))) {
+        if (line.startsWith("TCP:")) {
+          String[] f = line.trim().split("\\s+");
+          for (int i = 1; i + 1 < f.length; i++) {
+            if (f[i].equals("mem")) {
+              return Long.parseLong(f[i + 1]);
+            }
+          }
+        }
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      // no figure: the slot bound alone
+    }
+    return -1;
   }
 
   private boolean take() {

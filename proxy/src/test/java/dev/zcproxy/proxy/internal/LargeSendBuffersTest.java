@@ -158,6 +158,32 @@ class LargeSendBuffersTest {
     assertThat(sndbuf(a)).isEqualTo(before);
   }
 
+  @ParameterizedTest(name = "epoll={0}")
+  @ValueSource(booleans = {true, false})
+  void noBufferIsRaisedWhenTheKernelsTcpMemoryWouldPassItsFirstThreshold(boolean epoll) throws Exception {
+    Channel a = accept(epoll).get(0);
+    on(a, () -> a.config().setOption(ChannelOption.SO_SNDBUF, SMALL));
+    int before = sndbuf(a);
+    long[] asked = new long[1];
+    LargeSendBuffers tight = new LargeSendBuffers(RAISED, 1, 4, RAISED, pages -> {
+      asked[0] = pages;
+      return false;
+    });
+    ChannelPromise body = on(a, a::newPromise);
+    assertThat(on(a, () -> tight.raise(a, 16 << 20, body))).isFalse();
+    assertThat(asked[0]).as("pages the raise would add").isEqualTo(2L * RAISED / 4096);
+    assertThat(tight.inUse()).isZero();
+    assertThat(sndbuf(a)).isEqualTo(before);
+  }
+
+  @Test
+  void theKernelsTcpMemoryIsRead() {
+    assumeTrue(java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/net/sockstat"))
+        && java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/sys/net/ipv4/tcp_mem")), "no /proc");
+    assertThat(LargeSendBuffers.tcpPagesInUse()).isGreaterThanOrEqualTo(0);
+    assertThat(LargeSendBuffers.tcpMemoryBelowLow().test(Long.MAX_VALUE / 2)).as("no room for that many pages").isFalse();
+  }
+
   @Test
   void theKernelsBoundIsReadWhole() {
     assumeTrue(java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/sys/net/core/wmem_max")), "no /proc");

@@ -14,6 +14,7 @@ import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.ClientChannels;
 import dev.zcproxy.proxy.internal.FrontHits;
 import dev.zcproxy.proxy.internal.HalfClose;
+import dev.zcproxy.proxy.internal.LargeSendBuffers;
 import dev.zcproxy.proxy.internal.PriorKnowledge;
 import dev.zcproxy.proxy.internal.StrictRequestDecoder;
 import dev.zcproxy.proxy.server.ProxyHandler;
@@ -300,6 +301,9 @@ public final class ProxyServer {
       return Future.failedFuture(e); // listen.tls.provider: openssl where it cannot load
     }
     ClientConnections conns = connections;
+    ProxyConfig.Transfer t = config.transfer();
+    LargeSendBuffers largeSendBuffers = new LargeSendBuffers(t.largeSendBufferBytes(), t.largeSendBufferFromBytes(),
+        t.largeSendBufferConnections()); // one per listener: its connections share the bound
     java.util.Map<Integer, List<HttpServer>> bySpec = new java.util.concurrent.ConcurrentHashMap<>();
     Future<String> deployed = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
       @Override
@@ -328,6 +332,7 @@ public final class ProxyServer {
                   LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());
                 }
                 FrontHits.install(conn, () -> handler.frontHits()); // plain GET hits from RAM, before Vert.x
+                largeSendBuffers.install(conn); // large sendfile/splice bodies may raise SO_SNDBUF while written
                 if (specs.get(index).h2c()) {
                   PriorKnowledge.install(conn); // in front of the hooks above: an HTTP/1 connection meets them unchanged
                 }

@@ -689,21 +689,36 @@ public record ProxyConfig(
    *
    * <p>{@code spliceMinBytes} zero means splice every body; {@code nativeTransport} uses epoll when
    * available, else NIO. {@code frontHits} answers plain HTTP/1.1 GET hits from the RAM tier (or an open cache file) before Vert.x
-   * makes a request of them.
+   * makes a request of them. A body of {@code largeSendBufferFromBytes} or more sent by sendfile or splice raises its
+   * client connection's {@code SO_SNDBUF} to {@code largeSendBufferBytes} while it is written, on at most
+   * {@code largeSendBufferConnections} connections at once; zero bytes or connections means never.
    */
   public record Transfer(
       boolean sendfile, boolean splice, long spliceMinBytes, boolean nativeTransport,
-      boolean websocket, java.util.List<Integer> connectPorts, boolean frontHits) {
+      boolean websocket, java.util.List<Integer> connectPorts, boolean frontHits,
+      int largeSendBufferBytes, long largeSendBufferFromBytes, int largeSendBufferConnections) {
 
-    static final Transfer DEFAULT = new Transfer(true, true, 192 * 1024, true, true, java.util.List.of(), true);
+    static final Transfer DEFAULT = new Transfer(true, true, 192 * 1024, true, true, java.util.List.of(), true,
+        0, 1L << 20, 32);
 
     public Transfer {
       check(spliceMinBytes >= 0, "transfer.splice-min-size", spliceMinBytes, ">= 0");
+      check(largeSendBufferBytes >= 0, "transfer.large-send-buffer", largeSendBufferBytes, ">= 0, 0 = off");
+      check(largeSendBufferFromBytes > 0, "transfer.large-send-buffer-from", largeSendBufferFromBytes, "> 0");
+      check(largeSendBufferConnections >= 0, "transfer.large-send-buffer-connections", largeSendBufferConnections,
+          ">= 0, 0 = off");
       requireNonNull(connectPorts, "transfer.connect-ports");
       connectPorts = java.util.List.copyOf(connectPorts);
       for (int p : connectPorts) {
         check(p > 0 && p < 65536, "transfer.connect-ports", p, "ports 1..65535");
       }
+    }
+
+    /** The transfer settings with the default large-body send buffer. */
+    public Transfer(boolean sendfile, boolean splice, long spliceMinBytes, boolean nativeTransport, boolean websocket,
+        java.util.List<Integer> connectPorts, boolean frontHits) {
+      this(sendfile, splice, spliceMinBytes, nativeTransport, websocket, connectPorts, frontHits,
+          DEFAULT.largeSendBufferBytes, DEFAULT.largeSendBufferFromBytes, DEFAULT.largeSendBufferConnections);
     }
 
     /** The transfer settings with plain GET hits from RAM answered in front of Vert.x. */

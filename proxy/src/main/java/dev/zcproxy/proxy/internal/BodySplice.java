@@ -186,7 +186,9 @@ public final class BodySplice {
       List<ChannelHandler> originIdle = removeIdleHandlers(o);
       List<ChannelHandler> idle = removeIdleHandlers(c);
       Watchdog dog = new Watchdog(o, idleMillis);
-      ChannelFuture f = o.spliceTo(c, (int) Math.min(length, Integer.MAX_VALUE));
+      io.netty.channel.ChannelPromise spliced = o.newPromise();
+      LargeSendBuffers.around(c, length, spliced); // c is on o's event loop (splice needs it)
+      ChannelFuture f = o.spliceTo(c, (int) Math.min(length, Integer.MAX_VALUE), spliced);
       o.config().setAutoRead(true);
       f.addListener(x -> {
         restoreIdleHandlers(c, idle);

@@ -397,6 +397,7 @@ public final class FrontHits extends FlushAtReadEnd {
       return false;
     }
     ChannelPromise bodySent = new SentPromise(writer, hit.sent());
+    LargeSendBuffers.around(writer.channel(), hit.length(), bodySent);
     writer.write(buf); // a failed head write fails the region behind it too (the channel is closing)
     writer.write(new FileHitWriter.Region(hit.file(), hit.offset(), hit.length()), bodySent);
     return true;

@@ -90,6 +90,30 @@ class LargeBodyIT extends OriginAndProxy {
     assertThat(origin.requests("/pass")).isEqualTo(2);
   }
 
+  @Test
+  void withTheLargeBodySendBufferLargeHitsAndPassesGoWholeToSlowClientsByTheZeroCopyPaths() throws Exception {
+    // one slot: the first client's bodies raise its buffer (set back after each), the second's go as they are or take
+    // the slot once it is free; each body leaves in many partial writes to a slow reader either way
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout", "transfer.large-send-buffer: 4MiB",
+        "transfer.large-send-buffer-from: 1MiB", "transfer.large-send-buffer-connections: 1");
+    Socket fill = raw.connect();
+    send(fill, "GET /hit HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    assertThat(read(fill).body()).isEqualTo(BODY);
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    Socket a = slowClient();
+    Socket b = slowClient();
+    for (String path : new String[] {"/hit", "/pass", "/hit"}) {
+      send(a, "GET " + path + " HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+      send(b, "GET " + path + " HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+      assertThat(readSlowly(a).body()).as("a " + path).isEqualTo(BODY);
+      assertThat(readSlowly(b).body()).as("b " + path).isEqualTo(BODY);
+    }
+    // the fill, then per path a's and b's (the first /pass of each may be a MISS that finds it uncacheable)
+    assertThat(FastHitIT.drain(lines, 7).subList(1, 7))
+        .allSatisfy(l -> assertThat(l).contains("\" 200 " + SIZE + " ").containsPattern(" (HIT sendfile|(MISS|PASS) splice) complete"));
+    assertThat(origin.requests("/hit")).isEqualTo(1);
+  }
+
   @ParameterizedTest(name = "zero-copy={0}")
   @ValueSource(booleans = {true, false})
   void aSlowClientGetsALargePassWholeByEitherPathAndTheBytesAreCountedOnce(boolean zeroCopy) throws Exception {

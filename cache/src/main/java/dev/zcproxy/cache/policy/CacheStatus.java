@@ -8,7 +8,8 @@ public final class CacheStatus {
   /** This cache's name in the field. */
   public static final String NAME = "zcproxy";
 
-  private final StringBuilder sb = new StringBuilder(48).append(NAME);
+  /** Room for a pass's {@code zcproxy; fwd=uri-miss; fwd-status=200; detail=hit-for-pass} without growing. */
+  private final StringBuilder sb = new StringBuilder(96).append(NAME);
 
   private CacheStatus() {}
 
@@ -42,13 +43,28 @@ public final class CacheStatus {
 
   /** A free-text {@code detail}; written as a token when it is one, else as a quoted string. */
   public CacheStatus detail(String detail) {
-    boolean token = !detail.isEmpty() && detail.chars().allMatch(c -> c > 0x20 && c < 0x7f && "\"(),/:;<=>?@[\\]{}".indexOf(c) < 0);
-    if (token) {
+    if (isToken(detail)) {
       return param("detail", detail);
     }
     sb.append("; detail=\"").append(detail.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
     return this;
   }
+
+  /** Whether {@code s} is an RFC 9110 token (visible ASCII, no delimiter); a loop, not a stream per call. */
+  private static boolean isToken(String s) {
+    if (s.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c <= 0x20 || c >= 0x7f || DELIMITERS.indexOf(c) >= 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static final String DELIMITERS = "\"(),/:;<=>?@[\\]{}";
 
   /** Appends this member to an existing field value from caches closer to the origin (RFC 9211 §2). */
   public String appendTo(String existing) {

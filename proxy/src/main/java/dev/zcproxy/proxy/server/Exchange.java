@@ -14,7 +14,6 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -96,8 +95,9 @@ final class Exchange {
     }
     String via = h.get("via");
     h.set("via", Via.appendTo(via));
-    List<String> upstream = h.getAll("cache-status");
-    h.set("cache-status", cs.appendTo(upstream.isEmpty() ? "" : upstream.size() == 1 ? upstream.get(0) : String.join(", ", upstream)));
+    // getAll only when the origin sent the field: it makes a list per response
+    String upstream = h.contains("cache-status") ? String.join(", ", h.getAll("cache-status")) : "";
+    h.set("cache-status", cs.appendTo(upstream));
     if (ctx.xCache()) {
       h.set("x-cache", outcome.name());
     }

@@ -13,15 +13,19 @@ import java.util.Map;
 final class HeaderMaps {
   private HeaderMaps() {}
 
+  /** Lines a head usually has: the arrays start this long and double when a head has more. */
+  private static final int LINES = 16;
+
   static Headers toHeaders(MultiMap map) {
-    // Into arrays sized once (a builder's lists would grow and then be copied), on every request and response.
-    int n = map.size();
+    // Not map.size(): Vert.x's header maps (HeadersMultiMap, HeadersAdaptor) answer it by building the set of
+    // their names, a LinkedHashSet per request and per response. The arrays grow instead; ofLines copies them.
+    int n = LINES;
     String[] names = new String[n];
     String[] values = new String[n];
     int i = 0;
     for (Map.Entry<String, String> e : map) {
-      if (i == n) { // size() counts names on some maps, lines on others: grow when it counted fewer
-        names = java.util.Arrays.copyOf(names, n = n * 2 + 4);
+      if (i == n) {
+        names = java.util.Arrays.copyOf(names, n *= 2);
         values = java.util.Arrays.copyOf(values, n);
       }
       names[i] = e.getKey();

@@ -359,6 +359,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   /** lookup → hit / stale / miss, for a GET or HEAD (also re-run when a joined fill had already ended). */
   private void lookupAndServe(Exchange ex) {
     // Complete at once when the stored heads are cached; else they are read from disk off the event loop.
+    List<EntryMeta> now = store.lookupNow(ex.primaryKey); // no future made when the index answers at once
+    if (now != null) {
+      lookupAndServe(ex, now);
+      return;
+    }
     CompletableFuture<List<EntryMeta>> found = store.lookup(ex.primaryKey);
     List<EntryMeta> variants = found.isDone() && !found.isCompletedExceptionally() ? found.join() : null;
     if (variants == null) {
@@ -930,18 +935,43 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
     m.set("x-forwarded-host", xfh != null ? xfh : host);
     m.set("x-forwarded-proto", xfp != null ? xfp : proto);
+    int port = req.localAddress() == null ? 0 : req.localAddress().port();
+    ForwardedText text = forwardedText;
+    if (text == null || !text.matches(client, host, proto, port)) {
+      text = ForwardedText.of(client, host, proto, port);
+      forwardedText = text; // a plain write of an immutable record: a loop that misses it builds its own
+    }
     if (xfport != null) {
       m.set("x-forwarded-port", xfport);
-    } else if (req.localAddress() != null && req.localAddress().port() > 0) {
-      m.set("x-forwarded-port", Integer.toString(req.localAddress().port()));
+    } else if (port > 0) {
+      m.set("x-forwarded-port", text.port());
     }
-    StringBuilder mine = new StringBuilder();
-    if (client != null) {
-      mine.append("for=").append(client.indexOf(':') >= 0 ? "\"[" + client + "]\"" : client).append(';');
-    }
-    mine.append("host=").append(host.indexOf(':') >= 0 ? "\"" + host + "\"" : host).append(";proto=").append(proto);
-    m.set("forwarded", fwd == null ? mine.toString() : fwd + ", " + mine);
+    m.set("forwarded", fwd == null ? text.element() : fwd + ", " + text.element());
   }
+
+  /**
+   * The strings {@link #forwarded} builds from the client's address, the authority, the scheme and the local
+   * port, for the last ones seen: the same client on the same listener asks for them again and again.
+   * Immutable, shared by the event loops through a plain field (a loop that reads an older one rebuilds).
+   */
+  private record ForwardedText(String client, String host, String proto, int localPort, String element, String port) {
+    static ForwardedText of(String client, String host, String proto, int localPort) {
+      StringBuilder mine = new StringBuilder(64);
+      if (client != null) {
+        mine.append("for=").append(client.indexOf(':') >= 0 ? "\"[" + client + "]\"" : client).append(';');
+      }
+      mine.append("host=").append(host.indexOf(':') >= 0 ? "\"" + host + "\"" : host).append(";proto=").append(proto);
+      return new ForwardedText(client, host, proto, localPort, mine.toString(), localPort > 0 ? Integer.toString(localPort) : null);
+    }
+
+    boolean matches(String client, String host, String proto, int localPort) {
+      return this.localPort == localPort && this.proto.equals(proto) && this.host.equals(host)
+          && java.util.Objects.equals(this.client, client);
+    }
+  }
+
+  /** The last {@link ForwardedText} built, or {@code null}. */
+  private ForwardedText forwardedText;
 
   /** The fields {@link #forwarded} replaces or appends to. */
   private static final List<String> FORWARDING_FIELDS =

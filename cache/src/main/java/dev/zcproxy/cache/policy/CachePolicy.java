@@ -80,7 +80,9 @@ public final class CachePolicy {
     // headers shared by another meta (withBody, withHeaders of equal fields) or another site's policy: the slot
     // holds the last one asked for, the weak-keyed memo the rest
     Freshness f = freshnessMemo.get(e, x -> Freshness.of(x, config));
-    h.derived(new Memo(this, e, f));
+    if (!h.isEmpty()) { // the empty list is one shared instance: it keeps no entry (nor this policy) alive
+      h.derived(new Memo(this, e, f));
+    }
     return f;
   }
 

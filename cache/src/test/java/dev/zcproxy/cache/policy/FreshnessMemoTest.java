@@ -55,6 +55,15 @@ class FreshnessMemoTest {
   }
 
   @Test
+  void theSharedEmptyHeaderListKeepsNoEntry() {
+    CachePolicy policy = new CachePolicy(PolicyConfig.defaults());
+    EntryMeta bare = entry(Headers.empty(), T0, T0, 0);
+    assertThat(policy.lifetimeSeconds(bare)).isZero();
+    assertThat(policy.ageSeconds(bare, at(5))).isEqualTo(5);
+    assertThat(Headers.empty().derived()).isNull();
+  }
+
+  @Test
   void tenThousandEntriesAskedInTurnKeepTheirOwnLifetimes() {
     CachePolicy policy = new CachePolicy(PolicyConfig.defaults());
     EntryMeta[] es = new EntryMeta[10_000];

@@ -21,10 +21,33 @@ public final class Headers {
 
   private final List<String> names;
   private final List<String> values;
+  /**
+   * What the cache policy last derived from these fields ({@link #derived()}): no part of the header list (not in
+   * {@link #equals} or {@link #hashCode}). Written racily on purpose; it holds only immutable objects with final
+   * fields, so a reader sees a whole one, an older one or none. Fits in the object's alignment padding.
+   */
+  private Object derived;
 
   private Headers(List<String> names, List<String> values) {
     this.names = names;
     this.values = values;
+  }
+
+  /**
+   * The value the cache policy last derived from these fields and kept here with {@link #derived(Object)}, or
+   * {@code null}: a stored entry's freshness, found with one field read however many entries are cached, and
+   * gone with the entry. Not part of the header list; callers check that the value is theirs.
+   */
+  public Object derived() {
+    return derived;
+  }
+
+  /**
+   * Keeps {@code value} as {@link #derived()} (replacing any other). {@code value} must be immutable with final
+   * fields: the write is racy by design (a reader may see an older value, never a half-built one).
+   */
+  public void derived(Object value) {
+    derived = value;
   }
 
   /** The empty header list. */

@@ -26,6 +26,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
 import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
@@ -463,6 +464,41 @@ public final class DiskStore implements AutoCloseable {
     if (m == null) {
       return null;
     }
+    return checkedOne(memo, primaryKey, e, m);
+  }
+
+  /**
+   * {@link #lookupNow(String)} where {@code kept} may answer an entry's head instead of the head cache: given the
+   * generation of the file the index holds for the key, it returns the {@link Indexed} that a body kept elsewhere by
+   * generation (the proxy's RAM tier) was paired with, or {@code null}. That head is used only while its entry is
+   * still the very one indexed (a replacement, an update in place and a soft purge each index a new one), so it is
+   * the head the head cache would answer; otherwise, and for a key with {@code Vary} responses, the head cache
+   * answers as {@link #lookupNow(String)} does. Bans are tested as there. The head cache is not read then: the
+   * caller's (recorded) read of {@code kept} tells that cache's eviction policy that the key was asked for, and
+   * the index's read tells the index's; a hot entry's head may leave the head cache meanwhile, which costs a read
+   * of its file only once its body has left {@code kept} too.
+   */
+  public List<EntryMeta> lookupNow(String primaryKey, LongFunction<Indexed> kept) {
+    requireNonNull(primaryKey, "primaryKey");
+    requireNonNull(kept, "kept");
+    if (index.hasVariants()) {
+      return lookupNow(primaryKey);
+    }
+    KeyMemo memo = lastKey.get();
+    StoreEntry e = index.get(keyOf(memo, primaryKey, ""));
+    if (e == null) {
+      return scanned.isDone() || closed ? List.of() : null;
+    }
+    Indexed known = kept.apply(e.generation());
+    if (known == null || known.entry != e) {
+      return cachedOne(memo, primaryKey, e);
+    }
+    memo.indexed = known; // indexed() answers it again, as the head of e
+    return checkedOne(memo, primaryKey, e, known.meta());
+  }
+
+  /** The rest of {@link #cachedOne} once {@code m}, the head of {@code e}, is known. */
+  private List<EntryMeta> checkedOne(KeyMemo memo, String primaryKey, StoreEntry e, EntryMeta m) {
     memo.entry = e;
     memo.head = m;
     if (!m.primaryKey().equals(primaryKey)) {
@@ -1016,13 +1052,47 @@ public final class DiskStore implements AutoCloseable {
     if (last != null && last.meta() == head && last.generation() == e.generation()) {
       return last;
     }
-    last = new Indexed(head, e.generation());
+    last = new Indexed(head, e.generation(), e);
     memo.indexed = last;
     return last;
   }
 
-  /** An indexed entry's current meta and its file's {@link OpenEntry#generation}. */
-  public record Indexed(EntryMeta meta, long generation) {}
+  /**
+   * An indexed entry's current meta and its file's {@link OpenEntry#generation}. Immutable; it also names the index
+   * entry it was read from, so that {@link #lookupNow(String, LongFunction)} can tell whether it is still current.
+   */
+  public static final class Indexed {
+    private final EntryMeta meta;
+    private final long generation;
+    /** The index's entry {@link #meta} is the head of (identity: a changed entry is a new object). */
+    final StoreEntry entry;
+
+    Indexed(EntryMeta meta, long generation, StoreEntry entry) {
+      this.meta = meta;
+      this.generation = generation;
+      this.entry = entry;
+    }
+
+    /** The entry's current meta (its head). */
+    public EntryMeta meta() {
+      return meta;
+    }
+
+    /** Its file's {@link OpenEntry#generation}. */
+    public long generation() {
+      return generation;
+    }
+
+    /** Whether {@code other} was read from the same index entry with the same meta (perhaps as another object). */
+    public boolean sameAs(Indexed other) {
+      return other == this || other != null && other.entry == entry && other.meta == meta;
+    }
+
+    @Override
+    public String toString() {
+      return "Indexed[" + meta.key() + ", generation " + generation + "]";
+    }
+  }
 
   private OpenEntry openSlow(StoreEntry e, EntryMeta requested) {
     EntryMeta head = head(e);

@@ -33,6 +33,7 @@ final class FrontDecision implements FrontHits.Answerer {
   private final HitPath hitPath;
   private final Set<HttpConnection> doomed;
   private final ThreadLocal<KeyMemo> lastKey = ThreadLocal.withInitial(KeyMemo::new);
+  private final ThreadLocal<RamProbe> probe;
   /** Hits whose body is not in RAM, from their open file; {@code null}: those go to Vert.x. */
   private final FrontFileHits files;
 
@@ -45,6 +46,7 @@ final class FrontDecision implements FrontHits.Answerer {
   FrontDecision(HandlerContext ctx, SiteRouter router, DiskStore store, HttpCache cache, RamTier ram, HitPath hitPath,
       Set<HttpConnection> doomed, FrontFileHits files) {
     this.files = files;
+    this.probe = ThreadLocal.withInitial(() -> new RamProbe(ram));
     this.ctx = ctx;
     this.router = router;
     this.store = store;
@@ -72,8 +74,11 @@ final class FrontDecision implements FrontHits.Answerer {
     RequestHead head = d.head();
     SiteRouter.Target target = d.target();
     String primaryKey = d.primaryKey();
-    // lookup: only what the index answers at once (a read from disk is the normal path's)
-    List<EntryMeta> found = store.lookupNow(primaryKey);
+    // lookup: only what the index answers at once (a read from disk is the normal path's); a body kept in RAM with
+    // its head answers the head too (one recorded read of the RAM tier, none of the head cache)
+    RamProbe probe = this.probe.get();
+    probe.clear();
+    List<EntryMeta> found = store.lookupNow(primaryKey, probe);
     if (found == null) {
       return null;
     }
@@ -92,7 +97,7 @@ final class FrontDecision implements FrontHits.Answerer {
       return fromFile(req, uri, primaryKey, headers, requested, target, startNanos);
     }
     DiskStore.Indexed indexed = store.indexed(requested);
-    RamTier.Kept kept = indexed == null ? null : ram.kept(indexed.generation());
+    RamTier.Kept kept = indexed == null ? null : probe.kept(indexed.generation());
     if (kept == null || kept.body().length != indexed.meta().bodyLength()) {
       return indexed == null ? null : fromFile(req, uri, primaryKey, headers, requested, target, startNanos);
     }
@@ -168,6 +173,38 @@ final class FrontDecision implements FrontHits.Answerer {
     m.suffix = keySuffix;
     m.key = key;
     return key;
+  }
+
+  /**
+   * The RAM tier's answer for the generation the index holds for a key, read once per hit: as the head's source for
+   * {@link DiskStore#lookupNow(String, java.util.function.LongFunction)}, then as the body. One per thread, used
+   * by one hit at a time on it.
+   */
+  private static final class RamProbe implements java.util.function.LongFunction<DiskStore.Indexed> {
+    private final RamTier ram;
+    private long generation;
+    private RamTier.Kept kept;
+
+    RamProbe(RamTier ram) {
+      this.ram = ram;
+    }
+
+    void clear() {
+      kept = null;
+      generation = -1;
+    }
+
+    @Override
+    public DiskStore.Indexed apply(long gen) {
+      generation = gen;
+      kept = ram.kept(gen);
+      return kept == null ? null : kept.indexed();
+    }
+
+    /** The kept body of {@code gen}: the one read during the lookup when it was that generation's, else read now. */
+    RamTier.Kept kept(long gen) {
+      return gen == generation ? kept : ram.kept(gen);
+    }
   }
 
   /** The last primary key made on a thread. */

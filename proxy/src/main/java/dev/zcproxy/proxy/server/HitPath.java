@@ -105,11 +105,24 @@ final class HitPath {
   dev.zcproxy.cache.EncodedHead head(EntryMeta entry, DiskStore.Indexed indexed, RamTier.Kept kept, CachePolicy sitePolicy) {
     HitHead head = kept.head();
     if (head == null || head.source() != entry || head.profile() != ctx) {
-      head = HitHead.encode(entry, cache.fields(entry, sitePolicy), ctx);
-      ram.withHead(indexed.generation(), kept, head);
-      ctx.metrics().ramHeadEncoded();
+      head = encodeAndKeep(entry, indexed, kept, sitePolicy);
+    } else if (!indexed.sameAs(kept.indexed())) {
+      // the same head, but the index holds another entry object for it now (e.g. re-read by the startup scan):
+      // paired again, the front's lookup answers from the RAM tier again instead of the head cache
+      ram.withHead(indexed, kept, head);
     }
     return head.head();
+  }
+
+  /**
+   * Encodes {@code entry}'s fast-path head, keeps it beside the body {@code kept} (unless that body was dropped or
+   * replaced meanwhile) and counts it: {@link #head}'s and {@link #prepare}'s one way to make a head.
+   */
+  private HitHead encodeAndKeep(EntryMeta entry, DiskStore.Indexed indexed, RamTier.Kept kept, CachePolicy sitePolicy) {
+    HitHead head = HitHead.encode(entry, cache.fields(entry, sitePolicy), ctx);
+    ram.withHead(indexed, kept, head);
+    ctx.metrics().ramHeadEncoded();
+    return head;
   }
 
   /**
@@ -130,8 +143,7 @@ final class HitPath {
       return;
     }
     EntryMeta entry = indexed.meta(); // the instance a lookup answers with (served picks it), so ready reuses the head
-    ram.withHead(indexed.generation(), kept, HitHead.encode(entry, cache.fields(entry, sitePolicy), ctx));
-    ctx.metrics().ramHeadEncoded();
+    encodeAndKeep(entry, indexed, kept, sitePolicy);
   }
 
   /** What a fast-path hit writes: {@code head} with {@code age}, then all of {@code body}. */

@@ -74,20 +74,27 @@ final class RamTier {
   }
 
   /**
-   * Keeps {@code head} beside the body {@code kept} (weighed with it) unless the body was dropped or replaced
-   * meanwhile; returns what is kept now.
+   * Keeps {@code head}, encoded for the entry {@code indexed} (its generation's), beside the body {@code kept}
+   * (weighed with it) unless the body was dropped or replaced meanwhile; returns what is kept now.
    */
-  Kept withHead(long generation, Kept kept, HitHead head) {
-    Kept next = new Kept(kept.body, head);
-    return bodies.asMap().replace(generation, kept, next) ? next : kept;
+  Kept withHead(DiskStore.Indexed indexed, Kept kept, HitHead head) {
+    Kept next = new Kept(kept.body, head, indexed);
+    return bodies.asMap().replace(indexed.generation(), kept, next) ? next : kept;
   }
 
   /**
-   * A body in RAM and, once a fast-path hit encoded it, its response head.
+   * A body in RAM and, once a fast-path hit encoded it, its response head and the index's entry it was encoded for.
    *
    * @param head the pre-encoded head, or {@code null} until its fill or first fast-path hit encoded it
+   * @param indexed the index's entry and meta {@code head} was made from ({@code null} with no head): what
+   *     {@link DiskStore#lookupNow(String, java.util.function.LongFunction)} answers a hit with, instead of the head
+   *     cache, while that entry is still the one indexed
    */
-  record Kept(byte[] body, HitHead head) {}
+  record Kept(byte[] body, HitHead head, DiskStore.Indexed indexed) {
+    Kept(byte[] body) {
+      this(body, null, null);
+    }
+  }
 
   /**
    * Reads the body of {@code open} into RAM on the I/O executor, then closes {@code open} (the caller
@@ -107,7 +114,7 @@ final class RamTier {
             throw new IOException("cache file shorter than its header says");
           }
         }
-        bodies.put(generation, new Kept(bb.array(), null));
+        bodies.put(generation, new Kept(bb.array()));
         loaded.run();
       } catch (IOException e) {
         LOG.debug("could not read entry {} into the RAM tier: {}", open.meta().primaryKey(), e.toString());
@@ -152,7 +159,7 @@ final class RamTier {
     if (!admits(body.length) || !hasRoomFor(body.length)) {
       return false;
     }
-    bodies.put(generation, new Kept(body, null));
+    bodies.put(generation, new Kept(body));
     loaded.run();
     return true;
   }

@@ -214,6 +214,68 @@ class RamTierIT extends OriginAndProxy {
     assertThat(origin.requests("/p")).isEqualTo(2);
   }
 
+  /**
+   * The front path answers a RAM hit's head from the RAM tier while the index entry it was encoded for is indexed:
+   * a soft purge and the 304 it leads to change the entry in place (same file, same RAM body), and the next hits
+   * carry the merged headers; a ban then ends the hits. Counted by origin requests.
+   */
+  @Test
+  void aSoftPurgeItsMerged304AndABanAreSeenByTheNextHitsFromRam() throws Exception {
+    AtomicReference<String> version = new AtomicReference<>("v1");
+    byte[] body = CachingIT.body(2000, 3);
+    origin.route("/q", req -> {
+      req.response().putHeader("Cache-Control", "max-age=600").putHeader("ETag", "\"e1\"")
+          .putHeader("X-Version", version.get());
+      if ("\"e1\"".equals(req.getHeader("If-None-Match"))) {
+        req.response().setStatusCode(304).end();
+      } else {
+        req.response().end(io.vertx.core.buffer.Buffer.buffer(body));
+      }
+    });
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "admin.token: " + TOKEN);
+    proxy.get("/q");
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    proxy.server.metrics().whenRamLoaded(1).get(10, TimeUnit.SECONDS);
+    long front = proxy.server.metrics().frontHits();
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<byte[]> r = hit("/q");
+      assertThat(r.body()).isEqualTo(body);
+      assertThat(r.headers().firstValue("x-version")).hasValue("v1");
+    }
+    long frontAfterFirst = proxy.server.metrics().frontHits();
+    assertThat(frontAfterFirst - front).as("hits answered in front of Vert.x").isGreaterThanOrEqualTo(2);
+
+    version.set("v2");
+    assertThat(admin("/purge?url=" + encoded(proxy.url("/q")) + "&soft=true").statusCode()).isEqualTo(200);
+    HttpResponse<byte[]> revalidated = proxy.get("/q");
+    assertThat(revalidated.body()).isEqualTo(body);
+    assertThat(revalidated.headers().firstValue("x-version")).hasValue("v2");
+    assertThat(origin.requests("/q")).isEqualTo(2); // the fill and the 304
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<byte[]> r = hit("/q");
+      assertThat(r.body()).isEqualTo(body);
+      assertThat(r.headers().firstValue("x-version")).as("hit %d after the merge", i).hasValue("v2");
+    }
+    assertThat(proxy.server.metrics().frontHits()).as("front hits again after the merge").isGreaterThan(frontAfterFirst);
+    assertThat(origin.requests("/q")).isEqualTo(2);
+
+    assertThat(admin("/ban?header=X-Version&value=v2").statusCode()).isEqualTo(200);
+    HttpResponse<byte[]> after = proxy.get("/q");
+    assertThat(after.headers().firstValue("x-cache")).hasValue("MISS");
+    assertThat(after.body()).isEqualTo(body);
+    assertThat(origin.requests("/q")).isEqualTo(3);
+  }
+
+  private HttpResponse<String> admin(String pathAndQuery) throws Exception {
+    HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.server.adminPort() + pathAndQuery))
+        .POST(HttpRequest.BodyPublishers.noBody()).header("Authorization", "Bearer " + TOKEN).build();
+    return proxy.client.send(req, HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String encoded(String s) {
+    return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   @Test
   void bodiesAboveTheThresholdStayOnSendfile() throws Exception {
     byte[] big = CachingIT.body(4096, 3);

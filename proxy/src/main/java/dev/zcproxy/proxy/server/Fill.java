@@ -150,7 +150,12 @@ final class Fill {
    */
   private List<byte[]> ramChunks;
   /** The generation whose body this fill put into the RAM tier, dropped again if it is not stored; -1: none. */
-  private long ramGeneration = -1;
+  /**
+   * Whether this fill's body is kept in the RAM tier under {@link #ramGeneration}. A flag, not a sign: a store's
+   * generations carry its random session in their top bits, so half of all stores hand out negative ones.
+   */
+  private boolean ramKept;
+  private long ramGeneration;
 
   Fill(HandlerContext ctx, Context owner, String key, String fwd) {
     this.ctx = ctx;
@@ -342,6 +347,7 @@ final class Fill {
     }
     if (ctx.ram() != null && ctx.ram().admits(body.length) && ctx.ram().keepFilled(writer.generation(), body)) {
       ramGeneration = writer.generation();
+      ramKept = true;
     }
     writer.commitWhole(ByteBuffer.wrap(body)).whenComplete((m, t) -> owner.runOnContext(v -> committed(m, t)));
   }
@@ -363,13 +369,14 @@ final class Fill {
     }
     if (body.length == received && ctx.ram().keepFilled(writer.generation(), body)) {
       ramGeneration = writer.generation();
+      ramKept = true;
     }
   }
 
   /** Tells {@link #onKeptInRam} of {@code m} when this fill's body is in the RAM tier; its failure changes nothing. */
   private void keptInRam(EntryMeta m) {
     java.util.function.Consumer<EntryMeta> hook = onKeptInRam;
-    if (hook == null || ramGeneration < 0 || m == null) {
+    if (hook == null || !ramKept || m == null) {
       return;
     }
     try {
@@ -382,9 +389,9 @@ final class Fill {
   /** The entry was not stored: its body must not stay in the RAM tier (nothing would ever drop it). */
   private void dropFromRam() {
     ramChunks = null;
-    if (ramGeneration >= 0) {
+    if (ramKept) {
       ctx.ram().drop(ramGeneration);
-      ramGeneration = -1;
+      ramKept = false;
     }
   }
 

@@ -74,6 +74,7 @@ public final class ProxyMetrics {
   private final TopUrls topUrls = new TopUrls(TOP_URLS_TRACKED);
   private final LongAdder ramLoads = new LongAdder();
   private final LongAdder ramHeads = new LongAdder();
+  private final LongAdder ramEvictions = new LongAdder();
   private volatile LongSupplier ramObjects = () -> 0;
   private final java.util.Queue<Waiter> ramLoadWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
@@ -189,6 +190,9 @@ public final class ProxyMetrics {
     counter("zcproxy.ram.loads", "Bodies read from their cache file into the RAM tier.", ramLoads);
     counter("zcproxy.ram.heads", "Response heads encoded beside a body in the RAM tier (at its fill, or at a hit when"
         + " the fill did not or the entry changed).", ramHeads);
+    counter("zcproxy.ram.evictions", "Bodies the RAM tier dropped because it was full (a body just read in and"
+        + " turned away by its admission policy included); climbing with zcproxy_ram_loads_total in a hit-only run: the"
+        + " tier is turning over.", ramEvictions);
     Gauge.builder("zcproxy.ram.objects", this, m -> m.ramObjects.getAsLong())
         .description("Bodies kept in the RAM tier now.").register(registry);
     Gauge.builder("zcproxy.fills.in.flight", this, m -> m.fillsInFlight.getAsLong())
@@ -376,6 +380,16 @@ public final class ProxyMetrics {
   public void ramLoaded() {
     ramLoads.increment();
     release(ramLoadWaiters, ramLoads.sum());
+  }
+
+  /** A body left the RAM tier because the tier was full. */
+  public void ramEvicted() {
+    ramEvictions.increment();
+  }
+
+  /** Bodies the RAM tier dropped because it was full, since start. */
+  public long ramEvictions() {
+    return ramEvictions.sum();
   }
 
   /** A response head was encoded and kept beside a body in the RAM tier. */

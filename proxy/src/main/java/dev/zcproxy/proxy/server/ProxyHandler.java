@@ -209,7 +209,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.trustedProxies = config.listen().trustedProxies().stream().map(dev.zcproxy.proxy.config.Cidr::parse).toList();
     this.stripRequestHeaders = config.origin().stripRequestHeaders();
     this.ram = previous != null ? previous.ram
-        : store == null || config.cache().ram().sizeBytes() == 0 ? null : new RamTier(config.cache().ram(), ioExecutor, metrics::ramLoaded);
+        : store == null || config.cache().ram().sizeBytes() == 0 ? null : new RamTier(config.cache().ram(), ioExecutor, metrics::ramLoaded,
+            metrics::ramEvicted);
     if (ram != null && previous == null) {
       store.onFileGone(ram::drop);
       store.onPublished((m, gen) -> ram.admitFilled(store, m, gen)); // small bodies in RAM from their fill while there is room

@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.server;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.zcproxy.cache.EntryMeta;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.OpenEntry;
@@ -36,17 +37,29 @@ final class RamTier {
   private final com.github.benmanes.caffeine.cache.Policy.Eviction<Long, Kept> eviction;
   private final Executor io;
   private final Runnable loaded;
+  private final Runnable evicted;
   /** Generations being read in now: one read per body, however many hits come meanwhile. */
   private final java.util.Set<Long> loading = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-  /** @param loaded called after each body was read in (a metric) */
-  RamTier(ProxyConfig.Ram config, Executor io, Runnable loaded) {
+  /**
+   * @param loaded called after each body was read in (a metric)
+   * @param evicted called for each body the tier dropped because it was full, a body just read in and turned away
+   *     by the admission policy included (a metric: loads that keep being evicted are a tier turning over, each
+   *     a file hit and a read)
+   */
+  RamTier(ProxyConfig.Ram config, Executor io, Runnable loaded, Runnable evicted) {
     this.config = config;
     this.io = io;
     this.loaded = loaded;
+    this.evicted = evicted;
     this.bodies = Caffeine.newBuilder()
         .maximumWeight(Math.max(1, config.sizeBytes()))
         .weigher((Long gen, Kept k) -> k.body.length + OVERHEAD + (k.head == null ? 0 : k.head.head().retainedBytes()))
+        .evictionListener((Long gen, Kept k, RemovalCause cause) -> {
+          if (cause == RemovalCause.SIZE) {
+            this.evicted.run();
+          }
+        })
         .executor(Runnable::run)
         .build();
     this.eviction = bodies.policy().eviction().orElseThrow(); // weight-bounded: always present

@@ -323,6 +323,37 @@ class RamTierIT extends OriginAndProxy {
   }
 
   @Test
+  void aBodyReadInToAFullTierIsCountedAsAnEvictionSoLoadsThatBuyNothingShowInTheMetrics() throws Exception {
+    // 1,400 B bodies weigh about 1,500 B + their head each: two fit in 4 KiB (and are kept from their fill), a third
+    // does not: read in after its first hit, it pushes the tier over its bound, and exactly one body leaves
+    byte[][] bodies = new byte[3][];
+    for (int i = 0; i < 3; i++) {
+      bodies[i] = CachingIT.body(1400, 20 + i);
+      origin.serve("/k" + i, bodies[i], "Cache-Control", "max-age=600");
+    }
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "cache.ram-size: 4KiB");
+    for (int i = 0; i < 3; i++) {
+      proxy.get("/k" + i);
+      proxy.server.metrics().whenStored(i + 1).get(20, TimeUnit.SECONDS); // one fill after the other: room is known
+    }
+    missesCounted(3);
+    proxy.server.metrics().whenRamLoaded(2).get(10, TimeUnit.SECONDS); // the two kept from their fills
+    assertThat(proxy.server.metrics().ramObjects()).isEqualTo(2);
+    assertThat(proxy.server.metrics().ramEvictions()).isZero();
+
+    assertThat(hit("/k2").body()).isEqualTo(bodies[2]); // from its file, then read in
+    proxy.server.metrics().whenRamLoaded(3).get(10, TimeUnit.SECONDS);
+    assertThat(sendfileHits()).isEqualTo(1);
+    assertThat(proxy.server.metrics().ramObjects()).isEqualTo(2); // settles the tier's pending maintenance first
+    assertThat(proxy.server.metrics().ramEvictions()).isEqualTo(1);
+    // every body still answers from the cache: the eviction dropped a copy in RAM, not the entry
+    for (int i = 0; i < 3; i++) {
+      assertThat(proxy.get("/k" + i).body()).isEqualTo(bodies[i]);
+    }
+    assertThat(origin.requests("/k0") + origin.requests("/k1") + origin.requests("/k2")).isEqualTo(3);
+  }
+
+  @Test
   void withTheTierOffEveryHitUsesSendfile() throws Exception {
     byte[] small = CachingIT.body(100, 4);
     origin.serve("/tiny", small, "Cache-Control", "max-age=600");

@@ -11,7 +11,8 @@
 # Per variant NAME: V_NAME_JAR (default proxy/target/zcproxy.jar), V_NAME_OPTS (JVM options added after
 # ZCPROXY_JAVA_OPTS), V_NAME_YAML (YAML appended to the config; printf escapes such as \n work), V_NAME_JAVA
 # (the java binary, default java on PATH: e.g. V_jdk25_JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java).
-# CELLS: SCENARIO:SIZE:THREADSxCONNECTIONS (scenarios/<SCENARIO>.lua with size=SIZE).
+# CELLS: SCENARIO:SIZE:THREADSxCONNECTIONS (scenarios/<SCENARIO>.lua with size=SIZE). zipf and storm cells start
+# cold as in run.sh: every measured run and its warm-up get a fresh salt (e.g. CELLS="zipf:10000:1x16 zipf:10000:2x128").
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,7 +47,9 @@ sizes=$(for c in $CELLS; do IFS=: read -r _ s _ <<<"$c"; echo "$s"; done | sort 
 start_origin "${V_base_JAR:-$ROOT/proxy/target/zcproxy.jar}" "127.0.0.1:$ORIGIN_PORT" "$WORK/data" "$(nproc)" "$sizes" \
   "$WORK/origin.log" || die "origin did not start"
 TICKS=$(getconf CLK_TCK)
-printf 'round\tvariant\tscenario\tsize\tconns\trequests\tbytes\tduration_s\tcpu_s\n' >"$OUT"
+printf 'round\tvariant\tscenario\tsize\tconns\trequests\tbytes\tduration_s\tcpu_s\torigin_reqs\n' >"$OUT"
+# salt_arg SCENARIO TAG: a fresh salt for the scenarios that start cold (their keys are new to every run)
+salt_arg() { case $1 in zipf | storm) echo "salt=$2-$RANDOM$RANDOM" ;; esac; }
 base=http://127.0.0.1:$ZCPROXY_PORT
 for ((round = 1; round <= ROUNDS; round++)); do
   order=$VARIANTS
@@ -64,18 +67,20 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for c in $CELLS; do
       IFS=: read -r sc size _ <<<"$c"
       [[ $sc == hit ]] && curl -s -o /dev/null "$base/files/$size"
-      wrk -t1 -c16 -d"$WARMUP" -s "$HERE/scenarios/$sc.lua" "$base" -- size="$size" >/dev/null 2>&1 || true
+      # shellcheck disable=SC2046
+      wrk -t1 -c16 -d"$WARMUP" -s "$HERE/scenarios/$sc.lua" "$base" -- size="$size" $(salt_arg "$sc" "warm-$v") >/dev/null 2>&1 || true
     done
     for c in $CELLS; do
       IFS=: read -r sc size conns <<<"$c"
-      c0=$(cpu_ticks "$PROXY_PID")
+      c0=$(cpu_ticks "$PROXY_PID") o0=$(origin_total "127.0.0.1:$ORIGIN_PORT")
+      # shellcheck disable=SC2046
       line=$(wrk -t"${conns%x*}" -c"${conns#*x}" -d"$DURATION" --timeout 60s -s "$HERE/scenarios/$sc.lua" "$base" \
-        -- size="$size" 2>&1 | grep '^ZCRESULT' || true)
-      c1=$(cpu_ticks "$PROXY_PID")
-      awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" '
+        -- size="$size" $(salt_arg "$sc" "r$round-$v-$conns") 2>&1 | grep '^ZCRESULT' || true)
+      c1=$(cpu_ticks "$PROXY_PID") o1=$(origin_total "127.0.0.1:$ORIGIN_PORT")
+      awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" -v o="$((${o1:-0} - ${o0:-0}))" '
         BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); x[p[1]] = p[2] }
-          printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
-            x["duration_us"] / 1e6, cpu / hz }' | tee -a "$OUT" >&2
+          printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\n", r, v, sc, size, conns, x["requests"], x["bytes"],
+            x["duration_us"] / 1e6, cpu / hz, o }' | tee -a "$OUT" >&2
     done
     stop_pid "$PROXY_PID" zcproxy
     wait "$PROXY_PID" 2>/dev/null || true
@@ -94,15 +99,19 @@ awk -F'\t' -v first="${VARIANTS%% *}" '
   { k = $3 " " $4 " " $5; if (!(k in seen)) { seen[k] = 1; cells[++nc] = k }
     if (!($2 in vs)) { vs[$2] = 1; vl[++nv] = $2 }
     mb = $7 / $8 / 1e6; mbs[k, $2] = mbs[k, $2] " " mb
-    if ($7 > 0) gb[k, $2] = gb[k, $2] " " $9 / ($7 / 1e9) }
+    if ($7 > 0) gb[k, $2] = gb[k, $2] " " $9 / ($7 / 1e9)
+    if ($6 > 0) { rps[k, $2] = rps[k, $2] " " $6 / $8; c10k[k, $2] = c10k[k, $2] " " $9 / $6 * 10000; opr[k, $2] = opr[k, $2] " " $10 / $6 }
+    if ($10 > 0) cpm[k, $2] = cpm[k, $2] " " $9 / $10 * 1000 }
   END {
-    printf "| cell | variant | MB/s | vs %s | CPU s/GB | vs %s |\n|---|---|--:|--:|--:|--:|\n", first, first
+    printf "| cell | variant | MB/s | vs %s | CPU s/GB | vs %s | req/s | CPU s/10k req | origin req/req | CPU ms/origin req |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n", first, first
     for (c = 1; c <= nc; c++) {
       k = cells[c]; bm = median(mbs[k, first]); bg = median(gb[k, first])
       for (i = 1; i <= nv; i++) {
         v = vl[i]; if (!((k, v) in mbs)) continue
         m = median(mbs[k, v]); g = median(gb[k, v])
-        printf "| %s | %s | %.0f | %s | %.3f | %s |\n", k, v, m, (bm > 0 ? sprintf("%.2fx", m / bm) : "-"), g, (bg > 0 ? sprintf("%.2fx", g / bg) : "-")
+        printf "| %s | %s | %.0f | %s | %.3f | %s | %.0f | %.3f | %.3f | %s |\n", k, v, m, (bm > 0 ? sprintf("%.2fx", m / bm) : "-"), g,
+          (bg > 0 ? sprintf("%.2fx", g / bg) : "-"), median(rps[k, v]), median(c10k[k, v]), median(opr[k, v]),
+          ((k, v) in cpm ? sprintf("%.3f", median(cpm[k, v])) : "-")
       }
     }
   }' "$OUT"

@@ -689,7 +689,7 @@ public record ProxyConfig(
    *
    * <p>{@code spliceMinBytes} zero means splice every body; {@code nativeTransport} uses epoll when
    * available, else NIO. {@code frontHits} answers plain HTTP/1.1 GET hits from the RAM tier (or an open cache file) before Vert.x
-   * makes a request of them. A body of {@code largeSendBufferFromBytes} or more sent by sendfile or splice raises its
+   * makes a request of them. A hit's body of {@code largeSendBufferFromBytes} or more sent by sendfile raises its
    * client connection's {@code SO_SNDBUF} to {@code largeSendBufferBytes} while it is written, on at most
    * {@code largeSendBufferConnections} connections at once; zero bytes or connections means never.
    */
@@ -699,7 +699,7 @@ public record ProxyConfig(
       int largeSendBufferBytes, long largeSendBufferFromBytes, int largeSendBufferConnections) {
 
     static final Transfer DEFAULT = new Transfer(true, true, 192 * 1024, true, true, java.util.List.of(), true,
-        0, 1L << 20, 32);
+        4 << 20, 1L << 20, 32);
 
     public Transfer {
       check(spliceMinBytes >= 0, "transfer.splice-min-size", spliceMinBytes, ">= 0");

@@ -396,9 +396,15 @@ final class ConfigKeys {
                   plus the raise would pass net.ipv4.tcp_mem's first threshold; a body that finds no room goes with the
                   buffer the connection has. listen.send-buffer, when set, is every connection's size from the start."""),
           key("large-send-buffer-from", "largeSendBufferFromBytes", SIZE,
-              "hit bodies of this size and more raise the send buffer"),
+              "hit bodies of this size and more raise the send buffer (a smaller one fits the autotuned buffer: one sendfile call)"),
           key("large-send-buffer-connections", "largeSendBufferConnections", integer(">= 0, 0 = off"),
-              "most client connections with a raised send buffer at once")),
+              "most client connections with a raised send buffer at once"),
+          key("cork-hits-below", "corkHitsBelowBytes", SIZE,
+              "file hits with a shorter body are sent corked (TCP_CORK, epoll only), the head in the body's first segment; 0 = never")
+              .comment("""
+                  As nginx's tcp_nopush: with the head in a segment of its own, a 256 KiB hit made the client send
+                  10-13 ACKs instead of 2 and spend ~1.5x the CPU (loadtest/results/LARGE-2026-12-03.md). Costs two
+                  setsockopt per corked hit; larger bodies gain nothing from it.""")),
       section("admin",
           """
           Separate listener for health, stats and purge. Keep it off public interfaces.

@@ -14,6 +14,7 @@ import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.ClientChannels;
 import dev.zcproxy.proxy.internal.FrontHits;
 import dev.zcproxy.proxy.internal.HalfClose;
+import dev.zcproxy.proxy.internal.HitCork;
 import dev.zcproxy.proxy.internal.LargeSendBuffers;
 import dev.zcproxy.proxy.internal.PriorKnowledge;
 import dev.zcproxy.proxy.internal.StrictRequestDecoder;
@@ -303,7 +304,8 @@ public final class ProxyServer {
     ClientConnections conns = connections;
     ProxyConfig.Transfer t = config.transfer();
     LargeSendBuffers largeSendBuffers = new LargeSendBuffers(t.largeSendBufferBytes(), t.largeSendBufferFromBytes(),
-        t.largeSendBufferConnections()); // one per listener: its connections share the bound
+        t.largeSendBufferConnections(), metrics::sendBufferRaised); // one per listener: its connections share the bound
+    HitCork hitCork = new HitCork(t.corkHitsBelowBytes());
     java.util.Map<Integer, List<HttpServer>> bySpec = new java.util.concurrent.ConcurrentHashMap<>();
     Future<String> deployed = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
       @Override
@@ -332,7 +334,8 @@ public final class ProxyServer {
                   LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());
                 }
                 FrontHits.install(conn, () -> handler.frontHits()); // plain GET hits from RAM, before Vert.x
-                largeSendBuffers.install(conn); // large sendfile/splice bodies may raise SO_SNDBUF while written
+                largeSendBuffers.install(conn); // large hits' sendfile bodies may raise SO_SNDBUF while written
+                hitCork.install(conn); // a file hit's head leaves in its body's first segment
                 if (specs.get(index).h2c()) {
                   PriorKnowledge.install(conn); // in front of the hooks above: an HTTP/1 connection meets them unchanged
                 }

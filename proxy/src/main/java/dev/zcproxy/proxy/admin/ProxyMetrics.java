@@ -75,6 +75,7 @@ public final class ProxyMetrics {
   private final LongAdder ramLoads = new LongAdder();
   private final LongAdder ramHeads = new LongAdder();
   private final LongAdder ramEvictions = new LongAdder();
+  private final LongAdder sendBufferRaises = new LongAdder();
   private volatile LongSupplier ramObjects = () -> 0;
   private final java.util.Queue<Waiter> ramLoadWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
@@ -195,6 +196,8 @@ public final class ProxyMetrics {
         + " tier is turning over.", ramEvictions);
     Gauge.builder("zcproxy.ram.objects", this, m -> m.ramObjects.getAsLong())
         .description("Bodies kept in the RAM tier now.").register(registry);
+    counter("zcproxy.transfer.send.buffer.raises", "Client connections whose send buffer was raised while a large hit's"
+        + " body was sent (transfer.large-send-buffer).", sendBufferRaises);
     Gauge.builder("zcproxy.fills.in.flight", this, m -> m.fillsInFlight.getAsLong())
         .description("Origin fetches being written into the cache now.").register(registry);
   }
@@ -507,6 +510,16 @@ public final class ProxyMetrics {
   /** Hits and bytes of the most requested URLs. */
   public TopUrls topUrls() {
     return topUrls;
+  }
+
+  /** A client connection's send buffer was raised for a large hit's body ({@code transfer.large-send-buffer}). */
+  public void sendBufferRaised() {
+    sendBufferRaises.increment();
+  }
+
+  /** Send buffers raised for large hits' bodies so far. */
+  public long sendBufferRaises() {
+    return sendBufferRaises.sum();
   }
 
   /** Where the number of fills under way is read from. */

@@ -385,18 +385,26 @@ final class ConfigKeys {
           key("front-hits", "frontHits", BOOL,
               "answer plain HTTP/1.1 GET hits from the RAM tier (or an already open cache file, with sendfile) before Vert.x builds a request for them (less CPU per hit)"),
           key("large-send-buffer", "largeSendBufferBytes", INT_SIZE,
-              "SO_SNDBUF of a client connection while a large body is sent to it by sendfile or splice; 0 = off")
+              "SO_SNDBUF of a client connection while a large hit's body is sent to it by sendfile; 0 = off")
               .comment("""
-                  Set back when the body was written: to the size the connection had before (Linux then keeps it at
+                  Hits only: a spliced pass's calls are bounded by what the origin socket holds, not by the client's
+                  buffer, and passes gained nothing from it (loadtest/results/LARGE-2026-12-03.md). Set back when the
+                  body was written: to the size the connection had before (Linux then keeps it at
                   that size instead of autotuning it). Only large-send-buffer-connections connections hold a raised
                   buffer at once, so the kernel memory it adds is at most that many x 2 x large-send-buffer (the kernel
                   doubles it, capped at 2 x net.core.wmem_max), and none is raised while the kernel's TCP memory in use
                   plus the raise would pass net.ipv4.tcp_mem's first threshold; a body that finds no room goes with the
                   buffer the connection has. listen.send-buffer, when set, is every connection's size from the start."""),
           key("large-send-buffer-from", "largeSendBufferFromBytes", SIZE,
-              "bodies of this size and more raise the send buffer"),
+              "hit bodies of this size and more raise the send buffer (a smaller one fits the autotuned buffer: one sendfile call)"),
           key("large-send-buffer-connections", "largeSendBufferConnections", integer(">= 0, 0 = off"),
-              "most client connections with a raised send buffer at once")),
+              "most client connections with a raised send buffer at once"),
+          key("cork-hits-below", "corkHitsBelowBytes", SIZE,
+              "file hits with a shorter body are sent corked (TCP_CORK, epoll only), the head in the body's first segment; 0 = never")
+              .comment("""
+                  As nginx's tcp_nopush: with the head in a segment of its own, a 256 KiB hit made the client send
+                  10-13 ACKs instead of 2 and spend ~1.5x the CPU (loadtest/results/LARGE-2026-12-03.md). Costs two
+                  setsockopt per corked hit; larger bodies gain nothing from it.""")),
       section("admin",
           """
           Separate listener for health, stats and purge. Keep it off public interfaces.

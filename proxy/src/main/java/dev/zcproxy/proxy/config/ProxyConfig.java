@@ -689,17 +689,19 @@ public record ProxyConfig(
    *
    * <p>{@code spliceMinBytes} zero means splice every body; {@code nativeTransport} uses epoll when
    * available, else NIO. {@code frontHits} answers plain HTTP/1.1 GET hits from the RAM tier (or an open cache file) before Vert.x
-   * makes a request of them. A body of {@code largeSendBufferFromBytes} or more sent by sendfile or splice raises its
+   * makes a request of them. A hit's body of {@code largeSendBufferFromBytes} or more sent by sendfile raises its
    * client connection's {@code SO_SNDBUF} to {@code largeSendBufferBytes} while it is written, on at most
-   * {@code largeSendBufferConnections} connections at once; zero bytes or connections means never.
+   * {@code largeSendBufferConnections} connections at once; zero bytes or connections means never. A file hit whose
+   * body is shorter than {@code corkHitsBelowBytes} is written with {@code TCP_CORK} set around its head and body (on
+   * epoll), so that the head leaves in the body's first segment; zero means never.
    */
   public record Transfer(
       boolean sendfile, boolean splice, long spliceMinBytes, boolean nativeTransport,
       boolean websocket, java.util.List<Integer> connectPorts, boolean frontHits,
-      int largeSendBufferBytes, long largeSendBufferFromBytes, int largeSendBufferConnections) {
+      int largeSendBufferBytes, long largeSendBufferFromBytes, int largeSendBufferConnections, long corkHitsBelowBytes) {
 
     static final Transfer DEFAULT = new Transfer(true, true, 192 * 1024, true, true, java.util.List.of(), true,
-        0, 1L << 20, 32);
+        4 << 20, 4L << 20, 32, 1L << 20);
 
     public Transfer {
       check(spliceMinBytes >= 0, "transfer.splice-min-size", spliceMinBytes, ">= 0");
@@ -707,6 +709,7 @@ public record ProxyConfig(
       check(largeSendBufferFromBytes > 0, "transfer.large-send-buffer-from", largeSendBufferFromBytes, "> 0");
       check(largeSendBufferConnections >= 0, "transfer.large-send-buffer-connections", largeSendBufferConnections,
           ">= 0, 0 = off");
+      check(corkHitsBelowBytes >= 0, "transfer.cork-hits-below", corkHitsBelowBytes, ">= 0, 0 = never");
       requireNonNull(connectPorts, "transfer.connect-ports");
       connectPorts = java.util.List.copyOf(connectPorts);
       for (int p : connectPorts) {
@@ -718,7 +721,8 @@ public record ProxyConfig(
     public Transfer(boolean sendfile, boolean splice, long spliceMinBytes, boolean nativeTransport, boolean websocket,
         java.util.List<Integer> connectPorts, boolean frontHits) {
       this(sendfile, splice, spliceMinBytes, nativeTransport, websocket, connectPorts, frontHits,
-          DEFAULT.largeSendBufferBytes, DEFAULT.largeSendBufferFromBytes, DEFAULT.largeSendBufferConnections);
+          DEFAULT.largeSendBufferBytes, DEFAULT.largeSendBufferFromBytes, DEFAULT.largeSendBufferConnections,
+          DEFAULT.corkHitsBelowBytes);
     }
 
     /** The transfer settings with plain GET hits from RAM answered in front of Vert.x. */

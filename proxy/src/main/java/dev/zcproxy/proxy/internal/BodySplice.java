@@ -187,7 +187,6 @@ public final class BodySplice {
       List<ChannelHandler> idle = removeIdleHandlers(c);
       Watchdog dog = new Watchdog(o, idleMillis);
       io.netty.channel.ChannelPromise spliced = o.newPromise();
-      LargeSendBuffers.around(c, length, spliced); // c is on o's event loop (splice needs it)
       ChannelFuture f = o.spliceTo(c, (int) Math.min(length, Integer.MAX_VALUE), spliced);
       o.config().setAutoRead(true);
       f.addListener(x -> {

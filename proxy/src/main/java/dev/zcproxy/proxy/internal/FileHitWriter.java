@@ -79,6 +79,7 @@ public final class FileHitWriter {
           counter.counted(length, 0); // the bytes skip its place in the pipeline: counted as it would
         }
         LargeSendBuffers.around(encoder.channel(), length, bodySent);
+        HitCork.around(encoder.channel(), length, bodySent); // the head leaves in the body's first segment
         // In front of the encoder: the bytes are already HTTP. Head and region stay together in the outbound
         // buffer, so one flush sends both (writev, then sendfile).
         encoder.write(buf, headSent);

@@ -398,6 +398,7 @@ public final class FrontHits extends FlushAtReadEnd {
     }
     ChannelPromise bodySent = new SentPromise(writer, hit.sent());
     LargeSendBuffers.around(writer.channel(), hit.length(), bodySent);
+    HitCork.around(writer.channel(), hit.length(), bodySent); // the head leaves in the body's first segment
     writer.write(buf); // a failed head write fails the region behind it too (the channel is closing)
     writer.write(new FileHitWriter.Region(hit.file(), hit.offset(), hit.length()), bodySent);
     return true;

@@ -9,12 +9,14 @@ import io.vertx.core.http.impl.Http1xServerConnection;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Raises a client connection's send buffer ({@code SO_SNDBUF}) while a large body is written to it by sendfile or
- * splice, for at most a bounded number of connections at once, and sets it back when the body was written.
+ * Raises a client connection's send buffer ({@code SO_SNDBUF}) while a large hit's body is written to it by sendfile,
+ * for at most a bounded number of connections at once, and sets it back when the body was written.
  *
- * <p>Why: a larger send buffer lets each {@code sendfile}/{@code splice} call and each wake-up move more of a large
- * body (loadtest/results/LARGE-2026-12-02c.md, -02d.md), but a fixed one for every connection ({@code listen.send-buffer})
- * lets every connection queue that much in the kernel, and at 128 connections of 100 MiB bodies it ran into the
+ * <p>Why: a larger send buffer lets each {@code sendfile} call and each wake-up move more of a large body
+ * (loadtest/results/LARGE-2026-12-02c.md, -02d.md, LARGE-2026-12-03.md). Spliced passes do not ask for it: their
+ * splice calls are bounded by what the origin socket holds at each wake-up, not by the client's send buffer, and in
+ * the A/Bs they gained nothing for the kernel memory the raise holds (LARGE-2026-12-03.md). A fixed buffer for every
+ * connection ({@code listen.send-buffer}) lets every connection queue that much in the kernel, and at 128 connections of 100 MiB bodies it ran into the
  * kernel's TCP memory pressure. Here only bodies of {@code fromBytes} and more ask for it, and only {@code maxConnections}
  * connections hold a raised buffer at any time: the kernel memory it adds is bounded by
  * {@code maxConnections x 2 x bytes}. A body that finds every slot taken is written with the connection's buffer as it is.
@@ -31,7 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * is left alone, and the size asked for is capped at {@code net.core.wmem_max}, where the kernel caps it.
  *
  * <p>Threads: the slot count is shared by every event loop (an {@link AtomicInteger}); a connection's raised state is a
- * channel attribute read and written on that connection's event loop only (a splice to the client runs on it too).
+ * channel attribute read and written on that connection's event loop only.
  * Uses only Netty's public channel options: a channel that refuses the option is simply not raised.
  */
 public final class LargeSendBuffers {
@@ -44,20 +46,32 @@ public final class LargeSendBuffers {
   private final int maxConnections;
   private final AtomicInteger inUse = new AtomicInteger();
   private final java.util.function.LongPredicate roomy;
+  private final Runnable raised;
 
   /**
    * @param bytes the {@code SO_SNDBUF} asked for while a large body is written (the kernel doubles it, and caps it at
    *     {@code net.core.wmem_max}); 0 = off
    * @param fromBytes bodies of this length and more ask for it
    * @param maxConnections the most connections with a raised buffer at once
+   * @param raised told of each raise (a metric), on the connection's event loop
    */
-  public LargeSendBuffers(int bytes, long fromBytes, int maxConnections) {
-    this(bytes, fromBytes, maxConnections, kernelMax(), tcpMemoryBelowLow());
+  public LargeSendBuffers(int bytes, long fromBytes, int maxConnections, Runnable raised) {
+    this(bytes, fromBytes, maxConnections, kernelMax(), tcpMemoryBelowLow(), raised);
+  }
+
+  /** With {@code net.core.wmem_max} read, no TCP-memory guard and no metric (tests). */
+  LargeSendBuffers(int bytes, long fromBytes, int maxConnections) {
+    this(bytes, fromBytes, maxConnections, kernelMax(), pages -> true, () -> {});
   }
 
   /** With the kernel's limits given (tests). */
   LargeSendBuffers(int bytes, long fromBytes, int maxConnections, int kernelMax) {
-    this(bytes, fromBytes, maxConnections, kernelMax, pages -> true);
+    this(bytes, fromBytes, maxConnections, kernelMax, pages -> true, () -> {});
+  }
+
+  /** With the kernel's limits given and no metric (tests). */
+  LargeSendBuffers(int bytes, long fromBytes, int maxConnections, int kernelMax, java.util.function.LongPredicate roomy) {
+    this(bytes, fromBytes, maxConnections, kernelMax, roomy, () -> {});
   }
 
   /**
@@ -65,8 +79,10 @@ public final class LargeSendBuffers {
    * @param roomy whether the kernel's TCP memory stays below the point where it starts to squeeze sockets when this many
    *     more pages are queued
    */
-  LargeSendBuffers(int bytes, long fromBytes, int maxConnections, int kernelMax, java.util.function.LongPredicate roomy) {
+  LargeSendBuffers(int bytes, long fromBytes, int maxConnections, int kernelMax, java.util.function.LongPredicate roomy,
+      Runnable raised) {
     this.roomy = roomy;
+    this.raised = raised;
     if (bytes < 0 || fromBytes < 1 || maxConnections < 0) {
       throw new IllegalArgumentException("bytes " + bytes + ", fromBytes " + fromBytes + ", maxConnections " + maxConnections);
     }
@@ -99,7 +115,8 @@ public final class LargeSendBuffers {
   }
 
   /**
-   * Raises {@code ch}'s send buffer for a body of {@code length} bytes whose write completes {@code written}, when the
+   * Raises {@code ch}'s send buffer for a hit's body of {@code length} bytes, written by sendfile, whose write completes
+   * {@code written}, when the
    * connection was {@link #install installed}, the body is large enough and a slot is free; sets it back when
    * {@code written} completes (written or failed). On {@code ch}'s event loop, before the body's first byte is
    * written. Several bodies on one connection (pipelined) share one raise.
@@ -131,6 +148,7 @@ public final class LargeSendBuffers {
           return false;
         }
         raised = new Raised(before / reported(ch)); // what to ask for to get it back
+        this.raised.run();
       } catch (RuntimeException e) {
         inUse.decrementAndGet();
         LOG.debug("send buffer of {} not raised", ch, e);

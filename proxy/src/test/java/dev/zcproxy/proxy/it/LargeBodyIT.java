@@ -74,7 +74,9 @@ class LargeBodyIT extends OriginAndProxy {
   @Test
   void withAFixedSmallSendBufferLargeHitsAndPassesStillGoWholeByTheZeroCopyPaths() throws Exception {
     // listen.send-buffer: 64 KiB, far below what autotuning reaches, so every body goes out in 128+ partial writes
-    proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout", "listen.send-buffer: 64KiB");
+    // (and no large hit raises it for its body)
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout", "listen.send-buffer: 64KiB",
+        "transfer.large-send-buffer: 0B");
     Socket s = raw.connect();
     for (String path : new String[] {"/hit", "/hit", "/pass", "/pass"}) {
       send(s, "GET " + path + " HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
@@ -90,9 +92,47 @@ class LargeBodyIT extends OriginAndProxy {
     assertThat(origin.requests("/pass")).isEqualTo(2);
   }
 
+  @ParameterizedTest(name = "large-send-buffer={0}")
+  @ValueSource(strings = {"default", "0B"})
+  void byDefaultALargeHitRaisesItsConnectionsSendBufferAndASplicedPassDoesNot(String key) throws Exception {
+    // listen.send-buffer 64 KiB: every connection starts below any raise, whatever net.ipv4.tcp_wmem and
+    // net.core.wmem_max are here, so whether a body raised it depends on the path alone
+    proxy = key.equals("default")
+        ? ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout", "listen.send-buffer: 64KiB")
+        : ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout", "listen.send-buffer: 64KiB",
+            "transfer.large-send-buffer: " + key);
+    boolean on = key.equals("default");
+    Socket s = raw.connect();
+    send(s, "GET /hit HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    assertThat(read(s).body()).isEqualTo(BODY);
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    for (String path : new String[] {"/pass", "/pass"}) { // a MISS that finds it uncacheable, then a PASS
+      send(s, "GET " + path + " HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+      assertThat(read(s).body()).as(path).isEqualTo(BODY);
+    }
+    long afterFillAndPasses = proxy.server.metrics().sendBufferRaises();
+    for (int i = 0; i < 2; i++) {
+      send(s, "GET /hit HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+      Response r = read(s);
+      assertThat(r.field("x-cache")).isEqualTo("HIT");
+      assertThat(r.body()).isEqualTo(BODY);
+    }
+    assertThat(FastHitIT.drain(lines, 5).subList(1, 5)).satisfiesExactly(
+        l -> assertThat(l).contains("\" 200 " + SIZE + " ").contains(" MISS splice complete"),
+        l -> assertThat(l).contains("\" 200 " + SIZE + " ").contains(" PASS splice complete"),
+        l -> assertThat(l).contains("\" 200 " + SIZE + " ").contains(" HIT sendfile complete"),
+        l -> assertThat(l).contains("\" 200 " + SIZE + " ").contains(" HIT sendfile complete"));
+    // the passes raised nothing (the fill's first response may, as it is sent from the cache file): counted at the
+    // raise, before the body's first byte was written
+    assertThat(afterFillAndPasses).as("raises by the fill and the passes").isLessThanOrEqualTo(on ? 1 : 0);
+    assertThat(proxy.server.metrics().sendBufferRaises() - afterFillAndPasses).as("raises by two hits")
+        .isEqualTo(on ? 2 : 0);
+    assertThat(origin.requests("/hit")).isEqualTo(1);
+  }
+
   @Test
   void withTheLargeBodySendBufferLargeHitsAndPassesGoWholeToSlowClientsByTheZeroCopyPaths() throws Exception {
-    // one slot: the first client's bodies raise its buffer (set back after each), the second's go as they are or take
+    // one slot: the first client's hits raise its buffer (set back after each), the second's go as they are or take
     // the slot once it is free; each body leaves in many partial writes to a slow reader either way
     proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout", "transfer.large-send-buffer: 4MiB",
         "transfer.large-send-buffer-from: 1MiB", "transfer.large-send-buffer-connections: 1");

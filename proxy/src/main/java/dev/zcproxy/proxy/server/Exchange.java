@@ -1,6 +1,5 @@
 package dev.zcproxy.proxy.server;
 
-import dev.zcproxy.cache.CacheKey;
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.RequestHead;
 import dev.zcproxy.cache.policy.CacheStatus;
@@ -82,7 +81,7 @@ final class Exchange {
     this.context = ctx.vertx().getOrCreateContext();
     this.head = new RequestHead(req.method().name(), req.isSSL() ? "https" : "http",
         authority == null ? ctx.originAuthority() : authority, target, headers);
-    this.primaryKey = route == null ? CacheKey.primaryOf(head) : CacheKey.primaryOf(head) + route.keySuffix();
+    this.primaryKey = ctx.keys().of(head, route == null ? "" : route.keySuffix());
     resp.closeHandler(v -> clientGone = true);
     this.writeMark = ctx.planner().mark(req);
   }

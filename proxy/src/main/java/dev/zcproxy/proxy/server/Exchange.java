@@ -160,8 +160,10 @@ final class Exchange {
       }
       ctx.metrics().response(outcome, used, bytes, nanos);
       ctx.metrics().urlResponse(primaryKey, outcome, bytes);
-      ctx.accessLog().log(remote(req), req.method().name(), req.uri(), versionName(req.version()), status,
-          bytes, nanos / 1000, outcome, used, complete, originStatus, originMicros);
+      if (ctx.accessLog().writes()) { // the client's address is a new String each time: only for a line that is written
+        ctx.accessLog().log(remote(req), req.method().name(), req.uri(), versionName(req.version()), status,
+            bytes, nanos / 1000, outcome, used, complete, originStatus, originMicros);
+      }
     });
   }
 

@@ -9,9 +9,36 @@ public final class CacheStatus {
   public static final String NAME = "zcproxy";
 
   /** Room for a pass's {@code zcproxy; fwd=uri-miss; fwd-status=200; detail=hit-for-pass} without growing. */
-  private final StringBuilder sb = new StringBuilder(96).append(NAME);
+  private StringBuilder sb;
+  /** The member as {@link #of} was given it, until a parameter is added ({@code null} then). */
+  private String built;
 
-  private CacheStatus() {}
+  private CacheStatus() {
+    this.sb = new StringBuilder(96).append(NAME);
+  }
+
+  private CacheStatus(String member) {
+    this.built = member;
+  }
+
+  /**
+   * A member already written out, e.g. the {@link #toString} of an earlier one: a response that is answered the same
+   * way again and again takes it as it is, with no builder; parameters added to it are added to a copy.
+   */
+  public static CacheStatus of(String member) {
+    if (!member.startsWith(NAME)) {
+      throw new IllegalArgumentException("not a member of this cache: " + member);
+    }
+    return new CacheStatus(member);
+  }
+
+  private StringBuilder sb() {
+    if (sb == null) {
+      sb = new StringBuilder(built.length() + 32).append(built);
+      built = null;
+    }
+    return sb;
+  }
 
   /** {@code zcproxy; hit}. */
   public static CacheStatus hit() {
@@ -25,19 +52,19 @@ public final class CacheStatus {
 
   /** Adds a parameter without a value, e.g. {@code stored}. */
   public CacheStatus param(String name) {
-    sb.append("; ").append(name);
+    sb().append("; ").append(name);
     return this;
   }
 
   /** Adds a parameter with a token value, e.g. {@code fwd=miss}. */
   public CacheStatus param(String name, String token) {
-    sb.append("; ").append(name).append('=').append(token);
+    sb().append("; ").append(name).append('=').append(token);
     return this;
   }
 
   /** Adds a parameter with an integer value, e.g. {@code ttl=60}. */
   public CacheStatus param(String name, long value) {
-    sb.append("; ").append(name).append('=').append(value);
+    sb().append("; ").append(name).append('=').append(value);
     return this;
   }
 
@@ -46,7 +73,7 @@ public final class CacheStatus {
     if (isToken(detail)) {
       return param("detail", detail);
     }
-    sb.append("; detail=\"").append(detail.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+    sb().append("; detail=\"").append(detail.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
     return this;
   }
 
@@ -68,11 +95,12 @@ public final class CacheStatus {
 
   /** Appends this member to an existing field value from caches closer to the origin (RFC 9211 §2). */
   public String appendTo(String existing) {
-    return existing == null || existing.isBlank() ? sb.toString() : existing + ", " + sb;
+    String mine = toString();
+    return existing == null || existing.isBlank() ? mine : existing + ", " + mine;
   }
 
   @Override
   public String toString() {
-    return sb.toString();
+    return built != null ? built : sb.toString();
   }
 }

@@ -25,26 +25,39 @@ public final class ContentLength {
   public static long parse(List<String> fields) {
     long length = INVALID;
     for (String field : fields) {
-      for (String member : field.split(",", -1)) {
-        long n = member(member.strip());
+      // the members between commas, each stripped as String.strip() does: no split, no substring
+      for (int from = 0; ; ) {
+        int comma = field.indexOf(',', from);
+        int end = comma < 0 ? field.length() : comma;
+        long n = member(field, from, end);
         if (n == INVALID || (length != INVALID && n != length)) {
           return INVALID;
         }
         length = n;
+        if (comma < 0) {
+          break;
+        }
+        from = comma + 1;
       }
     }
     return length;
   }
 
-  private static long member(String m) {
-    if (m.isEmpty()) {
+  private static long member(String field, int start, int end) {
+    while (start < end && Character.isWhitespace(field.charAt(start))) {
+      start++;
+    }
+    while (end > start && Character.isWhitespace(field.charAt(end - 1))) {
+      end--;
+    }
+    if (start == end) {
       return INVALID;
     }
-    for (int i = 0; i < m.length(); i++) {
-      if (m.charAt(i) < '0' || m.charAt(i) > '9') {
+    for (int i = start; i < end; i++) {
+      if (field.charAt(i) < '0' || field.charAt(i) > '9') {
         return INVALID;
       }
     }
-    return m.length() > MAX_DIGITS ? TOO_LARGE : Long.parseLong(m);
+    return end - start > MAX_DIGITS ? TOO_LARGE : Long.parseLong(field, start, end, 10);
   }
 }

@@ -26,4 +26,18 @@ class CacheStatusTest {
     assertThat(CacheStatus.hit().appendTo("")).isEqualTo("zcproxy; hit");
     assertThat(CacheStatus.hit().appendTo(null)).isEqualTo("zcproxy; hit");
   }
+
+  @Test
+  void aMemberWrittenOutBeforeIsTheSameMemberAndGrowsWithoutChangingTheOriginal() {
+    String member = CacheStatus.fwd("uri-miss").param("fwd-status", 200).detail("hit-for-pass").toString();
+    CacheStatus again = CacheStatus.of(member);
+    assertThat(again).hasToString(member);
+    assertThat(again.appendTo(null)).isSameAs(member);
+    assertThat(again.appendTo("up; hit")).isEqualTo("up; hit, " + member);
+    assertThat(CacheStatus.of(member).param("stored").detail("a b"))
+        .hasToString("zcproxy; fwd=uri-miss; fwd-status=200; detail=hit-for-pass; stored; detail=\"a b\"");
+    assertThat(CacheStatus.of(member)).hasToString(member);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> CacheStatus.of("other; hit"))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
 }

@@ -30,4 +30,43 @@ class ContentLengthTest {
     assertThat(ContentLength.parse(List.of("7", "7, 7"))).isEqualTo(7);
     assertThat(ContentLength.parse(List.of("7", "8"))).isEqualTo(ContentLength.INVALID);
   }
+
+  /** The reading before the parser stopped splitting: each comma-separated member stripped, all of them agreeing. */
+  private static long bySplit(List<String> fields) {
+    long length = ContentLength.INVALID;
+    for (String field : fields) {
+      for (String member : field.split(",", -1)) {
+        String m = member.strip();
+        long n;
+        if (m.isEmpty() || !m.chars().allMatch(c -> c >= '0' && c <= '9')) {
+          n = ContentLength.INVALID;
+        } else {
+          n = m.length() > 18 ? ContentLength.TOO_LARGE : Long.parseLong(m);
+        }
+        if (n == ContentLength.INVALID || (length != ContentLength.INVALID && n != length)) {
+          return ContentLength.INVALID;
+        }
+        length = n;
+      }
+    }
+    return length;
+  }
+
+  @Test
+  void readsEveryFieldAsSplittingAndStrippingItsMembersWould() {
+    String[] parts = {"", "0", "7", "07", " ", "\t", ",", ", ", " ,", "8", "x", "+", "-", "\u2003", "\u00a0",
+        "1234567890123456789", "99999999999999999999"};
+    java.util.Random r = new java.util.Random(9);
+    for (int i = 0; i < 20000; i++) {
+      java.util.List<String> fields = new java.util.ArrayList<>();
+      for (int f = 0, nf = 1 + r.nextInt(2); f < nf; f++) {
+        StringBuilder sb = new StringBuilder();
+        for (int k = 0, n = r.nextInt(5); k < n; k++) {
+          sb.append(parts[r.nextInt(parts.length)]);
+        }
+        fields.add(sb.toString());
+      }
+      assertThat(ContentLength.parse(fields)).as("%s", fields).isEqualTo(bySplit(fields));
+    }
+  }
 }

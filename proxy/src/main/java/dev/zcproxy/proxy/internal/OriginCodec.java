@@ -205,8 +205,31 @@ public final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.
 
   /** Response framing, with HEAD paired past 1xx responses and unsolicited bytes refused. */
   final class Decoder extends HttpResponseDecoder {
+    /** The names and status-line words of this connection's last responses, reused when the same bytes come again. */
+    private final RepeatedNames repeated = new RepeatedNames();
+
     Decoder(HttpDecoderConfig config) {
       super(config);
+    }
+
+    @Override
+    protected io.netty.util.AsciiString splitHeaderName(byte[] sb, int start, int length) {
+      return repeated.name(sb, start, length);
+    }
+
+    @Override
+    protected String splitFirstWordInitialLine(byte[] sb, int start, int length) {
+      return repeated.word(0, sb, start, length);
+    }
+
+    @Override
+    protected String splitSecondWordInitialLine(byte[] sb, int start, int length) {
+      return repeated.word(1, sb, start, length);
+    }
+
+    @Override
+    protected String splitThirdWordInitialLine(byte[] sb, int start, int length) {
+      return repeated.word(2, sb, start, length);
     }
 
     /** Bytes received and not yet decoded. */

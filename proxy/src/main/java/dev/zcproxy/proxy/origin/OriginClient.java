@@ -3,6 +3,7 @@ package dev.zcproxy.proxy.origin;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.OriginCodec;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
@@ -194,21 +195,9 @@ public final class OriginClient {
       OriginCodec.InterimListener interim) {
     headers.remove("content-length");
     headers.remove("transfer-encoding");
-    boolean[] interimSeen = new boolean[1];
-    OriginCodec.InterimListener seen = interim == null ? null : (status, reason, h) -> {
-      interimSeen[0] = true;
-      interim.interim(status, reason, h);
-    };
-    Future<HttpClientResponse> first = sendOnce(method, uri, headers, body, seen);
-    // A pooled connection closed because its origin sent bytes nobody asked for refuses requests before
-    // writing a byte of them (OriginCodec); such a request never reached the origin and goes again on
-    // another connection, body and all (the body is held in full). A written request goes again only
-    // when it is idempotent (RFC 9110 §9.2.2) and went on a reused connection that closed before any
-    // byte of a response: the race with the origin's keep-alive timeout, which nginx also retries once.
-    return first.recover(t -> OriginCodec.notSent(t)
-        || (t instanceof StaleConnection && IDEMPOTENT.contains(method) && !interimSeen[0])
-        ? sendOnce(method, uri, headers, body, interim).recover(again -> Future.failedFuture(unwrap(again)))
-        : Future.failedFuture(unwrap(t)));
+    Sending sending = new Sending(method, uri, headers, body, interim);
+    sending.attempt(); // a failure to even start the first attempt is thrown to the caller
+    return sending.result.future();
   }
 
   private static Throwable unwrap(Throwable t) {
@@ -239,48 +228,117 @@ public final class OriginClient {
     return false;
   }
 
-  private Future<HttpClientResponse> sendOnce(HttpMethod method, String uri, MultiMap headers, OriginBody body,
-      OriginCodec.InterimListener interim) {
-    Pools p = acquire();
-    Future<HttpClientResponse> resp;
-    try {
-      resp = sendOnce(p, method, uri, headers, body, interim);
-    } catch (RuntimeException e) {
-      p.release();
-      throw e;
-    }
-    return resp.andThen(ar -> p.release());
-  }
+  /**
+   * One request's way to its response head: at most two attempts, each holding the {@link Pools} it was sent with
+   * until its response head arrived or it failed. A pooled connection closed because its origin sent bytes nobody
+   * asked for refuses requests before writing a byte of them (OriginCodec); such a request never reached the origin
+   * and goes again on another connection, body and all (the body is held in full). A written request goes again only
+   * when it is idempotent (RFC 9110 §9.2.2) and went on a reused connection that closed before any byte of a
+   * response (and no interim response): the race with the origin's keep-alive timeout, which nginx also retries once.
+   *
+   * <p>One listener per step on Vert.x's futures, not a chain of derived futures (compose, andThen, recover): every
+   * pass sends one. Used on the event loop of the request that made it, one step after the other.
+   */
+  private final class Sending implements OriginCodec.InterimListener {
+    final HttpMethod method;
+    final String uri;
+    final MultiMap headers;
+    final OriginBody body;
+    /** Where the interim responses go, or {@code null}: dropped. */
+    final OriginCodec.InterimListener interim;
+    final Promise<HttpClientResponse> result = Promise.promise();
+    boolean interimSeen;
+    boolean retried;
 
-  private Future<HttpClientResponse> sendOnce(Pools p, HttpMethod method, String uri, MultiMap headers, OriginBody body,
-      OriginCodec.InterimListener interim) {
-    ProxyConfig.Origin config = p.config;
-    RequestOptions ro = new RequestOptions()
-        .setMethod(method)
-        .setHost(p.tls == null ? p.url.host() : p.tls.serverName(p.url.host()))
-        .setPort(p.url.port())
-        .setURI(uri)
-        .setHeaders(headers)
-        .setConnectTimeout(config.connectTimeout().toMillis())
-        .setIdleTimeout(config.firstByteTimeout().toMillis());
-    if (p.tls != null && p.tls.overridesServerName()) {
-      // connect to the URL's address, but send and verify the configured server name
-      ro.setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(p.url.port(), p.url.host()));
+    Sending(HttpMethod method, String uri, MultiMap headers, OriginBody body, OriginCodec.InterimListener interim) {
+      this.method = method;
+      this.uri = uri;
+      this.headers = headers;
+      this.body = body;
+      this.interim = interim;
     }
-    return p.client().request(ro).compose(req -> {
-      boolean reused = OriginCodec.reused(req.connection());
-      if (!OriginCodec.onInterim(req.connection(), interim) && interim != null) {
-        req.earlyHintsHandler(h -> interim.interim(103, "Early Hints", h));
+
+    @Override
+    public void interim(int status, String reason, MultiMap h) {
+      interimSeen = true;
+      interim.interim(status, reason, h);
+    }
+
+    /** Sends once with the pools in service; throws what the request could not even start with. */
+    void attempt() {
+      Pools p = acquire();
+      Future<HttpClientRequest> request;
+      try {
+        request = p.client().request(options(p));
+      } catch (RuntimeException e) {
+        p.release();
+        throw e;
       }
-      Future<HttpClientResponse> resp;
-      if (body == null) {
-        resp = req.send();
-      } else {
-        req.putHeader("content-length", Long.toString(body.length()));
-        resp = body.sendWith(req);
+      request.onComplete(ar -> {
+        if (ar.failed()) {
+          ended(p, false, null, ar.cause());
+          return;
+        }
+        HttpClientRequest req = ar.result();
+        boolean reused = false;
+        Future<HttpClientResponse> resp;
+        try {
+          reused = OriginCodec.reused(req.connection());
+          OriginCodec.InterimListener listener = interim == null ? null : this;
+          if (!OriginCodec.onInterim(req.connection(), listener) && listener != null) {
+            req.earlyHintsHandler(h -> listener.interim(103, "Early Hints", h));
+          }
+          if (body == null) {
+            resp = req.send();
+          } else {
+            req.putHeader("content-length", Long.toString(body.length()));
+            resp = body.sendWith(req);
+          }
+        } catch (RuntimeException e) {
+          ended(p, false, null, e); // as before: a failure before the request went out is never a stale connection
+          return;
+        }
+        boolean wasReused = reused;
+        resp.onComplete(r -> ended(p, wasReused, r.succeeded() ? r.result() : null, r.cause()));
+      });
+    }
+
+    private RequestOptions options(Pools p) {
+      ProxyConfig.Origin config = p.config;
+      RequestOptions ro = new RequestOptions()
+          .setMethod(method)
+          .setHost(p.tls == null ? p.url.host() : p.tls.serverName(p.url.host()))
+          .setPort(p.url.port())
+          .setURI(uri)
+          .setHeaders(headers)
+          .setConnectTimeout(config.connectTimeout().toMillis())
+          .setIdleTimeout(config.firstByteTimeout().toMillis());
+      if (p.tls != null && p.tls.overridesServerName()) {
+        // connect to the URL's address, but send and verify the configured server name
+        ro.setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(p.url.port(), p.url.host()));
       }
-      return reused ? resp.recover(t -> Future.failedFuture(closedBeforeHead(t) ? new StaleConnection(t) : t)) : resp;
-    });
+      return ro;
+    }
+
+    /** An attempt ended with its response head ({@code failure == null}) or a failure. */
+    private void ended(Pools p, boolean reused, HttpClientResponse response, Throwable failure) {
+      p.release();
+      if (failure == null) {
+        result.complete(response);
+        return;
+      }
+      Throwable t = reused && closedBeforeHead(failure) ? new StaleConnection(failure) : failure;
+      if (!retried && (OriginCodec.notSent(t) || (t instanceof StaleConnection && IDEMPOTENT.contains(method) && !interimSeen))) {
+        retried = true;
+        try {
+          attempt();
+        } catch (RuntimeException e) {
+          result.fail(e);
+        }
+        return;
+      }
+      result.fail(unwrap(t));
+    }
   }
 
   /** Whether a failure was a timeout (answer 504) rather than an unreachable origin (502). */

@@ -1,6 +1,5 @@
 package dev.zcproxy.proxy.server;
 
-import dev.zcproxy.cache.CacheKey;
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.RequestHead;
 import dev.zcproxy.cache.policy.CacheStatus;
@@ -82,7 +81,7 @@ final class Exchange {
     this.context = ctx.vertx().getOrCreateContext();
     this.head = new RequestHead(req.method().name(), req.isSSL() ? "https" : "http",
         authority == null ? ctx.originAuthority() : authority, target, headers);
-    this.primaryKey = route == null ? CacheKey.primaryOf(head) : CacheKey.primaryOf(head) + route.keySuffix();
+    this.primaryKey = ctx.keys().of(head, route == null ? "" : route.keySuffix());
     resp.closeHandler(v -> clientGone = true);
     this.writeMark = ctx.planner().mark(req);
   }
@@ -161,8 +160,10 @@ final class Exchange {
       }
       ctx.metrics().response(outcome, used, bytes, nanos);
       ctx.metrics().urlResponse(primaryKey, outcome, bytes);
-      ctx.accessLog().log(remote(req), req.method().name(), req.uri(), versionName(req.version()), status,
-          bytes, nanos / 1000, outcome, used, complete, originStatus, originMicros);
+      if (ctx.accessLog().writes()) { // the client's address is a new String each time: only for a line that is written
+        ctx.accessLog().log(remote(req), req.method().name(), req.uri(), versionName(req.version()), status,
+            bytes, nanos / 1000, outcome, used, complete, originStatus, originMicros);
+      }
     });
   }
 

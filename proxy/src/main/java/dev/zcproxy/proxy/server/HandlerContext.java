@@ -30,6 +30,7 @@ import java.util.concurrent.Executor;
  * @param cache the RFC 9111 decisions ({@link dev.zcproxy.cache.policy.HttpCache}): a {@link Fill} asks it
  *     which variants make room for the one it stores
  * @param ram the RAM tier, or {@code null}: a {@link Fill} hands it the small bodies it received whole
+ * @param keys the primary keys of requests, remembered per thread for a client that repeats its request
  */
 record HandlerContext(
     Vertx vertx,
@@ -48,7 +49,8 @@ record HandlerContext(
     Flow flow,
     java.util.List<String> stripResponseHeaders,
     dev.zcproxy.cache.policy.HttpCache cache,
-    RamTier ram) {
+    RamTier ram,
+    PrimaryKeys keys) {
 
   /** The steps of the request flow, in {@link ProxyHandler}, that a {@link Fill} sends its waiting requests back to. */
   interface Flow {

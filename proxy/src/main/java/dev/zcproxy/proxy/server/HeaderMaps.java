@@ -13,25 +13,37 @@ import java.util.Map;
 final class HeaderMaps {
   private HeaderMaps() {}
 
-  /** Lines a head usually has: the arrays start this long and double when a head has more. */
+  /** Lines a head usually has: the scratch arrays start this long and double when a head has more. */
   private static final int LINES = 16;
+
+  /**
+   * Each thread's scratch arrays for {@link #toHeaders}: {@link Headers#ofLines} copies what it keeps, so the arrays
+   * are used again (cleared after each use: they hold no field past the call). Touched by its own thread only.
+   */
+  private static final ThreadLocal<String[][]> SCRATCH = ThreadLocal.withInitial(() -> new String[][] {new String[LINES], new String[LINES]});
 
   static Headers toHeaders(MultiMap map) {
     // Not map.size(): Vert.x's header maps (HeadersMultiMap, HeadersAdaptor) answer it by building the set of
     // their names, a LinkedHashSet per request and per response. The arrays grow instead; ofLines copies them.
-    int n = LINES;
-    String[] names = new String[n];
-    String[] values = new String[n];
+    String[][] scratch = SCRATCH.get();
+    String[] names = scratch[0];
+    String[] values = scratch[1];
+    int n = names.length;
     int i = 0;
-    for (Map.Entry<String, String> e : map) {
-      if (i == n) {
-        names = java.util.Arrays.copyOf(names, n *= 2);
-        values = java.util.Arrays.copyOf(values, n);
+    try {
+      for (Map.Entry<String, String> e : map) {
+        if (i == n) {
+          names = scratch[0] = java.util.Arrays.copyOf(names, n *= 2);
+          values = scratch[1] = java.util.Arrays.copyOf(values, n);
+        }
+        names[i] = e.getKey();
+        values[i++] = e.getValue();
       }
-      names[i] = e.getKey();
-      values[i++] = e.getValue();
+      return Headers.ofLines(names, values, i);
+    } finally {
+      java.util.Arrays.fill(names, 0, i, null);
+      java.util.Arrays.fill(values, 0, i, null);
     }
-    return Headers.ofLines(names, values, i);
   }
 
   static void copyInto(Headers headers, MultiMap target) {

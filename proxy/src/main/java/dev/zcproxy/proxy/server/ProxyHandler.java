@@ -229,7 +229,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           public void joinOrFetch(Exchange ex, Fill fill) {
             ProxyHandler.this.joinOrFetch(ex, fill);
           }
-        }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of(), cache, ram);
+        }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of(), cache, ram, new PrimaryKeys());
     this.hitPath = ram == null ? null : new HitPath(ctx, ram, cache);
     this.fileHits = store == null ? null : new FileHitPath(ctx, ram, cache, FILE_HIT_HEAD_BYTES);
     this.front = hitPath == null || !config.transfer().frontHits() ? null
@@ -491,10 +491,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ex.originResponded(cres.statusCode());
       ResponseHead rh = new ResponseHead(cres.statusCode(), HopByHop.strip(HeaderMaps.toHeaders(cres.headers())));
       invalidateAfter(ex.head, rh, ex.target.keySuffix());
-      CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", rh.status());
-      if (detail != null) {
-        cs.detail(detail);
-      }
+      CacheStatus cs = passStatus(fwd, rh.status(), detail);
       // A POST response for its Content-Location's GETs (after the invalidation above, RFC 9111 §4.4),
       // or a forwarded range's 206 as a partial entry: HttpCache.afterPass says which is stored
       if (store != null && ex.target.cacheEnabled()
@@ -509,6 +506,29 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     });
     ex.req.resume();
   }
+
+  /**
+   * A pass's {@code Cache-Status} member, {@code zcproxy; fwd=<fwd>; fwd-status=<status>[; detail=<detail>]}: the
+   * text of the last one when it is the same again (hit-for-pass keys answer the same way every time).
+   */
+  private CacheStatus passStatus(String fwd, int status, String detail) {
+    PassStatus last = passStatus;
+    if (last != null && last.status == status && last.fwd.equals(fwd) && java.util.Objects.equals(last.detail, detail)) {
+      return CacheStatus.of(last.member);
+    }
+    CacheStatus cs = CacheStatus.fwd(fwd).param("fwd-status", status);
+    if (detail != null) {
+      cs.detail(detail);
+    }
+    passStatus = new PassStatus(fwd, status, detail, cs.toString()); // a plain write of an immutable record, as forwardedText
+    return cs;
+  }
+
+  /** The last pass member {@link #passStatus} made and what it was made of. */
+  private record PassStatus(String fwd, int status, String detail, String member) {}
+
+  /** The last {@link PassStatus}, or {@code null}. */
+  private PassStatus passStatus;
 
   private static void releaseBody(Exchange ex) {
     if (ex.body != null) {

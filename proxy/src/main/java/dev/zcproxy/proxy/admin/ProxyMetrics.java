@@ -75,6 +75,7 @@ public final class ProxyMetrics {
   private final LongAdder ramLoads = new LongAdder();
   private final LongAdder ramHeads = new LongAdder();
   private final LongAdder ramEvictions = new LongAdder();
+  private final LongAdder ramTurnedAway = new LongAdder();
   private final LongAdder sendBufferRaises = new LongAdder();
   private volatile LongSupplier ramObjects = () -> 0;
   private final java.util.Queue<Waiter> ramLoadWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -194,6 +195,9 @@ public final class ProxyMetrics {
     counter("zcproxy.ram.evictions", "Bodies the RAM tier dropped because it was full (a body just read in and"
         + " turned away by its admission policy included); climbing with zcproxy_ram_loads_total in a hit-only run: the"
         + " tier is turning over.", ramEvictions);
+    counter("zcproxy.ram.turned.away", "Bodies a full RAM tier did not read in because its admission policy turned away"
+        + " the place asked for them at a file hit (each a read saved; the body is read at a later hit once the policy"
+        + " keeps its place).", ramTurnedAway);
     Gauge.builder("zcproxy.ram.objects", this, m -> m.ramObjects.getAsLong())
         .description("Bodies kept in the RAM tier now.").register(registry);
     counter("zcproxy.transfer.send.buffer.raises", "Client connections whose send buffer was raised while a large hit's"
@@ -383,6 +387,21 @@ public final class ProxyMetrics {
   public void ramLoaded() {
     ramLoads.increment();
     release(ramLoadWaiters, ramLoads.sum());
+  }
+
+  /** A full RAM tier's policy turned away the place asked for a body, which was therefore not read. */
+  public void ramProbeTurnedAway() {
+    ramTurnedAway.increment();
+  }
+
+  /** Bodies a full RAM tier did not read in because its policy turned them away, since start. */
+  public long ramTurnedAway() {
+    return ramTurnedAway.sum();
+  }
+
+  /** Bodies read from their cache file into the RAM tier, since start. */
+  public long ramLoads() {
+    return ramLoads.sum();
   }
 
   /** A body left the RAM tier because the tier was full. */

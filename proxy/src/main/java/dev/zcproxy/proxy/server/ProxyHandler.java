@@ -210,7 +210,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     this.stripRequestHeaders = config.origin().stripRequestHeaders();
     this.ram = previous != null ? previous.ram
         : store == null || config.cache().ram().sizeBytes() == 0 ? null : new RamTier(config.cache().ram(), ioExecutor, metrics::ramLoaded,
-            metrics::ramEvicted);
+            metrics::ramEvicted, metrics::ramProbeTurnedAway);
     if (ram != null && previous == null) {
       store.onFileGone(ram::drop);
       store.onPublished((m, gen) -> ram.admitFilled(store, m, gen)); // small bodies in RAM from their fill while there is room

@@ -24,6 +24,14 @@ import org.slf4j.LoggerFactory;
  * from its file, {@link #admitFilled}), else after it was
  * served from the file once (the second hit is the first from RAM), on the I/O executor. Bounded by bytes
  * with Caffeine's W-TinyLFU, which keeps the often-hit objects.
+ *
+ * <p>A full tier asks its policy before it reads a body: a file hit puts a {@link Probe} of the body's weight in its
+ * place, and only a later hit that finds the probe still there (kept by the policy over what it held) reads the body
+ * into it. W-TinyLFU turns most newcomers away until they were seen a few times, and each of those reads was wasted
+ * before (four to five reads per key pushed out by other traffic, loadtest/results/KEYS-2026-12-03.md). Probes count
+ * as accesses but are never answered as bodies.
+ *
+ * <p>Thread-safe: the map is Caffeine's; {@code loading} is a concurrent set.
  */
 final class RamTier {
   private static final Logger LOG = LoggerFactory.getLogger(RamTier.class);
@@ -33,11 +41,13 @@ final class RamTier {
   private static final int HEAD_ESTIMATE = 512;
 
   private final ProxyConfig.Ram config;
-  private final Cache<Long, Kept> bodies;
-  private final com.github.benmanes.caffeine.cache.Policy.Eviction<Long, Kept> eviction;
+  /** {@link Kept} bodies and {@link Probe}s, by generation. */
+  private final Cache<Long, Object> bodies;
+  private final com.github.benmanes.caffeine.cache.Policy.Eviction<Long, Object> eviction;
   private final Executor io;
   private final Runnable loaded;
   private final Runnable evicted;
+  private final Runnable turnedAway;
   /** Generations being read in now: one read per body, however many hits come meanwhile. */
   private final java.util.Set<Long> loading = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -46,23 +56,32 @@ final class RamTier {
    * @param evicted called for each body the tier dropped because it was full, a body just read in and turned away
    *     by the admission policy included (a metric: loads that keep being evicted are a tier turning over, each
    *     a file hit and a read)
+   * @param turnedAway called for each probe the full tier's policy turned away (a body not read: a metric)
    */
-  RamTier(ProxyConfig.Ram config, Executor io, Runnable loaded, Runnable evicted) {
+  RamTier(ProxyConfig.Ram config, Executor io, Runnable loaded, Runnable evicted, Runnable turnedAway) {
     this.config = config;
     this.io = io;
     this.loaded = loaded;
     this.evicted = evicted;
+    this.turnedAway = turnedAway;
     this.bodies = Caffeine.newBuilder()
         .maximumWeight(Math.max(1, config.sizeBytes()))
-        .weigher((Long gen, Kept k) -> k.body.length + OVERHEAD + (k.head == null ? 0 : k.head.head().retainedBytes()))
-        .evictionListener((Long gen, Kept k, RemovalCause cause) -> {
+        .weigher((Long gen, Object v) -> weight(v))
+        .evictionListener((Long gen, Object v, RemovalCause cause) -> {
           if (cause == RemovalCause.SIZE) {
-            this.evicted.run();
+            (v instanceof Kept ? this.evicted : this.turnedAway).run(); // a probe turned away cost no read
           }
         })
         .executor(Runnable::run)
         .build();
     this.eviction = bodies.policy().eviction().orElseThrow(); // weight-bounded: always present
+  }
+
+  private static int weight(Object v) {
+    if (v instanceof Kept k) {
+      return k.body.length + OVERHEAD + (k.head == null ? 0 : k.head.head().retainedBytes());
+    }
+    return ((Probe) v).weight;
   }
 
   /** Whether a body of {@code length} bytes is kept here once read. */
@@ -72,18 +91,17 @@ final class RamTier {
 
   /** The kept body of the file with this generation, or {@code null}. */
   byte[] get(long generation) {
-    Kept k = bodies.getIfPresent(generation);
-    return k == null ? null : k.body;
+    return bodies.getIfPresent(generation) instanceof Kept k ? k.body : null;
   }
 
   /** The kept body of the file with this generation and the response head encoded for it, or {@code null}. */
   Kept kept(long generation) {
-    return bodies.getIfPresent(generation);
+    return bodies.getIfPresent(generation) instanceof Kept k ? k : null;
   }
 
   /** {@link #kept} without telling the eviction policy of a read (not a hit). */
   Kept peek(long generation) {
-    return bodies.policy().getIfPresentQuietly(generation);
+    return bodies.policy().getIfPresentQuietly(generation) instanceof Kept k ? k : null;
   }
 
   /**
@@ -109,13 +127,33 @@ final class RamTier {
     }
   }
 
+  /** A place asked for a body not read yet, weighing what the body will when read in (a distinct object per ask). */
+  private static final class Probe {
+    final int weight;
+
+    Probe(long length) {
+      this.weight = (int) Math.min(Integer.MAX_VALUE, length + OVERHEAD);
+    }
+  }
+
   /**
    * Reads the body of {@code open} into RAM on the I/O executor, then closes {@code open} (the caller
-   * hands its reference over). Does nothing more when the body is already kept or not admitted.
+   * hands its reference over). Does nothing more when the body is already kept or not admitted; in a full tier
+   * puts a {@link Probe} in its place instead, and reads it at a later hit that finds the probe still kept.
    */
   void load(OpenEntry open, long offset, long length) {
     long generation = open.generation();
-    if (!admits(length) || bodies.getIfPresent(generation) != null || !loading.add(generation)) {
+    Object present;
+    if (!admits(length) || (present = bodies.getIfPresent(generation)) instanceof Kept) {
+      open.close();
+      return;
+    }
+    if (present == null && !hasRoomFor(length)) {
+      bodies.asMap().putIfAbsent(generation, new Probe(length)); // its contest with the bodies kept decides whether it is read
+      open.close();
+      return;
+    }
+    if (!loading.add(generation)) { // one read per body, however many hits come meanwhile
       open.close();
       return;
     }
@@ -191,6 +229,12 @@ final class RamTier {
   /** The number of bodies kept now. */
   long size() {
     bodies.cleanUp();
-    return bodies.estimatedSize();
+    long kept = 0;
+    for (Object v : bodies.asMap().values()) { // a scrape's walk: probes are not bodies
+      if (v instanceof Kept) {
+        kept++;
+      }
+    }
+    return kept;
   }
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # loadtest/knobs.sh: interleaved A/B of zcproxy variants (a jar, JVM options, extra YAML) on hit/pass cells,
-# zcproxy alone (no nginx/Varnish/HAProxy): MB/s and CPU per GB per variant, medians over rounds, and the
-# ratio to the first variant. Each variant runs in a fresh JVM (so a YAML or -D knob needs no restart logic);
-# the variant order is reversed every other round. Used for the large-hit knobs of issue 9
-# (results/LARGE-2026-12-02.md).
+# zcproxy alone (no nginx/Varnish/HAProxy): MB/s, CPU per GB (the proxy's, and the whole machine's: wrk and
+# origin included) per variant, medians over rounds, and the ratio to the first variant. Each variant runs in a
+# fresh JVM (so a YAML or -D knob needs no restart logic); the variant order is reversed every other round.
+# Used for the large-hit knobs of issue 9 (results/LARGE-2026-12-02.md).
 #
 #   VARIANTS="base loops1" V_loops1_YAML='listen:\n  event-loops: 1\n' loadtest/knobs.sh
 #   VARIANTS="before after" V_before_JAR=/tmp/before.jar CELLS="hit:256k:1x16 pass:1k:1x16" loadtest/knobs.sh
@@ -47,7 +47,11 @@ sizes=$(for c in $CELLS; do IFS=: read -r _ s _ <<<"$c"; echo "$s"; done | sort 
 start_origin "${V_base_JAR:-$ROOT/proxy/target/zcproxy.jar}" "127.0.0.1:$ORIGIN_PORT" "$WORK/data" "$(nproc)" "$sizes" \
   "$WORK/origin.log" || die "origin did not start"
 TICKS=$(getconf CLK_TCK)
-printf 'round\tvariant\tscenario\tsize\tconns\trequests\tbytes\tduration_s\tcpu_s\torigin_reqs\n' >"$OUT"
+printf 'round\tvariant\tscenario\tsize\tconns\trequests\tbytes\tduration_s\tcpu_s\torigin_reqs\tmachine_cpu_s\n' >"$OUT"
+# busy_ticks: the whole machine's busy CPU ticks (wrk, origin and proxy together, softirq included): on loopback
+# some of a sender's work runs in the receiver's context and the other way round, so a knob that moves work
+# between them shows in the proxy's own CPU but not here
+busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 # salt_arg SCENARIO TAG: a fresh salt for the scenarios that start cold (their keys are new to every run)
 salt_arg() { case $1 in zipf | storm) echo "salt=$2-$RANDOM$RANDOM" ;; esac; }
 base=http://127.0.0.1:$ZCPROXY_PORT
@@ -72,15 +76,15 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
     for c in $CELLS; do
       IFS=: read -r sc size conns <<<"$c"
-      c0=$(cpu_ticks "$PROXY_PID") o0=$(origin_total "127.0.0.1:$ORIGIN_PORT")
+      c0=$(cpu_ticks "$PROXY_PID") o0=$(origin_total "127.0.0.1:$ORIGIN_PORT") m0=$(busy_ticks)
       # shellcheck disable=SC2046
       line=$(wrk -t"${conns%x*}" -c"${conns#*x}" -d"$DURATION" --timeout 60s -s "$HERE/scenarios/$sc.lua" "$base" \
         -- size="$size" $(salt_arg "$sc" "r$round-$v-$conns") 2>&1 | grep '^ZCRESULT' || true)
-      c1=$(cpu_ticks "$PROXY_PID") o1=$(origin_total "127.0.0.1:$ORIGIN_PORT")
-      awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" -v o="$((${o1:-0} - ${o0:-0}))" '
+      c1=$(cpu_ticks "$PROXY_PID") o1=$(origin_total "127.0.0.1:$ORIGIN_PORT") m1=$(busy_ticks)
+      awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" -v o="$((${o1:-0} - ${o0:-0}))" -v m="$((m1 - m0))" '
         BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); x[p[1]] = p[2] }
-          printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\n", r, v, sc, size, conns, x["requests"], x["bytes"],
-            x["duration_us"] / 1e6, cpu / hz, o }' | tee -a "$OUT" >&2
+          printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
+            x["duration_us"] / 1e6, cpu / hz, o, m / hz }' | tee -a "$OUT" >&2
     done
     stop_pid "$PROXY_PID" zcproxy
     wait "$PROXY_PID" 2>/dev/null || true
@@ -99,18 +103,19 @@ awk -F'\t' -v first="${VARIANTS%% *}" '
   { k = $3 " " $4 " " $5; if (!(k in seen)) { seen[k] = 1; cells[++nc] = k }
     if (!($2 in vs)) { vs[$2] = 1; vl[++nv] = $2 }
     mb = $7 / $8 / 1e6; mbs[k, $2] = mbs[k, $2] " " mb
-    if ($7 > 0) gb[k, $2] = gb[k, $2] " " $9 / ($7 / 1e9)
+    if ($7 > 0) { gb[k, $2] = gb[k, $2] " " $9 / ($7 / 1e9); if (NF >= 11) mgb[k, $2] = mgb[k, $2] " " $11 / ($7 / 1e9) }
     if ($6 > 0) { rps[k, $2] = rps[k, $2] " " $6 / $8; c10k[k, $2] = c10k[k, $2] " " $9 / $6 * 10000; opr[k, $2] = opr[k, $2] " " $10 / $6 }
     if ($10 > 0) cpm[k, $2] = cpm[k, $2] " " $9 / $10 * 1000 }
   END {
-    printf "| cell | variant | MB/s | vs %s | CPU s/GB | vs %s | req/s | CPU s/10k req | origin req/req | CPU ms/origin req |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n", first, first
+    printf "| cell | variant | MB/s | vs %s | CPU s/GB | vs %s | all CPU s/GB | req/s | CPU s/10k req | origin req/req | CPU ms/origin req |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n", first, first
     for (c = 1; c <= nc; c++) {
       k = cells[c]; bm = median(mbs[k, first]); bg = median(gb[k, first])
       for (i = 1; i <= nv; i++) {
         v = vl[i]; if (!((k, v) in mbs)) continue
         m = median(mbs[k, v]); g = median(gb[k, v])
-        printf "| %s | %s | %.0f | %s | %.3f | %s | %.0f | %.3f | %.3f | %s |\n", k, v, m, (bm > 0 ? sprintf("%.2fx", m / bm) : "-"), g,
-          (bg > 0 ? sprintf("%.2fx", g / bg) : "-"), median(rps[k, v]), median(c10k[k, v]), median(opr[k, v]),
+        printf "| %s | %s | %.0f | %s | %.3f | %s | %s | %.0f | %.3f | %.3f | %s |\n", k, v, m, (bm > 0 ? sprintf("%.2fx", m / bm) : "-"), g,
+          (bg > 0 ? sprintf("%.2fx", g / bg) : "-"), ((k, v) in mgb ? sprintf("%.3f", median(mgb[k, v])) : "-"),
+          median(rps[k, v]), median(c10k[k, v]), median(opr[k, v]),
           ((k, v) in cpm ? sprintf("%.3f", median(cpm[k, v])) : "-")
       }
     }

@@ -402,9 +402,11 @@ final class ConfigKeys {
           key("cork-hits-below", "corkHitsBelowBytes", SIZE,
               "file hits with a shorter body are sent corked (TCP_CORK, epoll only), the head in the body's first segment; 0 = never")
               .comment("""
-                  As nginx's tcp_nopush: with the head in a segment of its own, a 256 KiB hit made the client send
-                  10-13 ACKs instead of 2 and spend ~1.5x the CPU (loadtest/results/LARGE-2026-12-03.md). Costs two
-                  setsockopt per corked hit; larger bodies gain nothing from it.""")),
+                  As nginx's tcp_nopush: with the head in a segment of its own, a 256 KiB hit makes the client send
+                  10-13 ACKs instead of 2 (loadtest/results/LARGE-2026-12-03.md). Off by default: on a quiet machine
+                  corked 256 KiB hits moved 1.02-1.19x the MB/s but cost the proxy 1.3-1.8x the CPU per GB, and the
+                  whole machine (client included) 0.98-1.12x (loadtest/results/QUIET-2026-12-03.md). Costs two
+                  setsockopt per corked hit; 1MiB corks the bodies that gain most.""")),
       section("admin",
           """
           Separate listener for health, stats and purge. Keep it off public interfaces.

@@ -701,7 +701,7 @@ public record ProxyConfig(
       int largeSendBufferBytes, long largeSendBufferFromBytes, int largeSendBufferConnections, long corkHitsBelowBytes) {
 
     static final Transfer DEFAULT = new Transfer(true, true, 192 * 1024, true, true, java.util.List.of(), true,
-        4 << 20, 4L << 20, 32, 1L << 20);
+        4 << 20, 4L << 20, 32, 0);
 
     public Transfer {
       check(spliceMinBytes >= 0, "transfer.splice-min-size", spliceMinBytes, ">= 0");

@@ -2,30 +2,12 @@ package dev.zcproxy.proxy.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -36,52 +18,23 @@ import org.junit.jupiter.api.Test;
 class HitCorkTest {
   private static final long BELOW = 1 << 20;
 
-  private EventLoopGroup group;
-  private final List<Channel> channels = new ArrayList<>();
-  private final BlockingQueue<Channel> accepted = new ArrayBlockingQueue<>(4);
+  private LoopbackChannels loopback;
 
   @AfterEach
   void close() throws Exception {
-    for (Channel c : channels) {
-      c.close().sync();
-    }
-    if (group != null) {
-      group.shutdownGracefully(0, 0, TimeUnit.SECONDS).sync();
+    if (loopback != null) {
+      loopback.close();
     }
   }
 
   /** An accepted connection of the given transport. */
   private Channel accept(boolean epoll) throws Exception {
-    if (epoll) {
-      assumeTrue(Epoll.isAvailable(), "epoll not available here");
-    }
-    group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
-    Channel server = new ServerBootstrap().group(group)
-        .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-        .childHandler(new ChannelInitializer<>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            accepted.add(ch);
-          }
-        })
-        .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
-    channels.add(server);
-    Channel client = new Bootstrap().group(group)
-        .channel(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
-        .handler(new ChannelInitializer<>() {
-          @Override
-          protected void initChannel(Channel ch) {}
-        })
-        .connect(server.localAddress()).sync().channel();
-    channels.add(client);
-    Channel child = accepted.poll(10, TimeUnit.SECONDS);
-    assertThat(child).isNotNull();
-    channels.add(child);
-    return child;
+    loopback = new LoopbackChannels(epoll);
+    return loopback.accept();
   }
 
   private static <T> T on(Channel ch, Callable<T> task) throws Exception {
-    return ch.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
+    return LoopbackChannels.on(ch, task);
   }
 
   private static boolean corked(Channel ch) throws Exception {

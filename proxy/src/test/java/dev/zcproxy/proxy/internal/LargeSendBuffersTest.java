@@ -4,29 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
-import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,56 +25,23 @@ class LargeSendBuffersTest {
   /** A connection's buffer before the raise. */
   private static final int SMALL = 32 << 10;
 
-  private EventLoopGroup group;
-  private final List<Channel> channels = new ArrayList<>();
-  private final BlockingQueue<Channel> accepted = new ArrayBlockingQueue<>(8);
+  private LoopbackChannels loopback;
 
   @AfterEach
   void close() throws Exception {
-    for (Channel c : channels) {
-      c.close().sync();
-    }
-    if (group != null) {
-      group.shutdownGracefully(0, 0, TimeUnit.SECONDS).sync();
+    if (loopback != null) {
+      loopback.close();
     }
   }
 
   /** Two accepted connections of the given transport, on one event loop (as a listener's connections may be). */
   private List<Channel> accept(boolean epoll) throws Exception {
-    if (epoll) {
-      assumeTrue(Epoll.isAvailable(), "epoll not available here");
-    }
-    group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
-    Channel server = new ServerBootstrap().group(group)
-        .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-        .childHandler(new ChannelInitializer<>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            accepted.add(ch);
-          }
-        })
-        .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
-    channels.add(server);
-    List<Channel> out = new ArrayList<>();
-    for (int i = 0; i < 2; i++) {
-      Channel client = new Bootstrap().group(group)
-          .channel(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
-          .handler(new ChannelInitializer<>() {
-            @Override
-            protected void initChannel(Channel ch) {}
-          })
-          .connect(server.localAddress()).sync().channel();
-      channels.add(client);
-      Channel child = accepted.poll(10, TimeUnit.SECONDS);
-      assertThat(child).isNotNull();
-      channels.add(child);
-      out.add(child);
-    }
-    return out;
+    loopback = new LoopbackChannels(epoll);
+    return List.of(loopback.accept(), loopback.accept());
   }
 
   private static <T> T on(Channel ch, Callable<T> task) throws Exception {
-    return ch.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
+    return LoopbackChannels.on(ch, task);
   }
 
   private static int sndbuf(Channel ch) throws Exception {

@@ -15,6 +15,8 @@ final class HeaderMaps {
 
   /** Lines a head usually has: the scratch arrays start this long and double when a head has more. */
   private static final int LINES = 16;
+  /** Scratch arrays grown past this many lines are dropped after the head that grew them. */
+  static final int MAX_KEPT_LINES = 256;
 
   /**
    * Each thread's scratch arrays for {@link #toHeaders}: {@link Headers#ofLines} copies what it keeps, so the arrays
@@ -41,9 +43,19 @@ final class HeaderMaps {
       }
       return Headers.ofLines(names, values, i);
     } finally {
-      java.util.Arrays.fill(names, 0, i, null);
-      java.util.Arrays.fill(values, 0, i, null);
+      if (n > MAX_KEPT_LINES) { // a head with very many fields (a hostile peer's) leaves no large arrays behind
+        scratch[0] = new String[LINES];
+        scratch[1] = new String[LINES];
+      } else {
+        java.util.Arrays.fill(names, 0, i, null);
+        java.util.Arrays.fill(values, 0, i, null);
+      }
     }
+  }
+
+  /** How many lines this thread's scratch arrays hold now (tests). */
+  static int scratchLines() {
+    return SCRATCH.get()[0].length;
   }
 
   static void copyInto(Headers headers, MultiMap target) {

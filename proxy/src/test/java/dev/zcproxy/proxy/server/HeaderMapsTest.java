@@ -53,4 +53,25 @@ class HeaderMapsTest {
       }
     }
   }
+
+  /** A head with thousands of fields is read whole, and the arrays it grew do not stay with the thread. */
+  @Test
+  void aHugeHeadLeavesNoLargeScratchArraysBehind() {
+    MultiMap huge = HttpHeaders.headers();
+    for (int i = 0; i < 5000; i++) {
+      huge.add("X-F" + i, "v");
+    }
+    assertThat(HeaderMaps.toHeaders(huge).size()).isEqualTo(5000);
+    assertThat(HeaderMaps.scratchLines()).isLessThanOrEqualTo(HeaderMaps.MAX_KEPT_LINES);
+    MultiMap small = HttpHeaders.headers().add("A", "1").add("B", "2").add("C", "3");
+    Headers h = HeaderMaps.toHeaders(small);
+    assertThat(h.get("b")).isEqualTo("2");
+    assertThat(h.size()).isEqualTo(3);
+    MultiMap some = HttpHeaders.headers();
+    for (int i = 0; i < 100; i++) {
+      some.add("X-S" + i, "v");
+    }
+    HeaderMaps.toHeaders(some);
+    assertThat(HeaderMaps.scratchLines()).as("a moderately long head keeps its grown arrays").isEqualTo(128);
+  }
 }

@@ -200,8 +200,11 @@ final class Relay {
   private void writeClientHead() {
     HttpServerResponse resp = ex.resp;
     resp.setStatusCode(head.status());
-    if (cres.statusMessage() != null) {
-      resp.setStatusMessage(cres.statusMessage());
+    String reason = cres.statusMessage();
+    // Vert.x makes a new Netty status (two AsciiStrings and their bytes) for any message set, even the standard
+    // one it would send anyway ("OK" for 200): set only a reason of the origin's own
+    if (reason != null && !reason.equals(dev.zcproxy.proxy.internal.HitWriter.reason(head.status()))) {
+      resp.setStatusMessage(reason);
     }
     HeaderMaps.copyInto(head.headers(), resp.headers());
     ex.decorate(outcome, cs);

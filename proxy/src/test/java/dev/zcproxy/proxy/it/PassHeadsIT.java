@@ -149,4 +149,29 @@ class PassHeadsIT {
       assertThat(got[i]).as("response %d (Host %s)", i, host).isEqualTo(resp.toString());
     }
   }
+
+  /**
+   * The origin's status line reaches the client as it was, reason phrase and all: the standard phrase (which the proxy
+   * no longer sets on Vert.x's response, Vert.x sends it anyway), a phrase of the origin's own for a known code, and
+   * the phrases of codes Netty has no name for.
+   */
+  @Test
+  void aPassKeepsTheOriginsReasonPhrase() throws Exception {
+    String[] lines = {"200 OK", "200 Fine Thanks", "404 Not Found", "404 Nope", "299 Custom", "200 OK", "503 Busy Now"};
+    origin = RawOrigin.start((req, socket) -> RawOrigin.write(socket, "HTTP/1.1 " + lines[(req.n() - 1) % lines.length]
+        + "\r\nCache-Control: no-store\r\nContent-Length: 2\r\n\r\nok"));
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    try (Socket s = conns.connect()) {
+      OutputStream out = s.getOutputStream();
+      InputStream in = s.getInputStream();
+      for (String line : lines) {
+        out.write("GET /reason HTTP/1.1\r\nHost: a.example\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        out.flush();
+        String got = readResponse(in);
+        assertThat(got.substring(0, got.indexOf("\r\n"))).isEqualTo("HTTP/1.1 " + line);
+        assertThat(got).endsWith("\r\n\r\nok");
+      }
+    }
+    assertThat(origin.requests).hasValue(lines.length);
+  }
 }

@@ -2,6 +2,7 @@ package dev.zcproxy.proxy.origin;
 
 import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.OriginCodec;
+import dev.zcproxy.proxy.internal.OriginRequestHeaders;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.MultiMap;
@@ -283,6 +284,7 @@ public final class OriginClient {
         boolean reused = false;
         Future<HttpClientResponse> resp;
         try {
+          OriginRequestHeaders.give(req, headers); // not in the options: Vert.x would copy them into a map of its own
           reused = OriginCodec.reused(req.connection());
           OriginCodec.InterimListener listener = interim == null ? null : this;
           if (!OriginCodec.onInterim(req.connection(), listener) && listener != null) {
@@ -310,7 +312,6 @@ public final class OriginClient {
           .setHost(p.tls == null ? p.url.host() : p.tls.serverName(p.url.host()))
           .setPort(p.url.port())
           .setURI(uri)
-          .setHeaders(headers)
           .setConnectTimeout(config.connectTimeout().toMillis())
           .setIdleTimeout(config.firstByteTimeout().toMillis());
       if (p.tls != null && p.tls.overridesServerName()) {

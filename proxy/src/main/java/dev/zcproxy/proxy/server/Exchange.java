@@ -55,6 +55,8 @@ final class Exchange {
   /** The origin's response status, or -1 when none was received. */
   private int originStatus = -1;
   private long originMicros = -1;
+  /** Whether the client reached the proxy over TLS. */
+  private final boolean tls;
   /** What the connection had been handed when this exchange began, to tell how its body really went. */
   private final dev.zcproxy.proxy.transfer.TransferPlatform.WriteCount writeMark;
 
@@ -79,7 +81,8 @@ final class Exchange {
     this.req = req;
     this.resp = req.response();
     this.context = ctx.vertx().getOrCreateContext();
-    this.head = new RequestHead(req.method().name(), req.isSSL() ? "https" : "http",
+    this.tls = req.isSSL(); // Vert.x looks for a TLS handler in the pipeline each time: asked once here
+    this.head = new RequestHead(req.method().name(), tls ? "https" : "http",
         authority == null ? ctx.originAuthority() : authority, target, headers);
     this.primaryKey = ctx.keys().of(head, route == null ? "" : route.keySuffix());
     resp.closeHandler(v -> clientGone = true);
@@ -137,7 +140,7 @@ final class Exchange {
    * counted so far in {@link #bodyBytes} (writers add to it as their writes complete).
    */
   void finish(CacheOutcome outcome, TransferMode how, Future<Void> sent) {
-    TransferMode mode = how.on(req.isSSL(), req.version() == HttpVersion.HTTP_2);
+    TransferMode mode = how.on(tls, req.version() == HttpVersion.HTTP_2);
     sent.onComplete(ar -> {
       if (finished) {
         return;
@@ -151,7 +154,7 @@ final class Exchange {
       // Count what the connection was handed, not what was planned: a silent copy shows as a fallback.
       dev.zcproxy.proxy.transfer.TransferPlatform.WriteCount wrote = ctx.planner().wroteSince(req, writeMark);
       TransferMode used = spliceStarted ? mode
-          : ctx.planner().settle(mode, wrote, bytes).on(req.isSSL(), req.version() == HttpVersion.HTTP_2);
+          : ctx.planner().settle(mode, wrote, bytes).on(tls, req.version() == HttpVersion.HTTP_2);
       if (used != mode) {
         ctx.metrics().transferFallback(mode, used);
       }

@@ -947,7 +947,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     for (String name : FORWARDING_FIELDS) {
       m.remove(name);
     }
-    String proto = req.isSSL() ? "https" : "http";
+    String proto = head.scheme(); // https when the client came over TLS, as req.isSSL() (which walks the pipeline)
     String host = head.authority();
     if (client != null) {
       m.set("x-forwarded-for", xff == null ? client : xff + ", " + client);

@@ -5,7 +5,6 @@ import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.micrometer.core.instrument.FunctionCounter;
-import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.vertx.core.Vertx;
@@ -230,9 +229,8 @@ final class Dashboard {
     long[][] buckets = new long[LATENCY_OUTCOMES.length + 1][];
     double[][] bounds = new double[LATENCY_OUTCOMES.length + 1][];
     for (int i = 0; i <= LATENCY_OUTCOMES.length; i++) {
-      Timer t = i < LATENCY_OUTCOMES.length ? null : metrics.registry().find("zcproxy.origin.duration").timer();
       HistogramSnapshot hs = i < LATENCY_OUTCOMES.length ? metrics.requestDuration(LATENCY_OUTCOMES[i])
-          : t == null ? null : t.takeSnapshot();
+          : metrics.originDuration();
       CountAtBucket[] cab = hs == null ? new CountAtBucket[0] : hs.histogramCounts();
       buckets[i] = new long[cab.length + 1];
       bounds[i] = new double[cab.length];

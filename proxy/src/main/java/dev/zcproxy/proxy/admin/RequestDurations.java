@@ -16,19 +16,33 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The request latency histogram of {@link ResponseTally} in the Prometheus registry: a histogram family
- * {@code <name>} by {@code outcome} (buckets in seconds, {@code +Inf}, count, sum) and a gauge family
- * {@code <name>_max}, the samples Micrometer's timer with service-level objectives rendered before.
+ * A latency histogram of {@link ResponseTally} in the Prometheus registry: a histogram family {@code <name>}
+ * (buckets in seconds, {@code +Inf}, count, sum) and a gauge family {@code <name>_max}, the samples Micrometer's
+ * timer with service-level objectives rendered before; by {@code outcome} for the requests' latency, without labels
+ * for the origin's ({@link #origin}).
  */
 final class RequestDurations implements MultiCollector {
   private final ResponseTally tally;
   private final String name;
   private final String help;
+  /** Whether this is the origin's row (one unlabelled point) rather than the outcomes'. */
+  private final boolean origin;
 
+  /** The requests' latency by outcome. */
   RequestDurations(ResponseTally tally, String name, String help) {
+    this(tally, name, help, false);
+  }
+
+  private RequestDurations(ResponseTally tally, String name, String help, boolean origin) {
     this.tally = tally;
     this.name = name;
     this.help = help;
+    this.origin = origin;
+  }
+
+  /** The origin's time to a response head ({@link ResponseTally#origin}), one point without labels. */
+  static RequestDurations origin(ResponseTally tally, String name, String help) {
+    return new RequestDurations(tally, name, help, true);
   }
 
   @Override
@@ -41,16 +55,23 @@ final class RequestDurations implements MultiCollector {
     upper[bounds.length] = Double.POSITIVE_INFINITY;
     List<HistogramDataPointSnapshot> points = new ArrayList<>();
     List<GaugeSnapshot.GaugeDataPointSnapshot> maxima = new ArrayList<>();
-    for (CacheOutcome o : CacheOutcome.values()) {
-      ResponseTally.Latency l = tally.latency(o);
-      Labels labels = Labels.of("outcome", o.name());
-      points.add(new HistogramDataPointSnapshot(ClassicHistogramBuckets.of(upper, l.buckets()), l.sumNanos() / 1e9,
-          labels, Exemplars.EMPTY, 0L));
-      maxima.add(new GaugeSnapshot.GaugeDataPointSnapshot(l.maxNanos() / 1e9, labels, null));
+    if (origin) {
+      add(tally.originLatency(), Labels.EMPTY, upper, points, maxima);
+    } else {
+      for (CacheOutcome o : CacheOutcome.values()) {
+        add(tally.latency(o), Labels.of("outcome", o.name()), upper, points, maxima);
+      }
     }
     return new MetricSnapshots(
         new io.prometheus.metrics.model.snapshots.HistogramSnapshot(new MetricMetadata(name, help), points),
         new GaugeSnapshot(new MetricMetadata(name + "_max", help), maxima));
+  }
+
+  private static void add(ResponseTally.Latency l, Labels labels, double[] upper, List<HistogramDataPointSnapshot> points,
+      List<GaugeSnapshot.GaugeDataPointSnapshot> maxima) {
+    points.add(new HistogramDataPointSnapshot(ClassicHistogramBuckets.of(upper, l.buckets()), l.sumNanos() / 1e9,
+        labels, Exemplars.EMPTY, 0L));
+    maxima.add(new GaugeSnapshot.GaugeDataPointSnapshot(l.maxNanos() / 1e9, labels, null));
   }
 
   @Override
@@ -60,7 +81,15 @@ final class RequestDurations implements MultiCollector {
 
   /** Micrometer's view of one outcome's latency (base unit nanoseconds; bucket counts cumulative). */
   static HistogramSnapshot snapshot(ResponseTally tally, CacheOutcome outcome) {
-    ResponseTally.Latency l = tally.latency(outcome);
+    return snapshot(tally, tally.latency(outcome));
+  }
+
+  /** Micrometer's view of the origin's latency, as {@link #snapshot(ResponseTally, CacheOutcome)}. */
+  static HistogramSnapshot originSnapshot(ResponseTally tally) {
+    return snapshot(tally, tally.originLatency());
+  }
+
+  private static HistogramSnapshot snapshot(ResponseTally tally, ResponseTally.Latency l) {
     long[] bounds = tally.boundsNanos();
     CountAtBucket[] counts = new CountAtBucket[bounds.length];
     long cumulative = 0;

@@ -17,13 +17,19 @@ import java.util.concurrent.TimeUnit;
  * store with release semantics and the last one of a response as a volatile store, which a reader's acquire read
  * of the sum sees; the counts of a thread that ended are folded into a retired array when the next thread joins.
  *
- * <p>Latency is a fixed-bucket histogram per outcome (count, sum in nanoseconds, a count per bucket bound) and a
+ * <p>Latency is a fixed-bucket histogram per outcome, and one more of the origin's time to a response head ({@link
+ * #origin}: stored before its response is counted, so it is seen with it), each (count, sum in nanoseconds, a count
+ * per bucket bound) with a
  * maximum over a sliding window of {@link #MAX_ROTATIONS} rotations of {@link #ROTATE_NANOS}, as Micrometer's
  * timers in the Prometheus registry keep it (expiry one step, one minute, in three buffers).
  */
 final class ResponseTally {
   private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
   static final int OUTCOMES = CacheOutcome.values().length;
+  /** The latency row after the outcomes' ones: the origin's time to a response head ({@link #origin}). */
+  static final int ORIGIN = OUTCOMES;
+  /** Latency rows: one per outcome, then {@link #ORIGIN}. */
+  private static final int ROWS = OUTCOMES + 1;
   static final int MODES = TransferMode.values().length;
   /** How long one maximum buffer covers; the reported maximum spans the last {@link #MAX_ROTATIONS} of them. */
   static final long ROTATE_NANOS = TimeUnit.SECONDS.toNanos(20);
@@ -62,8 +68,8 @@ final class ResponseTally {
   ResponseTally(long[] boundsNanos) {
     this.boundsNanos = boundsNanos.clone();
     this.latencyStride = 2 + boundsNanos.length + 1;
-    this.maxima = latency + OUTCOMES * latencyStride;
-    this.size = maxima + OUTCOMES * maximaStride;
+    this.maxima = latency + ROWS * latencyStride;
+    this.size = maxima + ROWS * maximaStride;
     this.retired = new long[size];
   }
 
@@ -112,22 +118,32 @@ final class ResponseTally {
   private void response(long[] c, CacheOutcome outcome, TransferMode mode, long bodyBytes, long durationNanos) {
     int o = outcome.ordinal();
     if (durationNanos >= 0) {
-      int at = latency + o * latencyStride;
-      add(c, at + 1, durationNanos);
-      add(c, at + 2 + bucket(durationNanos), 1);
-      add(c, at, 1);
-      long rotation = System.nanoTime() / ROTATE_NANOS;
-      int m = maxima + o * maximaStride + 2 * (int) Math.floorMod(rotation, (long) MAX_ROTATIONS);
-      if (c[m] != rotation) {
-        LONGS.setRelease(c, m + 1, durationNanos);
-        LONGS.setRelease(c, m, rotation);
-      } else if (durationNanos > c[m + 1]) {
-        LONGS.setRelease(c, m + 1, durationNanos);
-      }
+      record(c, o, durationNanos);
     }
     add(c, modeBytes + mode.ordinal(), bodyBytes);
     int i = byOutcomeAndMode + o * MODES + mode.ordinal();
     LONGS.setVolatile(c, i, c[i] + 1); // last: a waiter that sees nothing pending after it sees this
+  }
+
+  /** Records a latency in row {@code row}: count, sum, bucket and the current rotation's maximum. */
+  private void record(long[] c, int row, long nanos) {
+    int at = latency + row * latencyStride;
+    add(c, at + 1, nanos);
+    add(c, at + 2 + bucket(nanos), 1);
+    add(c, at, 1);
+    long rotation = System.nanoTime() / ROTATE_NANOS;
+    int m = maxima + row * maximaStride + 2 * (int) Math.floorMod(rotation, (long) MAX_ROTATIONS);
+    if (c[m] != rotation) {
+      LONGS.setRelease(c, m + 1, nanos);
+      LONGS.setRelease(c, m, rotation);
+    } else if (nanos > c[m + 1]) {
+      LONGS.setRelease(c, m + 1, nanos);
+    }
+  }
+
+  /** Records on the calling thread how long the origin took to a response head ({@code nanos >= 0}). */
+  void origin(long nanos) {
+    record(own.get(), ORIGIN, nanos);
   }
 
   /** Body bytes a response handed its client connection as file regions and as buffers. */
@@ -209,22 +225,31 @@ final class ResponseTally {
 
   /** The latency of {@code outcome}'s responses so far, summed over every thread. */
   Latency latency(CacheOutcome outcome) {
-    int at = latency + outcome.ordinal() * latencyStride;
+    return latency(outcome.ordinal());
+  }
+
+  /** The origin's time to a response head so far ({@link #origin}), summed over every thread. */
+  Latency originLatency() {
+    return latency(ORIGIN);
+  }
+
+  private Latency latency(int row) {
+    int at = latency + row * latencyStride;
     long[] buckets = new long[boundsNanos.length + 1];
     for (int b = 0; b < buckets.length; b++) {
       buckets[b] = sum(at + 2 + b);
     }
-    return new Latency(sum(at), sum(at + 1), max(outcome), buckets);
+    return new Latency(sum(at), sum(at + 1), max(row), buckets);
   }
 
-  /** The longest latency of {@code outcome} recorded in the current and the previous two rotations. */
-  private synchronized long max(CacheOutcome outcome) {
+  /** The longest latency of row {@code row} recorded in the current and the previous two rotations. */
+  private synchronized long max(int row) {
     long oldest = System.nanoTime() / ROTATE_NANOS - (MAX_ROTATIONS - 1);
     long max = 0;
     for (int k = -1; k < slots.size(); k++) {
       long[] c = k < 0 ? retired : slots.get(k).counts();
       for (int r = 0; r < MAX_ROTATIONS; r++) {
-        int m = maxima + outcome.ordinal() * maximaStride + 2 * r;
+        int m = maxima + row * maximaStride + 2 * r;
         long rotation = (long) LONGS.getAcquire(c, m);
         long v = (long) LONGS.getAcquire(c, m + 1);
         if (rotation >= oldest && v > max) {

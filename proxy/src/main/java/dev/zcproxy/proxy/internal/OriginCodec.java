@@ -86,8 +86,11 @@ public final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.
   private volatile int written;
   private InterimListener listener;
   private final Decoder decoder;
+  /** The connection this codec frames. */
+  private final Channel channel;
 
-  private OriginCodec(HttpClientOptions options) {
+  private OriginCodec(HttpClientOptions options, Channel channel) {
+    this.channel = channel;
     decoder = new Decoder(new HttpDecoderConfig()
         .setMaxInitialLineLength(options.getMaxInitialLineLength())
         .setMaxHeaderSize(options.getMaxHeaderSize())
@@ -109,7 +112,7 @@ public final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.
     if (!(current instanceof HttpClientCodec) || p.get("handler") == null) {
       return false;
     }
-    OriginCodec codec = new OriginCodec(options);
+    OriginCodec codec = new OriginCodec(options, p.channel());
     p.replace("codec", "codec", codec);
     p.addBefore("handler", GUARD, codec.new Guard());
     return true;
@@ -120,19 +123,36 @@ public final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.
    * when the connection has no {@link OriginCodec}. Call before the request is written.
    */
   public static boolean onInterim(HttpConnection conn, InterimListener listener) {
-    if (!(conn instanceof VertxConnection vc)) {
+    OriginCodec codec = of(conn);
+    if (codec == null) {
       return false;
     }
-    Channel ch = vc.channelHandlerContext().channel();
-    if (!(ch.pipeline().get("codec") instanceof OriginCodec codec)) {
-      return false;
-    }
-    if (ch.eventLoop().inEventLoop()) {
-      codec.listener = listener;
-    } else {
-      ch.eventLoop().execute(() -> codec.listener = listener); // runs before the request's own write
-    }
+    codec.interimTo(listener);
     return true;
+  }
+
+  /**
+   * The codec of {@code conn}, or {@code null} when it has none (it kept Vert.x's): one look into the pipeline for
+   * both {@link #interimTo} and {@link #carriedRequests} before a request.
+   */
+  public static OriginCodec of(HttpConnection conn) {
+    return conn instanceof VertxConnection vc && vc.channelHandlerContext().pipeline().get("codec") instanceof OriginCodec codec
+        ? codec : null;
+  }
+
+  /** As {@link #onInterim(HttpConnection, InterimListener)} on this codec's connection. */
+  public void interimTo(InterimListener l) {
+    Channel ch = channel;
+    if (ch.eventLoop().inEventLoop()) {
+      listener = l;
+    } else {
+      ch.eventLoop().execute(() -> listener = l); // runs before the request's own write
+    }
+  }
+
+  /** Whether this codec's connection already carried a request, as {@link #reused(HttpConnection)}. */
+  public boolean carriedRequests() {
+    return written > 0;
   }
 
   /**

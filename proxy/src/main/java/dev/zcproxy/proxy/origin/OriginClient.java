@@ -285,9 +285,12 @@ public final class OriginClient {
         Future<HttpClientResponse> resp;
         try {
           OriginRequestHeaders.give(req, headers); // not in the options: Vert.x would copy them into a map of its own
-          reused = OriginCodec.reused(req.connection());
+          OriginCodec codec = OriginCodec.of(req.connection()); // one pipeline look-up for both questions
+          reused = codec != null && codec.carriedRequests();
           OriginCodec.InterimListener listener = interim == null ? null : this;
-          if (!OriginCodec.onInterim(req.connection(), listener) && listener != null) {
+          if (codec != null) {
+            codec.interimTo(listener);
+          } else if (listener != null) {
             req.earlyHintsHandler(h -> listener.interim(103, "Early Hints", h));
           }
           if (body == null) {

@@ -309,7 +309,15 @@ public final class ProxyMetrics {
    * {@code ram} of {@code bodyBytes} that took {@code durationNanos}.
    */
   public void frontHit(long handed, long bodyBytes, long durationNanos) {
-    tally.frontHit(handed, bodyBytes, Math.max(0, durationNanos));
+    frontHit(handed, bodyBytes, durationNanos, System.nanoTime());
+  }
+
+  /**
+   * {@link #frontHit(long, long, long)} ended at {@code nowNanos} ({@link System#nanoTime}, just read by the caller):
+   * the latency's maximum is kept for that time without reading the clock again.
+   */
+  public void frontHit(long handed, long bodyBytes, long durationNanos, long nowNanos) {
+    tally.frontHit(handed, bodyBytes, Math.max(0, durationNanos), nowNanos);
     java.util.Queue<Waiter> w = responseWaiters[CacheOutcome.HIT.ordinal()];
     if (!w.isEmpty()) {
       release(w, tally.responses(CacheOutcome.HIT));

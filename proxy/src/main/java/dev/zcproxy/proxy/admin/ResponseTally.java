@@ -96,15 +96,15 @@ final class ResponseTally {
 
   /** Counts a response on the calling thread; {@code durationNanos < 0} records no latency. */
   void response(CacheOutcome outcome, TransferMode mode, long bodyBytes, long durationNanos) {
-    response(own.get(), outcome, mode, bodyBytes, durationNanos);
+    response(own.get(), outcome, mode, bodyBytes, durationNanos, durationNanos >= 0 ? System.nanoTime() : 0);
   }
 
   /** A hit answered in front of Vert.x from RAM: {@link #frontHit}, {@link #written} and {@link #response} at once. */
-  void frontHit(long handedBytes, long bodyBytes, long durationNanos) {
+  void frontHit(long handedBytes, long bodyBytes, long durationNanos, long nowNanos) {
     long[] c = own.get();
     add(c, frontHits, 1);
     add(c, writtenBuffer, handedBytes);
-    response(c, CacheOutcome.HIT, TransferMode.RAM, bodyBytes, durationNanos);
+    response(c, CacheOutcome.HIT, TransferMode.RAM, bodyBytes, durationNanos, nowNanos);
   }
 
   /** A hit answered in front of Vert.x from its file: {@link #frontHit}, {@link #written} and {@link #response} at once. */
@@ -112,13 +112,15 @@ final class ResponseTally {
     long[] c = own.get();
     add(c, frontHits, 1);
     add(c, writtenFile, regionBytes);
-    response(c, CacheOutcome.HIT, TransferMode.SENDFILE, bodyBytes, durationNanos);
+    response(c, CacheOutcome.HIT, TransferMode.SENDFILE, bodyBytes, durationNanos, System.nanoTime());
   }
 
-  private void response(long[] c, CacheOutcome outcome, TransferMode mode, long bodyBytes, long durationNanos) {
+  /** @param nowNanos {@link System#nanoTime} at the response's end (the latency maximum's rotation) */
+  private void response(long[] c, CacheOutcome outcome, TransferMode mode, long bodyBytes, long durationNanos,
+      long nowNanos) {
     int o = outcome.ordinal();
     if (durationNanos >= 0) {
-      record(c, o, durationNanos);
+      record(c, o, durationNanos, nowNanos);
     }
     add(c, modeBytes + mode.ordinal(), bodyBytes);
     int i = byOutcomeAndMode + o * MODES + mode.ordinal();
@@ -126,12 +128,13 @@ final class ResponseTally {
   }
 
   /** Records a latency in row {@code row}: count, sum, bucket and the current rotation's maximum. */
-  private void record(long[] c, int row, long nanos) {
+  /** @param nowNanos {@link System#nanoTime} now (the latency maximum's rotation) */
+  private void record(long[] c, int row, long nanos, long nowNanos) {
     int at = latency + row * latencyStride;
     add(c, at + 1, nanos);
     add(c, at + 2 + bucket(nanos), 1);
     add(c, at, 1);
-    long rotation = System.nanoTime() / ROTATE_NANOS;
+    long rotation = nowNanos / ROTATE_NANOS;
     int m = maxima + row * maximaStride + 2 * (int) Math.floorMod(rotation, (long) MAX_ROTATIONS);
     if (c[m] != rotation) {
       LONGS.setRelease(c, m + 1, nanos);
@@ -143,7 +146,7 @@ final class ResponseTally {
 
   /** Records on the calling thread how long the origin took to a response head ({@code nanos >= 0}). */
   void origin(long nanos) {
-    record(own.get(), ORIGIN, nanos);
+    record(own.get(), ORIGIN, nanos, System.nanoTime());
   }
 
   /** Body bytes a response handed its client connection as file regions and as buffers. */

@@ -34,7 +34,13 @@ public final class TopUrls {
   private final Cache<String, Counts> counts;
   /** How many times in a row a thread counts a URL on the counts it looked up, before it looks them up again. */
   static final int REREAD = 64;
-  private final ThreadLocal<Last> last = ThreadLocal.withInitial(Last::new);
+  /** Netty's thread-local: an indexed read on an event loop (a {@code FastThreadLocalThread}), a map elsewhere. */
+  private final io.netty.util.concurrent.FastThreadLocal<Last> last = new io.netty.util.concurrent.FastThreadLocal<>() {
+    @Override
+    protected Last initialValue() {
+      return new Last();
+    }
+  };
 
   /** @param capacity how many URLs are tracked at most */
   public TopUrls(int capacity) {

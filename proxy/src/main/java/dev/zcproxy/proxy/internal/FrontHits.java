@@ -3,8 +3,6 @@ package dev.zcproxy.proxy.internal;
 import dev.zcproxy.cache.EncodedHead;
 import dev.zcproxy.cache.Headers;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
@@ -436,21 +434,72 @@ public final class FrontHits extends FlushAtReadEnd {
   }
 
   /**
-   * The promise of a hit's last write, which tells the hit's {@link Sent} its outcome: one object per hit where a
-   * promise and a listener were two.
+   * The promise of a hit's last write, which tells the hit's {@link Sent} its outcome as it completes: not a listener of
+   * itself, so completing it takes none of {@code DefaultPromise}'s listener bookkeeping (a lock taken to add the
+   * listener, two more to run it, the thread's notification depth). Other listeners added to it (the send buffer's,
+   * the cork's) are told by {@code DefaultPromise} as before, {@code sent} after them. {@code sent} runs on the
+   * channel's event loop, once.
    */
-  static final class SentPromise extends DefaultChannelPromise implements ChannelFutureListener {
+  static final class SentPromise extends DefaultChannelPromise {
     private final Sent sent;
 
     SentPromise(ChannelHandlerContext writer, Sent sent) {
       super(writer.channel(), writer.executor());
       this.sent = sent;
-      addListener(this);
     }
 
     @Override
-    public void operationComplete(ChannelFuture f) {
-      sent.done(f.isSuccess());
+    public ChannelPromise setSuccess(Void result) {
+      super.setSuccess(result); // throws when already complete: then sent was told before
+      tell(true);
+      return this;
+    }
+
+    @Override
+    public boolean trySuccess(Void result) {
+      if (!super.trySuccess(result)) {
+        return false;
+      }
+      tell(true);
+      return true;
+    }
+
+    @Override
+    public ChannelPromise setFailure(Throwable cause) {
+      super.setFailure(cause);
+      tell(false);
+      return this;
+    }
+
+    @Override
+    public boolean tryFailure(Throwable cause) {
+      if (!super.tryFailure(cause)) {
+        return false;
+      }
+      tell(false);
+      return true;
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      if (!super.cancel(mayInterruptIfRunning)) {
+        return false;
+      }
+      tell(false);
+      return true;
+    }
+
+    /** Tells {@code sent} on the event loop, as a listener would be told; what it throws is logged, not rethrown. */
+    private void tell(boolean complete) {
+      if (!executor().inEventLoop()) {
+        executor().execute(() -> tell(complete));
+        return;
+      }
+      try {
+        sent.done(complete);
+      } catch (Throwable t) { // as DefaultPromise treats a listener that throws: the write loop goes on
+        LOG.warn("a hit's completion threw", t);
+      }
     }
   }
 

@@ -127,8 +127,11 @@ final class ResponseTally {
     LONGS.setVolatile(c, i, c[i] + 1); // last: a waiter that sees nothing pending after it sees this
   }
 
-  /** Records a latency in row {@code row}: count, sum, bucket and the current rotation's maximum. */
-  /** @param nowNanos {@link System#nanoTime} now (the latency maximum's rotation) */
+  /**
+   * Records a latency in row {@code row}: count, sum, bucket and the current rotation's maximum.
+   *
+   * @param nowNanos {@link System#nanoTime} now (the latency maximum's rotation)
+   */
   private void record(long[] c, int row, long nanos, long nowNanos) {
     int at = latency + row * latencyStride;
     add(c, at + 1, nanos);

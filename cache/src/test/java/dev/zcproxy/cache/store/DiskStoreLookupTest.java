@@ -141,10 +141,11 @@ class DiskStoreLookupTest {
   }
 
   @Test
-  void theStoreKeepsAQuarterOfTheDescriptorLimitOpenBetween1024And16384Files() {
+  void theStoreKeepsHalfTheDescriptorLimitOpenBetween1024And16384Files() {
     assertThat(DiskStore.maxOpenFilesFor(-1)).as("limit unknown").isEqualTo(1024);
     assertThat(DiskStore.maxOpenFilesFor(1024)).isEqualTo(1024);
-    assertThat(DiskStore.maxOpenFilesFor(20_000)).isEqualTo(5_000);
+    assertThat(DiskStore.maxOpenFilesFor(4096)).isEqualTo(2048);
+    assertThat(DiskStore.maxOpenFilesFor(20_000)).isEqualTo(10_000);
     assertThat(DiskStore.maxOpenFilesFor(1L << 20)).isEqualTo(16_384);
   }
 

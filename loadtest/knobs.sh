@@ -13,6 +13,8 @@
 # (the java binary, default java on PATH: e.g. V_jdk25_JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java).
 # CELLS: SCENARIO:SIZE:THREADSxCONNECTIONS (scenarios/<SCENARIO>.lua with size=SIZE). zipf and storm cells start
 # cold as in run.sh: every measured run and its warm-up get a fresh salt (e.g. CELLS="zipf:10000:1x16 zipf:10000:2x128").
+# keys cells are warm as in run.sh: each process fetches every key of the cell's size once (curl) before the cell's
+# warm-up (e.g. CELLS="keys:1k:1x16 keys:4k:2x128"). Each row also has the proxy's peak RSS (VmHWM) at the cell's end.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,6 +27,7 @@ CELLS=${CELLS:-hit:256k:1x16 hit:256k:2x128 hit:1m:1x16 hit:1m:2x128 hit:100m:1x
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-3s}
+KEYS=10000 # keys.lua's default: keys cells get every key once (curl) before their wrk warm-up
 ORIGIN_PORT=${ORIGIN_PORT:-18481}
 ZCPROXY_PORT=${ZCPROXY_PORT:-18480}
 ZCPROXY_ADMIN_PORT=${ZCPROXY_ADMIN_PORT:-18490}
@@ -47,13 +50,23 @@ sizes=$(for c in $CELLS; do IFS=: read -r _ s _ <<<"$c"; echo "$s"; done | sort 
 start_origin "${V_base_JAR:-$ROOT/proxy/target/zcproxy.jar}" "127.0.0.1:$ORIGIN_PORT" "$WORK/data" "$(nproc)" "$sizes" \
   "$WORK/origin.log" || die "origin did not start"
 TICKS=$(getconf CLK_TCK)
-printf 'round\tvariant\tscenario\tsize\tconns\trequests\tbytes\tduration_s\tcpu_s\torigin_reqs\tmachine_cpu_s\n' >"$OUT"
+printf 'round\tvariant\tscenario\tsize\tconns\trequests\tbytes\tduration_s\tcpu_s\torigin_reqs\tmachine_cpu_s\tpeak_rss_mb\n' >"$OUT"
 # busy_ticks: the whole machine's busy CPU ticks (wrk, origin and proxy together, softirq included): on loopback
 # some of a sender's work runs in the receiver's context and the other way round, so a knob that moves work
 # between them shows in the proxy's own CPU but not here
 busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 # salt_arg SCENARIO TAG: a fresh salt for the scenarios that start cold (their keys are new to every run)
 salt_arg() { case $1 in zipf | storm) echo "salt=$2-$RANDOM$RANDOM" ;; esac; }
+# warm_keys BASE SIZE: each of keys.lua's KEYS (10,000) URLs of that size once, 4 parallel curls (run.sh's warm_keys)
+warm_keys() {
+  local q=$((KEYS / 4)) i lo hi pids=()
+  for ((i = 0; i < 4; i++)); do
+    lo=$((i * q)); hi=$(((i == 3) ? KEYS - 1 : (i + 1) * q - 1))
+    curl -s "$1/bytes/$2?k=[$lo-$hi]&e=0" >/dev/null &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+}
 base=http://127.0.0.1:$ZCPROXY_PORT
 for ((round = 1; round <= ROUNDS; round++)); do
   order=$VARIANTS
@@ -68,9 +81,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
       --cache-size 2GiB --admin "127.0.0.1:$ZCPROXY_ADMIN_PORT" >"$WORK/zcproxy-$v.log" 2>&1 &
     PROXY_PID=$!
     wait_http "$base/" 60 "$PROXY_PID" || die "zcproxy ($v) did not start: $(tail -2 "$WORK/zcproxy-$v.log")"
+    warmed=" "
     for c in $CELLS; do
       IFS=: read -r sc size _ <<<"$c"
       [[ $sc == hit ]] && curl -s -o /dev/null "$base/files/$size"
+      if [[ $sc == keys && $warmed != *" $size "* ]]; then # every key once, as run.sh: the keys cells measure warm hits
+        warm_keys "$base" "$size"
+        warmed+="$size "
+      fi
       # shellcheck disable=SC2046
       wrk -t1 -c16 -d"$WARMUP" -s "$HERE/scenarios/$sc.lua" "$base" -- size="$size" $(salt_arg "$sc" "warm-$v") >/dev/null 2>&1 || true
     done
@@ -81,10 +99,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
       line=$(wrk -t"${conns%x*}" -c"${conns#*x}" -d"$DURATION" --timeout 60s -s "$HERE/scenarios/$sc.lua" "$base" \
         -- size="$size" $(salt_arg "$sc" "r$round-$v-$conns") 2>&1 | grep '^ZCRESULT' || true)
       c1=$(cpu_ticks "$PROXY_PID") o1=$(origin_total "127.0.0.1:$ORIGIN_PORT") m1=$(busy_ticks)
-      awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" -v o="$((${o1:-0} - ${o0:-0}))" -v m="$((m1 - m0))" '
+      awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" -v o="$((${o1:-0} - ${o0:-0}))" -v m="$((m1 - m0))" -v hwm="$(hwm_kb "$PROXY_PID")" '
         BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); x[p[1]] = p[2] }
-          printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
-            x["duration_us"] / 1e6, cpu / hz, o, m / hz }' | tee -a "$OUT" >&2
+          printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%.2f\t%.0f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
+            x["duration_us"] / 1e6, cpu / hz, o, m / hz, hwm / 1024 }' | tee -a "$OUT" >&2
     done
     stop_pid "$PROXY_PID" zcproxy
     wait "$PROXY_PID" 2>/dev/null || true
@@ -94,6 +112,7 @@ done
 
 # medians per cell and variant, ratios to the first variant
 awk -F'\t' -v first="${VARIANTS%% *}" '
+  function maxof(list,    a, n, i, m) { n = split(list, a, " "); m = 0; for (i = 1; i <= n; i++) if (a[i] + 0 > m) m = a[i] + 0; return m }
   function median(list,    a, n, i, j, t) {
     n = split(list, a, " ")
     for (i = 2; i <= n; i++) { t = a[i] + 0; j = i - 1; while (j >= 1 && a[j] + 0 > t) { a[j + 1] = a[j]; j-- } a[j + 1] = t }
@@ -105,18 +124,19 @@ awk -F'\t' -v first="${VARIANTS%% *}" '
     mb = $7 / $8 / 1e6; mbs[k, $2] = mbs[k, $2] " " mb
     if ($7 > 0) { gb[k, $2] = gb[k, $2] " " $9 / ($7 / 1e9); if (NF >= 11) mgb[k, $2] = mgb[k, $2] " " $11 / ($7 / 1e9) }
     if ($6 > 0) { rps[k, $2] = rps[k, $2] " " $6 / $8; c10k[k, $2] = c10k[k, $2] " " $9 / $6 * 10000; opr[k, $2] = opr[k, $2] " " $10 / $6 }
-    if ($10 > 0) cpm[k, $2] = cpm[k, $2] " " $9 / $10 * 1000 }
+    if ($10 > 0) cpm[k, $2] = cpm[k, $2] " " $9 / $10 * 1000
+    if (NF >= 12 && $12 > 0) rss[k, $2] = rss[k, $2] " " $12 }
   END {
-    printf "| cell | variant | MB/s | vs %s | CPU s/GB | vs %s | all CPU s/GB | req/s | CPU s/10k req | origin req/req | CPU ms/origin req |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n", first, first
+    printf "| cell | variant | MB/s | vs %s | CPU s/GB | vs %s | all CPU s/GB | req/s | CPU s/10k req | origin req/req | CPU ms/origin req | peak RSS MB (max) |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n", first, first
     for (c = 1; c <= nc; c++) {
       k = cells[c]; bm = median(mbs[k, first]); bg = median(gb[k, first])
       for (i = 1; i <= nv; i++) {
         v = vl[i]; if (!((k, v) in mbs)) continue
         m = median(mbs[k, v]); g = median(gb[k, v])
-        printf "| %s | %s | %.0f | %s | %.3f | %s | %s | %.0f | %.3f | %.3f | %s |\n", k, v, m, (bm > 0 ? sprintf("%.2fx", m / bm) : "-"), g,
+        printf "| %s | %s | %.0f | %s | %.3f | %s | %s | %.0f | %.3f | %.3f | %s | %s |\n", k, v, m, (bm > 0 ? sprintf("%.2fx", m / bm) : "-"), g,
           (bg > 0 ? sprintf("%.2fx", g / bg) : "-"), ((k, v) in mgb ? sprintf("%.3f", median(mgb[k, v])) : "-"),
           median(rps[k, v]), median(c10k[k, v]), median(opr[k, v]),
-          ((k, v) in cpm ? sprintf("%.3f", median(cpm[k, v])) : "-")
+          ((k, v) in cpm ? sprintf("%.3f", median(cpm[k, v])) : "-"), ((k, v) in rss ? sprintf("%.0f (%.0f)", median(rss[k, v]), maxof(rss[k, v])) : "-")
       }
     }
   }' "$OUT"

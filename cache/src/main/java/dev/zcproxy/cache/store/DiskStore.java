@@ -82,6 +82,8 @@ import org.slf4j.LoggerFactory;
 public final class DiskStore implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DiskStore.class);
   static final int DEFAULT_MAX_OPEN_FILES = 1024;
+  /** The most cache files kept open by default, when the process may open twice as many descriptors. */
+  static final int MAX_OPEN_FILES_CEILING = 16_384;
   private static final int LOCK_STRIPES = 64;
   private static final long GEN_COUNTER_MASK = (1L << 40) - 1;
   private static final long WRITE_ERROR_LOG_INTERVAL_NANOS = 10_000_000_000L;
@@ -216,10 +218,33 @@ public final class DiskStore implements AutoCloseable {
    */
   public static DiskStore open(StoreConfig config, Executor ioExecutor, java.util.function.LongSupplier clockMillis,
       ToLongFunction<EntryMeta> retainUntil) {
-    return open(config, ioExecutor, clockMillis, retainUntil, DEFAULT_MAX_OPEN_FILES);
+    return open(config, ioExecutor, clockMillis, retainUntil, maxOpenFilesFor(fileDescriptorLimit()));
   }
 
-  static DiskStore open(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
+  /**
+   * How many cache files the store keeps open for a process that may open {@code fdLimit} descriptors
+   * ({@code -1}: unknown): half of them, between {@value #DEFAULT_MAX_OPEN_FILES} and
+   * {@value #MAX_OPEN_FILES_CEILING}, so that the other half stays for connections (two per proxied request). A hit on
+   * a file not kept open pays an {@code open(2)} on the I/O pool and cannot take the front path: with 10,000 small
+   * objects out of the RAM tier and 1,024 files open, nine hits in ten did, and with 5,000 (a quarter of a 20,000 limit)
+   * still every hit of the keys not kept (loadtest/results/KEYS-2026-12-03b.md). Each open file costs a descriptor and
+   * a few hundred bytes of heap.
+   */
+  static int maxOpenFilesFor(long fdLimit) {
+    return (int) Math.max(DEFAULT_MAX_OPEN_FILES, Math.min(MAX_OPEN_FILES_CEILING, fdLimit / 2));
+  }
+
+  /** The process's limit on open file descriptors (the JVM raises the soft limit to the hard one), or -1. */
+  private static long fileDescriptorLimit() {
+    try {
+      return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+          instanceof com.sun.management.UnixOperatingSystemMXBean unix ? unix.getMaxFileDescriptorCount() : -1;
+    } catch (RuntimeException | LinkageError e) {
+      return -1;
+    }
+  }
+
+  public static DiskStore open(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
       ToLongFunction<EntryMeta> retainUntil, int maxOpenFiles) {
     return open(config, ioExecutor, clockMillis, retainUntil, maxOpenFiles, KeyHasher.SHA256,
         CompletableFuture.completedFuture(null));

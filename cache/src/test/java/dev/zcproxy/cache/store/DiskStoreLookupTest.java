@@ -141,6 +141,44 @@ class DiskStoreLookupTest {
   }
 
   @Test
+  void theStoreKeepsHalfTheDescriptorLimitOpenBetween1024And16384Files() {
+    assertThat(DiskStore.maxOpenFilesFor(-1)).as("limit unknown").isEqualTo(1024);
+    assertThat(DiskStore.maxOpenFilesFor(1024)).isEqualTo(1024);
+    assertThat(DiskStore.maxOpenFilesFor(4096)).isEqualTo(2048);
+    assertThat(DiskStore.maxOpenFilesFor(20_000)).isEqualTo(10_000);
+    assertThat(DiskStore.maxOpenFilesFor(1L << 20)).isEqualTo(16_384);
+  }
+
+  @Test
+  void byDefaultMoreThan1024FilesStayOpenSoTheirHitsNeedNoOpen() throws Exception {
+    long fdLimit = ((com.sun.management.UnixOperatingSystemMXBean)
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getMaxFileDescriptorCount();
+    int n = 2_000;
+    org.junit.jupiter.api.Assumptions.assumeTrue(DiskStore.maxOpenFilesFor(fdLimit) >= n, "descriptor limit " + fdLimit);
+    try (DiskStore s = DiskStore.open(new StoreConfig(dir, 1L << 30, false), io, fx.clock::get,
+        m -> m.responseTime() + HOUR)) {
+      s.scanned().get(10, TimeUnit.SECONDS);
+      List<EntryMeta> metas = new java.util.ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        metas.add(store(s, meta("http://a/many?k=" + i), body(100, i)));
+      }
+      for (EntryMeta m : metas) { // each hit's first open, on the I/O pool; the file is then kept open
+        s.open(m).get(10, TimeUnit.SECONDS).close();
+      }
+      s.cleanUp();
+      int open = 0;
+      for (EntryMeta m : metas) {
+        OpenEntry now = s.openNow(m);
+        if (now != null) {
+          open++;
+          now.close();
+        }
+      }
+      assertThat(open).as("files a later hit finds open (no open(2), the front path)").isEqualTo(n);
+    }
+  }
+
+  @Test
   void aVaryVariantOfACollidingUrlIsNotServedEither() throws Exception {
     try (DiskStore s = open(COLLIDING, CompletableFuture.completedFuture(null))) {
       s.scanned().get(10, TimeUnit.SECONDS);

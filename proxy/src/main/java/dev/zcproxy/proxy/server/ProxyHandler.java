@@ -98,8 +98,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
   /** How long a rejected request's remaining bytes are read and dropped before its connection closes. */
   private static final long LINGER_MILLIS = 2000;
-  /** Heap for the pre-encoded heads of hits sent from their files (about 450 B each: some 9,000 entries). */
-  private static final long FILE_HIT_HEAD_BYTES = 4L << 20;
+  /**
+   * Heap for the pre-encoded heads of hits sent from their files (about 450 B each: some 18,000 entries, as many as
+   * the store keeps files open).
+   */
+  private static final long FILE_HIT_HEAD_BYTES = 8L << 20;
 
   /** Every RFC 9111 decision: the handler asks, and acts on the answer. */
   private final HttpCache cache;

@@ -223,15 +223,20 @@ public final class DiskStore implements AutoCloseable {
 
   /**
    * How many cache files the store keeps open for a process that may open {@code fdLimit} descriptors
-   * ({@code -1}: unknown): half of them, between {@value #DEFAULT_MAX_OPEN_FILES} and
-   * {@value #MAX_OPEN_FILES_CEILING}, so that the other half stays for connections (two per proxied request). A hit on
-   * a file not kept open pays an {@code open(2)} on the I/O pool and cannot take the front path: with 10,000 small
-   * objects out of the RAM tier and 1,024 files open, nine hits in ten did, and with 5,000 (a quarter of a 20,000 limit)
-   * still every hit of the keys not kept (loadtest/results/KEYS-2026-12-03b.md). Each open file costs a descriptor and
+   * ({@code -1}: unknown, then {@value #DEFAULT_MAX_OPEN_FILES}): half the limit stays for client connections
+   * ({@code listen.max-connections} is documented as at most half of it) and 1,024 more for origin connections, splice
+   * pipes, logs and the JVM's own files; the rest, at most {@value #MAX_OPEN_FILES_CEILING}, and at least a quarter of
+   * the limit or {@value #DEFAULT_MAX_OPEN_FILES}, whichever is less. A hit on a file not kept open pays an
+   * {@code open(2)} on the I/O pool and cannot take the front path: with 10,000 small objects out of the RAM tier and
+   * 1,024 files open, nine hits in ten did (loadtest/results/KEYS-2026-12-03b.md). Each open file costs a descriptor and
    * a few hundred bytes of heap.
    */
   static int maxOpenFilesFor(long fdLimit) {
-    return (int) Math.max(DEFAULT_MAX_OPEN_FILES, Math.min(MAX_OPEN_FILES_CEILING, fdLimit / 2));
+    if (fdLimit < 0) {
+      return DEFAULT_MAX_OPEN_FILES;
+    }
+    long floor = Math.min(DEFAULT_MAX_OPEN_FILES, fdLimit / 4);
+    return (int) Math.max(floor, Math.min(MAX_OPEN_FILES_CEILING, fdLimit / 2 - 1024));
   }
 
   /** The process's limit on open file descriptors (the JVM raises the soft limit to the hard one), or -1. */

@@ -141,11 +141,11 @@ class DiskStoreLookupTest {
   }
 
   @Test
-  void theStoreKeepsHalfTheDescriptorLimitOpenBetween1024And16384Files() {
+  void theStoreKeepsWhatClientConnectionsLeaveOfTheDescriptorLimitOpen() {
     assertThat(DiskStore.maxOpenFilesFor(-1)).as("limit unknown").isEqualTo(1024);
-    assertThat(DiskStore.maxOpenFilesFor(1024)).isEqualTo(1024);
-    assertThat(DiskStore.maxOpenFilesFor(4096)).isEqualTo(2048);
-    assertThat(DiskStore.maxOpenFilesFor(20_000)).isEqualTo(10_000);
+    assertThat(DiskStore.maxOpenFilesFor(1024)).as("a quarter of a small limit").isEqualTo(256);
+    assertThat(DiskStore.maxOpenFilesFor(4096)).isEqualTo(1024);
+    assertThat(DiskStore.maxOpenFilesFor(20_000)).as("half for clients, 1,024 for the rest").isEqualTo(8_976);
     assertThat(DiskStore.maxOpenFilesFor(1L << 20)).isEqualTo(16_384);
   }
 

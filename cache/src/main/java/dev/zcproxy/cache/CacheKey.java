@@ -58,4 +58,17 @@ public record CacheKey(String primary, String variant) {
     byte[] d = md.digest(s.getBytes(StandardCharsets.UTF_8));
     return HEX.formatHex(d, 0, 16);
   }
+
+  // written out (same values as the record's generated ones): those are bootstrapped through ObjectMethods at their
+  // first call, about a dozen method-handle classes spun in the interpreter on the event loop serving a start's first hit
+
+  @Override
+  public boolean equals(Object o) {
+    return this == o || o instanceof CacheKey k && primary.equals(k.primary) && variant.equals(k.variant);
+  }
+
+  @Override
+  public int hashCode() {
+    return primary.hashCode() * 31 + variant.hashCode();
+  }
 }

@@ -66,4 +66,31 @@ public record EntryMeta(
     long when = invalidatedAt != 0 && invalidatedAt < at ? invalidatedAt : at;
     return new EntryMeta(primaryKey, variant, status, headers, requestTime, responseTime, bodyLength, bodyOffset, when);
   }
+
+  // equals and hashCode written out, with the values the record's generated ones give (the hash is the index
+  // snapshot's fingerprint of an entry, so it must not change): the generated ones are bootstrapped through
+  // java.lang.runtime.ObjectMethods at their first call, about 20 method-handle classes spun in the interpreter
+  // on the path of a restart's first hit (the lookup that finds its entry on disk), which the class-data archive
+  // does not keep.
+
+  @Override
+  public boolean equals(Object o) {
+    return this == o || o instanceof EntryMeta m && status == m.status && requestTime == m.requestTime
+        && responseTime == m.responseTime && bodyLength == m.bodyLength && bodyOffset == m.bodyOffset
+        && invalidatedAt == m.invalidatedAt && primaryKey.equals(m.primaryKey) && variant.equals(m.variant)
+        && headers.equals(m.headers);
+  }
+
+  @Override
+  public int hashCode() {
+    int h = primaryKey.hashCode();
+    h = h * 31 + variant.hashCode();
+    h = h * 31 + Integer.hashCode(status);
+    h = h * 31 + headers.hashCode();
+    h = h * 31 + Long.hashCode(requestTime);
+    h = h * 31 + Long.hashCode(responseTime);
+    h = h * 31 + Long.hashCode(bodyLength);
+    h = h * 31 + Long.hashCode(bodyOffset);
+    return h * 31 + Long.hashCode(invalidatedAt);
+  }
 }

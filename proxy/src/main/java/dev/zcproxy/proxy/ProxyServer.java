@@ -75,6 +75,8 @@ public final class ProxyServer {
   private final ProxyLifecycle lifecycle;
   /** What reopens the access-log file ({@code SIGUSR1}); set by {@link #ownLogging}. */
   private volatile Runnable reopenAccessLog;
+  /** {@link #storeStartAfter}. */
+  private volatile java.time.Duration storeStartAfter = java.time.Duration.ofSeconds(1);
   /** Main's start-up clock, or {@code null}: each phase of {@link #start()} is marked on it. */
   private volatile StartupPhases phases;
 
@@ -170,10 +172,10 @@ public final class ProxyServer {
       t.setDaemon(true);
       return t;
     });
-    StartGate storeStart = new StartGate(cacheIo); // the snapshot load and scan wait for the listener
+    StartGate storeStart = new StartGate(cacheIo); // the snapshot load and scan wait for the first response (below)
     if (c.enabled()) {
       store = DiskStore.open(new StoreConfig(c.dir(), c.maxSizeBytes(), c.fsync(),
-          c.indexHeap().resolve(Runtime.getRuntime().maxMemory()), c.minFreeBytes(), c.tagHeaders()), storeStart, clock,
+          c.indexHeap().resolve(Runtime.getRuntime().maxMemory()), c.minFreeBytes(), c.tagHeaders()), cacheIo, storeStart, clock,
           e -> this.policy.retainUntil(e)); // the policy in effect: a reload may change keep
       metrics.cacheGauges(store::entryCount, store::weightedBytes);
       DiskStore s = store;
@@ -218,7 +220,7 @@ public final class ProxyServer {
       }
     }
     phase("handler");
-    Future<Void> started = bindListener(config).onSuccess(l -> storeStart.open()).map(l -> {
+    Future<Void> started = bindListener(config).map(l -> {
       listener = l;
       phase("listener");
       if (tls.enabled() && !tls.reloadCheck().isZero()) {
@@ -246,10 +248,35 @@ public final class ProxyServer {
         return null;
       });
     }
+    // The index's rebuild (snapshot load, then the scan: seconds of a core and of young collections at a million
+    // entries) waits until the proxy has started and answered its first request, or storeStartAfter has passed:
+    // on 2 cores it halved the time from the bound listener to a restart's first hit (loadtest/results/
+    // SCALE-1m-2026-12-03-*.md). Lookups do not wait for it: they find their entries on disk by key hash.
+    started = started.onSuccess(v -> {
+      metrics.whenResponded().thenRun(() -> openStoreStart(storeStart));
+      vertx.setTimer(Math.max(1, storeStartAfter.toMillis()), id -> openStoreStart(storeStart));
+    });
     if (config.cluster().enabled()) {
       started = started.compose(v -> startCluster());
     }
     return started;
+  }
+
+  private static void openStoreStart(StartGate gate) {
+    try {
+      gate.open();
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      // the proxy is closing: no index to rebuild
+    }
+  }
+
+  /**
+   * How long the cache index's rebuild at start (snapshot load and scan) waits for the proxy's first response before it
+   * starts anyway (default 1 s); call before {@link #start}. Lookups never wait for it.
+   */
+  public ProxyServer storeStartAfter(java.time.Duration wait) {
+    this.storeStartAfter = requireNonNull(wait, "wait");
+    return this;
   }
 
   /** Registers the metrics' meters on the cache I/O pool. */

@@ -8,9 +8,10 @@ import java.util.concurrent.Executor;
 
 /**
  * An executor that holds what it is given until {@link #open()}, then passes everything straight on: the
- * store's start-up work (loading the index snapshot, the reconciling scan: a core's worth of CPU for
- * seconds at a million entries) waits until the client listener is bound, instead of taking CPU from the
- * main thread that binds it. A lookup meanwhile finds its entry on disk by its key hash, as during the scan.
+ * store's start-up work (loading the index snapshot, the reconciling scan: a core's worth of CPU and many young
+ * collections for seconds at a million entries) waits until the proxy has started and answered its first request
+ * (or a second has passed), instead of taking CPU from the path to the listener and from that first request. Only
+ * that work goes through it: a lookup meanwhile finds its entry on disk by its key hash, as during the scan.
  */
 final class StartGate implements Executor {
   private final Executor next;

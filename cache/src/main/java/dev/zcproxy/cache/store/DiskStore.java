@@ -249,7 +249,19 @@ public final class DiskStore implements AutoCloseable {
     }
   }
 
-  public static DiskStore open(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
+  /**
+   * As {@link #open(StoreConfig, Executor, LongSupplier, ToLongFunction)}, but the start-up work (loading the index
+   * snapshot, then the scan) is handed to {@code startExecutor}, which may hold it (a start that serves before it
+   * rebuilds its index); every other task, the lookups that meanwhile find entries on disk among them, goes to
+   * {@code ioExecutor}.
+   */
+  public static DiskStore open(StoreConfig config, Executor ioExecutor, Executor startExecutor, LongSupplier clockMillis,
+      ToLongFunction<EntryMeta> retainUntil) {
+    return open(config, ioExecutor, requireNonNull(startExecutor, "startExecutor"), clockMillis, retainUntil,
+        maxOpenFilesFor(fileDescriptorLimit()), KeyHasher.SHA256, CompletableFuture.completedFuture(null));
+  }
+
+  static DiskStore open(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
       ToLongFunction<EntryMeta> retainUntil, int maxOpenFiles) {
     return open(config, ioExecutor, clockMillis, retainUntil, maxOpenFiles, KeyHasher.SHA256,
         CompletableFuture.completedFuture(null));
@@ -257,6 +269,11 @@ public final class DiskStore implements AutoCloseable {
 
   /** Tests: with another key hash function, and a scan that starts once {@code scanGate} completes. */
   static DiskStore open(StoreConfig config, Executor ioExecutor, LongSupplier clockMillis,
+      ToLongFunction<EntryMeta> retainUntil, int maxOpenFiles, KeyHasher hasher, CompletableFuture<?> scanGate) {
+    return open(config, ioExecutor, ioExecutor, clockMillis, retainUntil, maxOpenFiles, hasher, scanGate);
+  }
+
+  private static DiskStore open(StoreConfig config, Executor ioExecutor, Executor startExecutor, LongSupplier clockMillis,
       ToLongFunction<EntryMeta> retainUntil, int maxOpenFiles, KeyHasher hasher, CompletableFuture<?> scanGate) {
     requireNonNull(config, "config");
     requireNonNull(ioExecutor, "ioExecutor");
@@ -271,7 +288,7 @@ public final class DiskStore implements AutoCloseable {
       LOG.warn("cannot create the cache directory {}: {}", config.dir(), e.toString());
     }
     store.measureFree();
-    ioExecutor.execute(() -> {
+    startExecutor.execute(() -> {
       try {
         StoreScanner.Loaded loaded = store.loadSnapshot();
         store.scanGate.join();

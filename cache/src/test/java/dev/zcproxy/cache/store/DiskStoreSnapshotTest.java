@@ -161,6 +161,37 @@ class DiskStoreSnapshotTest {
   }
 
   @Test
+  void aStartExecutorHoldsOnlyTheStartUpWorkWhileLookupsFindTheirEntriesOnDisk() throws Exception {
+    List<EntryMeta> stored = new ArrayList<>();
+    try (DiskStore s = open(dir, CompletableFuture.completedFuture(null))) {
+      s.scanned().get(10, TimeUnit.SECONDS);
+      for (int i = 0; i < 3; i++) {
+        stored.add(store(s, meta("http://a/" + i), body(10, i)));
+      }
+    }
+    assertThat(dir.resolve(IndexSnapshot.FILE)).exists();
+
+    List<Runnable> held = new ArrayList<>(); // a start executor that has not let anything through yet
+    try (DiskStore s = DiskStore.open(new StoreConfig(dir, BIG, false), io, held::add, fx.clock::get,
+        m -> m.responseTime() + HOUR)) {
+      assertThat(held).hasSize(1); // the snapshot load and the scan, one task
+      assertThat(s.lookup("http://a/1").get(10, TimeUnit.SECONDS)).as("found on disk by its hash, on the I/O executor")
+          .containsExactly(stored.get(1));
+      assertThat(s.foundOnDisk()).isEqualTo(1);
+      assertThat(s.indexLoaded()).isNotDone();
+      assertThat(held).hasSize(1);
+
+      held.forEach(io::execute);
+      s.scanned().get(10, TimeUnit.SECONDS);
+      assertThat(s.entryCount()).isEqualTo(3);
+      for (int i = 0; i < 3; i++) {
+        assertThat(s.lookup("http://a/" + i).get(10, TimeUnit.SECONDS)).containsExactly(stored.get(i));
+      }
+      assertThat(s.foundOnDisk()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void aCrashLosesNothingButTime() throws Exception {
     Path image;
     EntryMeta a;

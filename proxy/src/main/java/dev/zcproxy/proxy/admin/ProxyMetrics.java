@@ -271,6 +271,16 @@ public final class ProxyMetrics {
     return f;
   }
 
+  /** Completes once a response of any outcome has been counted ({@link #whenResponses}). */
+  public java.util.concurrent.CompletableFuture<Void> whenResponded() {
+    CacheOutcome[] outcomes = CacheOutcome.values();
+    java.util.concurrent.CompletableFuture<?>[] each = new java.util.concurrent.CompletableFuture<?>[outcomes.length];
+    for (int i = 0; i < outcomes.length; i++) {
+      each[i] = whenResponses(outcomes[i], 1);
+    }
+    return java.util.concurrent.CompletableFuture.anyOf(each).thenApply(x -> null);
+  }
+
   /**
    * A response planned as {@code planned} (sendfile or splice) whose body went as {@code went}: it is
    * counted under {@code went} by {@link #response}, and here.

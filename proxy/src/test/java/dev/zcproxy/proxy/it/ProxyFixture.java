@@ -24,8 +24,18 @@ final class ProxyFixture implements AutoCloseable {
   }
 
   private ProxyFixture(ProxyConfig config, dev.zcproxy.proxy.transfer.TransferPlatform platform) throws Exception {
-    server = new ProxyServer(config, clock::get).transferPlatform(platform);
+    this(config, s -> s.transferPlatform(platform));
+  }
+
+  private ProxyFixture(ProxyConfig config, java.util.function.Consumer<ProxyServer> beforeStart) throws Exception {
+    server = new ProxyServer(config, clock::get);
+    beforeStart.accept(server);
     server.start().toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+  }
+
+  /** A proxy with exactly {@code config}, handed to {@code beforeStart} before it starts. */
+  static ProxyFixture start(ProxyConfig config, java.util.function.Consumer<ProxyServer> beforeStart) throws Exception {
+    return new ProxyFixture(config, beforeStart);
   }
 
   /** A proxy with exactly {@code config} whose sendfile, splice and written-byte counts go through {@code platform}. */

@@ -56,6 +56,30 @@ class RestartSnapshotIT extends OriginAndProxy {
   }
 
   @Test
+  void theIndexWaitsForTheFirstResponseWhichFindsItsEntryOnDisk() throws Exception {
+    proxy = ProxyFixture.start(origin.url(), cacheDir);
+    fill("/a", "/b");
+    int port = proxy.server.port();
+    proxy.close();
+    proxy = null;
+
+    // no second-long fallback here: only the first response lets the snapshot load start
+    proxy = ProxyFixture.start(ProxyFixture.config(origin.url(), cacheDir, "listen.address: 127.0.0.1:" + port),
+        s -> s.storeStartAfter(java.time.Duration.ofHours(1)));
+    DiskStore store = proxy.server.store();
+    assertThat(store.indexLoaded()).as("started, nothing answered yet").isNotDone();
+    assertHit("/a");
+    assertThat(store.foundOnDisk()).as("/a by its key hash while the index waited").isEqualTo(1);
+    store.indexLoaded().get(20, TimeUnit.SECONDS);
+    store.scanned().get(20, TimeUnit.SECONDS);
+    assertHit("/b");
+    assertThat(store.foundOnDisk()).as("/b from the snapshot's index").isEqualTo(1);
+    assertThat(origin.requests("/a")).isEqualTo(1);
+    assertThat(origin.requests("/b")).isEqualTo(1);
+    proxy.server.metrics().whenResponses(dev.zcproxy.cache.CacheOutcome.HIT, 2).get(20, TimeUnit.SECONDS); // both counted
+  }
+
+  @Test
   void aPurgeAfterTheSnapshotIsNotUndoneByACrash() throws Exception {
     proxy = ProxyFixture.start(origin.url(), cacheDir);
     fill("/a", "/b");

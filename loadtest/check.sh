@@ -34,4 +34,12 @@ else
   echo "FAIL python3 lib/chart.py"; fail=1
 fi
 rm -f "${TMPDIR:-/tmp}/chart-check.$$.tsv"
+jar=$(dirname "$HERE")/proxy/target/zcproxy.jar
+if [[ ! -f $jar ]] || ! command -v javac >/dev/null 2>&1; then
+  echo "skip javac floor/Floor.java (no proxy/target/zcproxy.jar or no javac)"
+elif out=$(mktemp -d) && javac -d "$out" -cp "$jar" "$HERE/floor/Floor.java" 2>&1; then
+  echo "ok   javac floor/Floor.java"; rm -rf "$out"
+else
+  echo "FAIL javac floor/Floor.java"; fail=1; rm -rf "$out"
+fi
 exit $fail

@@ -40,6 +40,8 @@ ZCPROXY_ADMIN_PORT=${ZCPROXY_ADMIN_PORT:-18090}
 NGINX_PORT=${NGINX_PORT:-18082}
 VARNISH_PORT=${VARNISH_PORT:-18083}
 HAPROXY_PORT=${HAPROXY_PORT:-18084}
+FLOOR_PORT=${FLOOR_PORT:-18085}         # target "floor" (not in the default TARGETS): loadtest/floor/Floor.java, the
+                                        # least a cache on this JVM and Netty's epoll costs (RAM map, no RFC 9111)
 HAPROXY_THREADS=${HAPROXY_THREADS:-$(nproc)}
 HAPROXY_MAX_OBJECT=${HAPROXY_MAX_OBJECT:-}  # HAProxy cache max-object-size in bytes; default: under half its RAM (its limit)
 ORIGIN_EVENT_LOOPS=${ORIGIN_EVENT_LOOPS:-$(nproc)}
@@ -74,7 +76,7 @@ ORIGIN_PID=
 cleanup() {
   trap "" INT TERM  # a second Ctrl-C or TERM must not cut the cleanup short
   local t
-  for t in zcproxy nginx varnish haproxy; do
+  for t in zcproxy nginx varnish haproxy floor; do
     [[ -n ${PID[$t]:-} ]] && stop_pid "${PID[$t]}" "$t"
   done
   [[ -n $ORIGIN_PID ]] && stop_pid "$ORIGIN_PID" origin
@@ -290,9 +292,20 @@ EOF
     { exclude haproxy "not answering; see haproxy.log"; return 1; }
 }
 
+start_floor() {
+  local opts
+  # bin/zcproxy's JVM options, so the floor runs on the same heap and collector as zcproxy
+  opts=${ZCPROXY_JAVA_OPTS:-$(sed -n 's/^opts=\${ZCPROXY_JAVA_OPTS:-\(.*\)}$/\1/p' "$ROOT/bin/zcproxy")}
+  # shellcheck disable=SC2086
+  java $opts -cp "$JAR" "$HERE/floor/Floor.java" "127.0.0.1:$FLOOR_PORT" "$ORIGIN" "$(nproc)" >"$RESULTS/floor.log" 2>&1 &
+  PID[floor]=$!
+  PORT[floor]=$FLOOR_PORT
+  wait_http "http://127.0.0.1:$FLOOR_PORT/" 60 "${PID[floor]}" || { exclude floor "did not start; see floor.log"; return 1; }
+}
+
 ACTIVE=()
 for t in $TARGETS; do
-  case $t in direct | zcproxy | nginx | varnish | haproxy) ;; *) die "unknown target $t (expected: direct zcproxy nginx varnish haproxy)" ;; esac
+  case $t in direct | zcproxy | nginx | varnish | haproxy | floor) ;; *) die "unknown target $t (expected: direct zcproxy nginx varnish haproxy floor)" ;; esac
 
   log "starting $t"
   if "start_$t"; then ACTIVE+=("$t"); log "$t up on 127.0.0.1:${PORT[$t]} (pid ${PID[$t]})"; fi

@@ -56,8 +56,8 @@ END {
   print "(0: every request answered from the cache; 1: every request forwarded). *CPU*: utime+stime of"
   print "the target's process tree (for *direct*, the origin itself). *peak RSS*: VmHWM summed over the"
   print "tree. *vs best other*: req/s over the best other proxy of the same run (higher is better) and"
-  print "CPU per GB over the lowest other proxy (lower is better); *direct* is the reference row and"
-  print "takes no part in the ratios. For hit and pass bodies of 16 MiB and more the throughput ratio is"
+  print "CPU per GB over the lowest other proxy (lower is better); *direct* and *floor* are reference rows and"
+  print "take no part in the ratios. For hit and pass bodies of 16 MiB and more the throughput ratio is"
   print "MB/s, not req/s (*MB/s vs best other*): wrk counts the bytes of bodies still under way when the"
   print "run ends, while 128 connections sharing about 1 GB/s finish no 100 MB body in 5 s (0 req/s)."
   for (gi = 1; gi <= ng; gi++) {
@@ -86,11 +86,11 @@ END {
       k = g SUBSEP ts[i]
       best = -1; lowc = -1
       for (j = 1; j <= nt; j++) {
-        if (j == i || ts[j] == "direct") continue
+        if (j == i || ts[j] == "direct" || ts[j] == "floor") continue
         if (mt[j] > best) best = mt[j]
         if (mc[j] > 0 && (lowc < 0 || mc[j] < lowc)) lowc = mc[j]
       }
-      if (ts[i] == "direct") { rr = "ref"; rc = "ref" }
+      if (ts[i] == "direct" || ts[i] == "floor") { rr = "ref"; rc = "ref" }
       else {
         rr = (best > 0) ? sprintf("%.2fx", mt[i] / best) : "-"
         rc = (lowc > 0 && mc[i] > 0) ? sprintf("%.2fx", mc[i] / lowc) : "-"

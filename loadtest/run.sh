@@ -42,6 +42,8 @@ VARNISH_PORT=${VARNISH_PORT:-18083}
 HAPROXY_PORT=${HAPROXY_PORT:-18084}
 FLOOR_PORT=${FLOOR_PORT:-18085}         # target "floor" (not in the default TARGETS): loadtest/floor/Floor.java, the
                                         # least a cache on this JVM and Netty's epoll costs (RAM map, no RFC 9111)
+FLOOR_URING_PORT=${FLOOR_URING_PORT:-18086}  # target "floor_uring": the same on Netty's io_uring transport,
+FLOOR_URING_CP=${FLOOR_URING_CP:-}      # with these jars added (netty-transport-classes-io_uring, its native jar)
 HAPROXY_THREADS=${HAPROXY_THREADS:-$(nproc)}
 HAPROXY_MAX_OBJECT=${HAPROXY_MAX_OBJECT:-}  # HAProxy cache max-object-size in bytes; default: under half its RAM (its limit)
 ORIGIN_EVENT_LOOPS=${ORIGIN_EVENT_LOOPS:-$(nproc)}
@@ -76,7 +78,7 @@ ORIGIN_PID=
 cleanup() {
   trap "" INT TERM  # a second Ctrl-C or TERM must not cut the cleanup short
   local t
-  for t in zcproxy nginx varnish haproxy floor; do
+  for t in zcproxy nginx varnish haproxy floor floor_uring; do
     [[ -n ${PID[$t]:-} ]] && stop_pid "${PID[$t]}" "$t"
   done
   [[ -n $ORIGIN_PID ]] && stop_pid "$ORIGIN_PID" origin
@@ -292,20 +294,26 @@ EOF
     { exclude haproxy "not answering; see haproxy.log"; return 1; }
 }
 
-start_floor() {
-  local opts
+start_floor() { # [transport]: floor on epoll, or floor_uring (FLOOR_URING_CP: Netty's io_uring jars)
+  local name=${1:-floor} port=$FLOOR_PORT cp=$JAR extra= opts
+  if [[ $name == floor_uring ]]; then
+    port=$FLOOR_URING_PORT extra=-Dfloor.transport=io_uring
+    [[ -n $FLOOR_URING_CP ]] || { exclude floor_uring "FLOOR_URING_CP (netty-transport-classes-io_uring and native jars) not set"; return 1; }
+    cp=$JAR:$FLOOR_URING_CP
+  fi
   # bin/zcproxy's JVM options, so the floor runs on the same heap and collector as zcproxy
   opts=${ZCPROXY_JAVA_OPTS:-$(sed -n 's/^opts=\${ZCPROXY_JAVA_OPTS:-\(.*\)}$/\1/p' "$ROOT/bin/zcproxy")}
   # shellcheck disable=SC2086
-  java $opts -cp "$JAR" "$HERE/floor/Floor.java" "127.0.0.1:$FLOOR_PORT" "$ORIGIN" "$(nproc)" >"$RESULTS/floor.log" 2>&1 &
-  PID[floor]=$!
-  PORT[floor]=$FLOOR_PORT
-  wait_http "http://127.0.0.1:$FLOOR_PORT/" 60 "${PID[floor]}" || { exclude floor "did not start; see floor.log"; return 1; }
+  java $opts $extra -cp "$cp" "$HERE/floor/Floor.java" "127.0.0.1:$port" "$ORIGIN" "$(nproc)" >"$RESULTS/$name.log" 2>&1 &
+  PID[$name]=$!
+  PORT[$name]=$port
+  wait_http "http://127.0.0.1:$port/" 60 "${PID[$name]}" || { exclude "$name" "did not start; see $name.log"; return 1; }
 }
+start_floor_uring() { start_floor floor_uring; }
 
 ACTIVE=()
 for t in $TARGETS; do
-  case $t in direct | zcproxy | nginx | varnish | haproxy | floor) ;; *) die "unknown target $t (expected: direct zcproxy nginx varnish haproxy floor)" ;; esac
+  case $t in direct | zcproxy | nginx | varnish | haproxy | floor | floor_uring) ;; *) die "unknown target $t (expected: direct zcproxy nginx varnish haproxy floor floor_uring)" ;; esac
 
   log "starting $t"
   if "start_$t"; then ACTIVE+=("$t"); log "$t up on 127.0.0.1:${PORT[$t]} (pid ${PID[$t]})"; fi

@@ -10,7 +10,8 @@
  *
  * Run (run.sh's "floor" target does this): java -cp proxy/target/zcproxy.jar loadtest/floor/Floor.java
  *   LISTEN_HOST:PORT ORIGIN_HOST:PORT EVENT_LOOPS
- * The zcproxy jar carries Netty; the source launcher compiles this file at start.
+ * The zcproxy jar carries Netty; the source launcher compiles this file at start. {@code -Dfloor.transport=io_uring}
+ * runs it on Netty's io_uring transport instead (netty-transport-classes-io_uring and its native jar on the class path).
  */
 
 import io.netty.bootstrap.Bootstrap;
@@ -51,6 +52,8 @@ public final class Floor {
   private final Map<EventLoop, ArrayDeque<Channel>> pools = new ConcurrentHashMap<>();
   private final String originHost;
   private final int originPort;
+  /** The origin connections' channel type (the server's transport). */
+  private Class<? extends Channel> channel = EpollSocketChannel.class;
 
   private Floor(String origin) {
     int c = origin.lastIndexOf(':');
@@ -65,8 +68,19 @@ public final class Floor {
     }
     Floor floor = new Floor(args[1]);
     int c = args[0].lastIndexOf(':');
-    EventLoopGroup group = new MultiThreadIoEventLoopGroup(Integer.parseInt(args[2]), EpollIoHandler.newFactory());
-    new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
+    EventLoopGroup group;
+    Class<? extends io.netty.channel.ServerChannel> serverChannel;
+    if ("io_uring".equals(System.getProperty("floor.transport"))) {
+      group = new MultiThreadIoEventLoopGroup(Integer.parseInt(args[2]), (io.netty.channel.IoHandlerFactory)
+          Class.forName("io.netty.channel.uring.IoUringIoHandler").getMethod("newFactory").invoke(null));
+      serverChannel = Class.forName("io.netty.channel.uring.IoUringServerSocketChannel")
+          .asSubclass(io.netty.channel.ServerChannel.class);
+      floor.channel = Class.forName("io.netty.channel.uring.IoUringSocketChannel").asSubclass(Channel.class);
+    } else {
+      group = new MultiThreadIoEventLoopGroup(Integer.parseInt(args[2]), EpollIoHandler.newFactory());
+      serverChannel = EpollServerSocketChannel.class;
+    }
+    new ServerBootstrap().group(group).channel(serverChannel)
         .option(ChannelOption.SO_BACKLOG, 4096)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(new ChannelInitializer<Channel>() {
@@ -76,7 +90,7 @@ public final class Floor {
           }
         })
         .bind(args[0].substring(0, c), Integer.parseInt(args[0].substring(c + 1))).sync();
-    System.out.println("floor listening on " + args[0] + ", origin " + args[1]);
+    System.out.println("floor listening on " + args[0] + ", origin " + args[1] + ", " + serverChannel.getSimpleName());
   }
 
   /** A client connection: answers from the map or asks the origin. */
@@ -129,7 +143,7 @@ public final class Floor {
       send(ch, pool, uri, done);
       return;
     }
-    new Bootstrap().group(loop).channel(EpollSocketChannel.class)
+    new Bootstrap().group(loop).channel(channel)
         .option(ChannelOption.TCP_NODELAY, true)
         .handler(new ChannelInitializer<Channel>() {
           @Override

@@ -86,11 +86,11 @@ END {
       k = g SUBSEP ts[i]
       best = -1; lowc = -1
       for (j = 1; j <= nt; j++) {
-        if (j == i || ts[j] == "direct" || ts[j] == "floor") continue
+        if (j == i || ts[j] == "direct" || ts[j] ~ /^floor/) continue
         if (mt[j] > best) best = mt[j]
         if (mc[j] > 0 && (lowc < 0 || mc[j] < lowc)) lowc = mc[j]
       }
-      if (ts[i] == "direct" || ts[i] == "floor") { rr = "ref"; rc = "ref" }
+      if (ts[i] == "direct" || ts[i] ~ /^floor/) { rr = "ref"; rc = "ref" }
       else {
         rr = (best > 0) ? sprintf("%.2fx", mt[i] / best) : "-"
         rc = (lowc > 0 && mc[i] > 0) ? sprintf("%.2fx", mc[i] / lowc) : "-"

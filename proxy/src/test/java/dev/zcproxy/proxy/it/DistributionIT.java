@@ -209,6 +209,42 @@ class DistributionIT {
   }
 
   /**
+   * Archives of other jar locations (a deleted checkout's) nobody mapped for 30 days go, and so do those locations'
+   * dumps and marks older than a day; recent ones, and files that are not the launcher's, stay.
+   */
+  @Test
+  void launcherDeletesOtherLocationsArchivesUnusedFor30Days() throws Exception {
+    Path cds = tmp.resolve("cds");
+    Files.createDirectories(cds);
+    long now = System.currentTimeMillis();
+    Path unused = aged(cds.resolve("zcproxy-111-222.jsa"), now - TimeUnit.DAYS.toMillis(40), now - TimeUnit.DAYS.toMillis(40));
+    Path deadDump = aged(cds.resolve("zcproxy-111-333.jsa.99999.jsa"), now - TimeUnit.DAYS.toMillis(2), now);
+    Path deadMark = aged(cds.resolve("zcproxy-111-333.jsa.99999.jsa.started"), now - TimeUnit.DAYS.toMillis(2), now);
+    Path used = aged(cds.resolve("zcproxy-333-444.jsa"), now - TimeUnit.DAYS.toMillis(40), now - TimeUnit.DAYS.toMillis(1));
+    Path freshDump = aged(cds.resolve("zcproxy-555-666.jsa.99998.jsa"), now, now);
+    Path notOurs = aged(cds.resolve("notes.txt"), now - TimeUnit.DAYS.toMillis(40), now - TimeUnit.DAYS.toMillis(40));
+
+    runVersion();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20); // the launcher prunes in a process of its own
+    while ((Files.exists(unused) || Files.exists(deadDump) || Files.exists(deadMark)) && System.nanoTime() < deadline) {
+      Thread.sleep(20); // polling a directory another process changes: nothing to wait on
+    }
+    assertThat(unused).as("another location's archive not mapped for 40 days").doesNotExist();
+    assertThat(deadDump).as("another location's dump of a run that ended 2 days ago").doesNotExist();
+    assertThat(deadMark).as("and its mark").doesNotExist();
+    assertThat(used).as("an archive mapped yesterday").exists();
+    assertThat(freshDump).as("a dump being written or just written").exists();
+    assertThat(notOurs).as("not the launcher's").exists();
+  }
+
+  private static Path aged(Path f, long modifiedMillis, long accessedMillis) throws IOException {
+    Files.write(f, new byte[] {1});
+    Files.getFileAttributeView(f, java.nio.file.attribute.BasicFileAttributeView.class).setTimes(
+        java.nio.file.attribute.FileTime.fromMillis(modifiedMillis), java.nio.file.attribute.FileTime.fromMillis(accessedMillis), null);
+    return f;
+  }
+
+  /**
    * The test's JDK (17 in CI): the first run writes bin/zcproxy's class-data archive at exit, the next start
    * takes it into use (the JVM maps the file) and serves.
    */

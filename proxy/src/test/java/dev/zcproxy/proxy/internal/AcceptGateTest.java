@@ -67,7 +67,8 @@ class AcceptGateTest {
             }
           })
           .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
-      server.pipeline().addFirst(AcceptGate.NAME, new AcceptGate(slots));
+      // on the listener's loop: added from elsewhere, the gate only sees connections once that loop got to it
+      server.eventLoop().submit(() -> server.pipeline().addFirst(AcceptGate.NAME, new AcceptGate(slots))).get(10, TimeUnit.SECONDS);
       int port = ((InetSocketAddress) server.localAddress()).getPort();
       for (int i = 0; i < 5; i++) { // five at once: one accept batch would take them all without the gate
         Socket s = new Socket();

@@ -157,7 +157,7 @@ class DescriptorBoundIT {
     // 4. while the bound is held: hits, misses, passes on admitted connections; the admin port; the slow heads end
     for (int i = 0; i < KEYS; i += 10) {
       Response r = get(workers.get(0), "/k/" + i);
-      assertThat(r.xCache).isEqualTo("HIT");
+      assertThat(r.xCache).as("/k/%d: %d, Cache-Status %s", i, r.status, r.cacheStatus).isEqualTo("HIT");
       assertThat(r.cacheStatus).contains("hit");
       assertThat(r.body).isEqualTo(body(i));
     }

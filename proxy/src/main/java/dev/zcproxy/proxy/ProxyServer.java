@@ -209,7 +209,8 @@ public final class ProxyServer {
     origins.start();
     handler = new ProxyHandler(vertx, config, policy, store, router, new BodyTransfer(cacheIo, transferPlatform),
         metrics, clock, cacheIo);
-    connections = new ClientConnections(config.listen().maxConnections(), config.listen().requestHeadTimeout().toMillis());
+    connections = new ClientConnections(config.listen().maxConnections(), config.listen().requestHeadTimeout().toMillis(),
+        ClientConnections.descriptorLimit());
     ProxyConfig.ListenTls tls = config.listen().tls();
     if (tls.enabled()) {
       certificates = new CertificateFiles(tls.certificates());
@@ -348,7 +349,7 @@ public final class ProxyServer {
                   return; // h2c: the HTTP/1 connection this channel began as was admitted already
                 }
                 if (!conns.accept(conn)) {
-                  return; // over listen.max-connections: closed at once
+                  return; // over listen.max-connections with no slot taken at accept: closed at once
                 }
                 // A client that resets or hangs up mid-response is an everyday event, not an error of the
                 // proxy (Vert.x logs it at ERROR without a handler); the response's own outcome is logged.
@@ -657,7 +658,7 @@ public final class ProxyServer {
     return connections == null ? 0 : connections.open();
   }
 
-  /** Client connections closed at accept because {@code listen.max-connections} was reached. */
+  /** Client connections closed at accept because {@code listen.max-connections} was reached (those that wait are not counted). */
   public long rejectedClientConnections() {
     return connections == null ? 0 : connections.rejected();
   }

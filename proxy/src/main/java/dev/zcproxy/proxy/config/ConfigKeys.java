@@ -250,7 +250,7 @@ final class ConfigKeys {
               "on SIGTERM, first serve this long with /health 503 \"draining\" (set > LB check interval x fall); "
                   + "0 = stop at once"),
           key("max-connections", "maxConnections", integer("> 0"),
-              "most open client connections; more are closed at accept (keep under ulimit -n / 2)"),
+              "most open client connections, at most half of ulimit -n (the rest: cache files, origin connections); more wait to be accepted"),
           key("request-head-timeout", "requestHeadTimeout", DURATION,
               "a client must send a complete request head within this (slowloris); 0 = off"),
           key("trusted-proxies", "trustedProxies",

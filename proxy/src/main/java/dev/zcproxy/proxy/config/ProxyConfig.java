@@ -161,7 +161,7 @@ public record ProxyConfig(
    *
    * <p>{@code maxHeaderBytes} beyond which a request gets 431; {@code idleTimeout} zero means off;
    * {@code eventLoops} zero means one per available core; {@code shutdownGrace} zero means close at
-   * once; {@code maxConnections} bounds open client connections (more are closed at accept);
+   * once; {@code maxConnections} bounds open client connections (more wait in the accept queue);
    * {@code requestHeadTimeout} bounds the time to send a complete request head, zero means off.
    * Request bodies are read in full before the origin is contacted (nginx's
    * {@code proxy_request_buffering}): up to {@code bodyBufferBytes} per request in memory while all

@@ -106,6 +106,68 @@ public final class ClientChannels {
     }
   }
 
+  /** The client connection slots of the listeners: taken at accept, given back at close. Thread-safe. */
+  public interface Slots {
+    /** {@link #take} result: no slot free, the connection is to be closed. */
+    int REFUSED = 0;
+    /** {@link #take} result: a slot taken, others are free. */
+    int TAKEN = 1;
+    /** {@link #take} result: the last free slot taken: stop accepting until {@link #give}. */
+    int FULL = 2;
+
+    /** Takes a slot for a new connection. */
+    int take();
+
+    /** Gives back the slot of a closed connection. */
+    void give();
+  }
+
+  /**
+   * Puts an {@link AcceptGate} on the listener {@code conn} was accepted on, unless one is there: from then on that
+   * listener's connections take their slots at accept and it stops accepting while none is free. False when {@code conn}
+   * has no Netty server channel under it (then nothing gates accept: the caller counts at the connection handler).
+   */
+  public static boolean gateListener(HttpConnection conn, Slots slots) {
+    if (!(conn instanceof ConnectionBase base) || base.channel().parent() == null) {
+      return false;
+    }
+    Channel listener = base.channel().parent();
+    synchronized (listener) {
+      if (listener.pipeline().get(AcceptGate.NAME) == null) {
+        listener.pipeline().addFirst(AcceptGate.NAME, new AcceptGate(slots));
+      }
+    }
+    return true;
+  }
+
+  /** Whether a listener's {@link AcceptGate} counted {@code conn} at accept (its slot is given back at close). */
+  public static boolean countedAtAccept(HttpConnection conn) {
+    return conn instanceof ConnectionBase base && base.channel().hasAttr(AcceptGate.COUNTED);
+  }
+
+  /** The listener {@code conn} was accepted on, as a handle for {@link #accepting}, or null. */
+  public static Object listener(HttpConnection conn) {
+    return conn instanceof ConnectionBase base ? base.channel().parent() : null;
+  }
+
+  /**
+   * Stops or resumes accepting on a {@link #listener}: the server channel's auto-read, as Netty's own acceptor turns it
+   * off for a second after {@code accept} failed. Stopped, new connections wait in the kernel's accept queue and take no
+   * descriptor of this process. Any thread: the change runs on the listener's event loop, which asks {@code accept}
+   * then, so a change that ran late never undoes a later one. False when the listener is closed (forget it then).
+   */
+  public static boolean accepting(Object listener, java.util.function.BooleanSupplier accept) {
+    if (!(listener instanceof Channel ch) || !ch.isOpen()) {
+      return false;
+    }
+    try {
+      ch.eventLoop().execute(() -> ch.config().setAutoRead(accept.getAsBoolean()));
+      return true;
+    } catch (java.util.concurrent.RejectedExecutionException stopping) {
+      return false;
+    }
+  }
+
   /**
    * Runs {@code action} once when the connection's channel closes. Unlike {@code HttpConnection.closeHandler}
    * this also fires after a CONNECT or WebSocket upgrade handed the channel to a tunnel.

@@ -268,7 +268,9 @@ class InvalidationIT extends OriginAndProxy {
     proxy.close();
 
     proxy = null;
-    proxy = startProxy("listen.address: 127.0.0.1:" + port);
+    // the test waits for the index's rebuild itself: it need not wait for a first response or 1 s
+    proxy = ProxyFixture.start(ProxyFixture.config(origin.url(), cacheDir, "admin.token: " + TOKEN,
+        "listen.address: 127.0.0.1:" + port), s -> s.storeStartAfter(Duration.ZERO));
     proxy.clock.set(Math.max(proxy.clock.get(), clock) + 1000);
     proxy.server.store().scanned().get(30, TimeUnit.SECONDS);
     JsonObject listed = adminOk("GET", "/bans");

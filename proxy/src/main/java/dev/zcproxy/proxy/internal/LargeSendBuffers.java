@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code net.ipv4.tcp_wmem}'s max already, so nothing is lost there.
  *
  * <p>No buffer is raised while the kernel's TCP memory in use plus the raise would pass {@code net.ipv4.tcp_mem}'s first
- * threshold (read from {@code /proc} per raise, i.e. per large body): from there the kernel squeezes sockets, and raised
+ * threshold (read from {@code /proc} for a raise that found a free slot, at most every 50 ms, {@link TcpMemory}): from there the kernel squeezes sockets, and raised
  * buffers made most sendfile calls fail with EAGAIN. A fixed slot count cannot know how much other sockets hold.
  *
  * <p>A connection whose buffer is that large already (the kernel's autotuning reached it, or {@code listen.send-buffer})
@@ -134,7 +134,11 @@ public final class LargeSendBuffers {
     }
     Raised raised = ch.attr(RAISED).get();
     if (raised == null) {
-      if (!roomy.test(2L * bytes / 4096) || !take()) {
+      if (!take()) {
+        return false;
+      }
+      if (!roomy.test(2L * bytes / 4096)) { // after the slot: with every slot taken, no /proc read (LARGE-2026-12-03c)
+        inUse.decrementAndGet();
         return false;
       }
       try {
@@ -212,10 +216,61 @@ public final class LargeSendBuffers {
     } catch (java.io.IOException | RuntimeException e) {
       return pages -> true;
     }
-    return pages -> {
-      long used = tcpPagesInUse();
-      return used < 0 || used + pages < low;
-    };
+    return new TcpMemory(low, LargeSendBuffers::tcpPagesInUse, System::nanoTime, READ_EVERY_NANOS);
+  }
+
+  /** How long a reading of {@code /proc/net/sockstat} stands for the raises after it. */
+  static final long READ_EVERY_NANOS = 50_000_000L;
+
+  /**
+   * Whether the TCP memory in use plus a raise stays below {@code low}, from a reading of it taken at most
+   * {@code everyNanos} ago plus the pages of the raises it let through since: each raise of a 16-100 MiB hit read
+   * {@code /proc/net/sockstat} (open, read, close: 160-180 reads per GB served at 128 connections, about 2% of the proxy's
+   * CPU in a profile, LARGE-2026-12-03c), and a burst of connections starting large bodies at once read it once each.
+   * Counting the pages let through keeps a stale reading from letting more through than a fresh one would, short of
+   * what other sockets queued meanwhile.
+   *
+   * <p>Threads: called from every event loop; its state is guarded by its monitor (one call per large body).
+   */
+  static final class TcpMemory implements java.util.function.LongPredicate {
+    private final long low;
+    private final java.util.function.LongSupplier pagesInUse;
+    private final java.util.function.LongSupplier nanoClock;
+    private final long everyNanos;
+    private boolean read;
+    private long readAt;
+    private long used;
+    private long letThrough;
+
+    /**
+     * @param low the kernel's first threshold ({@code net.ipv4.tcp_mem}), pages
+     * @param pagesInUse reads the TCP memory in use in pages, or -1 when it cannot
+     */
+    TcpMemory(long low, java.util.function.LongSupplier pagesInUse, java.util.function.LongSupplier nanoClock, long everyNanos) {
+      this.low = low;
+      this.pagesInUse = pagesInUse;
+      this.nanoClock = nanoClock;
+      this.everyNanos = everyNanos;
+    }
+
+    @Override
+    public synchronized boolean test(long pages) {
+      long now = nanoClock.getAsLong();
+      if (!read || now - readAt >= everyNanos) {
+        used = pagesInUse.getAsLong();
+        readAt = now;
+        read = true;
+        letThrough = 0;
+      }
+      if (used < 0) {
+        return true; // no figure: the slot bound alone
+      }
+      if (used + letThrough + pages >= low) {
+        return false;
+      }
+      letThrough += pages;
+      return true;
+    }
   }
 
   /** The TCP memory in use in pages ({@code /proc/net/sockstat}, "TCP: ... mem N"), or -1. */

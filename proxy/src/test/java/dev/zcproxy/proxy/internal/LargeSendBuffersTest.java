@@ -135,6 +135,50 @@ class LargeSendBuffersTest {
   }
 
   @Test
+  void theTcpMemoryIsReadAtMostOncePerIntervalAndCountsThePagesLetThroughSince() {
+    long[] now = {0};
+    long[] inUse = {100};
+    int[] reads = {0};
+    LargeSendBuffers.TcpMemory memory = new LargeSendBuffers.TcpMemory(1000, () -> {
+      reads[0]++;
+      return inUse[0];
+    }, () -> now[0], 50);
+    assertThat(memory.test(400)).as("100 + 400 < 1000").isTrue();
+    assertThat(memory.test(400)).as("100 + 400 let through + 400 < 1000").isTrue();
+    inUse[0] = 0; // not seen until the next reading
+    assertThat(memory.test(400)).as("100 + 800 let through + 400 >= 1000: a stale reading lets no more through").isFalse();
+    assertThat(reads[0]).as("one reading for the three raises within the interval").isEqualTo(1);
+    now[0] = 50;
+    assertThat(memory.test(400)).as("read again: 0 + 400").isTrue();
+    assertThat(reads[0]).isEqualTo(2);
+    inUse[0] = -1;
+    now[0] = 100;
+    assertThat(memory.test(Long.MAX_VALUE / 2)).as("no figure: the slot bound alone").isTrue();
+  }
+
+  @Test
+  void aRaiseWithEverySlotTakenDoesNotAskAboutTheKernelsMemory() throws Exception {
+    List<Channel> conns = accept(false);
+    Channel a = conns.get(0);
+    Channel b = conns.get(1);
+    on(a, () -> a.config().setOption(ChannelOption.SO_SNDBUF, SMALL));
+    on(b, () -> b.config().setOption(ChannelOption.SO_SNDBUF, SMALL));
+    int[] asked = {0};
+    LargeSendBuffers one = new LargeSendBuffers(RAISED, 1, 1, LargeSendBuffers.kernelMax(), pages -> {
+      asked[0]++;
+      return true;
+    });
+    assumeTrue(RAISED > SMALL, "net.core.wmem_max too small to raise");
+    ChannelPromise bodyA = on(a, a::newPromise);
+    assertThat(on(a, () -> one.raise(a, 16 << 20, bodyA))).isTrue();
+    ChannelPromise bodyB = on(b, b::newPromise);
+    assertThat(on(b, () -> one.raise(b, 16 << 20, bodyB))).as("the only slot is a's").isFalse();
+    assertThat(asked[0]).as("asked for a's raise only").isEqualTo(1);
+    on(a, () -> bodyA.setSuccess());
+    assertThat(one.inUse()).isZero();
+  }
+
+  @Test
   void theKernelsBoundIsReadWhole() {
     assumeTrue(java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/sys/net/core/wmem_max")), "no /proc");
     // Files.readString read "4" of 4194304 here (a sysctl file ends at any offset but 0): the key was capped to 4 bytes

@@ -15,6 +15,7 @@
 # cold as in run.sh: every measured run and its warm-up get a fresh salt (e.g. CELLS="zipf:10000:1x16 zipf:10000:2x128").
 # keys cells are warm as in run.sh: each process fetches every key of the cell's size once (curl) before the cell's
 # warm-up (e.g. CELLS="keys:1k:1x16 keys:4k:2x128"). Each row also has the proxy's peak RSS (VmHWM) at the cell's end.
+# METRICS_OUT=FILE: after each cell, append the proxy's RAM-tier and response-mode counters (cumulative) to FILE.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -103,6 +104,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
         BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); x[p[1]] = p[2] }
           printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%.2f\t%.0f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
             x["duration_us"] / 1e6, cpu / hz, o, m / hz, hwm / 1024 }' | tee -a "$OUT" >&2
+      if [[ -n ${METRICS_OUT:-} ]]; then # the RAM tier's and the response modes' counters, cumulative, after each cell
+        curl -s --max-time 5 "http://127.0.0.1:$ZCPROXY_ADMIN_PORT/metrics" |
+          grep -E '^zcproxy_(responses_total\{mode=|ram_)' | grep -v ' 0\.0$' | sed "s/^/$round $v $sc:$size:$conns /" >>"$METRICS_OUT" || true
+      fi
     done
     stop_pid "$PROXY_PID" zcproxy
     wait "$PROXY_PID" 2>/dev/null || true

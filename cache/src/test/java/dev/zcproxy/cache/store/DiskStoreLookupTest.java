@@ -146,6 +146,8 @@ class DiskStoreLookupTest {
     assertThat(DiskStore.maxOpenFilesFor(1024)).as("a quarter of a small limit").isEqualTo(256);
     assertThat(DiskStore.maxOpenFilesFor(4096)).isEqualTo(1024);
     assertThat(DiskStore.maxOpenFilesFor(20_000)).as("half for clients, 1,024 for the rest").isEqualTo(8_976);
+    assertThat(DiskStore.maxOpenFilesFor(65_536)).as("bin/zcproxy's limit where permitted: 10,000 keys' files fit")
+        .isEqualTo(16_384);
     assertThat(DiskStore.maxOpenFilesFor(1L << 20)).isEqualTo(16_384);
   }
 

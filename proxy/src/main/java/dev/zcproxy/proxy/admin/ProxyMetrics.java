@@ -76,6 +76,7 @@ public final class ProxyMetrics {
   private final LongAdder ramTurnedAway = new LongAdder();
   private final LongAdder sendBufferRaises = new LongAdder();
   private volatile LongSupplier ramObjects = () -> 0;
+  private volatile LongSupplier ramProbeOneIn = () -> 1;
   private final java.util.Queue<Waiter> ramLoadWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   /** Metrics in a registry of their own. */
@@ -199,6 +200,9 @@ public final class ProxyMetrics {
         + " keeps its place).", ramTurnedAway);
     Gauge.builder("zcproxy.ram.objects", this, m -> m.ramObjects.getAsLong())
         .description("Bodies kept in the RAM tier now.").register(registry);
+    Gauge.builder("zcproxy.ram.probe.one.in", this, m -> m.ramProbeOneIn.getAsLong())
+        .description("Of the file hits on a full RAM tier, 1 in this may put a placeholder (1: all; up to 64 while the"
+            + " bodies it read in bought no RAM hits: keys hit alike, more than it holds).").register(registry);
     counter("zcproxy.transfer.send.buffer.raises", "Client connections whose send buffer was raised while a large hit's"
         + " body was sent (transfer.large-send-buffer).", sendBufferRaises);
     Gauge.builder("zcproxy.fills.in.flight", this, m -> m.fillsInFlight.getAsLong())
@@ -449,6 +453,11 @@ public final class ProxyMetrics {
   /** Where the number of bodies in the RAM tier comes from. */
   public void ramGauge(LongSupplier objects) {
     this.ramObjects = objects;
+  }
+
+  /** Where {@code zcproxy_ram_probe_one_in} comes from: the RAM tier's probe gate. */
+  public void ramProbeGauge(LongSupplier oneIn) {
+    this.ramProbeOneIn = oneIn;
   }
 
   /** Bodies kept in the RAM tier now. */

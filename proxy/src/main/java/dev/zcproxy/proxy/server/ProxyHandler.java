@@ -218,6 +218,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       store.onFileGone(ram::drop);
       store.onPublished((m, gen) -> ram.admitFilled(store, m, gen)); // small bodies in RAM from their fill while there is room
       metrics.ramGauge(ram::size);
+      metrics.ramProbeGauge(ram::probeOneIn);
     }
     this.ctx = new HandlerContext(vertx, policy, store, metrics, accessLog, ioExecutor, originAuthority,
         config.logging().xCacheHeader(), planner, transfer,

@@ -79,16 +79,6 @@ final class ClientConnections {
     return fdLimit < 0 ? configured : (int) Math.max(1, Math.min(configured, fdLimit / 2));
   }
 
-  /** The process's limit on open file descriptors (the JVM raises the soft limit to the hard one), or -1. */
-  static long descriptorLimit() {
-    try {
-      return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-          instanceof com.sun.management.UnixOperatingSystemMXBean unix ? unix.getMaxFileDescriptorCount() : -1;
-    } catch (RuntimeException | LinkageError e) {
-      return -1;
-    }
-  }
-
   /** The bound in force: {@code listen.max-connections}, or half the descriptor limit if that is less. */
   int max() {
     return max;

@@ -210,7 +210,7 @@ public final class ProxyServer {
     handler = new ProxyHandler(vertx, config, policy, store, router, new BodyTransfer(cacheIo, transferPlatform),
         metrics, clock, cacheIo);
     connections = new ClientConnections(config.listen().maxConnections(), config.listen().requestHeadTimeout().toMillis(),
-        ClientConnections.descriptorLimit());
+        DiskStore.fileDescriptorLimit()); // the figure the store halves too
     ProxyConfig.ListenTls tls = config.listen().tls();
     if (tls.enabled()) {
       certificates = new CertificateFiles(tls.certificates());

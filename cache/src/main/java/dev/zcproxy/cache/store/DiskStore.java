@@ -239,8 +239,11 @@ public final class DiskStore implements AutoCloseable {
     return (int) Math.max(floor, Math.min(MAX_OPEN_FILES_CEILING, fdLimit / 2 - 1024));
   }
 
-  /** The process's limit on open file descriptors (the JVM raises the soft limit to the hard one), or -1. */
-  private static long fileDescriptorLimit() {
+  /**
+   * The process's limit on open file descriptors (the JVM raises the soft limit to the hard one), or -1: the one figure
+   * the open-file bound here and the proxy's client-connection bound (half of it each) are taken from.
+   */
+  public static long fileDescriptorLimit() {
     try {
       return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
           instanceof com.sun.management.UnixOperatingSystemMXBean unix ? unix.getMaxFileDescriptorCount() : -1;

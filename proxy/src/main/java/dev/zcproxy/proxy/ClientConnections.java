@@ -40,12 +40,29 @@ final class ClientConnections {
   private final long fdLimit;
   private int configured; // listen.max-connections as last configured; only the start and reloads touch it
 
+  /** What the bound is, for the log: the config key, or the admin listener's fixed bound. */
+  private final String bound;
+
   /** {@code max} is {@code listen.max-connections}; {@code fdLimit} the process's descriptor limit, -1 if unknown. */
   ClientConnections(int max, long headTimeoutMs, long fdLimit) {
+    this("listen.max-connections", max, headTimeoutMs, fdLimit);
+  }
+
+  private ClientConnections(String bound, int max, long headTimeoutMs, long fdLimit) {
+    this.bound = bound;
     this.fdLimit = fdLimit;
     this.configured = max;
     this.max = admitted(max, fdLimit);
     this.headTimeoutMs = headTimeoutMs;
+  }
+
+  /**
+   * The admin listener's: at most {@code max} connections (the rest wait to be accepted), each with the client
+   * listener's request-head timer. Without it a client could open admin connections until the process ran out of
+   * descriptors, or fill them with heads that never end and keep a load balancer's {@code /health} out.
+   */
+  static ClientConnections admin(int max, long headTimeoutMs) {
+    return new ClientConnections("the admin listener's bound", max, headTimeoutMs, -1);
   }
 
   /** After a reload: the bound and the head timeout for connections accepted from now on. */
@@ -130,7 +147,7 @@ final class ClientConnections {
         paused = true;
       }
       if (full.compareAndSet(false, true)) {
-        LOG.warn("listen.max-connections ({}) reached: new client connections wait until some close", max);
+        LOG.warn("{} ({}) reached: new connections wait until some close", bound, max);
       }
       return FULL;
     }

@@ -71,6 +71,10 @@ public final class ProxyServer {
   private volatile Listener listener;
   private volatile int adminPort = -1;
   private ClientConnections connections;
+  /** The admin listener's connections: a bound of their own, so a flood there leaves the clients' alone. */
+  private ClientConnections adminConnections;
+  /** Most open admin connections (dashboards, scrapes, health checks, purges); more wait to be accepted. */
+  static final int ADMIN_MAX_CONNECTIONS = 256;
   private int loops;
   private final ProxyLifecycle lifecycle;
   /** What reopens the access-log file ({@code SIGUSR1}); set by {@link #ownLogging}. */
@@ -211,6 +215,7 @@ public final class ProxyServer {
         metrics, clock, cacheIo);
     connections = new ClientConnections(config.listen().maxConnections(), config.listen().requestHeadTimeout().toMillis(),
         DiskStore.fileDescriptorLimit()); // the figure the store halves too
+    adminConnections = ClientConnections.admin(ADMIN_MAX_CONNECTIONS, config.listen().requestHeadTimeout().toMillis());
     ProxyConfig.ListenTls tls = config.listen().tls();
     if (tls.enabled()) {
       certificates = new CertificateFiles(tls.certificates());
@@ -399,7 +404,7 @@ public final class ProxyServer {
       LOG.warn("admin listener on {} without admin.token: purge is refused, but /stats and /metrics are readable by"
           + " anyone who can reach it", config.admin().address());
     }
-    return a.listen(config.admin().address().host(), config.admin().address().port()).map(p -> {
+    return a.listen(config.admin().address().host(), config.admin().address().port(), adminConnections::accept).map(p -> {
       adminPort = p;
       return a;
     });
@@ -451,6 +456,7 @@ public final class ProxyServer {
       }
     }
     connections.reconfigure(next.listen().maxConnections(), next.listen().requestHeadTimeout().toMillis());
+    adminConnections.reconfigure(ADMIN_MAX_CONNECTIONS, next.listen().requestHeadTimeout().toMillis());
     if (reopenAccessLog != null && plan.touches("logging")) {
       reopenAccessLog = LogSetup.apply(next.logging());
     }
@@ -656,6 +662,11 @@ public final class ProxyServer {
   /** Client connections open now (bounded by {@code listen.max-connections}). */
   public int openClientConnections() {
     return connections == null ? 0 : connections.open();
+  }
+
+  /** Admin listener connections open now. */
+  public int openAdminConnections() {
+    return adminConnections == null ? 0 : adminConnections.open();
   }
 
   /** Client connections closed at accept because {@code listen.max-connections} was reached (those that wait are not counted). */

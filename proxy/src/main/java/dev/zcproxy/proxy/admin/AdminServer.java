@@ -35,6 +35,11 @@ import java.util.function.LongSupplier;
  * {@code {"error": "..."}}.
  */
 public final class AdminServer {
+  /**
+   * Seconds an admin connection may stay without a byte read or written before it is closed (the dashboard's event
+   * stream writes every tick, so it stays open).
+   */
+  static final int IDLE_TIMEOUT_SECONDS = 60;
   private final Vertx vertx;
   private final ProxyMetrics metrics;
   private final DiskStore store;
@@ -96,7 +101,17 @@ public final class AdminServer {
     this.healthDetail = detail;
   }
 
+  /** Listens on {@code host:port} and admits every connection (tests); the proxy bounds them, see the other overload. */
   public Future<Integer> listen(String host, int port) {
+    return listen(host, port, conn -> true);
+  }
+
+  /**
+   * Listens on {@code host:port}; {@code admit} is asked at each new connection (it closes the ones it refuses) and
+   * connections idle for {@link #IDLE_TIMEOUT_SECONDS} are closed: a client that opens connections and sends nothing
+   * must not hold descriptors the cache needs, nor keep the load balancer's {@code /health} out.
+   */
+  public Future<Integer> listen(String host, int port, java.util.function.Predicate<io.vertx.core.http.HttpConnection> admit) {
     Router router = Router.router(vertx);
     router.route().handler(rc -> {
       var req = rc.request();
@@ -126,7 +141,11 @@ public final class AdminServer {
     router.errorHandler(404, rc -> error(rc, 404, "no such admin endpoint: " + rc.request().path()));
     router.errorHandler(405, rc -> error(rc, 405, rc.request().method() + " is not allowed on " + rc.request().path()));
     router.errorHandler(500, rc -> error(rc, 500, "internal error: " + rc.failure()));
-    return vertx.createHttpServer().requestHandler(router).listen(port, host).map(s -> {
+    // no h2c: with it Vert.x makes the connection (and calls admit) only once a request's first bytes tell HTTP/1 from
+    // HTTP/2, so a connection that never sends a complete head would escape the bound and the head timer
+    io.vertx.core.http.HttpServerOptions options = new io.vertx.core.http.HttpServerOptions().setHttp2ClearTextEnabled(false)
+        .setIdleTimeout(IDLE_TIMEOUT_SECONDS).setIdleTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS);
+    return vertx.createHttpServer(options).connectionHandler(admit::test).requestHandler(router).listen(port, host).map(s -> {
       server = s;
       return s.actualPort();
     });

@@ -140,6 +140,53 @@ class HostileClientIT {
   }
 
   @Test
+  void adminConnectionsHaveABoundAndAHeadTimeoutOfTheirOwn() throws Exception {
+    origin = FixtureOrigin.start();
+    origin.serve("/ok", "fine".getBytes(), "Cache-Control", "no-store");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "listen.request-head-timeout: 1s", "listen.idle-timeout: 60s");
+    String health = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    List<Socket> admitted = new ArrayList<>();
+    for (int i = 0; i < 256; i++) {
+      Socket s = raw.connectAdmin();
+      send(s, health);
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 200").contains("\"status\":\"ok\"");
+      admitted.add(s);
+    }
+    assertThat(proxy.server.openAdminConnections()).isEqualTo(256);
+
+    // at its bound the admin listener stops accepting: the next waits in the accept queue, its request unread
+    Socket over = raw.connectAdmin();
+    send(over, health);
+    for (Socket s : admitted) {
+      send(s, health);
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 200");
+    }
+    assertThat(over.getInputStream().available()).as("nothing answered the waiting admin connection").isZero();
+    // the client listener's connections are not the admin's: clients are served as before
+    assertThat(proxy.get("/ok").statusCode()).isEqualTo(200);
+    assertThat(proxy.server.openClientConnections()).isLessThan(256);
+
+    // a freed slot is taken by the waiting connection, which is answered
+    admitted.remove(0).close();
+    assertThat(readResponse(over)).startsWith("HTTP/1.1 200");
+    assertThat(proxy.server.openAdminConnections()).isEqualTo(256);
+
+    // a head that never ends is cut at listen.request-head-timeout, as on the client listener, and gives its slot back
+    admitted.remove(0).close();
+    Socket loris = raw.connectAdmin();
+    send(loris, "GET /health HTTP/1.1\r\nHo");
+    loris.setSoTimeout(5_000);
+    String got = new String(loris.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+    assertThat(got).startsWith("HTTP/1.1 408");
+    await(() -> proxy.server.openAdminConnections() == 255, 5_000, "the slowloris connection's slot given back");
+    // so is a connection that sends nothing at all (counted from its accept, not from its first bytes)
+    Socket silent = raw.connectAdmin();
+    silent.setSoTimeout(5_000);
+    assertThat(closedByPeer(silent)).as("a silent admin connection closed at the head timeout").isTrue();
+    await(() -> proxy.server.openAdminConnections() == 255, 5_000, "the silent connection's slot given back");
+  }
+
+  @Test
   void aClosedTunnelGivesItsConnectionSlotBack() throws Exception {
     origin = FixtureOrigin.start();
     var echo = origin.vertx().createNetServer().connectHandler(so -> so.handler(so::write))

@@ -41,6 +41,15 @@ final class RawConnections implements AfterTestExecutionCallback {
     return s;
   }
 
+  /** A new connection to the proxy's admin listener, with the same timeouts as {@link #connect()}. */
+  Socket connectAdmin() throws IOException {
+    Socket s = new Socket();
+    opened.add(s);
+    s.connect(new InetSocketAddress("127.0.0.1", proxy.get().server.adminPort()), 5_000);
+    s.setSoTimeout(10_000);
+    return s;
+  }
+
   /** Closes every connection opened so far. */
   void closeAll() throws IOException {
     for (Socket s : opened) {

@@ -411,7 +411,9 @@ final class ConfigKeys {
           """
           Separate listener for health, stats and purge. Keep it off public interfaces.
           GET /health, /stats, /metrics and /bans are open; every other request (POST /purge, /ban, PURGE ...) needs
-          "Authorization: Bearer <token>", and requests a browser marks as cross-origin are refused (403).""",
+          "Authorization: Bearer <token>", and requests a browser marks as cross-origin are refused (403).
+          At most 256 admin connections are open at once (more wait to be accepted); each must send its request head within
+          listen.request-head-timeout (else 408 and close), and one idle for 60 s is closed.""",
           key("enabled", "enabled", BOOL, "false = no admin listener"),
           key("address", "address", HOST_PORT, "where the admin endpoints listen")
               .flag("--admin", "HOST:PORT", ConfigLoader.HOST_PORT_EXPECTED,

@@ -7,7 +7,6 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -66,20 +65,7 @@ class ClientHangUpIT {
   void aClientThatResetsDuringAFillItJoinedIsNoErrorAndTheFillIsStored() throws Exception {
     origin = FixtureOrigin.start();
     // the origin trickles the body in 1 MiB pieces, so the hanging-up client is sent ranges of a fill under way
-    origin.route("/big", req -> {
-      var resp = req.response().putHeader("Cache-Control", "max-age=600").putHeader("Content-Type", "application/x-test")
-          .putHeader("Content-Length", Integer.toString(body.length));
-      int[] off = {0};
-      origin.vertx().setPeriodic(10, id -> {
-        int len = Math.min(1 << 20, body.length - off[0]);
-        resp.write(Buffer.buffer(java.util.Arrays.copyOfRange(body, off[0], off[0] + len)));
-        off[0] += len;
-        if (off[0] >= body.length) {
-          origin.vertx().cancelTimer(id);
-          resp.end();
-        }
-      });
-    });
+    origin.trickle("/big", body, 10, "Cache-Control", "max-age=600", "Content-Type", "application/x-test");
     proxy = ProxyFixture.start(origin.url(), cacheDir);
     try (Socket s = client()) {
       send(s, "GET /big HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");

@@ -22,10 +22,16 @@ class HeadPrefixTest {
 
   private static final EncodedHead HEAD = EncodedHead.builder(200, "OK").field("Content-Length", "300000").build();
 
-  private static byte[] bytes(ByteBuf buf) {
-    byte[] out = new byte[buf.readableBytes()];
-    buf.getBytes(buf.readerIndex(), out);
-    return out;
+  /** The bytes of {@link HeadPrefix#of} for a hit with age {@code age} (the buffer released). */
+  private static byte[] first(FileChannel f, long age, long offset, long length, int bytes) {
+    ByteBuf buf = HeadPrefix.of(PooledByteBufAllocator.DEFAULT, HEAD, age, f, offset, length, bytes);
+    try {
+      byte[] out = new byte[buf.readableBytes()];
+      buf.getBytes(buf.readerIndex(), out);
+      return out;
+    } finally {
+      buf.release();
+    }
   }
 
   private FileChannel file(byte[] content) throws Exception {
@@ -39,17 +45,12 @@ class HeadPrefixTest {
     byte[] content = new byte[300_100];
     new Random(3).nextBytes(content);
     try (FileChannel f = file(content)) {
-      ByteBuf buf = HeadPrefix.of(PooledByteBufAllocator.DEFAULT, HEAD, 7, f, 100, 300_000, 16384);
-      try {
-        byte[] out = bytes(buf);
-        int headLength = HEAD.length(7);
-        assertThat(out).hasSize(16384);
-        assertThat(Arrays.copyOf(out, headLength)).isEqualTo(HEAD.toBytes(7));
-        assertThat(Arrays.copyOfRange(out, headLength, out.length))
-            .as("the body from its offset").isEqualTo(Arrays.copyOfRange(content, 100, 100 + 16384 - headLength));
-      } finally {
-        buf.release();
-      }
+      byte[] out = first(f, 7, 100, 300_000, 16384);
+      int headLength = HEAD.length(7);
+      assertThat(out).hasSize(16384);
+      assertThat(Arrays.copyOf(out, headLength)).isEqualTo(HEAD.toBytes(7));
+      assertThat(Arrays.copyOfRange(out, headLength, out.length))
+          .as("the body from its offset").isEqualTo(Arrays.copyOfRange(content, 100, 100 + 16384 - headLength));
     }
   }
 
@@ -59,13 +60,8 @@ class HeadPrefixTest {
     try (FileChannel f = file(content)) {
       // (the long body: its file is shorter, but nothing is read for it)
       for (long[] c : new long[][] {{20_000, 65536}, {20_000, 0}, {20_000, 10}, {HeadPrefix.BELOW, 65536}}) {
-        ByteBuf buf = HeadPrefix.of(PooledByteBufAllocator.DEFAULT, HEAD, 0, f, 0, c[0], (int) c[1]);
-        try {
-          assertThat(new String(bytes(buf), StandardCharsets.ISO_8859_1))
-              .as("%d bytes in a %d-byte buffer", c[0], c[1]).isEqualTo(new String(HEAD.toBytes(0), StandardCharsets.ISO_8859_1));
-        } finally {
-          buf.release();
-        }
+        assertThat(new String(first(f, 0, 0, c[0], (int) c[1]), StandardCharsets.ISO_8859_1))
+            .as("%d bytes in a %d-byte buffer", c[0], c[1]).isEqualTo(new String(HEAD.toBytes(0), StandardCharsets.ISO_8859_1));
       }
     }
   }
@@ -75,15 +71,10 @@ class HeadPrefixTest {
     byte[] content = new byte[1000]; // the entry claims more body than the file holds (truncated under it)
     new Random(5).nextBytes(content);
     try (FileChannel f = file(content)) {
-      ByteBuf buf = HeadPrefix.of(PooledByteBufAllocator.DEFAULT, HEAD, 0, f, 400, 300_000, 16384);
-      try {
-        byte[] out = bytes(buf);
-        int headLength = HEAD.length(0);
-        assertThat(out).hasSize(headLength + 600);
-        assertThat(Arrays.copyOfRange(out, headLength, out.length)).isEqualTo(Arrays.copyOfRange(content, 400, 1000));
-      } finally {
-        buf.release();
-      }
+      byte[] out = first(f, 0, 400, 300_000, 16384);
+      int headLength = HEAD.length(0);
+      assertThat(out).hasSize(headLength + 600);
+      assertThat(Arrays.copyOfRange(out, headLength, out.length)).isEqualTo(Arrays.copyOfRange(content, 400, 1000));
     }
   }
 }

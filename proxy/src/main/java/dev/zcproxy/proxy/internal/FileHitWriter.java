@@ -17,8 +17,8 @@ import java.nio.channels.FileChannel;
 
 /**
  * Writes a whole response whose head is already encoded ({@link EncodedHead}) and whose body is a range of a
- * file straight to an HTTP/1.1 client's channel: the head as one buffer and the body as one file region
- * ({@code sendfile(2)}), queued together and flushed once, without Vert.x's per-response header map, header
+ * file straight to an HTTP/1.1 client's channel: the head as one buffer (with the body's first bytes, {@link HeadPrefix})
+ * and the rest of the body as one file region ({@code sendfile(2)}), queued together and flushed once, without Vert.x's per-response header map, header
  * validation and HTTP encoder. The file counterpart of {@link HitWriter}, under the same rules: the write keeps
  * its place in the connection's outbound queue, the response is marked written and complete, and anywhere
  * {@link HitWriter} would not write, {@link #write} returns {@code null} and the caller answers the normal way.
@@ -49,16 +49,9 @@ public final class FileHitWriter {
     Http1xServerConnection conn = (Http1xServerConnection) req.connection();
     Http1xServerResponse resp = ((Http1xServerRequest) req).response();
     WrittenBytes counter = WrittenBytes.of(conn);
-    int headLength = head.length(ageSeconds);
-    ByteBuf buf = encoder.alloc().directBuffer(headLength);
-    try {
-      head.writeTo(buf.internalNioBuffer(0, headLength), ageSeconds);
-      buf.writerIndex(headLength);
-    } catch (RuntimeException e) {
-      buf.release();
-      throw e;
-    }
-    DefaultFileRegion region = new Region(file, offset, length);
+    ByteBuf buf = HeadPrefix.of(encoder.alloc(), head, ageSeconds, file, offset, length, HeadPrefix.BYTES);
+    long prefix = buf.readableBytes() - head.length(ageSeconds); // body bytes that leave with the head
+    DefaultFileRegion region = new Region(file, offset + prefix, length - prefix);
     resp.setStatusCode(status);
     HitWriter.WRITTEN.set(resp, true);
     HitWriter.HEAD_WRITTEN.set(resp, true);
@@ -76,12 +69,13 @@ public final class FileHitWriter {
       @Override
       public void write() {
         if (counter != null) {
-          counter.counted(length, 0); // the bytes skip its place in the pipeline: counted as it would
+          // the bytes skip its place in the pipeline: counted as it would, the whole body as the file's (HeadPrefix)
+          counter.counted(length, 0);
         }
         LargeSendBuffers.around(encoder.channel(), length, bodySent);
         HitCork.around(encoder.channel(), length, bodySent); // the head leaves in the body's first segment
-        // In front of the encoder: the bytes are already HTTP. Head and region stay together in the outbound
-        // buffer, so one flush sends both (writev, then sendfile).
+        // In front of the encoder: the bytes are already HTTP. Head (with the body's first bytes, HeadPrefix) and
+        // region stay together in the outbound buffer, so one flush sends both (writev, then sendfile).
         encoder.write(buf, headSent);
         encoder.write(region, bodySent);
         // Through the encoder (which passes an empty buffer on): Vert.x flushes now, or after the read under way

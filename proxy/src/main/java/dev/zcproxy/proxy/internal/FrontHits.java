@@ -374,21 +374,17 @@ public final class FrontHits extends FlushAtReadEnd {
   }
 
   /**
-   * Writes {@code hit}'s head as one buffer and its body as a file region behind it, not flushed (the flush at the end
-   * of the read sends both: writev, then sendfile); false when nothing was written (then {@code hit.unused} ran).
+   * Writes {@code hit}'s head (with the body's first bytes, {@link HeadPrefix}) as one buffer and the rest of its body
+   * as a file region behind it, not flushed (the flush at the end of the read sends both: writev, then sendfile); false
+   * when nothing was written (then {@code hit.unused} ran).
    */
   boolean writeFile(ChannelHandlerContext writer, FileHit hit, String uri) {
     ByteBuf buf;
+    long prefix; // body bytes that leave with the head (HeadPrefix)
     try {
-      int headLength = hit.head().length(hit.ageSeconds());
-      buf = writer.alloc().directBuffer(headLength);
-      try {
-        hit.head().writeTo(buf.internalNioBuffer(0, headLength), hit.ageSeconds());
-        buf.writerIndex(headLength);
-      } catch (RuntimeException e) {
-        buf.release();
-        throw e;
-      }
+      buf = HeadPrefix.of(writer.alloc(), hit.head(), hit.ageSeconds(), hit.file(), hit.offset(), hit.length(),
+          HeadPrefix.BYTES);
+      prefix = buf.readableBytes() - hit.head().length(hit.ageSeconds());
     } catch (RuntimeException e) {
       LOG.debug("front hit path left {} to Vert.x", uri, e);
       hit.unused().run();
@@ -398,7 +394,7 @@ public final class FrontHits extends FlushAtReadEnd {
     LargeSendBuffers.around(writer.channel(), hit.length(), bodySent);
     HitCork.around(writer.channel(), hit.length(), bodySent); // the head leaves in the body's first segment
     writer.write(buf); // a failed head write fails the region behind it too (the channel is closing)
-    writer.write(new FileHitWriter.Region(hit.file(), hit.offset(), hit.length()), bodySent);
+    writer.write(new FileHitWriter.Region(hit.file(), hit.offset() + prefix, hit.length() - prefix), bodySent);
     return true;
   }
 

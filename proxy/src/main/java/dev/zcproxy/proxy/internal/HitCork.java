@@ -16,7 +16,8 @@ import io.vertx.core.http.impl.Http1xServerConnection;
  * The price is two {@code setsockopt} per hit. Bodies of {@code belowBytes} and more are not corked: at 1 MiB the
  * proxy then sent about twice as many segments per body and the A/B leaned against it. Off by default
  * ({@code transfer.cork-hits-below: 0}): on a quiet machine the proxy spent 1.3-1.8x the CPU per GB on corked 256 KiB
- * hits and the machine as a whole saved nothing (loadtest/results/QUIET-2026-12-03.md).
+ * hits and the machine as a whole saved nothing (loadtest/results/QUIET-2026-12-03.md). Hits under 1 MiB now send
+ * the body's first bytes with the head without a cork ({@link HeadPrefix}, loadtest/results/LARGE-2026-12-03d.md).
  *
  * <p>Only on Netty's native epoll transport ({@code EpollSocketChannel}); elsewhere (NIO) nothing is done and the head
  * leaves on its own as before. Several bodies under way on one connection (pipelined) share one cork, lifted when the

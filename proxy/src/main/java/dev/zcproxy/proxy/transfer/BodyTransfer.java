@@ -28,6 +28,11 @@ public final class BodyTransfer {
   private static final int COPY_CHUNK = 64 * 1024;
   /** Chunk of a filling file's range: fewer hops for the many readers a coalesced fill can have. */
   private static final int RANGE_CHUNK = 256 * 1024;
+  /**
+   * Bodies of this length and more go the range way even with a Content-Type: Vert.x's own {@code sendFile} splits
+   * them into 1 MiB pieces and logs a client that hangs up during one at ERROR; the range way reports it quietly.
+   */
+  private static final long QUIET_FROM = 1024 * 1024;
   private final Executor ioExecutor;
   private final TransferPlatform platform;
 
@@ -74,11 +79,12 @@ public final class BodyTransfer {
    * {@link #send(HttpServerResponse, TransferMode, FileChannel, long, long)} for {@code req}'s response, which
    * adds no field: Vert.x's {@code sendFile(FileChannel, ...)} sets {@code Content-Type: application/octet-stream}
    * on a response without one, and a cache must not add a field the origin did not send. Such a response's
-   * head is written first and the file region queued behind it (still sendfile).
+   * head is written first and the file region queued behind it (still sendfile); so is any body of
+   * {@link #QUIET_FROM} and more, whose client may hang up mid-body without an ERROR line.
    */
   public Future<Void> send(HttpServerRequest req, TransferMode mode, FileChannel channel, long offset, long length) {
     HttpServerResponse resp = req.response();
-    if (mode != TransferMode.SENDFILE || length == 0 || resp.headers().contains("content-type")
+    if (mode != TransferMode.SENDFILE || length == 0 || resp.headers().contains("content-type") && length < QUIET_FROM
         || req.isSSL() || req.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
       return send(resp, mode, channel, offset, length);
     }

@@ -64,6 +64,29 @@ final class FixtureOrigin implements AutoCloseable {
     });
   }
 
+  /**
+   * Serves {@code body} at {@code path} with a Content-Length and the given header name/value pairs, written in
+   * 1 MiB pieces every {@code everyMs} milliseconds: a fill that stays under way while clients join it.
+   */
+  FixtureOrigin trickle(String path, byte[] body, long everyMs, String... headers) {
+    return route(path, req -> {
+      var resp = req.response().putHeader("Content-Length", Integer.toString(body.length));
+      for (int i = 0; i < headers.length; i += 2) {
+        resp.putHeader(headers[i], headers[i + 1]);
+      }
+      int[] off = {0};
+      vertx.setPeriodic(everyMs, id -> {
+        int len = Math.min(1 << 20, body.length - off[0]);
+        resp.write(io.vertx.core.buffer.Buffer.buffer(java.util.Arrays.copyOfRange(body, off[0], off[0] + len)));
+        off[0] += len;
+        if (off[0] >= body.length) {
+          vertx.cancelTimer(id);
+          resp.end();
+        }
+      });
+    });
+  }
+
   int requests(String path) {
     AtomicInteger c = counts.get(path);
     return c == null ? 0 : c.get();

@@ -2,7 +2,6 @@ package dev.zcproxy.proxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.vertx.core.buffer.Buffer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -366,19 +365,7 @@ class HostileClientIT {
     String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body));
     origin = FixtureOrigin.start();
     // the origin trickles the body in 1 MiB pieces so the fill is under way while the non-readers pile up
-    origin.route("/big", req -> {
-      var resp = req.response().putHeader("Cache-Control", "max-age=600").putHeader("Content-Length", Integer.toString(body.length));
-      int[] off = {0};
-      origin.vertx().setPeriodic(20, id -> {
-        int len = Math.min(1 << 20, body.length - off[0]);
-        resp.write(Buffer.buffer(java.util.Arrays.copyOfRange(body, off[0], off[0] + len)));
-        off[0] += len;
-        if (off[0] >= body.length) {
-          origin.vertx().cancelTimer(id);
-          resp.end();
-        }
-      });
-    });
+    origin.trickle("/big", body, 20, "Cache-Control", "max-age=600");
     origin.serve("/small", "small".getBytes(), "Cache-Control", "max-age=600");
     proxy = ProxyFixture.start(origin.url(), cacheDir, transfer, "origin.max-connections: 8");
     // warm up every pool with a little traffic, then take the baselines

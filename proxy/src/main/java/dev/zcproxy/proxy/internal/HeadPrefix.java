@@ -1,0 +1,88 @@
+package dev.zcproxy.proxy.internal;
+
+import dev.zcproxy.cache.EncodedHead;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+
+/**
+ * The first buffer of a file hit: its encoded head followed by the body's first bytes, read from the file
+ * ({@code pread}), so that the head does not leave in a TCP segment of its own and the rest of the body follows as a
+ * file region ({@code sendfile}).
+ *
+ * <p>Why: with TCP_NODELAY a head written alone leaves as a small segment of its own, and at 256 KiB the client then
+ * sent about 7 packets per response against nginx's 3 and spent 1.25x the CPU per response
+ * (loadtest/results/LARGE-2026-12-03c.md). nginx avoids it with {@code tcp_nopush} (TCP_CORK), which costs two
+ * {@code setsockopt} per hit and moved the delivery to the reader into our sendfile ({@link HitCork}: 1.3-1.8x the
+ * proxy's CPU per GB). Filling the first segment from the file costs one read of at most {@link #bytes} bytes
+ * instead (loadtest/results/LARGE-2026-12-03d.md).
+ *
+ * <p>Only for bodies longer than the room the buffer leaves after the head, so a region always follows (the hit stays
+ * a sendfile hit, and shorter bodies keep their writev + sendfile), and shorter than {@link #BELOW}: at 1 MiB the
+ * client's work fell as at 256 KiB, but the proxy's CPU per GB rose 3x (the loopback receiver's side, which runs in
+ * the sender's context, then ran inside our sendfile instead of in the client's read), above nginx's. A read that
+ * fails or comes back short leaves the buffer with what it got: the region then starts where the read stopped.
+ *
+ * <p>The buffer is one loopback segment (64 KiB less the IP and TCP headers): a smaller one (16 KiB) moved fewer bytes
+ * per second at 256 KiB in the same runs; on a real NIC any size puts the head in the body's first segment, and the
+ * copy costs at most 64 KiB per hit of under 1 MiB.
+ *
+ * <p>The metrics count such a hit's whole body as sent from its file (file-region bytes), as the front path's
+ * accounting does: the count tells sendfile hits from copies, and what is read here is bounded per hit.
+ *
+ * <p>Threads: immutable; called on the client connection's event loop (the read is of a file the open-file cache
+ * holds open, like the sendfile that follows it on the same loop).
+ */
+final class HeadPrefix {
+  /** The first buffer's size, head included: one loopback segment (65,536 less 52 bytes of IP and TCP headers). */
+  static final int BYTES = 65_484;
+  /** Bodies this long and longer leave their head alone. */
+  static final long BELOW = 1 << 20;
+
+  private HeadPrefix() {}
+
+  /**
+   * A buffer holding {@code head} with {@code ageSeconds} and, when the body is longer than the room left in
+   * {@code bytes}, the body's first bytes: read {@code buf.readableBytes() - head.length(ageSeconds)} of them.
+   *
+   * @param bytes the buffer's size, head included (0 or less than the head: the head alone)
+   */
+  static ByteBuf of(ByteBufAllocator alloc, EncodedHead head, long ageSeconds, FileChannel file, long offset,
+      long length, int bytes) {
+    int headLength = head.length(ageSeconds);
+    int room = bytes - headLength;
+    int prefix = room > 0 && length > room && length < BELOW ? room : 0;
+    ByteBuf buf = alloc.directBuffer(headLength + prefix);
+    try {
+      ByteBuffer out = buf.internalNioBuffer(0, headLength + prefix);
+      int start = out.position();
+      head.writeTo(out, ageSeconds);
+      out.position(start + headLength).limit(start + headLength + prefix);
+      int read = prefix == 0 ? 0 : readFully(file, out, offset);
+      buf.writerIndex(headLength + read);
+      return buf;
+    } catch (RuntimeException e) {
+      buf.release();
+      throw e;
+    }
+  }
+
+  /** Reads into {@code out} from {@code position} until it is full, the file ends or a read fails; the bytes read. */
+  private static int readFully(FileChannel file, ByteBuffer out, long position) {
+    int read = 0;
+    try {
+      while (out.hasRemaining()) {
+        int n = file.read(out, position + read);
+        if (n <= 0) {
+          break;
+        }
+        read += n;
+      }
+    } catch (IOException e) {
+      // the region sends the rest from where the read stopped; sendfile reports the file's trouble if it persists
+    }
+    return read;
+  }
+}

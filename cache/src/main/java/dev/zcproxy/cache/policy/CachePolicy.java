@@ -65,8 +65,10 @@ public final class CachePolicy {
    * A stored entry's freshness as this policy parsed it, kept in its headers ({@link Headers#derived}): one field read
    * per hit whatever the number of cached entries (a 256-slot identity front missed 8% of the event loops' samples
    * with 10,000 keys, then paid a recorded Caffeine read), bounded by the stored heads themselves. Immutable.
+   *
+   * @param vary whether the entry's headers have a {@code Vary} field (asked for every candidate of every lookup)
    */
-  private record Memo(CachePolicy owner, EntryMeta entry, Freshness freshness) {}
+  private record Memo(CachePolicy owner, EntryMeta entry, Freshness freshness, boolean vary) {}
 
   public CachePolicy(PolicyConfig config) {
     this.config = requireNonNull(config, "config");
@@ -81,9 +83,42 @@ public final class CachePolicy {
     // holds the last one asked for, the weak-keyed memo the rest
     Freshness f = freshnessMemo.get(e, x -> Freshness.of(x, config));
     if (!h.isEmpty()) { // the empty list is one shared instance: it keeps no entry (nor this policy) alive
-      h.derived(new Memo(this, e, f));
+      h.derived(new Memo(this, e, f, h.contains("Vary")));
     }
     return f;
+  }
+
+  /**
+   * Whether {@code e} is no candidate for {@code rh} by its {@code Vary} ({@code Vary: *}, or another secondary key):
+   * an entry without {@code Vary} (known from its memo when there is one) matches a request whose key is empty.
+   */
+  private boolean varyMismatch(EntryMeta e, Headers rh) {
+    Headers h = e.headers();
+    if (h.derived() instanceof Memo m && m.entry() == e && m.owner() == this && !m.vary()) {
+      return !e.variant().isEmpty(); // VarySelector.key is "" without Vary, and isStar false
+    }
+    return VarySelector.isStar(h) || !VarySelector.key(h, rh).equals(e.variant());
+  }
+
+  /**
+   * What {@link #select} reads from a request's own fields, kept with them ({@link Headers#derived}): a client's
+   * repeated head (the front hit path keeps its fields) is not parsed again. Immutable.
+   *
+   * @param cc the request's {@code Cache-Control}
+   * @param noCache {@code no-cache} in it, or (without it) {@code Pragma: no-cache}
+   */
+  private record RequestDirectives(CacheControl cc, boolean noCache) {}
+
+  private static RequestDirectives directives(Headers rh) {
+    if (rh.derived() instanceof RequestDirectives d) {
+      return d;
+    }
+    CacheControl cc = CacheControl.of(rh, "Cache-Control");
+    RequestDirectives d = new RequestDirectives(cc, cc.has("no-cache") || (!rh.contains("Cache-Control") && pragmaNoCache(rh)));
+    if (!rh.isEmpty()) { // the empty list is one shared instance
+      rh.derived(d);
+    }
+    return d;
   }
 
   public PolicyConfig config() {
@@ -103,7 +138,8 @@ public final class CachePolicy {
     requireNonNull(req, "req");
     requireNonNull(variants, "variants");
     Headers rh = req.headers();
-    CacheControl reqCc = CacheControl.of(rh, "Cache-Control");
+    RequestDirectives directives = directives(rh);
+    CacheControl reqCc = directives.cc();
     boolean onlyIfCached = reqCc.has("only-if-cached");
     if (variants.isEmpty()) {
       return new Lookup.Miss("uri-miss", onlyIfCached);
@@ -117,7 +153,7 @@ public final class CachePolicy {
     for (int i = 0; i < variants.size(); i++) { // no iterator per lookup
       EntryMeta e = variants.get(i);
       complete |= e.status() != 206;
-      if (e.status() == 206 || VarySelector.isStar(e.headers()) || !VarySelector.key(e.headers(), rh).equals(e.variant())) {
+      if (e.status() == 206 || varyMismatch(e, rh)) {
         continue;
       }
       if (chosen == null) {
@@ -143,7 +179,7 @@ public final class CachePolicy {
     Freshness f = freshness(chosen);
     long ageMs = f.currentAgeMs(nowMillis);
     long age = Freshness.seconds(ageMs);
-    boolean noCacheRequest = reqCc.has("no-cache") || (!rh.contains("Cache-Control") && pragmaNoCache(rh));
+    boolean noCacheRequest = directives.noCache();
     if (noCacheRequest || f.control.noCacheUnqualified()) {
       if (noCacheRequest && !onlyIfCached) {
         return new Lookup.Stale(chosen, age, Lookup.Action.REVALIDATE, "request");

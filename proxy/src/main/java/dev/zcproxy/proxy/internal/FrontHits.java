@@ -239,10 +239,6 @@ public final class FrontHits extends FlushAtReadEnd {
   private final Request view;
   /** Dropping the rest (the {@code LastHttpContent}) of a request answered here. */
   private boolean swallowing;
-  /** Responses up to this size are assembled in {@link #headScratch} and copied to the buffer at once. */
-  private static final int SCRATCH_WHOLE = 4096;
-  /** Where each hit's head is encoded before it is copied to the response buffer (grown to the largest head). */
-  private byte[] headScratch = new byte[512];
   /** What the answerer left for the head last asked about ({@link #lastNote}). */
   private Object lastNote;
 
@@ -403,25 +399,11 @@ public final class FrontHits extends FlushAtReadEnd {
    * false when nothing was written.
    */
   boolean write(ChannelHandlerContext writer, Hit hit, String uri) {
-    int headLength = hit.head().length(hit.ageSeconds());
-    // a small response is put together here and copied once: each copy into the pooled buffer costs a buffer view
-    boolean whole = headLength + hit.length() <= SCRATCH_WHOLE;
-    int scratch = whole ? headLength + hit.length() : headLength;
-    if (headScratch.length < scratch) {
-      headScratch = new byte[Math.max(scratch, Math.min(SCRATCH_WHOLE, headScratch.length * 2))];
-    }
-    ByteBuf buf = writer.alloc().directBuffer(headLength + hit.length());
+    ByteBuf buf;
     try {
-      hit.head().writeTo(headScratch, 0, hit.ageSeconds());
-      if (whole) {
-        System.arraycopy(hit.body(), hit.offset(), headScratch, headLength, hit.length());
-        copyInto(buf, headScratch, scratch);
-      } else {
-        buf.writeBytes(headScratch, 0, headLength);
-        buf.writeBytes(hit.body(), hit.offset(), hit.length());
-      }
+      // the same response as the last one written on this event loop (same head, age and body): its bytes again
+      buf = EncodedResponses.encode(writer.alloc(), hit.head(), hit.ageSeconds(), hit.body(), hit.offset(), hit.length());
     } catch (RuntimeException e) {
-      buf.release();
       LOG.debug("front hit path left {} to Vert.x", uri, e);
       return false;
     }
@@ -496,20 +478,6 @@ public final class FrontHits extends FlushAtReadEnd {
       } catch (Throwable t) { // as DefaultPromise treats a listener that throws: the write loop goes on
         LOG.warn("a hit's completion threw", t);
       }
-    }
-  }
-
-  /**
-   * Appends {@code length} bytes of {@code src} to {@code buf}: straight to its memory when it has an address (a
-   * pooled buffer's {@code writeBytes(byte[])} makes a {@code ByteBuffer} view per call), else by {@code writeBytes}.
-   */
-  private static void copyInto(ByteBuf buf, byte[] src, int length) {
-    if (buf.hasMemoryAddress() && io.netty.util.internal.PlatformDependent.hasUnsafe()) {
-      buf.ensureWritable(length);
-      io.netty.util.internal.PlatformDependent.copyMemory(src, 0, buf.memoryAddress() + buf.writerIndex(), length);
-      buf.writerIndex(buf.writerIndex() + length);
-    } else {
-      buf.writeBytes(src, 0, length);
     }
   }
 

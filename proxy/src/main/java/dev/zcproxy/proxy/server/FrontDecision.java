@@ -97,7 +97,7 @@ final class FrontDecision implements FrontHits.Answerer {
     if (!(lookup instanceof Lookup.Fresh fresh)) {
       // lookupAndServe's miss: nothing stored (no partial either), not only-if-cached, marked hit-for-pass
       return passes != null && found.isEmpty() && lookup instanceof Lookup.Miss miss && !miss.onlyIfCached()
-          ? passes.answer(req.connection(), uri, head, target, primaryKey, miss.detail(), startNanos) : null;
+          ? passes.answer(req.connection(), uri, head, target, primaryKey, miss.detail(), startNanos, d.pass()) : null;
     }
     // deliverStored's RAM branch, then HitPath.serve's rule and head
     EntryMeta requested = fresh.entry();
@@ -130,7 +130,7 @@ final class FrontDecision implements FrontHits.Answerer {
    * bytes on the same connection decide the same. Nothing of the index or the clock is in it.
    */
   private record Decided(FrontDecision owner, String uri, Headers headers, RequestHead head, SiteRouter.Target target,
-      String primaryKey) {}
+      String primaryKey, FrontPasses.Memo pass) {}
 
   /** recv and the request's part of the hit rule ({@link ProxyHandler#handle}), or {@code null}: not a front hit. */
   private Decided decide(FrontHits.Request req) {
@@ -157,7 +157,7 @@ final class FrontDecision implements FrontHits.Answerer {
       return null;
     }
     String primaryKey = primaryKey(head.authority(), ok.target(), target.keySuffix()); // as Exchange keys it
-    return new Decided(this, uri, headers, head, target, primaryKey);
+    return new Decided(this, uri, headers, head, target, primaryKey, passes == null ? null : new FrontPasses.Memo());
   }
 
   /** deliverStored's file branch ({@link FrontFileHits}), or {@code null} when it is off or cannot answer at once. */

@@ -69,7 +69,7 @@ final class FrontPasses {
    * it is not one for this path.
    */
   FrontPass answer(HttpConnection conn, String uri, RequestHead head, SiteRouter.Target target, String primaryKey,
-      String fwd, long startNanos) {
+      String fwd, long startNanos, Memo memo) {
     if (!coalescer.frontPassable(primaryKey)) {
       return null;
     }
@@ -86,20 +86,104 @@ final class FrontPasses {
     }
     String remote = conn.remoteAddress() == null ? null : conn.remoteAddress().hostAddress();
     int localPort = conn.localAddress() == null ? 0 : conn.localAddress().port();
-    MultiMap fields = normal.originFields(remote, localPort, head);
-    if (!pool.preserveHost()) {
-      fields.set(HttpHeaders.HOST, server.authority());
+    byte[] request = memo == null ? null : memo.request(this, remote, localPort, server, url, pool.preserveHost());
+    if (request == null) {
+      MultiMap fields = normal.originFields(remote, localPort, head);
+      if (!pool.preserveHost()) {
+        fields.set(HttpHeaders.HOST, server.authority());
+      }
+      fields.remove(HttpHeaders.CONTENT_LENGTH); // as OriginClient.send: a bodiless GET is sent unframed
+      fields.remove(HttpHeaders.TRANSFER_ENCODING);
+      request = requestHead(head.pathAndQuery(), fields);
+      if (memo != null) {
+        memo.keep(this, remote, localPort, server, url, pool.preserveHost(), request);
+      }
     }
-    fields.remove(HttpHeaders.CONTENT_LENGTH); // as OriginClient.send: a bodiless GET is sent unframed
-    fields.remove(HttpHeaders.TRANSFER_ENCODING);
     Channels c = channels.getIfPresent(server);
     if (c == null || c.config() != config || c.url() != url) {
       c = new Channels(config, url, new PassChannels(url.host(), url.port(), config.connectTimeout().toMillis(),
           config.idleTimeout().toMillis(), config.keepAliveTimeout().toMillis(), config.maxConnections()));
       channels.put(server, c);
     }
-    One one = new One(conn, uri, primaryKey, fwd, startNanos, pool, server, remote);
-    return new FrontPass(c.pool(), requestHead(head.pathAndQuery(), fields), config.firstByteTimeout().toMillis(), one);
+    One one = new One(conn, uri, primaryKey, fwd, startNanos, pool, server, remote, memo);
+    return new FrontPass(c.pool(), request, config.firstByteTimeout().toMillis(), one);
+  }
+
+  /**
+   * What a request head's passes were sent as on its connection: the origin request's bytes for the client, server and
+   * settings they were made for, and the client head made of the origin's last response head. One per decided head
+   * ({@code FrontDecision}'s note, kept by one connection, so owned by its event loop): a client that repeats its
+   * request is sent the same bytes without building them again, and the same origin head makes the same client head.
+   */
+  static final class Memo {
+    private FrontPasses headOwner;
+    private int status;
+    private String reason;
+    private Headers fields;
+    private long contentLength;
+    private boolean bodyless;
+    private String fwd;
+    private byte[] head;
+
+    /** The client head kept for an origin head of exactly these lines, or {@code null}. */
+    byte[] head(FrontPasses owner, int status, String reason, Headers fields, long contentLength, boolean bodyless,
+        String fwd) {
+      return head != null && headOwner == owner && this.status == status && this.contentLength == contentLength
+          && this.bodyless == bodyless && this.reason.equals(reason) && this.fwd.equals(fwd) && sameLines(this.fields, fields)
+          ? head : null;
+    }
+
+    void keepHead(FrontPasses owner, int status, String reason, Headers fields, long contentLength, boolean bodyless,
+        String fwd, byte[] head) {
+      this.headOwner = owner;
+      this.status = status;
+      this.reason = reason;
+      this.fields = fields;
+      this.contentLength = contentLength;
+      this.bodyless = bodyless;
+      this.fwd = fwd;
+      this.head = head;
+    }
+
+    /** Whether {@code a} and {@code b} have the same lines, names in the same case. */
+    private static boolean sameLines(Headers a, Headers b) {
+      if (a.size() != b.size()) {
+        return false;
+      }
+      for (int i = 0; i < a.size(); i++) {
+        if (!a.name(i).equals(b.name(i)) || !a.value(i).equals(b.value(i))) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private FrontPasses owner;
+    private String remote;
+    private int localPort;
+    private OriginServer server;
+    private ProxyConfig.OriginUrl url;
+    private boolean preserveHost;
+    private byte[] request;
+
+    /** The bytes kept for these, or {@code null}. */
+    byte[] request(FrontPasses owner, String remote, int localPort, OriginServer server, ProxyConfig.OriginUrl url,
+        boolean preserveHost) {
+      return request != null && this.owner == owner && this.server == server && this.url == url
+          && this.localPort == localPort && this.preserveHost == preserveHost && java.util.Objects.equals(this.remote, remote)
+          ? request : null;
+    }
+
+    void keep(FrontPasses owner, String remote, int localPort, OriginServer server, ProxyConfig.OriginUrl url,
+        boolean preserveHost, byte[] request) {
+      this.owner = owner;
+      this.remote = remote;
+      this.localPort = localPort;
+      this.server = server;
+      this.url = url;
+      this.preserveHost = preserveHost;
+      this.request = request;
+    }
   }
 
   /** {@code GET <target> HTTP/1.1} and {@code fields}, as the Vert.x client writes them. */
@@ -127,6 +211,8 @@ final class FrontPasses {
     private final OriginPool pool;
     private final OriginServer server;
     private final String remote;
+    /** Where the last client head made for this request head is kept, or {@code null}. */
+    private final Memo memo;
     private boolean started;
     private long originSentNanos;
     private int originStatus = -1;
@@ -138,7 +224,8 @@ final class FrontPasses {
     private long synthLength;
 
     One(HttpConnection conn, String uri, String primaryKey, String fwd, long startNanos, OriginPool pool,
-        OriginServer server, String remote) {
+        OriginServer server, String remote, Memo memo) {
+      this.memo = memo;
       this.conn = conn;
       this.uri = uri;
       this.primaryKey = primaryKey;
@@ -170,6 +257,11 @@ final class FrontPasses {
       if (!relayable(code, contentLength)) {
         coalescer.markHitForPass(primaryKey, false); // the next one goes the normal way (splice, partial store)
       }
+      status = code;
+      byte[] kept = memo == null ? null : memo.head(FrontPasses.this, code, reason, fields, contentLength, bodyless, fwd);
+      if (kept != null) {
+        return kept; // the origin sent the same head as last time: the same client head
+      }
       // Relay.writeClientHead and Exchange.decorate, on a map of Vert.x's kind: the same fields in the same order
       MultiMap h = HttpHeaders.headers();
       HeaderMaps.copyInto(HopByHop.strip(fields), h);
@@ -177,10 +269,13 @@ final class FrontPasses {
       if (!bodyless && contentLength < 0) {
         h.set(HttpHeaders.TRANSFER_ENCODING, HttpHeaders.CHUNKED);
       }
-      status = code;
       StringBuilder b = new StringBuilder(512).append("HTTP/1.1 ").append(code).append(' ').append(reason).append("\r\n");
       appendFields(b, h);
-      return b.toString().getBytes(StandardCharsets.ISO_8859_1);
+      byte[] made = b.toString().getBytes(StandardCharsets.ISO_8859_1);
+      if (memo != null) {
+        memo.keepHead(FrontPasses.this, code, reason, fields, contentLength, bodyless, fwd, made);
+      }
+      return made;
     }
 
     @Override

@@ -221,40 +221,44 @@ public final class FrontPass implements FrontHits.Reply {
     }
     state = State.BODY;
     handed += head.length;
-    writer.write(buffer(head));
+    writer.write(buffer(head), writer.voidPromise()); // a failed write fails the last one too
   }
 
   private void onContent(HttpContent c) {
     ByteBuf content = c.content();
     int n = content.readableBytes();
     boolean last = c instanceof LastHttpContent;
+    ChannelPromise written = null;
     if (n > 0 && !bodyless) {
       bodyBytes += n;
       if (chunk) {
         handed += n + Integer.toHexString(n).length() + 4;
-        writer.write(buffer((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII)));
-        writer.write(content);
-        writer.write(buffer(CRLF));
+        writer.write(buffer((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII)), writer.voidPromise());
+        writer.write(content, writer.voidPromise());
+        writer.write(buffer(CRLF), writer.voidPromise());
       } else {
         handed += n;
-        writer.write(content);
+        written = last ? writer.newPromise() : null; // the last part tells when the whole response was written
+        writer.write(content, last ? written : writer.voidPromise());
       }
     } else {
       c.release();
     }
     if (last) {
-      end();
+      end(written);
     }
   }
 
-  /** The whole response was handed to the client connection. */
-  private void end() {
+  /** The whole response was handed to the client connection ({@code written}: its last write's promise, if made). */
+  private void end(ChannelPromise lastWrite) {
     state = State.DONE;
-    ChannelPromise written = writer.newPromise();
+    ChannelPromise written = lastWrite;
     if (chunk) {
+      written = writer.newPromise();
       handed += LAST_CHUNK.length;
       writer.write(buffer(LAST_CHUNK), written);
-    } else {
+    } else if (written == null) {
+      written = writer.newPromise();
       writer.write(io.netty.buffer.Unpooled.EMPTY_BUFFER, written);
     }
     writer.flush();

@@ -49,7 +49,10 @@ final class FrontPasses {
   /** Each server's connections for the configuration they were made with; weak: a reload's servers replace them. */
   private final Cache<OriginServer, Channels> channels = Caffeine.newBuilder().weakKeys().build();
 
-  private record Channels(ProxyConfig.Origin config, ProxyConfig.OriginUrl url, PassChannels pool) {}
+  private record Channels(OriginServer server, ProxyConfig.Origin config, ProxyConfig.OriginUrl url, PassChannels pool) {}
+
+  /** The {@link Channels} last used, or {@code null}. */
+  private Channels last;
 
   /** @param spliceMinBytes the body length from which the normal path splices ({@code Long.MAX_VALUE}: never) */
   FrontPasses(HandlerContext ctx, Coalescer coalescer, Normal normal, long spliceMinBytes) {
@@ -99,11 +102,15 @@ final class FrontPasses {
         memo.keep(this, remote, localPort, server, url, pool.preserveHost(), request);
       }
     }
-    Channels c = channels.getIfPresent(server);
-    if (c == null || c.config() != config || c.url() != url) {
-      c = new Channels(config, url, new PassChannels(url.host(), url.port(), config.connectTimeout().toMillis(),
-          config.idleTimeout().toMillis(), config.keepAliveTimeout().toMillis(), config.maxConnections()));
-      channels.put(server, c);
+    Channels c = last; // the one server of most set-ups: no look-up in the map (whose reads are recorded)
+    if (c == null || c.server() != server || c.config() != config || c.url() != url) {
+      c = channels.getIfPresent(server);
+      if (c == null || c.config() != config || c.url() != url) {
+        c = new Channels(server, config, url, new PassChannels(url.host(), url.port(), config.connectTimeout().toMillis(),
+            config.idleTimeout().toMillis(), config.keepAliveTimeout().toMillis(), config.maxConnections()));
+        channels.put(server, c);
+      }
+      last = c; // a plain write of an immutable record: a loop that misses it looks in the map
     }
     One one = new One(conn, uri, primaryKey, fwd, startNanos, pool, server, remote, memo);
     return new FrontPass(c.pool(), request, config.firstByteTimeout().toMillis(), one);

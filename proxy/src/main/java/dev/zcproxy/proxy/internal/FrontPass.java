@@ -13,7 +13,6 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.Map;
@@ -76,7 +75,6 @@ public final class FrontPass implements FrontHits.Reply {
   private Channel origin;
   private boolean reused;
   private boolean retried;
-  private ScheduledFuture<?> firstByte;
   /** After an interim response: its (empty) last content is dropped. */
   private boolean interim;
   private boolean bodyless;
@@ -144,12 +142,7 @@ public final class FrontPass implements FrontHits.Reply {
       }
     });
     if (firstByteMillis > 0 && state == State.SENT) {
-      firstByte = ch.eventLoop().schedule(() -> {
-        if (state == State.SENT && origin == ch) {
-          retried = true; // the origin may still be working on it: never sent again
-          originFailed(new TimeoutException("no response head from the origin within " + firstByteMillis + " ms"));
-        }
-      }, firstByteMillis, TimeUnit.MILLISECONDS);
+      PassChannels.headBy(ch, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(firstByteMillis));
     }
   }
 
@@ -161,6 +154,14 @@ public final class FrontPass implements FrontHits.Reply {
     }
   }
 
+  /** The origin's response head did not come in time. */
+  void firstByteTimeout() {
+    if (state == State.SENT) {
+      retried = true; // the origin may still be working on it: never sent again
+      originFailed(new TimeoutException("no response head from the origin within " + firstByteMillis + " ms"));
+    }
+  }
+
   /** A message from the origin connection's decoder. */
   void originRead(Object msg) {
     if (state == State.DONE) {
@@ -168,7 +169,6 @@ public final class FrontPass implements FrontHits.Reply {
       return;
     }
     if (msg instanceof HttpResponse r) {
-      cancelFirstByte();
       onHead(r);
     }
     if (msg instanceof HttpContent c) {
@@ -310,7 +310,6 @@ public final class FrontPass implements FrontHits.Reply {
   }
 
   private void originFailed(Throwable cause) {
-    cancelFirstByte();
     Channel ch = origin;
     origin = null;
     if (ch != null) {
@@ -356,7 +355,6 @@ public final class FrontPass implements FrontHits.Reply {
     }
     boolean waited = state == State.WAITING;
     state = State.DONE;
-    cancelFirstByte();
     Channel ch = origin;
     origin = null;
     if (ch != null) {
@@ -373,13 +371,6 @@ public final class FrontPass implements FrontHits.Reply {
     if (!ended) {
       ended = true;
       side.ended(complete, bodyBytes, handed);
-    }
-  }
-
-  private void cancelFirstByte() {
-    if (firstByte != null) {
-      firstByte.cancel(false);
-      firstByte = null;
     }
   }
 

@@ -171,6 +171,18 @@ public final class PassChannels {
     }
   }
 
+  /**
+   * The pass on {@code ch} must have its response head by {@code deadlineNanos} ({@link System#nanoTime}), else it is
+   * told {@link FrontPass#firstByteTimeout}. One timer per connection, re-armed for a later deadline when it fires,
+   * not one scheduled and cancelled per request.
+   */
+  static void headBy(Channel ch, long deadlineNanos) {
+    Origin o = ch.pipeline().get(Origin.class);
+    if (o != null) {
+      o.headBy(ch, deadlineNanos);
+    }
+  }
+
   /** Routes {@code ch}'s events to {@code pass} ({@code null}: idle). */
   static void bind(Channel ch, FrontPass pass) {
     Origin o = ch.pipeline().get(Origin.class);
@@ -182,6 +194,36 @@ public final class PassChannels {
   /** The end of an origin connection's pipeline: hands its decoded response to the pass it carries. */
   private static final class Origin extends ChannelInboundHandlerAdapter {
     FrontPass pass;
+    /** When the pass's response head is due ({@link System#nanoTime}); the timer is armed while {@link #armed}. */
+    private long headDeadline;
+    private boolean armed;
+    /** The pass the deadline is for. */
+    private FrontPass timed;
+
+    void headBy(Channel ch, long deadlineNanos) {
+      headDeadline = deadlineNanos;
+      timed = pass;
+      if (!armed) {
+        arm(ch, deadlineNanos - System.nanoTime());
+      }
+    }
+
+    private void arm(Channel ch, long delayNanos) {
+      armed = true;
+      ch.eventLoop().schedule(() -> {
+        armed = false;
+        FrontPass p = pass;
+        if (p == null || p != timed || !ch.isActive()) {
+          return; // no pass waits for a head now: the next one arms the timer again
+        }
+        long left = headDeadline - System.nanoTime();
+        if (left > 0) {
+          arm(ch, left); // set for an earlier request: this one's comes later
+        } else {
+          p.firstByteTimeout();
+        }
+      }, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
+    }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {

@@ -269,7 +269,7 @@ public final class FrontPass implements FrontHits.Reply {
     PassChannels.bind(ch, null);
     ch.config().setAutoRead(true);
     if (keepAlive) {
-      pool.release(ch);
+      PassChannels.releaseAtReadEnd(ch, pool); // whatever else this read brought is unsolicited: the channel closes
     } else {
       ch.close();
     }

@@ -183,6 +183,19 @@ public final class PassChannels {
     }
   }
 
+  /**
+   * Gives {@code ch} back to {@code pool} ({@link #release}) at the end of the read under way, which brought the last
+   * bytes of a response: bytes after them in the same read are no one's, and close it instead.
+   */
+  static void releaseAtReadEnd(Channel ch, PassChannels pool) {
+    Origin o = ch.pipeline().get(Origin.class);
+    if (o == null) {
+      pool.release(ch);
+    } else {
+      o.releaseTo = pool;
+    }
+  }
+
   /** Routes {@code ch}'s events to {@code pass} ({@code null}: idle). */
   static void bind(Channel ch, FrontPass pass) {
     Origin o = ch.pipeline().get(Origin.class);
@@ -194,6 +207,8 @@ public final class PassChannels {
   /** The end of an origin connection's pipeline: hands its decoded response to the pass it carries. */
   private static final class Origin extends ChannelInboundHandlerAdapter {
     FrontPass pass;
+    /** Where the connection goes at the end of this read ({@link #releaseAtReadEnd}), or {@code null}. */
+    PassChannels releaseTo;
     /** When the pass's response head is due ({@link System#nanoTime}); the timer is armed while {@link #armed}. */
     private long headDeadline;
     private boolean armed;
@@ -230,6 +245,7 @@ public final class PassChannels {
       FrontPass p = pass;
       if (p == null) {
         ReferenceCountUtil.release(msg);
+        releaseTo = null;
         ctx.close(); // bytes nobody asked for: the connection cannot be trusted with a request
         return;
       }
@@ -241,6 +257,11 @@ public final class PassChannels {
       FrontPass p = pass;
       if (p != null) {
         p.originReadComplete();
+      }
+      PassChannels to = releaseTo;
+      if (to != null) {
+        releaseTo = null;
+        to.release(ctx.channel());
       }
     }
 

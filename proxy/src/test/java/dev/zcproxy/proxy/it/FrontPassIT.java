@@ -280,6 +280,24 @@ class FrontPassIT {
   }
 
   @Test
+  void bytesAnOriginSendsAfterItsResponseReachNoOne() throws Exception {
+    // the response and, in the same segment, one nobody asked for
+    byte[] evil = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nevil!".getBytes(StandardCharsets.ISO_8859_1);
+    scripts.put("/x", (req, socket) -> socket.write(Buffer.buffer(RawOriginHeads.head(BODY.length)).appendBytes(BODY)
+        .appendBytes(evil)));
+    start();
+    mark("/x");
+    Socket s = raw.connect();
+    send(s, get("/x") + get("/x")); // the second is sent as the first ends, in the read that brought the extra bytes
+    for (int i = 0; i < 2; i++) {
+      Response r = read(s);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).as("response %d", i).isEqualTo(BODY);
+    }
+    assertThat(heads("/x")).hasSize(3);
+  }
+
+  @Test
   void anOriginThatIsGoneIsA502AndOneThatNeverAnswersA504() throws Exception {
     scripts.put("/never", (req, socket) -> { });
     start("origin.first-byte-timeout: 1s");

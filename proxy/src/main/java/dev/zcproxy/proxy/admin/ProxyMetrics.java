@@ -317,6 +317,18 @@ public final class ProxyMetrics {
     tally.frontHit();
   }
 
+  private final java.util.concurrent.atomic.LongAdder frontPasses = new java.util.concurrent.atomic.LongAdder();
+
+  /** A pass sent to the origin in front of Vert.x (its response is counted as any other, when it ended). */
+  public void frontPass() {
+    frontPasses.increment();
+  }
+
+  /** Passes answered in front of Vert.x so far. */
+  public long frontPasses() {
+    return frontPasses.sum();
+  }
+
   /**
    * A hit answered in front of Vert.x from RAM, all its counting at once: {@link #frontHit()}, {@link #written}
    * of {@code handed} buffer bytes and {@link #response(CacheOutcome, TransferMode, long, long)} as a HIT by

@@ -120,8 +120,11 @@ public final class FrontHits extends FlushAtReadEnd {
    */
   public record Hit(EncodedHead head, long ageSeconds, byte[] body, int offset, int length, Sent sent) implements Reply {}
 
-  /** A response to write in front of Vert.x: a {@link Hit} (body in memory) or a {@link FileHit} (body in a file). */
-  public sealed interface Reply permits Hit, FileHit {}
+  /**
+   * A response to write in front of Vert.x: a {@link Hit} (body in memory), a {@link FileHit} (body in a file) or a
+   * {@link FrontPass} (from the origin: until it ended, whatever the client sends behind it waits, see {@link #passEnded}).
+   */
+  public sealed interface Reply permits Hit, FileHit, FrontPass {}
 
   /**
    * A response whose body is a file range: {@code head} with {@code ageSeconds}, then {@code length} bytes of
@@ -241,6 +244,20 @@ public final class FrontHits extends FlushAtReadEnd {
   private boolean swallowing;
   /** What the answerer left for the head last asked about ({@link #lastNote}). */
   private Object lastNote;
+  /** The pass under way on the connection, or {@code null}; while there is one, what is read waits in {@link #held}. */
+  private FrontPass passing;
+  /** Whether {@link #passing} was answered from a decoded head (its end is then told to the head timer). */
+  private boolean passDecoded;
+  /**
+   * The most messages held behind a pass before the connection stops reading (reading goes on below that, so a
+   * client that closes is noticed at once).
+   */
+  private static final int MAX_HELD = 64;
+  /** Messages read behind a pass under way, handled in order once it ended. */
+  private final java.util.ArrayDeque<Object> held = new java.util.ArrayDeque<>();
+  private ChannelHandlerContext self;
+  /** What waits for the passes under way to end ({@link #afterPasses}), or {@code null}. */
+  private Runnable afterPasses;
 
   private FrontHits(Http1xServerConnection conn, Supplier<Answerer> answerer) {
     this.conn = conn;
@@ -281,6 +298,11 @@ public final class FrontHits extends FlushAtReadEnd {
   }
 
   @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    self = ctx;
+  }
+
+  @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (swallowing) {
       if (msg instanceof HttpContent) {
@@ -290,12 +312,90 @@ public final class FrontHits extends FlushAtReadEnd {
       }
       swallowing = false; // not expected: a bodiless request's head is followed by its (empty) last content
     }
+    if (passing != null) {
+      held.addLast(msg); // answered in turn once the pass ended
+      if (held.size() == MAX_HELD) {
+        ctx.channel().config().setAutoRead(false); // a client that pipelines this much waits in the socket
+      }
+      return;
+    }
     if (msg instanceof HttpRequest r && !(msg instanceof FullHttpRequest) && answer(ctx, r)) {
       ReferenceCountUtil.release(msg);
       swallowing = true;
       return;
     }
     ctx.fireChannelRead(msg);
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+    if (passing != null) {
+      passing.clientWritabilityChanged();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    FrontPass p = passing;
+    passing = null;
+    if (p != null) {
+      p.clientClosed();
+    }
+    for (Object m; (m = held.pollFirst()) != null; ) {
+      ReferenceCountUtil.release(m);
+    }
+    super.channelInactive(ctx);
+  }
+
+  /**
+   * {@code pass} handed its whole response (or its failure) to the connection: what was read behind it is handled
+   * now, in order, as if just read.
+   */
+  void passEnded(FrontPass pass) {
+    if (passing != pass) {
+      return;
+    }
+    passing = null;
+    if (passDecoded) {
+      ClientChannels.responseEnded(self.pipeline());
+    }
+    if (!self.channel().isActive()) {
+      return;
+    }
+    boolean replayed = !held.isEmpty();
+    while (passing == null && !held.isEmpty()) {
+      channelRead(self, held.pollFirst());
+    }
+    if (replayed) {
+      channelReadComplete(self); // as at the end of a read: what was answered goes out, Vert.x flushes
+    }
+    if (passing == null && !self.channel().config().isAutoRead() && !(boolean) PAUSED.get(conn)) {
+      self.channel().config().setAutoRead(true);
+    }
+    Runnable after = afterPasses;
+    if (passing == null && after != null) {
+      afterPasses = null;
+      after.run();
+    }
+  }
+
+  /**
+   * Runs {@code action} once no pass is under way on the connection (and what was read behind the passes was handed
+   * on): now when none is; whether it was deferred. Vert.x does not know of a pass: what acts on the connection as
+   * if it were idle waits for its end here.
+   */
+  boolean afterPasses(Runnable action) {
+    if (passing == null) {
+      return false;
+    }
+    afterPasses = action;
+    return true;
+  }
+
+  /** Whether a pass is under way on the connection (then nothing more is answered until it ended). */
+  boolean passing() {
+    return passing != null;
   }
 
   /** Writes the answer to {@code r} if there is one and it may be written here; whether it did. */
@@ -313,14 +413,18 @@ public final class FrontHits extends FlushAtReadEnd {
     if (hit == null || !write(encoder, hit, r.uri())) { // in front of the encoder: the bytes are already HTTP
       return false;
     }
+    if (passing != null) {
+      passDecoded = true; // its end is told to the head timer when it comes
+      return true;
+    }
     ClientChannels.responseEnded(ctx.pipeline());
     flushAtReadEnd();
     return true;
   }
 
-  /** Whether Vert.x leaves the connection to this handler now: nothing under way, open, writable. */
+  /** Whether Vert.x leaves the connection to this handler now: nothing under way (no pass either), open, writable. */
   boolean vertxIdle(ChannelHandlerContext ctx) {
-    return vertxIdle(conn) && ctx.channel().isActive() && ctx.channel().isWritable();
+    return passing == null && vertxIdle(conn) && ctx.channel().isActive() && ctx.channel().isWritable();
   }
 
   /** Whether the front path is on now ({@code transfer.front-hits}). */
@@ -366,7 +470,28 @@ public final class FrontHits extends FlushAtReadEnd {
 
   /** Writes {@code reply} from {@code writer}'s place in the pipeline (not flushed); false when nothing was written. */
   boolean write(ChannelHandlerContext writer, Reply reply, String uri) {
+    if (reply instanceof FrontPass pass) {
+      return pass(writer, pass);
+    }
     return reply instanceof FileHit file ? writeFile(writer, file, uri) : write(writer, (Hit) reply, uri);
+  }
+
+  /**
+   * Starts {@code pass} (its response is written from {@code writer}'s place as the origin sends it); until it
+   * ended nothing more is read from the client. False when it could not start: nothing was done for it.
+   */
+  private boolean pass(ChannelHandlerContext writer, FrontPass pass) {
+    ChannelHandlerContext encoder = writer.pipeline().context(HttpResponseEncoder.class);
+    if (encoder == null) {
+      return false;
+    }
+    passing = pass;
+    passDecoded = false;
+    if (!pass.start(this, encoder)) {
+      passing = null;
+      return false;
+    }
+    return true;
   }
 
   /**

@@ -105,8 +105,10 @@ public final class HalfClose {
       if (evt instanceof ChannelInputShutdownEvent) {
         if (requestOpen) {
           ctx.close(); // the request can never complete: as without half-closure
-        } else {
-          // Answers the requests already read (pipelined ones too), then closes; closes now when idle.
+        } else if (!(ctx.pipeline().get(FrontHits.NAME) instanceof FrontHits front
+            && front.afterPasses(() -> conn.shutdown(SHUTDOWN_BOUND_HOURS, TimeUnit.HOURS)))) {
+          // Answers the requests already read (pipelined ones too), then closes; closes now when idle (a pass
+          // answered in front of Vert.x is waited for first).
           conn.shutdown(SHUTDOWN_BOUND_HOURS, TimeUnit.HOURS);
         }
       }

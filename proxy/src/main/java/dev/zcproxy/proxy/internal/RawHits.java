@@ -155,6 +155,9 @@ final class RawHits extends FlushAtReadEnd {
       answeredAhead.run();
       flushAtReadEnd();
       at = end;
+      if (front.passing()) {
+        break; // answered from the origin later: every byte behind it waits for its end
+      }
     }
     Arrays.fill(values, 0, count, null);
     if (at > 0) {

@@ -137,6 +137,11 @@ public final class OriginClient {
     old.release();
   }
 
+  /** The server requests are sent to now. */
+  public ProxyConfig.OriginUrl url() {
+    return pools.url;
+  }
+
   /** The origin settings requests are sent with now. */
   public ProxyConfig.Origin config() {
     return pools.config;

@@ -241,6 +241,34 @@ public final class OriginPool {
     }
   }
 
+  /**
+   * The server a request may be sent to directly, not through {@link #send}: the pool's only server when it is
+   * usable and the pool has no request limit (then {@code send} would pick it and not retry elsewhere); else
+   * {@code null}. Such a request is counted with {@link #directStarted}, {@link #directResult}, {@link #directEnded}.
+   */
+  public OriginServer direct() {
+    if (servers.size() != 1 || config.maxConnections() != 0) {
+      return null;
+    }
+    OriginServer s = servers.get(0);
+    return s.usable(System.nanoTime()) ? s : null;
+  }
+
+  /** A request sent directly to {@code s} ({@link #direct}) started. */
+  public void directStarted(OriginServer s) {
+    s.started();
+  }
+
+  /** A direct request's outcome, as {@link #send} records it: {@code failed} for an error or a 5xx. */
+  public void directResult(OriginServer s, boolean failed, String problem) {
+    s.requestResult(failed, problem, System.nanoTime());
+  }
+
+  /** A direct request ended (its body read, or it failed). */
+  public void directEnded(OriginServer s) {
+    s.ended();
+  }
+
   /** The origin leg of a tunnel: the raw connection and the server it reached. */
   public record TunnelLeg(NetSocket socket, OriginServer server) {}
 

@@ -110,9 +110,22 @@ final class Coalescer {
 
   /** Marks {@code key} hit-for-pass for the configured time (not when that is 0). */
   void markHitForPass(String key) {
+    markHitForPass(key, false);
+  }
+
+  /**
+   * Marks {@code key} hit-for-pass, saying whether its passes may go in front of Vert.x ({@link FrontPasses}: the
+   * last response was one that path relays as the normal path would).
+   */
+  void markHitForPass(String key, boolean front) {
     if (hitForPassMillis > 0) {
-      hitForPass.put(key, Boolean.TRUE);
+      hitForPass.put(key, front);
     }
+  }
+
+  /** Whether {@code key} is hit-for-pass and its passes may go in front of Vert.x. */
+  boolean frontPassable(String key) {
+    return hitForPass.getIfPresent(key) == Boolean.TRUE;
   }
 
   /** A response for {@code key} is being stored: misses coalesce again. */

@@ -91,7 +91,11 @@ final class Exchange {
 
   /** Adds Via, Cache-Status and X-Cache to the response head. */
   void decorate(CacheOutcome outcome, CacheStatus cs) {
-    MultiMap h = resp.headers();
+    decorate(ctx, resp.headers(), outcome, cs);
+  }
+
+  /** Adds Via, Cache-Status and X-Cache to the response fields {@code h}, as {@link #decorate(CacheOutcome, CacheStatus)}. */
+  static void decorate(HandlerContext ctx, MultiMap h, CacheOutcome outcome, CacheStatus cs) {
     for (String name : ctx.stripResponseHeaders()) {
       h.remove(name);
     }
@@ -219,6 +223,11 @@ final class Exchange {
     boolean placeholder = req.headers().isEmpty() && "/bad-request".equals(req.uri()) && req.version() == HttpVersion.HTTP_1_0;
     log.log(remote(req), placeholder || req.method() == null ? null : req.method().name(), placeholder ? null : req.uri(),
         placeholder ? "-" : versionName(req.version()), status, bodyBytes, 0, CacheOutcome.SYNTH, TransferMode.COPY, complete);
+  }
+
+  /** The client's address, or {@code null} when unknown. */
+  static String remoteOrNull(HttpServerRequest req) {
+    return req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
   }
 
   /** The client's address for the access log, or {@code -}. */

@@ -36,16 +36,22 @@ final class FrontDecision implements FrontHits.Answerer {
   private final ThreadLocal<RamProbe> probe;
   /** Hits whose body is not in RAM, from their open file; {@code null}: those go to Vert.x. */
   private final FrontFileHits files;
+  /** Passes of hit-for-pass keys; {@code null}: those go to Vert.x. */
+  private final FrontPasses passes;
 
   FrontDecision(HandlerContext ctx, SiteRouter router, DiskStore store, HttpCache cache, RamTier ram, HitPath hitPath,
       Set<HttpConnection> doomed) {
-    this(ctx, router, store, cache, ram, hitPath, doomed, null);
+    this(ctx, router, store, cache, ram, hitPath, doomed, null, null);
   }
 
-  /** @param files answers fresh hits whose body is not in RAM from their open file, or {@code null} */
+  /**
+   * @param files answers fresh hits whose body is not in RAM from their open file, or {@code null}
+   * @param passes answers passes of hit-for-pass keys from the origin, or {@code null}
+   */
   FrontDecision(HandlerContext ctx, SiteRouter router, DiskStore store, HttpCache cache, RamTier ram, HitPath hitPath,
-      Set<HttpConnection> doomed, FrontFileHits files) {
+      Set<HttpConnection> doomed, FrontFileHits files, FrontPasses passes) {
     this.files = files;
+    this.passes = passes;
     this.probe = ThreadLocal.withInitial(() -> new RamProbe(ram));
     this.ctx = ctx;
     this.router = router;
@@ -89,7 +95,9 @@ final class FrontDecision implements FrontHits.Answerer {
       return null; // the normal path logs it and passes the request
     }
     if (!(lookup instanceof Lookup.Fresh fresh)) {
-      return null;
+      // lookupAndServe's miss: nothing stored (no partial either), not only-if-cached, marked hit-for-pass
+      return passes != null && found.isEmpty() && lookup instanceof Lookup.Miss miss && !miss.onlyIfCached()
+          ? passes.answer(req.connection(), uri, head, target, primaryKey, miss.detail(), startNanos, d.pass()) : null;
     }
     // deliverStored's RAM branch, then HitPath.serve's rule and head
     EntryMeta requested = fresh.entry();
@@ -122,7 +130,7 @@ final class FrontDecision implements FrontHits.Answerer {
    * bytes on the same connection decide the same. Nothing of the index or the clock is in it.
    */
   private record Decided(FrontDecision owner, String uri, Headers headers, RequestHead head, SiteRouter.Target target,
-      String primaryKey) {}
+      String primaryKey, FrontPasses.Memo pass) {}
 
   /** recv and the request's part of the hit rule ({@link ProxyHandler#handle}), or {@code null}: not a front hit. */
   private Decided decide(FrontHits.Request req) {
@@ -149,7 +157,7 @@ final class FrontDecision implements FrontHits.Answerer {
       return null;
     }
     String primaryKey = primaryKey(head.authority(), ok.target(), target.keySuffix()); // as Exchange keys it
-    return new Decided(this, uri, headers, head, target, primaryKey);
+    return new Decided(this, uri, headers, head, target, primaryKey, passes == null ? null : new FrontPasses.Memo());
   }
 
   /** deliverStored's file branch ({@link FrontFileHits}), or {@code null} when it is off or cannot answer at once. */

@@ -135,6 +135,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final FrontDecision front;
   /** Plain GET hits sent from the cache file: pre-encoded head and a file region ({@code null} without a cache). */
   private final FileHitPath fileHits;
+  /** Passes of hit-for-pass keys answered before Vert.x sees them (with {@link #front}), or {@code null}. */
+  private final FrontPasses passes;
   /** Handed to every exchange, relay and fill this handler makes. */
   private final HandlerContext ctx;
   /** In a cluster: where misses for keys other nodes own go ({@code null} for a single node). */
@@ -236,9 +238,21 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         }, config.cache().stripTagHeaders() ? config.cache().tagHeaders() : List.of(), cache, ram, new PrimaryKeys());
     this.hitPath = ram == null ? null : new HitPath(ctx, ram, cache);
     this.fileHits = store == null ? null : new FileHitPath(ctx, ram, cache, FILE_HIT_HEAD_BYTES);
+    this.passes = hitPath == null || !config.transfer().frontHits() ? null
+        : new FrontPasses(ctx, coalescer, new FrontPasses.Normal() {
+          @Override
+          public MultiMap originFields(String client, int localPort, RequestHead head) {
+            return originRequestHeaders(client, localPort, head, OriginFields.UNCHANGED);
+          }
+
+          @Override
+          public CacheStatus passStatus(String fwd, int status, String detail) {
+            return ProxyHandler.this.passStatus(fwd, status, detail);
+          }
+        }, config.transfer().splice() ? config.transfer().spliceMinBytes() : Long.MAX_VALUE);
     this.front = hitPath == null || !config.transfer().frontHits() ? null
         : new FrontDecision(ctx, router, store, cache, ram, hitPath, doomed,
-            fileHits == null ? null : new FrontFileHits(ctx, store, cache, ram, fileHits));
+            fileHits == null ? null : new FrontFileHits(ctx, store, cache, ram, fileHits), passes);
   }
 
   /** What answers plain GET hits in front of Vert.x ({@code transfer.front-hits}), or {@code null} when off. */
@@ -481,7 +495,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   // ---------------------------------------------------------------- pass
 
   private void pass(Exchange ex, String fwd, String detail) {
-    MultiMap headers = originRequestHeaders(ex.req, ex.head, OriginFields.UNCHANGED);
+    MultiMap headers = originRequestHeaders(Exchange.remoteOrNull(ex.req), localPort(ex.req), ex.head, OriginFields.UNCHANGED);
     long requestTime = clock.getAsLong();
     ex.originRequest();
     ex.target.pool().send(ex.req.method(), ex.head.pathAndQuery(), headers, ex.body, interimTo(ex), ex.primaryKey)
@@ -566,7 +580,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     // A miss sent to the key's owner and not kept here goes with the client's conditionals and range:
     // the owner answers them from its cache (304, 206) as it would the client itself.
     boolean storedHere = ex.owner == null || route.localCopy();
-    MultiMap headers = originRequestHeaders(ex.req, ex.head, cache.originFields(stale, storedHere));
+    MultiMap headers = originRequestHeaders(Exchange.remoteOrNull(ex.req), localPort(ex.req), ex.head,
+        cache.originFields(stale, storedHere));
     long requestTime = clock.getAsLong();
     // A HEAD that misses is fetched as a GET (nginx's proxy_cache_convert_head): the body is stored for
     // the next requests and this client gets the head only. A HEAD that finds a stale GET revalidates it
@@ -666,7 +681,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     ResponseAction.Pass pass = (ResponseAction.Pass) action;
     if (fill != null) {
       if (pass.reason().remembered()) {
-        coalescer.markHitForPass(ex.primaryKey);
+        coalescer.markHitForPass(ex.primaryKey, passes != null && passes.relayable(status, HeaderMaps.contentLength(cres.headers())));
       }
       fill.notShared();
     }
@@ -907,8 +922,18 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     throw new io.vertx.core.VertxException("origin answered " + cres.statusCode() + " as its final response", true);
   }
 
-  /** The origin request's fields: the client's without hop-by-hop ones, with {@code fields}' edits and this proxy's. */
-  private MultiMap originRequestHeaders(HttpServerRequest req, RequestHead head, OriginFields fields) {
+  /** The port the client connected to, or 0 when unknown. */
+  private static int localPort(HttpServerRequest req) {
+    return req.localAddress() == null ? 0 : req.localAddress().port();
+  }
+
+  /**
+   * The origin request's fields: the client's without hop-by-hop ones, with {@code fields}' edits and this proxy's.
+   *
+   * @param client the client's address, or {@code null} when unknown
+   * @param localPort the port the client connected to, or 0
+   */
+  private MultiMap originRequestHeaders(String client, int localPort, RequestHead head, OriginFields fields) {
     MultiMap m = HttpHeaders.headers();
     HeaderMaps.copyInto(HopByHop.strip(head.headers()), m);
     m.remove(HttpHeaders.EXPECT);
@@ -922,7 +947,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     m.set(HttpHeaders.HOST, head.authority());
     String via = m.get("via");
     m.set("via", Via.appendTo(via));
-    forwarded(req, head, m);
+    forwarded(client, localPort, head, m);
     addSurrogateCapability(m);
     HeaderMaps.copyInto(fields.add(), m);
     return m;
@@ -934,8 +959,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    * other client they are replaced, so no client can tell the origin (and through it the cache) which
    * host or scheme it was asked for.
    */
-  private void forwarded(HttpServerRequest req, RequestHead head, MultiMap m) {
-    String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+  private void forwarded(String client, int port, RequestHead head, MultiMap m) {
     boolean trusted = false;
     for (dev.zcproxy.proxy.config.Cidr c : trustedProxies) {
       if (c.contains(client)) {
@@ -960,7 +984,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
     m.set("x-forwarded-host", xfh != null ? xfh : host);
     m.set("x-forwarded-proto", xfp != null ? xfp : proto);
-    int port = req.localAddress() == null ? 0 : req.localAddress().port();
     ForwardedText text = forwardedText;
     if (text == null || !text.matches(client, host, proto, port)) {
       text = ForwardedText.of(client, host, proto, port);

@@ -1,0 +1,301 @@
+package dev.zcproxy.proxy.internal;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.timeout.IdleState;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Keep-alive connections to one plain-HTTP origin server for {@link FrontPass}es: one pool per event loop, each
+ * connection opened on the loop of the client connection that asked for it (the same transport), at most
+ * {@code maxPerLoop} open per loop; a pass that finds the loop's connections all busy waits for the next one
+ * freed, in order. An idle connection closes after the keep-alive timeout, or when the origin sends anything
+ * while it is idle; a connection that failed is closed, never pooled.
+ *
+ * <p>Each loop's pool is owned by that loop (its state is touched only there); the map of loops is shared.
+ */
+public final class PassChannels {
+  /** The origin's longest status line and head, as for the Vert.x client ({@code OriginClient}). */
+  private static final int MAX_INITIAL_LINE = 4096;
+  private static final int MAX_HEAD = 64 * 1024;
+
+  private final String host;
+  private final int port;
+  private final int connectMillis;
+  private final long idleMillis;
+  private final long keepAliveMillis;
+  private final int maxPerLoop;
+  private final Map<EventLoop, Loop> loops = new ConcurrentHashMap<>();
+
+  /**
+   * @param connectMillis the connect timeout
+   * @param idleMillis how long a response body may stall (0: no limit)
+   * @param keepAliveMillis how long a connection stays pooled unused (0: no limit)
+   * @param maxPerLoop the most connections open at once on one event loop (0: no limit)
+   */
+  public PassChannels(String host, int port, long connectMillis, long idleMillis, long keepAliveMillis, int maxPerLoop) {
+    this.host = host;
+    this.port = port;
+    this.connectMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, connectMillis));
+    this.idleMillis = idleMillis;
+    this.keepAliveMillis = keepAliveMillis;
+    this.maxPerLoop = maxPerLoop;
+  }
+
+  /** One loop's connections. */
+  private static final class Loop {
+    final ArrayDeque<Channel> idle = new ArrayDeque<>();
+    final ArrayDeque<FrontPass> waiting = new ArrayDeque<>();
+    int open;
+  }
+
+  /** Whether origin connections can be opened beside {@code client} (the transports this pool knows). */
+  static boolean supports(Channel client) {
+    return client instanceof EpollSocketChannel || client instanceof NioSocketChannel;
+  }
+
+  /** Connections open on {@code loop} now (tests). */
+  int open(EventLoop loop) {
+    Loop l = loops.get(loop);
+    return l == null ? 0 : l.open;
+  }
+
+  /** Gives {@code pass} a connection on {@code client}'s loop: now, once one is made, or once one is freed. */
+  void acquire(Channel client, FrontPass pass) {
+    EventLoop loop = client.eventLoop();
+    Loop l = loops.computeIfAbsent(loop, k -> new Loop());
+    Channel ch;
+    while ((ch = l.idle.pollLast()) != null) {
+      if (ch.isActive()) {
+        pass.connected(ch, true);
+        return;
+      }
+    }
+    if (maxPerLoop > 0 && l.open >= maxPerLoop) {
+      l.waiting.addLast(pass);
+      return;
+    }
+    connect(client, l, pass);
+  }
+
+  /** {@code pass} no longer waits (its client left). */
+  void cancel(Channel client, FrontPass pass) {
+    Loop l = loops.get(client.eventLoop());
+    if (l != null) {
+      l.waiting.remove(pass);
+    }
+  }
+
+  /** {@code ch} carried a whole response and may carry another: to the next waiting pass, else pooled. */
+  void release(Channel ch) {
+    Loop l = loops.get(ch.eventLoop());
+    if (l == null || !ch.isActive()) {
+      ch.close();
+      return;
+    }
+    FrontPass next;
+    while ((next = l.waiting.pollFirst()) != null) {
+      if (next.waiting()) {
+        next.connected(ch, true);
+        return;
+      }
+    }
+    l.idle.addLast(ch);
+  }
+
+  private void connect(Channel client, Loop l, FrontPass pass) {
+    l.open++;
+    Bootstrap b = new Bootstrap().group(client.eventLoop())
+        .channel(client instanceof EpollSocketChannel ? EpollSocketChannel.class : NioSocketChannel.class)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectMillis)
+        .option(ChannelOption.ALLOCATOR, client.alloc())
+        .handler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast(new IdleStateHandler(idleMillis, 0, keepAliveMillis, TimeUnit.MILLISECONDS),
+                new HttpResponseDecoder(new HttpDecoderConfig().setMaxInitialLineLength(MAX_INITIAL_LINE)
+                    .setMaxHeaderSize(MAX_HEAD)),
+                new Origin());
+          }
+        });
+    ChannelFuture f;
+    try {
+      f = b.connect(host, port);
+    } catch (RuntimeException e) {
+      l.open--;
+      pass.connectFailed(e);
+      return;
+    }
+    Channel made = f.channel();
+    made.closeFuture().addListener(c -> closed(l, made));
+    f.addListener((ChannelFuture done) -> {
+      if (done.isSuccess()) {
+        if (pass.waiting()) {
+          pass.connected(done.channel(), false);
+        } else {
+          release(done.channel());
+        }
+      } else {
+        pass.connectFailed(done.cause());
+      }
+    });
+  }
+
+  /** A connection of {@code l} closed: one fewer open, and a waiting pass may connect. */
+  private void closed(Loop l, Channel ch) {
+    l.open--;
+    l.idle.remove(ch);
+    FrontPass next;
+    while ((next = l.waiting.pollFirst()) != null) {
+      if (next.waiting()) {
+        acquire(next.clientChannel(), next);
+        return;
+      }
+    }
+  }
+
+  /**
+   * The pass on {@code ch} must have its response head by {@code deadlineNanos} ({@link System#nanoTime}), else it is
+   * told {@link FrontPass#firstByteTimeout}. One timer per connection, re-armed for a later deadline when it fires,
+   * not one scheduled and cancelled per request.
+   */
+  static void headBy(Channel ch, long deadlineNanos) {
+    Origin o = ch.pipeline().get(Origin.class);
+    if (o != null) {
+      o.headBy(ch, deadlineNanos);
+    }
+  }
+
+  /**
+   * Gives {@code ch} back to {@code pool} ({@link #release}) at the end of the read under way, which brought the last
+   * bytes of a response: bytes after them in the same read are no one's, and close it instead.
+   */
+  static void releaseAtReadEnd(Channel ch, PassChannels pool) {
+    Origin o = ch.pipeline().get(Origin.class);
+    if (o == null) {
+      pool.release(ch);
+    } else {
+      o.releaseTo = pool;
+    }
+  }
+
+  /** Routes {@code ch}'s events to {@code pass} ({@code null}: idle). */
+  static void bind(Channel ch, FrontPass pass) {
+    Origin o = ch.pipeline().get(Origin.class);
+    if (o != null) {
+      o.pass = pass;
+    }
+  }
+
+  /** The end of an origin connection's pipeline: hands its decoded response to the pass it carries. */
+  private static final class Origin extends ChannelInboundHandlerAdapter {
+    FrontPass pass;
+    /** Where the connection goes at the end of this read ({@link #releaseAtReadEnd}), or {@code null}. */
+    PassChannels releaseTo;
+    /** When the pass's response head is due ({@link System#nanoTime}); the timer is armed while {@link #armed}. */
+    private long headDeadline;
+    private boolean armed;
+    /** The pass the deadline is for. */
+    private FrontPass timed;
+
+    void headBy(Channel ch, long deadlineNanos) {
+      headDeadline = deadlineNanos;
+      timed = pass;
+      if (!armed) {
+        arm(ch, deadlineNanos - System.nanoTime());
+      }
+    }
+
+    private void arm(Channel ch, long delayNanos) {
+      armed = true;
+      ch.eventLoop().schedule(() -> {
+        armed = false;
+        FrontPass p = pass;
+        if (p == null || p != timed || !ch.isActive()) {
+          return; // no pass waits for a head now: the next one arms the timer again
+        }
+        long left = headDeadline - System.nanoTime();
+        if (left > 0) {
+          arm(ch, left); // set for an earlier request: this one's comes later
+        } else {
+          p.firstByteTimeout();
+        }
+      }, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      FrontPass p = pass;
+      if (p == null) {
+        ReferenceCountUtil.release(msg);
+        releaseTo = null;
+        ctx.close(); // bytes nobody asked for: the connection cannot be trusted with a request
+        return;
+      }
+      p.originRead(msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      FrontPass p = pass;
+      if (p != null) {
+        p.originReadComplete();
+      }
+      PassChannels to = releaseTo;
+      if (to != null) {
+        releaseTo = null;
+        to.release(ctx.channel());
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      FrontPass p = pass;
+      pass = null;
+      if (p != null) {
+        p.originClosed(null);
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      FrontPass p = pass;
+      pass = null;
+      ctx.close();
+      if (p != null) {
+        p.originClosed(cause);
+      }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (!(evt instanceof IdleStateEvent e)) {
+        ctx.fireUserEventTriggered(evt);
+        return;
+      }
+      FrontPass p = pass;
+      if (p != null && e.state() == IdleState.READER_IDLE) {
+        p.originIdle();
+      } else if (p == null && e.state() == IdleState.ALL_IDLE) {
+        ctx.close(); // pooled unused past the keep-alive timeout
+      }
+    }
+  }
+}

@@ -42,14 +42,17 @@ final class ClientConnections {
 
   /** What the bound is, for the log: the config key, or the admin listener's fixed bound. */
   private final String bound;
+  /** Whose connections, for the log: {@code client} or {@code admin}. */
+  private final String kind;
 
   /** {@code max} is {@code listen.max-connections}; {@code fdLimit} the process's descriptor limit, -1 if unknown. */
   ClientConnections(int max, long headTimeoutMs, long fdLimit) {
-    this("listen.max-connections", max, headTimeoutMs, fdLimit);
+    this("listen.max-connections", "client", max, headTimeoutMs, fdLimit);
   }
 
-  private ClientConnections(String bound, int max, long headTimeoutMs, long fdLimit) {
+  private ClientConnections(String bound, String kind, int max, long headTimeoutMs, long fdLimit) {
     this.bound = bound;
+    this.kind = kind;
     this.fdLimit = fdLimit;
     this.configured = max;
     this.max = admitted(max, fdLimit);
@@ -62,7 +65,7 @@ final class ClientConnections {
    * descriptors, or fill them with heads that never end and keep a load balancer's {@code /health} out.
    */
   static ClientConnections admin(int max, long headTimeoutMs) {
-    return new ClientConnections("the admin listener's bound", max, headTimeoutMs, -1);
+    return new ClientConnections("the admin listener's bound", "admin", max, headTimeoutMs, -1);
   }
 
   /** After a reload: the bound and the head timeout for connections accepted from now on. */
@@ -147,7 +150,7 @@ final class ClientConnections {
         paused = true;
       }
       if (full.compareAndSet(false, true)) {
-        LOG.warn("{} ({}) reached: new connections wait until some close", bound, max);
+        LOG.warn("{} ({}) reached: new {} connections wait until some close", bound, max, kind);
       }
       return FULL;
     }

@@ -32,7 +32,8 @@ import java.util.concurrent.TimeoutException;
  * {@code OriginClient} does. An origin that fails after its head (closed mid-body, stalled past its idle timeout)
  * closes the client connection, so a short body never looks complete. A client that leaves closes the origin
  * connection. An origin connection goes back to its pool only after a complete response it could frame and that
- * did not ask to close. Interim (1xx) responses are dropped, a 101 fails the pass (502).
+ * did not ask to close. Interim (1xx) responses go to the client as {@link Side#interim} makes them (flushed at once,
+ * as the normal path forwards them; after one the request is never sent again), a 101 fails the pass (502).
  *
  * <p>Owned by the client channel's event loop, which is also the origin connection's.
  */
@@ -51,6 +52,12 @@ public final class FrontPass implements FrontHits.Reply {
      * is re-chunked and the head must say {@code Transfer-Encoding: chunked} (unless {@code bodyless}).
      */
     byte[] head(int status, String reason, Headers fields, long contentLength, boolean bodyless);
+
+    /**
+     * An interim response (102..199 but 101) before the final one: the bytes the client is sent for it (status line,
+     * fields, empty line), or {@code null} to drop it.
+     */
+    byte[] interim(int status, String reason, Headers fields);
 
     /** The origin failed before a response head: the complete response the client gets instead. */
     byte[] failed(Throwable cause);
@@ -77,6 +84,8 @@ public final class FrontPass implements FrontHits.Reply {
   private boolean retried;
   /** After an interim response: its (empty) last content is dropped. */
   private boolean interim;
+  /** An interim response reached the client connection: the request is not sent again. */
+  private boolean interimSent;
   private boolean bodyless;
   private boolean chunk;
   private boolean keepAlive;
@@ -197,20 +206,18 @@ public final class FrontPass implements FrontHits.Reply {
         return;
       }
       interim = true;
+      if (status != 100) { // 100 Continue: for a request body, which a front pass never has (the normal path drops it)
+        forwardInterim(status, r);
+      }
       return;
     }
     bodyless = status == 204 || status == 304;
     long length = HttpUtil.getContentLength(r, -1L);
     chunk = !bodyless && length < 0;
     keepAlive = HttpUtil.isKeepAlive(r) && (bodyless || length >= 0 || HttpUtil.isTransferEncodingChunked(r));
-    Headers.Builder fields = Headers.builder();
-    for (Iterator<Map.Entry<String, String>> it = r.headers().iteratorAsString(); it.hasNext(); ) {
-      Map.Entry<String, String> e = it.next();
-      fields.add(e.getKey(), e.getValue());
-    }
     byte[] head;
     try {
-      head = side.head(status, r.status().reasonPhrase(), fields.build(), length, bodyless);
+      head = side.head(status, r.status().reasonPhrase(), fields(r), length, bodyless);
     } catch (RuntimeException e) {
       head = null;
     }
@@ -222,6 +229,32 @@ public final class FrontPass implements FrontHits.Reply {
     state = State.BODY;
     handed += head.length;
     writer.write(buffer(head), writer.voidPromise()); // a failed write fails the last one too
+  }
+
+  /** Hands the interim response {@code r} to the client connection as {@link Side#interim} makes it, flushed. */
+  private void forwardInterim(int status, HttpResponse r) {
+    byte[] bytes;
+    try {
+      bytes = side.interim(status, r.status().reasonPhrase(), fields(r));
+    } catch (RuntimeException e) {
+      bytes = null; // dropped, as the normal path drops what it cannot forward
+    }
+    if (bytes == null) {
+      return;
+    }
+    interimSent = true;
+    handed += bytes.length;
+    writer.writeAndFlush(buffer(bytes), writer.voidPromise());
+    touchClientIdle();
+  }
+
+  private static Headers fields(HttpResponse r) {
+    Headers.Builder fields = Headers.builder();
+    for (Iterator<Map.Entry<String, String>> it = r.headers().iteratorAsString(); it.hasNext(); ) {
+      Map.Entry<String, String> e = it.next();
+      fields.add(e.getKey(), e.getValue());
+    }
+    return fields.build();
   }
 
   private void onContent(HttpContent c) {
@@ -328,7 +361,7 @@ public final class FrontPass implements FrontHits.Reply {
     if (state != State.SENT && state != State.WAITING) {
       return;
     }
-    if (!retried && reused && bodyBytes == 0 && !interim && isClose(cause)) {
+    if (!retried && reused && bodyBytes == 0 && !interim && !interimSent && isClose(cause)) {
       retried = true; // the pooled connection's keep-alive race: the request never reached anyone
       state = State.WAITING;
       pool.acquire(client, this);

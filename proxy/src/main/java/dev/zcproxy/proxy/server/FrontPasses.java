@@ -7,6 +7,7 @@ import dev.zcproxy.cache.Headers;
 import dev.zcproxy.cache.RequestHead;
 import dev.zcproxy.cache.policy.CacheStatus;
 import dev.zcproxy.cache.policy.HopByHop;
+import dev.zcproxy.cache.policy.Via;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.FrontPass;
 import dev.zcproxy.proxy.internal.PassChannels;
@@ -283,6 +284,19 @@ final class FrontPasses {
         memo.keepHead(FrontPasses.this, code, reason, fields, contentLength, bodyless, fwd, made);
       }
       return made;
+    }
+
+    @Override
+    public byte[] interim(int code, String reason, Headers fields) {
+      // ProxyHandler.interimTo and InterimResponses.write: hop-by-hop fields out, this proxy's Via, the origin's reason
+      MultiMap h = HttpHeaders.headers();
+      HeaderMaps.copyInto(HopByHop.strip(fields), h);
+      h.set("via", Via.appendTo(h.get("via")));
+      String phrase = reason == null || reason.isEmpty()
+          ? io.netty.handler.codec.http.HttpResponseStatus.valueOf(code).reasonPhrase() : reason;
+      StringBuilder b = new StringBuilder(256).append("HTTP/1.1 ").append(code).append(' ').append(phrase).append("\r\n");
+      appendFields(b, h);
+      return b.toString().getBytes(StandardCharsets.ISO_8859_1);
     }
 
     @Override

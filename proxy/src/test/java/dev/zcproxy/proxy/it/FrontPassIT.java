@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,10 +27,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Passes of hit-for-pass keys answered in front of Vert.x ({@code FrontPasses}, on with {@code transfer.front-hits}):
@@ -43,18 +40,14 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Runs both ways: with {@code -Dzcproxy.it.frontHits=false} every pass goes through Vert.x and the same
  * responses are expected, only the front path's counter stays at zero.
  */
-class FrontPassIT {
+class FrontPassIT extends ProxyAndOrigin<RawOrigin> {
   private static final boolean FRONT = !"false".equals(System.getProperty("zcproxy.it.frontHits"));
   private static final byte[] BODY = CachingIT.body(1000, 3);
 
-  @TempDir
-  Path cacheDir;
   @RegisterExtension
   final AccessLogCapture access = new AccessLogCapture();
-  ProxyFixture proxy;
   @RegisterExtension
   final RawConnections raw = new RawConnections(() -> proxy);
-  RawOrigin origin;
   /** How the origin answers the requests after the first for a path; the first is always a no-store 200 of BODY. */
   final Map<String, java.util.function.BiConsumer<RawOrigin.Request, NetSocket>> scripts = new ConcurrentHashMap<>();
   final Map<String, AtomicInteger> seen = new ConcurrentHashMap<>();
@@ -82,19 +75,6 @@ class FrontPassIT {
     all.addAll(List.of(yaml));
     proxy = ProxyFixture.start(origin.url(), cacheDir, all.toArray(String[]::new));
     proxy.server.store().scanned().get(30, TimeUnit.SECONDS); // until then a miss may need the disk: the normal path
-  }
-
-  @AfterEach
-  void close() throws Exception {
-    try {
-      if (proxy != null) {
-        proxy.close();
-      }
-    } finally {
-      if (origin != null) {
-        origin.close();
-      }
-    }
   }
 
   private static void ok(NetSocket socket, byte[] body, String... fields) {
@@ -183,6 +163,41 @@ class FrontPassIT {
     assertThat(lines).hasSize(4);
     assertThat(lines.get(3).replaceAll(" \\d+ ?(us|µs|ms)?", " T")).isEqualTo(lines.get(1).replaceAll(" \\d+ ?(us|µs|ms)?", " T"));
     assertThat(lines.get(2).replaceAll(" \\d+ ?(us|µs|ms)?", " T")).isEqualTo(lines.get(1).replaceAll(" \\d+ ?(us|µs|ms)?", " T"));
+  }
+
+  @Test
+  void anInterimResponseReachesTheClientAsOnTheNormalPathThenTheFinalOne() throws Exception {
+    // RFC 9110 15.2: a proxy forwards 1xx responses; hop-by-hop fields out, Via in, a 100 dropped as the normal path does
+    scripts.put("/hints", (req, socket) -> socket.write(Buffer.buffer(("HTTP/1.1 100 Continue\r\n\r\n"
+        + "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\nConnection: X-Hop\r\nX-Hop: 1\r\n\r\n")
+        .getBytes(StandardCharsets.ISO_8859_1)).appendBytes(RawOriginHeads.head(BODY.length)).appendBytes(BODY)));
+    start();
+    mark("/hints");
+    Socket s = raw.connect();
+    long front = proxy.server.metrics().frontPasses();
+    send(s, get("/held?" + heldKeys.incrementAndGet()) + get("/hints")); // behind a request in progress: Vert.x's
+    NetSocket h = held.poll(10, TimeUnit.SECONDS);
+    assertThat(h).as("the held request at the origin").isNotNull();
+    ok(h, "held".getBytes(StandardCharsets.US_ASCII), "Cache-Control", "no-store");
+    assertThat(read(s).body()).isEqualTo("held".getBytes(StandardCharsets.US_ASCII));
+    Response normalHints = readHead(s);
+    Response normal = read(s);
+    assertThat(proxy.server.metrics().frontPasses()).as("behind a request in progress").isEqualTo(front);
+    send(s, get("/hints")); // alone: the front path when it is on
+    Response hints = readHead(s);
+    Response last = read(s);
+    assertThat(proxy.server.metrics().frontPasses()).isEqualTo(front + (FRONT ? 1 : 0));
+    assertThat(normalHints.head().get(0)).isEqualTo("HTTP/1.1 103 Early Hints");
+    assertThat(normalHints.field("link")).isEqualTo("</s.css>; rel=preload");
+    assertThat(normalHints.field("x-hop")).isNull();
+    assertThat(normalHints.field("via")).isEqualTo("1.1 zcproxy");
+    assertThat(bytes(hints)).as("the interim response").isEqualTo(bytes(normalHints));
+    assertThat(normal.status()).isEqualTo(200);
+    assertThat(normal.body()).isEqualTo(BODY);
+    assertThat(normal.field("link")).isNull();
+    assertThat(bytes(last)).as("the final response").isEqualTo(bytes(normal));
+    assertThat(closedByPeer(s, 200)).as("keep-alive").isFalse();
+    assertThat(heads("/hints")).as("the origin was asked once a request").hasSize(3);
   }
 
   @Test

@@ -119,7 +119,14 @@ public final class FrontPass implements FrontHits.Reply {
     this.client = writer.channel();
     this.clientIdle = writer.pipeline().get("idle") instanceof IdleStateHandler h ? h : null;
     state = State.WAITING;
-    pool.acquire(client, this);
+    if (!pool.acquire(client, this, true)) {
+      state = State.NEW; // the loop's origin connections are the normal path's: its pool's queue it is
+      this.front = null;
+      this.writer = null;
+      this.client = null;
+      this.clientIdle = null;
+      return false;
+    }
     return true;
   }
 
@@ -364,7 +371,7 @@ public final class FrontPass implements FrontHits.Reply {
     if (!retried && reused && bodyBytes == 0 && !interim && !interimSent && isClose(cause)) {
       retried = true; // the pooled connection's keep-alive race: the request never reached anyone
       state = State.WAITING;
-      pool.acquire(client, this);
+      pool.acquire(client, this, false);
       return;
     }
     failBeforeHead(cause);

@@ -20,13 +20,18 @@ import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 
 /**
  * Keep-alive connections to one plain-HTTP origin server for {@link FrontPass}es: one pool per event loop, each
- * connection opened on the loop of the client connection that asked for it (the same transport), at most
- * {@code maxPerLoop} open per loop; a pass that finds the loop's connections all busy waits for the next one
- * freed, in order. An idle connection closes after the keep-alive timeout, or when the origin sends anything
- * while it is idle; a connection that failed is closed, never pooled.
+ * connection opened on the loop of the client connection that asked for it (the same transport). The loop's bound
+ * ({@code origin.max-connections}, {@code maxPerLoop}) is shared with the normal path's pool of that loop
+ * ({@code othersOpen}): a connection is opened only while both together stay under it. A pass that finds none
+ * free waits for the next one of this pool freed, in order, when this pool has connections open; when it has
+ * none, {@link #acquire} declines at once (the request goes the normal way and waits in that pool's queue). When
+ * the normal path's pool grows past what is left, idle connections here close, and busy ones close as their
+ * response ends (down to one while passes wait). An idle connection closes after the keep-alive timeout, or when
+ * the origin sends anything while it is idle; a connection that failed is closed, never pooled.
  *
  * <p>Each loop's pool is owned by that loop (its state is touched only there); the map of loops is shared.
  */
@@ -41,21 +46,29 @@ public final class PassChannels {
   private final long idleMillis;
   private final long keepAliveMillis;
   private final int maxPerLoop;
+  /** The normal path's connections open on the calling loop (read on that loop). */
+  private final IntSupplier othersOpen;
   private final Map<EventLoop, Loop> loops = new ConcurrentHashMap<>();
+  /** Set on a connection closed to give its place in the bound back ({@link Loop#closing}). */
+  private static final io.netty.util.AttributeKey<Boolean> CLOSING = io.netty.util.AttributeKey.valueOf("zcproxy.pass.closing");
 
   /**
    * @param connectMillis the connect timeout
    * @param idleMillis how long a response body may stall (0: no limit)
    * @param keepAliveMillis how long a connection stays pooled unused (0: no limit)
-   * @param maxPerLoop the most connections open at once on one event loop (0: no limit)
+   * @param maxPerLoop the most connections open at once on one event loop, these and {@code othersOpen} together
+   *     (0: no limit)
+   * @param othersOpen the connections the normal path's pool has open on the calling event loop
    */
-  public PassChannels(String host, int port, long connectMillis, long idleMillis, long keepAliveMillis, int maxPerLoop) {
+  public PassChannels(String host, int port, long connectMillis, long idleMillis, long keepAliveMillis, int maxPerLoop,
+      IntSupplier othersOpen) {
     this.host = host;
     this.port = port;
     this.connectMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, connectMillis));
     this.idleMillis = idleMillis;
     this.keepAliveMillis = keepAliveMillis;
     this.maxPerLoop = maxPerLoop;
+    this.othersOpen = othersOpen;
   }
 
   /** One loop's connections. */
@@ -63,6 +76,8 @@ public final class PassChannels {
     final ArrayDeque<Channel> idle = new ArrayDeque<>();
     final ArrayDeque<FrontPass> waiting = new ArrayDeque<>();
     int open;
+    /** Of {@link #open}, connections closed for the bound whose close has not come yet. */
+    int closing;
   }
 
   /** Whether origin connections can be opened beside {@code client} (the transports this pool knows). */
@@ -76,22 +91,72 @@ public final class PassChannels {
     return l == null ? 0 : l.open;
   }
 
-  /** Gives {@code pass} a connection on {@code client}'s loop: now, once one is made, or once one is freed. */
-  void acquire(Channel client, FrontPass pass) {
+  /**
+   * Gives {@code pass} a connection on {@code client}'s loop: now, once one is made, or once one of this pool is freed;
+   * false (nothing done) when the loop's bound is reached and none of this pool's connections is open, which only a
+   * pass that may still go the normal way asks ({@code mayDecline}); one that may not gets a connection then.
+   */
+  boolean acquire(Channel client, FrontPass pass, boolean mayDecline) {
     EventLoop loop = client.eventLoop();
     Loop l = loops.computeIfAbsent(loop, k -> new Loop());
     Channel ch;
     while ((ch = l.idle.pollLast()) != null) {
       if (ch.isActive()) {
         pass.connected(ch, true);
-        return;
+        return true;
       }
     }
-    if (maxPerLoop > 0 && l.open >= maxPerLoop) {
-      l.waiting.addLast(pass);
-      return;
+    if (full(l)) {
+      if (l.open == 0) {
+        if (mayDecline) {
+          return false;
+        }
+      } else {
+        l.waiting.addLast(pass);
+        return true;
+      }
     }
     connect(client, l, pass);
+    return true;
+  }
+
+  /** Whether the loop of {@code l} (the calling one) has its bound's worth of connections open, here and elsewhere. */
+  private boolean full(Loop l) {
+    return maxPerLoop > 0 && l.open + others() >= maxPerLoop;
+  }
+
+  private int others() {
+    return othersOpen == null ? 0 : othersOpen.getAsInt();
+  }
+
+  /** The normal path's pool of the calling loop opened a connection: idle ones here close while over the bound. */
+  public void othersOpened() {
+    Loop l = here();
+    if (l == null || maxPerLoop <= 0) {
+      return;
+    }
+    int over = l.open - l.closing + others() - maxPerLoop;
+    for (Channel ch; over > 0 && (ch = l.idle.pollFirst()) != null; over--) {
+      closeForBound(l, ch);
+    }
+  }
+
+  /** The normal path's pool of the calling loop closed a connection: a pass waiting for the bound may connect. */
+  public void othersClosed() {
+    Loop l = here();
+    if (l != null) {
+      serveWaiting(l);
+    }
+  }
+
+  /** The calling event loop's pool, or {@code null}. */
+  private Loop here() {
+    for (Map.Entry<EventLoop, Loop> e : loops.entrySet()) {
+      if (e.getKey().inEventLoop()) {
+        return e.getValue();
+      }
+    }
+    return null;
   }
 
   /** {@code pass} no longer waits (its client left). */
@@ -107,6 +172,10 @@ public final class PassChannels {
     Loop l = loops.get(ch.eventLoop());
     if (l == null || !ch.isActive()) {
       ch.close();
+      return;
+    }
+    if (maxPerLoop > 0 && l.open - l.closing + others() > maxPerLoop && (l.open - l.closing > 1 || l.waiting.isEmpty())) {
+      closeForBound(l, ch); // the normal path's pool grew past what was left: this one gives its place back
       return;
     }
     FrontPass next;
@@ -161,13 +230,35 @@ public final class PassChannels {
   /** A connection of {@code l} closed: one fewer open, and a waiting pass may connect. */
   private void closed(Loop l, Channel ch) {
     l.open--;
+    if (ch.hasAttr(CLOSING) && ch.attr(CLOSING).get() != null) {
+      l.closing--;
+    }
     l.idle.remove(ch);
+    serveWaiting(l);
+  }
+
+  /** Closes {@code ch} of {@code l} to give its place in the bound back; counted out of {@link Loop#open} at once. */
+  private static void closeForBound(Loop l, Channel ch) {
+    if (ch.attr(CLOSING).setIfAbsent(Boolean.TRUE) == null) {
+      l.closing++;
+    }
+    ch.close();
+  }
+
+  /** The first pass still waiting connects while the bound allows (or when none of {@code l}'s is open). */
+  private void serveWaiting(Loop l) {
     FrontPass next;
-    while ((next = l.waiting.pollFirst()) != null) {
-      if (next.waiting()) {
-        acquire(next.clientChannel(), next);
-        return;
+    while ((next = l.waiting.peekFirst()) != null) {
+      if (!next.waiting()) {
+        l.waiting.pollFirst();
+        continue;
       }
+      if (full(l) && l.open > 0) {
+        return; // one of this pool's is freed later
+      }
+      l.waiting.pollFirst();
+      acquire(next.clientChannel(), next, false);
+      return;
     }
   }
 

@@ -37,6 +37,22 @@ public final class OriginClient {
    */
   private final boolean followsConfigUrl;
 
+  /** Errors on origin connections outside any request's handling (a reset of an idle connection, for one). */
+  private final java.util.concurrent.atomic.LongAdder connectionErrors = new java.util.concurrent.atomic.LongAdder();
+
+  /** Told of each event loop's connections opening and closing, or {@code null}. */
+  private volatile LoopConnections loopConnections;
+
+  /**
+   * Told, on an event loop, that this client's pool of that loop opened or closed a connection: the front pass pool
+   * ({@code PassChannels}) keeps {@code origin.max-connections} across its connections and these.
+   */
+  public interface LoopConnections {
+    void opened();
+
+    void closed();
+  }
+
   public OriginClient(Vertx vertx, ProxyConfig.Origin config) {
     this(vertx, config, config.url());
   }
@@ -69,6 +85,9 @@ public final class OriginClient {
      * thread hop per response. {@code origin.max-connections} applies to each loop's pool.
      */
     final java.util.Map<Thread, HttpClient> perLoop = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The connections each loop's pool has open now (changed and read on that loop). */
+    final java.util.Map<Thread, java.util.concurrent.atomic.AtomicInteger> openPerLoop =
+        new java.util.concurrent.ConcurrentHashMap<>();
     final java.util.concurrent.atomic.AtomicInteger refs = new java.util.concurrent.atomic.AtomicInteger(1);
     volatile long graceMillis;
 
@@ -76,7 +95,7 @@ public final class OriginClient {
       this.config = config;
       this.url = url;
       this.tls = url.tls() ? new OriginTls(config.tls()) : null;
-      this.shared = build(config, url);
+      this.shared = build(config, url, null);
     }
 
     boolean retain() {
@@ -100,7 +119,8 @@ public final class OriginClient {
         return shared;
       }
       HttpClient c = perLoop.get(Thread.currentThread()); // no capturing lambda per request once built
-      return c != null ? c : perLoop.computeIfAbsent(Thread.currentThread(), t -> build(config, url));
+      return c != null ? c : perLoop.computeIfAbsent(Thread.currentThread(),
+          t -> build(config, url, openPerLoop.computeIfAbsent(t, k -> new java.util.concurrent.atomic.AtomicInteger())));
     }
 
     Future<Void> shutdown(long millis) {
@@ -142,12 +162,33 @@ public final class OriginClient {
     return pools.url;
   }
 
+  /** Connections the pool of the calling event loop has open now (0 off an event loop or before its first request). */
+  public int openOnThisLoop() {
+    java.util.concurrent.atomic.AtomicInteger n = pools.openPerLoop.get(Thread.currentThread());
+    return n == null ? 0 : n.get();
+  }
+
+  /** Tells {@code listener} (replacing the last one) of each loop's connections opening and closing. */
+  public void loopConnections(LoopConnections listener) {
+    this.loopConnections = listener;
+  }
+
+  /**
+   * Errors on origin connections that no request was told of (a reset or a malformed byte on a pooled connection):
+   * counted and logged at DEBUG, where Vert.x would log each at ERROR.
+   */
+  public long connectionErrors() {
+    return connectionErrors.sum();
+  }
+
   /** The origin settings requests are sent with now. */
   public ProxyConfig.Origin config() {
     return pools.config;
   }
 
-  private HttpClient build(ProxyConfig.Origin config, ProxyConfig.OriginUrl url) {
+  /** @param open where the connections the client opens are counted ({@code null}: the shared client, not counted) */
+  private HttpClient build(ProxyConfig.Origin config, ProxyConfig.OriginUrl url,
+      java.util.concurrent.atomic.AtomicInteger open) {
     HttpClientOptions options = new HttpClientOptions()
         .setKeepAlive(true)
         .setKeepAliveTimeout((int) Math.max(1, config.keepAliveTimeout().toSeconds()))
@@ -169,6 +210,25 @@ public final class OriginClient {
     return vertx.httpClientBuilder()
         .with(options)
         .withConnectHandler(conn -> {
+          // An origin that resets a pooled connection is an ordinary event; its request (if any) hears of it too
+          conn.exceptionHandler(t -> {
+            connectionErrors.increment();
+            LOG.debug("origin connection {}: {}", conn.remoteAddress(), t.toString());
+          });
+          if (open != null) {
+            open.incrementAndGet();
+            dev.zcproxy.proxy.internal.ClientChannels.whenClosed(conn, () -> {
+              open.decrementAndGet();
+              LoopConnections l = loopConnections;
+              if (l != null) {
+                l.closed();
+              }
+            });
+            LoopConnections l = loopConnections;
+            if (l != null) {
+              l.opened();
+            }
+          }
           if (!OriginCodec.install(conn, options)) {
             LOG.debug("origin connection keeps Vert.x's codec: {}", conn.getClass().getSimpleName());
           }

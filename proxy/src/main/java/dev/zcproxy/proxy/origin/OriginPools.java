@@ -87,6 +87,9 @@ public final class OriginPools {
       meters.add(FunctionCounter.builder("zcproxy.origin.server.errors", s, OriginServer::errors)
           .description("Requests to the origin server that failed: connect error, reset, timeout or 5xx.").tags(tags)
           .register(registry));
+      meters.add(FunctionCounter.builder("zcproxy.origin.server.connection.errors", s, x -> x.client().connectionErrors())
+          .description("Errors on connections to the origin server that no request was told of (a reset of a pooled"
+              + " connection): logged at DEBUG.").tags(tags).register(registry));
       meters.add(FunctionCounter.builder("zcproxy.origin.server.ejections", s, OriginServer::ejections)
           .description("Times the origin server was ejected after failed requests in a row.").tags(tags).register(registry));
       meters.add(Gauge.builder("zcproxy.origin.server.in.flight", s, OriginServer::inFlight)

@@ -107,8 +107,21 @@ final class FrontPasses {
     if (c == null || c.server() != server || c.config() != config || c.url() != url) {
       c = channels.getIfPresent(server);
       if (c == null || c.config() != config || c.url() != url) {
-        c = new Channels(server, config, url, new PassChannels(url.host(), url.port(), config.connectTimeout().toMillis(),
-            config.idleTimeout().toMillis(), config.keepAliveTimeout().toMillis(), config.maxConnections()));
+        PassChannels passChannels = new PassChannels(url.host(), url.port(), config.connectTimeout().toMillis(),
+            config.idleTimeout().toMillis(), config.keepAliveTimeout().toMillis(), config.maxConnections(),
+            client::openOnThisLoop); // origin.max-connections a loop: these and the normal path's together
+        client.loopConnections(new OriginClient.LoopConnections() {
+          @Override
+          public void opened() {
+            passChannels.othersOpened();
+          }
+
+          @Override
+          public void closed() {
+            passChannels.othersClosed();
+          }
+        });
+        c = new Channels(server, config, url, passChannels);
         channels.put(server, c);
       }
       last = c; // a plain write of an immutable record: a loop that misses it looks in the map

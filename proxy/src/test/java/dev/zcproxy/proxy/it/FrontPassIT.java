@@ -421,11 +421,66 @@ class FrontPassIT extends ProxyAndOrigin<RawOrigin> {
     } finally {
       pool.shutdownNow();
     }
-    // one event loop: at most 4 connections of the front pool, besides the one the marking request used
+    // one event loop: at most 4 connections, the one the marking request used (the normal path's pool) included
     assertThat(origin.connections.get() - before).isLessThanOrEqualTo(4);
+    assertThat(origin.mostOpen.get()).as("origin connections open at once").isLessThanOrEqualTo(4);
     if (FRONT) {
       assertThat(proxy.server.metrics().frontPasses()).isEqualTo(n);
     }
+  }
+
+  @Test
+  void theOriginConnectionBoundHoldsAcrossTheFrontAndTheNormalPath() throws Exception {
+    // origin.max-connections is per event loop (the fixture has one): the normal path's pool and the front pass pool
+    // together; before, each allowed 4 and a key moving between paths could hold 8
+    scripts.put("/p", (req, socket) -> ok(socket, "pass".getBytes(StandardCharsets.US_ASCII), "Cache-Control", "no-store"));
+    start("origin.max-connections: 4");
+    mark("/p");
+    var server = proxy.server.origins().pool("default", "/").servers().get(0);
+    int bound = 4;
+    List<Socket> normal = new ArrayList<>();
+    for (int i = 0; i < bound; i++) { // the normal path's pool at the bound: four misses the origin holds
+      Socket s = raw.connect();
+      send(s, get("/held?" + heldKeys.incrementAndGet()));
+      normal.add(s);
+    }
+    List<NetSocket> holding = new ArrayList<>();
+    for (int i = 0; i < bound; i++) {
+      NetSocket h = held.poll(10, TimeUnit.SECONDS);
+      assertThat(h).as("held request %d at the origin", i).isNotNull();
+      holding.add(h);
+    }
+    List<Socket> passes = new ArrayList<>();
+    for (int i = 0; i < bound; i++) { // then passes of the hit-for-pass key
+      Socket s = raw.connect();
+      send(s, get("/p"));
+      passes.add(s);
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    // each pass under way: queued on the normal path (in flight there), or (before the shared bound) sent in front
+    while (server.inFlight() < 2 * bound && heads("/p").size() < 1 + bound) {
+      assertThat(System.nanoTime()).as("waiting for the passes to be under way").isLessThan(deadline);
+      Thread.sleep(10); // polling a server-side counter; bounded by the deadline
+    }
+    for (NetSocket h : holding) {
+      ok(h, "held".getBytes(StandardCharsets.US_ASCII), "Cache-Control", "no-store");
+    }
+    for (Socket s : normal) {
+      assertThat(read(s).body()).isEqualTo("held".getBytes(StandardCharsets.US_ASCII));
+    }
+    for (Socket s : passes) {
+      Response r = read(s);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("pass".getBytes(StandardCharsets.US_ASCII));
+    }
+    assertThat(origin.mostOpen.get()).as("origin connections open at once").isLessThanOrEqualTo(bound);
+    // the front path takes its place again once the normal path's connections are idle: front passes, same bound
+    for (int i = 0; i < 2; i++) {
+      Socket s = raw.connect();
+      send(s, get("/p"));
+      assertThat(read(s).body()).isEqualTo("pass".getBytes(StandardCharsets.US_ASCII));
+    }
+    assertThat(origin.mostOpen.get()).isLessThanOrEqualTo(bound);
   }
 
   /** Reads a chunked body to its last chunk. */

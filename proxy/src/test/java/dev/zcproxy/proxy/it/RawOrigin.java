@@ -27,13 +27,20 @@ final class RawOrigin implements AutoCloseable {
   final AtomicInteger requests = new AtomicInteger();
   final AtomicInteger connections = new AtomicInteger();
   final List<String> heads = new CopyOnWriteArrayList<>();
+  /** Connections open now, and the most open at once. */
+  final AtomicInteger open = new AtomicInteger();
+  final AtomicInteger mostOpen = new AtomicInteger();
   /** Counted down each time a connection closes. */
   volatile CountDownLatch closed = new CountDownLatch(1);
 
   private RawOrigin(NetServerOptions options, BiConsumer<Request, NetSocket> script) throws Exception {
     server = vertx.createNetServer(options).connectHandler(socket -> {
       connections.incrementAndGet();
-      socket.closeHandler(v -> closed.countDown());
+      mostOpen.accumulateAndGet(open.incrementAndGet(), Math::max);
+      socket.closeHandler(v -> {
+        open.decrementAndGet();
+        closed.countDown();
+      });
       StringBuilder pending = new StringBuilder();
       socket.handler(buf -> {
         pending.append(buf.toString(StandardCharsets.ISO_8859_1));

@@ -294,7 +294,7 @@ final class ConfigKeys {
               "wait this long for the origin's response headers (then 504)"),
           key("idle-timeout", "idleTimeout", DURATION, "abort an origin response that stalls this long; 0 = never"),
           key("max-connections", "maxConnections", integer("> 0"),
-              "most connections to the origin per event loop (one pool a loop): total = this x listen.event-loops"),
+              "most connections to the origin per event loop (one pool a loop, front passes' included): total = this x listen.event-loops"),
           key("keep-alive-timeout", "keepAliveTimeout", DURATION,
               "close pooled idle origin connections after this; 0 = never"),
           key("preserve-host", "preserveHost", BOOL, "send the client's Host (like Varnish); false = the url's host"),

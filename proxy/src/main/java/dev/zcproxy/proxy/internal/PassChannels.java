@@ -237,7 +237,7 @@ public final class PassChannels {
     serveWaiting(l);
   }
 
-  /** Closes {@code ch} of {@code l} to give its place in the bound back; counted out of {@link Loop#open} at once. */
+  /** Closes {@code ch} of {@code l} to give its place in the bound back; in {@link Loop#closing} until its close comes. */
   private static void closeForBound(Loop l, Channel ch) {
     if (ch.attr(CLOSING).setIfAbsent(Boolean.TRUE) == null) {
       l.closing++;

@@ -74,10 +74,23 @@ public final class CachePolicy {
     this.config = requireNonNull(config, "config");
   }
 
+  /** How many entries the weak-keyed memo holds (tests). */
+  long memoizedElsewhere() {
+    freshnessMemo.cleanUp();
+    return freshnessMemo.estimatedSize();
+  }
+
   private Freshness freshness(EntryMeta e) {
     Headers h = e.headers();
     if (h.derived() instanceof Memo m && m.entry() == e && m.owner() == this) {
       return m.freshness();
+    }
+    if (h.derived() == null && !h.isEmpty()) {
+      // the usual entry, asked for the first time: its own header list keeps its freshness; the weak-keyed memo (a
+      // Caffeine write and a weak reference per entry, ~130 B of heap beside the slot) is for shared lists only
+      Freshness f = Freshness.of(e, config);
+      h.derived(new Memo(this, e, f, h.contains("Vary")));
+      return f;
     }
     // headers shared by another meta (withBody, withHeaders of equal fields) or another site's policy: the slot
     // holds the last one asked for, the weak-keyed memo the rest
@@ -180,7 +193,7 @@ public final class CachePolicy {
     long ageMs = f.currentAgeMs(nowMillis);
     long age = Freshness.seconds(ageMs);
     boolean noCacheRequest = directives.noCache();
-    if (noCacheRequest || f.control.noCacheUnqualified()) {
+    if (noCacheRequest || f.noCache) {
       if (noCacheRequest && !onlyIfCached) {
         return new Lookup.Stale(chosen, age, Lookup.Action.REVALIDATE, "request");
       }

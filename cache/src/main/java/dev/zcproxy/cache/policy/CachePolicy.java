@@ -74,10 +74,23 @@ public final class CachePolicy {
     this.config = requireNonNull(config, "config");
   }
 
+  /** How many entries the weak-keyed memo holds (tests). */
+  long memoizedElsewhere() {
+    freshnessMemo.cleanUp();
+    return freshnessMemo.estimatedSize();
+  }
+
   private Freshness freshness(EntryMeta e) {
     Headers h = e.headers();
     if (h.derived() instanceof Memo m && m.entry() == e && m.owner() == this) {
       return m.freshness();
+    }
+    if (h.derived() == null && !h.isEmpty()) {
+      // the usual entry, asked for the first time: its own header list keeps its freshness; the weak-keyed memo (a
+      // Caffeine write and a weak reference per entry, ~130 B of heap beside the slot) is for shared lists only
+      Freshness f = Freshness.of(e, config);
+      h.derived(new Memo(this, e, f, h.contains("Vary")));
+      return f;
     }
     // headers shared by another meta (withBody, withHeaders of equal fields) or another site's policy: the slot
     // holds the last one asked for, the weak-keyed memo the rest
@@ -180,7 +193,7 @@ public final class CachePolicy {
     long ageMs = f.currentAgeMs(nowMillis);
     long age = Freshness.seconds(ageMs);
     boolean noCacheRequest = directives.noCache();
-    if (noCacheRequest || f.control.noCacheUnqualified()) {
+    if (noCacheRequest || f.noCache) {
       if (noCacheRequest && !onlyIfCached) {
         return new Lookup.Stale(chosen, age, Lookup.Action.REVALIDATE, "request");
       }
@@ -220,20 +233,19 @@ public final class CachePolicy {
 
   private Lookup staleOutcome(EntryMeta e, Freshness f, CacheControl reqCc, long ageMs, long age, boolean onlyIfCached) {
     long stalenessMs = ageMs - f.lifetimeMs;
-    ResponseControl rc = f.control;
     long maxAge = reqCc.seconds("max-age");
     if (maxAge != CacheControl.ABSENT && (maxAge <= 0 || age > maxAge)) {
       return revalidate(e, age, onlyIfCached, "stale"); // stale anyway: not the request's doing (RFC 9211 fwd=stale)
     }
-    if (reqCc.has("max-stale") && !rc.sharedRevalidate()) {
+    if (reqCc.has("max-stale") && !f.sharedRevalidate()) {
       String arg = reqCc.arg("max-stale");
       long maxStale = arg == null ? CacheControl.MAX_DELTA : CacheControl.deltaSeconds(arg);
       if (maxStale >= 0 && (arg == null || stalenessMs <= maxStale * 1000)) {
         return new Lookup.Stale(e, age, Lookup.Action.SERVE_STALE);
       }
     }
-    long swr = rc.cc.seconds("stale-while-revalidate");
-    if (swr > 0 && !rc.explicitRevalidate() && stalenessMs <= swr * 1000) {
+    long swr = f.staleWhileRevalidate;
+    if (swr > 0 && !f.explicitRevalidate && stalenessMs <= swr * 1000) {
       return new Lookup.Stale(e, age, Lookup.Action.SERVE_STALE_AND_REVALIDATE);
     }
     return revalidate(e, age, onlyIfCached, "stale");
@@ -396,17 +408,16 @@ public final class CachePolicy {
     requireNonNull(req, "req");
     requireNonNull(entry, "entry");
     Freshness f = freshness(entry);
-    ResponseControl rc = f.control;
-    if (rc.explicitRevalidate() || rc.noCacheUnqualified()) {
+    if (f.explicitRevalidate || f.noCache) {
       return false;
     }
     long staleness = f.stalenessMs(nowMillis);
-    long resp = rc.cc.seconds("stale-if-error");
+    long resp = f.staleIfError;
     if (resp >= 0 && staleness <= resp * 1000) {
       return true;
     }
     long asked = CacheControl.of(req.headers(), "Cache-Control").seconds("stale-if-error");
-    return asked >= 0 && !rc.hasSMaxage() && staleness <= asked * 1000;
+    return asked >= 0 && !f.hasSMaxage && staleness <= asked * 1000;
   }
 
   /**
@@ -430,12 +441,11 @@ public final class CachePolicy {
     Freshness f = freshness(entry);
     // A soft purge does not shorten retention: the entry stays to be revalidated or served on error.
     long fresh = Math.max(0, f.headerLifetimeMs - f.correctedInitialAgeMs);
-    ResponseControl rc = f.control;
     long grace = 0;
-    if (!rc.explicitRevalidate()) {
-      grace = Math.max(rc.secondsOrZero("stale-while-revalidate"), rc.secondsOrZero("stale-if-error"));
+    if (!f.explicitRevalidate) { // ResponseControl.secondsOrZero: 0 when absent or invalid
+      grace = Math.max(Math.max(0, f.staleWhileRevalidate), Math.max(0, f.staleIfError));
     }
-    boolean clientMayTakeStale = f.headerLifetimeMs > 0 && !rc.sharedRevalidate() && !rc.noCacheUnqualified();
+    boolean clientMayTakeStale = f.headerLifetimeMs > 0 && !f.sharedRevalidate() && !f.noCache;
     if (clientMayTakeStale || entry.headers().contains("ETag") || entry.headers().contains("Last-Modified")) {
       grace = Math.max(grace, config.keepSeconds());
     }

@@ -32,7 +32,6 @@ final class Freshness {
   /** Statuses that are heuristically cacheable (RFC 9110 §15.1). */
   static final Set<Integer> HEURISTIC = Set.of(200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501);
 
-  final ResponseControl control;
   final long lifetimeMs;
   final long correctedInitialAgeMs;
   final long responseTime;
@@ -43,18 +42,51 @@ final class Freshness {
   /** The lifetime the response's headers give, before any soft purge cut it short. */
   final long headerLifetimeMs;
 
-  private Freshness(ResponseControl control, long lifetimeMs, long correctedInitialAgeMs, long responseTime, long date) {
-    this(control, lifetimeMs, correctedInitialAgeMs, responseTime, date, lifetimeMs);
-  }
+  // What the lookups ask of the response's directives ({@link ResponseControl}), read once when the entry is first
+  // asked for: every lookup reads the no-cache flag, and with thousands of entries the directive map behind it was cold
+  // in the CPU cache where this object (read for the age anyway) is not; nor is the map (a ResponseControl, its
+  // CacheControl and LinkedHashMap, ~250 B a stored head) kept alive by it any longer.
+  /** {@link ResponseControl#noCacheUnqualified()}. */
+  final boolean noCache;
+  /** {@link ResponseControl#explicitRevalidate()}. */
+  final boolean explicitRevalidate;
+  /** {@link ResponseControl#hasSMaxage()}. */
+  final boolean hasSMaxage;
+  /** The response's {@code stale-while-revalidate} seconds ({@link CacheControl#seconds}: negative when absent or invalid). */
+  final long staleWhileRevalidate;
+  /** The response's {@code stale-if-error} seconds ({@link CacheControl#seconds}: negative when absent or invalid). */
+  final long staleIfError;
 
-  private Freshness(ResponseControl control, long lifetimeMs, long correctedInitialAgeMs, long responseTime, long date,
-      long headerLifetimeMs) {
-    this.headerLifetimeMs = headerLifetimeMs;
+  private Freshness(ResponseControl control, long lifetimeMs, long correctedInitialAgeMs, long responseTime, long date) {
+    this.headerLifetimeMs = lifetimeMs;
     this.date = date;
-    this.control = control;
     this.lifetimeMs = lifetimeMs;
     this.correctedInitialAgeMs = correctedInitialAgeMs;
     this.responseTime = responseTime;
+    this.noCache = control.noCacheUnqualified();
+    this.explicitRevalidate = control.explicitRevalidate();
+    this.hasSMaxage = control.hasSMaxage();
+    this.staleWhileRevalidate = control.cc.seconds("stale-while-revalidate");
+    this.staleIfError = control.cc.seconds("stale-if-error");
+  }
+
+  /** {@code f} with its lifetime cut to {@code lifetimeMs} (a soft purge). */
+  private Freshness(Freshness f, long lifetimeMs) {
+    this.headerLifetimeMs = f.headerLifetimeMs;
+    this.date = f.date;
+    this.lifetimeMs = lifetimeMs;
+    this.correctedInitialAgeMs = f.correctedInitialAgeMs;
+    this.responseTime = f.responseTime;
+    this.noCache = f.noCache;
+    this.explicitRevalidate = f.explicitRevalidate;
+    this.hasSMaxage = f.hasSMaxage;
+    this.staleWhileRevalidate = f.staleWhileRevalidate;
+    this.staleIfError = f.staleIfError;
+  }
+
+  /** Serving stale on the client's say-so is forbidden ({@link ResponseControl#sharedRevalidate()}). */
+  boolean sharedRevalidate() {
+    return explicitRevalidate || hasSMaxage;
   }
 
   /**
@@ -71,7 +103,7 @@ final class Freshness {
     if (ageThen >= f.lifetimeMs) {
       return f;
     }
-    return new Freshness(f.control, Math.max(0, ageThen), f.correctedInitialAgeMs, f.responseTime, f.date, f.lifetimeMs);
+    return new Freshness(f, Math.max(0, ageThen));
   }
 
   static Freshness of(int status, Headers h, long requestTime, long responseTime, PolicyConfig config) {

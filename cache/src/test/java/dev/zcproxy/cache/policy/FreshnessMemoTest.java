@@ -76,4 +76,31 @@ class FreshnessMemoTest {
       }
     }
   }
+
+  @Test
+  void anEntryWithItsOwnHeaderListKeepsItsFreshnessThereOnly() {
+    CachePolicy policy = new CachePolicy(PolicyConfig.defaults());
+    EntryMeta[] es = new EntryMeta[100];
+    for (int i = 0; i < es.length; i++) {
+      es[i] = entry(Headers.of("Cache-Control", "max-age=" + (i + 1)), T0, T0, 0);
+      assertThat(policy.lifetimeSeconds(es[i])).isEqualTo(i + 1);
+    }
+    assertThat(policy.memoizedElsewhere()).isZero();
+    EntryMeta sharing = entry(es[0].headers(), at(5), at(5), 0); // the slot is taken: this one goes to the memo
+    assertThat(policy.ageSeconds(sharing, at(10))).isEqualTo(5);
+    assertThat(policy.memoizedElsewhere()).isEqualTo(1);
+    assertThat(policy.ageSeconds(es[0], at(10))).isEqualTo(10);
+  }
+
+  @Test
+  void aStoredUnqualifiedNoCacheIsRevalidatedOnEveryLookupAndAQualifiedOneIsNot() {
+    CachePolicy policy = new CachePolicy(PolicyConfig.defaults());
+    EntryMeta bare = entry(Headers.of("Cache-Control", "no-cache, max-age=600"), T0, T0, 0);
+    EntryMeta qualified = entry(Headers.of("Cache-Control", "no-cache=\"Set-Cookie\", max-age=600"), T0, T0, 0);
+    dev.zcproxy.cache.RequestHead req = Fixtures.get();
+    for (int round = 0; round < 3; round++) {
+      assertThat(policy.select(req, java.util.List.of(bare), at(1))).isInstanceOf(dev.zcproxy.cache.Lookup.Stale.class);
+      assertThat(policy.select(req, java.util.List.of(qualified), at(1))).isInstanceOf(dev.zcproxy.cache.Lookup.Fresh.class);
+    }
+  }
 }

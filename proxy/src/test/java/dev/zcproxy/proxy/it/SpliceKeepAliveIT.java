@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * answered with those bytes.
  */
 class SpliceKeepAliveIT {
-  private static final int SIZE = 300 * 1024; // above transfer.splice-min-size (192 KiB)
+  private static final int SIZE = 600 * 1024; // above transfer.splice-min-size (512 KiB)
 
   @TempDir
   Path cacheDir;

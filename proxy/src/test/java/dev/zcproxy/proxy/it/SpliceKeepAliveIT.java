@@ -46,6 +46,23 @@ class SpliceKeepAliveIT {
     }
   }
 
+  @Test
+  void atTheDefaultThresholdA256KiBPassIsCopiedAndALargerOneSpliced() throws Exception {
+    byte[] small = CachingIT.body(256 * 1024, 14); // the load test's 256 KiB pass (BULK-2026-12-03e)
+    byte[] large = CachingIT.body(SIZE, 15);
+    try (RawOrigin origin = RawOrigin.start((r, s) -> s.write(response(r.head().contains(" /small") ? small : large, "")));
+        ProxyFixture proxy = ProxyFixture.start(origin.url(), cacheDir)) {
+      for (int i = 0; i < 3; i++) {
+        assertThat(proxy.get("/small").body()).as("small %d", i).isEqualTo(small);
+        assertThat(proxy.get("/large").body()).as("large %d", i).isEqualTo(large);
+      }
+      proxy.server.metrics().whenResponses(CacheOutcome.MISS, 2).get(10, TimeUnit.SECONDS);
+      proxy.server.metrics().whenResponses(CacheOutcome.PASS, 4).get(10, TimeUnit.SECONDS);
+      assertThat(proxy.server.metrics().responses(TransferMode.SPLICE)).as("the larger body every time").isEqualTo(3);
+      assertThat(origin.requests).hasValue(6);
+    }
+  }
+
   private static Buffer cacheable(byte[] body, String extra) {
     return Buffer.buffer(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\nCache-Control: max-age=3600\r\n\r\n")
         .getBytes(StandardCharsets.ISO_8859_1)).appendBytes(body).appendString(extra);

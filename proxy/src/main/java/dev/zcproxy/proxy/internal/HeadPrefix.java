@@ -20,19 +20,19 @@ import java.nio.channels.FileChannel;
  * instead (loadtest/results/LARGE-2026-12-03d.md).
  *
  * <p>Only for bodies longer than the room the buffer leaves after the head, so a region always follows (the hit stays
- * a sendfile hit, and shorter bodies keep their writev + sendfile), and shorter than {@link #BELOW}. At 1 MiB the head
- * alone kept the client reading while the body arrived: its TCP input then ran in its own context, from the backlog,
- * with an ACK per 40 KB (26,000 packets and 411 ms of client CPU per GB against nginx's 7,400 and 229), and a
- * one-threaded client moved 0.86x nginx's bytes. With the prefix the receiver's side runs in our sendfile, as it does
- * in nginx's: 3,200 client packets and 152 ms per GB, the proxy's CPU per GB 120 -> 377 ms against nginx's 417
- * (loadtest/results/BULK-2026-12-03e.md). At 16 MiB and more the prefix moved 1.0-1.26x the bytes at one connection
- * per client thread, but at 128 connections, where the proxy's CPU per GB is already at nginx's, it cost 1.1-1.2x:
- * those bodies keep the head alone. A read that fails or comes back short leaves the buffer with what it got: the
- * region then starts where the read stopped.
+ * a sendfile hit, and shorter bodies keep their writev + sendfile), and shorter than {@link #BELOW}. Why not at 1 MiB
+ * (loadtest/results/BULK-2026-12-03e.md): there the head alone keeps a client reading while the body arrives, so the
+ * body's TCP input runs in the client, from its socket's backlog (on loopback: 26,000 client ACKs and 411 ms of client
+ * CPU per GB against nginx's 7,400 and 229), and a one-threaded client reads 0.86x nginx's bytes. With the prefix the
+ * receiver's side and its wake-ups run inside our sendfile, as in nginx's: one client thread read 1.3x the bytes, but
+ * the proxy's CPU per GB rose 4-5x (0.09 -> 0.41 s at 16 connections, 0.08 -> 0.32 at 128, where the bytes did not
+ * move; nginx's was 0.45 and 0.29 in the last full run), which would put 128-connection 1 MiB hits above nginx's CPU
+ * per GB. A read that fails or comes back short leaves the buffer with what it got: the region then starts where the
+ * read stopped.
  *
  * <p>The buffer is one loopback segment (64 KiB less the IP and TCP headers): a smaller one (16 KiB) moved fewer bytes
  * per second at 256 KiB in the same runs; on a real NIC any size puts the head in the body's first segment, and the
- * copy costs at most 64 KiB per hit of under 2 MiB.
+ * copy costs at most 64 KiB per hit of under 1 MiB.
  *
  * <p>The metrics count such a hit's whole body as sent from its file (file-region bytes), as the front path's
  * accounting does: the count tells sendfile hits from copies, and what is read here is bounded per hit.
@@ -43,8 +43,8 @@ import java.nio.channels.FileChannel;
 final class HeadPrefix {
   /** The first buffer's size, head included: one loopback segment (65,536 less 52 bytes of IP and TCP headers). */
   static final int BYTES = 65_484;
-  /** Bodies this long and longer leave their head alone (1 MiB bodies take the prefix, 16 MiB ones do not). */
-  static final long BELOW = 2 << 20;
+  /** Bodies this long and longer leave their head alone. */
+  static final long BELOW = 1 << 20;
 
   private HeadPrefix() {}
 

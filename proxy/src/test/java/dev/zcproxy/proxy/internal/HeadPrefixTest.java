@@ -67,20 +67,6 @@ class HeadPrefixTest {
   }
 
   @Test
-  void aOneMebibyteBodyTakesThePrefixASixteenMebibyteOneLeavesTheHeadAlone() throws Exception {
-    byte[] content = new byte[1 << 20];
-    new Random(7).nextBytes(content);
-    try (FileChannel f = file(content)) {
-      int headLength = HEAD.length(0);
-      byte[] mib = first(f, 0, 0, 1 << 20, HeadPrefix.BYTES); // the 1 MiB row of the load test (BULK-2026-12-03e)
-      assertThat(mib).hasSize(HeadPrefix.BYTES);
-      assertThat(Arrays.copyOfRange(mib, headLength, mib.length)).isEqualTo(Arrays.copyOf(content, HeadPrefix.BYTES - headLength));
-      // (the 16 MiB body: its file is shorter, but nothing is read for it)
-      assertThat(first(f, 0, 0, 16L << 20, HeadPrefix.BYTES)).isEqualTo(HEAD.toBytes(0));
-    }
-  }
-
-  @Test
   void aReadThatComesBackShortKeepsWhatItGot() throws Exception {
     byte[] content = new byte[1000]; // the entry claims more body than the file holds (truncated under it)
     new Random(5).nextBytes(content);

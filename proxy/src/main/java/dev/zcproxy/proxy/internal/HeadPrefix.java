@@ -24,10 +24,9 @@ import java.nio.channels.FileChannel;
  * (loadtest/results/BULK-2026-12-03e.md): there the head alone keeps a client reading while the body arrives, so the
  * body's TCP input runs in the client, from its socket's backlog (on loopback: 26,000 client ACKs and 411 ms of client
  * CPU per GB against nginx's 7,400 and 229), and a one-threaded client reads 0.86x nginx's bytes. With the prefix the
- * receiver's side and its wake-ups run inside our sendfile, as in nginx's: one client thread read 1.3x the bytes, but
- * the proxy's CPU per GB rose 4-5x (0.09 -> 0.41 s at 16 connections, 0.08 -> 0.32 at 128, where the bytes did not
- * move; nginx's was 0.45 and 0.29 in the last full run), which would put 128-connection 1 MiB hits above nginx's CPU
- * per GB. A read that fails or comes back short leaves the buffer with what it got: the region then starts where the
+ * receiver's side and its wake-ups run inside our sendfile, as in nginx's: one client thread read 1.29x the bytes, but
+ * the proxy's CPU per GB rose 3.2x and 3.6x (0.13 -> 0.41 s at 16 connections, 0.09 -> 0.32 at 128, where the bytes
+ * moved 1.03x; nginx's was 0.40 and 0.25 that day), which puts 128-connection 1 MiB hits above nginx's CPU per GB. A read that fails or comes back short leaves the buffer with what it got: the region then starts where the
  * read stopped.
  *
  * <p>The buffer is one loopback segment (64 KiB less the IP and TCP headers): a smaller one (16 KiB) moved fewer bytes

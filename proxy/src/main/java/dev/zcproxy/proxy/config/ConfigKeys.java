@@ -375,7 +375,7 @@ final class ConfigKeys {
           key("splice", "splice", BOOL, "relay uncached bodies with splice(2) when on epoll"),
           key("splice-min-size", "spliceMinBytes", SIZE,
               "smaller bodies are copied (a spliced pass keeps its origin connection; copy vs splice: "
-                  + "loadtest/results/PASS-2026-12-02.md); 0 = splice all"),
+                  + "loadtest/results/BULK-2026-12-03e.md); 0 = splice all"),
           key("native-transport", "nativeTransport", BOOL,
               "use epoll when available, else NIO (the reason is logged)"),
           key("websocket", "websocket", BOOL,

@@ -700,7 +700,7 @@ public record ProxyConfig(
       boolean websocket, java.util.List<Integer> connectPorts, boolean frontHits,
       int largeSendBufferBytes, long largeSendBufferFromBytes, int largeSendBufferConnections, long corkHitsBelowBytes) {
 
-    static final Transfer DEFAULT = new Transfer(true, true, 192 * 1024, true, true, java.util.List.of(), true,
+    static final Transfer DEFAULT = new Transfer(true, true, 512 * 1024, true, true, java.util.List.of(), true,
         4 << 20, 4L << 20, 32, 0);
 
     public Transfer {

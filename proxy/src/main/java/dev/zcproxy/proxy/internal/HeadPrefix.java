@@ -20,10 +20,14 @@ import java.nio.channels.FileChannel;
  * instead (loadtest/results/LARGE-2026-12-03d.md).
  *
  * <p>Only for bodies longer than the room the buffer leaves after the head, so a region always follows (the hit stays
- * a sendfile hit, and shorter bodies keep their writev + sendfile), and shorter than {@link #BELOW}: at 1 MiB the
- * client's work fell as at 256 KiB, but the proxy's CPU per GB rose 3x (the loopback receiver's side, which runs in
- * the sender's context, then ran inside our sendfile instead of in the client's read), above nginx's. A read that
- * fails or comes back short leaves the buffer with what it got: the region then starts where the read stopped.
+ * a sendfile hit, and shorter bodies keep their writev + sendfile), and shorter than {@link #BELOW}. Why not at 1 MiB
+ * (loadtest/results/BULK-2026-12-03e.md): there the head alone keeps a client reading while the body arrives, so the
+ * body's TCP input runs in the client, from its socket's backlog (on loopback: 26,000 client ACKs and 411 ms of client
+ * CPU per GB against nginx's 7,400 and 229), and a one-threaded client reads 0.86x nginx's bytes. With the prefix the
+ * receiver's side and its wake-ups run inside our sendfile, as in nginx's: one client thread read 1.29x the bytes, but
+ * the proxy's CPU per GB rose 3.2x and 3.6x (0.13 -> 0.41 s at 16 connections, 0.09 -> 0.32 at 128, where the bytes
+ * moved 1.03x; nginx's was 0.40 and 0.25 that day), which puts 128-connection 1 MiB hits above nginx's CPU per GB. A read that fails or comes back short leaves the buffer with what it got: the region then starts where the
+ * read stopped.
  *
  * <p>The buffer is one loopback segment (64 KiB less the IP and TCP headers): a smaller one (16 KiB) moved fewer bytes
  * per second at 256 KiB in the same runs; on a real NIC any size puts the head in the body's first segment, and the

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * answered with those bytes.
  */
 class SpliceKeepAliveIT {
-  private static final int SIZE = 300 * 1024; // above transfer.splice-min-size (192 KiB)
+  private static final int SIZE = 600 * 1024; // above transfer.splice-min-size (512 KiB)
 
   @TempDir
   Path cacheDir;
@@ -43,6 +43,23 @@ class SpliceKeepAliveIT {
       assertThat(proxy.server.metrics().responses(TransferMode.SPLICE)).isEqualTo(3);
       assertThat(origin.requests).hasValue(3);
       assertThat(origin.connections).as("origin connections for 3 spliced bodies").hasValue(1);
+    }
+  }
+
+  @Test
+  void atTheDefaultThresholdA256KiBPassIsCopiedAndALargerOneSpliced() throws Exception {
+    byte[] small = CachingIT.body(256 * 1024, 14); // the load test's 256 KiB pass (BULK-2026-12-03e)
+    byte[] large = CachingIT.body(SIZE, 15);
+    try (RawOrigin origin = RawOrigin.start((r, s) -> s.write(response(r.head().contains(" /small") ? small : large, "")));
+        ProxyFixture proxy = ProxyFixture.start(origin.url(), cacheDir)) {
+      for (int i = 0; i < 3; i++) {
+        assertThat(proxy.get("/small").body()).as("small %d", i).isEqualTo(small);
+        assertThat(proxy.get("/large").body()).as("large %d", i).isEqualTo(large);
+      }
+      proxy.server.metrics().whenResponses(CacheOutcome.MISS, 2).get(10, TimeUnit.SECONDS);
+      proxy.server.metrics().whenResponses(CacheOutcome.PASS, 4).get(10, TimeUnit.SECONDS);
+      assertThat(proxy.server.metrics().responses(TransferMode.SPLICE)).as("the larger body every time").isEqualTo(3);
+      assertThat(origin.requests).hasValue(6);
     }
   }
 

@@ -115,6 +115,15 @@ public final class FrontHits extends FlushAtReadEnd {
   }
 
   /**
+   * Told once whether a {@link FileHit} was written to the socket in full, and how many of its body bytes left with
+   * the head from a buffer (read from the file, {@code HeadPrefix}) rather than as the file region.
+   */
+  @FunctionalInterface
+  public interface FileSent {
+    void done(boolean complete, long bufferBytes);
+  }
+
+  /**
    * A response to write: {@code head} with {@code ageSeconds}, then {@code length} bytes of {@code body} from
    * {@code offset} (an array that never changes); {@code sent} is told the outcome.
    */
@@ -132,7 +141,7 @@ public final class FrontHits extends FlushAtReadEnd {
    * never closed here, and stays open until {@code sent} was told the outcome, or {@code unused} was run when
    * nothing was written for it (exactly one of the two runs).
    */
-  public record FileHit(EncodedHead head, long ageSeconds, FileChannel file, long offset, long length, Sent sent,
+  public record FileHit(EncodedHead head, long ageSeconds, FileChannel file, long offset, long length, FileSent sent,
       Runnable unused) implements Reply {}
 
   /**
@@ -511,7 +520,8 @@ public final class FrontHits extends FlushAtReadEnd {
       hit.unused().run();
       return false;
     }
-    ChannelPromise bodySent = new SentPromise(writer, hit.sent());
+    long copied = prefix;
+    ChannelPromise bodySent = new SentPromise(writer, complete -> hit.sent().done(complete, copied));
     LargeSendBuffers.around(writer.channel(), hit.length(), bodySent);
     HitCork.around(writer.channel(), hit.length(), bodySent); // the head leaves in the body's first segment
     writer.write(buf); // a failed head write fails the region behind it too (the channel is closing)

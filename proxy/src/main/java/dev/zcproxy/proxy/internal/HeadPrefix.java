@@ -29,8 +29,8 @@ import java.nio.channels.FileChannel;
  * per second at 256 KiB in the same runs; on a real NIC any size puts the head in the body's first segment, and the
  * copy costs at most 64 KiB per hit of under 1 MiB.
  *
- * <p>The metrics count such a hit's whole body as sent from its file (file-region bytes), as the front path's
- * accounting does: the count tells sendfile hits from copies, and what is read here is bounded per hit.
+ * <p>The metrics count what was written, not what was chosen: the prefix as buffer bytes (it was read and written by
+ * the proxy), the rest of the body as file-region bytes; the hit is still a sendfile hit (a region always follows).
  *
  * <p>Threads: immutable; called on the client connection's event loop (the read is of a file the open-file cache
  * holds open, like the sendfile that follows it on the same loop).

@@ -248,6 +248,9 @@ public final class FrontHits extends FlushAtReadEnd {
 
   private final Http1xServerConnection conn;
   private final Supplier<Answerer> answerer;
+  private final EncodedResponses responses;
+  /** The last response written on this channel's event loop ({@link #responses}' slot of the loop), once added. */
+  private EncodedResponses.Slot lastOnLoop;
   private final Request view;
   /** Dropping the rest (the {@code LastHttpContent}) of a request answered here. */
   private boolean swallowing;
@@ -268,9 +271,10 @@ public final class FrontHits extends FlushAtReadEnd {
   /** What waits for the passes under way to end ({@link #afterPasses}), or {@code null}. */
   private Runnable afterPasses;
 
-  private FrontHits(Http1xServerConnection conn, Supplier<Answerer> answerer) {
+  private FrontHits(Http1xServerConnection conn, Supplier<Answerer> answerer, EncodedResponses responses) {
     this.conn = conn;
     this.answerer = answerer;
+    this.responses = responses;
     this.view = new Request(conn);
   }
 
@@ -281,11 +285,12 @@ public final class FrontHits extends FlushAtReadEnd {
 
   /**
    * Puts the handler in front of Vert.x's on {@code conn}'s channel; {@code answerer} is read for every request
-   * (it may return {@code null}: off). Call from the server's connection handler after the other HTTP/1 hooks.
+   * (it may return {@code null}: off); {@code responses} keeps the last response written on each event loop (the
+   * proxy's, closed with it). Call from the server's connection handler after the other HTTP/1 hooks.
    * False when the connection is not a plain HTTP/1.x Vert.x connection or this Vert.x lacks what the handler
    * reads: nothing is installed then.
    */
-  public static boolean install(HttpConnection conn, Supplier<Answerer> answerer) {
+  public static boolean install(HttpConnection conn, Supplier<Answerer> answerer, EncodedResponses responses) {
     if (UNAVAILABLE != null || !(conn instanceof Http1xServerConnection c)) {
       return false;
     }
@@ -295,7 +300,7 @@ public final class FrontHits extends FlushAtReadEnd {
         || p.get(io.netty.handler.ssl.SslHandler.class) != null) {
       return false;
     }
-    FrontHits front = new FrontHits(c, answerer);
+    FrontHits front = new FrontHits(c, answerer, responses);
     p.addBefore("handler", NAME, front);
     if (p.get("httpDecoder") instanceof StrictRequestDecoder d && StrictRequestDecoder.stateReadable()) {
       // just in front of the decoder: the head timer sees every byte read (Vert.x's idle timer, behind the
@@ -309,6 +314,7 @@ public final class FrontHits extends FlushAtReadEnd {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     self = ctx;
+    lastOnLoop = responses.slot(ctx.executor()); // the channel's loop: every write of this handler runs there
   }
 
   @Override
@@ -537,7 +543,7 @@ public final class FrontHits extends FlushAtReadEnd {
     ByteBuf buf;
     try {
       // the same response as the last one written on this event loop (same head, age and body): its bytes again
-      buf = EncodedResponses.encode(writer.alloc(), hit.head(), hit.ageSeconds(), hit.body(), hit.offset(), hit.length());
+      buf = lastOnLoop.encode(writer.alloc(), hit.head(), hit.ageSeconds(), hit.body(), hit.offset(), hit.length());
     } catch (RuntimeException e) {
       LOG.debug("front hit path left {} to Vert.x", uri, e);
       return false;

@@ -39,8 +39,8 @@ public final class EncodedResponses {
     return slots.computeIfAbsent(loop, Slot::new);
   }
 
-  /** Buffers kept now, over all loops (for tests: read off the loops, so only meaningful once they are quiet). */
-  public int kept() {
+  /** Buffers kept now, over all loops (tests: read off the loops, so only meaningful once they are quiet). */
+  int kept() {
     int n = 0;
     for (Slot s : slots.values()) {
       n += s.buf != null ? 1 : 0;

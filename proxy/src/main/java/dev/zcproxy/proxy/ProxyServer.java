@@ -12,6 +12,7 @@ import dev.zcproxy.proxy.admin.ProxyMetrics;
 import dev.zcproxy.proxy.config.ConfigLoader;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.ClientChannels;
+import dev.zcproxy.proxy.internal.EncodedResponses;
 import dev.zcproxy.proxy.internal.FrontHits;
 import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.internal.HitCork;
@@ -71,6 +72,8 @@ public final class ProxyServer {
   private volatile Listener listener;
   private volatile int adminPort = -1;
   private ClientConnections connections;
+  /** The last small response written on each event loop, reused for the same response again (front RAM hits). */
+  private final EncodedResponses lastResponses = new EncodedResponses();
   /** The admin listener's connections: a bound of their own, so a flood there leaves the clients' alone. */
   private ClientConnections adminConnections;
   /** Most open admin connections (dashboards, scrapes, health checks, purges); more wait to be accepted. */
@@ -366,7 +369,7 @@ public final class ProxyServer {
                 if (!HalfClose.install(conn)) {
                   LOG.debug("half-closed clients not answered on {}", conn.getClass().getSimpleName());
                 }
-                FrontHits.install(conn, () -> handler.frontHits()); // plain GET hits from RAM, before Vert.x
+                FrontHits.install(conn, () -> handler.frontHits(), lastResponses); // plain GET hits from RAM, before Vert.x
                 largeSendBuffers.install(conn); // large hits' sendfile bodies may raise SO_SNDBUF while written
                 hitCork.install(conn); // a file hit's head leaves in its body's first segment
                 if (specs.get(index).h2c()) {
@@ -729,6 +732,7 @@ public final class ProxyServer {
           if (handler != null) {
             handler.closeFiles(); // fills whose last step was posted to a loop that had stopped
           }
+          lastResponses.close(); // the loops have stopped: released here
           done.complete();
         });
     return done.future();

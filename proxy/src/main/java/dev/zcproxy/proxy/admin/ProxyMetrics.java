@@ -352,11 +352,12 @@ public final class ProxyMetrics {
 
   /**
    * A hit answered in front of Vert.x from its cache file, all its counting at once: {@link #frontHit()},
-   * {@link #written} of {@code regionBytes} file-region bytes and {@link #response(CacheOutcome, TransferMode, long, long)}
-   * as a HIT by {@code sendfile} of {@code bodyBytes} that took {@code durationNanos}.
+   * {@link #written} of {@code regionBytes} file-region bytes and {@code bufferBytes} buffer bytes (the body's first
+   * bytes written with the head) and {@link #response(CacheOutcome, TransferMode, long, long)} as a HIT by
+   * {@code sendfile} of {@code bodyBytes} that took {@code durationNanos}.
    */
-  public void frontFileHit(long regionBytes, long bodyBytes, long durationNanos) {
-    tally.frontFileHit(regionBytes, bodyBytes, Math.max(0, durationNanos));
+  public void frontFileHit(long regionBytes, long bufferBytes, long bodyBytes, long durationNanos) {
+    tally.frontFileHit(regionBytes, bufferBytes, bodyBytes, Math.max(0, durationNanos));
     java.util.Queue<Waiter> w = responseWaiters[CacheOutcome.HIT.ordinal()];
     if (!w.isEmpty()) {
       release(w, tally.responses(CacheOutcome.HIT));

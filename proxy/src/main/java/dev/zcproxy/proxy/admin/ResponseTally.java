@@ -108,10 +108,11 @@ final class ResponseTally {
   }
 
   /** A hit answered in front of Vert.x from its file: {@link #frontHit}, {@link #written} and {@link #response} at once. */
-  void frontFileHit(long regionBytes, long bodyBytes, long durationNanos) {
+  void frontFileHit(long regionBytes, long bufferBytes, long bodyBytes, long durationNanos) {
     long[] c = own.get();
     add(c, frontHits, 1);
     add(c, writtenFile, regionBytes);
+    add(c, writtenBuffer, bufferBytes);
     response(c, CacheOutcome.HIT, TransferMode.SENDFILE, bodyBytes, durationNanos, System.nanoTime());
   }
 

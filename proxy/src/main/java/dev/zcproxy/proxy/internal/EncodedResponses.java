@@ -3,83 +3,113 @@ package dev.zcproxy.proxy.internal;
 import dev.zcproxy.cache.EncodedHead;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.concurrent.EventExecutor;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
- * The bytes of a whole small response (a pre-encoded head with its {@code Age}, then its body from memory) in one
- * direct buffer, reused while a thread writes the same response again: the last one encoded on each thread is kept,
- * and the same head, age and body on that thread get a slice of it (a reference count more) instead of a new buffer,
- * a head encoding and a copy of the body. A keep-alive client that asks for the same object again within the same
- * second gets the same bytes; any other response replaces the kept one (whose slices in flight keep it alive).
+ * The last whole small response written on each event loop, kept for reuse: one per proxy, closed with it.
  *
- * <p>State is per thread (an event loop writes its channels' hits); at most one buffer of at most {@link #MAX_KEPT}
- * bytes per thread is kept, and it is released when replaced or when the thread ends.
+ * <p>A whole small response (a pre-encoded head with its {@code Age}, then its body from memory) is one direct
+ * buffer; the last one encoded on an event loop is kept in that loop's {@link Slot}, and the same head, age and body on
+ * that loop get a slice of it (a reference count more) instead of a new buffer, a head encoding and a copy of the
+ * body. A keep-alive client that asks for the same object again within the same second gets the same bytes; any other
+ * response replaces the kept one (whose slices in flight keep it alive).
+ *
+ * <p>Threads: each slot is owned by its event loop (only that loop encodes with it: a channel's handler takes the slot
+ * of its channel's loop once); the map of slots is shared. At most one buffer of at most {@link #MAX_KEPT} bytes per
+ * loop is kept; it is released when replaced, and every slot's when the proxy {@link #close closes} (on the slot's
+ * loop while that loop runs, else at once); a slot keeps nothing after that.
  */
-final class EncodedResponses {
+public final class EncodedResponses {
   /** The largest response kept for reuse; a larger one is encoded for each write as before. */
   static final int MAX_KEPT = 64 * 1024;
   /** Responses up to this size are assembled in a heap array and copied to the direct buffer at once. */
   private static final int SCRATCH_WHOLE = 4096;
 
-  private static final FastThreadLocal<Last> LAST = new FastThreadLocal<>() {
-    @Override
-    protected Last initialValue() {
-      return new Last();
-    }
+  private final Map<EventExecutor, Slot> slots = new ConcurrentHashMap<>();
+  private volatile boolean closed;
 
-    @Override
-    protected void onRemoval(Last last) {
-      last.forget();
-    }
-  };
+  /** Nothing kept yet. */
+  public EncodedResponses() {}
 
-  private EncodedResponses() {}
+  /** The slot of {@code loop} (made on first use); use it on {@code loop} only. */
+  Slot slot(EventExecutor loop) {
+    return slots.computeIfAbsent(loop, Slot::new);
+  }
+
+  /** Buffers kept now, over all loops (tests: read off the loops, so only meaningful once they are quiet). */
+  int kept() {
+    int n = 0;
+    for (Slot s : slots.values()) {
+      n += s.buf != null ? 1 : 0;
+    }
+    return n;
+  }
 
   /**
-   * A buffer with {@code head} (Age {@code ageSeconds}) and {@code length} bytes of {@code body} from {@code offset}
-   * ({@code body} never changes), which the caller owns (writes, or releases). Throws what encoding the head throws;
-   * nothing is kept then.
+   * Releases every loop's kept buffer (on the loop while it runs, else here) and keeps nothing from now on; call when
+   * the proxy closes. Slices still in flight keep their buffer alive until written.
    */
-  static ByteBuf encode(ByteBufAllocator alloc, EncodedHead head, long ageSeconds, byte[] body, int offset, int length) {
-    Last last = LAST.get();
-    if (last.buf != null && last.head == head && last.age == ageSeconds && last.body == body && last.offset == offset
-        && last.length == length) {
-      return last.buf.retainedSlice(0, last.buf.writerIndex());
-    }
-    int headLength = head.length(ageSeconds);
-    int total = headLength + length;
-    ByteBuf buf = alloc.directBuffer(total);
-    try {
-      last.write(buf, head, ageSeconds, body, offset, length, headLength);
-    } catch (RuntimeException e) {
-      buf.release();
-      throw e;
-    }
-    if (total <= MAX_KEPT) {
-      last.keep(buf.retain(), head, ageSeconds, body, offset, length);
-    }
-    return buf;
-  }
-
-  /** Releases what this thread keeps (tests; a thread's end does it too). */
-  static void forgetOnThisThread() {
-    if (LAST.isSet()) {
-      LAST.get().forget();
+  public void close() {
+    closed = true;
+    for (Slot s : slots.values()) {
+      EventExecutor loop = s.loop;
+      if (loop.inEventLoop() || loop.isShuttingDown()) {
+        s.forget(); // a loop that stops takes no more hits: nothing races this
+        continue;
+      }
+      try {
+        loop.execute(s::forget); // after this, every encode on the loop sees closed
+      } catch (RejectedExecutionException e) {
+        s.forget(); // stopped meanwhile
+      }
     }
   }
 
-  /** The last response encoded on a thread, and that thread's scratch array. Owned by the thread. */
-  private static final class Last {
-    ByteBuf buf;
-    EncodedHead head;
-    long age;
-    byte[] body;
-    int offset;
-    int length;
+  /** One event loop's last response and scratch array. Owned by that loop. */
+  final class Slot {
+    private final EventExecutor loop;
+    private ByteBuf buf;
+    private EncodedHead head;
+    private long age;
+    private byte[] body;
+    private int offset;
+    private int length;
     /** Where a small response is assembled before its one copy into the buffer (grown to the largest). */
     private byte[] scratch = new byte[512];
 
-    void keep(ByteBuf kept, EncodedHead head, long age, byte[] body, int offset, int length) {
+    private Slot(EventExecutor loop) {
+      this.loop = loop;
+    }
+
+    /**
+     * A buffer with {@code head} (Age {@code ageSeconds}) and {@code length} bytes of {@code body} from {@code offset}
+     * ({@code body} never changes), which the caller owns (writes, or releases). Throws what encoding the head
+     * throws; nothing is kept then.
+     */
+    ByteBuf encode(ByteBufAllocator alloc, EncodedHead head, long ageSeconds, byte[] body, int offset, int length) {
+      if (buf != null && this.head == head && age == ageSeconds && this.body == body && this.offset == offset
+          && this.length == length) {
+        return buf.retainedSlice(0, buf.writerIndex());
+      }
+      int headLength = head.length(ageSeconds);
+      int total = headLength + length;
+      ByteBuf out = alloc.directBuffer(total);
+      try {
+        write(out, head, ageSeconds, body, offset, length, headLength);
+      } catch (RuntimeException e) {
+        out.release();
+        throw e;
+      }
+      if (total <= MAX_KEPT && !closed) {
+        keep(out.retain(), head, ageSeconds, body, offset, length);
+      }
+      return out;
+    }
+
+    private void keep(ByteBuf kept, EncodedHead head, long age, byte[] body, int offset, int length) {
       forget();
       this.buf = kept;
       this.head = head;
@@ -89,6 +119,7 @@ final class EncodedResponses {
       this.length = length;
     }
 
+    /** Releases the kept buffer (tests, {@link #close}). */
     void forget() {
       ByteBuf b = buf;
       buf = null;
@@ -100,7 +131,7 @@ final class EncodedResponses {
     }
 
     /** Writes the head and the body into {@code buf} (a small response is put together first: one copy, no view per write). */
-    void write(ByteBuf buf, EncodedHead head, long age, byte[] body, int offset, int length, int headLength) {
+    private void write(ByteBuf buf, EncodedHead head, long age, byte[] body, int offset, int length, int headLength) {
       boolean whole = headLength + length <= SCRATCH_WHOLE;
       int need = whole ? headLength + length : headLength;
       if (scratch.length < need) {

@@ -69,8 +69,9 @@ public final class FileHitWriter {
       @Override
       public void write() {
         if (counter != null) {
-          // the bytes skip its place in the pipeline: counted as it would, the whole body as the file's (HeadPrefix)
-          counter.counted(length, 0);
+          // the bytes skip its place in the pipeline: counted as it would, the body's first bytes (read into the
+          // head's buffer, HeadPrefix) as written from a buffer, the rest as the file region's
+          counter.counted(length - prefix, prefix);
         }
         LargeSendBuffers.around(encoder.channel(), length, bodySent);
         HitCork.around(encoder.channel(), length, bodySent); // the head leaves in the body's first segment

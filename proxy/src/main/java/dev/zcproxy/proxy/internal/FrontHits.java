@@ -115,6 +115,15 @@ public final class FrontHits extends FlushAtReadEnd {
   }
 
   /**
+   * Told once whether a {@link FileHit} was written to the socket in full, and how many of its body bytes left with
+   * the head from a buffer (read from the file, {@code HeadPrefix}) rather than as the file region.
+   */
+  @FunctionalInterface
+  public interface FileSent {
+    void done(boolean complete, long bufferBytes);
+  }
+
+  /**
    * A response to write: {@code head} with {@code ageSeconds}, then {@code length} bytes of {@code body} from
    * {@code offset} (an array that never changes); {@code sent} is told the outcome.
    */
@@ -132,7 +141,7 @@ public final class FrontHits extends FlushAtReadEnd {
    * never closed here, and stays open until {@code sent} was told the outcome, or {@code unused} was run when
    * nothing was written for it (exactly one of the two runs).
    */
-  public record FileHit(EncodedHead head, long ageSeconds, FileChannel file, long offset, long length, Sent sent,
+  public record FileHit(EncodedHead head, long ageSeconds, FileChannel file, long offset, long length, FileSent sent,
       Runnable unused) implements Reply {}
 
   /**
@@ -239,6 +248,9 @@ public final class FrontHits extends FlushAtReadEnd {
 
   private final Http1xServerConnection conn;
   private final Supplier<Answerer> answerer;
+  private final EncodedResponses responses;
+  /** The last response written on this channel's event loop ({@link #responses}' slot of the loop), once added. */
+  private EncodedResponses.Slot lastOnLoop;
   private final Request view;
   /** Dropping the rest (the {@code LastHttpContent}) of a request answered here. */
   private boolean swallowing;
@@ -259,9 +271,10 @@ public final class FrontHits extends FlushAtReadEnd {
   /** What waits for the passes under way to end ({@link #afterPasses}), or {@code null}. */
   private Runnable afterPasses;
 
-  private FrontHits(Http1xServerConnection conn, Supplier<Answerer> answerer) {
+  private FrontHits(Http1xServerConnection conn, Supplier<Answerer> answerer, EncodedResponses responses) {
     this.conn = conn;
     this.answerer = answerer;
+    this.responses = responses;
     this.view = new Request(conn);
   }
 
@@ -272,11 +285,12 @@ public final class FrontHits extends FlushAtReadEnd {
 
   /**
    * Puts the handler in front of Vert.x's on {@code conn}'s channel; {@code answerer} is read for every request
-   * (it may return {@code null}: off). Call from the server's connection handler after the other HTTP/1 hooks.
+   * (it may return {@code null}: off); {@code responses} keeps the last response written on each event loop (the
+   * proxy's, closed with it). Call from the server's connection handler after the other HTTP/1 hooks.
    * False when the connection is not a plain HTTP/1.x Vert.x connection or this Vert.x lacks what the handler
    * reads: nothing is installed then.
    */
-  public static boolean install(HttpConnection conn, Supplier<Answerer> answerer) {
+  public static boolean install(HttpConnection conn, Supplier<Answerer> answerer, EncodedResponses responses) {
     if (UNAVAILABLE != null || !(conn instanceof Http1xServerConnection c)) {
       return false;
     }
@@ -286,7 +300,7 @@ public final class FrontHits extends FlushAtReadEnd {
         || p.get(io.netty.handler.ssl.SslHandler.class) != null) {
       return false;
     }
-    FrontHits front = new FrontHits(c, answerer);
+    FrontHits front = new FrontHits(c, answerer, responses);
     p.addBefore("handler", NAME, front);
     if (p.get("httpDecoder") instanceof StrictRequestDecoder d && StrictRequestDecoder.stateReadable()) {
       // just in front of the decoder: the head timer sees every byte read (Vert.x's idle timer, behind the
@@ -300,6 +314,7 @@ public final class FrontHits extends FlushAtReadEnd {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     self = ctx;
+    lastOnLoop = responses.slot(ctx.executor()); // the channel's loop: every write of this handler runs there
   }
 
   @Override
@@ -511,7 +526,8 @@ public final class FrontHits extends FlushAtReadEnd {
       hit.unused().run();
       return false;
     }
-    ChannelPromise bodySent = new SentPromise(writer, hit.sent());
+    long copied = prefix;
+    ChannelPromise bodySent = new SentPromise(writer, complete -> hit.sent().done(complete, copied));
     LargeSendBuffers.around(writer.channel(), hit.length(), bodySent);
     HitCork.around(writer.channel(), hit.length(), bodySent); // the head leaves in the body's first segment
     writer.write(buf); // a failed head write fails the region behind it too (the channel is closing)
@@ -527,7 +543,7 @@ public final class FrontHits extends FlushAtReadEnd {
     ByteBuf buf;
     try {
       // the same response as the last one written on this event loop (same head, age and body): its bytes again
-      buf = EncodedResponses.encode(writer.alloc(), hit.head(), hit.ageSeconds(), hit.body(), hit.offset(), hit.length());
+      buf = lastOnLoop.encode(writer.alloc(), hit.head(), hit.ageSeconds(), hit.body(), hit.offset(), hit.length());
     } catch (RuntimeException e) {
       LOG.debug("front hit path left {} to Vert.x", uri, e);
       return false;

@@ -33,8 +33,18 @@ import java.nio.channels.FileChannel;
  * per second at 256 KiB in the same runs; on a real NIC any size puts the head in the body's first segment, and the
  * copy costs at most 64 KiB per hit of under 1 MiB.
  *
- * <p>The metrics count such a hit's whole body as sent from its file (file-region bytes), as the front path's
- * accounting does: the count tells sendfile hits from copies, and what is read here is bounded per hit.
+ * <p>The metrics count what was written, not what was chosen: the prefix as buffer bytes (it was read and written by
+ * the proxy), the rest of the body as file-region bytes; the hit is still a sendfile hit (a region always follows).
+ *
+ * <p>The read is on the event loop, and on a cold page cache it blocks the loop, bounded by one read of at most
+ * {@link #BYTES} bytes per hit under 1 MiB. It is kept there on purpose: the sendfile that follows on the same loop
+ * (as nginx's without aio threads) reads the same pages synchronously a moment later, so the prefix moves that wait
+ * rather than adding one, and the readahead it starts serves the sendfile. Measured on this machine's ext4 on virtio
+ * with the file's pages dropped ({@code posix_fadvise DONTNEED}) before each hit, time inside the body's system calls
+ * per hit, median of 80 (loadtest/results/MEND-2026-12-03e.md): 256 KiB 383 us with the prefix against 404 us by
+ * sendfile alone, its longest single call 267 us against 410 us; 900 KiB 1,024 against 1,013 us, longest call 717
+ * against 1,015 us. Deciding by whether the pages are cached (mincore, the open-file set) would cost a system call or
+ * a guess per hit for no shorter wait. (The open(2) itself runs on the I/O pool.)
  *
  * <p>Threads: immutable; called on the client connection's event loop (the read is of a file the open-file cache
  * holds open, like the sendfile that follows it on the same loop).

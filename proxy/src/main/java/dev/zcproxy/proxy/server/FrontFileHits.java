@@ -68,13 +68,13 @@ final class FrontFileHits {
       long age = cache.age(entry);
       int status = entry.status();
       long offset = entry.bodyOffset();
-      FrontHits.FileHit hit = new FrontHits.FileHit(head.head(), age, open.channel(), offset, length, complete -> {
+      FrontHits.FileHit hit = new FrontHits.FileHit(head.head(), age, open.channel(), offset, length, (complete, copied) -> {
         if (complete && toRam) {
           ram.load(open, offset, length); // the next hit comes from RAM; closes open
         } else {
           open.close();
         }
-        finish(conn, uri, primaryKey, status, length, complete, startNanos);
+        finish(conn, uri, primaryKey, status, length, copied, complete, startNanos);
       }, open::close);
       handed = true;
       return hit;
@@ -85,12 +85,17 @@ final class FrontFileHits {
     }
   }
 
-  /** Counts and logs the hit as {@link Exchange#finish} does for a fast-path hit from the file. */
-  private void finish(HttpConnection conn, String uri, String primaryKey, int status, long length, boolean complete,
-      long startNanos) {
+  /**
+   * Counts and logs the hit as {@link Exchange#finish} does for a fast-path hit from the file.
+   *
+   * @param copied the body's first bytes that left with the head from a buffer (the rest went as the file region)
+   */
+  private void finish(HttpConnection conn, String uri, String primaryKey, int status, long length, long copied,
+      boolean complete, long startNanos) {
     long nanos = System.nanoTime() - startNanos;
     long bytes = complete ? length : 0; // a cut body reports no count, as FileHitPath
-    ctx.metrics().frontFileHit(length, bytes, nanos); // the region was handed to the connection either way
+    // head buffer and region were handed to the connection either way: counted by how, as written
+    ctx.metrics().frontFileHit(length - copied, copied, bytes, nanos);
     ctx.metrics().urlResponse(primaryKey, CacheOutcome.HIT, bytes);
     if (!ctx.accessLog().writes()) {
       return;

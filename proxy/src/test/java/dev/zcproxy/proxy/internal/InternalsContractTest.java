@@ -206,6 +206,7 @@ class InternalsContractTest {
         .field("X-Path", "front").field("Content-Length", "5").build();
     byte[] body = "front".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     java.util.List<String> installed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    EncodedResponses responses = new EncodedResponses(); // the proxy's: the last response per loop
     java.util.List<String> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
     java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(2);
     FrontHits.Answerer answerer = req -> {
@@ -217,7 +218,7 @@ class InternalsContractTest {
     };
     HttpServer http = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(30))
         .connectionHandler(conn -> {
-          installed.add(String.valueOf(FrontHits.install(conn, () -> answerer)));
+          installed.add(String.valueOf(FrontHits.install(conn, () -> answerer, responses)));
           java.util.List<String> names = ((ConnectionBase) conn).channel().pipeline().names();
           // the idle timer sees every request read before the front path may take it
           installed.add(names.indexOf("idle") >= 0 && names.indexOf("idle") < names.indexOf(FrontHits.NAME) ? "idle first" : names.toString());
@@ -257,6 +258,10 @@ class InternalsContractTest {
     // told once the write completed, which the client may see first
     assertThat(written.await(30, TimeUnit.SECONDS)).isTrue();
     assertThat(sent).containsExactly("/front1 true", "/front4 true");
+    assertThat(responses.kept()).as("the connection's loop keeps its last response").isEqualTo(1);
+    vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    responses.close(); // as the proxy does once Vert.x closed
+    assertThat(responses.kept()).isZero();
   }
 
   @Test
@@ -266,7 +271,7 @@ class InternalsContractTest {
     HttpServer http = vertx.createHttpServer(new HttpServerOptions().setCompressionSupported(true))
         .connectionHandler(conn -> installed.add(String.valueOf(FrontHits.install(conn, () -> req -> {
           throw new AssertionError("never asked");
-        }))))
+        }, new EncodedResponses()))))
         .requestHandler(req -> req.response().end("vertx"));
     int port = http.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS).actualPort();
     String body = vertx.createHttpClient().request(HttpMethod.GET, port, "127.0.0.1", "/front").compose(r -> r.send())

@@ -87,9 +87,12 @@ class FileHitIT extends OriginAndProxy {
     proxy.server.metrics().whenResponses(CacheOutcome.HIT, 3).get(10, TimeUnit.SECONDS);
     assertThat(proxy.server.metrics().responses(TransferMode.SENDFILE)).isEqualTo(sendfile + 3);
     JsonObject after = written();
+    // the 256 KiB body's first bytes left with its head (read from the file into one 65,484-byte buffer, HeadPrefix)
+    int head256k = (String.join("\r\n", fast.get(1).head()) + "\r\n\r\n").length();
+    long prefix = 65_484 - head256k;
     assertThat(after.getLong("file_region_bytes") - before.getLong("file_region_bytes"))
-        .as("body bytes handed over as file regions").isEqualTo(B16K.length + B256K.length + B4M.length);
-    assertThat(after.getLong("buffer_bytes") - before.getLong("buffer_bytes")).as("body bytes copied").isZero();
+        .as("body bytes handed over as file regions").isEqualTo(B16K.length + B256K.length + B4M.length - prefix);
+    assertThat(after.getLong("buffer_bytes") - before.getLong("buffer_bytes")).as("body bytes copied").isEqualTo(prefix);
 
     // the normal path (a validator that does not match: 200 from the same file) sends the same fields
     send(s, "GET /256k HTTP/1.1\r\nHost: " + raw.host() + "\r\nIf-None-Match: \"other\"\r\n\r\n");

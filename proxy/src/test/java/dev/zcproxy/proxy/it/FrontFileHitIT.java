@@ -29,7 +29,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * Plain GET hits whose body is sent from its cache file (here above {@code cache.ram-max-object-size}, 8 KiB),
  * answered in front of Vert.x ({@code transfer.front-hits}) once the file is open: the same bytes as the Vert.x
- * file fast path ({@code FileHitPath}), counted as a HIT by sendfile (file-region bytes, no buffers), logged alike,
+ * file fast path ({@code FileHitPath}), counted as a HIT by sendfile (file-region bytes; a body under 1 MiB's first
+ * bytes, read into the head's buffer, as buffer bytes), logged alike,
  * one origin request; a file purged while its hit is being written is still sent whole, and the next request
  * misses; HEAD, ranges, validators and {@code Connection: close} go the normal way.
  *
@@ -41,6 +42,9 @@ class FrontFileHitIT extends OriginAndProxy {
   private static final byte[] B16K = CachingIT.body(16 << 10, 16);
   private static final byte[] B256K = CachingIT.body(256 << 10, 256);
   private static final byte[] B4M = CachingIT.body(4 << 20, 4);
+  private static final byte[] B2M = CachingIT.body(2 << 20, 2);
+  /** HeadPrefix.BYTES: the first buffer of a file hit under 1 MiB, head and the body's first bytes (one segment). */
+  private static final int PREFIX_BUFFER = 65_484;
   private static final boolean FRONT = !"false".equals(System.getProperty("zcproxy.it.frontHits"));
 
   @RegisterExtension
@@ -56,17 +60,18 @@ class FrontFileHitIT extends OriginAndProxy {
     origin.serve("/16k", B16K, "Cache-Control", "max-age=600", "ETag", "\"a\"", "Content-Type", "application/x-test");
     origin.serve("/256k", B256K, "Cache-Control", "max-age=600", "ETag", "\"b\"", "Content-Type", "image/png");
     origin.serve("/4m", B4M, "Cache-Control", "max-age=600", "ETag", "\"c\"");
+    origin.serve("/2m", B2M, "Cache-Control", "max-age=600", "ETag", "\"d\"");
     origin.route("/held", held::add);
     proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout", "cache.ram-max-object-size: 8KiB",
         "admin.token: " + TOKEN);
     int n = 0;
-    for (String p : List.of("/16k", "/256k", "/4m")) {
+    for (String p : List.of("/16k", "/256k", "/4m", "/2m")) {
       proxy.get(p); // the miss
       proxy.server.metrics().whenStored(++n).get(20, TimeUnit.SECONDS);
       assertThat(proxy.get(p).headers().firstValue("x-cache")).hasValue("HIT"); // the first hit opens the file
       proxy.server.metrics().whenResponses(CacheOutcome.HIT, n).get(10, TimeUnit.SECONDS);
     }
-    drain(6);
+    drain(8);
   }
 
   @Test
@@ -107,11 +112,43 @@ class FrontFileHitIT extends OriginAndProxy {
     assertThat(proxy.server.metrics().frontHits()).isEqualTo(front + (FRONT ? n : 0));
     assertThat(proxy.server.metrics().responses(TransferMode.SENDFILE)).isEqualTo(sendfile + n);
     JsonObject after = written();
-    assertThat(after.getLong("file_region_bytes") - before.getLong("file_region_bytes")).isEqualTo(bytes);
-    assertThat(after.getLong("buffer_bytes") - before.getLong("buffer_bytes")).as("body bytes copied").isZero();
+    // two /256k hits: their first bytes left with the head (read, then written), the rest as the file region
+    long prefix = PREFIX_BUFFER - (alone.length - B256K.length);
+    assertThat(after.getLong("file_region_bytes") - before.getLong("file_region_bytes")).isEqualTo(bytes - 2 * prefix);
+    assertThat(after.getLong("buffer_bytes") - before.getLong("buffer_bytes")).as("body bytes copied").isEqualTo(2 * prefix);
     assertThat(drain(n)).allSatisfy(l -> assertThat(l).contains(" HTTP/1.1\" 200 ").contains("HIT sendfile complete"));
     assertThat(closedByPeer(s, 200)).as("keep-alive").isFalse();
-    assertThat(origin.totalRequests()).isEqualTo(4); // three misses and /held
+    assertThat(origin.totalRequests()).isEqualTo(5); // four misses and /held
+  }
+
+  @Test
+  void theBodyBytesReadWithAHitsHeadCountAsWrittenFromABufferAndTheRestAsTheFileRegion() throws Exception {
+    Socket s = raw.connect();
+    long hits = proxy.server.metrics().responses(CacheOutcome.HIT);
+    long sendfile = proxy.server.metrics().responses(TransferMode.SENDFILE);
+    JsonObject before = written();
+    send(s, "GET /256k HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    byte[] whole = raw(read(s));
+    assertThat(Arrays.copyOfRange(whole, whole.length - B256K.length, whole.length)).isEqualTo(B256K);
+    proxy.server.metrics().whenResponses(CacheOutcome.HIT, hits + 1).get(10, TimeUnit.SECONDS);
+    JsonObject mid = written();
+    long prefix = PREFIX_BUFFER - (whole.length - B256K.length); // the buffer less the head
+    assertThat(mid.getLong("buffer_bytes") - before.getLong("buffer_bytes")).as("256 KiB: read and written")
+        .isEqualTo(prefix);
+    assertThat(mid.getLong("file_region_bytes") - before.getLong("file_region_bytes")).as("256 KiB: sendfile")
+        .isEqualTo(B256K.length - prefix);
+
+    send(s, "GET /2m HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    assertThat(read(s).body()).isEqualTo(B2M);
+    proxy.server.metrics().whenResponses(CacheOutcome.HIT, hits + 2).get(10, TimeUnit.SECONDS);
+    JsonObject after = written();
+    assertThat(after.getLong("buffer_bytes") - mid.getLong("buffer_bytes")).as("2 MiB: the head leaves alone").isZero();
+    assertThat(after.getLong("file_region_bytes") - mid.getLong("file_region_bytes")).as("2 MiB: sendfile")
+        .isEqualTo(B2M.length);
+    assertThat(proxy.server.metrics().responses(TransferMode.SENDFILE)).as("both are sendfile hits").isEqualTo(sendfile + 2);
+    assertThat(drain(2)).allSatisfy(l -> assertThat(l).contains("HIT sendfile complete"));
+    assertThat(origin.requests("/256k")).isEqualTo(1);
+    assertThat(origin.requests("/2m")).isEqualTo(1);
   }
 
   @Test

@@ -115,7 +115,11 @@ class TransferFallbackIT extends OriginAndProxy {
     assertThat(transfer.getJsonObject("sendfile").getLong("responses")).isEqualTo(1);
     assertThat(transfer.getJsonObject("sendfile").getLong("bytes")).isEqualTo(READ_SIZE);
     assertThat(transfer.getJsonObject("sendfile").getLong("fallbacks")).isEqualTo(1);
-    assertThat(s.getJsonObject("written").getLong("file_region_bytes")).isEqualTo(READ_SIZE);
+    // the hit's first bytes left with its head (read into one 65,484-byte buffer, HeadPrefix): counted as written,
+    // buffer bytes beside the miss's copy, the rest as the file region
+    long prefix = s.getJsonObject("written").getLong("buffer_bytes") - READ_SIZE;
+    assertThat(prefix).isPositive().isLessThan(65_484);
+    assertThat(s.getJsonObject("written").getLong("file_region_bytes")).isEqualTo(READ_SIZE - prefix);
     assertThat(origin.requests("/r")).isEqualTo(1);
   }
 

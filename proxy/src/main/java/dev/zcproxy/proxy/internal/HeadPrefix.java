@@ -16,7 +16,7 @@ import java.nio.channels.FileChannel;
  * sent about 7 packets per response against nginx's 3 and spent 1.25x the CPU per response
  * (loadtest/results/LARGE-2026-12-03c.md). nginx avoids it with {@code tcp_nopush} (TCP_CORK), which costs two
  * {@code setsockopt} per hit and moved the delivery to the reader into our sendfile ({@link HitCork}: 1.3-1.8x the
- * proxy's CPU per GB). Filling the first segment from the file costs one read of at most {@link #bytes} bytes
+ * proxy's CPU per GB). Filling the first segment from the file costs one read of at most {@link #BYTES} bytes
  * instead (loadtest/results/LARGE-2026-12-03d.md).
  *
  * <p>Only for bodies longer than the room the buffer leaves after the head, so a region always follows (the hit stays
@@ -26,8 +26,10 @@ import java.nio.channels.FileChannel;
  * CPU per GB against nginx's 7,400 and 229), and a one-threaded client reads 0.86x nginx's bytes. With the prefix the
  * receiver's side and its wake-ups run inside our sendfile, as in nginx's: one client thread read 1.29x the bytes, but
  * the proxy's CPU per GB rose 3.2x and 3.6x (0.13 -> 0.41 s at 16 connections, 0.09 -> 0.32 at 128, where the bytes
- * moved 1.03x; nginx's was 0.40 and 0.25 that day), which puts 128-connection 1 MiB hits above nginx's CPU per GB. A read that fails or comes back short leaves the buffer with what it got: the region then starts where the
- * read stopped.
+ * moved 1.03x; nginx's was 0.40 and 0.25 that day), which puts 128-connection 1 MiB hits above nginx's CPU per GB.
+ *
+ * <p>A read that fails or comes back short leaves the buffer with what it got: the region then starts where the read
+ * stopped.
  *
  * <p>The buffer is one loopback segment (64 KiB less the IP and TCP headers): a smaller one (16 KiB) moved fewer bytes
  * per second at 256 KiB in the same runs; on a real NIC any size puts the head in the body's first segment, and the

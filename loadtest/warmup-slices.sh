@@ -12,7 +12,8 @@
 # Each variant: V_<name>_JAR (default proxy/target/zcproxy.jar), V_<name>_OPTS (JVM options added to HEAP_OPTS),
 # V_<name>_JAVA (java to run, default java on PATH), V_<name>_ENV (VAR=value ... for bin/zcproxy, e.g. ZCPROXY_CDS=aot). Variants are interleaved per round (the order rotates).
 # Output: $OUT.tsv (round, variant, slice second, req/s, CPU us/req) and, per variant, the median of each slice
-# over the rounds and the first-10 s / next-10 s ratio, printed and in $OUT.md. Nothing is committed for you.
+# over the rounds and the ratio of the first 10 s to the next (mean req/s of slices 1-10 over 11-19: the last slice
+# is cut short by wrk's end), printed and in $OUT.md. Nothing is committed for you.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -146,7 +147,8 @@ for v in sys.argv[2].split():
     ratios = []
     for rd in sorted({r["round"] for r in rs}):
         x = {int(r["second"]): float(r["rps"]) for r in rs if r["round"] == rd}
-        a = sum(x.get(s, 0) for s in secs[:half]); b = sum(x.get(s, 0) for s in secs[half:])
+        # mean req/s of the first half's slices over the second half's, without the last slice (wrk's end cuts it short)
+        a = statistics.mean(x.get(s, 0) for s in secs[:half]); b = statistics.mean(x.get(s, 0) for s in secs[half:-1])
         ratios.append(a / b if b else 0)
     print(f"## {v}: first/next ratio per round {' '.join(f'{x:.3f}' for x in ratios)}; median {statistics.median(ratios):.3f}")
     print("| second | " + " | ".join(str(s) for s in secs) + " |")

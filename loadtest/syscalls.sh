@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # loadtest/syscalls.sh: which system calls move the body bytes? Starts the demo origin and zcproxy
 # on 127.0.0.1, fetches one object (MISS), then traces the zcproxy process with
-#   strace -f -C -e trace=sendfile,splice,read,write,writev,pread64,pwrite64 -p <pid>
+#   strace -f -C -e trace=sendfile,splice,read,write,writev,pread64,pwrite64,sendto,recvfrom -p <pid>
 # while curl fetches it HITS more times over one keep-alive connection; then the same for a
 # no-store URL (PASS). For each phase it prints strace's count table and, from the same trace, the
 # bytes each system call returned, next to the body bytes served. On a hit the body should move by
@@ -30,7 +30,9 @@ TUNNELS=${TUNNELS:-$HITS}
 TARGET=${TARGET:-zcproxy}              # zcproxy | origin (ignored when TARGET_PID is set)
 TARGET_PID=${TARGET_PID:-}
 TARGET_URL=${TARGET_URL:-}
-SYSCALLS=${SYSCALLS:-sendfile,splice,read,write,writev,pread64,pwrite64}
+# sendto/recvfrom: Netty's epoll transport writes a single buffer with sendto and reads with recvfrom, so a 1 KiB
+# hit from the RAM tier (one buffer: head and body) or a copied small pass shows there, not under write/read
+SYSCALLS=${SYSCALLS:-sendfile,splice,read,write,writev,pread64,pwrite64,sendto,recvfrom}
 ORIGIN_PORT=${ORIGIN_PORT:-18181}
 ZCPROXY_PORT=${ZCPROXY_PORT:-18180}
 ZCPROXY_ADMIN_PORT=${ZCPROXY_ADMIN_PORT:-18190}
@@ -148,8 +150,9 @@ echo "leave their first bytes with the head (HeadPrefix): one pread64 of 65,484 
 echo "hit, the same bytes again under writev, sendfile the rest (at 256k about 25% pread64, 75% sendfile;"
 echo "/metrics counts the prefix as buffer bytes). Bodies up to"
 echo "cache.ram-max-object-size (16 KiB) move from the second hit on in the head's own write (RAM tier):"
-echo "then write/writev carry head and body and sendfile is absent. On passes a"
-echo "proxy that splices shows the body under splice; read+write near 100% means it was copied."
+echo "then sendto (one buffer) or writev carries head and body and sendfile is absent. On passes a"
+echo "proxy that splices shows the body under splice; read/recvfrom + writev/sendto near 100% means it was"
+echo "copied (below transfer.splice-min-size, 512 KiB)."
 echo "Splice counts both of its hops (socket -> pipe, pipe -> socket or file), so a fully spliced"
 echo "body shows about 200% under splice. A fill shows splice (origin -> cache file) and sendfile"
 echo "(cache file -> client); a tunnel shows splice both ways."

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -84,6 +85,8 @@ public final class FrontPass implements FrontHits.Reply {
   private boolean retried;
   /** After an interim response: its (empty) last content is dropped. */
   private boolean interim;
+  /** An interim response came on this attempt's connection (its final head is then not kept as a repeat). */
+  private boolean sawInterim;
   /** An interim response reached the client connection: the request is not sent again. */
   private boolean interimSent;
   private boolean bodyless;
@@ -213,18 +216,50 @@ public final class FrontPass implements FrontHits.Reply {
         return;
       }
       interim = true;
+      sawInterim = true;
       if (status != 100) { // 100 Continue: for a request body, which a front pass never has (the normal path drops it)
         forwardInterim(status, r);
       }
       return;
     }
-    bodyless = status == 204 || status == 304;
     long length = HttpUtil.getContentLength(r, -1L);
+    boolean keep = HttpUtil.isKeepAlive(r) && (status == 204 || status == 304 || length >= 0
+        || HttpUtil.isTransferEncodingChunked(r));
+    String reason = r.status().reasonPhrase();
+    Headers fields = fields(r);
+    if (!sawInterim && keep && length >= 0 && status != 204 && status != 304 && !HttpUtil.isTransferEncodingChunked(r)) {
+      PassChannels.keepHead(origin, status, reason, fields, length, true); // the next same bytes skip the decoder
+    }
+    head(status, reason, fields, length, keep);
+  }
+
+  /**
+   * The origin connection's decoder read exactly {@code r}'s head again and then its whole body ({@code body}, which
+   * this takes): handled as that head and that body decoded; false (nothing done, {@code body} released) when the
+   * pass does not wait for a final head now.
+   */
+  boolean repeated(PassChannels.Repeat r, ByteBuf body) {
+    if (state != State.SENT || interim) {
+      body.release();
+      return false;
+    }
+    head(r.status(), r.reason(), r.fields(), r.contentLength(), r.keepAlive());
+    if (state == State.BODY) {
+      onContent(new DefaultLastHttpContent(body));
+    } else {
+      body.release();
+    }
+    return true;
+  }
+
+  /** The final response head ({@code length}: its Content-Length, -1 when none) goes to the client as the side makes it. */
+  private void head(int status, String reason, Headers fields, long length, boolean keep) {
+    bodyless = status == 204 || status == 304;
     chunk = !bodyless && length < 0;
-    keepAlive = HttpUtil.isKeepAlive(r) && (bodyless || length >= 0 || HttpUtil.isTransferEncodingChunked(r));
+    keepAlive = keep;
     byte[] head;
     try {
-      head = side.head(status, r.status().reasonPhrase(), fields(r), length, bodyless);
+      head = side.head(status, reason, fields, length, bodyless);
     } catch (RuntimeException e) {
       head = null;
     }

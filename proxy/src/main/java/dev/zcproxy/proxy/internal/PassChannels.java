@@ -198,10 +198,12 @@ public final class PassChannels {
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
+            Decoder decoder = new Decoder(new HttpDecoderConfig().setMaxInitialLineLength(MAX_INITIAL_LINE)
+                .setMaxHeaderSize(MAX_HEAD));
+            Origin handler = new Origin();
+            decoder.origin = handler;
             ch.pipeline().addLast(new IdleStateHandler(idleMillis, 0, keepAliveMillis, TimeUnit.MILLISECONDS),
-                new HttpResponseDecoder(new HttpDecoderConfig().setMaxInitialLineLength(MAX_INITIAL_LINE)
-                    .setMaxHeaderSize(MAX_HEAD)),
-                new Origin());
+                decoder, handler);
           }
         });
     ChannelFuture f;
@@ -292,6 +294,83 @@ public final class PassChannels {
     Origin o = ch.pipeline().get(Origin.class);
     if (o != null) {
       o.pass = pass;
+    }
+  }
+
+  /** Whether a response head that repeats the connection's last one byte for byte skips the decoder (tests: false). */
+  static volatile boolean repeatHeads = !Boolean.getBoolean("zcproxy.pass.decodeEveryHead");
+
+  /**
+   * A response head as the origin sent it on a connection ({@code raw}: status line to empty line) and what the
+   * decoder made of it: the same bytes, read from the decoder's first state, are the same head again.
+   */
+  record Repeat(byte[] raw, int status, String reason, dev.zcproxy.cache.Headers fields, long contentLength,
+      boolean keepAlive) {}
+
+  /**
+   * The origin connection's decoder. A read that is exactly the connection's last response head again, byte for byte,
+   * followed by exactly its Content-Length of body, goes to the pass as that head ({@link FrontPass#repeated}) without
+   * being decoded; anything else is decoded. Owned by the connection's event loop.
+   */
+  private static final class Decoder extends HttpResponseDecoder {
+    Origin origin;
+    /** The read under way when it began with nothing buffered (its first byte at {@link #start}), or {@code null}. */
+    private io.netty.buffer.ByteBuf reading;
+    private int start;
+    /** The last response head decoded from the start of a read, or {@code null}. */
+    private Repeat last;
+    private static final int CRLFCRLF = 0x0d0a0d0a;
+
+    Decoder(HttpDecoderConfig config) {
+      super(config);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+      reading = null;
+      if (msg instanceof io.netty.buffer.ByteBuf in && !internalBuffer().isReadable()) {
+        Repeat r = last;
+        FrontPass p = origin == null ? null : origin.pass;
+        if (r != null && p != null && repeatHeads && in.readableBytes() == r.raw().length + r.contentLength()
+            && io.netty.buffer.ByteBufUtil.equals(in, in.readerIndex(), io.netty.buffer.Unpooled.wrappedBuffer(r.raw()), 0,
+                r.raw().length)
+            && p.repeated(r, in.retainedSlice(in.readerIndex() + r.raw().length, (int) r.contentLength()))) {
+          in.release();
+          return;
+        }
+        reading = in;
+        start = in.readerIndex();
+      }
+      try {
+        super.channelRead(ctx, msg);
+      } finally {
+        reading = null;
+      }
+    }
+
+    /**
+     * Keeps the head just decoded as {@code r}'s values with its bytes, when it was read from the start of the read
+     * under way (nothing before it buffered); otherwise forgets the last one.
+     */
+    void keep(int status, String reason, dev.zcproxy.cache.Headers fields, long contentLength, boolean keepAlive) {
+      io.netty.buffer.ByteBuf in = reading;
+      last = null;
+      int end = in == null ? 0 : in.readerIndex();
+      if (in == null || internalBuffer() != in || end - start < 4 || end - start > 8192 || in.getInt(end - 4) != CRLFCRLF) {
+        return;
+      }
+      byte[] raw = new byte[in.readerIndex() - start];
+      in.getBytes(start, raw);
+      last = new Repeat(raw, status, reason, fields, contentLength, keepAlive);
+    }
+  }
+
+  /** Tells {@code ch}'s decoder the head just decoded ({@link Decoder#keep}). */
+  static void keepHead(Channel ch, int status, String reason, dev.zcproxy.cache.Headers fields, long contentLength,
+      boolean keepAlive) {
+    Decoder d = repeatHeads ? ch.pipeline().get(Decoder.class) : null;
+    if (d != null) {
+      d.keep(status, reason, fields, contentLength, keepAlive);
     }
   }
 

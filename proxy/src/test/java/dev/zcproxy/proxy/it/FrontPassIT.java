@@ -38,7 +38,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * path is answered {@code no-store} (which marks the key hit-for-pass), later ones as the test scripts.
  *
  * <p>Runs both ways: with {@code -Dzcproxy.it.frontHits=false} every pass goes through Vert.x and the same
- * responses are expected, only the front path's counter stays at zero.
+ * responses are expected, only the front path's counter stays at zero. With {@code -Dzcproxy.pass.decodeEveryHead=true}
+ * the front path decodes every origin head (no repeated head skips the decoder).
  */
 class FrontPassIT extends ProxyAndOrigin<RawOrigin> {
   private static final boolean FRONT = !"false".equals(System.getProperty("zcproxy.it.frontHits"));
@@ -163,6 +164,57 @@ class FrontPassIT extends ProxyAndOrigin<RawOrigin> {
     assertThat(lines).hasSize(4);
     assertThat(lines.get(3).replaceAll(" \\d+ ?(us|µs|ms)?", " T")).isEqualTo(lines.get(1).replaceAll(" \\d+ ?(us|µs|ms)?", " T"));
     assertThat(lines.get(2).replaceAll(" \\d+ ?(us|µs|ms)?", " T")).isEqualTo(lines.get(1).replaceAll(" \\d+ ?(us|µs|ms)?", " T"));
+  }
+
+  @Test
+  void anOriginHeadRepeatedByteForByteIsPassedOnAsDecodedAndAnyChangeIsSeen() throws Exception {
+    // the front path's origin connection skips the decoder for a head that repeats the last one byte for byte
+    // (PassChannels.Decoder): the same client head and the new body; a changed field, body, length or framing is seen
+    AtomicInteger version = new AtomicInteger(1);
+    AtomicInteger bodySeed = new AtomicInteger(1);
+    AtomicInteger split = new AtomicInteger();
+    scripts.put("/r", (req, socket) -> {
+      byte[] body = CachingIT.body(version.get() == 3 ? 999 : 1000, bodySeed.get());
+      StringBuilder h = new StringBuilder("HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nX-V: ")
+          .append(version.get()).append("\r\nContent-Length: ").append(body.length).append("\r\n\r\n");
+      Buffer head = Buffer.buffer(h.toString().getBytes(StandardCharsets.ISO_8859_1));
+      if (split.get() > 0) { // head and body in two writes: two reads at the proxy
+        socket.write(head);
+        io.vertx.core.Vertx.currentContext().owner().setTimer(20, t -> socket.write(Buffer.buffer(body)));
+      } else {
+        socket.write(head.appendBytes(body));
+      }
+    });
+    start();
+    mark("/r");
+    Socket s = raw.connect();
+    long front = proxy.server.metrics().frontPasses();
+    int sent = 0;
+    Response first = null;
+    for (int[] step : new int[][] {{1, 1, 0}, {1, 2, 0}, {2, 2, 0}, {3, 2, 0}, {3, 2, 1}, {3, 3, 0}}) {
+      version.set(step[0]);
+      bodySeed.set(step[1]);
+      split.set(step[2]);
+      for (int i = 0; i < 3; i++) {
+        send(s, get("/r"));
+        Response r = read(s);
+        sent++;
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.field("x-v")).as("step %s", java.util.Arrays.toString(step)).isEqualTo(Integer.toString(step[0]));
+        assertThat(r.body()).as("step %s", java.util.Arrays.toString(step))
+            .isEqualTo(CachingIT.body(step[0] == 3 ? 999 : 1000, step[1]));
+        assertThat(r.field("content-length")).isEqualTo(Integer.toString(r.body().length));
+        assertThat(r.field("cache-status")).endsWith("detail=hit-for-pass");
+        if (first == null) {
+          first = r;
+        } else if (step[0] == 1 && step[1] == 1) {
+          assertThat(bytes(r)).as("the same origin response: the same client response").isEqualTo(bytes(first));
+        }
+      }
+    }
+    assertThat(heads("/r")).as("the origin was asked once a request").hasSize(sent + 1);
+    assertThat(proxy.server.metrics().frontPasses()).isEqualTo(front + (FRONT ? sent : 0));
+    assertThat(closedByPeer(s, 200)).as("keep-alive").isFalse();
   }
 
   @Test

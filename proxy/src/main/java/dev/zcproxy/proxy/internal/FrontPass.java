@@ -3,7 +3,6 @@ package dev.zcproxy.proxy.internal;
 import dev.zcproxy.cache.Headers;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.DecoderException;
@@ -40,6 +39,8 @@ import java.util.concurrent.TimeoutException;
  */
 public final class FrontPass implements FrontHits.Reply {
   private static final byte[] CRLF = {'\r', '\n'};
+  /** A repeated head's body up to this length goes out in the head's buffer (copied: cheaper than a second buffer). */
+  private static final int ONE_BUFFER = 4096;
   private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
   /** The proxy's side of one pass: what the client is sent, and the outcome. Called on the event loop. */
@@ -155,11 +156,7 @@ public final class FrontPass implements FrontHits.Reply {
     PassChannels.bind(ch, this);
     side.sent();
     ByteBuf head = ch.alloc().directBuffer(requestHead.length).writeBytes(requestHead);
-    ch.writeAndFlush(head).addListener((ChannelFuture f) -> {
-      if (!f.isSuccess() && f.channel() == origin) {
-        originFailed(f.cause());
-      }
-    });
+    ch.writeAndFlush(head, ch.voidPromise()); // a failed write reaches PassChannels' handler: originClosed(cause)
     if (firstByteMillis > 0 && state == State.SENT) {
       PassChannels.headBy(ch, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(firstByteMillis));
     }
@@ -230,7 +227,10 @@ public final class FrontPass implements FrontHits.Reply {
     if (!sawInterim && keep && length >= 0 && status != 204 && status != 304 && !HttpUtil.isTransferEncodingChunked(r)) {
       PassChannels.keepHead(origin, status, reason, fields, length, true); // the next same bytes skip the decoder
     }
-    head(status, reason, fields, length, keep);
+    byte[] head = head(status, reason, fields, length, keep);
+    if (head != null) {
+      writer.write(buffer(head), writer.voidPromise()); // a failed write fails the last one too
+    }
   }
 
   /**
@@ -243,17 +243,30 @@ public final class FrontPass implements FrontHits.Reply {
       body.release();
       return false;
     }
-    head(r.status(), r.reason(), r.fields(), r.contentLength(), r.keepAlive());
-    if (state == State.BODY) {
-      onContent(new DefaultLastHttpContent(body));
-    } else {
+    byte[] head = head(r.status(), r.reason(), r.fields(), r.contentLength(), r.keepAlive());
+    int n = body.readableBytes();
+    if (head == null) {
       body.release();
+    } else if (n > 0 && n <= ONE_BUFFER) { // head and body as one buffer: one write, one entry to flush
+      ByteBuf both = writer.alloc().directBuffer(head.length + n).writeBytes(head).writeBytes(body);
+      body.release();
+      bodyBytes += n;
+      handed += n;
+      ChannelPromise written = writer.newPromise();
+      writer.write(both, written);
+      end(written);
+    } else {
+      writer.write(buffer(head), writer.voidPromise());
+      onContent(new DefaultLastHttpContent(body));
     }
     return true;
   }
 
-  /** The final response head ({@code length}: its Content-Length, -1 when none) goes to the client as the side makes it. */
-  private void head(int status, String reason, Headers fields, long length, boolean keep) {
+  /**
+   * The client's head for the final response head ({@code length}: its Content-Length, -1 when none), to be written
+   * now; {@code null} when the pass failed instead.
+   */
+  private byte[] head(int status, String reason, Headers fields, long length, boolean keep) {
     bodyless = status == 204 || status == 304;
     chunk = !bodyless && length < 0;
     keepAlive = keep;
@@ -266,11 +279,11 @@ public final class FrontPass implements FrontHits.Reply {
     if (head == null) {
       retried = true;
       originFailed(new DecoderException("origin response head not relayed"));
-      return;
+      return null;
     }
     state = State.BODY;
     handed += head.length;
-    writer.write(buffer(head), writer.voidPromise()); // a failed write fails the last one too
+    return head;
   }
 
   /** Hands the interim response {@code r} to the client connection as {@link Side#interim} makes it, flushed. */

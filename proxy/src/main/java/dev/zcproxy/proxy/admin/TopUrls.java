@@ -16,6 +16,17 @@ import java.util.function.Function;
  * and lets one-hit wonders go, so counting costs O(1) per response and memory stays bounded whatever
  * the number of distinct URLs (URLs longer than {@link #MAX_URL_CHARS} are not counted). A URL's counts
  * start again from zero if it was evicted and comes back.
+ *
+ * <p>A tracked URL is counted on every response, but the map's eviction policy is told of only a sample of them:
+ * once a URL was counted {@link #SAMPLE} times, a response for it (other than the thread's last URL) looks it up without
+ * recording an access ({@code getIfPresentQuietly}: no read buffer, frequency sketch or access-order update), and with a
+ * recorded read 1 in {@link #SAMPLE} times at random, as a run of one URL is every {@link #REREAD}th time. W-TinyLFU's
+ * counters stop at 15 and are halved every ten reads per URL tracked, so a URL's first reads are what sets it apart from
+ * one-hit wonders and those are all recorded; past them a uniform sample keeps the order (one recorded read per
+ * response made this map cost more per distinct URL than the rest of a hit's lookup:
+ * loadtest/results/PERKEY-2026-12-03f.md). A URL not tracked yet is inserted at once.
+ *
+ * <p>Thread-safe: the map is Caffeine's and the counts are {@link LongAdder}s; each thread's last URL is its own.
  */
 public final class TopUrls {
   /** The counts of one URL. */
@@ -32,6 +43,10 @@ public final class TopUrls {
   static final int MAX_URL_CHARS = 1024;
   private static final Function<String, Counts> NEW = k -> new Counts();
   private final Cache<String, Counts> counts;
+  /** Reads of {@link #counts} that do not tell its eviction policy. */
+  private final com.github.benmanes.caffeine.cache.Policy<String, Counts> quiet;
+  /** A tracked URL's response is a recorded read of the map 1 in this many times (a power of two). */
+  static final int SAMPLE = 16;
   /** How many times in a row a thread counts a URL on the counts it looked up, before it looks them up again. */
   static final int REREAD = 64;
   /** Netty's thread-local: an indexed read on an event loop (a {@code FastThreadLocalThread}), a map elsewhere. */
@@ -46,6 +61,7 @@ public final class TopUrls {
   public TopUrls(int capacity) {
     // maintenance on the calling thread: no task per write handed to the common pool
     this.counts = Caffeine.newBuilder().maximumSize(capacity).executor(Runnable::run).build();
+    this.quiet = counts.policy();
   }
 
   /** Counts one response for {@code url}: HIT, STALE and REVALIDATED are hits; PIPE and SYNTH are not counted. */
@@ -66,14 +82,20 @@ public final class TopUrls {
   /**
    * The counts of {@code url}: those this thread used last while it repeats the URL (the usual run of hits on one
    * object), read from the map again every {@link #REREAD}th time so that the map still sees how often the URL is
-   * asked for and an evicted URL is tracked again.
+   * asked for and an evicted URL is tracked again. Another URL's counts are read quietly, and with a recorded read 1
+   * in {@link #SAMPLE} times (see the class comment).
    */
   private Counts countsOf(String url) {
     Last last = this.last.get();
-    if (last.counts != null && --last.left > 0 && (last.url == url || last.url.equals(url))) {
+    boolean same = last.counts != null && (last.url == url || last.url.equals(url));
+    if (same && --last.left > 0) {
       return last.counts;
     }
-    Counts c = counts.get(url, NEW);
+    Counts c = same ? null : quiet.getIfPresentQuietly(url);
+    if (c == null || c.requests.sum() < SAMPLE
+        || (java.util.concurrent.ThreadLocalRandom.current().nextInt() & (SAMPLE - 1)) == 0) {
+      c = counts.get(url, NEW); // a recorded read, or the URL's insertion
+    }
     last.url = url;
     last.counts = c;
     last.left = REREAD;

@@ -51,6 +51,53 @@ class TopUrlsTest {
   }
 
   @Test
+  void distinctUrlsInTurnAreEachCountedExactlyThoughTheMapSeesASample() throws Exception {
+    TopUrls top = new TopUrls(1000);
+    int urls = 500;
+    int rounds = TopUrls.SAMPLE * 4 + 3; // every URL read quietly most of the time, recorded some
+    Thread[] threads = new Thread[2];
+    for (int t = 0; t < threads.length; t++) {
+      int thread = t;
+      threads[t] = new Thread(() -> {
+        for (int r = 0; r < rounds; r++) {
+          for (int i = 0; i < urls; i++) {
+            top.record("http://a/k" + i, (i + r + thread) % 3 == 0 ? CacheOutcome.MISS : CacheOutcome.HIT, i);
+          }
+        }
+      });
+      threads[t].start();
+    }
+    for (Thread t : threads) {
+      t.join(30_000);
+    }
+    assertThat(top.tracked()).isEqualTo(urls);
+    for (TopUrls.Row row : top.topByHits(urls)) {
+      int i = Integer.parseInt(row.url().substring("http://a/k".length()));
+      long misses = 0;
+      for (int r = 0; r < rounds; r++) {
+        for (int thread = 0; thread < threads.length; thread++) {
+          misses += (i + r + thread) % 3 == 0 ? 1 : 0;
+        }
+      }
+      assertThat(row.requests()).as(row.url()).isEqualTo(2L * rounds);
+      assertThat(row.hits()).as(row.url()).isEqualTo(2L * rounds - misses);
+      assertThat(row.bytes()).as(row.url()).isEqualTo(2L * rounds * i);
+    }
+  }
+
+  @Test
+  void aUrlAskedForOftenAmongOthersOutlastsOneHitWonders() {
+    TopUrls top = new TopUrls(100);
+    for (int i = 0; i < 50_000; i++) {
+      top.record("http://a/once/" + i, CacheOutcome.MISS, 10);
+      top.record("http://a/often/" + (i % 20), CacheOutcome.HIT, 1); // never twice in a row: read quietly mostly
+    }
+    for (int k = 0; k < 20; k++) {
+      assertThat(top.hits("http://a/often/" + k)).as("often " + k).isEqualTo(2500);
+    }
+  }
+
+  @Test
   void tunnelsSynthesisedAnswersAndOverlongUrlsAreNotCounted() {
     TopUrls top = new TopUrls(100);
     top.record("http://a/x", CacheOutcome.PIPE, 10);

@@ -218,6 +218,35 @@ class FrontPassIT extends ProxyAndOrigin<RawOrigin> {
   }
 
   @Test
+  void aRepeatedHeadFollowedByMoreThanItsBodyIsNotTakenAsARepeatAndTheExtraIsNeverServed() throws Exception {
+    // hostile origin: the same head as last time, its body, then a whole second response in the same write; the repeat
+    // path must not take it (more bytes than head + Content-Length) and nobody may be sent the unasked-for response
+    AtomicInteger n = new AtomicInteger();
+    scripts.put("/sm", (req, socket) -> {
+      int i = n.incrementAndGet();
+      byte[] head = "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: 1000\r\n\r\n"
+          .getBytes(StandardCharsets.ISO_8859_1);
+      Buffer b = Buffer.buffer(head).appendBytes(CachingIT.body(1000, i));
+      if (i == 3) { // the second front pass (the first was mark's): its connection has a kept head by then
+        b.appendBytes(head).appendBytes(CachingIT.body(1000, 99)); // the smuggled response
+      }
+      socket.write(b);
+    });
+    start();
+    mark("/sm");
+    Socket s = raw.connect();
+    int base = n.get();
+    for (int i = 1; i <= 4; i++) {
+      send(s, get("/sm"));
+      Response r = read(s);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).as("request %d", i).isEqualTo(CachingIT.body(1000, base + i));
+      assertThat(r.body()).isNotEqualTo(CachingIT.body(1000, 99));
+    }
+    assertThat(n.get() - base).as("the origin was asked once a request").isEqualTo(4);
+  }
+
+  @Test
   void anInterimResponseReachesTheClientAsOnTheNormalPathThenTheFinalOne() throws Exception {
     // RFC 9110 15.2: a proxy forwards 1xx responses; hop-by-hop fields out, Via in, a 100 dropped as the normal path does
     scripts.put("/hints", (req, socket) -> socket.write(Buffer.buffer(("HTTP/1.1 100 Continue\r\n\r\n"

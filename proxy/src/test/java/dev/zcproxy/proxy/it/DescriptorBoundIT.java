@@ -127,7 +127,9 @@ class DescriptorBoundIT {
       assertThat(get(s, "/pass").body).isEqualTo(body(2000));
     }
     Path cacheReal = cache.toRealPath();
-    await(() -> Fds.of(pid, port, origin.port(), cacheReal).files <= OPEN_FILES, "the open-file set to shrink to its bound");
+    await(() -> Fds.of(pid, port, origin.port(), cacheReal).files <= OPEN_FILES, "the open-file set to shrink to its bound",
+        () -> Fds.of(pid, port, origin.port(), cacheReal) + "; cache files open more than once or not entries: "
+            + Fds.oddFiles(pid, cacheReal));
     Fds before = Fds.of(pid, port, origin.port(), cacheReal);
     assertThat(before.files).as("cache files open: the set is full").isGreaterThan(OPEN_FILES / 2).isLessThanOrEqualTo(OPEN_FILES);
     assertThat(before.clients).isEqualTo(WORKERS);
@@ -306,10 +308,16 @@ class DescriptorBoundIT {
   }
 
   private static void await(BooleanSupplier condition, String what) throws Exception {
+    await(condition, what, () -> "");
+  }
+
+  /** Polls {@code condition} for up to 15 s; on timeout fails naming {@code what} and what {@code state} says then. */
+  private static void await(BooleanSupplier condition, String what, java.util.function.Supplier<String> state)
+      throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        org.assertj.core.api.Assertions.fail("timed out waiting for " + what);
+        org.assertj.core.api.Assertions.fail("timed out waiting for " + what + ": " + state.get());
       }
       Thread.sleep(20); // polling another process's descriptors; bounded by the deadline
     }
@@ -382,6 +390,33 @@ class DescriptorBoundIT {
         }
       }
       return new Fds(total, clients, origins, files, total - clients - origins - files);
+    }
+
+    /**
+     * For a failure message: how many distinct cache files the process holds, the ones it holds by more than one
+     * descriptor, and the ones that are not entries (temporary files, journals, snapshots, the directory itself).
+     */
+    static String oddFiles(long pid, Path cache) {
+      Map<String, Integer> open = new java.util.TreeMap<>();
+      String[] names = Path.of("/proc", Long.toString(pid), "fd").toFile().list();
+      for (String n : names == null ? new String[0] : names) {
+        try {
+          String target = Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "fd", n)).toString();
+          if (target.startsWith(cache.toString())) {
+            open.merge(cache.relativize(Path.of(target.replace(" (deleted)", ""))).toString()
+                + (target.endsWith(" (deleted)") ? " (deleted)" : ""), 1, Integer::sum);
+          }
+        } catch (IOException | RuntimeException closedMeanwhile) {
+          // gone between list and read
+        }
+      }
+      List<String> odd = new ArrayList<>();
+      open.forEach((f, count) -> {
+        if (count > 1 || f.contains("deleted") || !f.contains("/") || f.contains("tmp") || f.contains("index")) {
+          odd.add(f + " x" + count);
+        }
+      });
+      return open.size() + " distinct, " + odd.size() + " odd " + odd.subList(0, Math.min(odd.size(), 20));
     }
 
     /** inode to {local port, remote port, state}, from /proc/net/tcp and tcp6. */

@@ -36,20 +36,30 @@ class ReloadMainIT {
         + "logging:\n  access-log: \"off\"\n";
   }
 
-  /** The next line of the child's output that contains {@code text}, within 60 s. */
+  /**
+   * The next line of the child's output that contains {@code text}, within 60 s; on timeout the failure quotes the
+   * lines read meanwhile (a refused reload, a stack trace), as a bare timeout said nothing when it happened under load.
+   */
   private static String lineWith(BufferedReader out, String text) throws Exception {
-    return CompletableFuture.supplyAsync(() -> {
+    List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    CompletableFuture<String> found = CompletableFuture.supplyAsync(() -> {
       try {
         for (String l = out.readLine(); l != null; l = out.readLine()) {
           if (l.contains(text)) {
             return l;
           }
+          seen.add(l);
         }
         return null;
       } catch (java.io.IOException e) {
         throw new java.io.UncheckedIOException(e);
       }
-    }).get(60, TimeUnit.SECONDS);
+    });
+    try {
+      return found.get(60, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new AssertionError("no line with \"" + text + "\" in 60 s; the child's output meanwhile: " + seen, e);
+    }
   }
 
   private static void signal(Process p, String sig) throws Exception {

@@ -413,6 +413,10 @@ run_one() { # round scenario param conns target
     storm) args="keys=$STORM_KEYS size=$STORM_SIZE rate=$STORM_RATE salt=$salt" ;;
   esac
   local pid=${PID[$t]} o0 o1 c0 c1 per_key=-
+  local ns0=
+  # zipf: the origin's no-store counts before the run (its no-store URLs carry the salt after the rank, so a match on
+  # the salt counts them too; the difference over the run separates them from the storable keys)
+  [[ $sc == zipf ]] && ns0=$(origin_match "$ORIGIN" "/nostore/bytes/")
   o0=$(origin_total "$ORIGIN"); c0=$(cpu_ticks "$pid")
   # shellcheck disable=SC2086
   out=$(wrk -t"$th" -c"$co" -d"$DURATION" --timeout "$WRK_TIMEOUT" -s "$HERE/scenarios/$sc.lua" "$base" -- $args 2>&1) || true
@@ -421,6 +425,13 @@ run_one() { # round scenario param conns target
   if [[ $sc == storm ]]; then
     local m; m=$(origin_match "$ORIGIN" "s=$salt-")
     per_key=$(awk -v m="$m" -v k="$STORM_KEYS" 'BEGIN { split(m, a, " "); printf "%.2f", a[1] / k }')
+  elif [[ $sc == zipf ]]; then
+    # origin requests per storable key asked in this run (1.00: each fetched once; no-store URLs left out): how
+    # often a target fetched the same cacheable key again, whatever its throughput (origin req/req falls as a
+    # target serves more requests in the same seconds, because the number of distinct keys grows slower)
+    local m ns1; m=$(origin_match "$ORIGIN" "e=$salt"); ns1=$(origin_match "$ORIGIN" "/nostore/bytes/")
+    per_key=$(awk -v m="$m" -v a="$ns0" -v b="$ns1" 'BEGIN { split(m, x, " "); split(a, p, " "); split(b, q, " ")
+      r = x[1] - (q[1] - p[1]); k = x[2] - (q[2] - p[2]); if (k > 0) printf "%.3f", r / k; else printf "-" }')
   fi
   if [[ $t == zcproxy ]]; then
     curl -s --max-time 5 "http://127.0.0.1:$ZCPROXY_ADMIN_PORT/metrics" \

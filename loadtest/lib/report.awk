@@ -65,6 +65,7 @@ END {
     split(g, gp, SUBSEP)
     split(gp[3], tc, "x")
     storm = (gp[1] == "storm")
+    perkey = (storm || gp[1] == "zipf") # origin requests per key: storm's 16 keys, zipf's storable keys asked
     # large bodies: compare MB/s (partial bodies count), see the note above
     bytewise = ((gp[1] == "hit" || gp[1] == "pass") && size_bytes(gp[2]) >= 16777216)
     if (gp[1] == "hit" || gp[1] == "pass") title = gp[1] " " gp[2]
@@ -73,8 +74,8 @@ END {
     else title = "storm (" gp[2] " cold keys, slow origin)"
     print ""
     printf "### %s, wrk -t%s -c%s\n\n", title, tc[1], tc[2]
-    printf "| target | req/s | MB/s | p50 ms | p99 ms | errors | origin req/req |%s CPU s/10k req | CPU s/GB | peak RSS MB | %s vs best other | CPU/GB vs best other |\n", (storm ? " origin req/key |" : ""), (bytewise ? "MB/s" : "req/s")
-    printf "|---|--:|--:|--:|--:|--:|--:|%s--:|--:|--:|--:|--:|\n", (storm ? "--:|" : "")
+    printf "| target | req/s | MB/s | p50 ms | p99 ms | errors | origin req/req |%s CPU s/10k req | CPU s/GB | peak RSS MB | %s vs best other | CPU/GB vs best other |\n", (perkey ? " origin req/key |" : ""), (bytewise ? "MB/s" : "req/s")
+    printf "|---|--:|--:|--:|--:|--:|--:|%s--:|--:|--:|--:|--:|\n", (perkey ? "--:|" : "")
     nt = split(tl[g], ts, " ")
     for (i = 1; i <= nt; i++) {
       k = g SUBSEP ts[i]
@@ -98,7 +99,7 @@ END {
       printf "| %s | %s | %s | %s | %s | %d | %.3f |%s %s | %s | %.0f | %s | %s |\n", ts[i], \
         fmt(mr[i]), fmt(median(vals[k SUBSEP "mbps"])), fmt(median(vals[k SUBSEP "p50"])), \
         fmt(median(vals[k SUBSEP "p99"])), err[k], median(vals[k SUBSEP "opr"]), \
-        (storm ? " " sprintf("%.2f", median(vals[k SUBSEP "opk"])) " |" : ""), \
+        (perkey ? " " sprintf(storm ? "%.2f" : "%.3f", median(vals[k SUBSEP "opk"])) " |" : ""), \
         fmt(median(vals[k SUBSEP "c10k"])), fmt(mc[i]), rss[k], rr, rc
     }
   }

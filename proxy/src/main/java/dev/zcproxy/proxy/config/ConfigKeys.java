@@ -406,7 +406,15 @@ final class ConfigKeys {
                   10-13 ACKs instead of 2 (loadtest/results/LARGE-2026-12-03.md). Off by default: on a quiet machine
                   corked 256 KiB hits moved 1.02-1.19x the MB/s but cost the proxy 1.3-1.8x the CPU per GB, and the
                   whole machine (client included) 0.98-1.12x (loadtest/results/QUIET-2026-12-03.md). Costs two
-                  setsockopt per corked hit; 1MiB corks the bodies that gain most.""")),
+                  setsockopt per corked hit; 1MiB corks the bodies that gain most."""),
+          key("cork-hits-from", "corkHitsFromBytes", SIZE,
+              "file hits with a body of this size or more are sent corked (TCP_CORK, epoll only) until the body was written: full segments only; 0 = never")
+              .comment("""
+                  As nginx's tcp_nopush, which stays set for a whole sendfile body: on loopback a 16 MiB hit is
+                  limited by the client's receive window, and uncorked (TCP_NODELAY) each opening of the window
+                  leaves as a segment of its size, so the client receives and ACKs more, smaller segments. Corked
+                  16 MiB hits at -t1 -c16: see loadtest/results/LARGE-2026-12-03g.md. Costs two setsockopt per
+                  corked hit.""")),
       section("admin",
           """
           Separate listener for health, stats and purge. Keep it off public interfaces.

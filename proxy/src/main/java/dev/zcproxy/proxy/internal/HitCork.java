@@ -9,21 +9,27 @@ import io.vertx.core.http.impl.Http1xServerConnection;
 
 /**
  * Corks a client connection ({@code TCP_CORK}) while a file hit's head and body are written, so that the head leaves in
- * the body's first segment instead of a segment of its own, as nginx's {@code tcp_nopush} does.
+ * the body's first segment instead of a segment of its own and a large body leaves in full segments, as nginx's
+ * {@code tcp_nopush} does.
  *
  * <p>Why (loadtest/results/LARGE-2026-12-03.md): with the head alone in a segment, each 256 KiB hit made the client
  * send 10-13 ACKs and spend 0.22-0.27 ms of CPU; corked, 2 ACKs and 0.14-0.17 ms, and the proxy woke up less often.
- * The price is two {@code setsockopt} per hit. Bodies of {@code belowBytes} and more are not corked: at 1 MiB the
- * proxy then sent about twice as many segments per body and the A/B leaned against it. Off by default
+ * The price is two {@code setsockopt} per hit. Bodies of {@code belowBytes} and more (up to {@code fromBytes}) are not
+ * corked: at 1 MiB the proxy then sent about twice as many segments per body and the A/B leaned against it. Off by default
  * ({@code transfer.cork-hits-below: 0}): on a quiet machine the proxy spent 1.3-1.8x the CPU per GB on corked 256 KiB
  * hits and the machine as a whole saved nothing (loadtest/results/QUIET-2026-12-03.md). Hits under 1 MiB now send
  * the body's first bytes with the head without a cork ({@link HeadPrefix}, loadtest/results/LARGE-2026-12-03d.md).
+ *
+ * <p>Bodies of {@code fromBytes} and more are corked too, for the whole body (on by default, 4 MiB): on loopback a
+ * 16 MiB body is limited by the client's receive window, and with {@code TCP_NODELAY} and no cork each window opening
+ * is filled with a segment of whatever size it is, so the client (wrk, one thread) receives and ACKs more, smaller
+ * segments; corked, the kernel sends full segments only, as it does for nginx (loadtest/results/LARGE-2026-12-03g.md).
  *
  * <p>Only on Netty's native epoll transport ({@code EpollSocketChannel}); elsewhere (NIO) nothing is done and the head
  * leaves on its own as before. Several bodies under way on one connection (pipelined) share one cork, lifted when the
  * last of them was written or failed, so nothing stays corked behind them.
  *
- * <p>Threads: the bound is immutable; a connection's cork is a channel attribute read and written on that connection's
+ * <p>Threads: the bounds are immutable; a connection's cork is a channel attribute read and written on that connection's
  * event loop only.
  */
 public final class HitCork {
@@ -31,18 +37,23 @@ public final class HitCork {
   private static final AttributeKey<Cork> CORK = AttributeKey.valueOf("zcproxy.hit-cork");
 
   private final long belowBytes;
+  private final long fromBytes;
 
-  /** @param belowBytes bodies shorter than this are corked with their head; 0 = never */
-  public HitCork(long belowBytes) {
-    if (belowBytes < 0) {
-      throw new IllegalArgumentException("belowBytes " + belowBytes);
+  /**
+   * @param belowBytes bodies shorter than this are corked with their head; 0 = never
+   * @param fromBytes bodies of this size and more are corked with their head; 0 = never
+   */
+  public HitCork(long belowBytes, long fromBytes) {
+    if (belowBytes < 0 || fromBytes < 0) {
+      throw new IllegalArgumentException("belowBytes " + belowBytes + ", fromBytes " + fromBytes);
     }
     this.belowBytes = belowBytes;
+    this.fromBytes = fromBytes;
   }
 
   /** Whether any hit may be corked. */
   public boolean enabled() {
-    return belowBytes > 0;
+    return belowBytes > 0 || fromBytes > 0;
   }
 
   /**
@@ -58,13 +69,13 @@ public final class HitCork {
   /** {@link #install(HttpConnection)} for a channel. */
   void install(Channel ch) {
     if (enabled() && ch instanceof EpollSocketChannel) {
-      ch.attr(CORK).set(new Cork(belowBytes));
+      ch.attr(CORK).set(new Cork(belowBytes, fromBytes));
     }
   }
 
   /**
    * Corks {@code ch} for a file hit whose body of {@code length} bytes completes {@code written}, when the connection
-   * was {@link #install installed} and the body is short enough; lifts the cork when {@code written} completes (written
+   * was {@link #install installed} and the body is short or long enough; lifts the cork when {@code written} completes (written
    * or failed) and no other corked body is under way. On {@code ch}'s event loop, before the head is written.
    *
    * @return whether the connection is corked for this body
@@ -74,17 +85,20 @@ public final class HitCork {
     return cork != null && cork.cork((EpollSocketChannel) ch, length, written);
   }
 
-  /** A connection's cork: its bound and how many bodies under way hold it. Its event loop's only. */
+  /** A connection's cork: its bounds and how many bodies under way hold it. Its event loop's only. */
   private static final class Cork {
     final long below;
+    final long from;
     int bodies;
 
-    Cork(long below) {
+    Cork(long below, long from) {
       this.below = below;
+      this.from = from;
     }
 
     boolean cork(EpollSocketChannel ch, long length, ChannelFuture written) {
-      if (length >= below || !ch.isActive()) {
+      boolean corks = length < below || (from > 0 && length >= from);
+      if (!corks || !ch.isActive()) {
         return false;
       }
       if (bodies == 0) {

@@ -412,9 +412,10 @@ final class ConfigKeys {
               .comment("""
                   As nginx's tcp_nopush, which stays set for a whole sendfile body: on loopback a 16 MiB hit is
                   limited by the client's receive window, and uncorked (TCP_NODELAY) each opening of the window
-                  leaves as a segment of its size, so the client receives and ACKs more, smaller segments. Corked
-                  16 MiB hits at -t1 -c16: see loadtest/results/LARGE-2026-12-03g.md. Costs two setsockopt per
-                  corked hit.""")),
+                  leaves as a segment of its size, so the client receives and ACKs more, smaller segments. A large
+                  body is corked only while at most 32 large bodies are under way through the listener: at 128
+                  connections the cork moved no more bytes and cost 1.2-1.7x nginx's CPU per GB. Costs two
+                  setsockopt per corked hit (loadtest/results/LARGE-2026-12-03g.md).""")),
       section("admin",
           """
           Separate listener for health, stats and purge. Keep it off public interfaces.

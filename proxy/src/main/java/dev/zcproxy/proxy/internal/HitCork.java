@@ -6,6 +6,7 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.util.AttributeKey;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.impl.Http1xServerConnection;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Corks a client connection ({@code TCP_CORK}) while a file hit's head and body are written, so that the head leaves in
@@ -24,31 +25,48 @@ import io.vertx.core.http.impl.Http1xServerConnection;
  * 16 MiB body is limited by the client's receive window, and with {@code TCP_NODELAY} and no cork each window opening
  * is filled with a segment of whatever size it is, so the client (wrk, one thread) receives and ACKs more, smaller
  * segments; corked, the kernel sends full segments only, as it does for nginx (loadtest/results/LARGE-2026-12-03g.md).
+ * On loopback the cork also moves the receiver's TCP work into our {@code sendfile}: at 16 connections that is what lets
+ * the client read more (1.2-1.3x the MB/s of 16 MiB hits), at 128 connections the client gained nothing and the proxy
+ * paid 1.2-1.7x nginx's CPU per GB. So a large body is corked only while at most {@link #LARGE_BODIES} large bodies
+ * (corked or not) are under way through this listener.
  *
  * <p>Only on Netty's native epoll transport ({@code EpollSocketChannel}); elsewhere (NIO) nothing is done and the head
  * leaves on its own as before. Several bodies under way on one connection (pipelined) share one cork, lifted when the
  * last of them was written or failed, so nothing stays corked behind them.
  *
- * <p>Threads: the bounds are immutable; a connection's cork is a channel attribute read and written on that connection's
+ * <p>Threads: the bounds are immutable; the count of large bodies under way is shared by the listener's event loops
+ * (atomic); a connection's cork is a channel attribute read and written on that connection's
  * event loop only.
  */
 public final class HitCork {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HitCork.class);
   private static final AttributeKey<Cork> CORK = AttributeKey.valueOf("zcproxy.hit-cork");
 
+  /** Most large bodies under way at once (through one listener) for a large body to be corked. */
+  public static final int LARGE_BODIES = 32;
+
   private final long belowBytes;
   private final long fromBytes;
+  private final int largeBodies;
+  private final AtomicInteger largeUnderWay = new AtomicInteger();
 
   /**
    * @param belowBytes bodies shorter than this are corked with their head; 0 = never
    * @param fromBytes bodies of this size and more are corked with their head; 0 = never
    */
   public HitCork(long belowBytes, long fromBytes) {
-    if (belowBytes < 0 || fromBytes < 0) {
-      throw new IllegalArgumentException("belowBytes " + belowBytes + ", fromBytes " + fromBytes);
+    this(belowBytes, fromBytes, LARGE_BODIES);
+  }
+
+  /** @param largeBodies a large body is corked while at most this many (itself included) are under way */
+  HitCork(long belowBytes, long fromBytes, int largeBodies) {
+    if (belowBytes < 0 || fromBytes < 0 || largeBodies < 1) {
+      throw new IllegalArgumentException("belowBytes " + belowBytes + ", fromBytes " + fromBytes + ", largeBodies "
+          + largeBodies);
     }
     this.belowBytes = belowBytes;
     this.fromBytes = fromBytes;
+    this.largeBodies = largeBodies;
   }
 
   /** Whether any hit may be corked. */
@@ -69,13 +87,13 @@ public final class HitCork {
   /** {@link #install(HttpConnection)} for a channel. */
   void install(Channel ch) {
     if (enabled() && ch instanceof EpollSocketChannel) {
-      ch.attr(CORK).set(new Cork(belowBytes, fromBytes));
+      ch.attr(CORK).set(new Cork(this));
     }
   }
 
   /**
    * Corks {@code ch} for a file hit whose body of {@code length} bytes completes {@code written}, when the connection
-   * was {@link #install installed} and the body is short or long enough; lifts the cork when {@code written} completes (written
+   * was {@link #install installed} and the body is short enough, or long enough while few large bodies are under way; lifts the cork when {@code written} completes (written
    * or failed) and no other corked body is under way. On {@code ch}'s event loop, before the head is written.
    *
    * @return whether the connection is corked for this body
@@ -85,21 +103,27 @@ public final class HitCork {
     return cork != null && cork.cork((EpollSocketChannel) ch, length, written);
   }
 
-  /** A connection's cork: its bounds and how many bodies under way hold it. Its event loop's only. */
+  /** A connection's cork: its listener's bounds and how many bodies under way hold it. Its event loop's only. */
   private static final class Cork {
-    final long below;
-    final long from;
+    final HitCork bounds;
     int bodies;
 
-    Cork(long below, long from) {
-      this.below = below;
-      this.from = from;
+    Cork(HitCork bounds) {
+      this.bounds = bounds;
     }
 
     boolean cork(EpollSocketChannel ch, long length, ChannelFuture written) {
-      boolean corks = length < below || (from > 0 && length >= from);
-      if (!corks || !ch.isActive()) {
+      boolean large = bounds.fromBytes > 0 && length >= bounds.fromBytes;
+      if (!(length < bounds.belowBytes || large) || !ch.isActive()) {
         return false;
+      }
+      if (large) { // counted corked or not: how many large bodies share the client's reading, not how many we cork
+        AtomicInteger underWay = bounds.largeUnderWay;
+        int n = underWay.incrementAndGet();
+        written.addListener(f -> underWay.decrementAndGet());
+        if (n > bounds.largeBodies) {
+          return false;
+        }
       }
       if (bodies == 0) {
         try {

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * An accepted loopback connection corked for a short or a long file hit and uncorked when its last corked body was
- * written or failed (epoll); left alone for a body between the bounds, when not installed, and on NIO, which has no
+ * written or failed (epoll), a long one only while few long bodies are under way; left alone for a body between the bounds, when not installed, and on NIO, which has no
  * TCP_CORK (the fallback).
  */
 class HitCorkTest {
@@ -110,6 +110,39 @@ class HitCorkTest {
   }
 
   @Test
+  void aLargeBodyIsCorkedOnlyWhileAtMostTheBoundOfLargeBodiesAreUnderWay() throws Exception {
+    Channel a = accept(true);
+    Channel b = loopback.accept();
+    Channel c = loopback.accept();
+    HitCork cork = new HitCork(0, FROM, 2);
+    for (Channel ch : new Channel[] {a, b, c}) {
+      on(ch, () -> {
+        cork.install(ch);
+        return null;
+      });
+    }
+    ChannelPromise first = on(a, a::newPromise);
+    ChannelPromise second = on(b, b::newPromise);
+    ChannelPromise third = on(c, c::newPromise);
+    assertThat(on(a, () -> HitCork.around(a, FROM, first))).isTrue();
+    assertThat(on(b, () -> HitCork.around(b, FROM, second))).isTrue();
+    assertThat(on(c, () -> HitCork.around(c, FROM, third))).as("a third large body under way").isFalse();
+    assertThat(corked(c)).isFalse();
+    ChannelPromise small = on(c, c::newPromise);
+    assertThat(on(c, () -> HitCork.around(c, FROM - 1, small))).as("not large: not counted, not corked").isFalse();
+    on(a, first::setSuccess);
+    on(c, third::setSuccess); // both done: one large body (b's) still under way
+    assertThat(corked(a)).isFalse();
+    ChannelPromise fourth = on(c, c::newPromise);
+    assertThat(on(c, () -> HitCork.around(c, FROM, fourth))).as("two under way again").isTrue();
+    assertThat(corked(c)).isTrue();
+    on(c, () -> fourth.setFailure(new IOException("reset")));
+    on(b, second::setSuccess);
+    assertThat(corked(b)).isFalse();
+    assertThat(corked(c)).isFalse();
+  }
+
+  @Test
   void aConnectionNotInstalledOrInstalledWhileOffIsLeftAlone() throws Exception {
     Channel ch = accept(true);
     ChannelPromise p = on(ch, ch::newPromise);
@@ -149,5 +182,6 @@ class HitCorkTest {
   void aNegativeBoundIsRefused() {
     assertThatIllegalArgumentException().isThrownBy(() -> new HitCork(-1, 0));
     assertThatIllegalArgumentException().isThrownBy(() -> new HitCork(0, -1));
+    assertThatIllegalArgumentException().isThrownBy(() -> new HitCork(0, FROM, 0));
   }
 }

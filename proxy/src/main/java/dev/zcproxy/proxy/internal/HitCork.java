@@ -93,8 +93,8 @@ public final class HitCork {
 
   /**
    * Corks {@code ch} for a file hit whose body of {@code length} bytes completes {@code written}, when the connection
-   * was {@link #install installed} and the body is short enough, or long enough while few large bodies are under way; lifts the cork when {@code written} completes (written
-   * or failed) and no other corked body is under way. On {@code ch}'s event loop, before the head is written.
+   * was {@link #install installed} and the body is short enough, or long enough while few large bodies are under way;
+   * lifts the cork when {@code written} completes (written or failed) and no other corked body is under way. On {@code ch}'s event loop, before the head is written.
    *
    * @return whether the connection is corked for this body
    */

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * An accepted loopback connection corked for a short or a long file hit and uncorked when its last corked body was
- * written or failed (epoll), a long one only while few long bodies are under way; left alone for a body between the bounds, when not installed, and on NIO, which has no
- * TCP_CORK (the fallback).
+ * written or failed (epoll), a long one only while few long bodies are under way; left alone for a body between the
+ * bounds, when not installed, and on NIO, which has no TCP_CORK (the fallback).
  */
 class HitCorkTest {
   private static final long BELOW = 1 << 20;

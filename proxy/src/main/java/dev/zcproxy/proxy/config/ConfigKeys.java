@@ -412,7 +412,7 @@ final class ConfigKeys {
               .comment("""
                   As nginx's tcp_nopush, which stays set for a whole sendfile body: on loopback a 16 MiB hit is
                   limited by the client's receive window; corked, wrk's receive buffers autotuned 6-20x larger, it
-                  sent 0.6x the ACKs and spent 0.75x the CPU per GB, and read 1.2-1.3x the bytes. A large
+                  sent 0.6-0.75x the ACKs, spent 0.75-0.86x the CPU per GB and read 1.14-1.3x the bytes. A large
                   body is corked only while at most 32 large bodies are under way through the listener: at 128
                   connections the cork moved no more bytes and cost 1.2-1.7x nginx's CPU per GB. Costs two
                   setsockopt per corked hit (loadtest/results/LARGE-2026-12-03g.md).""")),

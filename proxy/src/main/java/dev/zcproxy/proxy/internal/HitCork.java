@@ -23,10 +23,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Bodies of {@code fromBytes} and more are corked too, for the whole body (on by default, 4 MiB), as nginx keeps
  * {@code tcp_nopush} for a whole sendfile body: on loopback a 16 MiB body is limited by the client's receive window, and
- * corked, the client's (wrk's) receive buffers autotuned 6-20x larger, it sent 0.6x the ACKs per GB and spent 0.75x the
- * CPU, and read 1.2-1.3x the bytes (loadtest/results/LARGE-2026-12-03g.md; why the kernel grows them more is not known).
+ * corked, the client's (wrk's) receive buffers autotuned 6-20x larger, it sent 0.6-0.75x the ACKs per GB, spent
+ * 0.75-0.86x the CPU and read 1.14-1.3x the bytes (loadtest/results/LARGE-2026-12-03g.md; why the kernel grows them more is not known).
  * On loopback the cork also moves the receiver's TCP work into our {@code sendfile}: at 16 connections that is what lets
- * the client read more (1.2-1.3x the MB/s of 16 MiB hits), at 128 connections the client gained nothing and the proxy
+ * the client read more (1.14-1.3x the MB/s of 16 MiB hits), at 128 connections the client gained nothing and the proxy
  * paid 1.2-1.7x nginx's CPU per GB. So a large body is corked only while at most {@link #LARGE_BODIES} large bodies
  * (corked or not) are under way through this listener.
  *

@@ -341,7 +341,7 @@ public final class ProxyServer {
     ProxyConfig.Transfer t = config.transfer();
     LargeSendBuffers largeSendBuffers = new LargeSendBuffers(t.largeSendBufferBytes(), t.largeSendBufferFromBytes(),
         t.largeSendBufferConnections(), metrics::sendBufferRaised); // one per listener: its connections share the bound
-    HitCork hitCork = new HitCork(t.corkHitsBelowBytes());
+    HitCork hitCork = new HitCork(t.corkHitsBelowBytes(), t.corkHitsFromBytes());
     java.util.Map<Integer, List<HttpServer>> bySpec = new java.util.concurrent.ConcurrentHashMap<>();
     Future<String> deployed = vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
       @Override

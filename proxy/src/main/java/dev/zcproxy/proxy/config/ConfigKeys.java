@@ -406,7 +406,16 @@ final class ConfigKeys {
                   10-13 ACKs instead of 2 (loadtest/results/LARGE-2026-12-03.md). Off by default: on a quiet machine
                   corked 256 KiB hits moved 1.02-1.19x the MB/s but cost the proxy 1.3-1.8x the CPU per GB, and the
                   whole machine (client included) 0.98-1.12x (loadtest/results/QUIET-2026-12-03.md). Costs two
-                  setsockopt per corked hit; 1MiB corks the bodies that gain most.""")),
+                  setsockopt per corked hit; 1MiB corks the bodies that gain most."""),
+          key("cork-hits-from", "corkHitsFromBytes", SIZE,
+              "file hits with a body of this size or more are sent corked (TCP_CORK, epoll only) until the body was written: full segments only; 0 = never")
+              .comment("""
+                  As nginx's tcp_nopush, which stays set for a whole sendfile body: on loopback a 16 MiB hit is
+                  limited by the client's receive window; corked, wrk's receive buffers autotuned 6-20x larger, it
+                  sent 0.6-0.75x the ACKs, spent 0.75-0.86x the CPU per GB and read 1.14-1.3x the bytes. A large
+                  body is corked only while at most 32 large bodies are under way through the listener: at 128
+                  connections the cork moved no more bytes and cost 1.2-1.7x nginx's CPU per GB. Costs two
+                  setsockopt per corked hit (loadtest/results/LARGE-2026-12-03g.md).""")),
       section("admin",
           """
           Separate listener for health, stats and purge. Keep it off public interfaces.

@@ -693,15 +693,17 @@ public record ProxyConfig(
    * client connection's {@code SO_SNDBUF} to {@code largeSendBufferBytes} while it is written, on at most
    * {@code largeSendBufferConnections} connections at once; zero bytes or connections means never. A file hit whose
    * body is shorter than {@code corkHitsBelowBytes} is written with {@code TCP_CORK} set around its head and body (on
-   * epoll), so that the head leaves in the body's first segment; zero means never.
+   * epoll), so that the head leaves in the body's first segment; zero means never. So is one whose body is
+   * {@code corkHitsFromBytes} or more, for the whole body (full segments only); zero means never.
    */
   public record Transfer(
       boolean sendfile, boolean splice, long spliceMinBytes, boolean nativeTransport,
       boolean websocket, java.util.List<Integer> connectPorts, boolean frontHits,
-      int largeSendBufferBytes, long largeSendBufferFromBytes, int largeSendBufferConnections, long corkHitsBelowBytes) {
+      int largeSendBufferBytes, long largeSendBufferFromBytes, int largeSendBufferConnections, long corkHitsBelowBytes,
+      long corkHitsFromBytes) {
 
     static final Transfer DEFAULT = new Transfer(true, true, 512 * 1024, true, true, java.util.List.of(), true,
-        4 << 20, 4L << 20, 32, 0);
+        4 << 20, 4L << 20, 32, 0, 4L << 20);
 
     public Transfer {
       check(spliceMinBytes >= 0, "transfer.splice-min-size", spliceMinBytes, ">= 0");
@@ -710,6 +712,7 @@ public record ProxyConfig(
       check(largeSendBufferConnections >= 0, "transfer.large-send-buffer-connections", largeSendBufferConnections,
           ">= 0, 0 = off");
       check(corkHitsBelowBytes >= 0, "transfer.cork-hits-below", corkHitsBelowBytes, ">= 0, 0 = never");
+      check(corkHitsFromBytes >= 0, "transfer.cork-hits-from", corkHitsFromBytes, ">= 0, 0 = never");
       requireNonNull(connectPorts, "transfer.connect-ports");
       connectPorts = java.util.List.copyOf(connectPorts);
       for (int p : connectPorts) {
@@ -722,7 +725,7 @@ public record ProxyConfig(
         java.util.List<Integer> connectPorts, boolean frontHits) {
       this(sendfile, splice, spliceMinBytes, nativeTransport, websocket, connectPorts, frontHits,
           DEFAULT.largeSendBufferBytes, DEFAULT.largeSendBufferFromBytes, DEFAULT.largeSendBufferConnections,
-          DEFAULT.corkHitsBelowBytes);
+          DEFAULT.corkHitsBelowBytes, DEFAULT.corkHitsFromBytes);
     }
 
     /** The transfer settings with plain GET hits from RAM answered in front of Vert.x. */

@@ -6,43 +6,72 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.util.AttributeKey;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.impl.Http1xServerConnection;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Corks a client connection ({@code TCP_CORK}) while a file hit's head and body are written, so that the head leaves in
- * the body's first segment instead of a segment of its own, as nginx's {@code tcp_nopush} does.
+ * the body's first segment instead of a segment of its own and a large body leaves in full segments, as nginx's
+ * {@code tcp_nopush} does.
  *
  * <p>Why (loadtest/results/LARGE-2026-12-03.md): with the head alone in a segment, each 256 KiB hit made the client
  * send 10-13 ACKs and spend 0.22-0.27 ms of CPU; corked, 2 ACKs and 0.14-0.17 ms, and the proxy woke up less often.
- * The price is two {@code setsockopt} per hit. Bodies of {@code belowBytes} and more are not corked: at 1 MiB the
- * proxy then sent about twice as many segments per body and the A/B leaned against it. Off by default
+ * The price is two {@code setsockopt} per hit. Bodies of {@code belowBytes} and more (up to {@code fromBytes}) are not
+ * corked: at 1 MiB the proxy then sent about twice as many segments per body and the A/B leaned against it. Off by default
  * ({@code transfer.cork-hits-below: 0}): on a quiet machine the proxy spent 1.3-1.8x the CPU per GB on corked 256 KiB
  * hits and the machine as a whole saved nothing (loadtest/results/QUIET-2026-12-03.md). Hits under 1 MiB now send
  * the body's first bytes with the head without a cork ({@link HeadPrefix}, loadtest/results/LARGE-2026-12-03d.md).
+ *
+ * <p>Bodies of {@code fromBytes} and more are corked too, for the whole body (on by default, 4 MiB), as nginx keeps
+ * {@code tcp_nopush} for a whole sendfile body: on loopback a 16 MiB body is limited by the client's receive window, and
+ * corked, the client's (wrk's) receive buffers autotuned 6-20x larger, it sent 0.6-0.75x the ACKs per GB, spent
+ * 0.75-0.86x the CPU and read 1.14-1.3x the bytes (loadtest/results/LARGE-2026-12-03g.md; why the kernel grows them more is not known).
+ * On loopback the cork also moves the receiver's TCP work into our {@code sendfile}: at 16 connections that is what lets
+ * the client read more (1.14-1.3x the MB/s of 16 MiB hits), at 128 connections the client gained nothing and the proxy
+ * paid 1.2-1.7x nginx's CPU per GB. So a large body is corked only while at most {@link #LARGE_BODIES} large bodies
+ * (corked or not) are under way through this listener.
  *
  * <p>Only on Netty's native epoll transport ({@code EpollSocketChannel}); elsewhere (NIO) nothing is done and the head
  * leaves on its own as before. Several bodies under way on one connection (pipelined) share one cork, lifted when the
  * last of them was written or failed, so nothing stays corked behind them.
  *
- * <p>Threads: the bound is immutable; a connection's cork is a channel attribute read and written on that connection's
+ * <p>Threads: the bounds are immutable; the count of large bodies under way is shared by the listener's event loops
+ * (atomic); a connection's cork is a channel attribute read and written on that connection's
  * event loop only.
  */
 public final class HitCork {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HitCork.class);
   private static final AttributeKey<Cork> CORK = AttributeKey.valueOf("zcproxy.hit-cork");
 
-  private final long belowBytes;
+  /** Most large bodies under way at once (through one listener) for a large body to be corked. */
+  public static final int LARGE_BODIES = 32;
 
-  /** @param belowBytes bodies shorter than this are corked with their head; 0 = never */
-  public HitCork(long belowBytes) {
-    if (belowBytes < 0) {
-      throw new IllegalArgumentException("belowBytes " + belowBytes);
+  private final long belowBytes;
+  private final long fromBytes;
+  private final int largeBodies;
+  private final AtomicInteger largeUnderWay = new AtomicInteger();
+
+  /**
+   * @param belowBytes bodies shorter than this are corked with their head; 0 = never
+   * @param fromBytes bodies of this size and more are corked with their head; 0 = never
+   */
+  public HitCork(long belowBytes, long fromBytes) {
+    this(belowBytes, fromBytes, LARGE_BODIES);
+  }
+
+  /** @param largeBodies a large body is corked while at most this many (itself included) are under way */
+  HitCork(long belowBytes, long fromBytes, int largeBodies) {
+    if (belowBytes < 0 || fromBytes < 0 || largeBodies < 1) {
+      throw new IllegalArgumentException("belowBytes " + belowBytes + ", fromBytes " + fromBytes + ", largeBodies "
+          + largeBodies);
     }
     this.belowBytes = belowBytes;
+    this.fromBytes = fromBytes;
+    this.largeBodies = largeBodies;
   }
 
   /** Whether any hit may be corked. */
   public boolean enabled() {
-    return belowBytes > 0;
+    return belowBytes > 0 || fromBytes > 0;
   }
 
   /**
@@ -58,14 +87,14 @@ public final class HitCork {
   /** {@link #install(HttpConnection)} for a channel. */
   void install(Channel ch) {
     if (enabled() && ch instanceof EpollSocketChannel) {
-      ch.attr(CORK).set(new Cork(belowBytes));
+      ch.attr(CORK).set(new Cork(this));
     }
   }
 
   /**
    * Corks {@code ch} for a file hit whose body of {@code length} bytes completes {@code written}, when the connection
-   * was {@link #install installed} and the body is short enough; lifts the cork when {@code written} completes (written
-   * or failed) and no other corked body is under way. On {@code ch}'s event loop, before the head is written.
+   * was {@link #install installed} and the body is short enough, or long enough while few large bodies are under way;
+   * lifts the cork when {@code written} completes (written or failed) and no other corked body is under way. On {@code ch}'s event loop, before the head is written.
    *
    * @return whether the connection is corked for this body
    */
@@ -74,18 +103,27 @@ public final class HitCork {
     return cork != null && cork.cork((EpollSocketChannel) ch, length, written);
   }
 
-  /** A connection's cork: its bound and how many bodies under way hold it. Its event loop's only. */
+  /** A connection's cork: its listener's bounds and how many bodies under way hold it. Its event loop's only. */
   private static final class Cork {
-    final long below;
+    final HitCork bounds;
     int bodies;
 
-    Cork(long below) {
-      this.below = below;
+    Cork(HitCork bounds) {
+      this.bounds = bounds;
     }
 
     boolean cork(EpollSocketChannel ch, long length, ChannelFuture written) {
-      if (length >= below || !ch.isActive()) {
+      boolean large = bounds.fromBytes > 0 && length >= bounds.fromBytes;
+      if (!(length < bounds.belowBytes || large) || !ch.isActive()) {
         return false;
+      }
+      if (large) { // counted corked or not: how many large bodies share the client's reading, not how many we cork
+        AtomicInteger underWay = bounds.largeUnderWay;
+        int n = underWay.incrementAndGet();
+        written.addListener(f -> underWay.decrementAndGet());
+        if (n > bounds.largeBodies) {
+          return false;
+        }
       }
       if (bodies == 0) {
         try {

@@ -12,11 +12,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * An accepted loopback connection corked for a short file hit and uncorked when its last corked body was written or
- * failed (epoll); left alone for a long body, when not installed, and on NIO, which has no TCP_CORK (the fallback).
+ * An accepted loopback connection corked for a short or a long file hit and uncorked when its last corked body was
+ * written or failed (epoll), a long one only while few long bodies are under way; left alone for a body between the
+ * bounds, when not installed, and on NIO, which has no TCP_CORK (the fallback).
  */
 class HitCorkTest {
   private static final long BELOW = 1 << 20;
+  private static final long FROM = 4 << 20;
 
   private LoopbackChannels loopback;
 
@@ -44,7 +46,7 @@ class HitCorkTest {
   @Test
   void aShortHitCorksTheConnectionUntilItsLastCorkedBodyWasWrittenOrFailed() throws Exception {
     Channel ch = accept(true);
-    HitCork cork = new HitCork(BELOW);
+    HitCork cork = new HitCork(BELOW, 0);
     on(ch, () -> {
       cork.install(ch);
       return null;
@@ -71,7 +73,7 @@ class HitCorkTest {
   @Test
   void aBodyOfTheBoundOrMoreIsNotCorked() throws Exception {
     Channel ch = accept(true);
-    HitCork cork = new HitCork(BELOW);
+    HitCork cork = new HitCork(BELOW, 0);
     on(ch, () -> {
       cork.install(ch);
       return null;
@@ -82,11 +84,70 @@ class HitCorkTest {
   }
 
   @Test
+  void aBodyOfTheFromBoundOrMoreIsCorkedUntilItWasWrittenAndOneBetweenTheBoundsIsNot() throws Exception {
+    Channel ch = accept(true);
+    HitCork cork = new HitCork(BELOW, FROM);
+    assertThat(new HitCork(0, FROM).enabled()).isTrue();
+    on(ch, () -> {
+      cork.install(ch);
+      return null;
+    });
+    ChannelPromise between = on(ch, ch::newPromise);
+    assertThat(on(ch, () -> HitCork.around(ch, BELOW, between))).isFalse();
+    assertThat(on(ch, () -> HitCork.around(ch, FROM - 1, between))).isFalse();
+    assertThat(corked(ch)).isFalse();
+
+    ChannelPromise large = on(ch, ch::newPromise);
+    assertThat(on(ch, () -> HitCork.around(ch, FROM, large))).isTrue();
+    assertThat(corked(ch)).as("while the large body is written").isTrue();
+    on(ch, large::setSuccess);
+    assertThat(corked(ch)).as("after it").isFalse();
+
+    ChannelPromise failed = on(ch, ch::newPromise);
+    assertThat(on(ch, () -> HitCork.around(ch, 100L << 20, failed))).isTrue();
+    on(ch, () -> failed.setFailure(new IOException("reset")));
+    assertThat(corked(ch)).as("after a failed large body").isFalse();
+  }
+
+  @Test
+  void aLargeBodyIsCorkedOnlyWhileAtMostTheBoundOfLargeBodiesAreUnderWay() throws Exception {
+    Channel a = accept(true);
+    Channel b = loopback.accept();
+    Channel c = loopback.accept();
+    HitCork cork = new HitCork(0, FROM, 2);
+    for (Channel ch : new Channel[] {a, b, c}) {
+      on(ch, () -> {
+        cork.install(ch);
+        return null;
+      });
+    }
+    ChannelPromise first = on(a, a::newPromise);
+    ChannelPromise second = on(b, b::newPromise);
+    ChannelPromise third = on(c, c::newPromise);
+    assertThat(on(a, () -> HitCork.around(a, FROM, first))).isTrue();
+    assertThat(on(b, () -> HitCork.around(b, FROM, second))).isTrue();
+    assertThat(on(c, () -> HitCork.around(c, FROM, third))).as("a third large body under way").isFalse();
+    assertThat(corked(c)).isFalse();
+    ChannelPromise small = on(c, c::newPromise);
+    assertThat(on(c, () -> HitCork.around(c, FROM - 1, small))).as("not large: not counted, not corked").isFalse();
+    on(a, first::setSuccess);
+    on(c, third::setSuccess); // both done: one large body (b's) still under way
+    assertThat(corked(a)).isFalse();
+    ChannelPromise fourth = on(c, c::newPromise);
+    assertThat(on(c, () -> HitCork.around(c, FROM, fourth))).as("two under way again").isTrue();
+    assertThat(corked(c)).isTrue();
+    on(c, () -> fourth.setFailure(new IOException("reset")));
+    on(b, second::setSuccess);
+    assertThat(corked(b)).isFalse();
+    assertThat(corked(c)).isFalse();
+  }
+
+  @Test
   void aConnectionNotInstalledOrInstalledWhileOffIsLeftAlone() throws Exception {
     Channel ch = accept(true);
     ChannelPromise p = on(ch, ch::newPromise);
     assertThat(on(ch, () -> HitCork.around(ch, 1, p))).as("not installed").isFalse();
-    HitCork off = new HitCork(0);
+    HitCork off = new HitCork(0, 0);
     assertThat(off.enabled()).isFalse();
     on(ch, () -> {
       off.install(ch);
@@ -99,7 +160,7 @@ class HitCorkTest {
   @Test
   void onNioNothingIsCorkedAndTheBodyGoesAsBefore() throws Exception {
     Channel ch = accept(false);
-    HitCork cork = new HitCork(BELOW);
+    HitCork cork = new HitCork(BELOW, 0);
     on(ch, () -> {
       cork.install(ch);
       return null;
@@ -107,10 +168,20 @@ class HitCorkTest {
     ChannelPromise p = on(ch, ch::newPromise);
     assertThat(on(ch, () -> HitCork.around(ch, 256 << 10, p))).isFalse();
     on(ch, p::setSuccess); // no listener to run, nothing thrown
+    HitCork large = new HitCork(0, FROM);
+    on(ch, () -> {
+      large.install(ch);
+      return null;
+    });
+    ChannelPromise q = on(ch, ch::newPromise);
+    assertThat(on(ch, () -> HitCork.around(ch, FROM, q))).isFalse();
+    on(ch, q::setSuccess);
   }
 
   @Test
   void aNegativeBoundIsRefused() {
-    assertThatIllegalArgumentException().isThrownBy(() -> new HitCork(-1));
+    assertThatIllegalArgumentException().isThrownBy(() -> new HitCork(-1, 0));
+    assertThatIllegalArgumentException().isThrownBy(() -> new HitCork(0, -1));
+    assertThatIllegalArgumentException().isThrownBy(() -> new HitCork(0, FROM, 0));
   }
 }

@@ -154,6 +154,33 @@ class LargeBodyIT extends OriginAndProxy {
     assertThat(origin.requests("/hit")).isEqualTo(1);
   }
 
+  @ParameterizedTest(name = "cork-hits-from={0}")
+  @ValueSource(strings = {"default", "0B"})
+  void corkedForTheWholeBodyOrNotLargeHitsGoWholeToPipelinedAndSlowClients(String key) throws Exception {
+    // by default (cork-hits-from 4 MiB) an 8 MiB hit is corked from its head to its body's last byte, and the cork is
+    // lifted after each body (or the next response on the connection would wait behind its last partial segment)
+    proxy = key.equals("default")
+        ? ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout")
+        : ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout", "transfer.cork-hits-from: " + key);
+    Socket fill = raw.connect();
+    send(fill, "GET /hit HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    assertThat(read(fill).body()).isEqualTo(BODY);
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    Socket pipelined = raw.connect();
+    send(pipelined, ("GET /hit HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n").repeat(2));
+    for (int i = 0; i < 2; i++) {
+      Response r = read(pipelined);
+      assertThat(r.field("x-cache")).isEqualTo("HIT");
+      assertThat(r.body()).as("pipelined hit %d", i).isEqualTo(BODY);
+    }
+    Socket slow = slowClient();
+    send(slow, "GET /hit HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    assertThat(readSlowly(slow).body()).as("slow hit").isEqualTo(BODY);
+    assertThat(FastHitIT.drain(lines, 4).subList(1, 4))
+        .allSatisfy(l -> assertThat(l).contains("\" 200 " + SIZE + " ").contains(" HIT sendfile complete"));
+    assertThat(origin.requests("/hit")).isEqualTo(1);
+  }
+
   @ParameterizedTest(name = "zero-copy={0}")
   @ValueSource(booleans = {true, false})
   void aSlowClientGetsALargePassWholeByEitherPathAndTheBytesAreCountedOnce(boolean zeroCopy) throws Exception {

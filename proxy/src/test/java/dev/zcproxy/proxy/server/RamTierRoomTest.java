@@ -29,11 +29,16 @@ class RamTierRoomTest {
 
   @Test
   void hitsDuringReadsSeeTheRoomTheReadsWillTake() throws Exception {
-    DiskStore store = store();
+    DiskStore store = DiskStore.open(new StoreConfig(dir, 1L << 30, false), Runnable::run, () -> 1_700_000_000_000L,
+        m -> Long.MAX_VALUE);
     int size = 4096;
     List<EntryMeta> metas = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
-      metas.add(stored(store, "http://o/k" + i, size));
+      EntryMeta meta = new EntryMeta("http://o/k" + i, "", 200, Headers.of("Cache-Control", "max-age=60"),
+          1_700_000_000_000L - 5, 1_700_000_000_000L, 0, 0);
+      EntryWriter w = store.newWriter(meta, size);
+      w.write(ByteBuffer.wrap(new byte[size]));
+      metas.add(w.commit().join());
     }
     List<Runnable> reads = new ArrayList<>(); // the I/O pool, held: every hit comes while the reads are pending
     AtomicInteger loaded = new AtomicInteger();
@@ -42,7 +47,11 @@ class RamTierRoomTest {
         loaded::incrementAndGet, () -> { }, () -> { });
 
     for (EntryMeta m : metas) {
-      hit(store, tier, m);
+      OpenEntry open = store.openNow(m);
+      if (open == null) {
+        open = store.open(m).join();
+      }
+      tier.load(open, open.meta().bodyOffset(), open.meta().bodyLength());
     }
     assertThat(reads).as("reads started by ten hits on a tier with room for two").hasSize(2);
     reads.forEach(Runnable::run);
@@ -59,7 +68,8 @@ class RamTierRoomTest {
    */
   @Test
   void afterAnEvictionAReadIntoTheRoomItLeftWaitsForThePolicy() throws Exception {
-    DiskStore store = store();
+    DiskStore store = DiskStore.open(new StoreConfig(dir, 1L << 30, false), Runnable::run, () -> 1_700_000_000_000L,
+        m -> Long.MAX_VALUE);
     int size = 4096;
     EntryMeta[] metas = new EntryMeta[3];
     for (int i = 0; i < metas.length; i++) {
@@ -108,7 +118,8 @@ class RamTierRoomTest {
    */
   @Test
   void checksAfterAHitsLookupDoNotCountAsReads() throws Exception {
-    DiskStore store = store();
+    DiskStore store = DiskStore.open(new StoreConfig(dir, 1L << 30, false), Runnable::run, () -> 1_700_000_000_000L,
+        m -> Long.MAX_VALUE);
     int size = 4096;
     EntryMeta a = stored(store, "http://o/a", size);
     EntryMeta b = stored(store, "http://o/b", size);
@@ -129,12 +140,6 @@ class RamTierRoomTest {
     assertThat(tier.kept(ga)).isNotNull(); // a hit's lookup: a recorded read
     assertThat(tier.coldest()).isEqualTo(gb);
     store.close();
-  }
-
-  /** A store whose I/O runs on the caller. */
-  private DiskStore store() {
-    return DiskStore.open(new StoreConfig(dir, 1L << 30, false), Runnable::run, () -> 1_700_000_000_000L,
-        m -> Long.MAX_VALUE);
   }
 
   private static EntryMeta stored(DiskStore store, String key, int size) throws Exception {

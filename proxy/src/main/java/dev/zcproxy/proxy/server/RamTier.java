@@ -107,14 +107,9 @@ final class RamTier {
     return config.admits(length);
   }
 
-  /**
-   * The kept body of the file with this generation, or {@code null}, without telling the eviction policy of a read: a
-   * check made after the hit's lookup, which told it ({@link #kept}). Each recorded read counts in W-TinyLFU's frequency
-   * sketch; a file hit recorded three or four (lookup, this check, {@link #load}) against a RAM hit's one made the keys
-   * not kept look three times as frequent as those kept, and the policy swapped them in and out.
-   */
+  /** The kept body of the file with this generation, or {@code null}. */
   byte[] get(long generation) {
-    return bodies.policy().getIfPresentQuietly(generation) instanceof Kept k ? k.body : null;
+    return bodies.getIfPresent(generation) instanceof Kept k ? k.body : null;
   }
 
   /** The kept body of the file with this generation and the response head encoded for it, or {@code null}. */
@@ -176,8 +171,7 @@ final class RamTier {
   void load(OpenEntry open, long offset, long length) {
     long generation = open.generation();
     Object present;
-    // quietly: the hit's lookup told the policy of it already (see get)
-    if (!admits(length) || (present = bodies.policy().getIfPresentQuietly(generation)) instanceof Kept) {
+    if (!admits(length) || (present = bodies.getIfPresent(generation)) instanceof Kept) {
       open.close();
       return;
     }
@@ -303,12 +297,6 @@ final class RamTier {
     if (bodies.asMap().remove(generation) != null) {
       full = false; // room the policy did not make: file hits may read into it again
     }
-  }
-
-  /** The generation the policy would evict first now, or -1 when nothing is kept (its order: tests). */
-  long coldest() {
-    bodies.cleanUp();
-    return eviction.coldest(1).keySet().stream().findFirst().orElse(-1L);
   }
 
   /** The number of bodies kept now. */

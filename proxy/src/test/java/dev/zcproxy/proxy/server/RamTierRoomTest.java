@@ -111,37 +111,6 @@ class RamTierRoomTest {
     store.close();
   }
 
-  /**
-   * A file hit tells the policy of one read, its lookup's, as a RAM hit does: the checks after it (is the body in RAM
-   * meanwhile? is it kept already?) are quiet. Each used to count as a read, so a key served from its file looked three
-   * to four times as frequent to W-TinyLFU as a key kept, and the policy swapped the two kinds in and out.
-   */
-  @Test
-  void checksAfterAHitsLookupDoNotCountAsReads() throws Exception {
-    DiskStore store = DiskStore.open(new StoreConfig(dir, 1L << 30, false), Runnable::run, () -> 1_700_000_000_000L,
-        m -> Long.MAX_VALUE);
-    int size = 4096;
-    EntryMeta a = stored(store, "http://o/a", size);
-    EntryMeta b = stored(store, "http://o/b", size);
-    List<Runnable> reads = new ArrayList<>();
-    // room for the two (body + 96 + 512 each), so full that the policy records reads (Caffeine skips them below half)
-    RamTier tier = new RamTier(new ProxyConfig.Ram(2 * (size + 96 + 512) + 100, 16 << 10), reads::add, () -> { },
-        () -> { }, () -> { });
-    long ga = hit(store, tier, a);
-    long gb = hit(store, tier, b);
-    reads.forEach(Runnable::run);
-    assertThat(tier.coldest()).as("a, kept first, is the first to go").isEqualTo(ga);
-    for (int i = 0; i < 5; i++) {
-      assertThat(tier.get(ga)).isNotNull(); // the file paths' check: is it in RAM meanwhile?
-      hit(store, tier, a); // a file hit's end: kept already, nothing read
-    }
-    assertThat(reads).hasSize(2);
-    assertThat(tier.coldest()).as("no read of a was recorded").isEqualTo(ga);
-    assertThat(tier.kept(ga)).isNotNull(); // a hit's lookup: a recorded read
-    assertThat(tier.coldest()).isEqualTo(gb);
-    store.close();
-  }
-
   private static EntryMeta stored(DiskStore store, String key, int size) throws Exception {
     EntryMeta meta = new EntryMeta(key, "", 200, Headers.of("Cache-Control", "max-age=60"), 1_700_000_000_000L - 5,
         1_700_000_000_000L, 0, 0);

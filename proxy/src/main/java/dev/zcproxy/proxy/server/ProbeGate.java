@@ -15,13 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * for a change: when the epoch read bodies into the full tier and the share did not rise by {@value #MARGIN_PERCENT}
  * points, it lets only 1 in 2^{@value #MAX_SHIFT} file hits probe; a rise of as much doubles that share (step by step:
  * closing the gate itself raises the share a little, as fewer probes hold the bodies' places), and a fall of as much
- * in two epochs running (the traffic changed) lets every file hit probe again. An epoch without such reads keeps it.
- *
- * <p>Why two: an epoch's share scatters by about half a point, so a share taken low by chance saw a "fall" every few
- * seconds under uniform keys; each one opened the gate to every file hit for an epoch, and the probes of that epoch,
- * kept by the policy, were read in at their next hit and evicted again (10,000 4 KiB keys on a 16 MiB tier: ~1,400
- * probes turned away and ~300 bodies read and evicted a second with the gate said to be at 1 in 64,
- * loadtest/results/DISKHIT-2026-12-03g.md). A new hot set lowers the share for as long as it lasts.
+ * (the traffic changed) lets every file hit probe again. An epoch without such reads keeps it.
  *
  * <p>Thread-safe: the counts are atomic (one add per lookup); an epoch's end changes the figures under this object's
  * lock, once an epoch; the share is a volatile read.
@@ -44,8 +38,6 @@ final class ProbeGate {
   private int reference = -1;
   /** File hits probe 1 in 2^shift (0: all). */
   private volatile int shift;
-  /** Whether the last epoch's share fell by the margin (under the lock): a second such epoch opens the gate. */
-  private boolean fell;
 
   /** A lookup answered from RAM. */
   void ramHit() {
@@ -86,20 +78,15 @@ final class ProbeGate {
     int read = reads.getAndSet(0);
     int margin = MARGIN_PERCENT * 100;
     int s = shift;
-    boolean fall = reference >= 0 && share <= reference - margin;
-    if (reference < 0 || fall && fell) {
-      s = 0; // fewer RAM hits two epochs running: the traffic changed, let the policy weigh newcomers again
+    if (reference < 0 || share <= reference - margin) {
+      s = 0; // fewer RAM hits: the traffic changed, let the policy weigh newcomers again
       reference = share;
-      fall = false;
-    } else if (fall) {
-      // one epoch's fall: noise as often as not; the next epoch says
     } else if (share >= reference + margin) {
       s = Math.max(0, s - 1);
       reference = share;
     } else if (read > 0) {
       s = MAX_SHIFT; // bodies read in bought no RAM hits: at once, as a cell of uniform keys lasts seconds
     }
-    fell = fall;
     shift = s;
   }
 }

@@ -61,12 +61,6 @@ final class RamTier {
   private final java.util.concurrent.atomic.AtomicLong pending = new java.util.concurrent.atomic.AtomicLong();
   /** Whether a full tier's file hits may probe: closes while reads into the full tier buy no RAM hits. */
   private final ProbeGate gate = new ProbeGate();
-  /**
-   * Whether the policy evicted since a body was last {@link #drop dropped}: the tier is full, and the room an eviction
-   * leaves (a body with its head weighs more than a probe or a body read without one) is not room for a read of
-   * {@link #reserve}: only a probe the policy kept is read in then.
-   */
-  private volatile boolean full;
 
   /**
    * @param loaded called after each body was read in (a metric)
@@ -86,7 +80,6 @@ final class RamTier {
         .weigher((Long gen, Object v) -> weight(v))
         .evictionListener((Long gen, Object v, RemovalCause cause) -> {
           if (cause == RemovalCause.SIZE) {
-            full = true;
             (v instanceof Kept ? this.evicted : this.turnedAway).run(); // a probe turned away cost no read
           }
         })
@@ -269,16 +262,9 @@ final class RamTier {
    * Holds the place of a body of {@code length} bytes about to be read in, if it fits beside the bodies kept and those
    * being read: without it every file hit during a read saw the same room and read a body of its own, and the tier,
    * overfilled, evicted as many again (a full tier turning over through its room: 10,000 4 KiB keys at c128, ~750
-   * loads and evictions a second). Never once the policy evicted ({@link #full}): each eviction left a few hundred bytes
-   * of room (a body kept with its head makes way for a probe without one), and at 10,000 4 KiB keys the reads into that
-   * room, each evicted again seconds later, were ~780 a second: 4 KiB bodies promoted into the old generation and a
-   * full collection of 50-110 ms every 2-6 s, the keys cells' 46 ms p99 (loadtest/results/DISKHIT-2026-12-03g.md).
-   * True when held: {@link #release} it after the read.
+   * loads and evictions a second). True when held: {@link #release} it after the read.
    */
   private boolean reserve(long length) {
-    if (full) {
-      return false;
-    }
     long need = length + OVERHEAD + HEAD_ESTIMATE;
     long held = pending.addAndGet(need);
     if (eviction.weightedSize().orElse(0) + held <= config.sizeBytes()) {
@@ -294,9 +280,7 @@ final class RamTier {
 
   /** Forgets the body of the file with this generation (it left the index). */
   void drop(long generation) {
-    if (bodies.asMap().remove(generation) != null) {
-      full = false; // room the policy did not make: file hits may read into it again
-    }
+    bodies.invalidate(generation);
   }
 
   /** The number of bodies kept now. */

@@ -51,7 +51,7 @@ sizes=$(for c in $CELLS; do IFS=: read -r _ s _ <<<"$c"; echo "$s"; done | sort 
 start_origin "${V_base_JAR:-$ROOT/proxy/target/zcproxy.jar}" "127.0.0.1:$ORIGIN_PORT" "$WORK/data" "$(nproc)" "$sizes" \
   "$WORK/origin.log" || die "origin did not start"
 TICKS=$(getconf CLK_TCK)
-printf 'round\tvariant\tscenario\tsize\tconns\trequests\tbytes\tduration_s\tcpu_s\torigin_reqs\tmachine_cpu_s\tpeak_rss_mb\n' >"$OUT"
+printf 'round\tvariant\tscenario\tsize\tconns\trequests\tbytes\tduration_s\tcpu_s\torigin_reqs\tmachine_cpu_s\tpeak_rss_mb\tp99_ms\n' >"$OUT"
 # busy_ticks: the whole machine's busy CPU ticks (wrk, origin and proxy together, softirq included): on loopback
 # some of a sender's work runs in the receiver's context and the other way round, so a knob that moves work
 # between them shows in the proxy's own CPU but not here
@@ -102,8 +102,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
       c1=$(cpu_ticks "$PROXY_PID") o1=$(origin_total "127.0.0.1:$ORIGIN_PORT") m1=$(busy_ticks)
       awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" -v o="$((${o1:-0} - ${o0:-0}))" -v m="$((m1 - m0))" -v hwm="$(hwm_kb "$PROXY_PID")" '
         BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); x[p[1]] = p[2] }
-          printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%.2f\t%.0f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
-            x["duration_us"] / 1e6, cpu / hz, o, m / hz, hwm / 1024 }' | tee -a "$OUT" >&2
+          printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%.2f\t%.0f\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
+            x["duration_us"] / 1e6, cpu / hz, o, m / hz, hwm / 1024, x["p99_us"] / 1000 }' | tee -a "$OUT" >&2
       if [[ -n ${METRICS_OUT:-} ]]; then # the RAM tier's and the response modes' counters, cumulative, after each cell
         curl -s --max-time 5 "http://127.0.0.1:$ZCPROXY_ADMIN_PORT/metrics" |
           grep -E '^zcproxy_(responses_total\{mode=|ram_)' | grep -v ' 0\.0$' | sed "s/^/$round $v $sc:$size:$conns /" >>"$METRICS_OUT" || true
@@ -130,18 +130,20 @@ awk -F'\t' -v first="${VARIANTS%% *}" '
     if ($7 > 0) { gb[k, $2] = gb[k, $2] " " $9 / ($7 / 1e9); if (NF >= 11) mgb[k, $2] = mgb[k, $2] " " $11 / ($7 / 1e9) }
     if ($6 > 0) { rps[k, $2] = rps[k, $2] " " $6 / $8; c10k[k, $2] = c10k[k, $2] " " $9 / $6 * 10000; opr[k, $2] = opr[k, $2] " " $10 / $6 }
     if ($10 > 0) cpm[k, $2] = cpm[k, $2] " " $9 / $10 * 1000
-    if (NF >= 12 && $12 > 0) rss[k, $2] = rss[k, $2] " " $12 }
+    if (NF >= 12 && $12 > 0) rss[k, $2] = rss[k, $2] " " $12
+    if (NF >= 13 && $13 > 0) p99[k, $2] = p99[k, $2] " " $13 }
   END {
-    printf "| cell | variant | MB/s | vs %s | CPU s/GB | vs %s | all CPU s/GB | req/s | CPU s/10k req | origin req/req | CPU ms/origin req | peak RSS MB (max) |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n", first, first
+    printf "| cell | variant | MB/s | vs %s | CPU s/GB | vs %s | all CPU s/GB | req/s | CPU s/10k req | origin req/req | CPU ms/origin req | peak RSS MB (max) | p99 ms |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n", first, first
     for (c = 1; c <= nc; c++) {
       k = cells[c]; bm = median(mbs[k, first]); bg = median(gb[k, first])
       for (i = 1; i <= nv; i++) {
         v = vl[i]; if (!((k, v) in mbs)) continue
         m = median(mbs[k, v]); g = median(gb[k, v])
-        printf "| %s | %s | %.0f | %s | %.3f | %s | %s | %.0f | %.3f | %.3f | %s | %s |\n", k, v, m, (bm > 0 ? sprintf("%.2fx", m / bm) : "-"), g,
+        printf "| %s | %s | %.0f | %s | %.3f | %s | %s | %.0f | %.3f | %.3f | %s | %s | %s |\n", k, v, m, (bm > 0 ? sprintf("%.2fx", m / bm) : "-"), g,
           (bg > 0 ? sprintf("%.2fx", g / bg) : "-"), ((k, v) in mgb ? sprintf("%.3f", median(mgb[k, v])) : "-"),
           median(rps[k, v]), median(c10k[k, v]), median(opr[k, v]),
-          ((k, v) in cpm ? sprintf("%.3f", median(cpm[k, v])) : "-"), ((k, v) in rss ? sprintf("%.0f (%.0f)", median(rss[k, v]), maxof(rss[k, v])) : "-")
+          ((k, v) in cpm ? sprintf("%.3f", median(cpm[k, v])) : "-"), ((k, v) in rss ? sprintf("%.0f (%.0f)", median(rss[k, v]), maxof(rss[k, v])) : "-"),
+          ((k, v) in p99 ? sprintf("%.2f", median(p99[k, v])) : "-")
       }
     }
   }' "$OUT"

@@ -113,7 +113,9 @@ final class ResponseTally {
     add(c, frontHits, 1);
     add(c, writtenFile, regionBytes);
     add(c, writtenBuffer, bufferBytes);
-    response(c, CacheOutcome.HIT, TransferMode.SENDFILE, bodyBytes, durationNanos, System.nanoTime());
+    // a small body read whole with its head left as a copy (TransferPlanner.settle's rule for the normal path)
+    TransferMode mode = regionBytes == 0 && bufferBytes > 0 ? TransferMode.COPY : TransferMode.SENDFILE;
+    response(c, CacheOutcome.HIT, mode, bodyBytes, durationNanos, System.nanoTime());
   }
 
   /** @param nowNanos {@link System#nanoTime} at the response's end (the latency maximum's rotation) */

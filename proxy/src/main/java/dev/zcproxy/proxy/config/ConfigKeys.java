@@ -371,7 +371,8 @@ final class ConfigKeys {
               "largest body the RAM tier keeps; larger hits use sendfile")),
       section("transfer",
           "How bodies are moved between sockets and files.",
-          key("sendfile", "sendfile", BOOL, "serve cache hits with sendfile(2) (zero-copy)"),
+          key("sendfile", "sendfile", BOOL,
+              "serve cache hits with sendfile(2) (zero-copy; a body of at most 16 KiB is read and sent with its head in one write)"),
           key("splice", "splice", BOOL, "relay uncached bodies with splice(2) when on epoll"),
           key("splice-min-size", "spliceMinBytes", SIZE,
               "smaller bodies are copied (a spliced pass keeps its origin connection; copy vs splice: "

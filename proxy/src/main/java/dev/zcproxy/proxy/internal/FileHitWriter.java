@@ -30,6 +30,14 @@ public final class FileHitWriter {
   private FileHitWriter() {}
 
   /**
+   * Whether a body of {@code length} bytes is read whole into the head's buffer and leaves with it as one buffer, no
+   * file region ({@link HeadPrefix#WHOLE}): a copy, not a sendfile.
+   */
+  public static boolean readsWhole(long length) {
+    return HeadPrefix.wholeBody(length, HeadPrefix.BYTES - HeadPrefix.WHOLE);
+  }
+
+  /**
    * Sends {@code head} (with {@code ageSeconds}) and {@code length} bytes of {@code file} from {@code offset} as
    * the response to {@code req}.
    *
@@ -51,7 +59,8 @@ public final class FileHitWriter {
     WrittenBytes counter = WrittenBytes.of(conn);
     ByteBuf buf = HeadPrefix.of(encoder.alloc(), head, ageSeconds, file, offset, length, HeadPrefix.BYTES);
     long prefix = buf.readableBytes() - head.length(ageSeconds); // body bytes that leave with the head
-    DefaultFileRegion region = new Region(file, offset + prefix, length - prefix);
+    // a small body read whole with its head (HeadPrefix.WHOLE): no region behind it
+    DefaultFileRegion region = prefix == length ? null : new Region(file, offset + prefix, length - prefix);
     resp.setStatusCode(status);
     HitWriter.WRITTEN.set(resp, true);
     HitWriter.HEAD_WRITTEN.set(resp, true);
@@ -77,8 +86,12 @@ public final class FileHitWriter {
         HitCork.around(encoder.channel(), length, bodySent); // the head leaves in the body's first segment
         // In front of the encoder: the bytes are already HTTP. Head (with the body's first bytes, HeadPrefix) and
         // region stay together in the outbound buffer, so one flush sends both (writev, then sendfile).
-        encoder.write(buf, headSent);
-        encoder.write(region, bodySent);
+        if (region == null) {
+          encoder.write(buf, bodySent);
+        } else {
+          encoder.write(buf, headSent);
+          encoder.write(region, bodySent);
+        }
         // Through the encoder (which passes an empty buffer on): Vert.x flushes now, or after the read under way
         // when pipelined requests are being handled (one flush for the batch).
         conn.write(Unpooled.EMPTY_BUFFER, false, conn.voidPromise);

@@ -511,8 +511,9 @@ public final class FrontHits extends FlushAtReadEnd {
 
   /**
    * Writes {@code hit}'s head (with the body's first bytes, {@link HeadPrefix}) as one buffer and the rest of its body
-   * as a file region behind it, not flushed (the flush at the end of the read sends both: writev, then sendfile); false
-   * when nothing was written (then {@code hit.unused} ran).
+   * as a file region behind it, not flushed (the flush at the end of the read sends both: writev, then sendfile); a
+   * small body read whole with its head ({@link HeadPrefix#WHOLE}) is that one buffer alone. False when nothing was
+   * written (then {@code hit.unused} ran).
    */
   boolean writeFile(ChannelHandlerContext writer, FileHit hit, String uri) {
     ByteBuf buf;
@@ -528,6 +529,10 @@ public final class FrontHits extends FlushAtReadEnd {
     }
     long copied = prefix;
     ChannelPromise bodySent = new SentPromise(writer, complete -> hit.sent().done(complete, copied));
+    if (prefix == hit.length()) { // the whole body was read with the head (HeadPrefix.WHOLE): one buffer, no region
+      writer.write(buf, bodySent);
+      return true;
+    }
     LargeSendBuffers.around(writer.channel(), hit.length(), bodySent);
     HitCork.around(writer.channel(), hit.length(), bodySent); // the head leaves in the body's first segment
     writer.write(buf); // a failed head write fails the region behind it too (the channel is closing)

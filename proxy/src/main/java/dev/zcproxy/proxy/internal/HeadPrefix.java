@@ -19,8 +19,9 @@ import java.nio.channels.FileChannel;
  * proxy's CPU per GB). Filling the first segment from the file costs one read of at most {@link #BYTES} bytes
  * instead (loadtest/results/LARGE-2026-12-03d.md).
  *
- * <p>Only for bodies longer than the room the buffer leaves after the head, so a region always follows (the hit stays
- * a sendfile hit, and shorter bodies keep their writev + sendfile), and shorter than {@link #BELOW}. Why not at 1 MiB
+ * <p>For bodies longer than the room the buffer leaves after the head, so a region follows (the hit stays a sendfile
+ * hit), and shorter than {@link #BELOW}; bodies of at most {@link #WHOLE} bytes are read whole and no region follows
+ * ({@link #wholeBody}); those in between keep their writev + sendfile. Why not at 1 MiB
  * (loadtest/results/BULK-2026-12-03e.md): there the head alone keeps a client reading while the body arrives, so the
  * body's TCP input runs in the client, from its socket's backlog (on loopback: 26,000 client ACKs and 411 ms of client
  * CPU per GB against nginx's 7,400 and 229), and a one-threaded client reads 0.86x nginx's bytes. With the prefix the
@@ -56,6 +57,12 @@ final class HeadPrefix {
   static final int BYTES = 65_484;
   /** Bodies this long and longer leave their head alone. */
   static final long BELOW = 1 << 20;
+  /**
+   * Bodies this long and shorter are read whole into the head's buffer: the response leaves with one write and no file
+   * region (a {@code pread} and one {@code write} instead of a {@code writev} of the head alone and a {@code sendfile}).
+   * See {@link #wholeBody}.
+   */
+  static final int WHOLE = 16 << 10;
 
   private HeadPrefix() {}
 
@@ -69,7 +76,7 @@ final class HeadPrefix {
       long length, int bytes) {
     int headLength = head.length(ageSeconds);
     int room = bytes - headLength;
-    int prefix = room > 0 && length > room && length < BELOW ? room : 0;
+    int prefix = room <= 0 ? 0 : wholeBody(length, room) ? (int) length : length > room && length < BELOW ? room : 0;
     ByteBuf buf = alloc.directBuffer(headLength + prefix);
     try {
       ByteBuffer out = buf.internalNioBuffer(0, headLength + prefix);
@@ -83,6 +90,17 @@ final class HeadPrefix {
       buf.release();
       throw e;
     }
+  }
+
+  /**
+   * Whether a body of {@code length} bytes is read whole into a buffer with {@code room} bytes after the head: at most
+   * {@link #WHOLE} bytes. A small file hit then costs what a RAM hit does on the socket: one buffer, one segment, one
+   * wake-up of the client, instead of the head in a segment of its own and the body in a second one; the read of a few
+   * KiB from the page cache costs about what the {@code sendfile} it replaces did (10,000 4 KiB keys, most of them
+   * outside the default RAM tier: loadtest/results/DISKHIT-2026-12-03g.md).
+   */
+  static boolean wholeBody(long length, int room) {
+    return length > 0 && length <= WHOLE && length <= room;
   }
 
   /** Reads into {@code out} from {@code position} until it is full, the file ends or a read fails; the bytes read. */

@@ -80,7 +80,8 @@ final class FileHitPath {
         open.close();
       }
     });
-    ex.finish(outcome, TransferMode.SENDFILE, sent);
+    // a small body read whole with its head leaves as a copy, chosen (not a fallback)
+    ex.finish(outcome, FileHitWriter.readsWhole(length) ? TransferMode.COPY : TransferMode.SENDFILE, sent);
     return true;
   }
 

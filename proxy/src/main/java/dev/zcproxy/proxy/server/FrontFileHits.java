@@ -101,7 +101,9 @@ final class FrontFileHits {
       return;
     }
     String remote = conn.remoteAddress() == null ? "-" : conn.remoteAddress().hostAddress();
-    ctx.accessLog().log(remote, "GET", uri, "HTTP/1.1", status, bytes, nanos / 1000, CacheOutcome.HIT,
-        TransferMode.SENDFILE, complete, -1, -1);
+    // a small body read whole with its head (no file region) is a copy, as the normal path settles it
+    TransferMode mode = copied == length ? TransferMode.COPY : TransferMode.SENDFILE;
+    ctx.accessLog().log(remote, "GET", uri, "HTTP/1.1", status, bytes, nanos / 1000, CacheOutcome.HIT, mode, complete,
+        -1, -1);
   }
 }

@@ -55,7 +55,27 @@ class HeadPrefixTest {
   }
 
   @Test
-  void aBodyThatWouldFitWholeALongBodyAndABufferSizeOfZeroGetTheHeadAlone() throws Exception {
+  void aBodyOfAtMostWholeBytesIsReadWholeBehindItsHeadSoThatNoRegionFollows() throws Exception {
+    byte[] content = new byte[HeadPrefix.WHOLE + 200];
+    new Random(7).nextBytes(content);
+    try (FileChannel f = file(content)) {
+      for (int length : new int[] {1, 4096, HeadPrefix.WHOLE}) {
+        byte[] out = first(f, 3, 200, length, HeadPrefix.BYTES);
+        int headLength = HEAD.length(3);
+        assertThat(out).as("%d bytes", length).hasSize(headLength + length);
+        assertThat(Arrays.copyOf(out, headLength)).isEqualTo(HEAD.toBytes(3));
+        assertThat(Arrays.copyOfRange(out, headLength, out.length)).isEqualTo(Arrays.copyOfRange(content, 200, 200 + length));
+      }
+      // a buffer with less room than the small body: its first bytes, and a region for the rest, as for long bodies
+      int headLength = HEAD.length(0);
+      assertThat(first(f, 0, 0, 4096, headLength + 1000)).hasSize(headLength + 1000);
+    }
+    assertThat(HeadPrefix.wholeBody(0, 65536)).as("no body: nothing to read").isFalse();
+    assertThat(HeadPrefix.wholeBody(HeadPrefix.WHOLE + 1, 65536)).isFalse();
+  }
+
+  @Test
+  void aBodyBetweenWholeAndTheRoomALongBodyAndABufferSizeOfZeroGetTheHeadAlone() throws Exception {
     byte[] content = new byte[20_000];
     try (FileChannel f = file(content)) {
       // (the long body: its file is shorter, but nothing is read for it)

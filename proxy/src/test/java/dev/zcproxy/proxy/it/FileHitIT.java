@@ -65,6 +65,7 @@ class FileHitIT extends OriginAndProxy {
   @Test
   void hitsFromTheFileTakeTheFastPathAnswerLikeTheNormalOneAndCountAsSendfile() throws Exception {
     long sendfile = proxy.server.metrics().responses(TransferMode.SENDFILE);
+    long copy = proxy.server.metrics().responses(TransferMode.COPY);
     JsonObject before = written();
     Socket s = raw.connect();
     List<Response> fast = new ArrayList<>();
@@ -83,16 +84,24 @@ class FileHitIT extends OriginAndProxy {
       assertThat(r.field("x-cache")).isEqualTo("HIT");
     }
     assertThat(fast.get(0).field("content-type")).isEqualTo("application/x-test");
-    assertThat(drain(3)).allSatisfy(l -> assertThat(l).contains("HIT sendfile complete"));
+    // the 16 KiB body was read whole with its head (HeadPrefix.WHOLE): a copy, one buffer
+    List<String> logged = drain(3);
+    assertThat(logged).filteredOn(l -> l.contains("/16k")).singleElement().asString().contains("HIT copy complete");
+    assertThat(logged).filteredOn(l -> !l.contains("/16k")).hasSize(2)
+        .allSatisfy(l -> assertThat(l).contains("HIT sendfile complete"));
     proxy.server.metrics().whenResponses(CacheOutcome.HIT, 3).get(10, TimeUnit.SECONDS);
-    assertThat(proxy.server.metrics().responses(TransferMode.SENDFILE)).isEqualTo(sendfile + 3);
+    assertThat(proxy.server.metrics().responses(TransferMode.SENDFILE)).isEqualTo(sendfile + 2);
+    assertThat(proxy.server.metrics().responses(TransferMode.COPY)).isEqualTo(copy + 1);
+    assertThat(proxy.server.metrics().transferFallbacks(TransferMode.SENDFILE)).as("a copy chosen, not a fallback").isZero();
     JsonObject after = written();
     // the 256 KiB body's first bytes left with its head (read from the file into one 65,484-byte buffer, HeadPrefix)
     int head256k = (String.join("\r\n", fast.get(1).head()) + "\r\n\r\n").length();
     long prefix = 65_484 - head256k;
+    // the 16 KiB body was read whole with its head (HeadPrefix.WHOLE): one buffer, no file region
     assertThat(after.getLong("file_region_bytes") - before.getLong("file_region_bytes"))
-        .as("body bytes handed over as file regions").isEqualTo(B16K.length + B256K.length + B4M.length - prefix);
-    assertThat(after.getLong("buffer_bytes") - before.getLong("buffer_bytes")).as("body bytes copied").isEqualTo(prefix);
+        .as("body bytes handed over as file regions").isEqualTo(B256K.length + B4M.length - prefix);
+    assertThat(after.getLong("buffer_bytes") - before.getLong("buffer_bytes")).as("body bytes copied")
+        .isEqualTo(B16K.length + prefix);
 
     // the normal path (a validator that does not match: 200 from the same file) sends the same fields
     send(s, "GET /256k HTTP/1.1\r\nHost: " + raw.host() + "\r\nIf-None-Match: \"other\"\r\n\r\n");
@@ -150,8 +159,8 @@ class FileHitIT extends OriginAndProxy {
     List<String> logged = drain(7).stream().map(l -> l.replaceAll(" [0-9]+us ", " ")).sorted().toList();
     String p = "127.0.0.1 \"";
     assertThat(logged).containsExactlyElementsOf(List.of(
-        p + "GET /16k HTTP/1.1\" 200 16384 HIT sendfile complete",
-        p + "GET /16k HTTP/1.1\" 200 16384 HIT sendfile complete",
+        p + "GET /16k HTTP/1.1\" 200 16384 HIT copy complete",
+        p + "GET /16k HTTP/1.1\" 200 16384 HIT copy complete",
         p + "GET /256k HTTP/1.1\" 200 262144 HIT sendfile complete",
         p + "GET /4m HTTP/1.1\" 200 4194304 HIT sendfile complete",
         p + "GET /4m HTTP/1.1\" 200 4194304 HIT sendfile complete",

@@ -3,9 +3,7 @@ package dev.zcproxy.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,12 +21,7 @@ class LauncherMallocTest {
 
   @BeforeEach
   void fakeJava() throws Exception {
-    javaHome = tmp.resolve("jdk");
-    Path java = javaHome.resolve("bin/java");
-    Files.createDirectories(java.getParent());
-    Files.writeString(java, "#!/bin/sh\necho \"$MALLOC_ARENA_MAX $MALLOC_MMAP_THRESHOLD_\"\n");
-    Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
-    Files.writeString(tmp.resolve("zcproxy.jar"), "not a jar: the stand-in java never reads it");
+    javaHome = StandInJava.install(tmp, "#!/bin/sh\necho \"$MALLOC_ARENA_MAX $MALLOC_MMAP_THRESHOLD_\"\n");
   }
 
   /** The malloc variables bin/zcproxy's java ran with, after {@code env} (NAME=VALUE words) in the shell. */

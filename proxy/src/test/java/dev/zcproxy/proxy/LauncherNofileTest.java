@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,12 +24,8 @@ class LauncherNofileTest {
   @BeforeEach
   void fakeJava() throws Exception {
     assumeTrue(Files.isReadable(Path.of("/proc/self/limits")), "Linux /proc");
-    javaHome = tmp.resolve("jdk");
-    Path java = javaHome.resolve("bin/java");
-    Files.createDirectories(java.getParent());
-    Files.writeString(java, "#!/bin/sh\nexec sed -n 's/^Max open files *\\([0-9a-z]*\\) *\\([0-9a-z]*\\).*/\\1 \\2/p' /proc/self/limits\n");
-    Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
-    Files.writeString(tmp.resolve("zcproxy.jar"), "not a jar: the stand-in java never reads it");
+    javaHome = StandInJava.install(tmp,
+        "#!/bin/sh\nexec sed -n 's/^Max open files *\\([0-9a-z]*\\) *\\([0-9a-z]*\\).*/\\1 \\2/p' /proc/self/limits\n");
   }
 
   /** The soft and hard limits bin/zcproxy's java ran with, after {@code shellLimits} in the shell that started it. */

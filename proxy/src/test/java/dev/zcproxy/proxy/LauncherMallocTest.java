@@ -1,0 +1,53 @@
+package dev.zcproxy.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * bin/zcproxy starts java with glibc's malloc bounded: two arenas and a fixed mmap threshold of 128 KiB (freed large
+ * blocks go back to the kernel at once), each kept when the user set it. Run with a stand-in {@code java} that prints
+ * the environment it got.
+ */
+class LauncherMallocTest {
+  @TempDir
+  Path tmp;
+
+  private Path javaHome;
+
+  @BeforeEach
+  void fakeJava() throws Exception {
+    javaHome = StandInJava.install(tmp, "#!/bin/sh\necho \"$MALLOC_ARENA_MAX $MALLOC_MMAP_THRESHOLD_\"\n");
+  }
+
+  /** The malloc variables bin/zcproxy's java ran with, after {@code env} (NAME=VALUE words) in the shell. */
+  private String launch(String env) throws Exception {
+    Path launcher = Path.of("../bin/zcproxy").toAbsolutePath().normalize();
+    ProcessBuilder pb = new ProcessBuilder("sh", "-c", env + " exec " + launcher).redirectErrorStream(true);
+    pb.environment().put("JAVA_HOME", javaHome.toString());
+    pb.environment().put("ZCPROXY_JAR", tmp.resolve("zcproxy.jar").toString());
+    pb.environment().put("ZCPROXY_CDS", "off");
+    pb.environment().put("ZCPROXY_NOFILE", "0");
+    pb.environment().remove("ZCPROXY_JAVA_OPTS");
+    pb.environment().remove("MALLOC_ARENA_MAX");
+    pb.environment().remove("MALLOC_MMAP_THRESHOLD_");
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    assertThat(p.waitFor()).as(out).isZero();
+    return out;
+  }
+
+  @Test
+  void twoArenasAndAFixed128KiBMmapThresholdByDefault() throws Exception {
+    assertThat(launch("")).isEqualTo("2 131072");
+  }
+
+  @Test
+  void theUsersOwnValuesAreKept() throws Exception {
+    assertThat(launch("MALLOC_ARENA_MAX=4 MALLOC_MMAP_THRESHOLD_=1048576")).isEqualTo("4 1048576");
+  }
+}

@@ -1,0 +1,191 @@
+package dev.zcproxy.proxy.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.zcproxy.cache.EntryMeta;
+import dev.zcproxy.cache.Headers;
+import dev.zcproxy.cache.store.DiskStore;
+import dev.zcproxy.cache.store.EntryWriter;
+import dev.zcproxy.cache.store.OpenEntry;
+import dev.zcproxy.cache.store.StoreConfig;
+import dev.zcproxy.proxy.config.ProxyConfig;
+import io.netty.buffer.ByteBuf;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The RAM tier's bodies live in direct memory of the tier's own allocator: each body is freed when it leaves the tier
+ * (dropped, replaced, evicted, the tier closed), and a body that leaves while a hit reads it is freed after that read,
+ * never under it. Counted by the allocator's metric, which must be back at 0 once the tier is closed.
+ */
+class RamTierOffHeapTest {
+  private static final ProxyConfig.Ram ROOMY = new ProxyConfig.Ram(1L << 20, 16L << 10);
+
+  @TempDir
+  Path dir;
+
+  private static byte[] filled(int length, int value) {
+    byte[] b = new byte[length];
+    Arrays.fill(b, (byte) value);
+    return b;
+  }
+
+  private static RamTier tier(ProxyConfig.Ram config, AtomicInteger evicted) {
+    return new RamTier(config, Runnable::run, () -> { }, evicted::incrementAndGet, () -> { });
+  }
+
+  @Test
+  void bodiesAreFreedWhenDroppedReplacedAndClosed() {
+    RamTier tier = tier(ROOMY, new AtomicInteger());
+    assertThat(tier.keepFilled(1, filled(4096, 'a'))).isTrue();
+    assertThat(tier.keepFilled(2, filled(1000, 'b'))).isTrue();
+    assertThat(tier.offHeapBytes()).as("the bodies' bytes, off the heap").isEqualTo(5096);
+    assertThat(tier.copy(1)).isEqualTo(filled(4096, 'a'));
+    assertThat(tier.has(2)).isTrue();
+
+    tier.drop(1);
+    assertThat(tier.offHeapBytes()).as("after a drop").isEqualTo(1000);
+    assertThat(tier.copy(1)).isNull();
+
+    assertThat(tier.keepFilled(2, filled(2000, 'c'))).isTrue(); // the same generation again: the old body is freed
+    assertThat(tier.offHeapBytes()).as("after a replacement").isEqualTo(2000);
+    assertThat(tier.copy(2)).isEqualTo(filled(2000, 'c'));
+
+    tier.close();
+    assertThat(tier.offHeapBytes()).as("after close").isZero();
+    assertThat(tier.keepFilled(3, filled(10, 'd'))).isTrue(); // a fill that ends after close keeps nothing
+    assertThat(tier.size()).isZero();
+    assertThat(tier.offHeapBytes()).isZero();
+  }
+
+  @Test
+  void aBodyDroppedWhileAHitReadsItIsFreedAfterTheRead() {
+    RamTier tier = tier(ROOMY, new AtomicInteger());
+    tier.keepFilled(7, filled(4096, 'x'));
+    RamTier.Kept kept = tier.kept(7);
+    ByteBuf held = RamTier.retain(kept.body()); // a hit's write, under way
+    assertThat(held).isNotNull();
+
+    tier.drop(7); // purged (or evicted by another thread's put) in the middle of the write
+    assertThat(tier.offHeapBytes()).as("still held by the write").isEqualTo(4096);
+    byte[] read = new byte[4096];
+    held.getBytes(0, read);
+    assertThat(read).isEqualTo(filled(4096, 'x'));
+
+    held.release(); // the write ended
+    assertThat(tier.offHeapBytes()).as("freed after the write").isZero();
+    // a hit that found the body before the drop but reads it only now: refused, never the freed memory
+    assertThat(RamTier.retain(kept.body())).isNull();
+    assertThat(RamTier.copyOf(kept.body())).isNull();
+    assertThat(kept.body().refCnt()).isZero();
+    tier.close();
+  }
+
+  @Test
+  void bodiesEvictedFromAFullTierAreFreed() throws Exception {
+    DiskStore store = DiskStore.open(new StoreConfig(dir, 1L << 30, false), Runnable::run, () -> 1_700_000_000_000L,
+        m -> Long.MAX_VALUE);
+    int size = 4096;
+    List<EntryMeta> metas = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      EntryMeta meta = new EntryMeta("http://o/k" + i, "", 200, Headers.of("Cache-Control", "max-age=60"),
+          1_700_000_000_000L - 5, 1_700_000_000_000L, 0, 0);
+      EntryWriter w = store.newWriter(meta, size);
+      w.write(ByteBuffer.wrap(filled(size, i)));
+      metas.add(w.commit().join());
+    }
+    AtomicInteger evicted = new AtomicInteger();
+    // room for three bodies with their heads: twelve keys hit again and again turn it over
+    RamTier tier = tier(new ProxyConfig.Ram(3 * (size + RamTier.OVERHEAD + RamTier.HEAD_ESTIMATE), 16 << 10), evicted);
+    for (int round = 0; round < 20 && evicted.get() == 0; round++) {
+      for (EntryMeta m : metas) {
+        OpenEntry open = store.open(m).join();
+        tier.load(open, open.meta().bodyOffset(), open.meta().bodyLength()); // a file hit: read in, or probe
+      }
+    }
+    assertThat(evicted.get()).as("bodies evicted by the tier's policy").isPositive();
+    assertThat(tier.offHeapBytes()).as("only the bodies kept take memory").isEqualTo(tier.size() * size);
+    for (int i = 0; i < metas.size(); i++) {
+      DiskStore.Indexed indexed = store.indexed(metas.get(i));
+      byte[] copy = tier.copy(indexed.generation());
+      if (copy != null) {
+        assertThat(copy).isEqualTo(filled(size, i));
+      }
+    }
+    tier.close();
+    assertThat(tier.offHeapBytes()).isZero();
+    store.close();
+  }
+
+  /**
+   * Hits copy bodies on two threads while a third drops and keeps them again: every copy is the body's bytes or
+   * nothing (a body freed under a read would show another body's bytes once malloc reuses its memory), and no byte
+   * is left allocated after close.
+   */
+  @Test
+  void hitsRacingDropsReadWholeBodiesOrNoneAndLeaveNothingAllocated() throws Exception {
+    RamTier tier = tier(ROOMY, new AtomicInteger());
+    int keys = 8;
+    for (int g = 1; g <= keys; g++) {
+      tier.keepFilled(g, filled(4096, g));
+    }
+    CountDownLatch start = new CountDownLatch(1);
+    AtomicLong wrong = new AtomicLong();
+    AtomicLong read = new AtomicLong();
+    List<Thread> threads = new ArrayList<>();
+    for (int t = 0; t < 2; t++) {
+      threads.add(new Thread(() -> {
+        await(start);
+        for (int i = 0; i < 200_000; i++) {
+          int g = 1 + i % keys;
+          RamTier.Kept kept = tier.kept(g);
+          byte[] copy = kept == null ? null : RamTier.copyOf(kept.body());
+          if (copy == null) {
+            continue;
+          }
+          read.incrementAndGet();
+          for (byte b : copy) {
+            if (b != (byte) g) {
+              wrong.incrementAndGet();
+              break;
+            }
+          }
+        }
+      }));
+    }
+    threads.add(new Thread(() -> {
+      await(start);
+      for (int i = 0; i < 50_000; i++) {
+        int g = 1 + i % keys;
+        tier.drop(g);
+        tier.keepFilled(g, filled(4096, g));
+      }
+    }));
+    threads.forEach(Thread::start);
+    start.countDown();
+    for (Thread t : threads) {
+      t.join();
+    }
+    assertThat(wrong).as("copies with another body's bytes").hasValue(0);
+    assertThat(read.get()).isPositive();
+    assertThat(tier.offHeapBytes()).isEqualTo(tier.size() * 4096L);
+    tier.close();
+    assertThat(tier.offHeapBytes()).as("after close").isZero();
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      latch.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

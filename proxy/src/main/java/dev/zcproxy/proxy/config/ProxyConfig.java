@@ -626,8 +626,13 @@ public record ProxyConfig(
    * their head in one write instead of a head write plus a sendfile. {@code sizeBytes} zero turns it off.
    */
   public record Ram(long sizeBytes, long maxObjectBytes) {
-    /** 16 MiB of bodies of at most 16 KiB each (1,000 to 16,000 objects). */
-    public static final Ram DEFAULT = new Ram(16L << 20, 16L << 10);
+    /**
+     * 48 MiB of bodies of at most 16 KiB each (3,000 to 48,000 objects): 10,000 distinct 4 KiB keys fit with their heads
+     * (16 MiB held ~3,650 of them, and two hits in three were file hits: loadtest/results/KEYS-2026-12-03d.md). The
+     * bodies are direct memory (bin/zcproxy's {@code -XX:MaxDirectMemorySize} leaves room for them), so the heap's
+     * free-ratio slack does not grow with them (loadtest/results/KEYS-2026-12-03f.md).
+     */
+    public static final Ram DEFAULT = new Ram(48L << 20, 16L << 10);
 
     public Ram {
       check(sizeBytes >= 0, "cache.ram-size", sizeBytes, ">= 0 (0 = off)");

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The RAM tier's room is taken by the reads in flight: file hits that come while bodies are being read in see the room
- * those will take, so a tier with room for two bodies starts two reads, not one per hit (the others probe it).
+ * those will take, so a tier with room for two bodies starts two reads, not one per hit (the others probe it). And the
+ * default tier's size against the keys it is meant to hold.
  */
 class RamTierRoomTest {
   @TempDir
@@ -57,5 +58,22 @@ class RamTierRoomTest {
     tier.close();
     assertThat(tier.offHeapBytes()).isZero();
     store.close();
+  }
+
+  /**
+   * The issue's many-keys row, 10,000 distinct 4 KiB bodies, fits the default tier from the fills with room for each
+   * one's head: none is left to a file hit (writev and sendfile) and none is evicted (16 MiB kept about 3,600).
+   */
+  @Test
+  void theDefaultTierKeepsTenThousand4KiBBodiesFromTheirFills() {
+    AtomicInteger evicted = new AtomicInteger();
+    RamTier tier = new RamTier(ProxyConfig.Ram.DEFAULT, Runnable::run, () -> { }, evicted::incrementAndGet, () -> { });
+    int kept = 0;
+    for (long gen = 1; gen <= 10_000; gen++) {
+      kept += tier.keepFilled(gen, new byte[4096]) ? 1 : 0;
+    }
+    assertThat(kept).isEqualTo(10_000);
+    assertThat(tier.size()).isEqualTo(10_000);
+    assertThat(evicted).hasValue(0);
   }
 }

@@ -3,14 +3,10 @@ package dev.zcproxy.proxy.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.zcproxy.cache.EntryMeta;
-import dev.zcproxy.cache.Headers;
 import dev.zcproxy.cache.store.DiskStore;
-import dev.zcproxy.cache.store.EntryWriter;
 import dev.zcproxy.cache.store.OpenEntry;
-import dev.zcproxy.cache.store.StoreConfig;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import io.netty.buffer.ByteBuf;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -91,17 +87,9 @@ class RamTierOffHeapTest {
 
   @Test
   void bodiesEvictedFromAFullTierAreFreed() throws Exception {
-    DiskStore store = DiskStore.open(new StoreConfig(dir, 1L << 30, false), Runnable::run, () -> 1_700_000_000_000L,
-        m -> Long.MAX_VALUE);
+    DiskStore store = RamTierRoomTest.store(dir);
     int size = 4096;
-    List<EntryMeta> metas = new ArrayList<>();
-    for (int i = 0; i < 12; i++) {
-      EntryMeta meta = new EntryMeta("http://o/k" + i, "", 200, Headers.of("Cache-Control", "max-age=60"),
-          1_700_000_000_000L - 5, 1_700_000_000_000L, 0, 0);
-      EntryWriter w = store.newWriter(meta, size);
-      w.write(ByteBuffer.wrap(filled(size, i)));
-      metas.add(w.commit().join());
-    }
+    List<EntryMeta> metas = RamTierRoomTest.stored(store, 12, i -> filled(size, i));
     AtomicInteger evicted = new AtomicInteger();
     // room for three bodies with their heads: twelve keys hit again and again turn it over
     RamTier tier = tier(new ProxyConfig.Ram(3 * (size + RamTier.OVERHEAD + RamTier.HEAD_ESTIMATE), 16 << 10), evicted);

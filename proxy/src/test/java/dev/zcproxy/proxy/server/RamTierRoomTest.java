@@ -26,19 +26,31 @@ class RamTierRoomTest {
   @TempDir
   Path dir;
 
-  @Test
-  void hitsDuringReadsSeeTheRoomTheReadsWillTake() throws Exception {
-    DiskStore store = DiskStore.open(new StoreConfig(dir, 1L << 30, false), Runnable::run, () -> 1_700_000_000_000L,
+  /** A store in {@code dir} (tasks run at once). */
+  static DiskStore store(Path dir) {
+    return DiskStore.open(new StoreConfig(dir, 1L << 30, false), Runnable::run, () -> 1_700_000_000_000L,
         m -> Long.MAX_VALUE);
-    int size = 4096;
+  }
+
+  /** {@code count} fresh entries stored in {@code store}, the i-th with {@code body.apply(i)}. */
+  static List<EntryMeta> stored(DiskStore store, int count, java.util.function.IntFunction<byte[]> body) {
     List<EntryMeta> metas = new ArrayList<>();
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < count; i++) {
       EntryMeta meta = new EntryMeta("http://o/k" + i, "", 200, Headers.of("Cache-Control", "max-age=60"),
           1_700_000_000_000L - 5, 1_700_000_000_000L, 0, 0);
-      EntryWriter w = store.newWriter(meta, size);
-      w.write(ByteBuffer.wrap(new byte[size]));
+      byte[] b = body.apply(i);
+      EntryWriter w = store.newWriter(meta, b.length);
+      w.write(ByteBuffer.wrap(b));
       metas.add(w.commit().join());
     }
+    return metas;
+  }
+
+  @Test
+  void hitsDuringReadsSeeTheRoomTheReadsWillTake() throws Exception {
+    DiskStore store = store(dir);
+    int size = 4096;
+    List<EntryMeta> metas = stored(store, 10, i -> new byte[size]);
     List<Runnable> reads = new ArrayList<>(); // the I/O pool, held: every hit comes while the reads are pending
     AtomicInteger loaded = new AtomicInteger();
     // room for two 4 KiB bodies with their heads, not three

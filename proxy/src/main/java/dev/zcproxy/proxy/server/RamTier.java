@@ -8,8 +8,6 @@ import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.OpenEntry;
 import dev.zcproxy.proxy.config.ProxyConfig;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.util.IllegalReferenceCountException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -41,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * lookups it compares its share of RAM hits with the share it last took for a change, and lets 1 in 64 file hits probe
  * while the reads buy none ({@link ProbeGate}).
  *
- * <p>The bodies are direct buffers of a dedicated allocator ({@link #offHeap}), not heap arrays: the serial collector
+ * <p>The bodies are blocks of direct memory ({@link BodySlab}), not heap arrays: the serial collector
  * keeps the old generation at ~1.25x its live data, so 40 MB of bodies in the heap took ~50 MB resident and were
  * copied at each full collection (loadtest/results/KEYS-2026-12-03e.md); direct memory is what the bodies weigh, and
  * it counts against {@code -XX:MaxDirectMemorySize}. The map holds one reference to each body and lets go of it when
@@ -54,15 +52,15 @@ import org.slf4j.LoggerFactory;
 final class RamTier {
   private static final Logger LOG = LoggerFactory.getLogger(RamTier.class);
   /**
-   * What a kept body costs beyond its bytes: the map node and key, the {@link Kept}, the buffer object and its
-   * {@code DirectByteBuffer} in the heap, malloc's header outside it.
+   * What a kept body costs in the heap beyond its blocks: the map node and key, the {@link Kept}, the body's buffer
+   * and its views of its blocks (~400 B for one block).
    */
-  static final int OVERHEAD = 256;
+  static final int OVERHEAD = 384;
   /**
-   * Where bodies live: unpooled direct buffers (one {@code malloc} each, freed at release, counted by the allocator's
-   * metric), so that the tier's bytes are all it takes, with no pool chunk kept for a few bodies.
+   * Where bodies live: blocks of direct memory that any body can take again ({@link BodySlab}), at most the tier's
+   * bytes and a little for the reads that overfill it until the policy evicts.
    */
-  private final ByteBufAllocator offHeap = new UnpooledByteBufAllocator(true, true, true);
+  private final BodySlab offHeap;
   private volatile boolean closed;
   /** What a pre-encoded head usually adds to a kept body (a few hundred bytes of fields). */
   static final int HEAD_ESTIMATE = 512;
@@ -96,6 +94,7 @@ final class RamTier {
     this.loaded = loaded;
     this.evicted = evicted;
     this.turnedAway = turnedAway;
+    this.offHeap = new BodySlab(config.sizeBytes() + (2L << 20));
     this.bodies = Caffeine.newBuilder()
         .maximumWeight(Math.max(1, config.sizeBytes()))
         .weigher((Long gen, Object v) -> weight(v))
@@ -116,9 +115,14 @@ final class RamTier {
 
   private static int weight(Object v) {
     if (v instanceof Kept k) {
-      return k.length + OVERHEAD + (k.head == null ? 0 : k.head.head().retainedBytes());
+      return (int) blockBytes(k.length) + OVERHEAD + (k.head == null ? 0 : k.head.head().retainedBytes());
     }
     return ((Probe) v).weight;
+  }
+
+  /** The bytes of the blocks a body of {@code length} bytes takes ({@link BodySlab}). */
+  static long blockBytes(long length) {
+    return (long) BodySlab.blocks((int) Math.min(Integer.MAX_VALUE, length)) * BodySlab.BLOCK;
   }
 
   /** Whether a body of {@code length} bytes is kept here once read. */
@@ -252,7 +256,7 @@ final class RamTier {
     final int weight;
 
     Probe(long length) {
-      this.weight = (int) Math.min(Integer.MAX_VALUE, length + OVERHEAD);
+      this.weight = (int) Math.min(Integer.MAX_VALUE, blockBytes(length) + OVERHEAD);
     }
   }
 
@@ -287,21 +291,15 @@ final class RamTier {
     }
     Runnable read = () -> {
       try {
-        ByteBuf body = allocate((int) length);
-        if (body == null) {
-          return; // no direct memory left: served from the file
-        }
-        try {
-          ByteBuffer bb = body.nioBuffer(0, (int) length); // the buffer's own memory: read straight into it
-          while (bb.hasRemaining()) {
-            if (open.channel().read(bb, offset + bb.position()) < 0) {
-              throw new IOException("cache file shorter than its header says");
-            }
+        ByteBuffer bb = ByteBuffer.allocate((int) length); // young garbage: the body's copy is off the heap
+        while (bb.hasRemaining()) {
+          if (open.channel().read(bb, offset + bb.position()) < 0) {
+            throw new IOException("cache file shorter than its header says");
           }
-          body.writerIndex((int) length);
-        } catch (IOException | RuntimeException e) {
-          body.release();
-          throw e;
+        }
+        ByteBuf body = allocate(bb.array());
+        if (body == null) {
+          return; // no block left (the tier's limit): served from the file
         }
         put(generation, body);
         if (full) {
@@ -357,25 +355,24 @@ final class RamTier {
     if (!admits(body.length) || !hasRoomFor(body.length)) {
       return false;
     }
-    ByteBuf kept = allocate(body.length);
+    ByteBuf kept = allocate(body);
     if (kept == null) {
       return false;
     }
-    kept.writeBytes(body);
     put(generation, kept);
     loaded.run();
     return true;
   }
 
   /**
-   * A direct buffer of {@code length} bytes for a body, or {@code null} when {@code -XX:MaxDirectMemorySize} (Netty's
-   * count of it) has no room: the body then stays in its file, and nothing fails.
+   * {@code body} copied off the heap, or {@code null} when the slab's limit or {@code -XX:MaxDirectMemorySize} leaves no
+   * room: the body then stays in its file, and nothing fails.
    */
-  private ByteBuf allocate(int length) {
+  private ByteBuf allocate(byte[] body) {
     try {
-      return offHeap.directBuffer(length, length);
+      return offHeap.copyOf(body, 0, body.length);
     } catch (OutOfMemoryError e) { // Netty's OutOfDirectMemoryError, or the JDK's "Direct buffer memory"
-      LOG.debug("no direct memory for a RAM tier body of {} bytes: {}", length, e.toString());
+      LOG.debug("no direct memory for a RAM tier body of {} bytes: {}", body.length, e.toString());
       return null;
     }
   }
@@ -391,7 +388,7 @@ final class RamTier {
   /** Whether a body of {@code length} bytes and its head fit beside the bodies kept now and those being read in. */
   private boolean hasRoomFor(long length) {
     long kept = eviction.weightedSize().orElse(0); // no Optional or boxed Long per fill
-    return kept + pending.get() + length + OVERHEAD + HEAD_ESTIMATE <= config.sizeBytes();
+    return kept + pending.get() + blockBytes(length) + OVERHEAD + HEAD_ESTIMATE <= config.sizeBytes();
   }
 
   /**
@@ -401,7 +398,7 @@ final class RamTier {
    * loads and evictions a second). True when held: {@link #release} it after the read.
    */
   private boolean reserve(long length) {
-    long need = length + OVERHEAD + HEAD_ESTIMATE;
+    long need = blockBytes(length) + OVERHEAD + HEAD_ESTIMATE;
     long held = pending.addAndGet(need);
     if (eviction.weightedSize().orElse(0) + held <= config.sizeBytes()) {
       return true;
@@ -411,7 +408,7 @@ final class RamTier {
   }
 
   private void release(long length) {
-    pending.addAndGet(-(length + OVERHEAD + HEAD_ESTIMATE));
+    pending.addAndGet(-(blockBytes(length) + OVERHEAD + HEAD_ESTIMATE));
   }
 
   /** Forgets the body of the file with this generation (it left the index). */
@@ -427,11 +424,17 @@ final class RamTier {
     closed = true;
     bodies.invalidateAll();
     bodies.cleanUp();
+    offHeap.close(); // its memory goes back once the last reader released its body
   }
 
-  /** Direct memory the tier's bodies take now, readers' references included (tests, a metric). */
+  /** Bytes of the blocks bodies take now, readers' references included (tests). */
   long offHeapBytes() {
-    return ((UnpooledByteBufAllocator) offHeap).metric().usedDirectMemory();
+    return offHeap.usedBytes();
+  }
+
+  /** Direct memory the tier holds from the system now (tests: 0 once closed and every reader is done). */
+  long offHeapReserved() {
+    return offHeap.reservedBytes();
   }
 
   /** The number of bodies kept now. */

@@ -43,23 +43,50 @@ class RamTierOffHeapTest {
     RamTier tier = tier(ROOMY, new AtomicInteger());
     assertThat(tier.keepFilled(1, filled(4096, 'a'))).isTrue();
     assertThat(tier.keepFilled(2, filled(1000, 'b'))).isTrue();
-    assertThat(tier.offHeapBytes()).as("the bodies' bytes, off the heap").isEqualTo(5096);
+    assertThat(tier.offHeapBytes()).as("the bodies' blocks, off the heap").isEqualTo(2 * 4096);
     assertThat(tier.copy(1)).isEqualTo(filled(4096, 'a'));
     assertThat(tier.has(2)).isTrue();
 
     tier.drop(1);
-    assertThat(tier.offHeapBytes()).as("after a drop").isEqualTo(1000);
+    assertThat(tier.offHeapBytes()).as("after a drop").isEqualTo(4096);
     assertThat(tier.copy(1)).isNull();
 
     assertThat(tier.keepFilled(2, filled(2000, 'c'))).isTrue(); // the same generation again: the old body is freed
-    assertThat(tier.offHeapBytes()).as("after a replacement").isEqualTo(2000);
+    assertThat(tier.offHeapBytes()).as("after a replacement").isEqualTo(4096);
     assertThat(tier.copy(2)).isEqualTo(filled(2000, 'c'));
 
+    assertThat(tier.offHeapReserved()).as("one slab taken from the system").isEqualTo(BodySlab.SLAB);
     tier.close();
     assertThat(tier.offHeapBytes()).as("after close").isZero();
-    assertThat(tier.keepFilled(3, filled(10, 'd'))).isTrue(); // a fill that ends after close keeps nothing
+    assertThat(tier.offHeapReserved()).as("direct memory after close").isZero();
+    assertThat(tier.keepFilled(3, filled(10, 'd'))).isFalse(); // a fill that ends after close keeps nothing
     assertThat(tier.size()).isZero();
-    assertThat(tier.offHeapBytes()).isZero();
+    assertThat(tier.offHeapReserved()).isZero();
+  }
+
+  /**
+   * Blocks given back by 4 KiB bodies are taken by 1 KiB and 16 KiB ones: a tier that turns over from one size to
+   * others takes no more memory from the system (per-body allocations left holes that other sizes did not fit).
+   */
+  @Test
+  void memoryFreedByOneSizeIsTakenByAnother() {
+    RamTier tier = tier(new ProxyConfig.Ram(1L << 20, 16L << 10), new AtomicInteger());
+    long gen = 1;
+    while (tier.keepFilled(gen, filled(4096, 'k'))) {
+      gen++;
+    }
+    long reserved = tier.offHeapReserved();
+    for (long g = 1; g < gen; g++) {
+      tier.drop(g);
+    }
+    int kept = 0;
+    for (int i = 0; i < 1000; i++) {
+      kept += tier.keepFilled(gen++, filled(i % 4 == 0 ? 16384 : 1024, 'z')) ? 1 : 0;
+    }
+    assertThat(kept).isPositive();
+    assertThat(tier.offHeapReserved()).as("no memory beyond what the 4 KiB bodies took").isEqualTo(reserved);
+    tier.close();
+    assertThat(tier.offHeapReserved()).isZero();
   }
 
   @Test
@@ -76,13 +103,15 @@ class RamTierOffHeapTest {
     held.getBytes(0, read);
     assertThat(read).isEqualTo(filled(4096, 'x'));
 
+    tier.close(); // and the proxy stops meanwhile: the slab waits for the write
+    assertThat(tier.offHeapReserved()).as("held by the write").isPositive();
     held.release(); // the write ended
     assertThat(tier.offHeapBytes()).as("freed after the write").isZero();
+    assertThat(tier.offHeapReserved()).as("given back after the write").isZero();
     // a hit that found the body before the drop but reads it only now: refused, never the freed memory
     assertThat(RamTier.retain(kept.body())).isNull();
     assertThat(RamTier.copyOf(kept.body())).isNull();
     assertThat(kept.body().refCnt()).isZero();
-    tier.close();
   }
 
   @Test
@@ -110,6 +139,7 @@ class RamTierOffHeapTest {
     }
     tier.close();
     assertThat(tier.offHeapBytes()).isZero();
+    assertThat(tier.offHeapReserved()).isZero();
     store.close();
   }
 
@@ -167,6 +197,7 @@ class RamTierOffHeapTest {
     assertThat(tier.offHeapBytes()).isEqualTo(tier.size() * 4096L);
     tier.close();
     assertThat(tier.offHeapBytes()).as("after close").isZero();
+    assertThat(tier.offHeapReserved()).as("direct memory after close").isZero();
   }
 
   private static void await(CountDownLatch latch) {

@@ -627,12 +627,12 @@ public record ProxyConfig(
    */
   public record Ram(long sizeBytes, long maxObjectBytes) {
     /**
-     * 48 MiB of bodies of at most 16 KiB each (3,000 to 48,000 objects): 10,000 distinct 4 KiB keys fit with their heads
-     * (16 MiB held ~3,650 of them, and two hits in three were file hits: loadtest/results/KEYS-2026-12-03d.md). The
-     * bodies are direct memory (bin/zcproxy's {@code -XX:MaxDirectMemorySize} leaves room for them), so the heap's
-     * free-ratio slack does not grow with them (loadtest/results/KEYS-2026-12-03f.md).
+     * 16 MiB of bodies of at most 16 KiB each (about 1,000 to 3,500 objects), in direct memory (bin/zcproxy's
+     * {@code -XX:MaxDirectMemorySize} leaves room for it). 48 MiB holds 10,000 distinct 4 KiB keys with their heads
+     * (1.6x the keys cells' requests) but took a whole load-test run to 277-290 MiB resident, over issue 9's 256
+     * (loadtest/results/KEYS-2026-12-03f.md).
      */
-    public static final Ram DEFAULT = new Ram(48L << 20, 16L << 10);
+    public static final Ram DEFAULT = new Ram(16L << 20, 16L << 10);
 
     public Ram {
       check(sizeBytes >= 0, "cache.ram-size", sizeBytes, ">= 0 (0 = off)");

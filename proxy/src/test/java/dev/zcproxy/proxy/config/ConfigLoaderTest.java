@@ -262,8 +262,8 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void ramTierDefaultsTo48MiBOfBodiesUpTo16KiBAndCanBeTurnedOff() {
-    assertThat(ProxyConfig.defaults().cache().ram()).isEqualTo(new ProxyConfig.Ram(48L << 20, 16L << 10));
+  void ramTierDefaultsTo16MiBOfBodiesUpTo16KiBAndCanBeTurnedOff() {
+    assertThat(ProxyConfig.defaults().cache().ram()).isEqualTo(new ProxyConfig.Ram(16L << 20, 16L << 10));
     ProxyConfig c = ConfigLoader.parse("cache:\n  ram-size: 64MiB\n  ram-max-object-size: 4KiB\n", "r.yaml");
     assertThat(c.cache().ram()).isEqualTo(new ProxyConfig.Ram(64L << 20, 4L << 10));
     assertThat(c.cache().ram().admits(4096)).isTrue();

@@ -73,13 +73,14 @@ class RamTierRoomTest {
   }
 
   /**
-   * The issue's many-keys row, 10,000 distinct 4 KiB bodies, fits the default tier from the fills with room for each
+   * The issue's many-keys row, 10,000 distinct 4 KiB bodies, fits a 48 MiB tier from the fills with room for each
    * one's head: none is left to a file hit (writev and sendfile) and none is evicted (16 MiB kept about 3,600).
    */
   @Test
-  void theDefaultTierKeepsTenThousand4KiBBodiesFromTheirFills() {
+  void a48MiBTierKeepsTenThousand4KiBBodiesFromTheirFills() {
     AtomicInteger evicted = new AtomicInteger();
-    RamTier tier = new RamTier(ProxyConfig.Ram.DEFAULT, Runnable::run, () -> { }, evicted::incrementAndGet, () -> { });
+    RamTier tier = new RamTier(new ProxyConfig.Ram(48L << 20, 16L << 10), Runnable::run, () -> { },
+        evicted::incrementAndGet, () -> { });
     int kept = 0;
     for (long gen = 1; gen <= 10_000; gen++) {
       kept += tier.keepFilled(gen, new byte[4096]) ? 1 : 0;
@@ -87,5 +88,6 @@ class RamTierRoomTest {
     assertThat(kept).isEqualTo(10_000);
     assertThat(tier.size()).isEqualTo(10_000);
     assertThat(evicted).hasValue(0);
+    tier.close();
   }
 }

@@ -27,8 +27,8 @@ final class BodySlab {
   private final int maxSlabs;
   private final ByteBuf[] slabs;
   private int slabCount;
-  /** Free block ids (slab * PER_SLAB + index), a stack. */
-  private int[] free = new int[PER_SLAB];
+  /** Free block ids (slab * PER_SLAB + index), a stack with room for every block of every slab. */
+  private final int[] free;
   private int freeCount;
   private int used;
   private boolean closed;
@@ -37,6 +37,7 @@ final class BodySlab {
   BodySlab(long limit) {
     this.maxSlabs = (int) Math.max(1, (limit + SLAB - 1) / SLAB);
     this.slabs = new ByteBuf[maxSlabs];
+    this.free = new int[maxSlabs * PER_SLAB];
   }
 
   /** Blocks a body of {@code length} bytes takes. */
@@ -78,9 +79,6 @@ final class BodySlab {
       ByteBuf s = alloc.directBuffer(SLAB, SLAB);
       int base = slabCount * PER_SLAB;
       slabs[slabCount++] = s;
-      if (free.length < freeCount + PER_SLAB) {
-        free = java.util.Arrays.copyOf(free, Math.max(free.length * 2, freeCount + PER_SLAB));
-      }
       for (int i = PER_SLAB - 1; i >= 0; i--) {
         free[freeCount++] = base + i;
       }

@@ -89,6 +89,26 @@ class RamTierOffHeapTest {
     assertThat(tier.offHeapReserved()).isZero();
   }
 
+  /** Bodies over several slabs go back to the free list and are kept again (failed: the free list held one slab). */
+  @Test
+  void bodiesOverSeveralSlabsAreFreedAndKeptAgain() {
+    RamTier tier = tier(new ProxyConfig.Ram(4L << 20, 16L << 10), new AtomicInteger());
+    for (int round = 0; round < 3; round++) {
+      int kept = 0;
+      for (long g = 1; g <= 1000; g++) {
+        kept += tier.keepFilled(g, filled(4096, (int) g)) ? 1 : 0;
+      }
+      assertThat(kept).as("round %d", round).isGreaterThan(2 * BodySlab.SLAB / 4096);
+      assertThat(tier.copy(kept)).isEqualTo(filled(4096, kept));
+      for (long g = 1; g <= 1000; g++) {
+        tier.drop(g);
+      }
+      assertThat(tier.offHeapBytes()).isZero();
+    }
+    tier.close();
+    assertThat(tier.offHeapReserved()).isZero();
+  }
+
   @Test
   void aBodyDroppedWhileAHitReadsItIsFreedAfterTheRead() {
     RamTier tier = tier(ROOMY, new AtomicInteger());

@@ -731,7 +731,6 @@ public final class ProxyServer {
         .onComplete(ar -> {
           if (handler != null) {
             handler.closeFiles(); // fills whose last step was posted to a loop that had stopped
-            handler.closeRam();
           }
           lastResponses.close(); // the loops have stopped: released here
           done.complete();

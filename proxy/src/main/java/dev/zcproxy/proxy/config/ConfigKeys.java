@@ -365,8 +365,8 @@ final class ConfigKeys {
                   + "(32 tags per entry); [] = off"),
           key("strip-tag-headers", "stripTagHeaders", BOOL, "remove the tag-headers from responses to clients"),
           key("ram-size", "ram.sizeBytes", SIZE,
-              "RAM tier: memory (off the Java heap) for bodies of small hot objects, written with their head in one "
-                  + "write instead of head + sendfile; 0 = off"),
+              "RAM tier: heap for bodies of small hot objects, written with their head in one write instead of "
+                  + "head + sendfile; 0 = off"),
           key("ram-max-object-size", "ram.maxObjectBytes", SIZE,
               "largest body the RAM tier keeps; larger hits use sendfile")),
       section("transfer",

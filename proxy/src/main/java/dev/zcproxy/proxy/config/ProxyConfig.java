@@ -626,12 +626,7 @@ public record ProxyConfig(
    * their head in one write instead of a head write plus a sendfile. {@code sizeBytes} zero turns it off.
    */
   public record Ram(long sizeBytes, long maxObjectBytes) {
-    /**
-     * 16 MiB of bodies of at most 16 KiB each (about 1,000 to 3,500 objects), in direct memory (bin/zcproxy's
-     * {@code -XX:MaxDirectMemorySize} leaves room for it). 48 MiB holds 10,000 distinct 4 KiB keys with their heads
-     * (1.6x the keys cells' requests) but took a whole load-test run to 277-290 MiB resident, over issue 9's 256
-     * (loadtest/results/KEYS-2026-12-03f.md).
-     */
+    /** 16 MiB of bodies of at most 16 KiB each (1,000 to 16,000 objects). */
     public static final Ram DEFAULT = new Ram(16L << 20, 16L << 10);
 
     public Ram {

@@ -25,6 +25,8 @@ import java.util.concurrent.RejectedExecutionException;
 public final class EncodedResponses {
   /** The largest response kept for reuse; a larger one is encoded for each write as before. */
   static final int MAX_KEPT = 64 * 1024;
+  /** Responses up to this size are assembled in a heap array and copied to the direct buffer at once. */
+  private static final int SCRATCH_WHOLE = 4096;
 
   private final Map<EventExecutor, Slot> slots = new ConcurrentHashMap<>();
   private volatile boolean closed;
@@ -72,11 +74,10 @@ public final class EncodedResponses {
     private ByteBuf buf;
     private EncodedHead head;
     private long age;
-    /** Compared by identity only (never read): a body the RAM tier let go of is never written from here again. */
-    private ByteBuf body;
+    private byte[] body;
     private int offset;
     private int length;
-    /** Where a head is encoded before its one copy into the buffer (grown to the largest). */
+    /** Where a small response is assembled before its one copy into the buffer (grown to the largest). */
     private byte[] scratch = new byte[512];
 
     private Slot(EventExecutor loop) {
@@ -88,27 +89,19 @@ public final class EncodedResponses {
      * ({@code body} never changes), which the caller owns (writes, or releases). Throws what encoding the head
      * throws; nothing is kept then.
      */
-    ByteBuf encode(ByteBufAllocator alloc, EncodedHead head, long ageSeconds, ByteBuf body, int offset, int length) {
+    ByteBuf encode(ByteBufAllocator alloc, EncodedHead head, long ageSeconds, byte[] body, int offset, int length) {
       if (buf != null && this.head == head && age == ageSeconds && this.body == body && this.offset == offset
           && this.length == length) {
-        return buf.retainedSlice(0, buf.writerIndex()); // body's bytes as they were: nothing of it is read
+        return buf.retainedSlice(0, buf.writerIndex());
       }
       int headLength = head.length(ageSeconds);
       int total = headLength + length;
-      // a RAM tier body may be evicted by another thread: read under a reference of our own (a released one
-      // stays released when retained: then the write is left to Vert.x, which reads the file)
-      body.retain();
-      ByteBuf out = null;
+      ByteBuf out = alloc.directBuffer(total);
       try {
-        out = alloc.directBuffer(total);
         write(out, head, ageSeconds, body, offset, length, headLength);
       } catch (RuntimeException e) {
-        if (out != null) {
-          out.release();
-        }
+        out.release();
         throw e;
-      } finally {
-        body.release();
       }
       if (total <= MAX_KEPT && !closed) {
         keep(out.retain(), head, ageSeconds, body, offset, length);
@@ -116,7 +109,7 @@ public final class EncodedResponses {
       return out;
     }
 
-    private void keep(ByteBuf kept, EncodedHead head, long age, ByteBuf body, int offset, int length) {
+    private void keep(ByteBuf kept, EncodedHead head, long age, byte[] body, int offset, int length) {
       forget();
       this.buf = kept;
       this.head = head;
@@ -137,14 +130,21 @@ public final class EncodedResponses {
       }
     }
 
-    /** Writes the head and the body into {@code buf}: two copies, no view per write. */
-    private void write(ByteBuf buf, EncodedHead head, long age, ByteBuf body, int offset, int length, int headLength) {
-      if (scratch.length < headLength) {
-        scratch = new byte[Math.max(headLength, scratch.length * 2)];
+    /** Writes the head and the body into {@code buf} (a small response is put together first: one copy, no view per write). */
+    private void write(ByteBuf buf, EncodedHead head, long age, byte[] body, int offset, int length, int headLength) {
+      boolean whole = headLength + length <= SCRATCH_WHOLE;
+      int need = whole ? headLength + length : headLength;
+      if (scratch.length < need) {
+        scratch = new byte[Math.max(need, Math.min(SCRATCH_WHOLE, scratch.length * 2))];
       }
       head.writeTo(scratch, 0, age);
-      copyInto(buf, scratch, headLength);
-      buf.writeBytes(body, body.readerIndex() + offset, length); // memory to memory when both are direct
+      if (whole) {
+        System.arraycopy(body, offset, scratch, headLength, length);
+        copyInto(buf, scratch, need);
+      } else {
+        buf.writeBytes(scratch, 0, headLength);
+        buf.writeBytes(body, offset, length);
+      }
     }
   }
 

@@ -125,10 +125,9 @@ public final class FrontHits extends FlushAtReadEnd {
 
   /**
    * A response to write: {@code head} with {@code ageSeconds}, then {@code length} bytes of {@code body} from
-   * {@code offset} (bytes that never change; the write copies them at once under a reference of its own, and leaves
-   * the hit to Vert.x when {@code body} was released meanwhile); {@code sent} is told the outcome.
+   * {@code offset} (an array that never changes); {@code sent} is told the outcome.
    */
-  public record Hit(EncodedHead head, long ageSeconds, ByteBuf body, int offset, int length, Sent sent) implements Reply {}
+  public record Hit(EncodedHead head, long ageSeconds, byte[] body, int offset, int length, Sent sent) implements Reply {}
 
   /**
    * A response to write in front of Vert.x: a {@link Hit} (body in memory), a {@link FileHit} (body in a file) or a

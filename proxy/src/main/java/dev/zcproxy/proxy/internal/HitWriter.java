@@ -77,14 +77,13 @@ public final class HitWriter {
 
   /**
    * Sends {@code head} (with {@code ageSeconds}) and {@code length} bytes of {@code body} from {@code offset}
-   * as the response to {@code req}, in one write ({@code body}'s bytes are copied before this returns: the caller
-   * may release it then).
+   * as the response to {@code req}, in one write.
    *
    * @param status the status {@code head} carries (the response reports it, e.g. to the access log)
    * @return completes once the bytes are written (fails if the connection closed first), or {@code null}
    *     when nothing was written because this connection cannot take it: answer the normal way
    */
-  public static Future<Void> write(HttpServerRequest req, int status, EncodedHead head, long ageSeconds, ByteBuf body,
+  public static Future<Void> write(HttpServerRequest req, int status, EncodedHead head, long ageSeconds, byte[] body,
       int offset, int length) {
     ChannelHandlerContext encoder = writable(req);
     if (encoder == null) {

@@ -59,7 +59,7 @@ final class FileHitPath {
       return false;
     }
     boolean toRam = ram != null && ram.admits(length);
-    if (toRam && ram.has(open.generation())) {
+    if (toRam && ram.get(open.generation()) != null) {
       return false; // the body is in RAM meanwhile: the RAM write is cheaper
     }
     HitHead head = head(entry, open.generation(), ex.target.policy());

@@ -61,7 +61,7 @@ final class FrontFileHits {
         return null;
       }
       boolean toRam = ram != null && ram.admits(length);
-      if (toRam && ram.has(open.generation())) {
+      if (toRam && ram.get(open.generation()) != null) {
         return null; // the body is in RAM meanwhile: the RAM write (by the normal path) is cheaper
       }
       HitHead head = files.head(entry, open.generation(), sitePolicy);

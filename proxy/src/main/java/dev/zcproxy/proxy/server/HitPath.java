@@ -1,7 +1,5 @@
 package dev.zcproxy.proxy.server;
 
-import io.netty.buffer.ByteBuf;
-
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.EntryMeta;
 import dev.zcproxy.cache.Headers;
@@ -69,26 +67,17 @@ final class HitPath {
    */
   boolean serve(Exchange ex, EntryMeta requested, DiskStore.Indexed indexed, RamTier.Kept kept, CacheOutcome outcome) {
     EntryMeta entry = served(requested, indexed);
-    if (ex.clientGone || kept.length() != entry.bodyLength() || !eligible(ex, entry, outcome)) {
+    if (ex.clientGone || kept.body().length != entry.bodyLength() || !eligible(ex, entry, outcome)) {
       return false;
     }
     Ready ready = ready(entry, indexed, kept, ex.target.policy());
-    int length = kept.length();
-    ByteBuf body = RamTier.retain(ready.body()); // the write copies it: read under a reference of our own
-    if (body == null) {
-      return false; // evicted meanwhile: the normal way reads the file
-    }
-    Future<Void> sent;
-    try {
-      ex.req.resume();
-      sent = HitWriter.write(ex.req, entry.status(), ready.head(), ready.age(), body, 0, length);
-    } finally {
-      body.release();
-    }
+    byte[] body = ready.body();
+    ex.req.resume();
+    Future<Void> sent = HitWriter.write(ex.req, entry.status(), ready.head(), ready.age(), body, 0, body.length);
     if (sent == null) {
       return false;
     }
-    sent.onSuccess(v -> ex.bodyBytes = length);
+    sent.onSuccess(v -> ex.bodyBytes = body.length);
     ex.finish(outcome, TransferMode.RAM, sent);
     return true;
   }
@@ -150,16 +139,13 @@ final class HitPath {
     DiskStore store = ctx.store();
     DiskStore.Indexed indexed = store == null ? null : store.indexed(stored);
     RamTier.Kept kept = indexed == null ? null : ram.peek(indexed.generation());
-    if (kept == null || kept.head() != null || kept.length() != indexed.meta().bodyLength()) {
+    if (kept == null || kept.head() != null || kept.body().length != indexed.meta().bodyLength()) {
       return;
     }
     EntryMeta entry = indexed.meta(); // the instance a lookup answers with (served picks it), so ready reuses the head
     encodeAndKeep(entry, indexed, kept, sitePolicy);
   }
 
-  /**
-   * What a fast-path hit writes: {@code head} with {@code age}, then all of {@code body} (the RAM tier's: read it under
-   * a reference of one's own, {@link RamTier#retain}).
-   */
-  record Ready(dev.zcproxy.cache.EncodedHead head, long age, ByteBuf body) {}
+  /** What a fast-path hit writes: {@code head} with {@code age}, then all of {@code body}. */
+  record Ready(dev.zcproxy.cache.EncodedHead head, long age, byte[] body) {}
 }

@@ -771,15 +771,12 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       // A body kept in RAM needs no open file: no open-file cache slot, no open(2) on the I/O pool.
       DiskStore.Indexed indexed = store.indexed(entry);
       RamTier.Kept kept = indexed == null ? null : ram.kept(indexed.generation());
-      if (kept != null && kept.length() == indexed.meta().bodyLength()) {
+      if (kept != null && kept.body().length == indexed.meta().bodyLength()) {
         if (hitPath.serve(ex, entry, indexed, kept, outcome)) {
           return; // the plain GET hit: pre-encoded head and body in one write
         }
-        byte[] copy = RamTier.copyOf(kept.body());
-        if (copy != null) { // else evicted meanwhile: from the file below
-          writeStored(ex, entry, indexed.meta(), null, copy, outcome, cs);
-          return;
-        }
+        writeStored(ex, entry, indexed.meta(), null, kept.body(), outcome, cs);
+        return;
       }
     }
     CompletableFuture<OpenEntry> opening = store.open(entry);
@@ -847,7 +844,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     long length = d.length();
     long bodyLength = length;
     if (kept == null && ram != null && ram.admits(entry.bodyLength())) {
-      kept = ram.copy(open.generation()); // the normal path's RAM hits (ranges, conditionals...): a heap copy to write
+      kept = ram.get(open.generation());
     }
     TransferMode mode = planner.forHit(ex.req, length, kept != null && kept.length == entry.bodyLength()).mode();
     if (mode == TransferMode.RAM) {
@@ -1054,13 +1051,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         // stopping: nothing else to do
       }
       ctx.fillFiles().remove(c);
-    }
-  }
-
-  /** Frees the RAM tier's bodies (off the heap): called at stop, after the event loops ended; a reload keeps them. */
-  public void closeRam() {
-    if (ram != null) {
-      ram.close();
     }
   }
 

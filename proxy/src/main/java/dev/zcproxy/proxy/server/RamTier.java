@@ -7,8 +7,6 @@ import dev.zcproxy.cache.EntryMeta;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.OpenEntry;
 import dev.zcproxy.proxy.config.ProxyConfig;
-import io.netty.buffer.ByteBuf;
-import io.netty.util.IllegalReferenceCountException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
@@ -16,7 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Bodies of small hit entries kept in memory outside the Java heap, so that a hit writes head and body in one write
+ * Bodies of small hit entries kept in the heap, so that a hit writes head and body in one write
  * instead of a head write and a {@code sendfile(2)} of a few KiB (HAProxy's and Varnish's RAM caches).
  *
  * <p>Keyed by the file's {@link OpenEntry#generation}: unique to one file, so a copy can never stand in
@@ -39,31 +37,14 @@ import org.slf4j.LoggerFactory;
  * lookups it compares its share of RAM hits with the share it last took for a change, and lets 1 in 64 file hits probe
  * while the reads buy none ({@link ProbeGate}).
  *
- * <p>The bodies are blocks of direct memory ({@link BodySlab}), not heap arrays: the serial collector
- * keeps the old generation at ~1.25x its live data, so 40 MB of bodies in the heap took ~50 MB resident and were
- * copied at each full collection (loadtest/results/KEYS-2026-12-03e.md); direct memory is what the bodies weigh, and
- * it counts against {@code -XX:MaxDirectMemorySize}. The map holds one reference to each body and lets go of it when
- * the body leaves (evicted, dropped, replaced, {@link #close}); a reader takes one of its own for as long as it reads
- * the bytes ({@link #retain}, then {@code release}), so a body evicted by another thread meanwhile is freed after the
- * read, never under it.
- *
  * <p>Thread-safe: the map is Caffeine's; {@code loading} is a concurrent set; {@link ProbeGate} is thread-safe.
  */
 final class RamTier {
   private static final Logger LOG = LoggerFactory.getLogger(RamTier.class);
-  /**
-   * What a kept body costs in the heap beyond its blocks: the map node and key, the {@link Kept}, the body's buffer
-   * and its views of its blocks (~400 B for one block).
-   */
-  static final int OVERHEAD = 384;
-  /**
-   * Where bodies live: blocks of direct memory that any body can take again ({@link BodySlab}), at most the tier's
-   * bytes and a little for the reads that overfill it until the policy evicts.
-   */
-  private final BodySlab offHeap;
-  private volatile boolean closed;
+  /** Heap a kept body costs beyond its bytes: array header, map node, key. */
+  private static final int OVERHEAD = 96;
   /** What a pre-encoded head usually adds to a kept body (a few hundred bytes of fields). */
-  static final int HEAD_ESTIMATE = 512;
+  private static final int HEAD_ESTIMATE = 512;
 
   private final ProxyConfig.Ram config;
   /** {@link Kept} bodies and {@link Probe}s, by generation. */
@@ -94,18 +75,12 @@ final class RamTier {
     this.loaded = loaded;
     this.evicted = evicted;
     this.turnedAway = turnedAway;
-    this.offHeap = new BodySlab(config.sizeBytes() + (2L << 20));
     this.bodies = Caffeine.newBuilder()
         .maximumWeight(Math.max(1, config.sizeBytes()))
         .weigher((Long gen, Object v) -> weight(v))
         .evictionListener((Long gen, Object v, RemovalCause cause) -> {
           if (cause == RemovalCause.SIZE) {
             (v instanceof Kept ? this.evicted : this.turnedAway).run(); // a probe turned away cost no read
-          }
-        })
-        .removalListener((Long gen, Object v, RemovalCause cause) -> {
-          if (v instanceof Kept k) {
-            k.body.release(); // the map's reference: readers in the middle of a copy hold their own
           }
         })
         .executor(Runnable::run)
@@ -115,14 +90,9 @@ final class RamTier {
 
   private static int weight(Object v) {
     if (v instanceof Kept k) {
-      return (int) blockBytes(k.length) + OVERHEAD + (k.head == null ? 0 : k.head.head().retainedBytes());
+      return k.body.length + OVERHEAD + (k.head == null ? 0 : k.head.head().retainedBytes());
     }
     return ((Probe) v).weight;
-  }
-
-  /** The bytes of the blocks a body of {@code length} bytes takes ({@link BodySlab}). */
-  static long blockBytes(long length) {
-    return (long) BodySlab.blocks((int) Math.min(Integer.MAX_VALUE, length)) * BodySlab.BLOCK;
   }
 
   /** Whether a body of {@code length} bytes is kept here once read. */
@@ -130,45 +100,9 @@ final class RamTier {
     return config.admits(length);
   }
 
-  /** Whether the body of the file with this generation is kept. */
-  boolean has(long generation) {
-    return bodies.getIfPresent(generation) instanceof Kept;
-  }
-
-  /**
-   * A heap copy of the kept body of the file with this generation, or {@code null}: for the normal path's writes,
-   * which hand the array to Vert.x and may queue it (a copy needs no reference held until the write ends).
-   */
-  byte[] copy(long generation) {
-    return bodies.getIfPresent(generation) instanceof Kept k ? copyOf(k.body) : null;
-  }
-
-  /** A heap copy of {@code body} (a kept one), or {@code null} when the tier let go of it meanwhile. */
-  static byte[] copyOf(ByteBuf body) {
-    ByteBuf held = retain(body);
-    if (held == null) {
-      return null;
-    }
-    try {
-      byte[] copy = new byte[held.readableBytes()];
-      held.getBytes(held.readerIndex(), copy);
-      return copy;
-    } finally {
-      held.release();
-    }
-  }
-
-  /**
-   * {@code body} (a kept one) with one reference more, which the caller releases after reading it; {@code null} when
-   * the tier let go of it meanwhile (evicted, dropped on another thread): then its memory may be freed already and
-   * must not be read. A released buffer stays released when retained (Netty's count), so there is no window.
-   */
-  static ByteBuf retain(ByteBuf body) {
-    try {
-      return body.retain();
-    } catch (IllegalReferenceCountException e) {
-      return null;
-    }
+  /** The kept body of the file with this generation, or {@code null}. */
+  byte[] get(long generation) {
+    return bodies.getIfPresent(generation) instanceof Kept k ? k.body : null;
   }
 
   /** The kept body of the file with this generation and the response head encoded for it, or {@code null}. */
@@ -195,59 +129,21 @@ final class RamTier {
    * (weighed with it) unless the body was dropped or replaced meanwhile; returns what is kept now.
    */
   Kept withHead(DiskStore.Indexed indexed, Kept kept, HitHead head) {
-    if (retain(kept.body) == null) {
-      return kept; // dropped meanwhile
-    }
-    Kept next = new Kept(kept.body, kept.length, head, indexed); // the map's reference of next: released when it leaves
-    if (bodies.asMap().replace(indexed.generation(), kept, next)) {
-      return next;
-    }
-    kept.body.release();
-    return kept;
+    Kept next = new Kept(kept.body, head, indexed);
+    return bodies.asMap().replace(indexed.generation(), kept, next) ? next : kept;
   }
 
   /**
-   * A body in RAM (off the heap, {@code length} bytes) and, once a fast-path hit encoded it, its response head and the
-   * index's entry it was encoded for. Equal only to itself (the map's {@code replace} compares by identity then).
+   * A body in RAM and, once a fast-path hit encoded it, its response head and the index's entry it was encoded for.
+   *
+   * @param head the pre-encoded head, or {@code null} until its fill or first fast-path hit encoded it
+   * @param indexed the index's entry and meta {@code head} was made from ({@code null} with no head): what
+   *     {@link DiskStore#lookupNow(String, java.util.function.LongFunction)} answers a hit with, instead of the head
+   *     cache, while that entry is still the one indexed
    */
-  static final class Kept {
-    private final ByteBuf body;
-    private final int length;
-    private final HitHead head;
-    private final DiskStore.Indexed indexed;
-
-    /**
-     * @param head the pre-encoded head, or {@code null} until its fill or first fast-path hit encoded it
-     * @param indexed the index's entry and meta {@code head} was made from ({@code null} with no head): what
-     *     {@link DiskStore#lookupNow(String, java.util.function.LongFunction)} answers a hit with, instead of the head
-     *     cache, while that entry is still the one indexed
-     */
-    private Kept(ByteBuf body, int length, HitHead head, DiskStore.Indexed indexed) {
-      this.body = body;
-      this.length = length;
-      this.head = head;
-      this.indexed = indexed;
-    }
-
-    /**
-     * The body's bytes (readable from index 0), valid only while the tier holds them: read them only with a reference
-     * of your own ({@link RamTier#retain}), released after.
-     */
-    ByteBuf body() {
-      return body;
-    }
-
-    /** The body's length (no reference needed). */
-    int length() {
-      return length;
-    }
-
-    HitHead head() {
-      return head;
-    }
-
-    DiskStore.Indexed indexed() {
-      return indexed;
+  record Kept(byte[] body, HitHead head, DiskStore.Indexed indexed) {
+    Kept(byte[] body) {
+      this(body, null, null);
     }
   }
 
@@ -256,7 +152,7 @@ final class RamTier {
     final int weight;
 
     Probe(long length) {
-      this.weight = (int) Math.min(Integer.MAX_VALUE, blockBytes(length) + OVERHEAD);
+      this.weight = (int) Math.min(Integer.MAX_VALUE, length + OVERHEAD);
     }
   }
 
@@ -291,17 +187,13 @@ final class RamTier {
     }
     Runnable read = () -> {
       try {
-        ByteBuffer bb = ByteBuffer.allocate((int) length); // young garbage: the body's copy is off the heap
+        ByteBuffer bb = ByteBuffer.allocate((int) length);
         while (bb.hasRemaining()) {
           if (open.channel().read(bb, offset + bb.position()) < 0) {
             throw new IOException("cache file shorter than its header says");
           }
         }
-        ByteBuf body = allocate(bb.array());
-        if (body == null) {
-          return; // no block left (the tier's limit): served from the file
-        }
-        put(generation, body);
+        bodies.put(generation, new Kept(bb.array()));
         if (full) {
           gate.readIntoFullTier();
         }
@@ -355,40 +247,15 @@ final class RamTier {
     if (!admits(body.length) || !hasRoomFor(body.length)) {
       return false;
     }
-    ByteBuf kept = allocate(body);
-    if (kept == null) {
-      return false;
-    }
-    put(generation, kept);
+    bodies.put(generation, new Kept(body));
     loaded.run();
     return true;
-  }
-
-  /**
-   * {@code body} copied off the heap, or {@code null} when the slab's limit or {@code -XX:MaxDirectMemorySize} leaves no
-   * room: the body then stays in its file, and nothing fails.
-   */
-  private ByteBuf allocate(byte[] body) {
-    try {
-      return offHeap.copyOf(body, 0, body.length);
-    } catch (OutOfMemoryError e) { // Netty's OutOfDirectMemoryError, or the JDK's "Direct buffer memory"
-      LOG.debug("no direct memory for a RAM tier body of {} bytes: {}", body.length, e.toString());
-      return null;
-    }
-  }
-
-  /** Keeps {@code body} (its reference is the map's from now on), unless the tier was closed. */
-  private void put(long generation, ByteBuf body) {
-    bodies.put(generation, new Kept(body, body.readableBytes(), null, null));
-    if (closed) {
-      bodies.invalidate(generation); // closed meanwhile: close's sweep may have missed it
-    }
   }
 
   /** Whether a body of {@code length} bytes and its head fit beside the bodies kept now and those being read in. */
   private boolean hasRoomFor(long length) {
     long kept = eviction.weightedSize().orElse(0); // no Optional or boxed Long per fill
-    return kept + pending.get() + blockBytes(length) + OVERHEAD + HEAD_ESTIMATE <= config.sizeBytes();
+    return kept + pending.get() + length + OVERHEAD + HEAD_ESTIMATE <= config.sizeBytes();
   }
 
   /**
@@ -398,7 +265,7 @@ final class RamTier {
    * loads and evictions a second). True when held: {@link #release} it after the read.
    */
   private boolean reserve(long length) {
-    long need = blockBytes(length) + OVERHEAD + HEAD_ESTIMATE;
+    long need = length + OVERHEAD + HEAD_ESTIMATE;
     long held = pending.addAndGet(need);
     if (eviction.weightedSize().orElse(0) + held <= config.sizeBytes()) {
       return true;
@@ -408,33 +275,12 @@ final class RamTier {
   }
 
   private void release(long length) {
-    pending.addAndGet(-(blockBytes(length) + OVERHEAD + HEAD_ESTIMATE));
+    pending.addAndGet(-(length + OVERHEAD + HEAD_ESTIMATE));
   }
 
   /** Forgets the body of the file with this generation (it left the index). */
   void drop(long generation) {
     bodies.invalidate(generation);
-  }
-
-  /**
-   * Lets go of every body (their memory is freed as the last reader releases it) and keeps none from now on: call when
-   * the proxy stops.
-   */
-  void close() {
-    closed = true;
-    bodies.invalidateAll();
-    bodies.cleanUp();
-    offHeap.close(); // its memory goes back once the last reader released its body
-  }
-
-  /** Bytes of the blocks bodies take now, readers' references included (tests). */
-  long offHeapBytes() {
-    return offHeap.usedBytes();
-  }
-
-  /** Direct memory the tier holds from the system now (tests: 0 once closed and every reader is done). */
-  long offHeapReserved() {
-    return offHeap.reservedBytes();
   }
 
   /** The number of bodies kept now. */

@@ -164,7 +164,7 @@ class InternalsContractTest {
     java.util.List<String> paths = new java.util.concurrent.CopyOnWriteArrayList<>();
     HttpServer http = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(30))
         .requestHandler(req -> {
-          io.vertx.core.Future<Void> sent = HitWriter.write(req, 200, head, 3, io.netty.buffer.Unpooled.wrappedBuffer(body), 0, body.length);
+          io.vertx.core.Future<Void> sent = HitWriter.write(req, 200, head, 3, body, 0, body.length);
           paths.add(sent == null ? "fallback" : "direct");
           if (sent == null) {
             req.response().putHeader("X-Pre", "fallback").end("hello");
@@ -211,7 +211,7 @@ class InternalsContractTest {
     java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(2);
     FrontHits.Answerer answerer = req -> {
       String uri = req.uri(); // the view is valid during the call only
-      return uri.startsWith("/front") ? new FrontHits.Hit(head, 2, io.netty.buffer.Unpooled.wrappedBuffer(body), 0, body.length, ok -> {
+      return uri.startsWith("/front") ? new FrontHits.Hit(head, 2, body, 0, body.length, ok -> {
         sent.add(uri + " " + ok);
         written.countDown();
       }) : null;

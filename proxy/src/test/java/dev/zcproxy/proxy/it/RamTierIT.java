@@ -338,8 +338,7 @@ class RamTierIT extends OriginAndProxy {
       bodies[i] = CachingIT.body(1400, 20 + i);
       origin.serve("/k" + i, bodies[i], "Cache-Control", "max-age=600");
     }
-    // room for two of these bodies with their heads, not three (each takes a 4 KiB block and ~400 B of heap)
-    proxy = ProxyFixture.start(origin.url(), cacheDir, "cache.ram-size: 10KiB");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "cache.ram-size: 4KiB");
     for (int i = 0; i < 3; i++) {
       proxy.get("/k" + i);
       proxy.server.metrics().whenStored(i + 1).get(20, TimeUnit.SECONDS); // one fill after the other: room is known

@@ -30,22 +30,23 @@ public final class FileHitWriter {
   private FileHitWriter() {}
 
   /**
-   * Whether a body of {@code length} bytes is read whole into the head's buffer and leaves with it as one buffer, no
-   * file region ({@link HeadPrefix#WHOLE}): a copy, not a sendfile.
+   * A file hit handed to the connection: {@code done} completes once the body's last byte was handed to the socket
+   * (fails if the connection closed first); {@code copied} of the body's bytes left with the head from a buffer
+   * ({@link HeadPrefix}) and the rest as a file region, so {@code copied} equal to the body's length means no region
+   * followed (a copy, not a sendfile: a small body read whole, {@link HeadPrefix#WHOLE}).
    */
-  public static boolean readsWhole(long length) {
-    return HeadPrefix.wholeBody(length, HeadPrefix.BYTES - HeadPrefix.WHOLE);
-  }
+  public record Sent(Future<Void> done, long copied) {}
 
   /**
    * Sends {@code head} (with {@code ageSeconds}) and {@code length} bytes of {@code file} from {@code offset} as
    * the response to {@code req}.
    *
    * @param status the status {@code head} carries (the response reports it, e.g. to the access log)
-   * @return completes once the body's last byte was handed to the socket (fails if the connection closed first),
-   *     or {@code null} when nothing was written because this connection cannot take it: answer the normal way
+   * @return what was handed over (how many of the body's bytes left with the head: what was written, not what the size
+   *     alone would choose; a head too long to leave room, or a short read, leaves a region behind them), or
+   *     {@code null} when nothing was written because this connection cannot take it: answer the normal way
    */
-  public static Future<Void> write(HttpServerRequest req, int status, EncodedHead head, long ageSeconds,
+  public static Sent write(HttpServerRequest req, int status, EncodedHead head, long ageSeconds,
       FileChannel file, long offset, long length) {
     if (length <= 0) {
       return null;
@@ -106,7 +107,7 @@ public final class FileHitWriter {
         bodySent.tryFailure(cause);
       }
     });
-    return done.future();
+    return new Sent(done.future(), prefix);
   }
 
   /** A file region that leaves its channel open when Netty releases it: the channel is the caller's. */

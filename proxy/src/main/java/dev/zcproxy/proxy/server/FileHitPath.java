@@ -65,11 +65,12 @@ final class FileHitPath {
     HitHead head = head(entry, open.generation(), ex.target.policy());
     long age = cache.age(entry);
     ex.req.resume();
-    Future<Void> sent = FileHitWriter.write(ex.req, entry.status(), head.head(), age, open.channel(),
+    FileHitWriter.Sent written = FileHitWriter.write(ex.req, entry.status(), head.head(), age, open.channel(),
         entry.bodyOffset(), length);
-    if (sent == null) {
+    if (written == null) {
       return false;
     }
+    Future<Void> sent = written.done();
     sent.onComplete(ar -> {
       if (ar.succeeded()) {
         ex.bodyBytes = length; // a cut body reports no count: only a whole body is counted
@@ -80,8 +81,9 @@ final class FileHitPath {
         open.close();
       }
     });
-    // a small body read whole with its head leaves as a copy, chosen (not a fallback)
-    ex.finish(outcome, FileHitWriter.readsWhole(length) ? TransferMode.COPY : TransferMode.SENDFILE, sent);
+    // a body read whole with its head (no file region) left as a copy, chosen (not a fallback); as written, as
+    // FrontFileHits and the metrics' byte counts report it
+    ex.finish(outcome, written.copied() == length ? TransferMode.COPY : TransferMode.SENDFILE, sent);
     return true;
   }
 

@@ -24,6 +24,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The plain GET hit fast path for bodies sent from their cache file (above {@code cache.ram-max-object-size}, here
@@ -112,6 +113,41 @@ class FileHitIT extends OriginAndProxy {
     assertThat(origin.requests("/16k")).isEqualTo(1);
     assertThat(origin.requests("/256k")).isEqualTo(1);
     assertThat(origin.requests("/4m")).isEqualTo(1);
+  }
+
+  @Test
+  void aSmallBodyBehindAHeadTooLargeToTakeItWholeIsReportedAsTheSendfileItWas(@TempDir Path dir) throws Exception {
+    // the normal path's fast path alone (FrontFileHits reports what it wrote), no RAM tier
+    proxy.close();
+    proxy = ProxyFixture.start(origin.url(), dir, "logging.access-log: stdout", "transfer.front-hits: false",
+        "cache.ram-size: 0B");
+    byte[] body = CachingIT.body(15_000, 15);
+    // a 52,000-byte field: the head leaves less room than the body's 15,000 bytes in the first 65,484-byte buffer, so
+    // only the body's first bytes leave with it and a file region follows, though the body is under 16 KiB
+    origin.serve("/padded", body, "Cache-Control", "max-age=600", "X-Pad", "p".repeat(52_000));
+    proxy.get("/padded");
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    proxy.server.metrics().whenResponses(CacheOutcome.MISS, 1).get(10, TimeUnit.SECONDS);
+    drain(1);
+    long sendfile = proxy.server.metrics().responses(TransferMode.SENDFILE);
+    long copy = proxy.server.metrics().responses(TransferMode.COPY);
+    JsonObject before = written();
+
+    Socket s = raw.connect();
+    send(s, "GET /padded HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    Response r = read(s);
+    assertThat(r.body()).isEqualTo(body);
+    assertThat(r.lastField()).as("the fast path's head").startsWith("Age: ");
+    assertThat(drain(1).get(0)).contains("HIT sendfile complete");
+    proxy.server.metrics().whenResponses(CacheOutcome.HIT, 1).get(10, TimeUnit.SECONDS);
+    assertThat(proxy.server.metrics().responses(TransferMode.SENDFILE)).isEqualTo(sendfile + 1);
+    assertThat(proxy.server.metrics().responses(TransferMode.COPY)).isEqualTo(copy);
+    JsonObject after = written();
+    long region = after.getLong("file_region_bytes") - before.getLong("file_region_bytes");
+    assertThat(region).as("body bytes handed over as a file region").isPositive();
+    assertThat(after.getLong("buffer_bytes") - before.getLong("buffer_bytes")).as("the rest left with the head")
+        .isEqualTo(body.length - region);
+    assertThat(origin.requests("/padded")).isEqualTo(1);
   }
 
   @Test

@@ -703,7 +703,7 @@ public record ProxyConfig(
       long corkHitsFromBytes) {
 
     static final Transfer DEFAULT = new Transfer(true, true, 512 * 1024, true, true, java.util.List.of(), true,
-        4 << 20, 4L << 20, 32, 0, 1L << 20);
+        4 << 20, 4L << 20, 32, 0, 4L << 20);
 
     public Transfer {
       check(spliceMinBytes >= 0, "transfer.splice-min-size", spliceMinBytes, ">= 0");

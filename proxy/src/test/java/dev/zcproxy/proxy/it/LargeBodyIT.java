@@ -157,7 +157,7 @@ class LargeBodyIT extends OriginAndProxy {
   @ParameterizedTest(name = "cork-hits-from={0}")
   @ValueSource(strings = {"default", "0B"})
   void corkedForTheWholeBodyOrNotLargeHitsGoWholeToPipelinedAndSlowClients(String key) throws Exception {
-    // by default (cork-hits-from 1 MiB) an 8 MiB hit is corked from its head to its body's last byte, and the cork is
+    // by default (cork-hits-from 4 MiB) an 8 MiB hit is corked from its head to its body's last byte, and the cork is
     // lifted after each body (or the next response on the connection would wait behind its last partial segment)
     proxy = key.equals("default")
         ? ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout")

@@ -24,23 +24,24 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Bodies of {@code fromBytes} and more are corked too, for the whole body (on by default, 4 MiB), as nginx keeps
  * {@code tcp_nopush} for a whole sendfile body: on loopback a 16 MiB body is limited by the client's receive window, and
  * corked, the client's (wrk's) receive buffers autotuned 6-20x larger, it sent 0.6-0.75x the ACKs per GB, spent
- * 0.75-0.86x the CPU and read 1.14-1.3x the bytes (loadtest/results/LARGE-2026-12-03g.md; why the kernel grows them more is not known).
+ * 0.75-0.86x the CPU and read 1.14-1.3x the bytes (loadtest/results/LARGE-2026-12-03g.md; why, below).
  * On loopback the cork also moves the receiver's TCP work into our {@code sendfile}: at 16 connections that is what lets
  * the client read more (1.14-1.3x the MB/s of 16 MiB hits), at 128 connections the client gained nothing and the proxy
  * paid 1.2-1.7x nginx's CPU per GB. So a large body is corked only while at most {@link #LARGE_READERS} open connections
  * of this listener read large bodies (a connection counts from its first large hit until it closes or takes a hit
  * below {@code fromBytes}). Counting bodies under way instead (as before) did not tell 16 connections from 128 for
- * 1 MiB hits: once the cork has grown the client's receive window, a 1 MiB body leaves in one {@code sendfile} and is
- * no longer under way, so at 128 connections every 1 MiB hit was corked, at 1.37x nginx's CPU per GB
- * (loadtest/results/LARGE-2026-12-04a.md).
+ * 1 MiB hits ({@code cork-hits-from: 1MiB}): once the cork has grown the client's receive window, a 1 MiB body leaves
+ * in one {@code sendfile} and is no longer under way, so at 128 connections every 1 MiB hit was corked, at 1.37x nginx's
+ * CPU per GB (loadtest/results/LARGE-2026-12-04a.md). 1 MiB is not the default: at 16 connections it read 1.33x the
+ * bytes (1.11x nginx's) but the proxy's CPU per GB rose from 0.26x to 1.08x nginx's.
  *
  * <p>Why the receive window grows (the same results, {@code ss -tmi} of wrk's sockets at 1 MiB, 16 connections): the
  * client's kernel sizes its buffer from what the application copied per receiver-measured RTT ({@code rcv_rtt}, the
  * time one advertised window takes to arrive). Uncorked, with {@code TCP_NODELAY}, our queued bytes leave as soon as
- * the client's window opens, from inside the client's own ACK processing: a window arrives within 10-12 us, so the
- * client's buffer stays at 0.4 MB ({@code rcv_space} about 110 KB) and the connection is receive-window limited 86-91%
- * of the time. Corked, bytes leave in full segments from our {@code sendfile}: {@code rcv_rtt} 2-2.9 ms, buffers of
- * 9.5-10.6 MB (nginx 0.4-0.8 ms, 4.7-6.4 MB), and the client sends 0.13x the ACKs.
+ * the client's window opens, from inside the client's own ACK processing: a window arrives within 10-40 us, so the
+ * client's buffer stays at 0.3-0.7 MB ({@code rcv_space} 87-174 KB) and the connection is receive-window limited 78-91%
+ * of the time. Corked, bytes leave in full segments from our {@code sendfile}: {@code rcv_rtt} 1.5-2.9 ms, buffers of
+ * 9.5-11.9 MB (nginx 0.3-0.8 ms, 2.9-6.4 MB), and the client sends 0.13x the ACKs.
  *
  * <p>Only on Netty's native epoll transport ({@code EpollSocketChannel}); elsewhere (NIO) nothing is done and the head
  * leaves on its own as before. Several bodies under way on one connection (pipelined) share one cork, lifted when the

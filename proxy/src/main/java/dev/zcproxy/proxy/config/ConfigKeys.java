@@ -412,11 +412,14 @@ final class ConfigKeys {
               "file hits with a body of this size or more are sent corked (TCP_CORK, epoll only) until the body was written: full segments only; 0 = never")
               .comment("""
                   As nginx's tcp_nopush, which stays set for a whole sendfile body: on loopback a 16 MiB hit is
-                  limited by the client's receive window; corked, wrk's receive buffers autotuned 6-20x larger, it
-                  sent 0.6-0.75x the ACKs, spent 0.75-0.86x the CPU per GB and read 1.14-1.3x the bytes. A large
-                  body is corked only while at most 32 large bodies are under way through the listener: at 128
-                  connections the cork moved no more bytes and cost 1.2-1.7x nginx's CPU per GB. Costs two
-                  setsockopt per corked hit (loadtest/results/LARGE-2026-12-03g.md).""")),
+                  limited by the client's receive window; uncorked, our bytes leave from inside the client's ACK
+                  processing as soon as its window opens, its kernel measures a 10-40 us RTT and keeps its buffer
+                  small; corked, wrk's receive buffers autotuned 6-20x larger, it sent 0.6-0.75x the ACKs and read
+                  1.14-1.3x the bytes. A large body is corked only while at most 32 open connections of the listener
+                  read large bodies: at 128 connections the cork moved no more bytes and cost 1.2-1.7x nginx's CPU
+                  per GB. 1MiB: 1 MiB hits at 16 connections moved 1.33x the bytes (1.11x nginx's) but the proxy's
+                  CPU per GB rose 4.2x, to 1.08x nginx's, as the client's TCP input then runs in our sendfile. Costs
+                  two setsockopt per corked hit (loadtest/results/LARGE-2026-12-03g.md, LARGE-2026-12-04a.md).""")),
       section("admin",
           """
           Separate listener for health, stats and purge. Keep it off public interfaces.

@@ -24,49 +24,67 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Bodies of {@code fromBytes} and more are corked too, for the whole body (on by default, 4 MiB), as nginx keeps
  * {@code tcp_nopush} for a whole sendfile body: on loopback a 16 MiB body is limited by the client's receive window, and
  * corked, the client's (wrk's) receive buffers autotuned 6-20x larger, it sent 0.6-0.75x the ACKs per GB, spent
- * 0.75-0.86x the CPU and read 1.14-1.3x the bytes (loadtest/results/LARGE-2026-12-03g.md; why the kernel grows them more is not known).
+ * 0.75-0.86x the CPU and read 1.14-1.3x the bytes (loadtest/results/LARGE-2026-12-03g.md; why, below).
  * On loopback the cork also moves the receiver's TCP work into our {@code sendfile}: at 16 connections that is what lets
  * the client read more (1.14-1.3x the MB/s of 16 MiB hits), at 128 connections the client gained nothing and the proxy
- * paid 1.2-1.7x nginx's CPU per GB. So a large body is corked only while at most {@link #LARGE_BODIES} large bodies
- * (corked or not) are under way through this listener.
+ * paid 1.2-1.7x nginx's CPU per GB. So a large body is corked only while at most {@link #LARGE_READERS} open connections
+ * of this listener read large bodies (a connection counts from its first large hit until it closes or takes a hit
+ * below {@code fromBytes}). Counting bodies under way instead (as before) did not tell 16 connections from 128 for
+ * 1 MiB hits ({@code cork-hits-from: 1MiB}): once the cork has grown the client's receive window, a 1 MiB body leaves
+ * in one {@code sendfile} and is no longer under way, so at 128 connections every 1 MiB hit was corked, at 1.37x nginx's
+ * CPU per GB (loadtest/results/LARGE-2026-12-04a.md). 1 MiB is not the default: at 16 connections it read 1.33x the
+ * bytes (1.11x nginx's) but the proxy's CPU per GB rose from 0.26x to 1.08x nginx's.
+ *
+ * <p>Why the receive window grows (the same results, {@code ss -tmi} of wrk's sockets at 1 MiB, 16 connections): the
+ * client's kernel sizes its buffer from what the application copied per receiver-measured RTT ({@code rcv_rtt}, the
+ * time one advertised window takes to arrive). Uncorked, with {@code TCP_NODELAY}, our queued bytes leave as soon as
+ * the client's window opens, from inside the client's own ACK processing: a window arrives within 10-40 us, so the
+ * client's buffer stays at 0.3-0.7 MB ({@code rcv_space} 87-174 KB) and the connection is receive-window limited 78-91%
+ * of the time. Corked, bytes leave in full segments from our {@code sendfile}: {@code rcv_rtt} 1.5-2.9 ms, buffers of
+ * 9.5-11.9 MB (nginx 0.3-0.8 ms, 2.9-6.4 MB), and the client sends 0.13x the ACKs.
  *
  * <p>Only on Netty's native epoll transport ({@code EpollSocketChannel}); elsewhere (NIO) nothing is done and the head
  * leaves on its own as before. Several bodies under way on one connection (pipelined) share one cork, lifted when the
  * last of them was written or failed, so nothing stays corked behind them.
  *
- * <p>Threads: the bounds are immutable; the count of large bodies under way is shared by the listener's event loops
- * (atomic); a connection's cork is a channel attribute read and written on that connection's
- * event loop only.
+ * <p>Threads: the bounds are immutable; the count of connections reading large bodies is shared by the listener's
+ * event loops (atomic); a connection's cork is a channel attribute read and written on that connection's event loop
+ * only.
  */
 public final class HitCork {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HitCork.class);
   private static final AttributeKey<Cork> CORK = AttributeKey.valueOf("zcproxy.hit-cork");
 
-  /** Most large bodies under way at once (through one listener) for a large body to be corked. */
-  public static final int LARGE_BODIES = 32;
+  /** Most open connections (of one listener) reading large bodies for a large body to be corked. */
+  public static final int LARGE_READERS = 32;
 
   private final long belowBytes;
   private final long fromBytes;
-  private final int largeBodies;
-  private final AtomicInteger largeUnderWay = new AtomicInteger();
+  private final int largeReaders;
+  private final AtomicInteger largeReading = new AtomicInteger();
 
   /**
    * @param belowBytes bodies shorter than this are corked with their head; 0 = never
    * @param fromBytes bodies of this size and more are corked with their head; 0 = never
    */
   public HitCork(long belowBytes, long fromBytes) {
-    this(belowBytes, fromBytes, LARGE_BODIES);
+    this(belowBytes, fromBytes, LARGE_READERS);
   }
 
-  /** @param largeBodies a large body is corked while at most this many (itself included) are under way */
-  HitCork(long belowBytes, long fromBytes, int largeBodies) {
-    if (belowBytes < 0 || fromBytes < 0 || largeBodies < 1) {
-      throw new IllegalArgumentException("belowBytes " + belowBytes + ", fromBytes " + fromBytes + ", largeBodies "
-          + largeBodies);
+  /** @param largeReaders a large body is corked while at most this many connections (its own included) read large bodies */
+  HitCork(long belowBytes, long fromBytes, int largeReaders) {
+    if (belowBytes < 0 || fromBytes < 0 || largeReaders < 1) {
+      throw new IllegalArgumentException("belowBytes " + belowBytes + ", fromBytes " + fromBytes + ", largeReaders "
+          + largeReaders);
     }
     this.belowBytes = belowBytes;
     this.fromBytes = fromBytes;
-    this.largeBodies = largeBodies;
+    this.largeReaders = largeReaders;
+  }
+
+  /** How many open connections read large bodies now (for tests). */
+  int largeReaders() {
+    return largeReading.get();
   }
 
   /** Whether any hit may be corked. */
@@ -103,10 +121,15 @@ public final class HitCork {
     return cork != null && cork.cork((EpollSocketChannel) ch, length, written);
   }
 
-  /** A connection's cork: its listener's bounds and how many bodies under way hold it. Its event loop's only. */
+  /**
+   * A connection's cork: its listener's bounds, how many bodies under way hold it, and whether the connection counts as
+   * reading large bodies. Its event loop's only.
+   */
   private static final class Cork {
     final HitCork bounds;
     int bodies;
+    boolean largeReader;
+    boolean closeWatched;
 
     Cork(HitCork bounds) {
       this.bounds = bounds;
@@ -114,16 +137,15 @@ public final class HitCork {
 
     boolean cork(EpollSocketChannel ch, long length, ChannelFuture written) {
       boolean large = bounds.fromBytes > 0 && length >= bounds.fromBytes;
-      if (!(length < bounds.belowBytes || large) || !ch.isActive()) {
+      if (!ch.isActive()) {
         return false;
       }
-      if (large) { // counted corked or not: how many large bodies share the client's reading, not how many we cork
-        AtomicInteger underWay = bounds.largeUnderWay;
-        int n = underWay.incrementAndGet();
-        written.addListener(f -> underWay.decrementAndGet());
-        if (n > bounds.largeBodies) {
-          return false;
-        }
+      readsLarge(ch, large);
+      if (!(length < bounds.belowBytes || large)) {
+        return false;
+      }
+      if (large && bounds.largeReading.get() > bounds.largeReaders) {
+        return false; // counted corked or not: how many connections share the client's reading, not how many we cork
       }
       if (bodies == 0) {
         try {
@@ -136,6 +158,23 @@ public final class HitCork {
       bodies++;
       written.addListener(f -> uncork(ch));
       return true;
+    }
+
+    /** Counts this connection among the large readers from its first large hit until a smaller hit or its close. */
+    private void readsLarge(EpollSocketChannel ch, boolean large) {
+      if (large == largeReader) {
+        return;
+      }
+      largeReader = large;
+      if (large) {
+        bounds.largeReading.incrementAndGet();
+        if (!closeWatched) {
+          closeWatched = true;
+          ch.closeFuture().addListener(f -> readsLarge(ch, false)); // on the event loop
+        }
+      } else {
+        bounds.largeReading.decrementAndGet();
+      }
     }
 
     private void uncork(EpollSocketChannel ch) {

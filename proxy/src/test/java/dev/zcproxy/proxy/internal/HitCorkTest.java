@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * An accepted loopback connection corked for a short or a long file hit and uncorked when its last corked body was
- * written or failed (epoll), a long one only while few long bodies are under way; left alone for a body between the
+ * written or failed (epoll), a long one only while few open connections read long bodies; left alone for a body between the
  * bounds, when not installed, and on NIO, which has no TCP_CORK (the fallback).
  */
 class HitCorkTest {
@@ -110,7 +110,7 @@ class HitCorkTest {
   }
 
   @Test
-  void aLargeBodyIsCorkedOnlyWhileAtMostTheBoundOfLargeBodiesAreUnderWay() throws Exception {
+  void aLargeBodyIsCorkedOnlyWhileAtMostTheBoundOfOpenConnectionsReadLargeBodies() throws Exception {
     Channel a = accept(true);
     Channel b = loopback.accept();
     Channel c = loopback.accept();
@@ -123,23 +123,38 @@ class HitCorkTest {
     }
     ChannelPromise first = on(a, a::newPromise);
     ChannelPromise second = on(b, b::newPromise);
-    ChannelPromise third = on(c, c::newPromise);
     assertThat(on(a, () -> HitCork.around(a, FROM, first))).isTrue();
     assertThat(on(b, () -> HitCork.around(b, FROM, second))).isTrue();
-    assertThat(on(c, () -> HitCork.around(c, FROM, third))).as("a third large body under way").isFalse();
-    assertThat(corked(c)).isFalse();
-    ChannelPromise small = on(c, c::newPromise);
-    assertThat(on(c, () -> HitCork.around(c, FROM - 1, small))).as("not large: not counted, not corked").isFalse();
     on(a, first::setSuccess);
-    on(c, third::setSuccess); // both done: one large body (b's) still under way
+    on(b, second::setSuccess);
     assertThat(corked(a)).isFalse();
+    // Both bodies were written, but both connections still read large bodies: a third is one too many. (Counting
+    // bodies under way let every 1 MiB hit be corked at 128 connections: each left in one sendfile.)
+    assertThat(cork.largeReaders()).isEqualTo(2);
+    ChannelPromise third = on(c, c::newPromise);
+    assertThat(on(c, () -> HitCork.around(c, FROM, third))).as("a third connection reading large bodies").isFalse();
+    assertThat(corked(c)).isFalse();
+    on(c, third::setSuccess);
+    ChannelPromise again = on(a, a::newPromise);
+    assertThat(on(a, () -> HitCork.around(a, FROM, again))).as("three readers, a's next large body too").isFalse();
+    on(a, again::setSuccess);
+
+    ChannelPromise small = on(b, b::newPromise); // b takes a smaller hit: no longer a large reader, not corked
+    assertThat(on(b, () -> HitCork.around(b, FROM - 1, small))).isFalse();
+    on(b, small::setSuccess);
+    assertThat(cork.largeReaders()).isEqualTo(2);
     ChannelPromise fourth = on(c, c::newPromise);
-    assertThat(on(c, () -> HitCork.around(c, FROM, fourth))).as("two under way again").isTrue();
+    assertThat(on(c, () -> HitCork.around(c, FROM, fourth))).as("two readers again").isTrue();
     assertThat(corked(c)).isTrue();
     on(c, () -> fourth.setFailure(new IOException("reset")));
-    on(b, second::setSuccess);
-    assertThat(corked(b)).isFalse();
     assertThat(corked(c)).isFalse();
+
+    b.close().sync(); // b is no reader; a closed connection that read large bodies frees its place
+    a.close().sync();
+    assertThat(on(a, cork::largeReaders)).as("after a's close was handled on its loop").isEqualTo(1);
+    ChannelPromise reopened = on(b, b::newPromise);
+    assertThat(on(b, () -> HitCork.around(b, FROM, reopened))).as("closed: not counted again").isFalse();
+    assertThat(cork.largeReaders()).isEqualTo(1);
   }
 
   @Test

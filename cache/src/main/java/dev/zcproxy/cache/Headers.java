@@ -158,22 +158,6 @@ public final class Headers {
     }
   }
 
-  /**
-   * Whether a field is named any of {@code names} (compared as {@link #contains}): one pass over the fields, for a
-   * check of several names on the hit path, which then compiles one name comparison instead of one per name.
-   */
-  public boolean containsAny(List<String> names) {
-    for (int i = 0; i < this.names.size(); i++) {
-      String field = this.names.get(i);
-      for (int j = 0; j < names.size(); j++) {
-        if (field.equalsIgnoreCase(names.get(j))) {
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
   public boolean contains(String name) {
     for (int i = 0; i < names.size(); i++) { // no iterator: asked several times per hit
       if (names.get(i).equalsIgnoreCase(name)) {

@@ -360,7 +360,8 @@ public final class HttpCache {
 
   /** {@link #answersInFull(RequestHead)} on a request's fields alone (the proxy's front hit path has no {@link RequestHead}). */
   public static boolean answersInFull(dev.zcproxy.cache.Headers h) {
-    return !h.containsAny(CONDITIONALS_AND_RANGE);
+    return !(h.contains("if-none-match") || h.contains("if-modified-since") || h.contains("range") || h.contains("if-range")
+        || h.contains("if-match") || h.contains("if-unmodified-since"));
   }
 
   /** The fields to send with {@code entry} now under {@code site}'s rules (its {@code set-cookie}), with the current {@code Age}. */

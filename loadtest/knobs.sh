@@ -15,6 +15,7 @@
 # cold as in run.sh: every measured run and its warm-up get a fresh salt (e.g. CELLS="zipf:10000:1x16 zipf:10000:2x128").
 # keys cells are warm as in run.sh: each process fetches every key of the cell's size once (curl) before the cell's
 # warm-up (e.g. CELLS="keys:1k:1x16 keys:4k:2x128"). Each row also has the proxy's peak RSS (VmHWM) at the cell's end.
+# Each row also has the CPU of the JVM's C2 compiler thread(s) during the cell (c2_cpu_s): what the JIT still compiles there.
 # METRICS_OUT=FILE: after each cell, append the proxy's RAM-tier and response-mode counters (cumulative) to FILE.
 set -euo pipefail
 
@@ -51,10 +52,19 @@ sizes=$(for c in $CELLS; do IFS=: read -r _ s _ <<<"$c"; echo "$s"; done | sort 
 start_origin "${V_base_JAR:-$ROOT/proxy/target/zcproxy.jar}" "127.0.0.1:$ORIGIN_PORT" "$WORK/data" "$(nproc)" "$sizes" \
   "$WORK/origin.log" || die "origin did not start"
 TICKS=$(getconf CLK_TCK)
-printf 'round\tvariant\tscenario\tsize\tconns\trequests\tbytes\tduration_s\tcpu_s\torigin_reqs\tmachine_cpu_s\tpeak_rss_mb\tp99_ms\n' >"$OUT"
+printf 'round\tvariant\tscenario\tsize\tconns\trequests\tbytes\tduration_s\tcpu_s\torigin_reqs\tmachine_cpu_s\tpeak_rss_mb\tp99_ms\tc2_cpu_s\n' >"$OUT"
 # busy_ticks: the whole machine's busy CPU ticks (wrk, origin and proxy together, softirq included): on loopback
 # some of a sender's work runs in the receiver's context and the other way round, so a knob that moves work
 # between them shows in the proxy's own CPU but not here
+# c2_ticks PID: CPU ticks of the JVM's C2 compiler threads (a thread the JVM stopped takes its ticks with it)
+c2_ticks() {
+  local f stat t=0
+  for f in /proc/"$1"/task/*/stat; do
+    stat=$(<"$f") 2>/dev/null || continue
+    case $stat in *"(C2 CompilerThre"*) set -- ${stat##*) }; t=$((t + ${12} + ${13})) ;; esac
+  done
+  echo "$t"
+}
 busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 # salt_arg SCENARIO TAG: a fresh salt for the scenarios that start cold (their keys are new to every run)
 salt_arg() { case $1 in zipf | storm) echo "salt=$2-$RANDOM$RANDOM" ;; esac; }
@@ -95,15 +105,15 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
     for c in $CELLS; do
       IFS=: read -r sc size conns <<<"$c"
-      c0=$(cpu_ticks "$PROXY_PID") o0=$(origin_total "127.0.0.1:$ORIGIN_PORT") m0=$(busy_ticks)
+      c0=$(cpu_ticks "$PROXY_PID") j0=$(c2_ticks "$PROXY_PID") o0=$(origin_total "127.0.0.1:$ORIGIN_PORT") m0=$(busy_ticks)
       # shellcheck disable=SC2046
       line=$(wrk -t"${conns%x*}" -c"${conns#*x}" -d"$DURATION" --timeout 60s -s "$HERE/scenarios/$sc.lua" "$base" \
         -- size="$size" $(salt_arg "$sc" "r$round-$v-$conns") 2>&1 | grep '^ZCRESULT' || true)
-      c1=$(cpu_ticks "$PROXY_PID") o1=$(origin_total "127.0.0.1:$ORIGIN_PORT") m1=$(busy_ticks)
-      awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" -v o="$((${o1:-0} - ${o0:-0}))" -v m="$((m1 - m0))" -v hwm="$(hwm_kb "$PROXY_PID")" '
+      c1=$(cpu_ticks "$PROXY_PID") j1=$(c2_ticks "$PROXY_PID") o1=$(origin_total "127.0.0.1:$ORIGIN_PORT") m1=$(busy_ticks)
+      awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" -v o="$((${o1:-0} - ${o0:-0}))" -v m="$((m1 - m0))" -v hwm="$(hwm_kb "$PROXY_PID")" -v c2="$((j1 - j0))" '
         BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); x[p[1]] = p[2] }
-          printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%.2f\t%.0f\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
-            x["duration_us"] / 1e6, cpu / hz, o, m / hz, hwm / 1024, x["p99_us"] / 1000 }' | tee -a "$OUT" >&2
+          printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%.2f\t%.0f\t%.2f\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
+            x["duration_us"] / 1e6, cpu / hz, o, m / hz, hwm / 1024, x["p99_us"] / 1000, c2 / hz }' | tee -a "$OUT" >&2
       if [[ -n ${METRICS_OUT:-} ]]; then # the RAM tier's and the response modes' counters, cumulative, after each cell
         curl -s --max-time 5 "http://127.0.0.1:$ZCPROXY_ADMIN_PORT/metrics" |
           grep -E '^zcproxy_(responses_total\{mode=|ram_)' | grep -v ' 0\.0$' | sed "s/^/$round $v $sc:$size:$conns /" >>"$METRICS_OUT" || true
@@ -131,19 +141,20 @@ awk -F'\t' -v first="${VARIANTS%% *}" '
     if ($6 > 0) { rps[k, $2] = rps[k, $2] " " $6 / $8; c10k[k, $2] = c10k[k, $2] " " $9 / $6 * 10000; opr[k, $2] = opr[k, $2] " " $10 / $6 }
     if ($10 > 0) cpm[k, $2] = cpm[k, $2] " " $9 / $10 * 1000
     if (NF >= 12 && $12 > 0) rss[k, $2] = rss[k, $2] " " $12
-    if (NF >= 13 && $13 > 0) p99[k, $2] = p99[k, $2] " " $13 }
+    if (NF >= 13 && $13 > 0) p99[k, $2] = p99[k, $2] " " $13
+    if (NF >= 14) c2s[k, $2] = c2s[k, $2] " " $14 }
   END {
-    printf "| cell | variant | MB/s | vs %s | CPU s/GB | vs %s | all CPU s/GB | req/s | CPU s/10k req | origin req/req | CPU ms/origin req | peak RSS MB (max) | p99 ms |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n", first, first
+    printf "| cell | variant | MB/s | vs %s | CPU s/GB | vs %s | all CPU s/GB | req/s | CPU s/10k req | origin req/req | CPU ms/origin req | peak RSS MB (max) | p99 ms | C2 CPU s |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n", first, first
     for (c = 1; c <= nc; c++) {
       k = cells[c]; bm = median(mbs[k, first]); bg = median(gb[k, first])
       for (i = 1; i <= nv; i++) {
         v = vl[i]; if (!((k, v) in mbs)) continue
         m = median(mbs[k, v]); g = median(gb[k, v])
-        printf "| %s | %s | %.0f | %s | %.3f | %s | %s | %.0f | %.3f | %.3f | %s | %s | %s |\n", k, v, m, (bm > 0 ? sprintf("%.2fx", m / bm) : "-"), g,
+        printf "| %s | %s | %.0f | %s | %.3f | %s | %s | %.0f | %.3f | %.3f | %s | %s | %s | %s |\n", k, v, m, (bm > 0 ? sprintf("%.2fx", m / bm) : "-"), g,
           (bg > 0 ? sprintf("%.2fx", g / bg) : "-"), ((k, v) in mgb ? sprintf("%.3f", median(mgb[k, v])) : "-"),
           median(rps[k, v]), median(c10k[k, v]), median(opr[k, v]),
           ((k, v) in cpm ? sprintf("%.3f", median(cpm[k, v])) : "-"), ((k, v) in rss ? sprintf("%.0f (%.0f)", median(rss[k, v]), maxof(rss[k, v])) : "-"),
-          ((k, v) in p99 ? sprintf("%.2f", median(p99[k, v])) : "-")
+          ((k, v) in p99 ? sprintf("%.2f", median(p99[k, v])) : "-"), ((k, v) in c2s ? sprintf("%.2f", median(c2s[k, v])) : "-")
       }
     }
   }' "$OUT"

@@ -46,7 +46,7 @@ public final class TopUrls {
   /** Reads of {@link #counts} that do not tell its eviction policy. */
   private final com.github.benmanes.caffeine.cache.Policy<String, Counts> quiet;
   /** A tracked URL's response is a recorded read of the map 1 in this many times (a power of two). */
-  static final int SAMPLE = 4;
+  static final int SAMPLE = 16;
   /** How many times in a row a thread counts a URL on the counts it looked up, before it looks them up again. */
   static final int REREAD = 64;
   /** Netty's thread-local: an indexed read on an event loop (a {@code FastThreadLocalThread}), a map elsewhere. */

@@ -17,6 +17,10 @@
 # warm-up (e.g. CELLS="keys:1k:1x16 keys:4k:2x128"). Each row also has the proxy's peak RSS (VmHWM) at the cell's end.
 # Each row also has the CPU of the JVM's C2 compiler thread(s) during the cell (c2_cpu_s): what the JIT still compiles there.
 # METRICS_OUT=FILE: after each cell, append the proxy's RAM-tier and response-mode counters (cumulative) to FILE.
+# PROFILE_DIR=DIR with ASPROF=<async-profiler's asprof>: profile the proxy through each measured cell (-e cpu: Java,
+# JIT, GC and kernel frames) into DIR/r<round>-<variant>-<scenario>-<size>-<conns>.collapsed; lib/collapsed.py sums
+# one by where the time goes. Profiling costs the proxy a little CPU: compare profiled rows with profiled rows.
+# PROFILE_EVENT (default cpu) and PROFILE_INTERVAL (default 1ms) pass through to asprof's -e and -i.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -105,11 +109,19 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
     for c in $CELLS; do
       IFS=: read -r sc size conns <<<"$c"
+      prof=
+      if [[ -n ${PROFILE_DIR:-} ]]; then
+        mkdir -p "$PROFILE_DIR"
+        "${ASPROF:?set ASPROF to the asprof of async-profiler}" -d "${DURATION%s}" -e "${PROFILE_EVENT:-cpu}" -i "${PROFILE_INTERVAL:-1ms}" \
+          -o collapsed -f "$PROFILE_DIR/r$round-$v-$sc-$size-$conns.collapsed" "$PROXY_PID" >/dev/null 2>&1 &
+        prof=$!
+      fi
       c0=$(cpu_ticks "$PROXY_PID") j0=$(c2_ticks "$PROXY_PID") o0=$(origin_total "127.0.0.1:$ORIGIN_PORT") m0=$(busy_ticks)
       # shellcheck disable=SC2046
       line=$(wrk -t"${conns%x*}" -c"${conns#*x}" -d"$DURATION" --timeout 60s -s "$HERE/scenarios/$sc.lua" "$base" \
         -- size="$size" $(salt_arg "$sc" "r$round-$v-$conns") 2>&1 | grep '^ZCRESULT' || true)
       c1=$(cpu_ticks "$PROXY_PID") j1=$(c2_ticks "$PROXY_PID") o1=$(origin_total "127.0.0.1:$ORIGIN_PORT") m1=$(busy_ticks)
+      [[ -n $prof ]] && { wait "$prof" || true; }
       awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" -v o="$((${o1:-0} - ${o0:-0}))" -v m="$((m1 - m0))" -v hwm="$(hwm_kb "$PROXY_PID")" -v c2="$((j1 - j0))" '
         BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); x[p[1]] = p[2] }
           printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%.2f\t%.0f\t%.2f\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],

@@ -2,8 +2,9 @@ package dev.zcproxy.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,29 +21,15 @@ class LauncherJitTest {
   @TempDir
   Path tmp;
 
-  private Path javaHome;
-
   @BeforeEach
   void fakeJava() throws Exception {
-    javaHome = StandInJava.install(tmp, "#!/bin/sh\necho \"$@\"\n");
+    StandInJava.install(tmp, "#!/bin/sh\necho \"$@\"\n");
   }
 
   /** The arguments bin/zcproxy's java got, with {@code ZCPROXY_JAVA_OPTS} set to {@code opts} unless null. */
   private String launch(String opts) throws Exception {
-    Path launcher = Path.of("../bin/zcproxy").toAbsolutePath().normalize();
-    ProcessBuilder pb = new ProcessBuilder("sh", "-c", "exec " + launcher + " --version").redirectErrorStream(true);
-    pb.environment().put("JAVA_HOME", javaHome.toString());
-    pb.environment().put("ZCPROXY_JAR", tmp.resolve("zcproxy.jar").toString());
-    pb.environment().put("ZCPROXY_CDS", "off");
-    pb.environment().put("ZCPROXY_NOFILE", "0");
-    pb.environment().remove("ZCPROXY_JAVA_OPTS");
-    if (opts != null) {
-      pb.environment().put("ZCPROXY_JAVA_OPTS", opts);
-    }
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-    assertThat(p.waitFor()).as(out).isZero();
-    return out;
+    Map<String, String> env = opts == null ? Map.of() : Map.of("ZCPROXY_JAVA_OPTS", opts);
+    return StandInJava.launch(tmp, "", env, List.of("ZCPROXY_JAVA_OPTS"), "--version");
   }
 
   @Test

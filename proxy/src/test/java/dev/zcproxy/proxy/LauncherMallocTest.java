@@ -2,8 +2,9 @@ package dev.zcproxy.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,28 +18,14 @@ class LauncherMallocTest {
   @TempDir
   Path tmp;
 
-  private Path javaHome;
-
   @BeforeEach
   void fakeJava() throws Exception {
-    javaHome = StandInJava.install(tmp, "#!/bin/sh\necho \"$MALLOC_ARENA_MAX $MALLOC_MMAP_THRESHOLD_\"\n");
+    StandInJava.install(tmp, "#!/bin/sh\necho \"$MALLOC_ARENA_MAX $MALLOC_MMAP_THRESHOLD_\"\n");
   }
 
   /** The malloc variables bin/zcproxy's java ran with, after {@code env} (NAME=VALUE words) in the shell. */
   private String launch(String env) throws Exception {
-    Path launcher = Path.of("../bin/zcproxy").toAbsolutePath().normalize();
-    ProcessBuilder pb = new ProcessBuilder("sh", "-c", env + " exec " + launcher).redirectErrorStream(true);
-    pb.environment().put("JAVA_HOME", javaHome.toString());
-    pb.environment().put("ZCPROXY_JAR", tmp.resolve("zcproxy.jar").toString());
-    pb.environment().put("ZCPROXY_CDS", "off");
-    pb.environment().put("ZCPROXY_NOFILE", "0");
-    pb.environment().remove("ZCPROXY_JAVA_OPTS");
-    pb.environment().remove("MALLOC_ARENA_MAX");
-    pb.environment().remove("MALLOC_MMAP_THRESHOLD_");
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-    assertThat(p.waitFor()).as(out).isZero();
-    return out;
+    return StandInJava.launch(tmp, env, Map.of(), List.of("ZCPROXY_JAVA_OPTS", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_"), "");
   }
 
   @Test

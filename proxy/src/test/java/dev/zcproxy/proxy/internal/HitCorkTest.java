@@ -43,6 +43,14 @@ class HitCorkTest {
     return on(ch, () -> ((EpollSocketChannel) ch).config().isTcpCork());
   }
 
+  /** A body of {@code length} written to {@code ch} without a cork. */
+  private static void notCorked(Channel ch, long length, String why) throws Exception {
+    ChannelPromise p = on(ch, ch::newPromise);
+    assertThat(on(ch, () -> HitCork.around(ch, length, p))).as(why).isFalse();
+    assertThat(corked(ch)).as(why).isFalse();
+    on(ch, p::setSuccess);
+  }
+
   @Test
   void aShortHitCorksTheConnectionUntilItsLastCorkedBodyWasWrittenOrFailed() throws Exception {
     Channel ch = accept(true);
@@ -131,10 +139,7 @@ class HitCorkTest {
     // Both bodies were written, but both connections still read large bodies: a third is one too many. (Counting
     // bodies under way let every 1 MiB hit be corked at 128 connections: each left in one sendfile.)
     assertThat(cork.largeReaders()).isEqualTo(2);
-    ChannelPromise third = on(c, c::newPromise);
-    assertThat(on(c, () -> HitCork.around(c, FROM, third))).as("a third connection reading large bodies").isFalse();
-    assertThat(corked(c)).isFalse();
-    on(c, third::setSuccess);
+    notCorked(c, FROM, "a third connection reading large bodies");
     ChannelPromise again = on(a, a::newPromise);
     assertThat(on(a, () -> HitCork.around(a, FROM, again))).as("three readers, a's next large body too").isFalse();
     on(a, again::setSuccess);
@@ -200,10 +205,7 @@ class HitCorkTest {
       on(a, p::setSuccess);
       assertThat(corked(a)).isFalse();
     }
-    ChannelPromise fourth = on(a, a::newPromise);
-    assertThat(on(a, () -> HitCork.around(a, first, fourth))).as("budget spent").isFalse();
-    assertThat(corked(a)).isFalse();
-    on(a, fourth::setSuccess);
+    notCorked(a, first, "budget spent");
     ChannelPromise whole = on(a, a::newPromise);
     assertThat(on(a, () -> HitCork.around(a, FROM, whole))).as("a body of the from bound, after the budget").isTrue();
     on(a, whole::setSuccess);

@@ -48,8 +48,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * kernel only ever grows its receive buffer, and once the cork has grown it, it stays large with the cork off
  * (loadtest/results/LARGE-2026-12-04b.md, {@code ss -tmi} of wrk's sockets at 1 MiB, 16 connections: after the
  * budget its buffer went on growing from 0.5-3.7 MB to 8 MB, {@code rcv_rtt} from 0.05 to 1 ms, and our side was
- * receive-window limited 2-4% of the time instead of 94-97%). That read 1.23x main's bytes at 0.33 s of proxy CPU per
- * GB, where corking every 1 MiB body read 1.08x at 0.43 s. Above {@code fromBytes} the budget lost (16 MiB bodies:
+ * receive-window limited 2-4% of the time instead of 94-97%). In the A/B that read 1.17x main's bytes at 0.27 s of
+ * proxy CPU per GB (main 0.10 s), where corking every 1 MiB body read 1.08x at 0.43 s, and a 64 MiB budget 1.13x at
+ * 0.32 s. Above {@code fromBytes} the budget lost (16 MiB bodies:
  * 0.77x the bytes): one corked body per connection does not grow the window, so those stay corked whole.
  *
  * <p>Only on Netty's native epoll transport ({@code EpollSocketChannel}); elsewhere (NIO) nothing is done and the head

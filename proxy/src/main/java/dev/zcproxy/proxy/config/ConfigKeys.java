@@ -419,7 +419,11 @@ final class ConfigKeys {
                   read large bodies: at 128 connections the cork moved no more bytes and cost 1.2-1.7x nginx's CPU
                   per GB. 1MiB: 1 MiB hits at 16 connections moved 1.33x the bytes (1.11x nginx's) but the proxy's
                   CPU per GB rose 4.2x, to 1.08x nginx's, as the client's TCP input then runs in our sendfile. Costs
-                  two setsockopt per corked hit (loadtest/results/LARGE-2026-12-03g.md, LARGE-2026-12-04a.md).""")),
+                  two setsockopt per corked hit (loadtest/results/LARGE-2026-12-03g.md, LARGE-2026-12-04a.md).
+                  Hits from 1 MiB up to this size are corked for a connection's first 16 MiB of them only (not when
+                  0): the client's kernel never shrinks the buffer the cork grew, so it stays large uncorked; 1 MiB
+                  hits at 16 connections moved 1.17x main's bytes at 0.27 s of proxy CPU per GB where corking all
+                  of them cost 0.43 s (LARGE-2026-12-04b.md).""")),
       section("admin",
           """
           Separate listener for health, stats and purge. Keep it off public interfaces.

@@ -43,6 +43,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * of the time. Corked, bytes leave in full segments from our {@code sendfile}: {@code rcv_rtt} 1.5-2.9 ms, buffers of
  * 9.5-11.9 MB (nginx 0.3-0.8 ms, 2.9-6.4 MB), and the client sends 0.13x the ACKs.
  *
+ * <p>Bodies from {@link #FIRST_FROM} (1 MiB) up to {@code fromBytes} are corked only for a connection's first
+ * {@link #FIRST_BUDGET} (16 MiB) of such bodies, under the same bound of connections, and count as large: the client's
+ * kernel only ever grows its receive buffer, and once the cork has grown it, it stays large with the cork off
+ * (loadtest/results/LARGE-2026-12-04b.md, {@code ss -tmi} of wrk's sockets at 1 MiB, 16 connections: after the
+ * budget its buffer went on growing from 0.5-3.7 MB to 8 MB, {@code rcv_rtt} from 0.05 to 1 ms, and our side was
+ * receive-window limited 2-4% of the time instead of 94-97%). In the A/B that read 1.17x main's bytes at 0.27 s of
+ * proxy CPU per GB (main 0.10 s), where corking every 1 MiB body read 1.08x at 0.43 s, and a 64 MiB budget 1.13x at
+ * 0.32 s. Above {@code fromBytes} the budget lost (16 MiB bodies:
+ * 0.77x the bytes): one corked body per connection does not grow the window, so those stay corked whole.
+ *
  * <p>Only on Netty's native epoll transport ({@code EpollSocketChannel}); elsewhere (NIO) nothing is done and the head
  * leaves on its own as before. Several bodies under way on one connection (pipelined) share one cork, lifted when the
  * last of them was written or failed, so nothing stays corked behind them.
@@ -58,9 +68,17 @@ public final class HitCork {
   /** Most open connections (of one listener) reading large bodies for a large body to be corked. */
   public static final int LARGE_READERS = 32;
 
+  /** Bodies of this size and more (below {@code fromBytes}) are corked for a connection's first {@link #FIRST_BUDGET}. */
+  static final long FIRST_FROM = 1L << 20;
+
+  /** How many bytes of bodies from {@link #FIRST_FROM} to {@code fromBytes} a connection gets corked. */
+  static final long FIRST_BUDGET = 16L << 20;
+
   private final long belowBytes;
   private final long fromBytes;
   private final int largeReaders;
+  private final long firstFrom;
+  private final long firstBudget;
   private final AtomicInteger largeReading = new AtomicInteger();
 
   /**
@@ -73,13 +91,47 @@ public final class HitCork {
 
   /** @param largeReaders a large body is corked while at most this many connections (its own included) read large bodies */
   HitCork(long belowBytes, long fromBytes, int largeReaders) {
-    if (belowBytes < 0 || fromBytes < 0 || largeReaders < 1) {
+    this(belowBytes, fromBytes, largeReaders, FIRST_FROM, FIRST_BUDGET);
+  }
+
+  /**
+   * @param firstFrom bodies from this size up to {@code fromBytes} are corked for a connection's first
+   *     {@code firstBudget} bytes of them (none when {@code fromBytes} is 0)
+   */
+  HitCork(long belowBytes, long fromBytes, int largeReaders, long firstFrom, long firstBudget) {
+    if (belowBytes < 0 || fromBytes < 0 || largeReaders < 1 || firstFrom < 1 || firstBudget < 0) {
       throw new IllegalArgumentException("belowBytes " + belowBytes + ", fromBytes " + fromBytes + ", largeReaders "
-          + largeReaders);
+          + largeReaders + ", firstFrom " + firstFrom + ", firstBudget " + firstBudget);
     }
     this.belowBytes = belowBytes;
     this.fromBytes = fromBytes;
     this.largeReaders = largeReaders;
+    this.firstFrom = firstFrom;
+    this.firstBudget = firstBudget;
+  }
+
+  /** Whether a body of {@code length} counts its connection among the large readers. */
+  boolean large(long length) {
+    return fromBytes > 0 && length >= Math.min(firstFrom, fromBytes);
+  }
+
+  /**
+   * Whether a body of {@code length} is corked on a connection that had {@code firstCorked} bytes of bodies from
+   * {@code firstFrom} to {@code fromBytes} corked, while {@code reading} open connections (its own included, when the
+   * body is {@link #large}) read large bodies. Pure.
+   */
+  boolean corks(long length, long firstCorked, int reading) {
+    boolean whole = fromBytes > 0 && length >= fromBytes;
+    if (length < belowBytes && !whole) {
+      return true;
+    }
+    boolean first = large(length) && !whole && firstCorked < firstBudget; // once grown, the window stays grown uncorked
+    return (whole || first) && reading <= largeReaders; // how many connections share the client's reading, corked or not
+  }
+
+  /** Whether a corked body of {@code length} spends its connection's budget of first corked bytes. */
+  private boolean first(long length) {
+    return length >= firstFrom && length < fromBytes && length >= belowBytes;
   }
 
   /** How many open connections read large bodies now (for tests). */
@@ -122,30 +174,27 @@ public final class HitCork {
   }
 
   /**
-   * A connection's cork: its listener's bounds, how many bodies under way hold it, and whether the connection counts as
-   * reading large bodies. Its event loop's only.
+   * A connection's cork: its listener's bounds, how many bodies under way hold it, whether the connection counts as
+   * reading large bodies, and how many bytes of its first large bodies were corked. Its event loop's only.
    */
   private static final class Cork {
     final HitCork bounds;
     int bodies;
     boolean largeReader;
     boolean closeWatched;
+    long firstCorked;
 
     Cork(HitCork bounds) {
       this.bounds = bounds;
     }
 
     boolean cork(EpollSocketChannel ch, long length, ChannelFuture written) {
-      boolean large = bounds.fromBytes > 0 && length >= bounds.fromBytes;
       if (!ch.isActive()) {
         return false;
       }
-      readsLarge(ch, large);
-      if (!(length < bounds.belowBytes || large)) {
+      readsLarge(ch, bounds.large(length));
+      if (!bounds.corks(length, firstCorked, bounds.largeReading.get())) {
         return false;
-      }
-      if (large && bounds.largeReading.get() > bounds.largeReaders) {
-        return false; // counted corked or not: how many connections share the client's reading, not how many we cork
       }
       if (bodies == 0) {
         try {
@@ -156,6 +205,9 @@ public final class HitCork {
         }
       }
       bodies++;
+      if (bounds.first(length)) {
+        firstCorked += length;
+      }
       written.addListener(f -> uncork(ch));
       return true;
     }

@@ -43,6 +43,14 @@ class HitCorkTest {
     return on(ch, () -> ((EpollSocketChannel) ch).config().isTcpCork());
   }
 
+  /** A body of {@code length} written to {@code ch} without a cork. */
+  private static void notCorked(Channel ch, long length, String why) throws Exception {
+    ChannelPromise p = on(ch, ch::newPromise);
+    assertThat(on(ch, () -> HitCork.around(ch, length, p))).as(why).isFalse();
+    assertThat(corked(ch)).as(why).isFalse();
+    on(ch, p::setSuccess);
+  }
+
   @Test
   void aShortHitCorksTheConnectionUntilItsLastCorkedBodyWasWrittenOrFailed() throws Exception {
     Channel ch = accept(true);
@@ -86,7 +94,7 @@ class HitCorkTest {
   @Test
   void aBodyOfTheFromBoundOrMoreIsCorkedUntilItWasWrittenAndOneBetweenTheBoundsIsNot() throws Exception {
     Channel ch = accept(true);
-    HitCork cork = new HitCork(BELOW, FROM);
+    HitCork cork = new HitCork(BELOW, FROM, HitCork.LARGE_READERS, HitCork.FIRST_FROM, 0); // no first bodies corked
     assertThat(new HitCork(0, FROM).enabled()).isTrue();
     on(ch, () -> {
       cork.install(ch);
@@ -131,16 +139,13 @@ class HitCorkTest {
     // Both bodies were written, but both connections still read large bodies: a third is one too many. (Counting
     // bodies under way let every 1 MiB hit be corked at 128 connections: each left in one sendfile.)
     assertThat(cork.largeReaders()).isEqualTo(2);
-    ChannelPromise third = on(c, c::newPromise);
-    assertThat(on(c, () -> HitCork.around(c, FROM, third))).as("a third connection reading large bodies").isFalse();
-    assertThat(corked(c)).isFalse();
-    on(c, third::setSuccess);
+    notCorked(c, FROM, "a third connection reading large bodies");
     ChannelPromise again = on(a, a::newPromise);
     assertThat(on(a, () -> HitCork.around(a, FROM, again))).as("three readers, a's next large body too").isFalse();
     on(a, again::setSuccess);
 
     ChannelPromise small = on(b, b::newPromise); // b takes a smaller hit: no longer a large reader, not corked
-    assertThat(on(b, () -> HitCork.around(b, FROM - 1, small))).isFalse();
+    assertThat(on(b, () -> HitCork.around(b, HitCork.FIRST_FROM - 1, small))).isFalse();
     on(b, small::setSuccess);
     assertThat(cork.largeReaders()).isEqualTo(2);
     ChannelPromise fourth = on(c, c::newPromise);
@@ -155,6 +160,61 @@ class HitCorkTest {
     ChannelPromise reopened = on(b, b::newPromise);
     assertThat(on(b, () -> HitCork.around(b, FROM, reopened))).as("closed: not counted again").isFalse();
     assertThat(cork.largeReaders()).isEqualTo(1);
+  }
+
+  @Test
+  void aBodyFromTheFirstBoundIsCorkedOnlyForItsConnectionsFirstBudgetAndLargerOnesStillAre() {
+    long first = HitCork.FIRST_FROM;
+    long budget = HitCork.FIRST_BUDGET;
+    HitCork cork = new HitCork(0, FROM);
+    assertThat(cork.large(first)).isTrue();
+    assertThat(cork.large(first - 1)).isFalse();
+    assertThat(cork.corks(first, 0, 1)).as("a connection's first 1 MiB body").isTrue();
+    assertThat(cork.corks(FROM - 1, budget - 1, 1)).as("the budget not yet spent").isTrue();
+    assertThat(cork.corks(first, budget, 1)).as("spent: the client's window has grown").isFalse();
+    assertThat(cork.corks(FROM, budget, 1)).as("a body of the from bound or more: corked whole, as before").isTrue();
+    assertThat(cork.corks(first - 1, 0, 1)).as("below the first bound").isFalse();
+    assertThat(cork.corks(first, 0, HitCork.LARGE_READERS + 1)).as("too many connections read large bodies").isFalse();
+    assertThat(cork.corks(FROM, 0, HitCork.LARGE_READERS + 1)).isFalse();
+
+    HitCork fromFirst = new HitCork(0, first); // cork-hits-from at 1 MiB: every such body corked whole, no budget
+    assertThat(fromFirst.corks(first, budget, 1)).isTrue();
+    HitCork never = new HitCork(0, 0); // cork-hits-from 0 = never: no first bodies either
+    assertThat(never.corks(first, 0, 0)).isFalse();
+    assertThat(never.large(FROM)).isFalse();
+    HitCork shortOnes = new HitCork(2 * first, FROM); // a short body (cork-hits-below) is corked whatever the budget
+    assertThat(shortOnes.corks(first, budget, HitCork.LARGE_READERS + 1)).isTrue();
+  }
+
+  @Test
+  void aConnectionSpendsItsOwnBudgetOfFirstCorkedBodiesAndIsCorkedForLargerOnesAfter() throws Exception {
+    Channel a = accept(true);
+    Channel b = loopback.accept();
+    long first = HitCork.FIRST_FROM;
+    HitCork cork = new HitCork(0, FROM, 4, first, 3 * first);
+    for (Channel ch : new Channel[] {a, b}) {
+      on(ch, () -> {
+        cork.install(ch);
+        return null;
+      });
+    }
+    for (int i = 0; i < 3; i++) {
+      ChannelPromise p = on(a, a::newPromise);
+      assertThat(on(a, () -> HitCork.around(a, first, p))).as("first body %d", i).isTrue();
+      assertThat(corked(a)).isTrue();
+      on(a, p::setSuccess);
+      assertThat(corked(a)).isFalse();
+    }
+    notCorked(a, first, "budget spent");
+    ChannelPromise whole = on(a, a::newPromise);
+    assertThat(on(a, () -> HitCork.around(a, FROM, whole))).as("a body of the from bound, after the budget").isTrue();
+    on(a, whole::setSuccess);
+    assertThat(corked(a)).isFalse();
+
+    ChannelPromise other = on(b, b::newPromise);
+    assertThat(on(b, () -> HitCork.around(b, first, other))).as("another connection's own budget").isTrue();
+    on(b, other::setSuccess);
+    assertThat(cork.largeReaders()).as("both count as reading large bodies").isEqualTo(2);
   }
 
   @Test
@@ -198,5 +258,7 @@ class HitCorkTest {
     assertThatIllegalArgumentException().isThrownBy(() -> new HitCork(-1, 0));
     assertThatIllegalArgumentException().isThrownBy(() -> new HitCork(0, -1));
     assertThatIllegalArgumentException().isThrownBy(() -> new HitCork(0, FROM, 0));
+    assertThatIllegalArgumentException().isThrownBy(() -> new HitCork(0, FROM, 1, 0, 0));
+    assertThatIllegalArgumentException().isThrownBy(() -> new HitCork(0, FROM, 1, 1, -1));
   }
 }

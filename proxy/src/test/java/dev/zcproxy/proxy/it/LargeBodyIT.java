@@ -30,6 +30,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class LargeBodyIT extends OriginAndProxy {
   private static final int SIZE = 8 << 20;
   private static final byte[] BODY = CachingIT.body(SIZE, 8);
+  /** From 1 MiB up to cork-hits-from: corked for a connection's first 16 MiB of such bodies, then not (HitCork). */
+  private static final byte[] FIRST = CachingIT.body((1 << 20) + 3, 9);
 
   @RegisterExtension
   final AccessLogCapture access = new AccessLogCapture();
@@ -41,6 +43,7 @@ class LargeBodyIT extends OriginAndProxy {
   void routes() {
     origin.serve("/hit", BODY, "Cache-Control", "max-age=600", "ETag", "\"h\"");
     origin.serve("/pass", BODY, "Cache-Control", "no-store");
+    origin.serve("/first", FIRST, "Cache-Control", "max-age=600");
   }
 
   @ParameterizedTest(name = "zero-copy={0}")
@@ -179,6 +182,35 @@ class LargeBodyIT extends OriginAndProxy {
     assertThat(FastHitIT.drain(lines, 4).subList(1, 4))
         .allSatisfy(l -> assertThat(l).contains("\" 200 " + SIZE + " ").contains(" HIT sendfile complete"));
     assertThat(origin.requests("/hit")).isEqualTo(1);
+  }
+
+  @Test
+  void aConnectionWhoseFirstLargeHitsWereCorkedAndTheNextNotGetsEveryBodyWhole() throws Exception {
+    // 1 MiB + 3 bodies: the first 16 on a connection are corked (HitCork's first budget), the rest are not; the last
+    // batch is pipelined across that change, so uncorked bodies queue behind a corked one still under way
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "logging.access-log: stdout");
+    Socket fill = raw.connect();
+    send(fill, "GET /first HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    assertThat(read(fill).body()).isEqualTo(FIRST);
+    proxy.server.metrics().whenStored(1).get(20, TimeUnit.SECONDS);
+    Socket s = raw.connect();
+    String get = "GET /first HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n";
+    for (int i = 0; i < 14; i++) {
+      send(s, get);
+      assertThat(read(s).body()).as("hit %d", i).isEqualTo(FIRST);
+    }
+    send(s, get.repeat(6)); // hits 14-19: 14 and 15 corked, 16-19 not
+    for (int i = 14; i < 20; i++) {
+      Response r = read(s);
+      assertThat(r.field("x-cache")).isEqualTo("HIT");
+      assertThat(r.body()).as("pipelined hit %d", i).isEqualTo(FIRST);
+    }
+    Socket slow = slowClient(); // a fresh connection: its first body corked, to a reader slower than the proxy
+    send(slow, get);
+    assertThat(readSlowly(slow).body()).as("slow hit").isEqualTo(FIRST);
+    assertThat(FastHitIT.drain(lines, 22).subList(1, 22))
+        .allSatisfy(l -> assertThat(l).contains("\" 200 " + FIRST.length + " ").contains(" HIT sendfile complete"));
+    assertThat(origin.requests("/first")).isEqualTo(1);
   }
 
   @ParameterizedTest(name = "zero-copy={0}")

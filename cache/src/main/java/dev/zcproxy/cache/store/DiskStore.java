@@ -196,9 +196,15 @@ public final class DiskStore implements AutoCloseable {
         .weigher((Key128 k, EntryMeta m) -> HeapEstimate.headBytes(m))
         .executor(Runnable::run) // no removal work: maintenance on the caller, not a task to cache-io every few hits
         .build();
+    // Maintenance on the caller too, as openNow promises to schedule nothing: with the I/O executor every few reads of
+    // the hit path (openNow, on an event loop) handed a task to the pool (a thread woken, a futex each way) to reorder a
+    // few nodes. With 10,000 4 KiB keys that was ~2 us per request in a profile, though no rate moved beyond the noise
+    // without it (loadtest/results/KEYS-2026-12-04b.md). A channel evicted for size is then released on the thread that
+    // evicted it: a close(2) of a file that stays on disk (a removed entry's file is dropped from this set by fileGone,
+    // on the I/O executor, before it is deleted).
     this.openFiles = Caffeine.newBuilder()
         .maximumSize(maxOpenFiles)
-        .executor(ioExecutor)
+        .executor(Runnable::run)
         .removalListener((Long gen, SharedChannel ch, RemovalCause cause) -> {
           if (ch != null) {
             ch.releaseOwner();

@@ -181,6 +181,39 @@ class DiskStoreLookupTest {
   }
 
   @Test
+  void openNowHandsNothingToTheIoExecutorHoweverOftenItIsCalled() throws Exception {
+    // its Javadoc's promise ("schedules nothing"): the hit path calls it on an event loop, where a task to the I/O pool
+    // every few reads (the open-file set's maintenance) cost a thread wake-up each way
+    java.util.concurrent.atomic.AtomicInteger tasks = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.Executor counting = task -> {
+      tasks.incrementAndGet();
+      io.execute(task);
+    };
+    try (DiskStore s = DiskStore.open(new StoreConfig(dir, 1L << 30, false), counting, fx.clock::get,
+        m -> m.responseTime() + HOUR, 128, KeyHasher.SHA256, CompletableFuture.completedFuture(null))) {
+      // 100 files of at most 128 open: over half the bound, where Caffeine starts recording reads (its sketch is made)
+      s.scanned().get(10, TimeUnit.SECONDS);
+      List<EntryMeta> metas = new java.util.ArrayList<>();
+      for (int i = 0; i < 100; i++) {
+        metas.add(store(s, meta("http://a/tasks?k=" + i), body(100, i)));
+      }
+      for (EntryMeta m : metas) { // each file's first open, on the I/O pool; then kept open
+        s.open(m).get(10, TimeUnit.SECONDS).close();
+      }
+      s.cleanUp();
+      int before = tasks.get();
+      for (int round = 0; round < 50; round++) {
+        for (EntryMeta m : metas) {
+          OpenEntry now = s.openNow(m);
+          assertThat(now).as("kept open").isNotNull();
+          now.close();
+        }
+      }
+      assertThat(tasks.get() - before).as("tasks handed to the I/O executor by 5,000 openNow calls").isZero();
+    }
+  }
+
+  @Test
   void aVaryVariantOfACollidingUrlIsNotServedEither() throws Exception {
     try (DiskStore s = open(COLLIDING, CompletableFuture.completedFuture(null))) {
       s.scanned().get(10, TimeUnit.SECONDS);

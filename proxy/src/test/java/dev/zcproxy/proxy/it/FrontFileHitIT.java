@@ -216,6 +216,57 @@ class FrontFileHitIT extends OriginAndProxy {
     assertThat(proxy.server.metrics().frontHits()).isEqualTo(front + (FRONT ? 1 : 0));
   }
 
+  @Test
+  void aFileHitAfterA304SendsTheRevalidatedFieldsNotTheHeadKeptForTheFile() throws Exception {
+    // a front file hit sends the head encoded once per file (FileHitPath), used only for the entry it was encoded from;
+    // a 304 updates the entry in place (the same file, new fields): the next hit must send the new fields
+    byte[] body = CachingIT.body(16 << 10, 7);
+    java.util.concurrent.atomic.AtomicInteger version = new java.util.concurrent.atomic.AtomicInteger(1);
+    origin.route("/reval", req -> {
+      if ("\"r\"".equals(req.getHeader("If-None-Match"))) {
+        req.response().setStatusCode(304).putHeader("ETag", "\"r\"").putHeader("Cache-Control", "max-age=60")
+            .putHeader("X-Version", Integer.toString(version.get())).end();
+      } else {
+        req.response().putHeader("ETag", "\"r\"").putHeader("Cache-Control", "max-age=60")
+            .putHeader("X-Version", Integer.toString(version.get())).end(io.vertx.core.buffer.Buffer.buffer(body));
+      }
+    });
+    proxy.get("/reval"); // the miss
+    proxy.server.metrics().whenStored(5).get(20, TimeUnit.SECONDS); // four stored by start()
+    assertThat(proxy.get("/reval").headers().firstValue("x-cache")).hasValue("HIT"); // opens the file
+    drain(2);
+    Socket s = raw.connect();
+    long front = proxy.server.metrics().frontHits();
+    for (int i = 0; i < 3; i++) { // the head kept for the file
+      send(s, "GET /reval HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+      Response r = read(s);
+      assertThat(r.body()).isEqualTo(body);
+      assertThat(r.field("x-version")).isEqualTo("1");
+      assertThat(r.field("x-cache")).isEqualTo("HIT");
+    }
+    drain(3);
+    assertThat(proxy.server.metrics().frontHits()).isEqualTo(front + (FRONT ? 3 : 0));
+
+    version.set(2);
+    proxy.advance(java.time.Duration.ofSeconds(120)); // stale: revalidated by the normal path, the 304 updates the entry
+    send(s, "GET /reval HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+    Response reval = read(s);
+    assertThat(reval.field("x-cache")).isEqualTo("REVALIDATED");
+    assertThat(reval.field("x-version")).isEqualTo("2");
+    assertThat(reval.body()).isEqualTo(body);
+    drain(1);
+    for (int i = 0; i < 2; i++) {
+      send(s, "GET /reval HTTP/1.1\r\nHost: " + raw.host() + "\r\n\r\n");
+      Response r = read(s);
+      assertThat(r.field("x-cache")).isEqualTo("HIT");
+      assertThat(r.field("x-version")).as("the revalidated fields").isEqualTo("2");
+      assertThat(r.body()).isEqualTo(body);
+    }
+    drain(2);
+    assertThat(proxy.server.metrics().frontHits()).isEqualTo(front + (FRONT ? 5 : 0));
+    assertThat(origin.requests("/reval")).isEqualTo(2);
+  }
+
   // ---------------------------------------------------------------- helpers
 
   private void purge(String path) throws Exception {

@@ -9,7 +9,8 @@
 #   VARIANTS='base' V_base_JAR=/tmp/jars/base-6cd85c9.jar ROUNDS=3 loadtest/warmup-slices.sh
 #   VARIANTS='a b' V_a_JAR=... V_b_JAR=... V_b_OPTS='-XX:+Foo' TRACE=1 loadtest/warmup-slices.sh
 #
-# Each variant: V_<name>_JAR (default proxy/target/zcproxy.jar), V_<name>_OPTS (JVM options added to HEAP_OPTS),
+# Each variant: V_<name>_JAR (default proxy/target/zcproxy.jar), V_<name>_OPTS (JVM options added to HEAP_OPTS, by
+# default bin/zcproxy's own JVM options for the variant's java: lib/common.sh's launcher_opts; a later -XX wins),
 # V_<name>_JAVA (java to run, default java on PATH), V_<name>_ENV (VAR=value ... for bin/zcproxy, e.g. ZCPROXY_CDS=aot). Variants are interleaved per round (the order rotates).
 # Output: $OUT.tsv (round, variant, slice second, req/s, CPU us/req) and, per variant, the median of each slice
 # over the rounds and the ratio of the first 10 s to the next (mean req/s of slices 1-10 over 11-19: the last slice
@@ -28,7 +29,7 @@ SIZE=${SIZE:-1k}
 CONNS=${CONNS:-1x16}
 TRACE=${TRACE:-0}
 VARIANTS=${VARIANTS:-base}
-HEAP_OPTS=${HEAP_OPTS:--Xms64m -Xmx768m -Xmn24m -XX:MinHeapFreeRatio=20 -XX:MaxHeapFreeRatio=50 -XX:+UseSerialGC -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k -XX:+ExitOnOutOfMemoryError}
+HEAP_OPTS=${HEAP_OPTS:-} # empty: bin/zcproxy's defaults for each variant's java (launcher_opts)
 ORIGIN_PORT=${ORIGIN_PORT:-18281}
 ZCPROXY_ADMIN_PORT=${ZCPROXY_ADMIN_PORT:-18290}
 ZCPROXY_PORT=${ZCPROXY_PORT:-18280}
@@ -52,13 +53,14 @@ jar_of() { local j; j=$(var "$1" JAR); echo "${j:-$ROOT/proxy/target/zcproxy.jar
 java_of() { local j; j=$(var "$1" JAVA); echo "${j:-java}"; }
 
 start_proxy() { # VARIANT LOGBASE [EXTRA OPTS...]: a fresh zcproxy on an empty cache dir with the variant's archive
-  local v=$1 logbase=$2 java home; shift 2
+  local v=$1 logbase=$2 java home opts; shift 2
   java=$(java_of "$v")
+  opts=${HEAP_OPTS:-$(launcher_opts "$java")} || return 1
   home=$(dirname "$(dirname "$(readlink -f "$(command -v "$java")")")")
   rm -rf "$WORK/cache"; mkdir -p "$WORK/cache" "$WORK/cds-$v"
   T0=$(date +%s%N)
   # shellcheck disable=SC2046
-  env $(var "$v" ENV) JAVA_HOME=$home ZCPROXY_JAR=$(jar_of "$v") ZCPROXY_CDS_DIR=$WORK/cds-$v ZCPROXY_JAVA_OPTS="$HEAP_OPTS $(var "$v" OPTS) $*" \
+  env $(var "$v" ENV) JAVA_HOME=$home ZCPROXY_JAR=$(jar_of "$v") ZCPROXY_CDS_DIR=$WORK/cds-$v ZCPROXY_JAVA_OPTS="$opts $(var "$v" OPTS) $*" \
     "$ROOT/bin/zcproxy" --listen "127.0.0.1:$ZCPROXY_PORT" --origin "http://127.0.0.1:$ORIGIN_PORT" \
     --cache-dir "$WORK/cache" --cache-size 1GiB --admin "127.0.0.1:$ZCPROXY_ADMIN_PORT" --access-log off >"$logbase.log" 2>&1 &
   PROXY_PID=$!
@@ -86,6 +88,7 @@ start_origin "$(jar_of "${VARIANTS%% *}")" "127.0.0.1:$ORIGIN_PORT" "$WORK/data"
 
 read -r -a ACTIVE <<<"$VARIANTS"
 for v in "${ACTIVE[@]}"; do # a training run writes the kept class-data archive, as bin/zcproxy's first run does
+  log "$v: ZCPROXY_JAVA_OPTS=${HEAP_OPTS:-$(launcher_opts "$(java_of "$v")")} $(var "$v" OPTS)"
   log "training run for $v ($TRAIN of hits, 2 s of passes)"
   start_proxy "$v" "$WORK/train-$v" || die "training run of $v failed"
   curl -s -o /dev/null "http://127.0.0.1:$ZCPROXY_PORT/files/$SIZE"

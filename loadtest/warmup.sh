@@ -31,7 +31,8 @@
 #   jdk25-aot-serial-cts05  JDK 25, serial, AOT cache (as jdk25-aot), -XX:CompileThresholdScaling=0.5
 #   jdk25-aot-serial-noreplay  JDK 25, serial, the AOT cache's classes without its method profiles
 #                  (-XX:-AOTReplayTraining: the JIT compiles as without a cache)
-# Every zcproxy is started through bin/zcproxy (JAVA_HOME, ZCPROXY_JAVA_OPTS = HEAP_OPTS + the set-up's
+# Every zcproxy is started through bin/zcproxy (JAVA_HOME, ZCPROXY_JAVA_OPTS = HEAP_OPTS, by default bin/zcproxy's own
+# options for that java less its GC (lib/common.sh's launcher_opts), + the set-up's
 # GC, ZCPROXY_AOT_CACHE for the archive set-ups), so what is measured is what bin/zcproxy runs. A training
 # run serves TRAIN (20 s) of hits and 2 s of passes, then stops with SIGTERM (the archive is written at exit). Results: results/WARMUP-<date>-<commit>.md (+ .tsv); nothing is committed for you.
 set -euo pipefail
@@ -48,7 +49,7 @@ ROUNDS=${ROUNDS:-3}
 SIZE=${SIZE:-1k}
 CONNS=${CONNS:-1x16}
 SETUPS=${SETUPS:-jdk17 jdk17-serial jdk17-parallel jdk17-cds jdk25 jdk25-serial jdk25-aot jdk25-aot-serial jdk25-zgc}
-HEAP_OPTS=${HEAP_OPTS:--Xms64m -Xmx768m -Xmn24m -XX:MinHeapFreeRatio=20 -XX:MaxHeapFreeRatio=50 -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k}  # as bin/zcproxy
+HEAP_OPTS=${HEAP_OPTS:-} # empty: bin/zcproxy's defaults for the set-up's java (launcher_opts) less its GC (the set-up's)
 JDK17=${JDK17:-java}
 JDK25=${JDK25:-}
 if [[ -z $JDK25 ]]; then
@@ -104,13 +105,15 @@ archive_of() { # the set-up's trained archive file, or nothing
 start_proxy() { # SETUP OPTS... : a fresh zcproxy through bin/zcproxy on an empty cache dir; sets PROXY_PID and
   # START_MS (exec to first answer). The set-up's archive (ZCPROXY_AOT_CACHE) is written at exit when
   # missing and used when present, as bin/zcproxy does it.
-  local setup=$1 java home; shift
+  local setup=$1 java home opts; shift
   java=$(java_of "$setup")
+  opts=${HEAP_OPTS:-$(launcher_opts "$java")} || return 1
+  opts=${opts//-XX:+UseSerialGC/}
   home=$(dirname "$(dirname "$(readlink -f "$(command -v "$java")")")")
   rm -rf "$WORK/cache"; mkdir -p "$WORK/cache"
   local t0; t0=$(date +%s%N)
   # ZCPROXY_CDS=off: a set-up without an archive runs without bin/zcproxy's default one
-  JAVA_HOME=$home ZCPROXY_JAR=$JAR ZCPROXY_JAVA_OPTS="$HEAP_OPTS $*" ZCPROXY_AOT_CACHE=$(archive_of "$setup") ZCPROXY_CDS=off \
+  JAVA_HOME=$home ZCPROXY_JAR=$JAR ZCPROXY_JAVA_OPTS="$opts $*" ZCPROXY_AOT_CACHE=$(archive_of "$setup") ZCPROXY_CDS=off \
     "$ROOT/bin/zcproxy" --listen "127.0.0.1:$ZCPROXY_PORT" --origin "http://127.0.0.1:$ORIGIN_PORT" \
     --cache-dir "$WORK/cache" --cache-size 1GiB --admin "127.0.0.1:$ZCPROXY_ADMIN_PORT" --access-log off >>"$WORK/zcproxy.log" 2>&1 &
   PROXY_PID=$!
@@ -187,7 +190,7 @@ done
   echo "date: $(date -Is)  commit: $COMMIT  cpus: $(nproc)  loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "jdk17: $("$JDK17" -version 2>&1 | head -1)"
   [[ -n $JDK25 ]] && echo "jdk25: $("$JDK25" -version 2>&1 | head -1)"
-  echo "heap options (all set-ups): $HEAP_OPTS"
+  echo "JVM options (all set-ups, before the set-up's): ${HEAP_OPTS:-$(launcher_opts "$JDK17")} (less -XX:+UseSerialGC)"
   echo '```'
   echo
   echo "Medians over $ROUNDS rounds. *ratio*: first/next req/s (target >= 0.95); *start*: ms from exec to the"

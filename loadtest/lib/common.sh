@@ -60,6 +60,20 @@ cpu_ticks() {
   echo "$total"
 }
 
+# launcher_opts [JAVA]: the JVM options bin/zcproxy gives JAVA (default: java on PATH) when ZCPROXY_JAVA_OPTS is not
+# set: its default line, read from the script, and -XX:TrimNativeHeapInterval=10000 when that JVM knows the flag (as
+# bin/zcproxy adds it). A script that passes ZCPROXY_JAVA_OPTS to add options of its own starts from these, so it
+# measures what bin/zcproxy runs (a copy of the line went stale when bin/zcproxy gained its Tier4 thresholds).
+launcher_opts() {
+  local java=${1:-java} launcher opts home
+  launcher=$(dirname "${BASH_SOURCE[0]}")/../../bin/zcproxy
+  opts=$(sed -n 's/^opts=\${ZCPROXY_JAVA_OPTS:-\(.*\)}$/\1/p' "$launcher")
+  [[ -n $opts ]] || { log "no default JVM options found in $launcher"; return 1; }
+  home=$(dirname "$(dirname "$(readlink -f "$(command -v "$java")")")")
+  if grep -q TrimNativeHeapInterval "$home/lib/server/libjvm.so" 2>/dev/null; then opts="$opts -XX:TrimNativeHeapInterval=10000"; fi
+  echo "$opts"
+}
+
 # hwm_kb PID: peak resident set (VmHWM, kB) summed over PID and its descendants.
 hwm_kb() {
   local total=0 p v

@@ -9,7 +9,7 @@
 #   VARIANTS="before after" V_before_JAR=/tmp/before.jar CELLS="hit:256k:1x16 pass:1k:1x16" loadtest/knobs.sh
 #
 # Per variant NAME: V_NAME_JAR (default proxy/target/zcproxy.jar), V_NAME_OPTS (JVM options added after
-# ZCPROXY_JAVA_OPTS), V_NAME_YAML (YAML appended to the config; printf escapes such as \n work), V_NAME_JAVA
+# ZCPROXY_JAVA_OPTS, by default bin/zcproxy's own: lib/common.sh's launcher_opts), V_NAME_YAML (YAML appended to the config; printf escapes such as \n work), V_NAME_JAVA
 # (the java binary, default java on PATH: e.g. V_jdk25_JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java).
 # CELLS: SCENARIO:SIZE:THREADSxCONNECTIONS (scenarios/<SCENARIO>.lua with size=SIZE). zipf and storm cells start
 # cold as in run.sh: every measured run and its warm-up get a fresh salt (e.g. CELLS="zipf:10000:1x16 zipf:10000:2x128").
@@ -38,7 +38,7 @@ KEYS=10000 # keys.lua's default: keys cells get every key once (curl) before the
 ORIGIN_PORT=${ORIGIN_PORT:-18481}
 ZCPROXY_PORT=${ZCPROXY_PORT:-18480}
 ZCPROXY_ADMIN_PORT=${ZCPROXY_ADMIN_PORT:-18490}
-ZCPROXY_JAVA_OPTS=${ZCPROXY_JAVA_OPTS:--Xms64m -Xmx768m -XX:+UseSerialGC -XX:MaxDirectMemorySize=64m -XX:ReservedCodeCacheSize=64m -Xss512k}
+ZCPROXY_JAVA_OPTS=${ZCPROXY_JAVA_OPTS:-$(launcher_opts)} # empty: bin/zcproxy's defaults (lib/common.sh)
 OUT=${OUT:-/tmp/zcproxy-knobs-$(date +%Y%m%d-%H%M%S).tsv}
 WORK=$(mktemp -d /tmp/zcproxy-knobs.XXXXXX)
 

@@ -111,7 +111,7 @@ sizes_csv=$(echo $SIZES $KEY_SIZE 16k 256k | tr ' ' '\n' | sort -u | paste -sd, 
   echo "       ZIPF_NOSTORE=$ZIPF_NOSTORE% STORM_KEYS=$STORM_KEYS STORM_SIZE=$STORM_SIZE STORM_RATE=$STORM_RATE"
   echo "       CACHE_SIZE=$CACHE_SIZE WRK_TIMEOUT=$WRK_TIMEOUT ORIGIN_EVENT_LOOPS=$ORIGIN_EVENT_LOOPS NGINX_WORKERS=$NGINX_WORKERS HAPROXY_THREADS=$HAPROXY_THREADS"
   if [[ -n $ZCPROXY_JAVA_OPTS ]]; then echo "zcproxy java opts: $ZCPROXY_JAVA_OPTS"
-  else echo "zcproxy java opts (bin/zcproxy's defaults): $(sed -n 's/^opts=\${ZCPROXY_JAVA_OPTS:-\(.*\)}$/\1/p' "$ROOT/bin/zcproxy")"; fi
+  else echo "zcproxy java opts (bin/zcproxy's defaults): $(launcher_opts)"; fi
   if command -v haproxy >/dev/null || [[ -x /usr/sbin/haproxy ]]; then echo "haproxy: $(PATH=$PATH:/usr/sbin haproxy -v 2>&1 | head -1)"; fi
 } >"$RESULTS/env.txt"
 sed 's/^/  /' "$RESULTS/env.txt" >&2
@@ -302,7 +302,7 @@ start_floor() { # [transport]: floor on epoll, or floor_uring (FLOOR_URING_CP: N
     cp=$JAR:$FLOOR_URING_CP
   fi
   # bin/zcproxy's JVM options, so the floor runs on the same heap and collector as zcproxy
-  opts=${ZCPROXY_JAVA_OPTS:-$(sed -n 's/^opts=\${ZCPROXY_JAVA_OPTS:-\(.*\)}$/\1/p' "$ROOT/bin/zcproxy")}
+  opts=${ZCPROXY_JAVA_OPTS:-$(launcher_opts)}
   # shellcheck disable=SC2086
   java $opts $extra -cp "$cp" "$HERE/floor/Floor.java" "127.0.0.1:$port" "$ORIGIN" "$(nproc)" >"$RESULTS/$name.log" 2>&1 &
   PID[$name]=$!

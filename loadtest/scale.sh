@@ -219,7 +219,7 @@ oom=$(grep -c OutOfMemoryError "$WORK/default.log" || true)
 stop_pid "$PID" zcproxy
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dopts=$(sed -n 's/^opts=\${ZCPROXY_JAVA_OPTS:-\(.*\)}$/\1/p' bin/zcproxy)
+dopts=$(launcher_opts)
 jdk=$(java -version 2>&1 | head -1)
 {
   echo "# Scale: $N small objects ($(date -u +%Y-%m-%d))"

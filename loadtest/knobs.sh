@@ -54,7 +54,9 @@ trap 'exit 130' INT TERM
 
 need wrk wrk || die "wrk not found"
 sizes=$(for c in $CELLS; do IFS=: read -r _ s _ <<<"$c"; echo "$s"; done | sort -u | paste -sd, -)
-start_origin "${V_base_JAR:-$ROOT/proxy/target/zcproxy.jar}" "127.0.0.1:$ORIGIN_PORT" "$WORK/data" "$(nproc)" "$sizes" \
+# the demo origin runs from the first variant's jar (any name: a kit without proxy/target has no other jar)
+first_jar=V_${VARIANTS%% *}_JAR
+start_origin "${!first_jar:-$ROOT/proxy/target/zcproxy.jar}" "127.0.0.1:$ORIGIN_PORT" "$WORK/data" "$(nproc)" "$sizes" \
   "$WORK/origin.log" || die "origin did not start"
 TICKS=$(getconf CLK_TCK)
 printf 'round\tvariant\tscenario\tsize\tconns\trequests\tbytes\tduration_s\tcpu_s\torigin_reqs\tmachine_cpu_s\tpeak_rss_mb\tp99_ms\tc2_cpu_s\n' >"$OUT"

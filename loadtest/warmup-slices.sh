@@ -14,7 +14,8 @@
 # V_<name>_JAVA (java to run, default java on PATH), V_<name>_ENV (VAR=value ... for bin/zcproxy, e.g. ZCPROXY_CDS=aot). Variants are interleaved per round (the order rotates).
 # Output: $OUT.tsv (round, variant, slice second, req/s, CPU us/req) and, per variant, the median of each slice
 # over the rounds and the ratio of the first 10 s to the next (mean req/s of slices 1-10 over 11-19: the last slice
-# is cut short by wrk's end), printed and in $OUT.md. Nothing is committed for you.
+# is cut short by wrk's end; also each round's first 10 s over the median of the variant's warm windows), printed and
+# in $OUT.md. Nothing is committed for you.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -147,13 +148,21 @@ for v in sys.argv[2].split():
     med = {s: statistics.median(float(r["rps"]) for r in rs if int(r["second"]) == s) for s in secs}
     cpu = {s: statistics.median(float(r["cpu_us_per_req"]) for r in rs if int(r["second"]) == s) for s in secs}
     half = len(secs) // 2
-    ratios = []
+    ratios, firsts, warms = [], [], []
     for rd in sorted({r["round"] for r in rs}):
         x = {int(r["second"]): float(r["rps"]) for r in rs if r["round"] == rd}
         # mean req/s of the first half's slices over the second half's, without the last slice (wrk's end cuts it short)
         a = statistics.mean(x.get(s, 0) for s in secs[:half]); b = statistics.mean(x.get(s, 0) for s in secs[half:-1])
-        ratios.append(a / b if b else 0)
-    print(f"## {v}: first/next ratio per round {' '.join(f'{x:.3f}' for x in ratios)}; median {statistics.median(ratios):.3f}")
+        ratios.append(a / b if b else 0); firsts.append(a); warms.append(b)
+    below = sum(1 for x in ratios if x < 0.95)
+    print(f"## {v}: first/next ratio per round {' '.join(f'{x:.3f}' for x in ratios)}; median {statistics.median(ratios):.3f}; {below}/{len(ratios)} below 0.95")
+    # a round's own warm window swings by +-5% (others' jobs, wrk and the loop sharing a core or not): each round's first
+    # half over the median warm rate of all this variant's rounds is the same question with a steadier denominator
+    mw = statistics.median(warms)
+    pooled = [a / mw if mw else 0 for a in firsts]
+    print(f"first half over the median warm rate ({mw/1000:.1f}k) per round {' '.join(f'{x:.3f}' for x in pooled)}; "
+          f"median {statistics.median(pooled):.3f}; {sum(1 for x in pooled if x < 0.95)}/{len(pooled)} below 0.95")
+    print()
     print("| second | " + " | ".join(str(s) for s in secs) + " |")
     print("|---|" + "--:|" * len(secs))
     print("| req/s (median) | " + " | ".join(f"{med[s]/1000:.0f}k" for s in secs) + " |")

@@ -311,9 +311,9 @@ public final class DiskStore implements AutoCloseable {
     return store;
   }
 
-  /** The head cache's bound: half the index's heap budget, at most 16 MiB, at least 1 MiB. */
+  /** The head cache's bound: half the index's heap budget, at most 64 MiB, at least 1 MiB. */
   static long headCacheBytes(StoreConfig config) {
-    return Math.max(1L << 20, Math.min(16L << 20, config.indexHeapBytes() / 2));
+    return Math.max(1L << 20, Math.min(64L << 20, config.indexHeapBytes() / 2));
   }
 
   // ---- lookup ----

@@ -126,19 +126,6 @@ class DiskStoreKeptHeadTest {
   }
 
   /**
-   * The head cache takes half the index's heap budget up to 16 MiB (about 20,000 heads of ~816 B): at bin/zcproxy's
-   * -Xmx768m (a 192 MiB index budget) it was 64 MiB, which a whole load-test run filled with the heads of Zipf entries
-   * hit once or twice, ~20 MB of old generation beside a RAM tier of all 10,000 keys (loadtest/results/KEYS-2026-12-04c.md).
-   */
-  @Test
-  void theHeadCacheTakesHalfTheIndexBudgetUpTo16MiB() {
-    StoreConfig c = new StoreConfig(dir, BIG, false);
-    assertThat(DiskStore.headCacheBytes(c.withIndexHeapBytes(192L << 20))).isEqualTo(16L << 20);
-    assertThat(DiskStore.headCacheBytes(c.withIndexHeapBytes(8L << 20))).isEqualTo(4L << 20);
-    assertThat(DiskStore.headCacheBytes(c.withIndexHeapBytes(1L << 20))).isEqualTo(1L << 20);
-  }
-
-  /**
    * What the policies see: a hot key whose head the RAM tier answers is not read from the head cache, so that cache's
    * W-TinyLFU no longer counts it; the index's and the RAM tier's reads still do. Read once per five one-hit wonders
    * (each stored, kept, with a head of ~32 KiB, so the 1 MiB head cache and a 50-body tier turn over many times),

@@ -57,12 +57,15 @@ PATHS = [  # (name, test on the whole stack joined by ';' and on the thread fram
     ('hits: opens on cache-io', lambda j, t: 'cache-io' in t and ('DiskStore.open' in j or 'OpenEntry' in j or 'lookup' in j)),
     ('miss: cache-io hand-off (park/unpark, futex)', lambda j, t: 'cache-io' in t or 'LockSupport.unpark' in j
         or 'SerialExecutor' in j or 'ThreadPoolExecutor.execute' in j),
-    ('miss: origin client (request out, response in)', lambda j, t: any(k in j for k in (
-        'OriginPool', 'OriginCodec', 'OriginClient', 'HttpClient', 'Http1xClient', 'ClientConnection', 'OriginRequestHeaders'))),
     ('passes (no-store relay)', lambda j, t: 'Relay' in j or 'FrontPass' in j or 'ProxyHandler.pass' in j),
-    ('miss: Fill + fetch/policy on the loop (incl. sending to the client)', lambda j, t: any(k in j for k in (
-        'server/Fill', 'Fill.', 'ProxyHandler.fetch', 'onOriginResponse', 'missFetch', 'respondFromFill', 'startReader',
-        'joinOrFetch', 'Coalescer', 'afterFetch', 'EntryWriter'))),
+    # below the origin response's handler: the policy, the Fill and sending the body to the client
+    ('miss: policy + Fill on the loop (incl. sending to the client)', lambda j, t: any(k in j for k in (
+        'server/Fill', 'onOriginResponse', 'respondFromFill', 'startReader', 'joinOrFetch', 'Coalescer', 'afterFetch',
+        'EntryWriter'))),
+    # the rest of the origin leg: the request out (headers, pool, Vert.x client) and the response head in
+    ('miss: origin client (request out, response head in)', lambda j, t: any(k in j for k in (
+        'ProxyHandler.fetch', 'missFetch', 'OriginPool', 'OriginCodec', 'OriginClient', 'HttpClient', 'Http1xClient',
+        'ClientConnection', 'OriginRequestHeaders'))),
     ('hits: hit path, RAM tier, lookups', lambda j, t: any(k in j for k in (
         'RawHits', 'FrontHits', 'FrontDecision', 'HitPath', 'FileHit', 'RamBodies', 'RamTier', 'HitCork', 'HitWriter',
         'deliverStored', 'writeStored', 'lookupAndServe', 'DiskStore.open', 'EncodedResponses'))),

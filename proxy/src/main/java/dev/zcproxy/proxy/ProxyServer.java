@@ -60,17 +60,6 @@ public final class ProxyServer {
   private final ProxyMetrics metrics = ProxyMetrics.metersLater();
   private Vertx vertx;
   private ExecutorService cacheIo;
-
-  /**
-   * How many cache-io threads (fills' file writes, opens for hits, the startup scan) a machine with {@code cores} cores
-   * gets: 4, or 3 on two cores or fewer, where a fourth idle thread only adds wake-ups (each task to an idle pool wakes a
-   * thread: futex, context switch) and a Zipf cell ran faster with fewer (loadtest/results/ZIPF-2026-12-04c.md). Never
-   * below 3: the startup scan takes {@code StoreScanner.WORKERS} (2) of them for its whole run, and live fills and opens
-   * need the rest.
-   */
-  static int cacheIoThreads(int cores) {
-    return cores <= 2 ? 3 : 4;
-  }
   private DiskStore store;
   /** The sites' origin pools (one pool of {@code origin.url} without {@code sites:}); kept across reloads. */
   private dev.zcproxy.proxy.origin.OriginPools origins;
@@ -185,7 +174,7 @@ public final class ProxyServer {
     CachePolicy policy = policyOf(c);
     this.policy = policy;
     AtomicInteger n = new AtomicInteger();
-    cacheIo = Executors.newFixedThreadPool(cacheIoThreads(Runtime.getRuntime().availableProcessors()), r -> {
+    cacheIo = Executors.newFixedThreadPool(4, r -> {
       Thread t = new Thread(r, "cache-io-" + n.incrementAndGet());
       t.setDaemon(true);
       return t;

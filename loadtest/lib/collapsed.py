@@ -73,17 +73,21 @@ PATHS = [  # (name, test on the whole stack joined by ';' and on the thread fram
 ]
 
 
+def stacks(path):
+    """(stack text, sample count) of each line of a collapsed file."""
+    for line in open(path):
+        line = line.rstrip('\n')
+        if line:
+            stack_s, _, n = line.rpartition(' ')
+            yield stack_s, int(n)
+
+
 def paths(files):
     cols = []
     for path in files:
         c = collections.Counter()
         total = 0
-        for line in open(path):
-            line = line.rstrip('\n')
-            if not line:
-                continue
-            stack_s, _, n = line.rpartition(' ')
-            n = int(n)
+        for stack_s, n in stacks(path):
             t, _, _ = stack_s.partition(';')
             total += n
             name = next(nm for nm, test in PATHS if test(stack_s, t))
@@ -108,12 +112,7 @@ def main():
     syscalls = collections.Counter()
     leaves = collections.Counter()
     ours = collections.Counter()
-    for line in open(path):
-        line = line.rstrip('\n')
-        if not line:
-            continue
-        stack_s, _, n = line.rpartition(' ')
-        n = int(n)
+    for stack_s, n in stacks(path):
         stack = stack_s.split(';')
         total += n
         kind = thread_kind(stack)

@@ -21,7 +21,8 @@
 # JIT, GC and kernel frames) into DIR/r<round>-<variant>-<scenario>-<size>-<conns>.collapsed; lib/collapsed.py sums
 # one by where the time goes. Profiling costs the proxy a little CPU: compare profiled rows with profiled rows.
 # PROFILE_EVENT (default cpu) and PROFILE_INTERVAL (default 1ms) pass through to asprof's -e and -i; PROFILE_THREADS=1
-# adds -t (each stack starts with its thread's name: what runs off the event loops).
+# adds -t (each stack starts with its thread's name: what runs off the event loops); PROFILE_OPTS adds more of asprof's
+# options (e.g. -a: each Java frame marked _[0] interpreted, _[1] C1, _[j] C2, _[i] inlined: what is still not in C2).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -116,7 +117,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
       if [[ -n ${PROFILE_DIR:-} ]]; then
         mkdir -p "$PROFILE_DIR"
         "${ASPROF:?set ASPROF to the asprof of async-profiler}" -d "${DURATION%s}" -e "${PROFILE_EVENT:-cpu}" -i "${PROFILE_INTERVAL:-1ms}" \
-          ${PROFILE_THREADS:+-t} -o collapsed -f "$PROFILE_DIR/r$round-$v-$sc-$size-$conns.collapsed" "$PROXY_PID" >/dev/null 2>&1 &
+          ${PROFILE_THREADS:+-t} ${PROFILE_OPTS:-} -o collapsed -f "$PROFILE_DIR/r$round-$v-$sc-$size-$conns.collapsed" "$PROXY_PID" >/dev/null 2>&1 &
         prof=$!
       fi
       c0=$(cpu_ticks "$PROXY_PID") j0=$(c2_ticks "$PROXY_PID") o0=$(origin_total "127.0.0.1:$ORIGIN_PORT") m0=$(busy_ticks)

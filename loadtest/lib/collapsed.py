@@ -3,6 +3,11 @@
 by the thread kind and the first frame that names a known layer, and prints shares.
 
     python3 loadtest/lib/collapsed.py r1-base-keys-4k-1x16.collapsed [TOP]
+    python3 loadtest/lib/collapsed.py --paths r1-base-zipf-10000-1x16.collapsed [r2-... ...]
+
+--paths (for Zipf cells, profiled with PROFILE_THREADS=1) instead splits each file by the request path a sample is on
+(compiler, hits, the miss path's origin client / Fill on the loop / cache-io file work / hand-offs, passes, TopUrls,
+other loop work, GC), one column per file: PATHS below says which frames name which path, tried in order.
 
 The layers are matched on the leaf-most known frame: kernel frames (async-profiler marks them _[k]) are split by the
 syscall they are under; Java frames by package (ours, Netty, Vert.x, Caffeine, JDK). TOP (default 25) also lists the
@@ -42,7 +47,63 @@ def syscall_of(stack):
     return None
 
 
+PATHS = [  # (name, test on the whole stack joined by ';' and on the thread frame), the first hit names the sample
+    ('JIT compiler threads (C2, C1)', lambda j, t: 'CompilerThre' in t),
+    ('GC / VM thread / sweeper', lambda j, t: 'VM Thread' in t or 'GC Thread' in t or 'Sweeper' in t
+        or 'VM_GenCollect' in j or 'GenCollectedHeap' in j or 'SerialHeap' in j),
+    ('TopUrls (every response)', lambda j, t: 'TopUrls' in j),
+    ('miss: file create/write/rename/close + index publish (cache-io)', lambda j, t: 'cache-io' in t and (
+        'EntryWriter' in j or 'DiskStore.publish' in j or 'StoreIndex' in j or 'DiskStore$' in j and 'writ' in j)),
+    ('hits: opens on cache-io', lambda j, t: 'cache-io' in t and ('DiskStore.open' in j or 'OpenEntry' in j or 'lookup' in j)),
+    ('miss: cache-io hand-off (park/unpark, futex)', lambda j, t: 'cache-io' in t or 'LockSupport.unpark' in j
+        or 'SerialExecutor' in j or 'ThreadPoolExecutor.execute' in j),
+    ('passes (no-store relay)', lambda j, t: 'Relay' in j or 'FrontPass' in j or 'ProxyHandler.pass' in j),
+    # below the origin response's handler: the policy, the Fill and sending the body to the client
+    ('miss: policy + Fill on the loop (incl. sending to the client)', lambda j, t: any(k in j for k in (
+        'server/Fill', 'onOriginResponse', 'respondFromFill', 'startReader', 'joinOrFetch', 'Coalescer', 'afterFetch',
+        'EntryWriter'))),
+    # the rest of the origin leg: the request out (headers, pool, Vert.x client) and the response head in
+    ('miss: origin client (request out, response head in)', lambda j, t: any(k in j for k in (
+        'ProxyHandler.fetch', 'missFetch', 'OriginPool', 'OriginCodec', 'OriginClient', 'HttpClient', 'Http1xClient',
+        'ClientConnection', 'OriginRequestHeaders'))),
+    ('hits: hit path, RAM tier, lookups', lambda j, t: any(k in j for k in (
+        'RawHits', 'FrontHits', 'FrontDecision', 'HitPath', 'FileHit', 'RamBodies', 'RamTier', 'HitCork', 'HitWriter',
+        'deliverStored', 'writeStored', 'lookupAndServe', 'DiskStore.open', 'EncodedResponses'))),
+    ('loops: other (HTTP decode, epoll, plumbing)', lambda j, t: True),
+]
+
+
+def stacks(path):
+    """(stack text, sample count) of each line of a collapsed file."""
+    for line in open(path):
+        line = line.rstrip('\n')
+        if line:
+            stack_s, _, n = line.rpartition(' ')
+            yield stack_s, int(n)
+
+
+def paths(files):
+    cols = []
+    for path in files:
+        c = collections.Counter()
+        total = 0
+        for stack_s, n in stacks(path):
+            t, _, _ = stack_s.partition(';')
+            total += n
+            name = next(nm for nm, test in PATHS if test(stack_s, t))
+            c[name] += n
+        cols.append((c, total))
+    print('| item | ' + ' | '.join(f.rsplit('/', 1)[-1].replace('.collapsed', '') for f in files) + ' |')
+    print('|---|' + '--:|' * len(files))
+    for name, _ in PATHS:
+        print(f'| {name} | ' + ' | '.join(f'{100.0 * c[name] / max(1, tot):.1f}%' for c, tot in cols) + ' |')
+    print('| samples | ' + ' | '.join(str(tot) for _, tot in cols) + ' |')
+
+
 def main():
+    if sys.argv[1] == '--paths':
+        paths(sys.argv[2:])
+        return
     path = sys.argv[1]
     top_n = int(sys.argv[2]) if len(sys.argv) > 2 else 25
     total = 0
@@ -51,12 +112,7 @@ def main():
     syscalls = collections.Counter()
     leaves = collections.Counter()
     ours = collections.Counter()
-    for line in open(path):
-        line = line.rstrip('\n')
-        if not line:
-            continue
-        stack_s, _, n = line.rpartition(' ')
-        n = int(n)
+    for stack_s, n in stacks(path):
         stack = stack_s.split(';')
         total += n
         kind = thread_kind(stack)

@@ -112,7 +112,17 @@ public final class HitCork {
 
   /** Whether a body of {@code length} counts its connection among the large readers. */
   boolean large(long length) {
-    return fromBytes > 0 && length >= Math.min(firstFrom, fromBytes);
+    return whole(length) || firstBand(length);
+  }
+
+  /** Whether a body of {@code length} is corked whole (under the bound of connections). */
+  private boolean whole(long length) {
+    return fromBytes > 0 && length >= fromBytes;
+  }
+
+  /** Whether a body of {@code length} is one of those corked for a connection's first {@code firstBudget} bytes. */
+  private boolean firstBand(long length) {
+    return length >= firstFrom && length < fromBytes;
   }
 
   /**
@@ -121,17 +131,17 @@ public final class HitCork {
    * body is {@link #large}) read large bodies. Pure.
    */
   boolean corks(long length, long firstCorked, int reading) {
-    boolean whole = fromBytes > 0 && length >= fromBytes;
+    boolean whole = whole(length);
     if (length < belowBytes && !whole) {
       return true;
     }
-    boolean first = large(length) && !whole && firstCorked < firstBudget; // once grown, the window stays grown uncorked
+    boolean first = firstBand(length) && firstCorked < firstBudget; // once grown, the window stays grown uncorked
     return (whole || first) && reading <= largeReaders; // how many connections share the client's reading, corked or not
   }
 
-  /** Whether a corked body of {@code length} spends its connection's budget of first corked bytes. */
-  private boolean first(long length) {
-    return length >= firstFrom && length < fromBytes && length >= belowBytes;
+  /** Whether a corked body of {@code length} spends its connection's budget (not one corked for being short). */
+  private boolean spendsBudget(long length) {
+    return firstBand(length) && length >= belowBytes;
   }
 
   /** How many open connections read large bodies now (for tests). */
@@ -205,7 +215,7 @@ public final class HitCork {
         }
       }
       bodies++;
-      if (bounds.first(length)) {
+      if (bounds.spendsBudget(length)) {
         firstCorked += length;
       }
       written.addListener(f -> uncork(ch));

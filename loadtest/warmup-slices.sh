@@ -57,7 +57,7 @@ start_proxy() { # VARIANT LOGBASE [EXTRA OPTS...]: a fresh zcproxy on an empty c
   local v=$1 logbase=$2 java home opts; shift 2
   java=$(java_of "$v")
   opts=${HEAP_OPTS:-$(launcher_opts "$java")} || return 1
-  home=$(dirname "$(dirname "$(readlink -f "$(command -v "$java")")")")
+  home=$(java_home "$java")
   rm -rf "$WORK/cache"; mkdir -p "$WORK/cache" "$WORK/cds-$v"
   T0=$(date +%s%N)
   # shellcheck disable=SC2046

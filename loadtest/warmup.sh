@@ -109,7 +109,7 @@ start_proxy() { # SETUP OPTS... : a fresh zcproxy through bin/zcproxy on an empt
   java=$(java_of "$setup")
   opts=${HEAP_OPTS:-$(launcher_opts "$java")} || return 1
   opts=${opts//-XX:+UseSerialGC/}
-  home=$(dirname "$(dirname "$(readlink -f "$(command -v "$java")")")")
+  home=$(java_home "$java")
   rm -rf "$WORK/cache"; mkdir -p "$WORK/cache"
   local t0; t0=$(date +%s%N)
   # ZCPROXY_CDS=off: a set-up without an archive runs without bin/zcproxy's default one

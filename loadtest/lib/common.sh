@@ -60,6 +60,11 @@ cpu_ticks() {
   echo "$total"
 }
 
+# java_home JAVA: the JDK directory of a java binary (a name on PATH or a path), links resolved.
+java_home() {
+  dirname "$(dirname "$(readlink -f "$(command -v "$1")")")"
+}
+
 # launcher_opts [JAVA]: the JVM options bin/zcproxy gives JAVA (default: java on PATH) when ZCPROXY_JAVA_OPTS is not
 # set: its default line, read from the script, and -XX:TrimNativeHeapInterval=10000 when that JVM knows the flag (as
 # bin/zcproxy adds it). A script that passes ZCPROXY_JAVA_OPTS to add options of its own starts from these, so it
@@ -69,7 +74,7 @@ launcher_opts() {
   launcher=$(dirname "${BASH_SOURCE[0]}")/../../bin/zcproxy
   opts=$(sed -n 's/^opts=\${ZCPROXY_JAVA_OPTS:-\(.*\)}$/\1/p' "$launcher")
   [[ -n $opts ]] || { log "no default JVM options found in $launcher"; return 1; }
-  home=$(dirname "$(dirname "$(readlink -f "$(command -v "$java")")")")
+  home=$(java_home "$java")
   if grep -q TrimNativeHeapInterval "$home/lib/server/libjvm.so" 2>/dev/null; then opts="$opts -XX:TrimNativeHeapInterval=10000"; fi
   echo "$opts"
 }

@@ -26,6 +26,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
@@ -160,6 +161,10 @@ public final class ProxyServer {
     vertx = Vertx.builder()
         .with(new VertxOptions()
             .setEventLoopPoolSize(loops)
+            // Nothing is served from the class path through Vert.x's file system (the dashboard reads its own
+            // resources), and resolving it makes a /tmp/vertx-cache-<uuid> directory at every start that a killed
+            // process leaves behind.
+            .setFileSystemOptions(new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false))
             .setPreferNativeTransport(config.transfer().nativeTransport())
             .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
                 .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.HTTP_SERVER)

@@ -19,6 +19,7 @@ import dev.zcproxy.proxy.config.ProxyConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
@@ -94,7 +95,9 @@ final class HazelcastCluster implements Cluster {
   static Future<Cluster> start(ClusterContext ctx) {
     ProxyConfig.Cluster c = ctx.config();
     HazelcastClusterManager manager = new HazelcastClusterManager(hazelcastConfig(ctx));
-    VertxOptions options = new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2);
+    // No class-path files (ProxyServer says why): no /tmp/vertx-cache-<uuid> left by a killed member.
+    VertxOptions options = new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2)
+        .setFileSystemOptions(new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false));
     options.getEventBusOptions().setHost(ctx.advertiseHost()).setPort(c.busPort()).setClusterPublicHost(ctx.advertiseHost());
     return Vertx.builder().with(options).withClusterManager(manager).buildClustered().compose(v -> {
       HazelcastCluster cluster = new HazelcastCluster(v, manager.getHazelcastInstance(), ctx);

@@ -6,6 +6,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -62,7 +63,9 @@ public final class DemoOrigin {
   /** Starts an origin with its own Vert.x instance; the future completes once every loop listens. */
   public static Future<DemoOrigin> start(Settings settings) {
     requireNonNull(settings, "settings");
-    VertxOptions options = new VertxOptions().setEventLoopPoolSize(settings.eventLoops());
+    // No class-path files (ProxyServer says why): no /tmp/vertx-cache-<uuid> left by a killed origin.
+    VertxOptions options = new VertxOptions().setEventLoopPoolSize(settings.eventLoops())
+        .setFileSystemOptions(new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false));
     Vertx vertx;
     if (Transport.EPOLL.available()) {
       vertx = Vertx.builder().with(options).withTransport(Transport.EPOLL).build();

@@ -188,13 +188,16 @@ class InternalsContractTest {
     String conn = got.get(0).substring(got.get(0).lastIndexOf(' '));
     assertThat(got).containsExactly("encoded 3 hello" + conn, "encoded 3 hello" + conn, "encoded 3 hello" + conn);
 
-    // an HTTP/1.0 client: the caller's normal path
-    HttpClientAgent old = vertx.httpClientBuilder()
-        .with(new HttpClientOptions().setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_1_0)).build();
-    String fallback = old.request(HttpMethod.GET, port, "127.0.0.1", "/old").compose(r -> r.send())
-        .compose(r -> r.body().map(b -> r.getHeader("X-Pre") + " " + b))
-        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    assertThat(fallback).isEqualTo("fallback hello");
+    // an HTTP/1.0 client: the caller's normal path. A plain socket, not Vert.x's client in HTTP/1.0 mode: that one
+    // once got no answer in 30 s in CI (after the pipelined hits above were answered), and what is tested here is
+    // the server side's fallback, not Vert.x's HTTP/1.0 client.
+    String fallback;
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+      s.setSoTimeout(30_000);
+      s.getOutputStream().write("GET /old HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      fallback = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII); // closed after it
+    }
+    assertThat(fallback).startsWith("HTTP/1.0 200 OK\r\n").containsIgnoringCase("\r\nX-Pre: fallback\r\n").endsWith("\r\n\r\nhello");
     assertThat(paths).endsWith("fallback");
   }
 

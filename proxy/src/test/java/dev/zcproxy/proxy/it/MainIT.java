@@ -29,11 +29,16 @@ class MainIT {
   }
 
   private Process launch(java.util.Map<String, String> env, String... args) throws Exception {
+    return launch(env, List.of(), args);
+  }
+
+  private Process launch(java.util.Map<String, String> env, List<String> jvmOptions, String... args) throws Exception {
     // The shaded jar that 'mvn package' built: the artifact operators run.
     Path jar = Path.of("target", "zcproxy.jar").toAbsolutePath();
     assertThat(jar).exists();
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-jar", jar.toString()));
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of("-jar", jar.toString()));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().remove("ZCPROXY_ADMIN_TOKEN");
@@ -114,6 +119,44 @@ class MainIT {
       assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
       try (Stream<Path> files = Files.walk(cache)) {
         assertThat(files.filter(Files::isRegularFile).map(Path::toString).filter(s -> s.endsWith(".tmp"))).isEmpty();
+      }
+    }
+  }
+
+  @Test
+  void aKilledProxyLeavesNoVertxFileCacheDirectoryBehind() throws Exception {
+    try (FixtureOrigin origin = FixtureOrigin.start()) {
+      origin.serve("/x", "hello".getBytes(), "Cache-Control", "max-age=60");
+      Path jvmTmp = Files.createDirectories(tmp.resolve("jvm-tmp"));
+      Process p = launch(java.util.Map.of(), List.of("-Djava.io.tmpdir=" + jvmTmp), "--listen", "127.0.0.1:0",
+          "--origin", origin.url(), "--cache-dir", tmp.resolve("cache").toString(), "--admin", "off", "--access-log", "off");
+      try {
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line;
+        String startLine = null;
+        while ((line = out.readLine()) != null) {
+          if (line.startsWith("zcproxy listening on")) {
+            startLine = line;
+            break;
+          }
+        }
+        assertThat(startLine).isNotNull();
+        Matcher m = Pattern.compile("http://127\\.0\\.0\\.1:(\\d+)").matcher(startLine);
+        assertThat(m.find()).isTrue();
+        var client = java.net.http.HttpClient.newHttpClient();
+        URI x = URI.create("http://127.0.0.1:" + m.group(1) + "/x");
+        for (int i = 0; i < 2; i++) { // a MISS that fills, then a HIT
+          assertThat(client.send(HttpRequest.newBuilder(x).build(), HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("hello");
+        }
+        assertThat(origin.requests("/x")).isEqualTo(1);
+      } finally {
+        p.destroyForcibly(); // SIGKILL: no shutdown hook runs to delete what the start made
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      }
+      // Vert.x's class-path file resolver made a vertx-cache-<uuid> directory under java.io.tmpdir at every start,
+      // deleted only by a shutdown hook: each killed or crashed proxy left one in /tmp.
+      try (Stream<Path> left = Files.list(jvmTmp)) {
+        assertThat(left.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("vertx-cache"))).isEmpty();
       }
     }
   }

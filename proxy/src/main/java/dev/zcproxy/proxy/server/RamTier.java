@@ -41,10 +41,18 @@ import org.slf4j.LoggerFactory;
  */
 final class RamTier {
   private static final Logger LOG = LoggerFactory.getLogger(RamTier.class);
-  /** Heap a kept body costs beyond its bytes: array header, map node, key. */
-  private static final int OVERHEAD = 96;
-  /** What a pre-encoded head usually adds to a kept body (a few hundred bytes of fields). */
-  private static final int HEAD_ESTIMATE = 512;
+  /**
+   * Heap a kept body costs beyond its bytes: Caffeine's weighted node (56), its hash-table node and slot and the
+   * frequency sketch (48), the boxed key (16), the {@link Kept} (24) and the body's array header (16).
+   */
+  static final int OVERHEAD = 160;
+  /** A {@link HitHead} and its {@link dev.zcproxy.cache.EncodedHead} objects, beside the encoded bytes. */
+  static final int HEAD_OBJECTS = 48;
+  /**
+   * What a pre-encoded head usually adds to a kept body once encoded: a few hundred bytes of fields, and the index's
+   * entry and meta (~600-900 bytes of strings and fields) it pins ({@link #weight}).
+   */
+  static final int HEAD_ESTIMATE = 1280;
 
   private final ProxyConfig.Ram config;
   /** {@link Kept} bodies and {@link Probe}s, by generation. */
@@ -88,11 +96,33 @@ final class RamTier {
     this.eviction = bodies.policy().eviction().orElseThrow(); // weight-bounded: always present
   }
 
-  private static int weight(Object v) {
+  /**
+   * What {@code v} holds in memory: a body, its bytes and {@link #OVERHEAD}, and once its head is encoded the head and
+   * what the {@link Kept} pins with it: the index's {@link DiskStore.Indexed} and meta, and the meta the head was
+   * encoded from when that is another object (the head cache may hold the same meta too; counted here all the same,
+   * as it may not).
+   */
+  static int weight(Object v) {
     if (v instanceof Kept k) {
-      return k.body.length + OVERHEAD + (k.head == null ? 0 : k.head.head().retainedBytes());
+      long w = (long) k.body.length + OVERHEAD;
+      if (k.head != null) {
+        w += HEAD_OBJECTS + k.head.head().retainedBytes();
+        if (k.indexed == null || k.head.source() != k.indexed.meta()) {
+          w += DiskStore.metaHeapBytes(k.head.source());
+        }
+      }
+      if (k.indexed != null) {
+        w += k.indexed.heapBytes();
+      }
+      return (int) Math.min(Integer.MAX_VALUE, w);
     }
     return ((Probe) v).weight;
+  }
+
+  /** The weight of the bodies (and probes) kept now: what the tier bounds by {@code cache.ram-size}. */
+  long weightedSize() {
+    bodies.cleanUp();
+    return eviction.weightedSize().orElse(0);
   }
 
   /** Whether a body of {@code length} bytes is kept here once read. */

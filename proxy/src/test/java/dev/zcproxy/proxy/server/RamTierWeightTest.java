@@ -14,12 +14,15 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import dev.zcproxy.proxy.internal.RamBody;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The RAM tier's bound counts what a kept body holds in memory: its bytes, its head once encoded, and the index's
- * entry and meta the body pins with that head. Before, a 1 KiB body with its head weighed ~1.4 KB while it held
+ * The RAM tier's bound counts what a kept body holds in memory (heap, and direct memory for its bytes when off the
+ * heap): its bytes, its head once encoded, and the index's entry and meta the body pins with that head. Before, a 1 KiB body with its head weighed ~1.4 KB while it held
  * ~2.3 KB, so a tier of small bodies took more heap than {@code cache.ram-size}.
  */
 class RamTierWeightTest {
@@ -44,11 +47,14 @@ class RamTierWeightTest {
     store.close();
   }
 
-  @Test
-  void smallBodiesWithHeadsHoldNoMoreHeapThanTheBound() throws Exception {
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void smallBodiesWithHeadsHoldNoMoreMemoryThanTheBound(boolean direct) throws Exception {
     DiskStore store = store();
     List<DiskStore.Indexed> indexed = fill(store, N);
-    RamTier tier = tier(N * 3000L); // room for all of them
+    // room for all of them; a tier as large as the direct limit keeps its bodies on the heap
+    RamTier tier = tier(direct ? N * 3000L : Math.max(N * 3000L, RamBody.maxDirectMemory()));
+    assertThat(tier.direct()).isEqualTo(direct);
     long before = usedHeap();
     keep(tier, indexed);
     long weighed = tier.weightedSize();
@@ -59,11 +65,12 @@ class RamTierWeightTest {
     long held = usedHeap(); // the tier is all that holds the metas now (and the index entries, +64 B each)
     tier = null;
     long dropped = usedHeap();
-    long pinned = held - dropped;
-    System.out.printf("%d bodies of %d B with heads: weighed %d B, pinned %d B (grew %d B)%n", N, SIZE, weighed, pinned,
-        held - before);
+    long offHeap = direct ? (long) N * SIZE : 0; // the bodies' bytes in direct memory
+    long pinned = held - dropped + offHeap;
+    System.out.printf("%d bodies of %d B with heads (%s): weighed %d B, pinned %d B (%d on the heap; grew %d B)%n", N,
+        SIZE, direct ? "direct" : "heap", weighed, pinned, held - dropped, held - before);
     // The index entries (StoreEntry, ~64 B) are the index's while the entries are indexed: not the tier's to count.
-    assertThat(pinned - N * 64L).as("heap the tier's bodies pin, less the index entries").isLessThanOrEqualTo(weighed);
+    assertThat(pinned - N * 64L).as("memory the tier's bodies pin, less the index entries").isLessThanOrEqualTo(weighed);
     assertThat(weighed).as("not counted several times over").isLessThan(pinned * 3 / 2);
   }
 

@@ -1117,6 +1117,11 @@ public final class DiskStore implements AutoCloseable {
    * An indexed entry's current meta and its file's {@link OpenEntry#generation}. Immutable; it also names the index
    * entry it was read from, so that {@link #lookupNow(String, LongFunction)} can tell whether it is still current.
    */
+  /** The estimated heap an {@link EntryMeta} takes with its strings and header fields (for caches bounded by bytes). */
+  public static int metaHeapBytes(EntryMeta meta) {
+    return HeapEstimate.metaBytes(meta);
+  }
+
   public static final class Indexed {
     private final EntryMeta meta;
     private final long generation;
@@ -1137,6 +1142,14 @@ public final class DiskStore implements AutoCloseable {
     /** Its file's {@link OpenEntry#generation}. */
     public long generation() {
       return generation;
+    }
+
+    /**
+     * The estimated heap this object and its meta take (the meta's strings and header fields), which whoever keeps it
+     * pins: the index entry itself is the index's.
+     */
+    public int heapBytes() {
+      return HeapEstimate.align(HeapEstimate.HEADER + 2 * HeapEstimate.REF + 8) + HeapEstimate.metaBytes(meta);
     }
 
     /** Whether {@code other} was read from the same index entry with the same meta (perhaps as another object). */

@@ -47,9 +47,14 @@ final class HeapEstimate {
 
   /** The estimated heap bytes of a cached head: the {@link EntryMeta}, its strings and header fields. */
   static int headBytes(EntryMeta meta) {
+    return (int) Math.min(Integer.MAX_VALUE, metaBytes(meta) + 64L); // + the head cache's node
+  }
+
+  /** The estimated heap bytes of an {@link EntryMeta}, its strings and header fields. */
+  static int metaBytes(EntryMeta meta) {
     long n = align(HEADER + 4 * REF + 4 + 5 * 8) + string(meta.primaryKey())
         + (meta.variant().isEmpty() ? 0 : string(meta.variant())) + headers(meta.headers());
-    return (int) Math.min(Integer.MAX_VALUE, n + 64); // + the head cache's node
+    return (int) Math.min(Integer.MAX_VALUE - 64, n);
   }
 
   /** A {@link Headers}: the object, its two immutable lists and the strings not shared. */

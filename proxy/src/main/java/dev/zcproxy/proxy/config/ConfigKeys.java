@@ -365,7 +365,9 @@ final class ConfigKeys {
                   + "(32 tags per entry); [] = off"),
           key("strip-tag-headers", "stripTagHeaders", BOOL, "remove the tag-headers from responses to clients"),
           key("ram-size", "ram.sizeBytes", SIZE,
-              "RAM tier: heap for bodies of small hot objects, written with their head in one write instead of "
+              "RAM tier: memory for bodies of small hot objects (direct memory off the heap when it leaves Netty "
+                  + "32 MiB under -XX:MaxDirectMemorySize, else heap; each weighed with its encoded head and the index "
+                  + "meta it pins, ~1.4 KB beside the body), written with their head in one write instead of "
                   + "head + sendfile; 0 = off"),
           key("ram-max-object-size", "ram.maxObjectBytes", SIZE,
               "largest body the RAM tier keeps; larger hits use sendfile")),

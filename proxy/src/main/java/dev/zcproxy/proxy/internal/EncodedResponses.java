@@ -74,7 +74,7 @@ public final class EncodedResponses {
     private ByteBuf buf;
     private EncodedHead head;
     private long age;
-    private byte[] body;
+    private RamBody body;
     private int offset;
     private int length;
     /** Where a small response is assembled before its one copy into the buffer (grown to the largest). */
@@ -89,7 +89,7 @@ public final class EncodedResponses {
      * ({@code body} never changes), which the caller owns (writes, or releases). Throws what encoding the head
      * throws; nothing is kept then.
      */
-    ByteBuf encode(ByteBufAllocator alloc, EncodedHead head, long ageSeconds, byte[] body, int offset, int length) {
+    ByteBuf encode(ByteBufAllocator alloc, EncodedHead head, long ageSeconds, RamBody body, int offset, int length) {
       if (buf != null && this.head == head && age == ageSeconds && this.body == body && this.offset == offset
           && this.length == length) {
         return buf.retainedSlice(0, buf.writerIndex());
@@ -109,7 +109,7 @@ public final class EncodedResponses {
       return out;
     }
 
-    private void keep(ByteBuf kept, EncodedHead head, long age, byte[] body, int offset, int length) {
+    private void keep(ByteBuf kept, EncodedHead head, long age, RamBody body, int offset, int length) {
       forget();
       this.buf = kept;
       this.head = head;
@@ -131,7 +131,7 @@ public final class EncodedResponses {
     }
 
     /** Writes the head and the body into {@code buf} (a small response is put together first: one copy, no view per write). */
-    private void write(ByteBuf buf, EncodedHead head, long age, byte[] body, int offset, int length, int headLength) {
+    private void write(ByteBuf buf, EncodedHead head, long age, RamBody body, int offset, int length, int headLength) {
       boolean whole = headLength + length <= SCRATCH_WHOLE;
       int need = whole ? headLength + length : headLength;
       if (scratch.length < need) {
@@ -139,11 +139,11 @@ public final class EncodedResponses {
       }
       head.writeTo(scratch, 0, age);
       if (whole) {
-        System.arraycopy(body, offset, scratch, headLength, length);
+        body.copyTo(scratch, headLength, offset, length);
         copyInto(buf, scratch, need);
       } else {
         buf.writeBytes(scratch, 0, headLength);
-        buf.writeBytes(body, offset, length);
+        body.copyTo(buf, offset, length);
       }
     }
   }

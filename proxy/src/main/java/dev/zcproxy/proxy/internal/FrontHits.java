@@ -125,9 +125,10 @@ public final class FrontHits extends FlushAtReadEnd {
 
   /**
    * A response to write: {@code head} with {@code ageSeconds}, then {@code length} bytes of {@code body} from
-   * {@code offset} (an array that never changes); {@code sent} is told the outcome.
+   * {@code offset} (bytes that never change); {@code sent} is told the outcome. The hit holds one reference to
+   * {@code body}, which {@link #write} gives back once the bytes were copied out.
    */
-  public record Hit(EncodedHead head, long ageSeconds, byte[] body, int offset, int length, Sent sent) implements Reply {}
+  public record Hit(EncodedHead head, long ageSeconds, RamBody body, int offset, int length, Sent sent) implements Reply {}
 
   /**
    * A response to write in front of Vert.x: a {@link Hit} (body in memory), a {@link FileHit} (body in a file) or a
@@ -552,6 +553,8 @@ public final class FrontHits extends FlushAtReadEnd {
     } catch (RuntimeException e) {
       LOG.debug("front hit path left {} to Vert.x", uri, e);
       return false;
+    } finally {
+      hit.body().release(); // the hit's reference: its bytes are in buf now (or not needed)
     }
     writer.write(buf, new SentPromise(writer, hit.sent()));
     return true;

@@ -77,13 +77,14 @@ public final class HitWriter {
 
   /**
    * Sends {@code head} (with {@code ageSeconds}) and {@code length} bytes of {@code body} from {@code offset}
-   * as the response to {@code req}, in one write.
+   * as the response to {@code req}, in one write. The body is copied before this returns: hold a reference to it
+   * ({@link RamBody#tryRetain}) while this runs, and none after.
    *
    * @param status the status {@code head} carries (the response reports it, e.g. to the access log)
    * @return completes once the bytes are written (fails if the connection closed first), or {@code null}
    *     when nothing was written because this connection cannot take it: answer the normal way
    */
-  public static Future<Void> write(HttpServerRequest req, int status, EncodedHead head, long ageSeconds, byte[] body,
+  public static Future<Void> write(HttpServerRequest req, int status, EncodedHead head, long ageSeconds, RamBody body,
       int offset, int length) {
     ChannelHandlerContext encoder = writable(req);
     if (encoder == null) {
@@ -97,7 +98,7 @@ public final class HitWriter {
     try {
       head.writeTo(buf.internalNioBuffer(0, headLength), ageSeconds);
       buf.writerIndex(headLength);
-      buf.writeBytes(body, offset, length);
+      body.copyTo(buf, offset, length);
     } catch (RuntimeException e) {
       buf.release();
       throw e;

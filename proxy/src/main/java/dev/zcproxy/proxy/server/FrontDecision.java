@@ -106,22 +106,26 @@ final class FrontDecision implements FrontHits.Answerer {
     }
     DiskStore.Indexed indexed = store.indexed(requested);
     RamTier.Kept kept = indexed == null ? null : probe.kept(indexed.generation());
-    if (kept == null || kept.body().length != indexed.meta().bodyLength()) {
+    if (kept == null || kept.body().length() != indexed.meta().bodyLength()) {
       return indexed == null ? null : fromFile(req, uri, primaryKey, headers, requested, target, startNanos);
     }
     EntryMeta entry = hitPath.served(requested, indexed);
-    if (kept.body().length != entry.bodyLength() || !HitPath.eligible(true, true, headers, entry, CacheOutcome.HIT)) {
+    if (kept.body().length() != entry.bodyLength() || !HitPath.eligible(true, true, headers, entry, CacheOutcome.HIT)) {
       return null;
     }
     // HitPath.ready without its record: the same head, age and body
     EncodedHead encoded = hitPath.head(entry, indexed, kept, target.policy());
-    byte[] body = kept.body();
+    dev.zcproxy.proxy.internal.RamBody body = kept.body();
+    if (!body.tryRetain()) {
+      return null; // dropped since the lookup (freed): the normal path answers from the file
+    }
+    int length = body.length();
     int status = entry.status();
     HttpConnection conn = req.connection();
     // the lookup's age when the entry it chose is the one served (the usual case): one clock read fewer per hit
     long age = entry == requested ? fresh.ageSeconds() : cache.age(entry);
-    return new FrontHits.Hit(encoded, age, body, 0, body.length,
-        complete -> finish(conn, uri, primaryKey, status, body.length, complete ? body.length : 0, complete, startNanos));
+    return new FrontHits.Hit(encoded, age, body, 0, length, // the hit's reference, given back once it was copied
+        complete -> finish(conn, uri, primaryKey, status, length, complete ? length : 0, complete, startNanos));
   }
 
   /**

@@ -62,22 +62,23 @@ final class HitPath {
    *
    * @param requested the entry the lookup chose
    * @param indexed the index's current meta of it and its file generation
-   * @param kept its body in RAM (the same generation)
+   * @param kept its body in RAM (the same generation), which the caller holds a reference to while this runs
    * @return whether it did; {@code false} means nothing was written and the caller answers the normal way
    */
   boolean serve(Exchange ex, EntryMeta requested, DiskStore.Indexed indexed, RamTier.Kept kept, CacheOutcome outcome) {
     EntryMeta entry = served(requested, indexed);
-    if (ex.clientGone || kept.body().length != entry.bodyLength() || !eligible(ex, entry, outcome)) {
+    if (ex.clientGone || kept.body().length() != entry.bodyLength() || !eligible(ex, entry, outcome)) {
       return false;
     }
     Ready ready = ready(entry, indexed, kept, ex.target.policy());
-    byte[] body = ready.body();
+    dev.zcproxy.proxy.internal.RamBody body = ready.body();
+    int length = body.length();
     ex.req.resume();
-    Future<Void> sent = HitWriter.write(ex.req, entry.status(), ready.head(), ready.age(), body, 0, body.length);
+    Future<Void> sent = HitWriter.write(ex.req, entry.status(), ready.head(), ready.age(), body, 0, length); // copies now
     if (sent == null) {
       return false;
     }
-    sent.onSuccess(v -> ex.bodyBytes = body.length);
+    sent.onSuccess(v -> ex.bodyBytes = length);
     ex.finish(outcome, TransferMode.RAM, sent);
     return true;
   }
@@ -139,7 +140,7 @@ final class HitPath {
     DiskStore store = ctx.store();
     DiskStore.Indexed indexed = store == null ? null : store.indexed(stored);
     RamTier.Kept kept = indexed == null ? null : ram.peek(indexed.generation());
-    if (kept == null || kept.head() != null || kept.body().length != indexed.meta().bodyLength()) {
+    if (kept == null || kept.head() != null || kept.body().length() != indexed.meta().bodyLength()) {
       return;
     }
     EntryMeta entry = indexed.meta(); // the instance a lookup answers with (served picks it), so ready reuses the head
@@ -147,5 +148,5 @@ final class HitPath {
   }
 
   /** What a fast-path hit writes: {@code head} with {@code age}, then all of {@code body}. */
-  record Ready(dev.zcproxy.cache.EncodedHead head, long age, byte[] body) {}
+  record Ready(dev.zcproxy.cache.EncodedHead head, long age, dev.zcproxy.proxy.internal.RamBody body) {}
 }

@@ -26,7 +26,7 @@ import dev.zcproxy.proxy.config.ProxyConfig;
 import dev.zcproxy.proxy.internal.HalfClose;
 import dev.zcproxy.proxy.internal.InterimResponses;
 import dev.zcproxy.proxy.internal.OriginCodec;
-import dev.zcproxy.proxy.internal.RamBodies;
+import dev.zcproxy.proxy.internal.RamBody;
 import dev.zcproxy.proxy.internal.Splicer;
 import dev.zcproxy.proxy.internal.TunnelResult;
 import dev.zcproxy.proxy.origin.OriginClient;
@@ -771,11 +771,15 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       // A body kept in RAM needs no open file: no open-file cache slot, no open(2) on the I/O pool.
       DiskStore.Indexed indexed = store.indexed(entry);
       RamTier.Kept kept = indexed == null ? null : ram.kept(indexed.generation());
-      if (kept != null && kept.body().length == indexed.meta().bodyLength()) {
-        if (hitPath.serve(ex, entry, indexed, kept, outcome)) {
-          return; // the plain GET hit: pre-encoded head and body in one write
+      if (kept != null && kept.body().length() == indexed.meta().bodyLength() && kept.body().tryRetain()) {
+        try { // held while its bytes are copied out: a drop or eviction meanwhile frees it after this
+          if (hitPath.serve(ex, entry, indexed, kept, outcome)) {
+            return; // the plain GET hit: pre-encoded head and body in one write
+          }
+          writeStored(ex, entry, indexed.meta(), null, kept.body(), outcome, cs);
+        } finally {
+          kept.body().release();
         }
-        writeStored(ex, entry, indexed.meta(), null, kept.body(), outcome, cs);
         return;
       }
     }
@@ -804,7 +808,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    *
    * @param fileMeta the meta of the file the body comes from (the index's current one)
    */
-  private void writeStored(Exchange ex, EntryMeta requested, EntryMeta fileMeta, OpenEntry open, byte[] kept,
+  private void writeStored(Exchange ex, EntryMeta requested, EntryMeta fileMeta, OpenEntry open, RamBody kept,
       CacheOutcome outcome, CacheStatus cs) {
     HttpServerResponse resp = ex.resp;
     // the site's rules (e.g. its set-cookie mode) for the fields; headers merged from a 304 may not have reached the file
@@ -846,12 +850,20 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     if (kept == null && ram != null && ram.admits(entry.bodyLength())) {
       kept = ram.get(open.generation());
     }
-    TransferMode mode = planner.forHit(ex.req, length, kept != null && kept.length == entry.bodyLength()).mode();
+    TransferMode mode = planner.forHit(ex.req, length, kept != null && kept.length() == entry.bodyLength()).mode();
+    Buffer body = null;
+    if (mode == TransferMode.RAM && kept.tryRetain()) { // a body dropped since is freed: then the file (open is there)
+      try {
+        body = kept.toBuffer((int) (offset - entry.bodyOffset()), (int) length); // a copy: the body may be freed after
+      } finally {
+        kept.release();
+      }
+    } else if (mode == TransferMode.RAM) {
+      mode = planner.forHit(ex.req, length, false).mode();
+    }
     if (mode == TransferMode.RAM) {
       // RAM tier: head and body leave in one write, no sendfile of a few KiB.
       close(open);
-      int from = (int) (offset - entry.bodyOffset());
-      Buffer body = RamBodies.wrap(kept, from, (int) length); // no copy: the kept array is never changed
       Future<Void> sent = resp.end(body);
       sent.onSuccess(v -> ex.bodyBytes = bodyLength);
       ex.finish(outcome, TransferMode.RAM, sent);

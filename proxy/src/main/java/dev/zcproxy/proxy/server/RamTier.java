@@ -7,6 +7,7 @@ import dev.zcproxy.cache.EntryMeta;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.OpenEntry;
 import dev.zcproxy.proxy.config.ProxyConfig;
+import dev.zcproxy.proxy.internal.RamBody;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
@@ -14,7 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Bodies of small hit entries kept in the heap, so that a hit writes head and body in one write
+ * Bodies of small hit entries kept in memory, so that a hit writes head and body in one write
  * instead of a head write and a {@code sendfile(2)} of a few KiB (HAProxy's and Varnish's RAM caches).
  *
  * <p>Keyed by the file's {@link OpenEntry#generation}: unique to one file, so a copy can never stand in
@@ -37,16 +38,38 @@ import org.slf4j.LoggerFactory;
  * lookups it compares its share of RAM hits with the share it last took for a change, and lets 1 in 64 file hits probe
  * while the reads buy none ({@link ProbeGate}).
  *
+ * <p>Bodies are {@link RamBody RamBodies} in direct memory, off the JVM heap (not in the old generation, which the
+ * serial collector keeps at 1.25x what is live, and not copied by its full collections), when the tier and Netty's I/O
+ * buffers fit under {@code -XX:MaxDirectMemorySize} ({@link RamBody#directFits}), else on the heap. Each {@link Kept}
+ * holds one reference to its body, given back when the map lets go of it (dropped, evicted, replaced); a hit that
+ * copies a body out takes its own first ({@link RamBody#tryRetain}), so the memory is freed after the copy, once.
+ *
  * <p>Thread-safe: the map is Caffeine's; {@code loading} is a concurrent set; {@link ProbeGate} is thread-safe.
  */
 final class RamTier {
   private static final Logger LOG = LoggerFactory.getLogger(RamTier.class);
-  /** Heap a kept body costs beyond its bytes: array header, map node, key. */
-  private static final int OVERHEAD = 96;
-  /** What a pre-encoded head usually adds to a kept body (a few hundred bytes of fields). */
-  private static final int HEAD_ESTIMATE = 512;
+  /**
+   * Memory a kept body costs beyond its bytes: Caffeine's weighted node (56), its hash-table node and slot and the
+   * frequency sketch (48), the boxed key (16), the {@link Kept} (24), and the {@link RamBody} with its heap buffer
+   * and array header (~64).
+   */
+  static final int OVERHEAD = 208;
+  /**
+   * What a body in direct memory costs beyond a heap one: Netty's direct buffer, the JDK's {@code DirectByteBuffer}
+   * and its cleaner (~290 B of heap per body, measured by {@code RamTierWeightTest}) and malloc's chunk header.
+   */
+  static final int DIRECT_OVERHEAD = 320;
+  /** A {@link HitHead} and its {@link dev.zcproxy.cache.EncodedHead} objects, beside the encoded bytes. */
+  static final int HEAD_OBJECTS = 48;
+  /**
+   * What a pre-encoded head usually adds to a kept body once encoded: a few hundred bytes of fields, and the index's
+   * entry and meta (~600-900 bytes of strings and fields) it pins ({@link #weight}).
+   */
+  static final int HEAD_ESTIMATE = 1280;
 
   private final ProxyConfig.Ram config;
+  /** Whether bodies go to direct memory ({@link RamBody#directFits}). */
+  private final boolean direct;
   /** {@link Kept} bodies and {@link Probe}s, by generation. */
   private final Cache<Long, Object> bodies;
   private final com.github.benmanes.caffeine.cache.Policy.Eviction<Long, Object> eviction;
@@ -75,6 +98,11 @@ final class RamTier {
     this.loaded = loaded;
     this.evicted = evicted;
     this.turnedAway = turnedAway;
+    this.direct = RamBody.directFits(config.sizeBytes(), RamBody.maxDirectMemory());
+    if (!direct && config.sizeBytes() > 0) {
+      LOG.info("RAM tier of {} bytes keeps its bodies on the heap: with Netty's I/O buffers it would not fit under the"
+          + " direct-memory limit of {} bytes (-XX:MaxDirectMemorySize)", config.sizeBytes(), RamBody.maxDirectMemory());
+    }
     this.bodies = Caffeine.newBuilder()
         .maximumWeight(Math.max(1, config.sizeBytes()))
         .weigher((Long gen, Object v) -> weight(v))
@@ -83,16 +111,43 @@ final class RamTier {
             (v instanceof Kept ? this.evicted : this.turnedAway).run(); // a probe turned away cost no read
           }
         })
+        .removalListener((Long gen, Object v, RemovalCause cause) -> {
+          if (v instanceof Kept k) {
+            k.body.release(); // the map's reference: freed now unless a hit is copying it out
+          }
+        })
         .executor(Runnable::run)
         .build();
     this.eviction = bodies.policy().eviction().orElseThrow(); // weight-bounded: always present
   }
 
-  private static int weight(Object v) {
+  /**
+   * What {@code v} holds in memory: a body, its bytes and {@link #OVERHEAD}, and once its head is encoded the head and
+   * what the {@link Kept} pins with it: the index's {@link DiskStore.Indexed} and meta, and the meta the head was
+   * encoded from when that is another object (the head cache may hold the same meta too; counted here all the same,
+   * as it may not).
+   */
+  static int weight(Object v) {
     if (v instanceof Kept k) {
-      return k.body.length + OVERHEAD + (k.head == null ? 0 : k.head.head().retainedBytes());
+      long w = (long) k.body.length() + OVERHEAD + (k.body.isDirect() ? DIRECT_OVERHEAD : 0);
+      if (k.head != null) {
+        w += HEAD_OBJECTS + k.head.head().retainedBytes();
+        if (k.indexed == null || k.head.source() != k.indexed.meta()) {
+          w += DiskStore.metaHeapBytes(k.head.source());
+        }
+      }
+      if (k.indexed != null) {
+        w += k.indexed.heapBytes();
+      }
+      return (int) Math.min(Integer.MAX_VALUE, w);
     }
     return ((Probe) v).weight;
+  }
+
+  /** The weight of the bodies (and probes) kept now: what the tier bounds by {@code cache.ram-size}. */
+  long weightedSize() {
+    bodies.cleanUp();
+    return eviction.weightedSize().orElse(0);
   }
 
   /** Whether a body of {@code length} bytes is kept here once read. */
@@ -100,8 +155,21 @@ final class RamTier {
     return config.admits(length);
   }
 
-  /** The kept body of the file with this generation, or {@code null}. */
-  byte[] get(long generation) {
+  /** What a body costs beyond its bytes before its head is encoded ({@link #weight}'s, for room taken in advance). */
+  private int overhead() {
+    return OVERHEAD + (direct ? DIRECT_OVERHEAD : 0);
+  }
+
+  /** Whether bodies are kept in direct memory. */
+  boolean direct() {
+    return direct;
+  }
+
+  /**
+   * The kept body of the file with this generation, or {@code null}; {@link RamBody#tryRetain} it before reading it
+   * (a body dropped meanwhile is freed).
+   */
+  RamBody get(long generation) {
     return bodies.getIfPresent(generation) instanceof Kept k ? k.body : null;
   }
 
@@ -129,8 +197,15 @@ final class RamTier {
    * (weighed with it) unless the body was dropped or replaced meanwhile; returns what is kept now.
    */
   Kept withHead(DiskStore.Indexed indexed, Kept kept, HitHead head) {
-    Kept next = new Kept(kept.body, head, indexed);
-    return bodies.asMap().replace(indexed.generation(), kept, next) ? next : kept;
+    if (!kept.body.tryRetain()) {
+      return kept; // dropped meanwhile: nothing to pair the head with
+    }
+    Kept next = new Kept(kept.body, head, indexed); // its own reference: the replaced one gives back its own
+    if (bodies.asMap().replace(indexed.generation(), kept, next)) {
+      return next;
+    }
+    kept.body.release();
+    return kept;
   }
 
   /**
@@ -141,18 +216,18 @@ final class RamTier {
    *     {@link DiskStore#lookupNow(String, java.util.function.LongFunction)} answers a hit with, instead of the head
    *     cache, while that entry is still the one indexed
    */
-  record Kept(byte[] body, HitHead head, DiskStore.Indexed indexed) {
-    Kept(byte[] body) {
+  record Kept(RamBody body, HitHead head, DiskStore.Indexed indexed) {
+    Kept(RamBody body) {
       this(body, null, null);
     }
   }
 
-  /** A place asked for a body not read yet, weighing what the body will when read in (a distinct object per ask). */
+  /** A place asked for a body not read yet, weighing what the body will when read in, before its head (a distinct object per ask). */
   private static final class Probe {
     final int weight;
 
-    Probe(long length) {
-      this.weight = (int) Math.min(Integer.MAX_VALUE, length + OVERHEAD);
+    Probe(long weight) {
+      this.weight = (int) Math.min(Integer.MAX_VALUE, weight);
     }
   }
 
@@ -172,7 +247,7 @@ final class RamTier {
     boolean room = present == null && reserve(length); // a place held for the read, so that hits meanwhile see it taken
     if (present == null && !room) {
       if (gate.mayProbe()) {
-        bodies.asMap().putIfAbsent(generation, new Probe(length)); // its contest with the bodies kept decides whether it is read
+        bodies.asMap().putIfAbsent(generation, new Probe(length + overhead())); // its contest with the bodies kept decides whether it is read
       }
       open.close();
       return;
@@ -187,13 +262,19 @@ final class RamTier {
     }
     Runnable read = () -> {
       try {
-        ByteBuffer bb = ByteBuffer.allocate((int) length);
-        while (bb.hasRemaining()) {
-          if (open.channel().read(bb, offset + bb.position()) < 0) {
-            throw new IOException("cache file shorter than its header says");
+        RamBody body = RamBody.allocate((int) length, direct);
+        try {
+          ByteBuffer bb = body.writable(); // straight into its memory: a direct body needs no copy from a heap array
+          while (bb.hasRemaining()) {
+            if (open.channel().read(bb, offset + bb.position()) < 0) {
+              throw new IOException("cache file shorter than its header says");
+            }
           }
+        } catch (IOException | RuntimeException e) {
+          body.release();
+          throw e;
         }
-        bodies.put(generation, new Kept(bb.array()));
+        bodies.put(generation, new Kept(body));
         if (full) {
           gate.readIntoFullTier();
         }
@@ -247,7 +328,7 @@ final class RamTier {
     if (!admits(body.length) || !hasRoomFor(body.length)) {
       return false;
     }
-    bodies.put(generation, new Kept(body));
+    bodies.put(generation, new Kept(RamBody.copyOf(body, direct)));
     loaded.run();
     return true;
   }
@@ -255,7 +336,7 @@ final class RamTier {
   /** Whether a body of {@code length} bytes and its head fit beside the bodies kept now and those being read in. */
   private boolean hasRoomFor(long length) {
     long kept = eviction.weightedSize().orElse(0); // no Optional or boxed Long per fill
-    return kept + pending.get() + length + OVERHEAD + HEAD_ESTIMATE <= config.sizeBytes();
+    return kept + pending.get() + length + overhead() + HEAD_ESTIMATE <= config.sizeBytes();
   }
 
   /**
@@ -265,7 +346,7 @@ final class RamTier {
    * loads and evictions a second). True when held: {@link #release} it after the read.
    */
   private boolean reserve(long length) {
-    long need = length + OVERHEAD + HEAD_ESTIMATE;
+    long need = length + overhead() + HEAD_ESTIMATE;
     long held = pending.addAndGet(need);
     if (eviction.weightedSize().orElse(0) + held <= config.sizeBytes()) {
       return true;
@@ -275,7 +356,7 @@ final class RamTier {
   }
 
   private void release(long length) {
-    pending.addAndGet(-(length + OVERHEAD + HEAD_ESTIMATE));
+    pending.addAndGet(-(length + overhead() + HEAD_ESTIMATE));
   }
 
   /** Forgets the body of the file with this generation (it left the index). */

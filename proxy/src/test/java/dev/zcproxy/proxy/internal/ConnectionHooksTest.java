@@ -50,7 +50,7 @@ class ConnectionHooksTest {
           default -> throw new UnsupportedOperationException(m.getName());
         });
     dev.zcproxy.cache.EncodedHead head = dev.zcproxy.cache.EncodedHead.builder(200, "OK").build();
-    assertThat(HitWriter.write(req, 200, head, 0, new byte[1], 0, 1)).isNull();
+    assertThat(HitWriter.write(req, 200, head, 0, RamBody.copyOf(new byte[1], false), 0, 1)).isNull();
     assertThat(calls).hasValue(0);
   }
 

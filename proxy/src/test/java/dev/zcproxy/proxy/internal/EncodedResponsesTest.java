@@ -46,6 +46,13 @@ class EncodedResponsesTest {
     return out;
   }
 
+  /** The body kept for {@code bytes} (one per array: the slot compares bodies by identity). */
+  private RamBody rb(byte[] bytes) {
+    return bodies.computeIfAbsent(bytes, b -> RamBody.copyOf(b, true));
+  }
+
+  private final java.util.Map<byte[], RamBody> bodies = new java.util.IdentityHashMap<>();
+
   private static byte[] drain(ByteBuf buf) {
     try {
       return ByteBufUtil.getBytes(buf);
@@ -58,14 +65,14 @@ class EncodedResponsesTest {
   void theSameResponseAgainHasTheSameBytesFromTheBufferKept() {
     EncodedHead head = head("\"a\"");
     byte[] body = "xhello".getBytes(StandardCharsets.US_ASCII);
-    ByteBuf first = slot.encode(ALLOC, head, 7, body, 1, 5);
-    ByteBuf second = slot.encode(ALLOC, head, 7, body, 1, 5);
+    ByteBuf first = slot.encode(ALLOC, head, 7, rb(body), 1, 5);
+    ByteBuf second = slot.encode(ALLOC, head, 7, rb(body), 1, 5);
     assertThat(second.unwrap()).isSameAs(first); // a slice of the buffer kept: no new encoding
     byte[] want = expected(head, 7, body, 1, 5);
     assertThat(new String(drain(first), StandardCharsets.ISO_8859_1)).isEqualTo(new String(want, StandardCharsets.ISO_8859_1))
         .startsWith("HTTP/1.1 200 OK\r\n").contains("Age: 7\r\n\r\nhello");
     assertThat(drain(second)).isEqualTo(want); // unchanged by the first one's read
-    assertThat(drain(slot.encode(ALLOC, head, 7, body, 1, 5))).isEqualTo(want);
+    assertThat(drain(slot.encode(ALLOC, head, 7, rb(body), 1, 5))).isEqualTo(want);
   }
 
   @Test
@@ -74,23 +81,23 @@ class EncodedResponsesTest {
     EncodedHead other = head("\"b\"");
     byte[] body = "hellohello".getBytes(StandardCharsets.US_ASCII);
     byte[] copy = body.clone();
-    assertThat(drain(slot.encode(ALLOC, head, 1, body, 0, 5))).isEqualTo(expected(head, 1, body, 0, 5));
-    assertThat(drain(slot.encode(ALLOC, head, 12, body, 0, 5))).isEqualTo(expected(head, 12, body, 0, 5));
-    assertThat(drain(slot.encode(ALLOC, other, 12, body, 0, 5))).isEqualTo(expected(other, 12, body, 0, 5));
-    assertThat(drain(slot.encode(ALLOC, other, 12, body, 5, 5))).isEqualTo(expected(other, 12, body, 5, 5));
-    assertThat(drain(slot.encode(ALLOC, other, 12, copy, 5, 5))).isEqualTo(expected(other, 12, copy, 5, 5));
-    assertThat(drain(slot.encode(ALLOC, other, 12, copy, 0, 4))).isEqualTo(expected(other, 12, copy, 0, 4));
+    assertThat(drain(slot.encode(ALLOC, head, 1, rb(body), 0, 5))).isEqualTo(expected(head, 1, body, 0, 5));
+    assertThat(drain(slot.encode(ALLOC, head, 12, rb(body), 0, 5))).isEqualTo(expected(head, 12, body, 0, 5));
+    assertThat(drain(slot.encode(ALLOC, other, 12, rb(body), 0, 5))).isEqualTo(expected(other, 12, body, 0, 5));
+    assertThat(drain(slot.encode(ALLOC, other, 12, rb(body), 5, 5))).isEqualTo(expected(other, 12, body, 5, 5));
+    assertThat(drain(slot.encode(ALLOC, other, 12, rb(copy), 5, 5))).isEqualTo(expected(other, 12, copy, 5, 5));
+    assertThat(drain(slot.encode(ALLOC, other, 12, rb(copy), 0, 4))).isEqualTo(expected(other, 12, copy, 0, 4));
   }
 
   @Test
   void aReplacedBufferIsFreedOnceItsSlicesAreReleased() {
     EncodedHead head = head("\"a\"");
     byte[] body = "hello".getBytes(StandardCharsets.US_ASCII);
-    ByteBuf first = slot.encode(ALLOC, head, 1, body, 0, 5);
-    ByteBuf slice = slot.encode(ALLOC, head, 1, body, 0, 5);
+    ByteBuf first = slot.encode(ALLOC, head, 1, rb(body), 0, 5);
+    ByteBuf slice = slot.encode(ALLOC, head, 1, rb(body), 0, 5);
     ByteBuf kept = slice.unwrap();
     assertThat(kept.refCnt()).isEqualTo(3); // the loop's, the first write's, the slice's
-    drain(slot.encode(ALLOC, head, 2, body, 0, 5)); // replaces it: the loop lets go
+    drain(slot.encode(ALLOC, head, 2, rb(body), 0, 5)); // replaces it: the loop lets go
     assertThat(kept.refCnt()).isEqualTo(2);
     assertThat(drain(slice)).isEqualTo(expected(head, 1, body, 0, 5)); // still whole while in flight
     first.release();
@@ -102,8 +109,8 @@ class EncodedResponsesTest {
     EncodedHead head = head("\"a\"");
     byte[] body = new byte[EncodedResponses.MAX_KEPT];
     Arrays.fill(body, (byte) 'z');
-    ByteBuf first = slot.encode(ALLOC, head, 1, body, 0, body.length);
-    ByteBuf second = slot.encode(ALLOC, head, 1, body, 0, body.length);
+    ByteBuf first = slot.encode(ALLOC, head, 1, rb(body), 0, body.length);
+    ByteBuf second = slot.encode(ALLOC, head, 1, rb(body), 0, body.length);
     assertThat(second).isNotSameAs(first);
     assertThat(first.refCnt()).isEqualTo(1); // the caller's only
     byte[] want = expected(head, 1, body, 0, body.length);
@@ -122,7 +129,7 @@ class EncodedResponsesTest {
       for (EventLoop loop : loops) {
         EncodedResponses.Slot s = owned.slot(loop);
         assertThat(owned.slot(loop)).isSameAs(s);
-        loop.submit(() -> s.encode(alloc, head, 1, body, 0, 5).release()).get(10, TimeUnit.SECONDS); // written, kept
+        loop.submit(() -> s.encode(alloc, head, 1, rb(body), 0, 5).release()).get(10, TimeUnit.SECONDS); // written, kept
       }
       assertThat(owned.kept()).isEqualTo(2);
       assertThat(alloc.metric().usedDirectMemory()).as("the two loops' kept buffers").isPositive();
@@ -133,7 +140,7 @@ class EncodedResponsesTest {
       assertThat(owned.kept()).isZero();
       assertThat(alloc.metric().usedDirectMemory()).as("direct memory after close").isZero();
       EncodedResponses.Slot s = owned.slot(loops[0]);
-      loops[0].submit(() -> s.encode(alloc, head, 1, body, 0, 5).release()).get(10, TimeUnit.SECONDS);
+      loops[0].submit(() -> s.encode(alloc, head, 1, rb(body), 0, 5).release()).get(10, TimeUnit.SECONDS);
       assertThat(owned.kept()).as("kept after close").isZero();
       assertThat(alloc.metric().usedDirectMemory()).isZero();
     } finally {
@@ -149,7 +156,7 @@ class EncodedResponsesTest {
     EncodedResponses owned = new EncodedResponses();
     EventLoop loop = new DefaultEventLoop();
     EncodedResponses.Slot s = owned.slot(loop);
-    loop.submit(() -> s.encode(alloc, head("\"a\""), 1, new byte[] {'x'}, 0, 1).release()).get(10, TimeUnit.SECONDS);
+    loop.submit(() -> s.encode(alloc, head("\"a\""), 1, RamBody.copyOf(new byte[] {'x'}, true), 0, 1).release()).get(10, TimeUnit.SECONDS);
     assertThat(loop.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS)).isTrue();
     assertThat(alloc.metric().usedDirectMemory()).isPositive();
     owned.close(); // as the proxy does once Vert.x closed

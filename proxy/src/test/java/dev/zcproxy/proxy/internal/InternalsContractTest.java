@@ -160,11 +160,11 @@ class InternalsContractTest {
     vertx = Vertx.builder().withTransport(Transport.EPOLL).build();
     dev.zcproxy.cache.EncodedHead head = dev.zcproxy.cache.EncodedHead.builder(200, "OK")
         .field("X-Pre", "encoded").field("Content-Length", "5").build();
-    byte[] body = "hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    RamBody body = RamBody.copyOf("hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII), true);
     java.util.List<String> paths = new java.util.concurrent.CopyOnWriteArrayList<>();
     HttpServer http = vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(30))
         .requestHandler(req -> {
-          io.vertx.core.Future<Void> sent = HitWriter.write(req, 200, head, 3, body, 0, body.length);
+          io.vertx.core.Future<Void> sent = HitWriter.write(req, 200, head, 3, body, 0, body.length());
           paths.add(sent == null ? "fallback" : "direct");
           if (sent == null) {
             req.response().putHeader("X-Pre", "fallback").end("hello");
@@ -207,14 +207,14 @@ class InternalsContractTest {
     vertx = Vertx.builder().withTransport(Transport.EPOLL).build();
     dev.zcproxy.cache.EncodedHead head = dev.zcproxy.cache.EncodedHead.builder(200, "OK")
         .field("X-Path", "front").field("Content-Length", "5").build();
-    byte[] body = "front".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    RamBody body = RamBody.copyOf("front".getBytes(java.nio.charset.StandardCharsets.US_ASCII), true);
     java.util.List<String> installed = new java.util.concurrent.CopyOnWriteArrayList<>();
     EncodedResponses responses = new EncodedResponses(); // the proxy's: the last response per loop
     java.util.List<String> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
     java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(2);
     FrontHits.Answerer answerer = req -> {
       String uri = req.uri(); // the view is valid during the call only
-      return uri.startsWith("/front") ? new FrontHits.Hit(head, 2, body, 0, body.length, ok -> {
+      return uri.startsWith("/front") && body.tryRetain() ? new FrontHits.Hit(head, 2, body, 0, body.length(), ok -> {
         sent.add(uri + " " + ok);
         written.countDown();
       }) : null;

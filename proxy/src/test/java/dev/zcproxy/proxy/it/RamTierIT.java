@@ -327,7 +327,7 @@ class RamTierIT extends OriginAndProxy {
   /**
    * A full tier reads a body only once its policy kept a probe of it: before, every file hit of a body the tier
    * turned away read it in again (4-5 reads per key, loadtest/results/KEYS-2026-12-03.md). 1,400 B bodies weigh about
-   * 1,500 B + their head each: two fit in 4 KiB (kept from their fill), a third does not. Its hits stay on sendfile
+   * 1,400 B + their head and the meta it pins each (~2.5 KB): two fit in 6 KiB (kept from their fill), a third does not. Its hits stay on sendfile
    * with no read while W-TinyLFU turns its probe away (the two were hit three times each), until it was seen often
    * enough to displace one of them; then it is read exactly once and that one body counts as evicted.
    */
@@ -338,7 +338,7 @@ class RamTierIT extends OriginAndProxy {
       bodies[i] = CachingIT.body(1400, 20 + i);
       origin.serve("/k" + i, bodies[i], "Cache-Control", "max-age=600");
     }
-    proxy = ProxyFixture.start(origin.url(), cacheDir, "cache.ram-size: 4KiB");
+    proxy = ProxyFixture.start(origin.url(), cacheDir, "cache.ram-size: 6KiB");
     for (int i = 0; i < 3; i++) {
       proxy.get("/k" + i);
       proxy.server.metrics().whenStored(i + 1).get(20, TimeUnit.SECONDS); // one fill after the other: room is known

@@ -40,8 +40,8 @@ class RamTierRoomTest {
     }
     List<Runnable> reads = new ArrayList<>(); // the I/O pool, held: every hit comes while the reads are pending
     AtomicInteger loaded = new AtomicInteger();
-    // room for two 4 KiB bodies with their heads (body + 96 + 512 each), not three
-    RamTier tier = new RamTier(new ProxyConfig.Ram(2 * (size + 96 + 512) + 100, 16 << 10), reads::add,
+    // room for two 4 KiB bodies in direct memory with their heads, not three
+    RamTier tier = new RamTier(new ProxyConfig.Ram(2 * (size + RamTier.OVERHEAD + RamTier.DIRECT_OVERHEAD + RamTier.HEAD_ESTIMATE) + 100, 16 << 10), reads::add,
         loaded::incrementAndGet, () -> { }, () -> { });
 
     for (EntryMeta m : metas) {

@@ -19,15 +19,13 @@ import java.util.function.Function;
  * one-hit-wonder tests with a 100-URL map) a frequent URL too, as the policy hears of only a sample of its reads.
  *
  * <p>A tracked URL is counted on every response, but the map's eviction policy is told of only a sample of them:
- * once a URL was looked up {@link #FIRST} times, a response for it (other than the thread's last URL) looks it up without
+ * once a URL was counted {@link #SAMPLE} times, a response for it (other than the thread's last URL) looks it up without
  * recording an access ({@code getIfPresentQuietly}: no read buffer, frequency sketch or access-order update), and with a
  * recorded read 1 in {@link #SAMPLE} times at random, as a run of one URL is every {@link #REREAD}th time. W-TinyLFU's
  * counters stop at 15 and are halved every ten reads per URL tracked, so a URL's first reads are what sets it apart from
- * one-hit wonders (read once) and those are all recorded; past them a uniform sample keeps the order (one recorded read
- * per response made this map cost more per distinct URL than the rest of a hit's lookup:
- * loadtest/results/PERKEY-2026-12-03f.md; with the first 16 reads recorded, about half the responses of 10,000 keys
- * asked for uniformly were still recorded reads: loadtest/results/KHIT-2026-12-04d.md). A URL not tracked yet is
- * inserted at once.
+ * one-hit wonders and those are all recorded; past them a uniform sample keeps the order (one recorded read per
+ * response made this map cost more per distinct URL than the rest of a hit's lookup:
+ * loadtest/results/PERKEY-2026-12-03f.md). A URL not tracked yet is inserted at once.
  *
  * <p>Thread-safe: the map is Caffeine's and the counts are {@link LongAdder}s; each thread's last URL is its own.
  */
@@ -37,11 +35,6 @@ public final class TopUrls {
     final LongAdder requests = new LongAdder();
     final LongAdder hits = new LongAdder();
     final LongAdder bytes = new LongAdder();
-    /**
-     * How many times the map was read for this URL, up to {@link #FIRST}: a plain int beside the adders (no sum over
-     * their cells per lookup); racy, as it only decides which reads are recorded.
-     */
-    int looks;
   }
 
   /** One URL's counts at the time of {@link #top}. */
@@ -55,8 +48,6 @@ public final class TopUrls {
   private final com.github.benmanes.caffeine.cache.Policy<String, Counts> quiet;
   /** A tracked URL's response is a recorded read of the map 1 in this many times (a power of two). */
   static final int SAMPLE = 16;
-  /** A URL's first this many lookups are all recorded reads: what sets it apart from a one-hit wonder. */
-  static final int FIRST = 8;
   /** How many times in a row a thread counts a URL on the counts it looked up, before it looks them up again. */
   static final int REREAD = 64;
   /** Netty's thread-local: an indexed read on an event loop (a {@code FastThreadLocalThread}), a map elsewhere. */
@@ -114,11 +105,9 @@ public final class TopUrls {
       return last.counts;
     }
     Counts c = same ? null : quiet.getIfPresentQuietly(url);
-    if (c == null || c.looks < FIRST || (draw.getAsInt() & (SAMPLE - 1)) == 0) {
+    if (c == null || c.requests.sum() < SAMPLE
+        || (draw.getAsInt() & (SAMPLE - 1)) == 0) {
       c = counts.get(url, NEW); // a recorded read, or the URL's insertion
-      if (c.looks < FIRST) {
-        c.looks++;
-      }
     }
     last.url = url;
     last.counts = c;

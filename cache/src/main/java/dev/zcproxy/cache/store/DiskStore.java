@@ -526,8 +526,8 @@ public final class DiskStore implements AutoCloseable {
   /**
    * {@link #lookupNow(String)} where {@code kept} may answer an entry's head instead of the head cache: given the
    * generation of the file the index holds for the key, it returns the {@link Indexed} that a body kept elsewhere by
-   * generation (the proxy's RAM tier, or the heads it keeps for hits sent from their files) was paired with, or
-   * {@code null}. That head is used only while its entry is still the very one indexed (a replacement, an update in place and a soft purge each index a new one), so it is
+   * generation (the proxy's RAM tier) was paired with, or {@code null}. That head is used only while its entry is
+   * still the very one indexed (a replacement, an update in place and a soft purge each index a new one), so it is
    * the head the head cache would answer; otherwise, and for a key with {@code Vary} responses, the head cache
    * answers as {@link #lookupNow(String)} does. Bans are tested as there. The head cache is not read then: the
    * caller's (recorded) read of {@code kept} tells that cache's eviction policy that the key was asked for, and

@@ -4,9 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.zcproxy.cache.CacheOutcome;
 import dev.zcproxy.cache.EntryMeta;
-import dev.zcproxy.cache.policy.CachePolicy;
 import dev.zcproxy.cache.policy.HttpCache;
-import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.cache.store.OpenEntry;
 import dev.zcproxy.proxy.internal.FileHitWriter;
 import dev.zcproxy.proxy.transfer.TransferMode;
@@ -29,16 +27,7 @@ final class FileHitPath {
   private final RamTier ram;
   private final HttpCache cache;
   /** Encoded heads by file generation; a head is used only for the very entry instance it was encoded from. */
-  private final Cache<Long, Kept> heads;
-
-  /**
-   * A kept head and, when the front path encoded it, the index's entry and meta it was made for: what
-   * {@link dev.zcproxy.cache.store.DiskStore#lookupNow(String, java.util.function.LongFunction)} answers a file hit
-   * with instead of the store's head cache, while that entry is still the one indexed (as the RAM tier's kept heads).
-   *
-   * @param indexed the index's entry {@code head} was made from, or {@code null} (encoded by the normal path)
-   */
-  record Kept(HitHead head, DiskStore.Indexed indexed) {}
+  private final Cache<Long, HitHead> heads;
 
   /**
    * @param ram the RAM tier (or {@code null}): a body it admits is read into it after a hit sent from the file,
@@ -51,7 +40,7 @@ final class FileHitPath {
     this.cache = cache;
     this.heads = Caffeine.newBuilder()
         .maximumWeight(Math.max(1, headBytes))
-        .weigher((Long gen, Kept k) -> k.head().head().retainedBytes() + OVERHEAD)
+        .weigher((Long gen, HitHead h) -> h.head().retainedBytes() + OVERHEAD)
         .executor(Runnable::run)
         .build();
   }
@@ -102,40 +91,12 @@ final class FileHitPath {
    * The head a fast-path hit on {@code entry} (the file of {@code generation}) sends: the one kept for that file
    * when it was encoded from this very entry, else encoded now with {@code sitePolicy}'s rules and kept.
    */
-  HitHead head(EntryMeta entry, long generation, CachePolicy sitePolicy) {
-    return head(entry, generation, sitePolicy, heads.getIfPresent(generation), null);
-  }
-
-  /**
-   * {@link #head(EntryMeta, long, CachePolicy)} given what is kept for the file already ({@code known}, read by
-   * {@link #kept} during this hit's lookup, or {@code null}); a head encoded now is kept with {@code indexed} (the
-   * index's entry {@code entry} is served from, or {@code null}).
-   */
-  HitHead head(EntryMeta entry, long generation, CachePolicy sitePolicy, Kept known,
-      DiskStore.Indexed indexed) {
-    if (fits(known, entry)) {
-      return known.head();
+  HitHead head(EntryMeta entry, long generation, dev.zcproxy.cache.policy.CachePolicy sitePolicy) {
+    HitHead head = heads.getIfPresent(generation);
+    if (head == null || head.source() != entry || head.profile() != ctx) {
+      head = HitHead.encode(entry, cache.fields(entry, sitePolicy), ctx); // the site's rules (e.g. its set-cookie mode)
+      heads.put(generation, head);
     }
-    HitHead head = HitHead.encode(entry, cache.fields(entry, sitePolicy), ctx); // the site's rules (e.g. its set-cookie mode)
-    keep(generation, head, indexed);
     return head;
-  }
-
-  /**
-   * Keeps {@code head} for the file of {@code generation} with {@code indexed}, the index's entry it serves (kept
-   * without it when that is {@code null} or another file's).
-   */
-  void keep(long generation, HitHead head, DiskStore.Indexed indexed) {
-    heads.put(generation, new Kept(head, indexed != null && indexed.generation() == generation ? indexed : null));
-  }
-
-  /** Whether {@code known} (or {@code null}) holds the head of {@code entry} encoded by this handler's rules. */
-  boolean fits(Kept known, EntryMeta entry) {
-    return known != null && known.head().source() == entry && known.head().profile() == ctx;
-  }
-
-  /** What is kept for the file of {@code generation} (a recorded read), or {@code null}. */
-  Kept kept(long generation) {
-    return heads.getIfPresent(generation);
   }
 }

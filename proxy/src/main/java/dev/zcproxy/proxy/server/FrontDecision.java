@@ -52,7 +52,7 @@ final class FrontDecision implements FrontHits.Answerer {
       Set<HttpConnection> doomed, FrontFileHits files, FrontPasses passes) {
     this.files = files;
     this.passes = passes;
-    this.probe = ThreadLocal.withInitial(() -> new RamProbe(ram, files));
+    this.probe = ThreadLocal.withInitial(() -> new RamProbe(ram));
     this.ctx = ctx;
     this.router = router;
     this.store = store;
@@ -102,12 +102,12 @@ final class FrontDecision implements FrontHits.Answerer {
     // deliverStored's RAM branch, then HitPath.serve's rule and head
     EntryMeta requested = fresh.entry();
     if (!ram.admits(requested.bodyLength())) {
-      return fromFile(req, uri, primaryKey, headers, requested, target, startNanos, probe);
+      return fromFile(req, uri, primaryKey, headers, requested, target, startNanos);
     }
     DiskStore.Indexed indexed = store.indexed(requested);
     RamTier.Kept kept = indexed == null ? null : probe.kept(indexed.generation());
     if (kept == null || kept.body().length != indexed.meta().bodyLength()) {
-      return indexed == null ? null : fromFile(req, uri, primaryKey, headers, requested, target, startNanos, probe);
+      return indexed == null ? null : fromFile(req, uri, primaryKey, headers, requested, target, startNanos);
     }
     EntryMeta entry = hitPath.served(requested, indexed);
     if (kept.body().length != entry.bodyLength() || !HitPath.eligible(true, true, headers, entry, CacheOutcome.HIT)) {
@@ -162,10 +162,9 @@ final class FrontDecision implements FrontHits.Answerer {
 
   /** deliverStored's file branch ({@link FrontFileHits}), or {@code null} when it is off or cannot answer at once. */
   private FrontHits.FileHit fromFile(FrontHits.Request req, String uri, String primaryKey, Headers headers,
-      EntryMeta requested, SiteRouter.Target target, long startNanos, RamProbe probe) {
+      EntryMeta requested, SiteRouter.Target target, long startNanos) {
     return files == null ? null
-        : files.answer(req.connection(), uri, primaryKey, headers, requested, target.policy(), startNanos,
-            probe.fileHead(), probe.noBodyIn());
+        : files.answer(req.connection(), uri, primaryKey, headers, requested, target.policy(), startNanos);
   }
 
   /**
@@ -193,61 +192,28 @@ final class FrontDecision implements FrontHits.Answerer {
    */
   private static final class RamProbe implements java.util.function.LongFunction<DiskStore.Indexed> {
     private final RamTier ram;
-    /** The file side's kept heads, or {@code null}. */
-    private final FrontFileHits files;
     private long generation;
     private RamTier.Kept kept;
-    /** What the file side keeps for {@link #generation} when RAM holds nothing for it (read only then), or {@code null}. */
-    private FileHitPath.Kept fileHead;
-    /** The generation the RAM tier was last asked about and holds nothing for (-1: none this hit). */
-    private long noBodyIn;
 
-    RamProbe(RamTier ram, FrontFileHits files) {
+    RamProbe(RamTier ram) {
       this.ram = ram;
-      this.files = files;
     }
 
     void clear() {
       kept = null;
-      fileHead = null;
       generation = -1;
-      noBodyIn = -1;
     }
 
-    /**
-     * The RAM tier's kept head for {@code gen}; when RAM holds nothing for it, the one the file side keeps (a file hit
-     * then reads its head there once, not also in the store's head cache).
-     */
     @Override
     public DiskStore.Indexed apply(long gen) {
       generation = gen;
       kept = ram.kept(gen);
-      if (kept != null) {
-        return kept.indexed();
-      }
-      noBodyIn = gen;
-      fileHead = files == null ? null : files.kept(gen);
-      return fileHead == null ? null : fileHead.indexed();
+      return kept == null ? null : kept.indexed();
     }
 
     /** The kept body of {@code gen}: the one read during the lookup when it was that generation's, else read now. */
     RamTier.Kept kept(long gen) {
-      if (gen == generation) {
-        return kept;
-      }
-      RamTier.Kept k = ram.kept(gen);
-      noBodyIn = k == null ? gen : -1;
-      return k;
-    }
-
-    /** What the file side keeps for the generation the lookup saw (read then), or {@code null}. */
-    FileHitPath.Kept fileHead() {
-      return fileHead;
-    }
-
-    /** The generation this hit found no body for in the RAM tier, or -1. */
-    long noBodyIn() {
-      return noBodyIn;
+      return gen == generation ? kept : ram.kept(gen);
     }
   }
 

@@ -47,16 +47,6 @@ final class FrontFileHits {
    */
   FrontHits.FileHit answer(HttpConnection conn, String uri, String primaryKey, Headers headers, EntryMeta requested,
       CachePolicy sitePolicy, long startNanos) {
-    return answer(conn, uri, primaryKey, headers, requested, sitePolicy, startNanos, null, -1);
-  }
-
-  /**
-   * {@link #answer(HttpConnection, String, String, Headers, EntryMeta, CachePolicy, long)} given what this hit's
-   * lookup read already: {@code known}, the head kept for the file it saw ({@link #kept}, or {@code null}), and
-   * {@code noBodyIn}, the generation it found no body for in the RAM tier (-1: none asked).
-   */
-  FrontHits.FileHit answer(HttpConnection conn, String uri, String primaryKey, Headers headers, EntryMeta requested,
-      CachePolicy sitePolicy, long startNanos, FileHitPath.Kept known, long noBodyIn) {
     OpenEntry open = store.openNow(requested);
     if (open == null) {
       return null; // open(2) is the I/O pool's: the normal path
@@ -71,22 +61,10 @@ final class FrontFileHits {
         return null;
       }
       boolean toRam = ram != null && ram.admits(length);
-      long generation = open.generation();
-      if (toRam && generation != noBodyIn && ram.get(generation) != null) {
+      if (toRam && ram.get(open.generation()) != null) {
         return null; // the body is in RAM meanwhile: the RAM write (by the normal path) is cheaper
       }
-      // the head kept for this file: read during the lookup, or now; encoded now, it is kept with the index's entry
-      // (so that the next lookup of the key takes its head from there)
-      FileHitPath.Kept kept = known != null ? known : files.kept(generation);
-      HitHead head;
-      if (!files.fits(kept, entry)) {
-        head = files.head(entry, generation, sitePolicy, null, store.indexed(requested));
-      } else {
-        head = kept.head();
-        if (kept.indexed() == null) { // encoded by the normal path: kept again with its entry, once
-          files.keep(generation, head, store.indexed(requested));
-        }
-      }
+      HitHead head = files.head(entry, open.generation(), sitePolicy);
       long age = cache.age(entry);
       int status = entry.status();
       long offset = entry.bodyOffset();
@@ -105,11 +83,6 @@ final class FrontFileHits {
         open.close();
       }
     }
-  }
-
-  /** What the file side keeps for the file of {@code generation} (a recorded read), or {@code null}. */
-  FileHitPath.Kept kept(long generation) {
-    return files.kept(generation);
   }
 
   /**

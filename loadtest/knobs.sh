@@ -23,6 +23,8 @@
 # PROFILE_EVENT (default cpu) and PROFILE_INTERVAL (default 1ms) pass through to asprof's -e and -i; PROFILE_THREADS=1
 # adds -t (each stack starts with its thread's name: what runs off the event loops); PROFILE_OPTS adds more of asprof's
 # options (e.g. -a: each Java frame marked _[0] interpreted, _[1] C1, _[j] C2, _[i] inlined: what is still not in C2).
+# STRACE_DIR=DIR: after each measured cell, 2 s more of it under `strace -c -f` into DIR/r<round>-<variant>-<cell>.strace,
+# the wrk result of those 2 s beside it (.wrk): syscalls per request (strace slows the proxy: its rates mean nothing).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -130,6 +132,18 @@ for ((round = 1; round <= ROUNDS; round++)); do
         BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); x[p[1]] = p[2] }
           printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%.2f\t%.0f\t%.2f\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],
             x["duration_us"] / 1e6, cpu / hz, o, m / hz, hwm / 1024, x["p99_us"] / 1000, c2 / hz }' | tee -a "$OUT" >&2
+      if [[ -n ${STRACE_DIR:-} ]]; then # syscalls per request: 2 s more of the cell under strace -c (slower: counts, not rates)
+        mkdir -p "$STRACE_DIR"
+        st="$STRACE_DIR/r$round-$v-$sc-$size-$conns"
+        strace -c -f -p "$PROXY_PID" -o "$st.strace" 2>/dev/null &
+        spid=$!
+        sleep 0.5
+        # shellcheck disable=SC2046
+        wrk -t"${conns%x*}" -c"${conns#*x}" -d2s --timeout 60s -s "$HERE/scenarios/$sc.lua" "$base" \
+          -- size="$size" $(salt_arg "$sc" "s$round-$v-$conns") 2>&1 | grep '^ZCRESULT' >"$st.wrk" || true
+        kill -INT "$spid" 2>/dev/null || true
+        wait "$spid" 2>/dev/null || true
+      fi
       if [[ -n ${METRICS_OUT:-} ]]; then # the RAM tier's and the response modes' counters, cumulative, after each cell
         curl -s --max-time 5 "http://127.0.0.1:$ZCPROXY_ADMIN_PORT/metrics" |
           grep -E '^zcproxy_(responses_total\{mode=|ram_)' | grep -v ' 0\.0$' | sed "s/^/$round $v $sc:$size:$conns /" >>"$METRICS_OUT" || true

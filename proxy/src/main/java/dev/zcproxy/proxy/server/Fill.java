@@ -57,11 +57,9 @@ final class Fill {
   /**
    * A copy fill of a body of known length up to this size is held whole in memory (the tail) and
    * written by one task on the cache-io pool at its end ({@link EntryWriter#commitWhole}); its readers
-   * are sent from the tail meanwhile. 256 KiB: a streamed fill of that size costs a task per decoded chunk on the
-   * pool and a hop back per write, a read channel opened and closed there, and a sendfile per progress report
-   * (loadtest/results/MISS-2026-12-04d.md); what a held body costs is its memory until the fill ends.
+   * are sent from the tail meanwhile.
    */
-  static final long WHOLE_MAX = 256 * 1024;
+  static final long WHOLE_MAX = 64 * 1024;
 
   /** Where a fill is. */
   enum State {

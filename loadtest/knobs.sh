@@ -23,6 +23,9 @@
 # PROFILE_EVENT (default cpu) and PROFILE_INTERVAL (default 1ms) pass through to asprof's -e and -i; PROFILE_THREADS=1
 # adds -t (each stack starts with its thread's name: what runs off the event loops); PROFILE_OPTS adds more of asprof's
 # options (e.g. -a: each Java frame marked _[0] interpreted, _[1] C1, _[j] C2, _[i] inlined: what is still not in C2).
+# CELL_TIMES=FILE: append "round variant cell start end" (epoch seconds) per measured cell; with a JFR recording of
+# compilations (V_NAME_OPTS='-XX:StartFlightRecording=filename=F.jfr,settings=loadtest/lib/compiles.jfc') lib/compiles.py
+# sums what the JIT compiled in each cell by package (is the compiler's share a library's first compiles, or ours?).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -121,11 +124,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
         prof=$!
       fi
       c0=$(cpu_ticks "$PROXY_PID") j0=$(c2_ticks "$PROXY_PID") o0=$(origin_total "127.0.0.1:$ORIGIN_PORT") m0=$(busy_ticks)
+      t0=$(date +%s.%N)
       # shellcheck disable=SC2046
       line=$(wrk -t"${conns%x*}" -c"${conns#*x}" -d"$DURATION" --timeout 60s -s "$HERE/scenarios/$sc.lua" "$base" \
         -- size="$size" $(salt_arg "$sc" "r$round-$v-$conns") 2>&1 | grep '^ZCRESULT' || true)
+      t1=$(date +%s.%N)
       c1=$(cpu_ticks "$PROXY_PID") j1=$(c2_ticks "$PROXY_PID") o1=$(origin_total "127.0.0.1:$ORIGIN_PORT") m1=$(busy_ticks)
       [[ -n $prof ]] && { wait "$prof" || true; }
+      [[ -n ${CELL_TIMES:-} ]] && echo "$round $v $sc:$size:$conns $t0 $t1" >>"$CELL_TIMES"
       awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" -v o="$((${o1:-0} - ${o0:-0}))" -v m="$((m1 - m0))" -v hwm="$(hwm_kb "$PROXY_PID")" -v c2="$((j1 - j0))" '
         BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); x[p[1]] = p[2] }
           printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%.2f\t%.0f\t%.2f\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],

@@ -95,7 +95,12 @@ for ((round = 1; round <= ROUNDS; round++)); do
   ((round % 2 == 0)) && order=$(printf '%s\n' $VARIANTS | tac | paste -sd' ' -)
   for v in $order; do
     jar_var=V_${v}_JAR opts_var=V_${v}_OPTS yaml_var=V_${v}_YAML java_var=V_${v}_JAVA
-    rm -rf "$WORK/cache"
+    # The last variant's cache is moved aside, not deleted: /tmp here is ext4 without a journal, whose inode allocator
+    # skips every inode freed in the last 60 s (360 s while its inode-table block is dirty; recently_deleted, one
+    # look-up of that block per candidate), so a cache deleted just before the next variant starts makes each new cache
+    # file's create walk past thousands of them (find_inode_bit: 6.7% of a Zipf c16 cell's proxy CPU in
+    # results/MISS-2026-12-04d.md). They all go at exit with $WORK. Others' deletions on the same file system still count.
+    [[ -d $WORK/cache ]] && mv "$WORK/cache" "$WORK/spent-$round-$v"
     printf 'logging:\n  access-log: "off"\n%b' "${!yaml_var:-}" >"$WORK/zcproxy.yaml"
     # shellcheck disable=SC2086
     "${!java_var:-java}" $ZCPROXY_JAVA_OPTS ${!opts_var:-} -jar "${!jar_var:-$ROOT/proxy/target/zcproxy.jar}" --config "$WORK/zcproxy.yaml" \

@@ -98,7 +98,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     # The last variant's cache is moved aside, not deleted: /tmp here is ext4 without a journal, whose inode allocator
     # skips every inode freed in the last 60 s (360 s while its inode-table block is dirty; recently_deleted, one
     # look-up of that block per candidate), so a cache deleted just before the next variant starts makes each new cache
-    # file's create walk past thousands of them (find_inode_bit: 6.7% of a Zipf c16 cell's proxy CPU in
+    # file's create walk past thousands of them (find_inode_bit: 10.4% of a Zipf c16 cell's proxy CPU in
     # results/MISS-2026-12-04d.md). They all go at exit with $WORK (so the disk holds VARIANTS x ROUNDS caches until
     # then: a few GB with 100 MiB cells). Others' deletions on the same file system still count.
     [[ -d $WORK/cache ]] && mv "$WORK/cache" "$WORK/spent-$round-$v"

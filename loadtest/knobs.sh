@@ -25,6 +25,9 @@
 # options (e.g. -a: each Java frame marked _[0] interpreted, _[1] C1, _[j] C2, _[i] inlined: what is still not in C2).
 # STRACE_DIR=DIR: after each measured cell, 2 s more of it under `strace -c -f` into DIR/r<round>-<variant>-<cell>.strace,
 # the wrk result of those 2 s beside it (.wrk): syscalls per request (strace slows the proxy: its rates mean nothing).
+# CELL_TIMES=FILE: append "round variant cell start end" (epoch seconds) per measured cell; with a JFR recording of
+# compilations (V_NAME_OPTS='-XX:StartFlightRecording=filename=F.jfr,settings=loadtest/lib/compiles.jfc') lib/compiles.py
+# sums what the JIT compiled in each cell by package (is the compiler's share a library's first compiles, or ours?).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -94,7 +97,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
   ((round % 2 == 0)) && order=$(printf '%s\n' $VARIANTS | tac | paste -sd' ' -)
   for v in $order; do
     jar_var=V_${v}_JAR opts_var=V_${v}_OPTS yaml_var=V_${v}_YAML java_var=V_${v}_JAVA
-    rm -rf "$WORK/cache"
+    # The last variant's cache is moved aside, not deleted: /tmp here is ext4 without a journal, whose inode allocator
+    # skips every inode freed in the last 60 s (360 s while its inode-table block is dirty; recently_deleted, one
+    # look-up of that block per candidate), so a cache deleted just before the next variant starts makes each new cache
+    # file's create walk past thousands of them (find_inode_bit: 10.4% of a Zipf c16 cell's proxy CPU in
+    # results/MISS-2026-12-04d.md). They all go at exit with $WORK (so the disk holds VARIANTS x ROUNDS caches until
+    # then: a few GB with 100 MiB cells). Others' deletions on the same file system still count.
+    [[ -d $WORK/cache ]] && mv "$WORK/cache" "$WORK/spent-$round-$v"
     printf 'logging:\n  access-log: "off"\n%b' "${!yaml_var:-}" >"$WORK/zcproxy.yaml"
     # shellcheck disable=SC2086
     "${!java_var:-java}" $ZCPROXY_JAVA_OPTS ${!opts_var:-} -jar "${!jar_var:-$ROOT/proxy/target/zcproxy.jar}" --config "$WORK/zcproxy.yaml" \
@@ -123,11 +132,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
         prof=$!
       fi
       c0=$(cpu_ticks "$PROXY_PID") j0=$(c2_ticks "$PROXY_PID") o0=$(origin_total "127.0.0.1:$ORIGIN_PORT") m0=$(busy_ticks)
+      t0=$(date +%s.%N)
       # shellcheck disable=SC2046
       line=$(wrk -t"${conns%x*}" -c"${conns#*x}" -d"$DURATION" --timeout 60s -s "$HERE/scenarios/$sc.lua" "$base" \
         -- size="$size" $(salt_arg "$sc" "r$round-$v-$conns") 2>&1 | grep '^ZCRESULT' || true)
+      t1=$(date +%s.%N)
       c1=$(cpu_ticks "$PROXY_PID") j1=$(c2_ticks "$PROXY_PID") o1=$(origin_total "127.0.0.1:$ORIGIN_PORT") m1=$(busy_ticks)
       [[ -n $prof ]] && { wait "$prof" || true; }
+      [[ -n ${CELL_TIMES:-} ]] && echo "$round $v $sc:$size:$conns $t0 $t1" >>"$CELL_TIMES"
       awk -v line="$line" -v r="$round" -v v="$v" -v sc="$sc" -v size="$size" -v conns="$conns" -v cpu="$(((c1 - c0)))" -v hz="$TICKS" -v o="$((${o1:-0} - ${o0:-0}))" -v m="$((m1 - m0))" -v hwm="$(hwm_kb "$PROXY_PID")" -v c2="$((j1 - j0))" '
         BEGIN { n = split(line, kv, " "); for (i = 2; i <= n; i++) { split(kv[i], p, "="); x[p[1]] = p[2] }
           printf "%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%.2f\t%.0f\t%.2f\t%.2f\n", r, v, sc, size, conns, x["requests"], x["bytes"],

@@ -7,7 +7,8 @@ by the thread kind and the first frame that names a known layer, and prints shar
 
 --paths (for Zipf cells, profiled with PROFILE_THREADS=1) instead splits each file by the request path a sample is on
 (compiler, hits, the miss path's origin client / Fill on the loop / cache-io file work / hand-offs, passes, TopUrls,
-other loop work, GC), one column per file: PATHS below says which frames name which path, tried in order.
+other loop work, GC), one column per file: PATHS below says which frames name which path, tried in order; the ACROSS
+rows after them count samples across those rows (the file system's share of the cache-io work, for one).
 
 The layers are matched on the leaf-most known frame: kernel frames (async-profiler marks them _[k]) are split by the
 syscall they are under; Java frames by package (ours, Netty, Vert.x, Caffeine, JDK). TOP (default 25) also lists the
@@ -72,6 +73,14 @@ PATHS = [  # (name, test on the whole stack joined by ';' and on the thread fram
     ('loops: other (HTTP decode, epoll, plumbing)', lambda j, t: True),
 ]
 
+# Shares across the rows above (a sample counts in its row and here too): what the file system, not the proxy, adds.
+ACROSS = [
+    # ext4 without a journal skips every inode freed in the last 60-360 s when it allocates one (recently_deleted):
+    # after a mass deletion on the same file system each create walks past them (results/MISS-2026-12-04d.md)
+    ('(across rows) ext4 inode allocation walk, find_inode_bit', lambda j, t: 'find_inode_bit' in j),
+    ('(across rows) fan-out directories created (mkdir: a fresh cache)', lambda j, t: 'sys_mkdir' in j),
+]
+
 
 def stacks(path):
     """(stack text, sample count) of each line of a collapsed file."""
@@ -92,10 +101,13 @@ def paths(files):
             total += n
             name = next(nm for nm, test in PATHS if test(stack_s, t))
             c[name] += n
+            for nm, test in ACROSS:
+                if test(stack_s, t):
+                    c[nm] += n
         cols.append((c, total))
     print('| item | ' + ' | '.join(f.rsplit('/', 1)[-1].replace('.collapsed', '') for f in files) + ' |')
     print('|---|' + '--:|' * len(files))
-    for name, _ in PATHS:
+    for name, _ in PATHS + ACROSS:
         print(f'| {name} | ' + ' | '.join(f'{100.0 * c[name] / max(1, tot):.1f}%' for c, tot in cols) + ' |')
     print('| samples | ' + ' | '.join(str(tot) for _, tot in cols) + ' |')
 

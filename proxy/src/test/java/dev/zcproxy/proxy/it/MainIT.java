@@ -46,6 +46,18 @@ class MainIT {
     return pb.start();
   }
 
+  /** The line the proxy prints once it listens, or {@code null} when its output ended first. */
+  private static String startLine(Process p) throws java.io.IOException {
+    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    String line;
+    while ((line = out.readLine()) != null) {
+      if (line.startsWith("zcproxy listening on")) {
+        return line;
+      }
+    }
+    return null;
+  }
+
   @Test
   void theAdminTokenFromTheEnvironmentIsRequiredToPurgeAndTheStartLineSaysSo() throws Exception {
     try (FixtureOrigin origin = FixtureOrigin.start()) {
@@ -53,15 +65,7 @@ class MainIT {
       Process p = launch(java.util.Map.of("ZCPROXY_ADMIN_TOKEN", token), "--listen", "127.0.0.1:0", "--origin", origin.url(),
           "--cache-dir", tmp.resolve("cache").toString(), "--admin", "127.0.0.1:0", "--access-log", "off");
       try {
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line;
-        String startLine = null;
-        while ((line = out.readLine()) != null) {
-          if (line.startsWith("zcproxy listening on")) {
-            startLine = line;
-            break;
-          }
-        }
+        String startLine = startLine(p);
         assertThat(startLine).isNotNull().contains("purge needs the admin token").doesNotContain(token);
         Matcher m = Pattern.compile("admin http://127\\.0\\.0\\.1:(\\d+)").matcher(startLine);
         assertThat(m.find()).isTrue();
@@ -97,15 +101,7 @@ class MainIT {
       origin.serve("/x", "hello".getBytes(), "Cache-Control", "max-age=60");
       Path cache = tmp.resolve("cache");
       Process p = launch("--listen", "127.0.0.1:0", "--origin", origin.url(), "--cache-dir", cache.toString(), "--admin", "off");
-      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-      String line;
-      String startLine = null;
-      while ((line = out.readLine()) != null) {
-        if (line.startsWith("zcproxy listening on")) {
-          startLine = line;
-          break;
-        }
-      }
+      String startLine = startLine(p);
       assertThat(startLine).isNotNull().contains("origin " + origin.url()).contains("cache " + cache).containsPattern("transport (epoll|nio)")
           .contains("hits by sendfile");
       Matcher m = Pattern.compile("http://127\\.0\\.0\\.1:(\\d+)").matcher(startLine);
@@ -131,15 +127,7 @@ class MainIT {
       Process p = launch(java.util.Map.of(), List.of("-Djava.io.tmpdir=" + jvmTmp), "--listen", "127.0.0.1:0",
           "--origin", origin.url(), "--cache-dir", tmp.resolve("cache").toString(), "--admin", "off", "--access-log", "off");
       try {
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line;
-        String startLine = null;
-        while ((line = out.readLine()) != null) {
-          if (line.startsWith("zcproxy listening on")) {
-            startLine = line;
-            break;
-          }
-        }
+        String startLine = startLine(p);
         assertThat(startLine).isNotNull();
         Matcher m = Pattern.compile("http://127\\.0\\.0\\.1:(\\d+)").matcher(startLine);
         assertThat(m.find()).isTrue();

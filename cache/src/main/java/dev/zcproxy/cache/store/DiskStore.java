@@ -1113,15 +1113,15 @@ public final class DiskStore implements AutoCloseable {
     return last;
   }
 
-  /**
-   * An indexed entry's current meta and its file's {@link OpenEntry#generation}. Immutable; it also names the index
-   * entry it was read from, so that {@link #lookupNow(String, LongFunction)} can tell whether it is still current.
-   */
   /** The estimated heap an {@link EntryMeta} takes with its strings and header fields (for caches bounded by bytes). */
   public static int metaHeapBytes(EntryMeta meta) {
     return HeapEstimate.metaBytes(meta);
   }
 
+  /**
+   * An indexed entry's current meta and its file's {@link OpenEntry#generation}. Immutable; it also names the index
+   * entry it was read from, so that {@link #lookupNow(String, LongFunction)} can tell whether it is still current.
+   */
   public static final class Indexed {
     private final EntryMeta meta;
     private final long generation;

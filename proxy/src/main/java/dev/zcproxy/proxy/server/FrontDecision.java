@@ -10,6 +10,7 @@ import dev.zcproxy.cache.policy.HttpCache;
 import dev.zcproxy.cache.Lookup;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.proxy.internal.FrontHits;
+import dev.zcproxy.proxy.internal.RamBody;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.http.HttpConnection;
 import java.util.List;
@@ -115,7 +116,7 @@ final class FrontDecision implements FrontHits.Answerer {
     }
     // HitPath.ready without its record: the same head, age and body
     EncodedHead encoded = hitPath.head(entry, indexed, kept, target.policy());
-    dev.zcproxy.proxy.internal.RamBody body = kept.body();
+    RamBody body = kept.body();
     if (!body.tryRetain()) {
       return null; // dropped since the lookup (freed): the normal path answers from the file
     }

@@ -7,6 +7,7 @@ import dev.zcproxy.cache.policy.CachePolicy;
 import dev.zcproxy.cache.policy.HttpCache;
 import dev.zcproxy.cache.store.DiskStore;
 import dev.zcproxy.proxy.internal.HitWriter;
+import dev.zcproxy.proxy.internal.RamBody;
 import dev.zcproxy.proxy.transfer.TransferMode;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
@@ -71,7 +72,7 @@ final class HitPath {
       return false;
     }
     Ready ready = ready(entry, indexed, kept, ex.target.policy());
-    dev.zcproxy.proxy.internal.RamBody body = ready.body();
+    RamBody body = ready.body();
     int length = body.length();
     ex.req.resume();
     Future<Void> sent = HitWriter.write(ex.req, entry.status(), ready.head(), ready.age(), body, 0, length); // copies now
@@ -148,5 +149,5 @@ final class HitPath {
   }
 
   /** What a fast-path hit writes: {@code head} with {@code age}, then all of {@code body}. */
-  record Ready(dev.zcproxy.cache.EncodedHead head, long age, dev.zcproxy.proxy.internal.RamBody body) {}
+  record Ready(dev.zcproxy.cache.EncodedHead head, long age, RamBody body) {}
 }
